@@ -1,0 +1,90 @@
+#include "pybind11.hpp"
+
+#include "scalingperf/architecture.hpp"
+
+namespace sp = scalingperf;
+
+void bind_architecture(py::module_& m) {
+  py::class_<sp::Architecture>(m, "Architecture",
+                               "A decoder-only transformer as the core sees it.")
+      .def(py::init([](std::int64_t d_model, std::int64_t n_layers, std::int64_t n_heads,
+                       std::int64_t n_kv_heads, std::int64_t head_dim, std::int64_t d_ff,
+                       const std::string& ffn, std::int64_t vocab_size,
+                       std::int64_t max_position_embeddings, const std::string& position,
+                       const std::string& norm, bool qkv_bias, bool out_bias, bool mlp_bias,
+                       bool tie_embeddings, std::int64_t n_experts, std::int64_t top_k,
+                       std::int64_t n_shared_experts, std::int64_t d_ff_expert,
+                       std::int64_t d_ff_shared, bool shared_expert_gate,
+                       std::int64_t moe_every, std::int64_t first_dense_layers,
+                       std::vector<std::int64_t> dense_layers, double capacity_factor) {
+             sp::Architecture a;
+             a.d_model = d_model;
+             a.n_layers = n_layers;
+             a.n_heads = n_heads;
+             a.n_kv_heads = n_kv_heads;
+             a.head_dim = head_dim;
+             a.d_ff = d_ff;
+             a.ffn = sp::parse_ffn_kind(ffn);
+             a.vocab_size = vocab_size;
+             a.max_position_embeddings = max_position_embeddings;
+             a.position = sp::parse_position_kind(position);
+             a.norm = sp::parse_norm_kind(norm);
+             a.qkv_bias = qkv_bias;
+             a.out_bias = out_bias;
+             a.mlp_bias = mlp_bias;
+             a.tie_embeddings = tie_embeddings;
+             a.n_experts = n_experts;
+             a.top_k = top_k;
+             a.n_shared_experts = n_shared_experts;
+             a.d_ff_expert = d_ff_expert;
+             a.d_ff_shared = d_ff_shared;
+             a.shared_expert_gate = shared_expert_gate;
+             a.moe_every = moe_every;
+             a.first_dense_layers = first_dense_layers;
+             a.dense_layers = std::move(dense_layers);
+             a.capacity_factor = capacity_factor;
+             return a;
+           }),
+           py::kw_only(), py::arg("d_model"), py::arg("n_layers"), py::arg("n_heads"),
+           py::arg("n_kv_heads") = 0, py::arg("head_dim") = 0, py::arg("d_ff") = 0,
+           py::arg("ffn") = "gelu", py::arg("vocab_size"),
+           py::arg("max_position_embeddings"), py::arg("position") = "learned",
+           py::arg("norm") = "layernorm", py::arg("qkv_bias") = false,
+           py::arg("out_bias") = false, py::arg("mlp_bias") = false,
+           py::arg("tie_embeddings") = false, py::arg("n_experts") = 0,
+           py::arg("top_k") = 1, py::arg("n_shared_experts") = 0,
+           py::arg("d_ff_expert") = 0, py::arg("d_ff_shared") = 0,
+           py::arg("shared_expert_gate") = false, py::arg("moe_every") = 1,
+           py::arg("first_dense_layers") = 0,
+           py::arg("dense_layers") = std::vector<std::int64_t>{},
+           py::arg("capacity_factor") = 0.0)
+      .def("resolved", &sp::resolve,
+           "A copy with derived fields filled in; raises ValueError for an invalid field.")
+      .def_readonly("d_model", &sp::Architecture::d_model)
+      .def_readonly("n_layers", &sp::Architecture::n_layers)
+      .def_readonly("n_heads", &sp::Architecture::n_heads)
+      .def_readonly("n_kv_heads", &sp::Architecture::n_kv_heads)
+      .def_readonly("head_dim", &sp::Architecture::head_dim)
+      .def_readonly("d_ff", &sp::Architecture::d_ff)
+      .def_property_readonly("ffn", [](const sp::Architecture& a) { return sp::name_of(a.ffn); })
+      .def_readonly("vocab_size", &sp::Architecture::vocab_size)
+      .def_readonly("max_position_embeddings", &sp::Architecture::max_position_embeddings)
+      .def_property_readonly("position",
+                             [](const sp::Architecture& a) { return sp::name_of(a.position); })
+      .def_property_readonly("norm", [](const sp::Architecture& a) { return sp::name_of(a.norm); })
+      .def_readonly("qkv_bias", &sp::Architecture::qkv_bias)
+      .def_readonly("out_bias", &sp::Architecture::out_bias)
+      .def_readonly("mlp_bias", &sp::Architecture::mlp_bias)
+      .def_readonly("tie_embeddings", &sp::Architecture::tie_embeddings)
+      .def_readonly("n_experts", &sp::Architecture::n_experts)
+      .def_readonly("top_k", &sp::Architecture::top_k)
+      .def_readonly("n_shared_experts", &sp::Architecture::n_shared_experts)
+      .def_readonly("d_ff_expert", &sp::Architecture::d_ff_expert)
+      .def_readonly("d_ff_shared", &sp::Architecture::d_ff_shared)
+      .def_readonly("shared_expert_gate", &sp::Architecture::shared_expert_gate)
+      .def_readonly("moe_every", &sp::Architecture::moe_every)
+      .def_readonly("first_dense_layers", &sp::Architecture::first_dense_layers)
+      .def_readonly("dense_layers", &sp::Architecture::dense_layers)
+      .def_readonly("capacity_factor", &sp::Architecture::capacity_factor)
+      .def_readonly("n_moe_layers", &sp::Architecture::n_moe_layers);
+}

@@ -1,0 +1,89 @@
+#pragma once
+/// The description of a decoder-only transformer, and the one place that says what is
+/// legal. Every other part of the core assumes an Architecture that went through
+/// `resolve`, so sizes are positive, divisible where they must be, and small enough that
+/// no count overflows.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace scalingperf {
+
+/// Feed-forward block: two matrices (GELU, ReLU) or three for the gated variants
+/// (SwiGLU, GeGLU; Shazeer 2020, "GLU Variants Improve Transformer").
+enum class FfnKind : std::uint8_t { gelu, relu, swiglu, geglu };
+/// How positions enter the model: a learned table (GPT-2/3), rotary (Su et al. 2021), or none.
+enum class PositionKind : std::uint8_t { learned, rotary, none };
+/// LayerNorm has a weight and a bias per feature; RMSNorm (Zhang & Sennrich 2019) a weight.
+enum class NormKind : std::uint8_t { layernorm, rmsnorm };
+
+/// True for the gated FFNs, which have an extra d_model x d_ff matrix.
+constexpr bool is_gated(FfnKind kind) {
+  return kind == FfnKind::swiglu || kind == FfnKind::geglu;
+}
+
+/// A decoder-only transformer. Fields left at 0 are derived by `resolve`.
+struct Architecture {
+  std::int64_t d_model = 0;
+  std::int64_t n_layers = 0;
+  std::int64_t n_heads = 0;
+  std::int64_t n_kv_heads = 0;  ///< 0: n_heads (multi-head attention)
+  std::int64_t head_dim = 0;    ///< 0: d_model / n_heads, which must divide
+  std::int64_t d_ff = 0;        ///< 0: 4 d_model, or 8/3 d_model rounded up to 256 if gated
+  FfnKind ffn = FfnKind::gelu;
+  std::int64_t vocab_size = 0;
+  std::int64_t max_position_embeddings = 0;
+  PositionKind position = PositionKind::learned;
+  NormKind norm = NormKind::layernorm;
+  bool qkv_bias = false;
+  bool out_bias = false;
+  bool mlp_bias = false;
+  bool tie_embeddings = false;
+  // Mixture of experts (dense when n_experts is 0 or 1).
+  std::int64_t n_experts = 0;
+  std::int64_t top_k = 1;
+  std::int64_t n_shared_experts = 0;
+  std::int64_t d_ff_expert = 0;   ///< 0: d_ff
+  std::int64_t d_ff_shared = 0;   ///< width of each shared expert; 0: d_ff_expert
+  bool shared_expert_gate = false;  ///< sigmoid gate on the shared experts (Qwen2-MoE)
+  std::int64_t moe_every = 1;       ///< layer i is MoE when (i + 1) % moe_every == 0 ...
+  std::int64_t first_dense_layers = 0;  ///< ... and i >= first_dense_layers ...
+  std::vector<std::int64_t> dense_layers;  ///< ... and i is not listed here.
+  double capacity_factor = 0.0;  ///< 0: dropless routing (every token reaches top_k experts)
+  // Derived by resolve.
+  std::int64_t n_moe_layers = 0;
+};
+
+/// Fills the derived fields and checks every field; throws std::invalid_argument naming
+/// the field, its value and the allowed range.
+Architecture resolve(Architecture arch);
+
+/// True when the architecture has routed experts in at least one layer.
+inline bool is_moe(const Architecture& arch) { return arch.n_moe_layers > 0; }
+
+FfnKind parse_ffn_kind(const std::string& name);
+PositionKind parse_position_kind(const std::string& name);
+NormKind parse_norm_kind(const std::string& name);
+const char* name_of(FfnKind kind);
+const char* name_of(PositionKind kind);
+const char* name_of(NormKind kind);
+
+/// Largest accepted value of each size: far above any model built so far, and small
+/// enough that every parameter count fits a 64-bit integer exactly.
+namespace limits {
+constexpr std::int64_t d_model = std::int64_t{1} << 20;
+constexpr std::int64_t n_layers = std::int64_t{1} << 16;
+constexpr std::int64_t n_heads = std::int64_t{1} << 16;
+constexpr std::int64_t head_dim = std::int64_t{1} << 16;
+constexpr std::int64_t d_ff = std::int64_t{1} << 24;
+constexpr std::int64_t vocab_size = std::int64_t{1} << 24;
+constexpr std::int64_t max_position_embeddings = std::int64_t{1} << 24;
+constexpr std::int64_t n_experts = std::int64_t{1} << 16;
+constexpr std::int64_t n_shared_experts = std::int64_t{1} << 10;
+constexpr double capacity_factor = 1024.0;
+/// 10^15 parameters: a thousand times today's largest models, and exact in a double.
+constexpr double total_params = 1e15;
+}  // namespace limits
+
+}  // namespace scalingperf

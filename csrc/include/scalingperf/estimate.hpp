@@ -1,0 +1,86 @@
+#pragma once
+/// Totals of one configuration and its per-op table, both sums over `for_each_op`.
+
+#include <cstdint>
+#include <vector>
+
+#include "scalingperf/architecture.hpp"
+#include "scalingperf/ops.hpp"
+#include "scalingperf/workload.hpp"
+
+namespace scalingperf {
+
+/// Parameter counts. Embedding parameters are the token and position tables and an untied
+/// output projection (Kaplan et al. 2020 §2.1 exclude them from N).
+struct ParamCounts {
+  std::int64_t total = 0;
+  std::int64_t embedding = 0;
+  std::int64_t non_embedding = 0;
+  std::int64_t active = 0;                ///< used by one token (top_k of the routed experts)
+  std::int64_t active_non_embedding = 0;  ///< Kaplan's N for a routed model
+};
+
+/// Matmul FLOPs of one micro-batch (2 per multiply-add), and elementwise FLOPs apart.
+struct FlopCounts {
+  double forward = 0;          ///< full attention
+  double backward = 0;
+  double forward_causal = 0;   ///< attention scores on and below the diagonal only
+  double backward_causal = 0;
+  double elementwise_forward = 0;
+  double elementwise_backward = 0;
+  double recompute = 0;        ///< forward matmuls redone by activation recomputation
+  double model = 0;            ///< forward + backward: what MFU counts (PaLM, App. B)
+  double hardware = 0;         ///< model + recompute: what HFU counts
+  double per_token = 0;        ///< model / tokens
+  double six_n_per_token = 0;  ///< Kaplan et al. 2020's C = 6 N per token, N active non-embedding
+};
+
+/// Everything `estimate` returns for one configuration.
+struct Totals {
+  ParamCounts params;
+  FlopCounts flops;
+  double tokens = 0;  ///< batch x seq_len
+};
+
+/// Totals of a resolved architecture under a validated workload.
+inline Totals estimate_totals(const Architecture& arch, const Workload& work) {
+  Totals t;
+  ParamCounts& p = t.params;
+  FlopCounts& f = t.flops;
+  const bool full = work.recompute == Recompute::full;
+  const bool selective = work.recompute == Recompute::selective;
+  for_each_op(arch, work, [&](const OpCost& op) {
+    const double n = static_cast<double>(op.count);
+    p.total += op.count * op.params;
+    p.active += op.count * op.active_params;
+    if (op.embedding) p.embedding += op.count * op.params;
+    f.forward += n * op.forward;
+    f.backward += n * op.backward;
+    f.forward_causal += n * op.forward_causal;
+    f.backward_causal += n * op.backward_causal;
+    f.elementwise_forward += n * op.elementwise_forward;
+    f.elementwise_backward += n * op.elementwise_backward;
+    if ((full && op.recomputed_full) || (selective && op.recomputed_selective)) {
+      f.recompute += n * op.forward;
+    }
+  });
+  p.non_embedding = p.total - p.embedding;
+  p.active_non_embedding = p.active - p.embedding;
+  t.tokens = static_cast<double>(work.batch) * static_cast<double>(work.seq_len);
+  f.model = f.forward + f.backward;
+  f.hardware = f.model + f.recompute;
+  f.per_token = f.model / t.tokens;
+  f.six_n_per_token = 6 * static_cast<double>(p.active_non_embedding);
+  return t;
+}
+
+/// One row of the per-op table: an op of one layer type, per instance.
+struct OpRow {
+  OpCost cost;
+  double recompute;  ///< forward matmul FLOPs redone per instance under the workload
+};
+
+/// The per-op table of a resolved architecture under a validated workload.
+std::vector<OpRow> op_table(const Architecture& arch, const Workload& work);
+
+}  // namespace scalingperf

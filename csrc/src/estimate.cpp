@@ -1,0 +1,64 @@
+#include "scalingperf/estimate.hpp"
+
+namespace scalingperf {
+
+std::vector<OpRow> op_table(const Architecture& arch, const Workload& work) {
+  std::vector<OpRow> rows;
+  rows.reserve(32);
+  const bool full = work.recompute == Recompute::full;
+  const bool selective = work.recompute == Recompute::selective;
+  for_each_op(arch, work, [&](const OpCost& op) {
+    const bool redone = (full && op.recomputed_full) || (selective && op.recomputed_selective);
+    rows.push_back(OpRow{op, redone ? op.forward : 0.0});
+  });
+  return rows;
+}
+
+const char* name_of(Section section) {
+  switch (section) {
+    case Section::embedding: return "embedding";
+    case Section::attention: return "attention";
+    case Section::mlp: return "mlp";
+    case Section::moe: return "moe";
+    case Section::head: return "head";
+  }
+  return "?";
+}
+
+const char* name_of(OpKind kind) {
+  return kind == OpKind::matmul ? "matmul" : "elementwise";
+}
+
+const char* name_of(Op op) {
+  switch (op) {
+    case Op::token_embedding: return "token_embedding";
+    case Op::position_embedding: return "position_embedding";
+    case Op::attn_norm: return "attn_norm";
+    case Op::qkv_proj: return "qkv_proj";
+    case Op::rope: return "rope";
+    case Op::attn_scores: return "attn_scores";
+    case Op::attn_softmax: return "attn_softmax";
+    case Op::attn_values: return "attn_values";
+    case Op::out_proj: return "out_proj";
+    case Op::attn_residual: return "attn_residual";
+    case Op::mlp_norm: return "mlp_norm";
+    case Op::mlp_up: return "mlp_up";
+    case Op::mlp_gate: return "mlp_gate";
+    case Op::mlp_act: return "mlp_act";
+    case Op::mlp_down: return "mlp_down";
+    case Op::mlp_residual: return "mlp_residual";
+    case Op::moe_norm: return "moe_norm";
+    case Op::router: return "router";
+    case Op::routed_experts: return "routed_experts";
+    case Op::shared_experts: return "shared_experts";
+    case Op::shared_expert_gate: return "shared_expert_gate";
+    case Op::expert_combine: return "expert_combine";
+    case Op::moe_residual: return "moe_residual";
+    case Op::final_norm: return "final_norm";
+    case Op::lm_head: return "lm_head";
+    case Op::cross_entropy: return "cross_entropy";
+  }
+  return "?";
+}
+
+}  // namespace scalingperf

@@ -1,0 +1,21 @@
+"""scalingperf: which transformer to train, what each layer costs, and whether it fits,
+before any GPU-hour is spent."""
+
+from __future__ import annotations
+
+try:
+    from . import _core
+except ImportError as error:  # pragma: no cover - only without a build
+    error.add_note(
+        "scalingperf's compiled core is missing: did you build it? "
+        "Install with `pip install .` (or `pip install --no-build-isolation -ve .` to develop)."
+    )
+    raise
+
+from .architecture import Architecture
+from .estimate import Report, estimate
+from .layers import OpTable
+from .presets import presets
+
+__all__ = ["Architecture", "OpTable", "Report", "estimate", "presets"]
+__version__ = "0.1.0"

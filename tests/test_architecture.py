@@ -1,0 +1,140 @@
+"""Architecture: derived fields, validation at the boundary, presets and HF configs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import scalingperf as sp
+
+BASE = dict(d_model=512, n_layers=4, n_heads=8, vocab_size=1000, max_position_embeddings=256)
+
+
+def test_derived_fields():
+    arch = sp.Architecture(**BASE)
+    assert (arch.n_kv_heads, arch.head_dim, arch.d_ff) == (8, 64, 2048)
+    assert arch.d_ff_expert == arch.d_ff_shared == 2048
+    assert not arch.is_moe
+    # Llama's rule: 2/3 of 4 d rounded up to 256 gives Llama-7B's 11008.
+    assert sp.Architecture(d_model=4096, n_layers=1, n_heads=32, ffn="swiglu").d_ff == 11008
+
+
+def test_replace_derives_again():
+    arch = sp.Architecture(**BASE)
+    wider = arch.replace(d_model=1024)
+    assert (wider.head_dim, wider.d_ff) == (128, 4096)
+    kept = sp.Architecture(**BASE, head_dim=32).replace(d_model=1024)
+    assert kept.head_dim == 32
+
+
+def test_moe_layer_pattern():
+    arch = sp.Architecture(**dict(BASE, n_layers=12), n_experts=8, top_k=2, moe_every=2,
+                           first_dense_layers=2, dense_layers=(5,))
+    # Layers 3, 7, 9, 11 (from 0): every 2nd, from layer 2 on, but not layer 5.
+    assert arch.n_moe_layers == 4
+    assert sp.Architecture(**BASE, n_experts=1).n_moe_layers == 0
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    (dict(d_model=0), "d_model"),
+    (dict(d_model=-5), "d_model"),
+    (dict(d_model=2**21), "d_model"),
+    (dict(n_layers=0), "n_layers"),
+    (dict(n_heads=0), "n_heads"),
+    (dict(n_heads=7), "n_heads"),              # does not divide d_model with head_dim implied
+    (dict(n_kv_heads=3), "n_kv_heads"),        # does not divide n_heads
+    (dict(n_kv_heads=16), "n_kv_heads"),       # more than n_heads
+    (dict(head_dim=0), "d_model"),             # 0 means implied; so is fine: see below
+    (dict(d_ff=-1), "d_ff"),
+    (dict(vocab_size=0), "vocab_size"),
+    (dict(max_position_embeddings=0), "max_position_embeddings"),
+    (dict(n_experts=4, top_k=5), "top_k"),
+    (dict(top_k=2), "top_k"),                  # dense model routes nothing
+    (dict(n_experts=-1), "n_experts"),
+    (dict(n_experts=4, moe_every=0), "moe_every"),
+    (dict(n_experts=4, dense_layers=(4,)), "dense_layers"),
+    (dict(n_experts=4, capacity_factor=-1.0), "capacity_factor"),
+    (dict(n_experts=4, capacity_factor=float("nan")), "capacity_factor"),
+    (dict(ffn="swish"), "ffn"),
+    (dict(norm="batchnorm"), "norm"),
+    (dict(position="alibi"), "position"),
+    (dict(d_model="512"), "d_model"),
+    (dict(d_model=512.5), "d_model"),
+    (dict(n_layers=True), "n_layers"),
+    (dict(d_model=2**70), "d_model"),
+    (dict(qkv_bias="yes"), "qkv_bias"),
+    (dict(d_model=2**20, n_layers=2**16, n_heads=2**10), "parameters"),
+])
+def test_invalid_fields_name_the_field(changes, field):
+    if changes == dict(head_dim=0):
+        assert sp.Architecture(**BASE, head_dim=0).head_dim == 64
+        return
+    with pytest.raises(ValueError, match=rf"^{re.escape(field)}="):
+        sp.Architecture(**{**BASE, **changes})
+
+
+def test_error_states_the_allowed_range():
+    with pytest.raises(ValueError, match=r"n_layers=0 is invalid: allowed range is \[1, 65536\]"):
+        sp.Architecture(**dict(BASE, n_layers=0))
+    with pytest.raises(ValueError, match=r"n_kv_heads=3 is invalid: it must divide n_heads=8"):
+        sp.Architecture(**BASE, n_kv_heads=3)
+
+
+def test_numpy_integers_are_accepted():
+    arch = sp.Architecture(**dict(BASE, d_model=np.int64(512), n_layers=np.int32(4)))
+    assert arch.d_model == 512 and type(arch.d_model) is int
+
+
+def test_presets_cover_the_published_families():
+    names = set(sp.presets())
+    assert {"gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl", "gpt3-175b",
+            "gopher-280b", "chinchilla-70b", "llama-2-7b", "llama-2-13b", "llama-2-70b",
+            "llama-3-8b", "llama-3-70b", "mistral-7b", "mixtral-8x7b",
+            "qwen1.5-moe-a2.7b", "deepseek-moe-16b"} <= names
+    with pytest.raises(ValueError, match="preset='nope'"):
+        sp.Architecture.preset("nope")
+
+
+def test_deepseek_moe_16b_size():
+    """Dai et al. 2024, Table 1 (DeepSeekMoE 16B): 16.4B total, 2.8B activated."""
+    report = sp.estimate(sp.Architecture.preset("deepseek-moe-16b"), batch=1, seq_len=1)
+    assert report.params.total == pytest.approx(16.4e9, rel=0.01)
+    assert report.params.active == pytest.approx(2.8e9, rel=0.02)
+
+
+def test_from_hf_config_path_and_folder(tmp_path):
+    config = {"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512,
+              "vocab_size": 1000, "max_position_embeddings": 512}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    by_file = sp.Architecture.from_hf_config(tmp_path / "config.json")
+    by_folder = sp.Architecture.from_hf_config(str(tmp_path))
+    assert by_file == by_folder
+    assert (by_file.n_kv_heads, by_file.ffn, by_file.position) == (2, "swiglu", "rotary")
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"model_type": "llama", "hidden_size": 64}, "missing num_hidden_layers"),
+    ({"model_type": "t5"}, "model_type='t5' is invalid"),
+    ({"foo": 1}, "lacks the fields of a known family"),
+    ({"model_type": "mixtral", "hidden_size": 64, "num_hidden_layers": 1,
+      "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100,
+      "max_position_embeddings": 64}, "missing num_local_experts"),
+    ({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 1,
+      "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100,
+      "max_position_embeddings": 64, "hidden_act": "relu"}, "hidden_act='relu'"),
+])
+def test_from_hf_config_errors(config, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sp.Architecture.from_hf_config(config)
+
+
+def test_from_hf_config_unreadable(tmp_path):
+    with pytest.raises(ValueError, match="cannot read"):
+        sp.Architecture.from_hf_config(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not JSON"):
+        sp.Architecture.from_hf_config(tmp_path / "bad.json")

@@ -1,0 +1,57 @@
+"""The CLI as a user types it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["scalingperf", *args], capture_output=True, text=True, check=False)
+
+
+def test_estimate_defaults_prints_table_and_totals():
+    result = run("estimate")
+    assert result.returncode == 0, result.stderr
+    assert "llama-2-7b: batch 1 x seq_len 4096" in result.stdout
+    assert "mlp_gate" in result.stdout and "6.74 G" in result.stdout
+
+
+def test_estimate_preset_json():
+    result = run("estimate", "--preset", "gpt2-small", "--batch", "4", "--seq-len", "1024",
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["params"]["total"] == 124_439_808
+    assert data["tokens"] == 4096
+    assert "lm_head" in data["layers"]["op"]
+
+
+def test_estimate_hf_config(tmp_path):
+    config = {"model_type": "mistral", "hidden_size": 128, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 1, "intermediate_size": 256,
+              "vocab_size": 500, "max_position_embeddings": 256}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = run("estimate", "--hf-config", str(path), "--seq-len", "64", "--recompute", "full")
+    assert result.returncode == 0, result.stderr
+    assert "hardware (recompute=full)" in result.stdout
+
+
+def test_errors_are_one_line_and_exit_2():
+    result = run("estimate", "--preset", "gpt2-small", "--seq-len", "4096")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "scalingperf: error: seq_len=4096 is invalid: a learned position table has "
+        "max_position_embeddings=1024 rows")
+    assert run("estimate", "--hf-config", "no/such/config.json").returncode == 2
+
+
+def test_presets_and_module_entry_point():
+    listed = run("presets")
+    assert listed.returncode == 0
+    assert "mixtral-8x7b" in listed.stdout
+    module = subprocess.run([sys.executable, "-m", "scalingperf.cli", "presets"],
+                            capture_output=True, text=True, check=False)
+    assert module.stdout == listed.stdout

@@ -1,0 +1,133 @@
+"""estimate(): totals, the per-op table, and bad workloads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scalingperf as sp
+
+
+@pytest.fixture
+def mixtral():
+    return sp.Architecture.preset("mixtral-8x7b")
+
+
+def test_table_sums_to_totals(mixtral):
+    report = sp.estimate(mixtral, batch=2, seq_len=1024, recompute="selective")
+    table = report.layers
+    assert table.total("params") == report.params.total
+    assert table.total("active_params") == report.params.active
+    assert table.total("flops_forward") == pytest.approx(report.flops.forward, rel=1e-15)
+    assert table.total("flops_backward") == pytest.approx(report.flops.backward, rel=1e-15)
+    assert table.total("elementwise_forward") == pytest.approx(
+        report.flops.elementwise_forward, rel=1e-15)
+    assert table.total("flops_recompute") == pytest.approx(report.flops.recompute, rel=1e-15)
+    kinds = set(table["kind"])
+    assert kinds == {"matmul", "elementwise"}
+    assert set(table["section"]) == {"embedding", "attention", "moe", "head"}
+
+
+def test_moe_rows_and_active_params(mixtral):
+    report = sp.estimate(mixtral, batch=1, seq_len=512)
+    experts = report.layers.row("routed_experts")
+    per_expert = 3 * 4096 * 14336
+    assert experts["params"] == 8 * per_expert
+    assert experts["active_params"] == 2 * per_expert
+    # Dropless top-2: 2 x tokens rows through the experts, 2 FLOPs per multiply-add.
+    assert experts["flops_forward"] == 2 * 3 * 2 * 512 * 4096 * 14336
+    assert report.layers.row("router")["flops_forward"] == 2 * 512 * 4096 * 8
+    assert report.params.active == pytest.approx(12.9e9, rel=0.01)  # Jiang et al. 2024: 13B
+
+
+def test_capacity_factor_pads_expert_slots():
+    arch = sp.Architecture(d_model=64, n_layers=1, n_heads=4, n_experts=8, top_k=2,
+                           capacity_factor=1.25, vocab_size=100, max_position_embeddings=64)
+    tokens = 2 * 50
+    slots = 8 * -(-1.25 * tokens * 2 // 8)  # 8 experts x ceil(1.25 k T / E)
+    row = sp.estimate(arch, batch=2, seq_len=50).layers.row("routed_experts")
+    assert row["flops_forward"] == 2 * 2 * slots * 64 * 256
+
+
+def test_shared_experts_and_gate():
+    arch = sp.Architecture.preset("qwen1.5-moe-a2.7b")
+    report = sp.estimate(arch, batch=1, seq_len=8)
+    assert report.layers.row("shared_experts")["params"] == 3 * 2048 * 5632
+    assert report.layers.row("shared_expert_gate")["params"] == 2048
+    assert report.params.active == pytest.approx(2.7e9, rel=0.03)  # the "A2.7B" of its name
+
+
+def test_recompute_adds_hardware_flops_only():
+    arch = sp.Architecture.preset("gpt3-6.7b")
+    none, selective, full = (sp.estimate(arch, batch=4, seq_len=2048, recompute=mode)
+                             for mode in ("none", "selective", "full"))
+    assert none.flops.model == selective.flops.model == full.flops.model
+    assert none.flops.hardware == none.flops.model
+    assert none.flops.hardware < selective.flops.hardware < full.flops.hardware
+    core = selective.layers.row("attn_scores")
+    assert selective.flops.recompute == 2 * core["count"] * core["flops_forward"]
+
+
+def test_conversions(mixtral):
+    report = sp.estimate(mixtral, batch=1, seq_len=128)
+    array = report.layers.to_numpy()
+    assert array.dtype.names == report.layers.columns
+    assert len(array) == len(report.layers)
+    frame = report.layers.to_pandas()
+    assert list(frame.columns) == list(report.layers.columns)
+    assert frame["params"].mul(frame["count"]).sum() == report.params.total
+    data = report.to_dict()
+    assert data["params"]["total"] == report.params.total
+    assert "routed_experts" in str(report) and "6N per token" in str(report)
+    with pytest.raises(ValueError):
+        report.layers["params"][0] = 1  # read-only columns
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    (dict(batch=0, seq_len=16), "batch"),
+    (dict(batch=1, seq_len=-1), "seq_len"),
+    (dict(batch=1, seq_len=2**25), "seq_len"),
+    (dict(batch=1.5, seq_len=16), "batch"),
+    (dict(batch=1, seq_len=2**64), "seq_len"),
+    (dict(batch=1, seq_len=16, recompute="some"), "recompute"),
+    (dict(batch=1, seq_len=2048), "seq_len"),  # beyond GPT-2's learned position table
+])
+def test_bad_workload(kwargs, field):
+    with pytest.raises(ValueError, match=rf"^{field}="):
+        sp.estimate(sp.Architecture.preset("gpt2-small"), **kwargs)
+
+
+def test_bad_architecture_argument():
+    with pytest.raises(ValueError, match="^arch="):
+        sp.estimate("llama-2-7b", batch=1, seq_len=1)  # type: ignore[arg-type]
+
+
+def test_evaluate_shapes_matches_estimate_and_threads():
+    base = sp.Architecture(d_model=1024, n_layers=2, n_heads=8, head_dim=128, n_kv_heads=8,
+                           vocab_size=32000, max_position_embeddings=4096, ffn="swiglu")
+    rng = np.random.default_rng(0)
+    n = 20_000
+    d_model = rng.integers(1, 64, n) * 128
+    n_layers = rng.integers(1, 100, n)
+    n_heads = rng.integers(1, 8, n) * 8
+    d_ff = rng.integers(1, 200, n) * 256
+    args = (base._core, d_model, n_layers, n_heads, d_ff, 4, 2048, "full")
+    one = sp._core.evaluate_shapes(*args, threads=1)
+    two = sp._core.evaluate_shapes(*args, threads=2)
+    for column in one:
+        assert np.array_equal(one[column], two[column])
+    for i in (0, 1, n // 2, n - 1):
+        arch = base.replace(d_model=int(d_model[i]), n_layers=int(n_layers[i]),
+                            n_heads=int(n_heads[i]), d_ff=int(d_ff[i]))
+        report = sp.estimate(arch, batch=4, seq_len=2048, recompute="full")
+        assert one["params_total"][i] == report.params.total
+        assert one["flops_hardware"][i] == report.flops.hardware
+
+
+def test_evaluate_shapes_rejects_an_invalid_row():
+    base = sp.Architecture(d_model=1024, n_layers=2, n_heads=8, head_dim=128)._core
+    good = np.full(10_000, 8)
+    bad = good.copy()
+    bad[7777] = 0
+    with pytest.raises(ValueError, match="^configuration 7777: n_layers=0"):
+        sp._core.evaluate_shapes(base, good * 128, bad, good, good * 512, 1, 64, threads=2)

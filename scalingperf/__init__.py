@@ -4,7 +4,7 @@ before any GPU-hour is spent."""
 from __future__ import annotations
 
 try:
-    from . import _core
+    from . import _core  # noqa: F401  (fail early, with a note, if unbuilt)
 except ImportError as error:  # pragma: no cover - only without a build
     error.add_note(
         "scalingperf's compiled core is missing: did you build it? "

@@ -136,7 +136,7 @@ class Architecture:
 
     def replace(self, **changes: Any) -> Architecture:
         """A copy with some fields changed; fields that were derived are derived again."""
-        rederive = {name: None for name in self._derived if name not in changes}
+        rederive: dict[str, Any] = {n: None for n in self._derived if n not in changes}
         return dataclasses.replace(self, **rederive, **changes)
 
     def to_dict(self) -> dict[str, Any]:

@@ -85,7 +85,8 @@ def test_error_states_the_allowed_range():
 
 def test_numpy_integers_are_accepted():
     arch = sp.Architecture(**dict(BASE, d_model=np.int64(512), n_layers=np.int32(4)))
-    assert arch.d_model == 512 and type(arch.d_model) is int
+    assert arch.d_model == 512
+    assert type(arch.d_model) is int
 
 
 def test_presets_cover_the_published_families():

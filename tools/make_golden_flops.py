@@ -49,9 +49,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
-
 import transformers
+from torch.utils.flop_counter import FlopCounterMode
 from transformers import (
     AutoModelForCausalLM,
     GPT2Config,
@@ -301,7 +300,7 @@ def attention_module_names(model):
     """FlopCounterMode names modules '<ClassName>.<fqn>'; return the attention ones."""
     root = type(model).__name__
     names = []
-    for fqn, mod in model.named_modules():
+    for fqn, _ in model.named_modules():
         parts = fqn.split(".")
         if parts[-1] in ("self_attn", "attn") and len(parts) >= 2 and parts[-2].isdigit():
             names.append(f"{root}.{fqn}")
@@ -448,7 +447,7 @@ def run_case(case: dict) -> dict:
         # recorded: gate_up (d -> 2I) and down (I -> d) per routed token.
         d, inter = cfg.hidden_size, expert_intermediate(cfg)
         root = type(model).__name__
-        for layer, row in zip(recorder.moe_layers, expert_tokens):
+        for layer, row in zip(recorder.moe_layers, expert_tokens, strict=True):
             name = f"{root}.model.layers.{layer}.mlp.experts"
             got = sum(fwd_counts.get(name, {}).values())
             assert got > 0, f"routed-expert FLOPs are zero in layer {layer}"

@@ -11,18 +11,25 @@ namespace scalingperf {
 namespace {
 
 template <class T>
-[[noreturn]] void reject(const char* field, T value, const std::string& allowed) {
+[[noreturn]] __attribute__((noinline, cold)) void reject(const char* field, T value,
+                                                          const std::string& allowed) {
   std::ostringstream msg;
   msg << field << "=" << value << " is invalid: " << allowed;
   throw std::invalid_argument(msg.str());
 }
 
-void check_range(const char* field, std::int64_t value, std::int64_t lo, std::int64_t hi) {
-  if (value < lo || value > hi) {
-    std::ostringstream allowed;
-    allowed << "allowed range is [" << lo << ", " << hi << "]";
-    reject(field, value, allowed.str());
-  }
+[[noreturn]] __attribute__((noinline, cold)) void reject_range(const char* field,
+                                                                std::int64_t value,
+                                                                std::int64_t lo, std::int64_t hi) {
+  std::ostringstream allowed;
+  allowed << "allowed range is [" << lo << ", " << hi << "]";
+  reject(field, value, allowed.str());
+}
+
+// Inlined on the hot path of sweeps; the message is built only on failure.
+inline void check_range(const char* field, std::int64_t value, std::int64_t lo,
+                        std::int64_t hi) {
+  if (value < lo || value > hi) reject_range(field, value, lo, hi);
 }
 
 std::int64_t default_d_ff(const Architecture& a) {

@@ -49,10 +49,11 @@ def test_errors_are_one_line_and_exit_2():
     assert run("estimate", "--hf-config", "no/such/config.json").returncode == 2
 
 
-def test_presets_and_module_entry_point():
+def test_presets_and_module_entry_point(tmp_path):
     listed = run("presets")
     assert listed.returncode == 0
     assert "mixtral-8x7b" in listed.stdout
+    # From another folder, so that `-m` imports the installed package, not the source tree.
     module = subprocess.run([sys.executable, "-m", "scalingperf.cli", "presets"],
-                            capture_output=True, text=True, check=False)
+                            capture_output=True, text=True, check=False, cwd=tmp_path)
     assert module.stdout == listed.stdout

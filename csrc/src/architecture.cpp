@@ -2,35 +2,18 @@
 
 #include <cmath>
 #include <sstream>
-#include <stdexcept>
 
 #include "scalingperf/ops.hpp"
 #include "scalingperf/workload.hpp"
+#include "checks.hpp"
 
 namespace scalingperf {
+
+using detail::check_range;
+using detail::parse;
+using detail::reject;
+
 namespace {
-
-template <class T>
-[[noreturn]] __attribute__((noinline, cold)) void reject(const char* field, T value,
-                                                          const std::string& allowed) {
-  std::ostringstream msg;
-  msg << field << "=" << value << " is invalid: " << allowed;
-  throw std::invalid_argument(msg.str());
-}
-
-[[noreturn]] __attribute__((noinline, cold)) void reject_range(const char* field,
-                                                                std::int64_t value,
-                                                                std::int64_t lo, std::int64_t hi) {
-  std::ostringstream allowed;
-  allowed << "allowed range is [" << lo << ", " << hi << "]";
-  reject(field, value, allowed.str());
-}
-
-// Inlined on the hot path of sweeps; the message is built only on failure.
-inline void check_range(const char* field, std::int64_t value, std::int64_t lo,
-                        std::int64_t hi) {
-  if (value < lo || value > hi) reject_range(field, value, lo, hi);
-}
 
 std::int64_t default_d_ff(const Architecture& a) {
   if (!is_gated(a.ffn)) return 4 * a.d_model;
@@ -116,29 +99,6 @@ Architecture resolve(Architecture a) {
   return a;
 }
 
-void validate(const Architecture& arch, const Workload& work) {
-  check_range("batch", work.batch, 1, limits::batch);
-  check_range("seq_len", work.seq_len, 1, limits::seq_len);
-  if (arch.position == PositionKind::learned && work.seq_len > arch.max_position_embeddings) {
-    std::ostringstream allowed;
-    allowed << "a learned position table has max_position_embeddings="
-            << arch.max_position_embeddings << " rows";
-    reject("seq_len", work.seq_len, allowed.str());
-  }
-}
-
-namespace {
-template <class Enum, std::size_t N>
-Enum parse(const char* field, const std::string& name, const Enum (&values)[N]) {
-  std::string allowed = "allowed values are";
-  for (Enum value : values) {
-    if (name == name_of(value)) return value;
-    allowed += std::string(" '") + name_of(value) + "'";
-  }
-  reject(field, "'" + name + "'", allowed);
-}
-}  // namespace
-
 FfnKind parse_ffn_kind(const std::string& name) {
   return parse("ffn", name, {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu});
 }
@@ -148,9 +108,6 @@ PositionKind parse_position_kind(const std::string& name) {
 }
 NormKind parse_norm_kind(const std::string& name) {
   return parse("norm", name, {NormKind::layernorm, NormKind::rmsnorm});
-}
-Recompute parse_recompute(const std::string& name) {
-  return parse("recompute", name, {Recompute::none, Recompute::selective, Recompute::full});
 }
 
 const char* name_of(FfnKind kind) {
@@ -172,14 +129,6 @@ const char* name_of(PositionKind kind) {
 }
 const char* name_of(NormKind kind) {
   return kind == NormKind::layernorm ? "layernorm" : "rmsnorm";
-}
-const char* name_of(Recompute recompute) {
-  switch (recompute) {
-    case Recompute::none: return "none";
-    case Recompute::selective: return "selective";
-    case Recompute::full: return "full";
-  }
-  return "?";
 }
 
 }  // namespace scalingperf

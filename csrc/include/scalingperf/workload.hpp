@@ -1,5 +1,7 @@
 #pragma once
-/// What one training step feeds the model: micro-batch, sequence length, recomputation.
+/// What one training step feeds the model and how the framework runs it: micro-batch,
+/// sequence length, number formats, recomputation, attention kernel and the
+/// implementation whose saved tensors the memory model follows.
 
 #include <cstdint>
 #include <string>
@@ -12,12 +14,28 @@ namespace scalingperf {
 /// attention core (scores, softmax, attention x V); full recomputes every layer's forward.
 enum class Recompute : std::uint8_t { none, selective, full };
 
+/// Number format of weights and activations; fp32/tf32 differ only in the peak rate.
+enum class DType : std::uint8_t { fp32, tf32, bf16, fp16 };
+
+/// Whose saved tensors the activation model follows: Megatron-LM's fused kernels (the
+/// model of Korthikanti et al. 2022) or Hugging Face transformers' modules as measured.
+enum class Implementation : std::uint8_t { megatron, huggingface };
+
 /// One micro-batch of one training step.
 struct Workload {
   std::int64_t batch = 1;
   std::int64_t seq_len = 1;
   Recompute recompute = Recompute::none;
+  DType dtype = DType::bf16;
+  bool flash_attention = true;
+  bool dropout = false;
+  Implementation implementation = Implementation::megatron;
 };
+
+/// Bytes of one element in the given format.
+constexpr double bytes_of(DType dtype) {
+  return dtype == DType::bf16 || dtype == DType::fp16 ? 2.0 : 4.0;
+}
 
 namespace limits {
 constexpr std::int64_t batch = std::int64_t{1} << 24;
@@ -28,6 +46,10 @@ constexpr std::int64_t seq_len = std::int64_t{1} << 24;
 void validate(const Architecture& arch, const Workload& work);
 
 Recompute parse_recompute(const std::string& name);
+DType parse_dtype(const std::string& name);
+Implementation parse_implementation(const std::string& name);
 const char* name_of(Recompute recompute);
+const char* name_of(DType dtype);
+const char* name_of(Implementation implementation);
 
 }  // namespace scalingperf

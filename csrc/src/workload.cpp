@@ -1,0 +1,54 @@
+#include "scalingperf/workload.hpp"
+
+#include <sstream>
+
+#include "checks.hpp"
+
+namespace scalingperf {
+
+using detail::check_range;
+using detail::parse;
+using detail::reject;
+
+void validate(const Architecture& arch, const Workload& work) {
+  check_range("batch", work.batch, 1, limits::batch);
+  check_range("seq_len", work.seq_len, 1, limits::seq_len);
+  if (arch.position == PositionKind::learned && work.seq_len > arch.max_position_embeddings) {
+    std::ostringstream allowed;
+    allowed << "a learned position table has max_position_embeddings="
+            << arch.max_position_embeddings << " rows";
+    reject("seq_len", work.seq_len, allowed.str());
+  }
+}
+
+Recompute parse_recompute(const std::string& name) {
+  return parse("recompute", name, {Recompute::none, Recompute::selective, Recompute::full});
+}
+DType parse_dtype(const std::string& name) {
+  return parse("dtype", name, {DType::bf16, DType::fp16, DType::fp32, DType::tf32});
+}
+Implementation parse_implementation(const std::string& name) {
+  return parse("implementation", name, {Implementation::megatron, Implementation::huggingface});
+}
+const char* name_of(DType dtype) {
+  switch (dtype) {
+    case DType::fp32: return "fp32";
+    case DType::tf32: return "tf32";
+    case DType::bf16: return "bf16";
+    case DType::fp16: return "fp16";
+  }
+  return "?";
+}
+const char* name_of(Implementation implementation) {
+  return implementation == Implementation::megatron ? "megatron" : "huggingface";
+}
+const char* name_of(Recompute recompute) {
+  switch (recompute) {
+    case Recompute::none: return "none";
+    case Recompute::selective: return "selective";
+    case Recompute::full: return "full";
+  }
+  return "?";
+}
+
+}  // namespace scalingperf

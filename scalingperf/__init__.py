@@ -13,9 +13,11 @@ except ImportError as error:  # pragma: no cover - only without a build
     raise
 
 from .architecture import Architecture
-from .estimate import Report, estimate
+from .devices import Hardware, hardware
+from .estimate import Efficiency, Report, estimate
 from .layers import OpTable
 from .presets import presets
 
-__all__ = ["Architecture", "OpTable", "Report", "estimate", "presets"]
+__all__ = ["Architecture", "Efficiency", "Hardware", "OpTable", "Report", "estimate",
+           "hardware", "presets"]
 __version__ = "0.1.0"

@@ -2,57 +2,141 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from os import PathLike
 from typing import Any
 
 from . import _core, _validate
-from ._format import si, table
+from ._format import duration, si, table
 from .architecture import Architecture
+from .devices import Hardware, get_hardware
 from .layers import OpTable
 
 ParamCounts = _core.ParamCounts
 FlopCounts = _core.FlopCounts
+MemoryReport = _core.MemoryReport
+TimeReport = _core.TimeReport
+Efficiency = _core.Efficiency
 
+_DEFAULT_EFFICIENCY = _core.Efficiency()
 _PARAM_FIELDS = ("total", "embedding", "non_embedding", "active", "active_non_embedding")
 _FLOP_FIELDS = ("forward", "backward", "forward_causal", "backward_causal",
                 "elementwise_forward", "elementwise_backward", "recompute", "model",
                 "hardware", "per_token", "six_n_per_token")
+_MEMORY_FIELDS = ("weights", "gradients", "optimizer", "activations", "activations_per_layer",
+                  "activations_in_flight", "logits", "temporary", "per_gpu", "capacity", "fits",
+                  "kv_cache", "inference", "max_inference_batch", "pipeline_stage")
+_TIME_FIELDS = ("forward", "backward", "recompute", "tp_communication", "ep_communication",
+                "pp_communication", "stage", "bubble", "dp_communication", "optimizer", "step",
+                "tokens_per_step", "tokens_per_s")
+_RATIOS = ("mfu", "hfu", "tp_efficiency", "tp_gemm_efficiency", "tp_communication_efficiency",
+           "pipeline_bubble")
+_FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel")
+_TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer")
 
 
-def estimate(arch: Architecture, batch: int, seq_len: int, *,
-             recompute: str = "none") -> Report:
-    """Parameters and FLOPs of one training micro-batch of ``arch``.
+def estimate(
+    arch: Architecture,
+    batch: int,
+    seq_len: int,
+    *,
+    dtype: str = "bf16",
+    hardware: str | Hardware | Mapping[str, Any] | PathLike[str] = "H100-SXM",
+    tp: int = 1,
+    pp: int = 1,
+    dp: int = 1,
+    ep: int = 1,
+    zero: int = 0,
+    optimizer: str = "adamw",
+    recompute: str = "none",
+    flash_attention: bool = True,
+    implementation: str = "megatron",
+    sequence_parallel: bool = False,
+    dropout: bool = False,
+    microbatches: int | None = None,
+    interleave: int = 1,
+    efficiency: _core.Efficiency | None = None,
+) -> Report:
+    """Parameters, FLOPs, memory per device and step time of training ``arch``.
 
     Parameters
     ----------
     arch : Architecture
         The model (see :class:`Architecture`, :func:`presets`).
     batch, seq_len : int
-        Sequences in the micro-batch and tokens per sequence.
+        Sequences per micro-batch (per model replica) and tokens per sequence.
+    dtype : {"bf16", "fp16", "fp32", "tf32"}
+        Number format of weights and activations (16-bit formats train with float32
+        master weights).
+    hardware : str, Hardware, dict or path
+        A built-in device (see :func:`hardware`), or your own.
+    tp, pp, dp, ep : int
+        Tensor-, pipeline-, data- and expert-parallel degrees (ep divides dp).
+    zero : {0, 1, 2, 3}
+        ZeRO stage over dp (Rajbhandari et al. 2020).
+    optimizer : {"adamw", "adamw-bf16", "sgd"}
+        Whose states are counted: mixed-precision AdamW (2 + 2 + 12 bytes per parameter
+        in 16-bit), AdamW with 16-bit states and no master copy, SGD with momentum.
     recompute : {"none", "selective", "full"}
-        Activation recomputation, which adds forward matmuls to the hardware FLOPs:
-        selective redoes the attention core, full every layer (Korthikanti et al. 2022).
+        Activation recomputation (Korthikanti et al. 2022).
+    flash_attention : bool
+        A fused attention kernel: no s x s scores in memory, masked blocks skipped.
+    implementation : {"megatron", "huggingface"}
+        Whose saved tensors the activation model follows.
+    sequence_parallel, dropout : bool
+    microbatches : int, optional
+        Micro-batches per step and replica (default ``pp``).
+    interleave : int
+        Virtual pipeline stages per device (interleaved 1F1B).
+    efficiency : Efficiency, optional
+        Achieved fractions of peak compute, memory and network bandwidth, and how much of
+        the data-parallel reduction overlaps compute.
 
     Returns
     -------
     Report
-        ``.params`` and ``.flops`` totals, and the per-op table ``.layers``.
     """
     if not isinstance(arch, Architecture):
         msg = f"arch={arch!r} is invalid: it must be a scalingperf.Architecture"
         raise ValueError(msg)
-    if type(batch) is not int:
-        batch = _validate.integer("batch", batch)
-    if type(seq_len) is not int:
-        seq_len = _validate.integer("seq_len", seq_len)
+    device = get_hardware(hardware)
+    args = (arch._core, device._core, efficiency or _DEFAULT_EFFICIENCY, batch, seq_len,
+            recompute, dtype, flash_attention, dropout, implementation, tp, pp, dp, ep, zero,
+            microbatches or 0, interleave, sequence_parallel, optimizer)
     try:
-        totals = _core.estimate(arch._core, batch, seq_len, recompute)
+        result = _core.estimate(*args)
     except TypeError:
-        # pybind11 refuses ints beyond 64 bits and non-strings; say which field.
-        _validate.integer("batch", batch)
-        _validate.integer("seq_len", seq_len)
-        _validate.text("recompute", recompute)
-        raise
-    return Report(arch, batch, seq_len, recompute, totals)
+        # pybind11 takes only exact types; convert (or name the bad field) and retry.
+        args = (*args[:2], _efficiency(efficiency), *_converted(args[3:]))
+        result = _core.estimate(*args)
+    return Report(arch, device, args, result)
+
+
+def _efficiency(value: Any) -> _core.Efficiency:
+    if value is None:
+        return _DEFAULT_EFFICIENCY
+    if not isinstance(value, _core.Efficiency):
+        msg = f"efficiency={value!r} is invalid: it must be a scalingperf.Efficiency"
+        raise ValueError(msg)
+    return value
+
+
+_OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "dropout",
+                 "implementation", "tp", "pp", "dp", "ep", "zero", "microbatches",
+                 "interleave", "sequence_parallel", "optimizer")
+
+
+def _converted(values: tuple[Any, ...]) -> list[Any]:
+    """The options as the core's exact types, or a ValueError naming the field."""
+    out = []
+    for name, value in zip(_OPTION_NAMES, values, strict=True):
+        if name in _FLAG_OPTIONS:
+            out.append(_validate.flag(name, value))
+        elif name in _TEXT_OPTIONS:
+            out.append(_validate.text(name, value))
+        else:
+            out.append(_validate.integer(name, value))
+    return out
 
 
 class Report:
@@ -65,55 +149,103 @@ class Report:
         ``non_embedding``, ``active`` (per token: top_k routed experts) and
         ``active_non_embedding`` (Kaplan's N).
     flops : FlopCounts
-        Matmul FLOPs of the micro-batch: ``forward``, ``backward`` (full attention),
+        Matmul FLOPs of one micro-batch: ``forward``, ``backward`` (full attention),
         ``forward_causal``, ``backward_causal``, ``model`` (forward + backward),
         ``hardware`` (model + ``recompute``), ``per_token``, ``six_n_per_token``, and
-        elementwise FLOPs apart: ``elementwise_forward``, ``elementwise_backward``.
-    tokens : float
-        ``batch * seq_len``.
+        elementwise FLOPs apart.
+    memory : MemoryReport
+        Bytes on the busiest device: ``weights``, ``gradients``, ``optimizer``,
+        ``activations`` (one micro-batch, logits included), ``activations_in_flight``,
+        ``temporary``, ``per_gpu``, ``fits``; inference ``kv_cache``, ``inference`` and
+        ``max_inference_batch``.
+    time : TimeReport
+        Seconds: per micro-batch ``forward``, ``backward``, ``recompute``,
+        ``tp_communication``, ``ep_communication``, ``pp_communication``, ``stage``; per step
+        ``bubble``, ``dp_communication``, ``optimizer``, ``step``; ``tokens_per_s``.
+    mfu, hfu : float
+        Model and hardware FLOPs utilisation.
+    tp_efficiency : float
+        Per-device throughput at this tp over that at tp = 1, the product of
+        ``tp_gemm_efficiency`` and ``tp_communication_efficiency``.
+    pipeline_bubble : float
+        (p - 1) / (v m).
     layers : OpTable
         One row per op of every layer type (computed on first access).
     """
 
-    __slots__ = ("_layers", "architecture", "batch", "flops", "params", "recompute",
-                 "seq_len", "tokens")
+    __slots__ = ("_args", "_layers", "_result", "architecture", "hardware")
 
-    def __init__(self, arch: Architecture, batch: int, seq_len: int, recompute: str,
-                 totals: _core.Totals) -> None:
+    def __init__(self, arch: Architecture, device: Hardware, args: tuple[Any, ...],
+                 result: _core.TrainingReport) -> None:
         self.architecture = arch
-        self.batch = batch
-        self.seq_len = seq_len
-        self.recompute = recompute
-        self.params: ParamCounts = totals.params
-        self.flops: FlopCounts = totals.flops
-        self.tokens: float = totals.tokens
+        self.hardware = device
+        self._result = result
+        self._args = args
         self._layers: OpTable | None = None
+
+    @property
+    def params(self) -> ParamCounts:
+        """Parameter counts."""
+        return self._result.params
+
+    @property
+    def flops(self) -> FlopCounts:
+        """FLOPs of one micro-batch."""
+        return self._result.flops
+
+    @property
+    def memory(self) -> MemoryReport:
+        """Bytes on the busiest device."""
+        return self._result.memory
+
+    @property
+    def time(self) -> TimeReport:
+        """Seconds per micro-batch and per step."""
+        return self._result.time
+
+    batch = property(lambda self: self._args[3], doc="Sequences per micro-batch.")
+    seq_len = property(lambda self: self._args[4], doc="Tokens per sequence.")
+    recompute = property(lambda self: self._args[5], doc="Recomputation mode.")
+    tokens = property(lambda self: self._result.tokens, doc="Tokens per micro-batch.")
+    mfu = property(lambda self: self._result.mfu, doc="Model FLOPs utilisation.")
+    hfu = property(lambda self: self._result.hfu, doc="Hardware FLOPs utilisation.")
+    tp_efficiency = property(lambda self: self._result.tp_efficiency)
+    tp_gemm_efficiency = property(lambda self: self._result.tp_gemm_efficiency)
+    tp_communication_efficiency = property(lambda self: self._result.tp_communication_efficiency)
+    pipeline_bubble = property(lambda self: self._result.pipeline_bubble)
+    devices = property(lambda self: self._result.devices, doc="tp x pp x dp.")
+    microbatches = property(lambda self: self._result.microbatches)
 
     @property
     def layers(self) -> OpTable:
         """The per-op table."""
         if self._layers is None:
-            columns = _core.op_table(self.architecture._core, self.batch, self.seq_len,
-                                     self.recompute)
-            self._layers = OpTable(columns)
+            self._layers = OpTable(_core.op_table(*self._args))
         return self._layers
 
+    def training(self, tokens: float) -> dict[str, float]:
+        """Days, GPU-hours and PF-days to train on ``tokens`` tokens at this step rate."""
+        return dict(_core.training_budget(self._result, _validate.real("tokens", tokens)))
+
     def to_dict(self) -> dict[str, Any]:
-        """Totals and the per-op table as plain Python values, for JSON."""
+        """Totals, memory, time and the per-op table as plain Python values, for JSON."""
         return {
             "architecture": self.architecture.to_dict(),
+            "hardware": self.hardware.name,
             "batch": self.batch,
             "seq_len": self.seq_len,
-            "recompute": self.recompute,
             "tokens": self.tokens,
             "params": {name: getattr(self.params, name) for name in _PARAM_FIELDS},
             "flops": {name: getattr(self.flops, name) for name in _FLOP_FIELDS},
+            "memory": {name: getattr(self.memory, name) for name in _MEMORY_FIELDS},
+            "time": {name: getattr(self.time, name) for name in _TIME_FIELDS},
+            **{name: getattr(self, name) for name in _RATIOS},
             "layers": self.layers.to_dict(),
         }
 
     def summary(self) -> str:
         """The totals as a small table."""
-        p, f = self.params, self.flops
+        p, f, m, t = self.params, self.flops, self.memory, self.time
         rows = [
             ["params", "total", si(p.total)],
             ["params", "embedding", si(p.embedding)],
@@ -128,14 +260,25 @@ class Report:
              si(f.elementwise_forward + f.elementwise_backward, "FLOP")],
             ["FLOPs", "per token", si(f.per_token, "FLOP")],
             ["FLOPs", "6N per token (Kaplan)", si(f.six_n_per_token, "FLOP")],
+            ["memory", "weights + grads + optimizer",
+             si(m.weights + m.gradients + m.optimizer, "B")],
+            ["memory", "activations in flight", si(m.activations_in_flight, "B")],
+            ["memory", f"per GPU ({'fits' if m.fits else 'does NOT fit'} {si(m.capacity, 'B')})",
+             si(m.per_gpu, "B")],
+            ["time", "step", duration(t.step)],
+            ["time", "tokens/s", si(t.tokens_per_s)],
+            ["time", "MFU / HFU", f"{self.mfu:.1%} / {self.hfu:.1%}"],
+            ["time", "TP efficiency", f"{self.tp_efficiency:.1%}"],
+            ["time", "pipeline bubble", f"{self.pipeline_bubble:.1%}"],
         ]
         return table(["", "total", "value"], rows)
 
     def __str__(self) -> str:
         name = self.architecture.name or "architecture"
-        title = f"{name}: batch {self.batch} x seq_len {self.seq_len} = {si(self.tokens)} tokens"
+        title = (f"{name}: batch {self.batch} x seq_len {self.seq_len} = {si(self.tokens)} "
+                 f"tokens per micro-batch on {self.devices} x {self.hardware.name}")
         return f"{title}\n\n{self.layers}\n\n{self.summary()}"
 
     def __repr__(self) -> str:
         return (f"<Report {self.architecture.name or ''} params={si(self.params.total)} "
-                f"flops.model={si(self.flops.model, 'FLOP')}>")
+                f"flops.model={si(self.flops.model, 'FLOP')} step={self.time.step:.3g}s>")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._format import si, table
+from ._format import duration, si, table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 COLUMNS = (
     "section", "op", "kind", "count", "params", "active_params", "embedding",
     "flops_forward", "flops_backward", "flops_forward_causal", "flops_backward_causal",
-    "elementwise_forward", "elementwise_backward", "flops_recompute",
+    "elementwise_forward", "elementwise_backward", "flops_recompute", "params_per_device",
+    "saved_bytes", "time_forward", "time_backward",
 )
 
 
@@ -79,11 +80,12 @@ class OpTable:
 
     def __str__(self) -> str:
         header = ["section", "op", "kind", "count", "params", "fwd FLOP", "bwd FLOP",
-                  "fwd causal", "elementwise fwd"]
+                  "fwd causal", "elementwise fwd", "saved/GPU", "fwd time/GPU"]
         rows = [
             [self["section"][i], self["op"][i], self["kind"][i], str(self["count"][i]),
              si(self["params"][i]), si(self["flops_forward"][i]), si(self["flops_backward"][i]),
-             si(self["flops_forward_causal"][i]), si(self["elementwise_forward"][i])]
+             si(self["flops_forward_causal"][i]), si(self["elementwise_forward"][i]),
+             si(self["saved_bytes"][i], "B"), duration(self["time_forward"][i])]
             for i in range(len(self))
         ]
         return table(header, rows)

@@ -42,14 +42,31 @@ Accounting rules:
     cross-entropy computed here).  The current bucket is tracked with forward
     pre-hooks/hooks on the decoder layers and the root model; the innermost
     running module path is tracked with hooks on every submodule;
-  * ``layers_tensor_bytes`` additionally sums the saved tensors' own bytes
-    (numel * element_size) over the storages first saved in that layer,
-    taking for each storage the largest saved view of it; it differs from
-    ``layers`` where only part of a storage (e.g. a q/k/v slice of a fused
-    projection) is saved, or where an expanded (stride-0) view is saved;
+  * ``layers_tensor_bytes`` instead sums the saved tensors' own bytes
+    (numel * element_size) over DISTINCT saved views, a view being
+    identified by (storage, storage_offset, numel, element_size) so that
+    reshaped/transposed views of the same region (e.g. a 4-D attention
+    output and its 2-D reshape fed to o_proj) count once, in the bucket
+    where the view's storage was first saved; it differs from ``layers``
+    where only part of a storage is saved (e.g. the query slice of GPT-2's
+    fused c_attn output) or where an expanded (stride-0) view is saved;
   * ``layers_incl_shared`` counts, per layer, every distinct storage saved
     during that layer's forward even if an earlier bucket saved it first
     (e.g. rotary cos/sin or an attention mask shared by all layers).
+
+Per-tensor listings
+-------------------
+``saved_tensors_layer0`` lists every pack call made during decoder layer 0
+(parameters excluded) and ``saved_tensors_outside_layers`` those of the
+embedding, final_norm_and_head and loss buckets.  Each entry has shape,
+dtype, own ``nbytes``, ``storage_nbytes``, ``saved_by`` / ``saved_as`` (the
+autograd node and its saved-attribute name), the innermost running
+``module``, a per-case ``storage_id`` (equal ids = same storage, counted
+once) and ``first_saved_in`` (the bucket the storage is counted in).
+``parameter_saves_excluded`` is the number of pack calls on parameter
+storages.  MoE cases add ``expert_tokens``: per MoE layer, the number of
+tokens routed to each expert (bincount of the ``top_k_index`` the eager
+experts module receives).
 
 Which autograd op saved a tensor
 --------------------------------
@@ -237,7 +254,8 @@ class ActivationRecorder:
 
     def _pop(self, name):
         def hook(module, args, output):
-            assert self.module_stack and self.module_stack[-1] == name, (self.module_stack, name)
+            assert self.module_stack, name
+            assert self.module_stack[-1] == name, (self.module_stack, name)
             self.module_stack.pop()
         return hook
 
@@ -264,6 +282,7 @@ class ActivationRecorder:
         self.records.append(dict(
             tensor=t,
             key=storage_key(t),
+            view=(storage_key(t), t.storage_offset(), t.numel(), t.element_size()),
             is_param=is_param,
             bucket=self.bucket,
             module=self.module_stack[-1] if self.module_stack else "",
@@ -373,12 +392,12 @@ def run_case(case: dict) -> dict:
         counter.remove()
 
     n_layers = rec.n_layers
-    buckets = list(range(n_layers)) + ["embedding", "final_norm_and_head", "loss", "between_layers"]
+    buckets = [*range(n_layers), "embedding", "final_norm_and_head", "loss", "between_layers"]
     storage_bytes = {b: 0 for b in buckets}
     tensor_bytes = {b: 0 for b in buckets}
     incl_shared = {i: set() for i in range(n_layers)}
     first = {}  # storage key -> (bucket, storage id)
-    max_view = {}  # storage key -> largest saved view bytes
+    views = {}  # distinct saved view -> (storage key, own bytes)
     for r in rec.records:
         if r["is_param"]:
             continue
@@ -387,22 +406,27 @@ def run_case(case: dict) -> dict:
         if key not in first:
             first[key] = (r["bucket"], len(first))
             storage_bytes[r["bucket"]] += r["storage_nbytes"]
-        max_view[key] = max(max_view.get(key, 0), r["nbytes"])
+        views[r["view"]] = (key, r["nbytes"])
         if isinstance(r["bucket"], int):
             incl_shared[r["bucket"]].add(key)
         r["storage_id"] = first[key][1]
         r["first_saved_in"] = first[key][0]
-    for key, (bucket, _) in first.items():
-        tensor_bytes[bucket] += max_view[key]
+    for key, nbytes in views.values():
+        tensor_bytes[first[key][0]] += nbytes
     assert storage_bytes["between_layers"] == 0, "tensors saved between decoder layers"
 
-    layer0 = [
-        dict(shape=r["shape"], dtype=r["dtype"], nbytes=r["nbytes"],
-             storage_nbytes=r["storage_nbytes"], saved_by=r["saved_by"], saved_as=r["saved_as"],
-             module=r["module"], storage_id=r["storage_id"],
-             first_saved_in=r["first_saved_in"])
-        for r in rec.records if r["bucket"] == 0 and not r["is_param"]
-    ]
+    def describe(r, with_bucket=False):
+        out = dict(shape=r["shape"], dtype=r["dtype"], nbytes=r["nbytes"],
+                   storage_nbytes=r["storage_nbytes"], saved_by=r["saved_by"],
+                   saved_as=r["saved_as"], module=r["module"], storage_id=r["storage_id"],
+                   first_saved_in=r["first_saved_in"])
+        if with_bucket:
+            out = dict(bucket=r["bucket"], **out)
+        return out
+
+    activations = [r for r in rec.records if not r["is_param"]]
+    layer0 = [describe(r) for r in activations if r["bucket"] == 0]
+    outside_layers = [describe(r, True) for r in activations if not isinstance(r["bucket"], int)]
     n_params_saved = sum(1 for r in rec.records if r["is_param"])
 
     result = dict(
@@ -422,6 +446,7 @@ def run_case(case: dict) -> dict:
         loss=storage_bytes["loss"],
         total=sum(storage_bytes.values()),
         saved_tensors_layer0=layer0,
+        saved_tensors_outside_layers=outside_layers,
         parameter_saves_excluded=n_params_saved,
     )
     assert result["total"] == sum(k[1] for k in first)

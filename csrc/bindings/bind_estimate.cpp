@@ -1,16 +1,33 @@
 #include "pybind11.hpp"
 
 #include "scalingperf/estimate.hpp"
+#include "scalingperf/training.hpp"
 
 namespace sp = scalingperf;
 
 namespace {
 
-sp::Workload make_workload(const sp::Architecture& arch, std::int64_t batch,
-                           std::int64_t seq_len, const std::string& recompute) {
-  sp::Workload work{batch, seq_len, sp::parse_recompute(recompute)};
-  sp::validate(arch, work);
-  return work;
+/// Everything one estimate() call passes, converted and validated in one place.
+struct Inputs {
+  sp::Workload work;
+  sp::Layout layout;
+};
+
+Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_t batch,
+               std::int64_t seq_len, const std::string& recompute, const std::string& dtype,
+               bool flash_attention, bool dropout, const std::string& implementation,
+               std::int64_t tp, std::int64_t pp, std::int64_t dp, std::int64_t ep,
+               std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
+               bool sequence_parallel, const std::string& optimizer) {
+  Inputs in;
+  in.work = sp::Workload{batch,           seq_len, sp::parse_recompute(recompute),
+                         sp::parse_dtype(dtype), flash_attention, dropout,
+                         sp::parse_implementation(implementation)};
+  sp::validate(arch, in.work);
+  sp::peak_flops(hw, in.work.dtype);  // the device must support the format
+  in.layout = sp::resolve(arch, sp::Layout{tp, pp, dp, ep, zero, microbatches, interleave,
+                                           sequence_parallel, sp::parse_optimizer(optimizer)});
+  return in;
 }
 
 template <class T>
@@ -18,6 +35,43 @@ py::array_t<T> column(const std::vector<sp::OpRow>& rows, T (*get)(const sp::OpR
   py::array_t<T> out(static_cast<py::ssize_t>(rows.size()));
   T* data = out.mutable_data();
   for (std::size_t i = 0; i < rows.size(); ++i) data[i] = get(rows[i]);
+  return out;
+}
+
+py::dict table_columns(const std::vector<sp::OpRow>& rows) {
+  py::list section, op, kind;
+  for (const auto& row : rows) {
+    section.append(sp::name_of(row.cost.section));
+    op.append(sp::name_of(row.cost.op));
+    kind.append(sp::name_of(row.cost.kind));
+  }
+  py::dict out;
+  out["section"] = section;
+  out["op"] = op;
+  out["kind"] = kind;
+  using Row = sp::OpRow;
+  out["count"] = column<std::int64_t>(rows, [](const Row& r) { return r.cost.count; });
+  out["params"] = column<std::int64_t>(rows, [](const Row& r) { return r.cost.params; });
+  out["active_params"] =
+      column<std::int64_t>(rows, [](const Row& r) { return r.cost.active_params; });
+  out["embedding"] = column<bool>(rows, [](const Row& r) { return r.cost.embedding; });
+  out["flops_forward"] = column<double>(rows, [](const Row& r) { return r.cost.forward; });
+  out["flops_backward"] = column<double>(rows, [](const Row& r) { return r.cost.backward; });
+  out["flops_forward_causal"] =
+      column<double>(rows, [](const Row& r) { return r.cost.forward_causal; });
+  out["flops_backward_causal"] =
+      column<double>(rows, [](const Row& r) { return r.cost.backward_causal; });
+  out["elementwise_forward"] =
+      column<double>(rows, [](const Row& r) { return r.cost.elementwise_forward; });
+  out["elementwise_backward"] =
+      column<double>(rows, [](const Row& r) { return r.cost.elementwise_backward; });
+  out["flops_recompute"] = column<double>(rows, [](const Row& r) { return r.recompute; });
+  out["params_per_device"] =
+      column<double>(rows, [](const Row& r) { return r.params_per_device; });
+  out["saved_bytes"] = column<double>(rows, [](const Row& r) { return r.saved; });
+  out["time_forward"] = column<double>(rows, [](const Row& r) { return r.forward_seconds; });
+  out["time_backward"] =
+      column<double>(rows, [](const Row& r) { return 2 * r.forward_seconds; });
   return out;
 }
 
@@ -42,55 +96,94 @@ void bind_estimate(py::module_& m) {
       .def_readonly("hardware", &sp::FlopCounts::hardware)
       .def_readonly("per_token", &sp::FlopCounts::per_token)
       .def_readonly("six_n_per_token", &sp::FlopCounts::six_n_per_token);
-  py::class_<sp::Totals>(m, "Totals", "Totals of one configuration.")
-      .def_readonly("params", &sp::Totals::params)
-      .def_readonly("flops", &sp::Totals::flops)
-      .def_readonly("tokens", &sp::Totals::tokens);
+  py::class_<sp::MemoryReport>(m, "MemoryReport", "Bytes on the busiest device.")
+      .def_readonly("weights", &sp::MemoryReport::weights)
+      .def_readonly("gradients", &sp::MemoryReport::gradients)
+      .def_readonly("optimizer", &sp::MemoryReport::optimizer)
+      .def_readonly("activations", &sp::MemoryReport::activations)
+      .def_readonly("activations_per_layer", &sp::MemoryReport::activations_per_layer)
+      .def_readonly("activations_in_flight", &sp::MemoryReport::activations_in_flight)
+      .def_readonly("logits", &sp::MemoryReport::logits)
+      .def_readonly("temporary", &sp::MemoryReport::temporary)
+      .def_readonly("per_gpu", &sp::MemoryReport::per_gpu)
+      .def_readonly("capacity", &sp::MemoryReport::capacity)
+      .def_readonly("fits", &sp::MemoryReport::fits)
+      .def_readonly("kv_cache", &sp::MemoryReport::kv_cache)
+      .def_readonly("inference", &sp::MemoryReport::inference)
+      .def_readonly("max_inference_batch", &sp::MemoryReport::max_inference_batch)
+      .def_readonly("pipeline_stage", &sp::MemoryReport::pipeline_stage);
+  py::class_<sp::TimeReport>(m, "TimeReport", "Seconds; per micro-batch or per step.")
+      .def_readonly("forward", &sp::TimeReport::forward)
+      .def_readonly("backward", &sp::TimeReport::backward)
+      .def_readonly("recompute", &sp::TimeReport::recompute)
+      .def_readonly("tp_communication", &sp::TimeReport::tp_communication)
+      .def_readonly("ep_communication", &sp::TimeReport::ep_communication)
+      .def_readonly("pp_communication", &sp::TimeReport::pp_communication)
+      .def_readonly("stage", &sp::TimeReport::stage)
+      .def_readonly("bubble", &sp::TimeReport::bubble)
+      .def_readonly("dp_communication", &sp::TimeReport::dp_communication)
+      .def_readonly("optimizer", &sp::TimeReport::optimizer)
+      .def_readonly("step", &sp::TimeReport::step)
+      .def_readonly("tokens_per_step", &sp::TimeReport::tokens_per_step)
+      .def_readonly("tokens_per_s", &sp::TimeReport::tokens_per_s);
+  py::class_<sp::TrainingReport>(m, "TrainingReport", "Everything estimate() computes.")
+      .def_property_readonly("params", [](const sp::TrainingReport& r) { return r.totals.params; })
+      .def_property_readonly("flops", [](const sp::TrainingReport& r) { return r.totals.flops; })
+      .def_property_readonly("tokens", [](const sp::TrainingReport& r) { return r.totals.tokens; })
+      .def_readonly("memory", &sp::TrainingReport::memory)
+      .def_readonly("time", &sp::TrainingReport::time)
+      .def_readonly("mfu", &sp::TrainingReport::mfu)
+      .def_readonly("hfu", &sp::TrainingReport::hfu)
+      .def_readonly("tp_efficiency", &sp::TrainingReport::tp_efficiency)
+      .def_readonly("tp_gemm_efficiency", &sp::TrainingReport::tp_gemm_efficiency)
+      .def_readonly("tp_communication_efficiency",
+                    &sp::TrainingReport::tp_communication_efficiency)
+      .def_readonly("pipeline_bubble", &sp::TrainingReport::pipeline_bubble)
+      .def_readonly("flops_per_step", &sp::TrainingReport::flops_per_step)
+      .def_readonly("devices", &sp::TrainingReport::devices)
+      .def_readonly("microbatches", &sp::TrainingReport::microbatches);
 
   m.def(
       "estimate",
-      [](const sp::Architecture& arch, std::int64_t batch, std::int64_t seq_len,
-         const std::string& recompute) {
-        return sp::estimate_totals(arch, make_workload(arch, batch, seq_len, recompute));
+      [](const sp::Architecture& arch, const sp::Hardware& hw, const sp::Efficiency& efficiency,
+         std::int64_t batch, std::int64_t seq_len, const std::string& recompute,
+         const std::string& dtype, bool flash_attention, bool dropout,
+         const std::string& implementation, std::int64_t tp, std::int64_t pp, std::int64_t dp,
+         std::int64_t ep, std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
+         bool sequence_parallel, const std::string& optimizer) {
+        const Inputs in = convert(arch, hw, batch, seq_len, recompute, dtype, flash_attention,
+                                  dropout, implementation, tp, pp, dp, ep, zero, microbatches,
+                                  interleave, sequence_parallel, optimizer);
+        return sp::estimate_training(arch, in.work, in.layout, hw, efficiency);
       },
-      py::arg("arch"), py::arg("batch"), py::arg("seq_len"), py::arg("recompute") = "none",
-      "Totals of a resolved architecture for one micro-batch.");
+      "Totals, memory and time of a resolved architecture for one training step.");
+
+  m.def(
+      "training_budget",
+      [](const sp::TrainingReport& report, double tokens) {
+        const sp::Budget b = sp::training_budget(report, tokens);
+        py::dict out;
+        out["seconds"] = b.seconds;
+        out["days"] = b.days;
+        out["gpu_hours"] = b.gpu_hours;
+        out["model_flops"] = b.model_flops;
+        out["pf_days"] = b.pf_days;
+        return out;
+      },
+      py::arg("report"), py::arg("tokens"), "Days, GPU-hours and PF-days for a token budget.");
 
   m.def(
       "op_table",
-      [](const sp::Architecture& arch, std::int64_t batch, std::int64_t seq_len,
-         const std::string& recompute) {
-        const auto rows = sp::op_table(arch, make_workload(arch, batch, seq_len, recompute));
-        py::list section, op, kind;
-        for (const auto& row : rows) {
-          section.append(sp::name_of(row.cost.section));
-          op.append(sp::name_of(row.cost.op));
-          kind.append(sp::name_of(row.cost.kind));
-        }
-        py::dict out;
-        out["section"] = section;
-        out["op"] = op;
-        out["kind"] = kind;
-        using Row = sp::OpRow;
-        out["count"] = column<std::int64_t>(rows, [](const Row& r) { return r.cost.count; });
-        out["params"] = column<std::int64_t>(rows, [](const Row& r) { return r.cost.params; });
-        out["active_params"] =
-            column<std::int64_t>(rows, [](const Row& r) { return r.cost.active_params; });
-        out["embedding"] = column<bool>(rows, [](const Row& r) { return r.cost.embedding; });
-        out["flops_forward"] = column<double>(rows, [](const Row& r) { return r.cost.forward; });
-        out["flops_backward"] =
-            column<double>(rows, [](const Row& r) { return r.cost.backward; });
-        out["flops_forward_causal"] =
-            column<double>(rows, [](const Row& r) { return r.cost.forward_causal; });
-        out["flops_backward_causal"] =
-            column<double>(rows, [](const Row& r) { return r.cost.backward_causal; });
-        out["elementwise_forward"] =
-            column<double>(rows, [](const Row& r) { return r.cost.elementwise_forward; });
-        out["elementwise_backward"] =
-            column<double>(rows, [](const Row& r) { return r.cost.elementwise_backward; });
-        out["flops_recompute"] = column<double>(rows, [](const Row& r) { return r.recompute; });
-        return out;
+      [](const sp::Architecture& arch, const sp::Hardware& hw, const sp::Efficiency& efficiency,
+         std::int64_t batch, std::int64_t seq_len, const std::string& recompute,
+         const std::string& dtype, bool flash_attention, bool dropout,
+         const std::string& implementation, std::int64_t tp, std::int64_t pp, std::int64_t dp,
+         std::int64_t ep, std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
+         bool sequence_parallel, const std::string& optimizer) {
+        const Inputs in = convert(arch, hw, batch, seq_len, recompute, dtype, flash_attention,
+                                  dropout, implementation, tp, pp, dp, ep, zero, microbatches,
+                                  interleave, sequence_parallel, optimizer);
+        return table_columns(sp::op_table(arch, in.work, in.layout, hw, efficiency));
       },
-      py::arg("arch"), py::arg("batch"), py::arg("seq_len"), py::arg("recompute") = "none",
       "The per-op table (per instance, with counts) as a dict of columns.");
 }

@@ -1,15 +1,20 @@
 #include "scalingperf/estimate.hpp"
 
+#include "scalingperf/device.hpp"
+
 namespace scalingperf {
 
-std::vector<OpRow> op_table(const Architecture& arch, const Workload& work) {
+std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
+                            const Layout& layout, const Hardware& hw,
+                            const Efficiency& efficiency) {
   std::vector<OpRow> rows;
   rows.reserve(32);
-  const bool full = work.recompute == Recompute::full;
-  const bool selective = work.recompute == Recompute::selective;
+  const double peak = peak_flops(hw, work.dtype);
   for_each_op(arch, work, [&](const OpCost& op) {
-    const bool redone = (full && op.recomputed_full) || (selective && op.recomputed_selective);
-    rows.push_back(OpRow{op, redone ? op.forward : 0.0});
+    const double saved = saves_dropped(op, work.recompute) ? 0.0 : saved_per_device(op, layout);
+    rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
+                         params_per_device(op, layout), saved,
+                         forward_seconds(op, work, layout, hw, efficiency, peak)});
   });
   return rows;
 }

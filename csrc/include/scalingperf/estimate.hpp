@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "scalingperf/architecture.hpp"
+#include "scalingperf/hardware.hpp"
+#include "scalingperf/parallel.hpp"
 #include "scalingperf/ops.hpp"
 #include "scalingperf/workload.hpp"
 
@@ -77,10 +79,15 @@ inline Totals estimate_totals(const Architecture& arch, const Workload& work) {
 /// One row of the per-op table: an op of one layer type, per instance.
 struct OpRow {
   OpCost cost;
-  double recompute;  ///< forward matmul FLOPs redone per instance under the workload
+  double recompute;         ///< forward matmul FLOPs redone per instance under the workload
+  double params_per_device; ///< parameters one device holds (tensor and expert parallel)
+  double saved;             ///< bytes saved for backward on one device, after recomputation
+  double forward_seconds;   ///< on one device
 };
 
-/// The per-op table of a resolved architecture under a validated workload.
-std::vector<OpRow> op_table(const Architecture& arch, const Workload& work);
+/// The per-op table of a resolved architecture under a validated workload and layout.
+std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
+                            const Layout& layout, const Hardware& hw,
+                            const Efficiency& efficiency);
 
 }  // namespace scalingperf

@@ -1,0 +1,53 @@
+#include "pybind11.hpp"
+
+#include "scalingperf/hardware.hpp"
+
+namespace sp = scalingperf;
+
+void bind_hardware(py::module_& m) {
+  py::class_<sp::Hardware>(m, "Hardware", "A device as the core sees it.")
+      .def(py::init([](double peak_fp32, double peak_tf32, double peak_bf16, double peak_fp16,
+                       double memory, double memory_bandwidth, double intra_node_bandwidth,
+                       double inter_node_bandwidth, double intra_node_latency,
+                       double inter_node_latency, std::int64_t devices_per_node) {
+             sp::Hardware hw{peak_fp32, peak_tf32, peak_bf16, peak_fp16, memory,
+                             memory_bandwidth, intra_node_bandwidth, inter_node_bandwidth,
+                             intra_node_latency, inter_node_latency, devices_per_node};
+             sp::validate(hw);
+             return hw;
+           }),
+           py::kw_only(), py::arg("peak_fp32"), py::arg("peak_tf32"), py::arg("peak_bf16"),
+           py::arg("peak_fp16"), py::arg("memory"), py::arg("memory_bandwidth"),
+           py::arg("intra_node_bandwidth"), py::arg("inter_node_bandwidth"),
+           py::arg("intra_node_latency"), py::arg("inter_node_latency"),
+           py::arg("devices_per_node"))
+      .def_readonly("peak_fp32", &sp::Hardware::peak_fp32)
+      .def_readonly("peak_tf32", &sp::Hardware::peak_tf32)
+      .def_readonly("peak_bf16", &sp::Hardware::peak_bf16)
+      .def_readonly("peak_fp16", &sp::Hardware::peak_fp16)
+      .def_readonly("memory", &sp::Hardware::memory)
+      .def_readonly("memory_bandwidth", &sp::Hardware::memory_bandwidth)
+      .def_readonly("intra_node_bandwidth", &sp::Hardware::intra_node_bandwidth)
+      .def_readonly("inter_node_bandwidth", &sp::Hardware::inter_node_bandwidth)
+      .def_readonly("intra_node_latency", &sp::Hardware::intra_node_latency)
+      .def_readonly("inter_node_latency", &sp::Hardware::inter_node_latency)
+      .def_readonly("devices_per_node", &sp::Hardware::devices_per_node);
+
+  py::class_<sp::Efficiency>(m, "Efficiency", "Achieved fractions of the peaks.")
+      .def(py::init([](double matmul, double memory, double network, double dp_overlap,
+                       std::int64_t tile) {
+             sp::Efficiency e{matmul, memory, network, dp_overlap, tile};
+             sp::validate(e);
+             return e;
+           }),
+           py::kw_only(), py::arg("matmul") = sp::Efficiency{}.matmul,
+           py::arg("memory") = sp::Efficiency{}.memory,
+           py::arg("network") = sp::Efficiency{}.network,
+           py::arg("dp_overlap") = sp::Efficiency{}.dp_overlap,
+           py::arg("tile") = sp::Efficiency{}.tile)
+      .def_readonly("matmul", &sp::Efficiency::matmul)
+      .def_readonly("memory", &sp::Efficiency::memory)
+      .def_readonly("network", &sp::Efficiency::network)
+      .def_readonly("dp_overlap", &sp::Efficiency::dp_overlap)
+      .def_readonly("tile", &sp::Efficiency::tile);
+}

@@ -1,0 +1,47 @@
+#pragma once
+/// Bytes per device: weights, gradients and optimizer states under ZeRO and model
+/// parallelism, activations saved for backward, and the inference KV cache.
+
+#include <cstdint>
+
+#include "scalingperf/architecture.hpp"
+#include "scalingperf/hardware.hpp"
+#include "scalingperf/parallel.hpp"
+#include "scalingperf/workload.hpp"
+
+namespace scalingperf {
+
+/// Bytes per parameter for weights, gradients and optimizer states. Mixed-precision Adam
+/// keeps 16-bit weights and gradients and float32 master weights, momentum and variance:
+/// 2 + 2 + 12 (Rajbhandari et al. 2020 §3.1).
+struct StateBytes {
+  double weights;
+  double gradients;
+  double optimizer;
+};
+StateBytes state_bytes(DType dtype, Optimizer optimizer);
+
+/// Memory of the busiest device (the pipeline stage that holds the most).
+struct MemoryReport {
+  double weights = 0;
+  double gradients = 0;
+  double optimizer = 0;
+  double activations = 0;            ///< saved for backward, one micro-batch, logits included
+  double activations_per_layer = 0;  ///< mean over the layers, one micro-batch
+  double activations_in_flight = 0;  ///< all micro-batches the schedule keeps at once
+  double logits = 0;                 ///< the loss's float32 logits on the last stage
+  double temporary = 0;              ///< transient peak: a recomputed layer or the logits' gradient
+  double per_gpu = 0;
+  double capacity = 0;
+  bool fits = false;
+  double kv_cache = 0;               ///< inference: keys and values of batch x seq_len tokens
+  double inference = 0;              ///< inference: weights + KV cache
+  std::int64_t max_inference_batch = 0;  ///< sequences of seq_len whose KV cache fits
+  std::int64_t pipeline_stage = 0;   ///< which stage is the busiest (0: first)
+};
+
+/// Memory per device of a resolved architecture, validated workload and resolved layout.
+MemoryReport memory(const Architecture& arch, const Workload& work, const Layout& layout,
+                    const Hardware& hw);
+
+}  // namespace scalingperf

@@ -1,0 +1,69 @@
+#pragma once
+/// How a training run is laid out over devices, and the alpha-beta cost of the
+/// collectives that layout needs (Thakur et al. 2005; Patarasuk & Yuan 2009 for rings).
+
+#include <cstdint>
+#include <string>
+
+#include "scalingperf/architecture.hpp"
+#include "scalingperf/hardware.hpp"
+#include "scalingperf/workload.hpp"
+
+namespace scalingperf {
+
+/// Optimizer whose states the memory model counts (bytes per parameter, see memory.hpp).
+enum class Optimizer : std::uint8_t { adamw, adamw_bf16, sgd };
+
+/// Parallel degrees and schedule. Ranks are ordered tensor, then data, then pipeline
+/// (Megatron-LM's default), so a tensor group of at most one node's devices stays inside
+/// a node, and expert groups are carved out of the data-parallel group.
+struct Layout {
+  std::int64_t tp = 1;
+  std::int64_t pp = 1;
+  std::int64_t dp = 1;
+  std::int64_t ep = 1;
+  std::int64_t zero = 0;          ///< ZeRO stage over dp (Rajbhandari et al. 2020)
+  std::int64_t microbatches = 0;  ///< per step and replica; 0: pp (the fewest for 1F1B)
+  std::int64_t interleave = 1;    ///< virtual pipeline stages per device
+  bool sequence_parallel = false;
+  Optimizer optimizer = Optimizer::adamw;
+};
+
+/// Checks the layout against the model and the hardware; throws std::invalid_argument.
+/// Resolves microbatches = 0.
+Layout resolve(const Architecture& arch, Layout layout);
+
+Optimizer parse_optimizer(const std::string& name);
+const char* name_of(Optimizer optimizer);
+
+/// A link between the members of a communication group.
+struct Link {
+  double bandwidth;  ///< bytes/s achieved
+  double latency;    ///< seconds
+};
+
+/// The link a group of `size` ranks spaced `stride` apart uses: inside a node when the
+/// whole group fits in one, otherwise the inter-node network.
+Link link_for(const Hardware& hw, const Efficiency& efficiency, std::int64_t size,
+              std::int64_t stride);
+
+/// Ring all-reduce of `bytes` over n ranks: 2 (n-1)/n bytes/B + 2 (n-1) alpha.
+inline double all_reduce(double bytes, std::int64_t n, const Link& link) {
+  if (n <= 1) return 0;
+  const double steps = static_cast<double>(n - 1);
+  return 2 * steps / static_cast<double>(n) * bytes / link.bandwidth + 2 * steps * link.latency;
+}
+/// Ring all-gather or reduce-scatter of a `bytes` result: half an all-reduce.
+inline double all_gather(double bytes, std::int64_t n, const Link& link) {
+  return all_reduce(bytes, n, link) / 2;
+}
+/// All-to-all of `bytes` per rank: (n-1)/n of it leaves, n-1 messages.
+inline double all_to_all(double bytes, std::int64_t n, const Link& link) {
+  return all_gather(bytes, n, link);
+}
+/// One point-to-point message.
+inline double point_to_point(double bytes, const Link& link) {
+  return bytes / link.bandwidth + link.latency;
+}
+
+}  // namespace scalingperf

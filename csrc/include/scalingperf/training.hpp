@@ -1,0 +1,65 @@
+#pragma once
+/// One training step on real hardware: memory per device, step time from a roofline per
+/// op and alpha-beta collectives, utilisation and tensor-parallel efficiency.
+
+#include <cstdint>
+
+#include "scalingperf/architecture.hpp"
+#include "scalingperf/estimate.hpp"
+#include "scalingperf/hardware.hpp"
+#include "scalingperf/memory.hpp"
+#include "scalingperf/parallel.hpp"
+#include "scalingperf/workload.hpp"
+
+namespace scalingperf {
+
+/// Seconds. Per-micro-batch entries are for the slowest pipeline stage on one device.
+struct TimeReport {
+  double forward = 0;           ///< per micro-batch: forward compute
+  double backward = 0;          ///< per micro-batch: backward compute
+  double recompute = 0;         ///< per micro-batch: recomputed forward
+  double tp_communication = 0;  ///< per micro-batch: tensor-parallel collectives
+  double ep_communication = 0;  ///< per micro-batch: expert all-to-alls
+  double pp_communication = 0;  ///< per micro-batch: activations and gradients between stages
+  double stage = 0;             ///< per micro-batch: all of the above
+  double bubble = 0;            ///< per step: pipeline fill and drain
+  double dp_communication = 0;  ///< per step: the exposed part of the gradient reduction
+  double optimizer = 0;         ///< per step: the optimizer's pass over its states
+  double step = 0;
+  double tokens_per_step = 0;
+  double tokens_per_s = 0;
+};
+
+/// Everything estimate() reports for a training configuration.
+struct TrainingReport {
+  Totals totals;
+  MemoryReport memory;
+  TimeReport time;
+  double mfu = 0;   ///< model FLOPs per second over the devices' peak (PaLM, appendix B)
+  double hfu = 0;   ///< the same with recomputation counted
+  double tp_efficiency = 0;                ///< per-device throughput at tp over that at tp = 1
+  double tp_gemm_efficiency = 0;           ///< ... the part lost to smaller GEMMs
+  double tp_communication_efficiency = 0;  ///< ... the part lost to tensor-parallel collectives
+  double pipeline_bubble = 0;              ///< (p - 1) / (v m), Narayanan et al. 2021 §2.2
+  double flops_per_step = 0;               ///< model FLOPs the kernels execute in one step
+  std::int64_t devices = 0;
+  std::int64_t microbatches = 0;
+};
+
+/// What training on a token budget costs at a report's step rate.
+struct Budget {
+  double seconds = 0;
+  double days = 0;
+  double gpu_hours = 0;
+  double model_flops = 0;  ///< executed model FLOPs over the budget
+  double pf_days = 0;      ///< model_flops in petaFLOP/s-days (Kaplan et al. 2020 §2.1)
+};
+Budget training_budget(const TrainingReport& report, double tokens);
+
+/// The full estimate of a resolved architecture, validated workload, resolved layout and
+/// validated hardware and efficiency.
+TrainingReport estimate_training(const Architecture& arch, const Workload& work,
+                                 const Layout& layout, const Hardware& hw,
+                                 const Efficiency& efficiency);
+
+}  // namespace scalingperf

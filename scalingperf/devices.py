@@ -1,0 +1,148 @@
+"""Accelerators: the built-in table (package data, with the datasheet behind each number)
+and user-defined devices."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from . import _core, _validate
+
+_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8")
+_REQUIRED = ("peak_flops", "memory", "memory_bandwidth", "intra_node_bandwidth",
+             "inter_node_bandwidth", "devices_per_node")
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """One accelerator and its links.
+
+    Parameters
+    ----------
+    name : str
+    peak_flops : dict
+        Dense peak FLOP/s per number format ("fp32", "tf32", "bf16", "fp16", "fp8"); a
+        missing or None entry means the device does not support that format.
+    memory : float
+        Device memory, bytes.
+    memory_bandwidth, intra_node_bandwidth, inter_node_bandwidth : float
+        Bytes/s per device, one direction.
+    devices_per_node : int
+    intra_node_latency, inter_node_latency : float
+        Seconds per message step (the alpha of the alpha-beta model).
+    sources : dict
+        Where each number comes from.
+    """
+
+    name: str
+    peak_flops: Mapping[str, float | None]
+    memory: float
+    memory_bandwidth: float
+    intra_node_bandwidth: float
+    inter_node_bandwidth: float
+    devices_per_node: int
+    intra_node_latency: float = 3e-6
+    inter_node_latency: float = 8e-6
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    _core: _core.Hardware = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.peak_flops) - set(_FORMATS)
+        if unknown:
+            msg = f"peak_flops={dict(self.peak_flops)!r} is invalid: unknown formats {sorted(unknown)}"
+            raise ValueError(msg)
+        peaks = {f"peak_{fmt}": _validate.real(f"peak_flops[{fmt!r}]", self.peak_flops.get(fmt) or 0.0)
+                 for fmt in ("fp32", "tf32", "bf16", "fp16")}
+        core = _core.Hardware(
+            **peaks,
+            memory=_validate.real("memory", self.memory),
+            memory_bandwidth=_validate.real("memory_bandwidth", self.memory_bandwidth),
+            intra_node_bandwidth=_validate.real("intra_node_bandwidth", self.intra_node_bandwidth),
+            inter_node_bandwidth=_validate.real("inter_node_bandwidth", self.inter_node_bandwidth),
+            intra_node_latency=_validate.real("intra_node_latency", self.intra_node_latency),
+            inter_node_latency=_validate.real("inter_node_latency", self.inter_node_latency),
+            devices_per_node=_validate.integer("devices_per_node", self.devices_per_node),
+        )
+        object.__setattr__(self, "_core", core)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> Hardware:
+        """A device from a dict with the fields of the built-in table."""
+        missing = [key for key in _REQUIRED if key not in data]
+        if missing:
+            msg = f"hardware is missing {', '.join(missing)}"
+            raise ValueError(msg)
+        fields = {key: data[key] for key in (*_REQUIRED, "intra_node_latency",
+                                              "inter_node_latency", "sources") if key in data}
+        return cls(name=str(name or data.get("name", "custom")), **fields)
+
+    @classmethod
+    def from_json(cls, path: str | PathLike[str]) -> Hardware:
+        """A device from a JSON file holding one device's fields."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            msg = f"hardware={str(path)!r} is invalid: {error}"
+            raise ValueError(msg) from None
+        return cls.from_dict(data)
+
+
+@cache
+def _table() -> dict[str, Any]:
+    text = resources.files("scalingperf").joinpath("data/devices.json").read_text()
+    data: dict[str, Any] = json.loads(text)["devices"]
+    return data
+
+
+@cache
+def _builtin(key: str) -> Hardware:
+    return Hardware.from_dict(_table()[key], name=key)
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    names = {}
+    for key, entry in _table().items():
+        for alias in (key, *entry.get("aliases", ())):
+            names[alias.lower()] = key
+    return names
+
+
+@cache
+def _by_name() -> dict[str, Hardware]:
+    return {name: _builtin(key) for name, key in _aliases().items()} | {
+        key: _builtin(key) for key in _table()}
+
+
+def hardware() -> dict[str, Hardware]:
+    """The built-in devices, by name."""
+    return {key: _builtin(key) for key in _table()}
+
+
+def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Hardware:
+    """A device from a built-in name or alias, a Hardware, a dict, or a JSON file path."""
+    if type(spec) is str:
+        by_name = _by_name()
+        if spec in by_name:
+            return by_name[spec]
+    if isinstance(spec, Hardware):
+        return spec
+    if isinstance(spec, Mapping):
+        return Hardware.from_dict(spec)
+    if isinstance(spec, str):
+        key = _aliases().get(spec.lower())
+        if key is not None:
+            return _builtin(key)
+        if not spec.endswith(".json"):
+            msg = f"hardware={spec!r} is invalid: known devices are {', '.join(_table())}"
+            raise ValueError(msg)
+    if isinstance(spec, (str, PathLike)):
+        return Hardware.from_json(spec)
+    msg = f"hardware={spec!r} is invalid: give a device name, a Hardware, a dict or a JSON path"
+    raise ValueError(msg)

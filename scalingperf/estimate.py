@@ -128,7 +128,7 @@ _OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "d
 
 def _converted(values: tuple[Any, ...]) -> list[Any]:
     """The options as the core's exact types, or a ValueError naming the field."""
-    out = []
+    out: list[Any] = []
     for name, value in zip(_OPTION_NAMES, values, strict=True):
         if name in _FLAG_OPTIONS:
             out.append(_validate.flag(name, value))

@@ -57,3 +57,30 @@ def test_presets_and_module_entry_point(tmp_path):
     module = subprocess.run([sys.executable, "-m", "scalingperf.cli", "presets"],
                             capture_output=True, text=True, check=False, cwd=tmp_path)
     assert module.stdout == listed.stdout
+
+
+def test_estimate_parallel_layout_with_budget():
+    result = run("estimate", "--preset", "llama-3-70b", "--seq-len", "8192", "--tp", "8",
+                 "--pp", "4", "--dp", "32", "--zero", "1", "--microbatches", "16",
+                 "--sequence-parallel", "--recompute", "selective", "--tokens", "15e12",
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["memory"]["fits"] is True
+    assert 0 < data["mfu"] < 1
+    assert data["pipeline_bubble"] == 3 / 16
+    assert data["training"]["days"] > 0
+    assert "saved_bytes" in data["layers"]
+
+
+def test_estimate_bad_layout_is_one_line():
+    result = run("estimate", "--preset", "llama-2-7b", "--tp", "3")
+    assert result.returncode == 2
+    assert result.stderr.startswith("scalingperf: error: tp=3 is invalid: it must divide n_heads=32")
+
+
+def test_hardware_listing():
+    result = run("hardware")
+    assert result.returncode == 0
+    assert "H100-SXM" in result.stdout
+    assert "989 TFLOP/s" in result.stdout

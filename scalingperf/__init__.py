@@ -15,9 +15,11 @@ except ImportError as error:  # pragma: no cover - only without a build
 from .architecture import Architecture
 from .devices import Hardware, hardware
 from .estimate import Efficiency, Report, estimate
+from .grid import Grid
 from .layers import OpTable
 from .presets import presets
+from .sweep import SweepResult, sweep
 
-__all__ = ["Architecture", "Efficiency", "Hardware", "OpTable", "Report", "estimate",
-           "hardware", "presets"]
+__all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report",
+           "SweepResult", "estimate", "hardware", "presets", "sweep"]
 __version__ = "0.1.0"

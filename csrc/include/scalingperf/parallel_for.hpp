@@ -22,12 +22,12 @@ inline unsigned effective_threads(unsigned requested, std::size_t n) {
   return static_cast<unsigned>(std::min<std::size_t>(threads, n));
 }
 
-/// Calls body(begin, end) on disjoint ranges covering [0, n).
+/// Calls body(t, begin, end) for t in [0, threads) on disjoint, ordered ranges covering
+/// [0, n), one thread each (the calling thread alone when threads is 1).
 template <class Body>
-void parallel_for(std::size_t n, unsigned requested_threads, Body&& body) {
-  const unsigned threads = effective_threads(requested_threads, n);
+void run_ranges(std::size_t n, unsigned threads, Body&& body) {
   if (threads <= 1) {
-    body(std::size_t{0}, n);
+    body(0u, std::size_t{0}, n);
     return;
   }
   std::vector<std::thread> workers;
@@ -39,7 +39,7 @@ void parallel_for(std::size_t n, unsigned requested_threads, Body&& body) {
     const std::size_t end = std::min(n, begin + step);
     workers.emplace_back([&, t, begin, end] {
       try {
-        body(begin, end);
+        body(t, begin, end);
       } catch (...) {
         errors[t] = std::current_exception();
       }
@@ -49,6 +49,13 @@ void parallel_for(std::size_t n, unsigned requested_threads, Body&& body) {
   for (auto& error : errors) {
     if (error) std::rethrow_exception(error);
   }
+}
+
+/// Calls body(begin, end) on disjoint ranges covering [0, n).
+template <class Body>
+void parallel_for(std::size_t n, unsigned requested_threads, Body&& body) {
+  run_ranges(n, effective_threads(requested_threads, n),
+             [&](unsigned, std::size_t begin, std::size_t end) { body(begin, end); });
 }
 
 }  // namespace scalingperf

@@ -1,0 +1,214 @@
+#include "pybind11.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <future>
+#include <limits>
+#include <thread>
+
+#include "scalingperf/grid.hpp"
+#include "scalingperf/sweep.hpp"
+
+namespace sp = scalingperf;
+
+namespace {
+
+/// Runs `work` on a driver thread while this thread, holding the GIL between short waits,
+/// reports progress and turns Ctrl-C into a cancel request and KeyboardInterrupt.
+template <class Work>
+auto run_interruptible(sp::SweepControl& control, std::uint64_t total,
+                       const py::object& progress, Work&& work) {
+  auto future = std::async(std::launch::async, std::forward<Work>(work));
+  for (;;) {
+    std::future_status status;
+    {
+      py::gil_scoped_release release;
+      status = future.wait_for(std::chrono::milliseconds(50));
+    }
+    if (status == std::future_status::ready) break;
+    bool failed = PyErr_CheckSignals() != 0;
+    if (!failed && !progress.is_none()) {
+      try {
+        progress(control.done.load(std::memory_order_relaxed), total);
+      } catch (py::error_already_set&) {
+        failed = true;
+        control.cancel = true;
+        py::gil_scoped_release release;
+        future.wait();
+        throw;
+      }
+    }
+    if (failed) {
+      control.cancel = true;
+      {
+        py::gil_scoped_release release;
+        future.wait();
+      }
+      throw py::error_already_set();
+    }
+  }
+  auto result = future.get();  // rethrows a worker's exception
+  if (!progress.is_none()) progress(total, total);
+  return result;
+}
+
+void check_range(const sp::Grid& grid, std::uint64_t begin, std::uint64_t end) {
+  const std::uint64_t size = sp::grid_size(grid);
+  if (begin > end || end > size) {
+    throw std::out_of_range("index range [" + std::to_string(begin) + ", " +
+                            std::to_string(end) + ") is outside the grid of " +
+                            std::to_string(size) + " points");
+  }
+}
+
+}  // namespace
+
+void bind_sweep(py::module_& m) {
+  py::class_<sp::Grid>(m, "Grid", "A grid of configurations as the core sees it.")
+      .def(py::init([](const sp::Architecture& base, py::list axes, std::int64_t batch,
+                       std::int64_t seq_len, const std::string& recompute,
+                       const std::string& dtype, bool flash_attention, bool dropout,
+                       const std::string& implementation, std::int64_t tp, std::int64_t pp,
+                       std::int64_t dp, std::int64_t ep, std::int64_t zero,
+                       std::int64_t microbatches, std::int64_t interleave,
+                       bool sequence_parallel, const std::string& optimizer,
+                       std::int64_t ffn_multiple, bool derive_heads, std::int64_t n_gpus,
+                       std::int64_t global_batch, double compute, py::list bounds) {
+             sp::Grid g;
+             g.base = base;
+             g.work = sp::Workload{batch, seq_len, sp::parse_recompute(recompute),
+                                   sp::parse_dtype(dtype), flash_attention, dropout,
+                                   sp::parse_implementation(implementation)};
+             g.layout = sp::Layout{tp, pp, dp, ep, zero, microbatches, interleave,
+                                   sequence_parallel, sp::parse_optimizer(optimizer)};
+             int level = 0;
+             for (auto item : axes) {
+               auto pair = item.cast<std::pair<std::string, std::vector<double>>>();
+               sp::Axis axis{sp::parse_axis(pair.first), std::move(pair.second)};
+               if (sp::axis_level(axis.kind) < level) {
+                 throw std::invalid_argument("axes must be ordered model, workload, layout");
+               }
+               level = sp::axis_level(axis.kind);
+               for (double v : axis.values) {
+                 if (!std::isfinite(v)) {
+                   throw std::invalid_argument(std::string(sp::name_of(axis.kind)) +
+                                               " has a value that is not finite");
+                 }
+               }
+               g.axes.push_back(std::move(axis));
+             }
+
+             if (ffn_multiple < 1) throw std::invalid_argument("ffn_multiple must be >= 1");
+             if (n_gpus < 0) throw std::invalid_argument("n_gpus must be >= 0");
+             if (global_batch < 0) throw std::invalid_argument("global_batch must be >= 0");
+             if (!(std::isfinite(compute) && compute >= 0)) {
+               throw std::invalid_argument("compute must be a finite FLOP budget >= 0");
+             }
+             g.ffn_multiple = ffn_multiple;
+             g.derive_heads = derive_heads;
+             g.n_gpus = n_gpus;
+             g.global_batch = global_batch;
+             g.compute = compute;
+             for (auto item : bounds) {
+               auto bound = item.cast<std::tuple<std::string, double, double>>();
+               g.bounds.push_back(sp::Bound{sp::parse_column(std::get<0>(bound)),
+                                            std::get<1>(bound), std::get<2>(bound)});
+             }
+             sp::grid_size(g);  // refuse a grid whose size overflows, up front
+             return g;
+           }),
+           py::arg("base"), py::arg("axes"), py::arg("batch"), py::arg("seq_len"),
+           py::arg("recompute"), py::arg("dtype"), py::arg("flash_attention"),
+           py::arg("dropout"), py::arg("implementation"), py::arg("tp"), py::arg("pp"),
+           py::arg("dp"), py::arg("ep"), py::arg("zero"), py::arg("microbatches"),
+           py::arg("interleave"), py::arg("sequence_parallel"), py::arg("optimizer"),
+           py::arg("ffn_multiple"), py::arg("derive_heads"), py::arg("n_gpus"),
+           py::arg("global_batch"), py::arg("compute"), py::arg("bounds"))
+      .def_property_readonly("size", [](const sp::Grid& g) { return sp::grid_size(g); });
+
+  py::list names;
+  for (int c = 0; c < sp::column_count; ++c) names.append(sp::name_of(static_cast<sp::Column>(c)));
+  m.attr("SWEEP_COLUMNS") = py::tuple(names);
+
+  m.def(
+      "grid_point",
+      [](const sp::Grid& g, std::uint64_t index, const sp::Hardware& hw,
+         const sp::Efficiency& e) -> py::object {
+        check_range(g, index, index + 1);
+        sp::Architecture arch;
+        sp::Workload work;
+        sp::Layout layout;
+        std::string why;
+        if (!sp::grid_point(g, index, arch, work, layout, &why)) return py::str(why);
+        const sp::TrainingReport report = sp::estimate_training(arch, work, layout, hw, e);
+        std::vector<double> row(sp::column_count);
+        sp::fill_row(g, arch, work, layout, report, row.data());
+        return py::cast(row);
+      },
+      py::arg("grid"), py::arg("index"), py::arg("hardware"), py::arg("efficiency"),
+      "The row at index (all columns), or why the point is invalid.");
+
+  m.def(
+      "sweep_rows",
+      [](const sp::Grid& g, const sp::Hardware& hw, const sp::Efficiency& e,
+         std::uint64_t begin, std::uint64_t end, unsigned threads, const py::object& progress) {
+        check_range(g, begin, end);
+        const auto n = static_cast<py::ssize_t>(end - begin);
+        std::vector<py::array_t<double>> arrays;
+        std::vector<double*> columns;
+        for (int c = 0; c < sp::column_count; ++c) {
+          arrays.emplace_back(n);
+          columns.push_back(arrays.back().mutable_data());
+        }
+        py::array_t<std::int64_t> index(n);
+        std::int64_t* index_data = index.mutable_data();
+        sp::SweepControl control;
+        // The workers touch only the fresh arrays above and the grid, which this frame
+        // keeps alive: safe without the GIL.
+        const std::uint64_t count = run_interruptible(control, end - begin, progress, [&] {
+          return sp::sweep_rows(g, hw, e, begin, end, columns.data(), index_data, threads,
+                                control);
+        });
+        py::dict out;
+        for (int c = 0; c < sp::column_count; ++c) {
+          out[sp::name_of(static_cast<sp::Column>(c))] = arrays[c];
+        }
+        return py::make_tuple(count, index, out);
+      },
+      py::arg("grid"), py::arg("hardware"), py::arg("efficiency"), py::arg("begin"),
+      py::arg("end"), py::arg("threads") = 0, py::arg("progress") = py::none());
+
+  m.def(
+      "sweep_top",
+      [](const sp::Grid& g, const sp::Hardware& hw, const sp::Efficiency& e,
+         std::uint64_t begin, std::uint64_t end, std::size_t k, const std::string& by,
+         bool descending, unsigned threads, const py::object& progress) {
+        check_range(g, begin, end);
+        const int column = sp::parse_column(by);
+        sp::SweepControl control;
+        return run_interruptible(control, end - begin, progress, [&] {
+          return sp::sweep_top(g, hw, e, begin, end, k, column, descending, threads, control);
+        });
+      },
+      py::arg("grid"), py::arg("hardware"), py::arg("efficiency"), py::arg("begin"),
+      py::arg("end"), py::arg("k"), py::arg("by"), py::arg("descending"),
+      py::arg("threads") = 0, py::arg("progress") = py::none());
+
+  m.def(
+      "sweep_pareto",
+      [](const sp::Grid& g, const sp::Hardware& hw, const sp::Efficiency& e,
+         std::uint64_t begin, std::uint64_t end, const std::string& x, bool x_descending,
+         const std::string& y, bool y_descending, unsigned threads, const py::object& progress) {
+        check_range(g, begin, end);
+        const int cx = sp::parse_column(x);
+        const int cy = sp::parse_column(y);
+        sp::SweepControl control;
+        return run_interruptible(control, end - begin, progress, [&] {
+          return sp::sweep_pareto(g, hw, e, begin, end, cx, x_descending, cy, y_descending,
+                                  threads, control);
+        });
+      },
+      py::arg("grid"), py::arg("hardware"), py::arg("efficiency"), py::arg("begin"),
+      py::arg("end"), py::arg("x"), py::arg("x_descending"), py::arg("y"),
+      py::arg("y_descending"), py::arg("threads") = 0, py::arg("progress") = py::none());
+}

@@ -1,0 +1,67 @@
+#pragma once
+/// A grid of configurations: axes enumerated in mixed radix (the last axis fastest),
+/// derived dimensions, and the constraints that decide whether a point is a valid row.
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "scalingperf/architecture.hpp"
+#include "scalingperf/hardware.hpp"
+#include "scalingperf/parallel.hpp"
+#include "scalingperf/workload.hpp"
+
+namespace scalingperf {
+
+/// What an axis varies. Model axes change the architecture, workload axes the
+/// micro-batch, layout axes the parallel layout; a grid lists its axes in that order so
+/// that the inner loop changes only what is cheap to change.
+enum class AxisKind : std::uint8_t {
+  d_model, n_layers, n_heads, head_dim, n_kv_heads, gqa_group, d_ff, ffn_ratio, ffn,
+  n_experts, top_k, n_shared_experts, d_ff_expert, vocab_size,                 // model
+  seq_len, batch, recompute,                                                   // workload
+  tp, pp, dp, ep, zero, microbatches,                                          // layout
+};
+
+AxisKind parse_axis(const std::string& name);
+const char* name_of(AxisKind kind);
+/// 0 model, 1 workload, 2 layout.
+int axis_level(AxisKind kind);
+
+/// One axis: its kind and values (integers, ratios, or enum indices, as doubles).
+struct Axis {
+  AxisKind kind;
+  std::vector<double> values;
+};
+
+/// Bounds on a result column that a row must satisfy (NaN: no bound).
+struct Bound {
+  int column;
+  double lo;
+  double hi;
+};
+
+/// A grid: a base configuration, the axes that vary it, and constraints.
+struct Grid {
+  Architecture base;  ///< unresolved: derived fields are derived per point
+  Workload work;
+  Layout layout;
+  std::vector<Axis> axes;  ///< model, then workload, then layout axes
+  std::int64_t ffn_multiple = 1;   ///< d_ff = ratio x d_model rounded up to this multiple
+  bool derive_heads = false;       ///< n_heads = d_model / head_dim
+  std::int64_t n_gpus = 0;         ///< > 0: dp = n_gpus / (tp pp), points that don't divide are skipped
+  std::int64_t global_batch = 0;   ///< > 0: sequences per step; microbatches = it / (batch dp)
+  double compute = 0;              ///< > 0: a FLOP budget; fills tokens_at_budget
+  std::vector<Bound> bounds;
+};
+
+/// Number of points; throws std::invalid_argument when it overflows 2^62.
+std::uint64_t grid_size(const Grid& grid);
+
+/// The configuration at flat index `index`; false when the point is invalid (a size that
+/// does not divide, a layout the model does not allow), with the reason in `why`.
+bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workload& work,
+                Layout& layout, std::string* why = nullptr);
+
+}  // namespace scalingperf

@@ -1,0 +1,179 @@
+#include "scalingperf/grid.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "checks.hpp"
+
+namespace scalingperf {
+
+namespace {
+constexpr AxisKind all_axes[] = {
+    AxisKind::d_model, AxisKind::n_layers, AxisKind::n_heads, AxisKind::head_dim,
+    AxisKind::n_kv_heads, AxisKind::gqa_group, AxisKind::d_ff, AxisKind::ffn_ratio,
+    AxisKind::ffn, AxisKind::n_experts, AxisKind::top_k, AxisKind::n_shared_experts,
+    AxisKind::d_ff_expert, AxisKind::vocab_size, AxisKind::seq_len, AxisKind::batch,
+    AxisKind::recompute, AxisKind::tp, AxisKind::pp, AxisKind::dp, AxisKind::ep,
+    AxisKind::zero, AxisKind::microbatches};
+
+constexpr FfnKind ffn_kinds[] = {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu};
+constexpr Recompute recompute_modes[] = {Recompute::none, Recompute::selective, Recompute::full};
+
+bool fail(std::string* why, const std::string& reason) {
+  if (why != nullptr) *why = reason;
+  return false;
+}
+}  // namespace
+
+const char* name_of(AxisKind kind) {
+  switch (kind) {
+    case AxisKind::d_model: return "d_model";
+    case AxisKind::n_layers: return "n_layers";
+    case AxisKind::n_heads: return "n_heads";
+    case AxisKind::head_dim: return "head_dim";
+    case AxisKind::n_kv_heads: return "n_kv_heads";
+    case AxisKind::gqa_group: return "gqa_group";
+    case AxisKind::d_ff: return "d_ff";
+    case AxisKind::ffn_ratio: return "ffn_ratio";
+    case AxisKind::ffn: return "ffn";
+    case AxisKind::n_experts: return "n_experts";
+    case AxisKind::top_k: return "top_k";
+    case AxisKind::n_shared_experts: return "n_shared_experts";
+    case AxisKind::d_ff_expert: return "d_ff_expert";
+    case AxisKind::vocab_size: return "vocab_size";
+    case AxisKind::seq_len: return "seq_len";
+    case AxisKind::batch: return "batch";
+    case AxisKind::recompute: return "recompute";
+    case AxisKind::tp: return "tp";
+    case AxisKind::pp: return "pp";
+    case AxisKind::dp: return "dp";
+    case AxisKind::ep: return "ep";
+    case AxisKind::zero: return "zero";
+    case AxisKind::microbatches: return "microbatches";
+  }
+  return "?";
+}
+
+AxisKind parse_axis(const std::string& name) { return detail::parse("axis", name, all_axes); }
+
+int axis_level(AxisKind kind) {
+  if (kind <= AxisKind::vocab_size) return 0;
+  if (kind <= AxisKind::recompute) return 1;
+  return 2;
+}
+
+std::uint64_t grid_size(const Grid& grid) {
+  constexpr std::uint64_t limit = std::uint64_t{1} << 62;
+  std::uint64_t size = 1;
+  for (const Axis& axis : grid.axes) {
+    if (axis.values.empty()) {
+      throw std::invalid_argument(std::string("axis ") + name_of(axis.kind) + " has no values");
+    }
+    const std::uint64_t n = axis.values.size();
+    if (size > limit / n) {
+      throw std::invalid_argument(
+          "grid is too large: more than 2^62 configurations; reduce or coarsen some axes");
+    }
+    size *= n;
+  }
+  return size;
+}
+
+bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workload& work,
+                Layout& layout, std::string* why) {
+  arch = grid.base;
+  work = grid.work;
+  layout = grid.layout;
+  double ffn_ratio = 0;
+  std::int64_t gqa_group = 0;
+  // Mixed radix, last axis fastest.
+  std::uint64_t rest = index;
+  for (std::size_t a = grid.axes.size(); a-- > 0;) {
+    const Axis& axis = grid.axes[a];
+    const std::uint64_t n = axis.values.size();
+    const double value = axis.values[rest % n];
+    rest /= n;
+    const auto integer = static_cast<std::int64_t>(value);
+    switch (axis.kind) {
+      case AxisKind::d_model: arch.d_model = integer; break;
+      case AxisKind::n_layers: arch.n_layers = integer; break;
+      case AxisKind::n_heads: arch.n_heads = integer; break;
+      case AxisKind::head_dim: arch.head_dim = integer; break;
+      case AxisKind::n_kv_heads: arch.n_kv_heads = integer; break;
+      case AxisKind::gqa_group: gqa_group = integer; break;
+      case AxisKind::d_ff: arch.d_ff = integer; break;
+      case AxisKind::ffn_ratio: ffn_ratio = value; break;
+      case AxisKind::ffn: arch.ffn = ffn_kinds[integer]; break;
+      case AxisKind::n_experts: arch.n_experts = integer; break;
+      case AxisKind::top_k: arch.top_k = integer; break;
+      case AxisKind::n_shared_experts: arch.n_shared_experts = integer; break;
+      case AxisKind::d_ff_expert: arch.d_ff_expert = integer; break;
+      case AxisKind::vocab_size: arch.vocab_size = integer; break;
+      case AxisKind::seq_len: work.seq_len = integer; break;
+      case AxisKind::batch: work.batch = integer; break;
+      case AxisKind::recompute: work.recompute = recompute_modes[integer]; break;
+      case AxisKind::tp: layout.tp = integer; break;
+      case AxisKind::pp: layout.pp = integer; break;
+      case AxisKind::dp: layout.dp = integer; break;
+      case AxisKind::ep: layout.ep = integer; break;
+      case AxisKind::zero: layout.zero = integer; break;
+      case AxisKind::microbatches: layout.microbatches = integer; break;
+    }
+  }
+  // Derived dimensions.
+  if (grid.derive_heads) {
+    if (arch.head_dim <= 0 || arch.d_model % arch.head_dim != 0) {
+      return fail(why, "head_dim does not divide d_model");
+    }
+    arch.n_heads = arch.d_model / arch.head_dim;
+  }
+  if (arch.n_heads <= 0 || (arch.head_dim == 0 && arch.d_model % arch.n_heads != 0)) {
+    return fail(why, "n_heads does not divide d_model");
+  }
+  if (gqa_group > 0) {
+    if (arch.n_heads % gqa_group != 0) return fail(why, "gqa_group does not divide n_heads");
+    arch.n_kv_heads = arch.n_heads / gqa_group;
+  }
+  if (arch.n_kv_heads > 0 && arch.n_heads % arch.n_kv_heads != 0) {
+    return fail(why, "n_kv_heads does not divide n_heads");
+  }
+  if (ffn_ratio > 0) {
+    const double width = std::ceil(ffn_ratio * static_cast<double>(arch.d_model) /
+                                   static_cast<double>(grid.ffn_multiple));
+    arch.d_ff = static_cast<std::int64_t>(width) * grid.ffn_multiple;
+  }
+  if (arch.n_experts <= 1 && arch.top_k > 1) return fail(why, "top_k > 1 needs experts");
+  if (arch.n_experts > 1 && arch.top_k > arch.n_experts) return fail(why, "top_k > n_experts");
+  if (grid.n_gpus > 0) {
+    const std::int64_t model = layout.tp * layout.pp;
+    if (model <= 0 || grid.n_gpus % model != 0) return fail(why, "tp x pp does not divide n_gpus");
+    layout.dp = grid.n_gpus / model;
+  }
+  if (grid.global_batch > 0) {
+    const std::int64_t per_step = work.batch * layout.dp;
+    if (per_step <= 0 || grid.global_batch % per_step != 0) {
+      return fail(why, "batch x dp does not divide global_batch");
+    }
+    layout.microbatches = grid.global_batch / per_step;
+  }
+  // Cheap divisibility checks first; the core's validation is the final word.
+  const std::int64_t kv = arch.n_kv_heads > 0 ? arch.n_kv_heads : arch.n_heads;
+  if (layout.tp <= 0 || arch.n_heads % layout.tp != 0 || kv % layout.tp != 0) {
+    return fail(why, "tp does not divide the heads");
+  }
+  if (layout.pp <= 0 || arch.n_layers % layout.pp != 0) return fail(why, "pp does not divide n_layers");
+  if (layout.ep > 1 && (arch.n_experts % layout.ep != 0 || layout.dp % layout.ep != 0)) {
+    return fail(why, "ep does not divide n_experts and dp");
+  }
+  if (layout.zero > 0 && layout.dp == 1) return fail(why, "ZeRO needs dp > 1");
+  try {
+    arch = resolve(arch);
+    validate(arch, work);
+    layout = resolve(arch, layout);
+  } catch (const std::invalid_argument& error) {
+    return fail(why, error.what());
+  }
+  return true;
+}
+
+}  // namespace scalingperf

@@ -1,0 +1,313 @@
+#include "scalingperf/sweep.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <tuple>
+
+#include "checks.hpp"
+#include "scalingperf/parallel_for.hpp"
+
+namespace scalingperf {
+
+namespace {
+
+constexpr Column all_columns[] = {
+    Column::d_model, Column::n_layers, Column::n_heads, Column::n_kv_heads, Column::head_dim,
+    Column::d_ff, Column::ffn, Column::n_experts, Column::top_k, Column::n_shared_experts,
+    Column::d_ff_expert, Column::vocab_size, Column::seq_len, Column::batch, Column::recompute,
+    Column::tp, Column::pp, Column::dp, Column::ep, Column::zero, Column::microbatches,
+    Column::params_total, Column::params_embedding, Column::params_non_embedding,
+    Column::params_active, Column::flops_forward, Column::flops_backward,
+    Column::flops_forward_causal, Column::flops_model, Column::flops_hardware,
+    Column::flops_per_token, Column::flops_per_step, Column::memory_weights,
+    Column::memory_gradients, Column::memory_optimizer, Column::memory_activations,
+    Column::memory_activations_in_flight, Column::memory_per_gpu, Column::fits,
+    Column::step_time, Column::tokens_per_s, Column::mfu, Column::hfu, Column::tp_efficiency,
+    Column::pipeline_bubble, Column::devices, Column::aspect_ratio, Column::tokens_at_budget,
+    Column::train_days};
+
+/// Rows between checks of the cancel flag and updates of the progress counter.
+constexpr std::uint64_t block = 1024;
+
+bool passes(const std::vector<Bound>& bounds, const double* row) {
+  for (const Bound& b : bounds) {
+    const double v = row[b.column];
+    if (v < b.lo || v > b.hi) return false;  // NaN bounds compare false: no bound
+  }
+  return true;
+}
+
+/// Calls on_row(index, row) for each valid row of [begin, end) that passes the bounds.
+template <class OnRow>
+void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std::uint64_t begin,
+                    std::uint64_t end, SweepControl& control, OnRow&& on_row) {
+  Architecture arch;
+  Workload work;
+  Layout layout;
+  double row[column_count];
+  for (std::uint64_t start = begin; start < end; start += block) {
+    if (control.cancel.load(std::memory_order_relaxed)) return;
+    const std::uint64_t stop = std::min(end, start + block);
+    for (std::uint64_t i = start; i < stop; ++i) {
+      if (!grid_point(g, i, arch, work, layout)) continue;
+      const TrainingReport report = estimate_training(arch, work, layout, hw, e);
+      fill_row(g, arch, work, layout, report, row);
+      if (passes(g.bounds, row)) on_row(i, row);
+    }
+    control.done.fetch_add(stop - start, std::memory_order_relaxed);
+  }
+}
+
+unsigned sweep_threads(unsigned requested, std::uint64_t n) {
+  return effective_threads(requested, static_cast<std::size_t>(n));
+}
+
+/// A key to minimise, ties broken by index.
+struct Keyed {
+  double key;
+  std::uint64_t index;
+  bool operator<(const Keyed& other) const {
+    return std::tie(key, index) < std::tie(other.key, other.index);
+  }
+};
+
+/// A Pareto front of (x, y) to minimise: ordered by (x, y, index), y strictly falls.
+class Front {
+ public:
+  void add(double x, double y, std::uint64_t index) {
+    const Point p{x, y, index};
+    auto next = points_.lower_bound(p);
+    if (next != points_.begin() && std::prev(next)->y <= y) return;  // dominated
+    while (next != points_.end() && next->y >= y) next = points_.erase(next);
+    points_.insert(next, p);
+  }
+  template <class Visit>
+  void each(Visit&& visit) const {
+    for (const Point& p : points_) visit(p.x, p.y, p.index);
+  }
+
+ private:
+  struct Point {
+    double x, y;
+    std::uint64_t index;
+    bool operator<(const Point& o) const { return std::tie(x, y, index) < std::tie(o.x, o.y, o.index); }
+  };
+  std::set<Point> points_;
+};
+
+}  // namespace
+
+const char* name_of(Column column) {
+  switch (column) {
+    case Column::d_model: return "d_model";
+    case Column::n_layers: return "n_layers";
+    case Column::n_heads: return "n_heads";
+    case Column::n_kv_heads: return "n_kv_heads";
+    case Column::head_dim: return "head_dim";
+    case Column::d_ff: return "d_ff";
+    case Column::ffn: return "ffn";
+    case Column::n_experts: return "n_experts";
+    case Column::top_k: return "top_k";
+    case Column::n_shared_experts: return "n_shared_experts";
+    case Column::d_ff_expert: return "d_ff_expert";
+    case Column::vocab_size: return "vocab_size";
+    case Column::seq_len: return "seq_len";
+    case Column::batch: return "batch";
+    case Column::recompute: return "recompute";
+    case Column::tp: return "tp";
+    case Column::pp: return "pp";
+    case Column::dp: return "dp";
+    case Column::ep: return "ep";
+    case Column::zero: return "zero";
+    case Column::microbatches: return "microbatches";
+    case Column::params_total: return "params_total";
+    case Column::params_embedding: return "params_embedding";
+    case Column::params_non_embedding: return "params_non_embedding";
+    case Column::params_active: return "params_active";
+    case Column::flops_forward: return "flops_forward";
+    case Column::flops_backward: return "flops_backward";
+    case Column::flops_forward_causal: return "flops_forward_causal";
+    case Column::flops_model: return "flops_model";
+    case Column::flops_hardware: return "flops_hardware";
+    case Column::flops_per_token: return "flops_per_token";
+    case Column::flops_per_step: return "flops_per_step";
+    case Column::memory_weights: return "memory_weights";
+    case Column::memory_gradients: return "memory_gradients";
+    case Column::memory_optimizer: return "memory_optimizer";
+    case Column::memory_activations: return "memory_activations";
+    case Column::memory_activations_in_flight: return "memory_activations_in_flight";
+    case Column::memory_per_gpu: return "memory_per_gpu";
+    case Column::fits: return "fits";
+    case Column::step_time: return "step_time";
+    case Column::tokens_per_s: return "tokens_per_s";
+    case Column::mfu: return "mfu";
+    case Column::hfu: return "hfu";
+    case Column::tp_efficiency: return "tp_efficiency";
+    case Column::pipeline_bubble: return "pipeline_bubble";
+    case Column::devices: return "devices";
+    case Column::aspect_ratio: return "aspect_ratio";
+    case Column::tokens_at_budget: return "tokens_at_budget";
+    case Column::train_days: return "train_days";
+  }
+  return "?";
+}
+
+int parse_column(const std::string& name) {
+  return static_cast<int>(detail::parse("column", name, all_columns));
+}
+
+void fill_row(const Grid& grid, const Architecture& a, const Workload& w, const Layout& l,
+              const TrainingReport& r, double* row) {
+  auto set = [row](Column c, double v) { row[static_cast<int>(c)] = v; };
+  auto integer = [](std::int64_t v) { return static_cast<double>(v); };
+  set(Column::d_model, integer(a.d_model));
+  set(Column::n_layers, integer(a.n_layers));
+  set(Column::n_heads, integer(a.n_heads));
+  set(Column::n_kv_heads, integer(a.n_kv_heads));
+  set(Column::head_dim, integer(a.head_dim));
+  set(Column::d_ff, integer(a.d_ff));
+  set(Column::ffn, static_cast<double>(a.ffn));
+  set(Column::n_experts, integer(a.n_experts));
+  set(Column::top_k, integer(a.top_k));
+  set(Column::n_shared_experts, integer(a.n_shared_experts));
+  set(Column::d_ff_expert, integer(a.d_ff_expert));
+  set(Column::vocab_size, integer(a.vocab_size));
+  set(Column::seq_len, integer(w.seq_len));
+  set(Column::batch, integer(w.batch));
+  set(Column::recompute, static_cast<double>(w.recompute));
+  set(Column::tp, integer(l.tp));
+  set(Column::pp, integer(l.pp));
+  set(Column::dp, integer(l.dp));
+  set(Column::ep, integer(l.ep));
+  set(Column::zero, integer(l.zero));
+  set(Column::microbatches, integer(l.microbatches));
+  const ParamCounts& p = r.totals.params;
+  set(Column::params_total, integer(p.total));
+  set(Column::params_embedding, integer(p.embedding));
+  set(Column::params_non_embedding, integer(p.non_embedding));
+  set(Column::params_active, integer(p.active));
+  const FlopCounts& f = r.totals.flops;
+  set(Column::flops_forward, f.forward);
+  set(Column::flops_backward, f.backward);
+  set(Column::flops_forward_causal, f.forward_causal);
+  set(Column::flops_model, f.model);
+  set(Column::flops_hardware, f.hardware);
+  set(Column::flops_per_token, f.per_token);
+  set(Column::flops_per_step, r.flops_per_step);
+  set(Column::memory_weights, r.memory.weights);
+  set(Column::memory_gradients, r.memory.gradients);
+  set(Column::memory_optimizer, r.memory.optimizer);
+  set(Column::memory_activations, r.memory.activations);
+  set(Column::memory_activations_in_flight, r.memory.activations_in_flight);
+  set(Column::memory_per_gpu, r.memory.per_gpu);
+  set(Column::fits, r.memory.fits ? 1.0 : 0.0);
+  set(Column::step_time, r.time.step);
+  set(Column::tokens_per_s, r.time.tokens_per_s);
+  set(Column::mfu, r.mfu);
+  set(Column::hfu, r.hfu);
+  set(Column::tp_efficiency, r.tp_efficiency);
+  set(Column::pipeline_bubble, r.pipeline_bubble);
+  set(Column::devices, integer(r.devices));
+  set(Column::aspect_ratio, static_cast<double>(a.d_model) / static_cast<double>(a.n_layers));
+  // A FLOP budget buys budget / (executed FLOPs per token) tokens, at this step rate.
+  const double tokens = grid.compute > 0 ? grid.compute / (r.flops_per_step / r.time.tokens_per_step) : 0;
+  set(Column::tokens_at_budget, tokens);
+  set(Column::train_days, tokens / r.time.tokens_per_s / 86400);
+}
+
+std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
+                         std::uint64_t begin, std::uint64_t end, double* const* columns,
+                         std::int64_t* index, unsigned requested_threads,
+                         SweepControl& control) {
+  const std::uint64_t n = end - begin;
+  const unsigned threads = sweep_threads(requested_threads, n);
+  std::vector<std::uint64_t> starts(threads), counts(threads, 0);
+  // Each thread writes its valid rows compactly from the start of its own range ...
+  run_ranges(static_cast<std::size_t>(n), threads,
+             [&](unsigned t, std::size_t first, std::size_t last) {
+               starts[t] = first;
+               std::uint64_t out = first;
+               evaluate_range(g, hw, e, begin + first, begin + last, control,
+                              [&](std::uint64_t i, const double* row) {
+                                for (int c = 0; c < column_count; ++c) columns[c][out] = row[c];
+                                index[out] = static_cast<std::int64_t>(i);
+                                ++out;
+                              });
+               counts[t] = out - first;
+             });
+  // ... then the blocks move down in thread order: rows stay in index order.
+  std::uint64_t cursor = 0;
+  for (unsigned t = 0; t < threads; ++t) {
+    if (starts[t] != cursor && counts[t] > 0) {
+      for (int c = 0; c < column_count; ++c) {
+        std::memmove(columns[c] + cursor, columns[c] + starts[t], counts[t] * sizeof(double));
+      }
+      std::memmove(index + cursor, index + starts[t], counts[t] * sizeof(std::int64_t));
+    }
+    cursor += counts[t];
+  }
+  return cursor;
+}
+
+std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Efficiency& e,
+                                     std::uint64_t begin, std::uint64_t end, std::size_t k,
+                                     int column, bool descending, unsigned requested_threads,
+                                     SweepControl& control) {
+  const std::uint64_t n = end - begin;
+  const unsigned threads = sweep_threads(requested_threads, n);
+  std::vector<std::vector<Keyed>> heaps(threads);
+  run_ranges(static_cast<std::size_t>(n), threads,
+             [&](unsigned t, std::size_t first, std::size_t last) {
+               auto& heap = heaps[t];  // a max-heap of the k smallest keys
+               evaluate_range(g, hw, e, begin + first, begin + last, control,
+                              [&](std::uint64_t i, const double* row) {
+                                const Keyed item{descending ? -row[column] : row[column], i};
+                                if (heap.size() < k) {
+                                  heap.push_back(item);
+                                  std::push_heap(heap.begin(), heap.end());
+                                } else if (k > 0 && item < heap.front()) {
+                                  std::pop_heap(heap.begin(), heap.end());
+                                  heap.back() = item;
+                                  std::push_heap(heap.begin(), heap.end());
+                                }
+                              });
+             });
+  std::vector<Keyed> all;
+  for (auto& heap : heaps) all.insert(all.end(), heap.begin(), heap.end());
+  std::sort(all.begin(), all.end());
+  if (all.size() > k) all.resize(k);
+  std::vector<std::uint64_t> out;
+  out.reserve(all.size());
+  for (const Keyed& item : all) out.push_back(item.index);
+  return out;
+}
+
+std::vector<std::uint64_t> sweep_pareto(const Grid& g, const Hardware& hw, const Efficiency& e,
+                                        std::uint64_t begin, std::uint64_t end, int x,
+                                        bool x_descending, int y, bool y_descending,
+                                        unsigned requested_threads, SweepControl& control) {
+  const std::uint64_t n = end - begin;
+  const unsigned threads = sweep_threads(requested_threads, n);
+  std::vector<Front> fronts(threads);
+  run_ranges(static_cast<std::size_t>(n), threads,
+             [&](unsigned t, std::size_t first, std::size_t last) {
+               evaluate_range(g, hw, e, begin + first, begin + last, control,
+                              [&](std::uint64_t i, const double* row) {
+                                fronts[t].add(x_descending ? -row[x] : row[x],
+                                              y_descending ? -row[y] : row[y], i);
+                              });
+             });
+  // Under the (x, y, index) order the front is unique, so merging is order-free.
+  Front merged;
+  for (const Front& front : fronts) {
+    front.each([&](double fx, double fy, std::uint64_t i) { merged.add(fx, fy, i); });
+  }
+  std::vector<std::uint64_t> out;
+  merged.each([&](double, double, std::uint64_t i) { out.push_back(i); });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace scalingperf

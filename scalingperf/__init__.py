@@ -18,8 +18,8 @@ from .estimate import Efficiency, Report, estimate
 from .grid import Grid
 from .layers import OpTable
 from .presets import presets
-from .sweep import SweepResult, sweep
+from .sweep import SweepResult, sweep, sweep_columns
 
 __all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report",
-           "SweepResult", "estimate", "hardware", "presets", "sweep"]
+           "SweepResult", "estimate", "hardware", "presets", "sweep", "sweep_columns"]
 __version__ = "0.1.0"

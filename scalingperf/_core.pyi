@@ -1,5 +1,6 @@
 """Type stubs of the compiled core (private: use the scalingperf package)."""
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -332,3 +333,74 @@ def evaluate_shapes(
     recompute: str = "none",
     threads: int = 0,
 ) -> dict[str, np.ndarray[Any, Any]]: ...
+
+SWEEP_COLUMNS: tuple[str, ...]
+
+class Grid:
+    def __init__(
+        self,
+        base: Architecture,
+        axes: list[tuple[str, list[float]]],
+        batch: int,
+        seq_len: int,
+        recompute: str,
+        dtype: str,
+        flash_attention: bool,
+        dropout: bool,
+        implementation: str,
+        tp: int,
+        pp: int,
+        dp: int,
+        ep: int,
+        zero: int,
+        microbatches: int,
+        interleave: int,
+        sequence_parallel: bool,
+        optimizer: str,
+        ffn_multiple: int,
+        derive_heads: bool,
+        n_gpus: int,
+        global_batch: int,
+        compute: float,
+        bounds: list[tuple[str, float, float]],
+    ) -> None: ...
+    @property
+    def size(self) -> int: ...
+
+def grid_point(
+    grid: Grid, index: int, hardware: Hardware, efficiency: Efficiency
+) -> list[float] | str: ...
+def sweep_rows(
+    grid: Grid,
+    hardware: Hardware,
+    efficiency: Efficiency,
+    begin: int,
+    end: int,
+    threads: int = 0,
+    progress: Callable[[int, int], object] | None = None,
+) -> tuple[int, npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64]]]: ...
+def sweep_top(
+    grid: Grid,
+    hardware: Hardware,
+    efficiency: Efficiency,
+    begin: int,
+    end: int,
+    k: int,
+    by: str,
+    descending: bool,
+    threads: int = 0,
+    progress: Callable[[int, int], object] | None = None,
+) -> list[int]: ...
+def sweep_pareto(
+    grid: Grid,
+    hardware: Hardware,
+    efficiency: Efficiency,
+    begin: int,
+    end: int,
+    x: str,
+    x_descending: bool,
+    y: str,
+    y_descending: bool,
+    threads: int = 0,
+    progress: Callable[[int, int], object] | None = None,
+) -> list[int]: ...

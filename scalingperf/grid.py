@@ -155,8 +155,8 @@ class Grid:
                 base[name] = value
         derive_heads = "n_heads" not in spec
         if derive_heads:
-            head_dim = first.get("head_dim", spec.get("head_dim"))
-            base["n_heads"] = max(1, int(base["d_model"]) // int(head_dim))
+            head_dim = _validate.integer("head_dim", first.get("head_dim", spec.get("head_dim")))
+            base["n_heads"] = max(1, int(base["d_model"]) // max(1, head_dim))
         defaults = {f.name: f.default for f in dataclasses.fields(Architecture)
                     if f.default is not dataclasses.MISSING}
         for name, value in defaults.items():

@@ -29,6 +29,11 @@ INTEGER_COLUMNS = frozenset({
 DEFAULT_CHUNK = 1 << 22
 
 
+def sweep_columns() -> tuple[str, ...]:
+    """Names of the result columns of a sweep."""
+    return COLUMNS
+
+
 def _memory_limit() -> float:
     """Half of this machine's physical memory, in bytes."""
     try:

@@ -70,11 +70,11 @@ def test_custom_hardware_from_dict_and_json(tmp_path):
     assert by_dict.time.step == by_file.time.step
     assert by_dict.memory.capacity == 96e9
     assert by_dict.hardware.name == "test-accelerator"
-    with pytest.raises(ValueError, match="^memory="):
+    with pytest.raises(ValueError, match=r"^memory="):
         sp.Hardware.from_dict({**device, "memory": -1})
     with pytest.raises(ValueError, match="missing memory_bandwidth"):
         sp.Hardware.from_dict({k: v for k, v in device.items() if k != "memory_bandwidth"})
-    with pytest.raises(ValueError, match="^dtype="):
+    with pytest.raises(ValueError, match=r"^dtype="):
         sp.estimate(LLAMA, batch=1, seq_len=1024, hardware=device, dtype="fp16")
 
 

@@ -1,0 +1,230 @@
+"""Grids and sweeps: rows equal estimate(), reductions equal their full-table versions,
+determinism across thread counts, constraints, presets, and bad grids."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import scalingperf as sp
+
+LLAMA_LIKE = dict(ffn="swiglu", position="rotary", norm="rmsnorm", vocab_size=32000,
+                  max_position_embeddings=8192)
+
+
+def dense_grid(**changes):
+    spec = dict(d_model=range(1024, 4097, 512), n_layers=[8, 12, 16, 24], head_dim=128,
+                gqa_group=[1, 4], seq_len=[2048, 4096], batch=[1, 2],
+                recompute=["none", "full"], tp=[1, 2, 4], n_gpus=16, global_batch=64,
+                **LLAMA_LIKE)
+    spec.update(changes)
+    return sp.Grid(**spec)
+
+
+def moe_grid():
+    return sp.Grid(d_model=[1024, 2048], n_layers=[4, 8], n_heads=16, ffn_ratio=[2.0, 8 / 3],
+                   ffn_multiple=256, n_experts=[1, 8, 16], top_k=[1, 2], seq_len=2048,
+                   batch=1, dp=8, ep=[1, 2, 8], zero=[0, 1], **LLAMA_LIKE)
+
+
+def _same_as_estimate(result, rows):
+    for i in rows:
+        report = result.report(i)
+        assert report.params.total == result["params_total"][i]
+        assert report.flops.model == result["flops_model"][i]
+        assert report.memory.per_gpu == result["memory_per_gpu"][i]
+        assert report.time.step == result["step_time"][i]
+        assert report.mfu == result["mfu"][i]
+        assert report.tp_efficiency == result["tp_efficiency"][i]
+        assert report.pipeline_bubble == result["pipeline_bubble"][i]
+
+
+@pytest.mark.parametrize("make", [dense_grid, moe_grid])
+def test_rows_equal_estimate(make):
+    result = sp.sweep(make())
+    assert len(result) > 20
+    _same_as_estimate(result, np.linspace(0, len(result) - 1, 15).astype(int))
+
+
+def test_derived_dimensions_and_layout():
+    result = sp.sweep(dense_grid())
+    assert np.all(result["n_heads"] * 128 == result["d_model"])
+    grouped = result["n_heads"] // result["n_kv_heads"]
+    assert set(np.unique(grouped)) == {1, 4}
+    assert np.all(result["tp"] * result["pp"] * result["dp"] == 16)
+    assert np.all(result["batch"] * result["dp"] * result["microbatches"] == 64)
+    moe = sp.sweep(moe_grid())
+    # 2 d and 8/3 d rounded up to a multiple of 256, for d = 1024 and 2048.
+    assert set(np.unique(moe["d_ff"])) == {2048, 2816, 4096, 5632}
+    assert np.all(moe["top_k"] <= np.maximum(moe["n_experts"], 1))
+    assert np.all(moe["ep"] <= np.maximum(moe["n_experts"], 1))
+
+
+def test_invalid_points_are_skipped_not_errors():
+    grid = sp.Grid(d_model=[1000, 1024], n_layers=[6, 7], n_heads=16, seq_len=1024, batch=1,
+                   pp=[1, 2])
+    result = sp.sweep(grid)
+    # 1000 is not a multiple of 16 heads; 7 layers do not split over 2 stages.
+    assert set(zip(result["d_model"], result["n_layers"], result["pp"], strict=True)) == {
+        (1024, 6, 1), (1024, 6, 2), (1024, 7, 1)}
+    assert len(grid) == 8
+
+
+def test_threads_do_not_change_results():
+    grid = dense_grid()
+    one = sp.sweep(grid, threads=1)
+    two = sp.sweep(grid, threads=2)
+    assert np.array_equal(one.index, two.index)
+    for column in sp.sweep_columns():
+        assert np.array_equal(one[column], two[column])
+    big = sp.Grid(d_model=range(512, 8193, 64), n_layers=range(2, 97), head_dim=64,
+                  seq_len=1024, batch=1, tp=[1, 2, 4], **LLAMA_LIKE)
+    assert len(big) > 20_000
+    a, b = sp.sweep(big, threads=1, chunk=5000), sp.sweep(big, threads=2)
+    assert np.array_equal(a.index, b.index)
+    assert np.array_equal(a["step_time"], b["step_time"])
+
+
+@pytest.mark.parametrize("by", ["step_time", "-mfu", "memory_per_gpu", "-tokens_per_s"])
+def test_streaming_top_equals_full_table(by):
+    grid = dense_grid()
+    full = sp.sweep(grid).top(7, by=by)
+    streamed = sp.sweep(grid, top=7, by=by, threads=2)
+    assert np.array_equal(full.index, streamed.index)
+    assert np.array_equal(full["step_time"], streamed["step_time"])
+
+
+@pytest.mark.parametrize(("x", "y"), [("step_time", "memory_per_gpu"), ("-mfu", "params_total"),
+                                      ("train_days", "params_total")])
+def test_streaming_pareto_equals_full_table(x, y):
+    grid = dense_grid(compute=1e22)
+    full = sp.sweep(grid).pareto(x, y)
+    streamed = sp.sweep(grid, pareto=(x, y), threads=2)
+    assert np.array_equal(full.index, streamed.index)
+    assert len(full) >= 2
+    # No kept row is beaten on both columns by any row.
+    everything = sp.sweep(grid)
+    sign = {c: -1 if c.startswith("-") else 1 for c in (x, y)}
+    xs, ys = (sign[c] * everything[c.lstrip("-")] for c in (x, y))
+    for i in streamed.index:
+        j = np.flatnonzero(everything.index == i)[0]
+        assert not np.any((xs < xs[j]) & (ys < ys[j]))
+
+
+def test_where_bounds_equal_filtering():
+    grid = dense_grid()
+    full = sp.sweep(grid)
+    bounded = sp.sweep(grid, where={"memory_per_gpu": (None, 40e9), "mfu": (0.3, None)})
+    mask = (full["memory_per_gpu"] <= 40e9) & (full["mfu"] >= 0.3)
+    assert np.array_equal(full.index[mask], bounded.index)
+    with_limit = sp.sweep(dense_grid(max_memory="40GB"))
+    assert np.array_equal(full.index[full["memory_per_gpu"] <= 40e9], with_limit.index)
+
+
+def test_chunks_do_not_change_results():
+    grid = dense_grid()
+    whole = sp.sweep(grid)
+    pieces = sp.sweep(grid, chunk=37)
+    assert np.array_equal(whole.index, pieces.index)
+    assert np.array_equal(whole["flops_per_step"], pieces["flops_per_step"])
+
+
+def test_conversions_are_zero_copy():
+    result = sp.sweep(dense_grid())
+    frame = result.to_pandas()
+    assert len(frame) == len(result)
+    table = result.to_arrow()
+    assert table.num_rows == len(result)
+    column = table.column("step_time").to_numpy()
+    assert np.shares_memory(column, result["step_time"])
+    arch = result.architecture(3)
+    assert arch.d_model == result["d_model"][3]
+    assert arch.n_kv_heads == result["n_kv_heads"][3]
+
+
+def test_progress_and_interrupt():
+    grid = sp.Grid(d_model=range(256, 16385, 64), n_layers=range(2, 200), head_dim=64,
+                   seq_len=[512, 1024, 2048, 4096], batch=[1, 2, 4, 8], tp=[1, 2, 4, 8],
+                   **LLAMA_LIKE)  # about 3 million points: seconds of work
+    calls = []
+
+    def stop(done, total):
+        calls.append((done, total))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sp.sweep(grid, top=5, progress=stop)
+    assert calls[0][0] < calls[0][1] == len(grid)
+
+    # A real Ctrl-C (SIGINT) while the core is busy.
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for _ in range(100):  # long enough for the signal to arrive mid-sweep
+                sp.sweep(grid, top=5)
+    finally:
+        timer.cancel()
+
+    seen = []
+    sp.sweep(dense_grid(), progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (len(dense_grid()), len(dense_grid()))
+
+
+def test_presets():
+    narrow = sp.sweep(sp.Grid.deep_narrow(1e9, seq_len=2048, batch=1))
+    assert len(narrow) > 5
+    assert np.all(np.abs(narrow["params_non_embedding"] / 1e9 - 1) <= 0.1)
+    assert np.all(narrow["aspect_ratio"] <= 48)
+    uniform = sp.sweep(sp.Grid.uniform(1e9, seq_len=2048, batch=1))
+    assert np.all(uniform["aspect_ratio"] >= 64)
+    assert np.median(uniform["n_layers"]) < np.median(narrow["n_layers"])
+    kaplan = sp.sweep(sp.Grid.kaplan_aspect(1e8, seq_len=1024, batch=1))
+    assert kaplan["aspect_ratio"].max() / kaplan["aspect_ratio"].min() > 20
+    moe = sp.sweep(sp.Grid.moe_experts(sp.Architecture.preset("gpt2-small"), seq_len=1024,
+                                       batch=8))
+    assert set(np.unique(moe["n_experts"])) == {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}
+    iso = sp.sweep(sp.Grid.isoflop(1e21, min_params=1e8, max_params=1e9, seq_len=2048,
+                                   batch=1))
+    per_token = iso["flops_per_step"] / (iso["batch"] * iso["seq_len"] * iso["microbatches"]
+                                         * iso["dp"])
+    assert np.allclose(iso["tokens_at_budget"] * per_token, 1e21, rtol=1e-12)
+    assert iso["params_non_embedding"].min() >= 1e8
+    assert iso["params_non_embedding"].max() <= 1e9
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: sp.Grid(d_model=range(1, 2**21), n_layers=range(1, 2**21), head_dim=1,
+                     vocab_size=list(range(1, 2**21)), seq_len=1, batch=1), "too large"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8), "batch is missing"),
+    (lambda: sp.Grid(n_layers=[2], n_heads=8, seq_len=8, batch=1), "d_model is missing"),
+    (lambda: sp.Grid(d_model=[], n_layers=[2], n_heads=8, seq_len=8, batch=1), "d_model=[]"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, seq_len=8, batch=1,
+                     ffn=["swish"]), "ffn='swish'"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, seq_len=8, batch=1, colour=3),
+     "colour=3"),
+    (lambda: sp.Grid(d_model=[512.5], n_layers=[2], n_heads=8, seq_len=8, batch=1), "d_model="),
+])
+def test_bad_grids(make, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        make()
+
+
+def test_bad_sweeps():
+    grid = dense_grid()
+    with pytest.raises(ValueError, match="exclusive"):
+        sp.sweep(grid, top=3, pareto=("step_time", "mfu"))
+    with pytest.raises(ValueError, match="column='speed'"):
+        sp.sweep(grid, top=3, by="speed")
+    with pytest.raises(ValueError, match="top=0"):
+        sp.sweep(grid, top=0)
+    huge = sp.Grid(d_model=range(64, 2**20, 64), n_layers=range(1, 2**14), head_dim=64,
+                   seq_len=list(range(1, 64)), batch=1)
+    with pytest.raises(ValueError, match="pass top=, pareto= or where="):
+        sp.sweep(huge)
+    assert math.prod(len(v) for v in huge.axes.values()) == len(huge)

@@ -9,12 +9,12 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
                             const Efficiency& efficiency) {
   std::vector<OpRow> rows;
   rows.reserve(32);
-  const double peak = peak_flops(hw, work.dtype);
+  const Roofline roof = roofline(work, layout, hw, efficiency);
   for_each_op(arch, work, [&](const OpCost& op) {
-    const double saved = saves_dropped(op, work.recompute) ? 0.0 : saved_per_device(op, layout);
+    const double saved = saves_dropped(op, work.recompute) ? 0.0 : saved_per_device(op, roof.share);
     rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
-                         params_per_device(op, layout), saved,
-                         forward_seconds(op, work, layout, hw, efficiency, peak)});
+                         params_per_device(op, roof.share), saved,
+                         forward_seconds(op, executed_forward(op, work), roof)});
   });
   return rows;
 }

@@ -79,22 +79,38 @@ std::uint64_t grid_size(const Grid& grid) {
   return size;
 }
 
-bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workload& work,
-                Layout& layout, std::string* why) {
-  arch = grid.base;
-  work = grid.work;
-  layout = grid.layout;
-  double ffn_ratio = 0;
-  std::int64_t gqa_group = 0;
-  // Mixed radix, last axis fastest.
-  std::uint64_t rest = index;
+GridSpans grid_spans(const Grid& grid) {
+  GridSpans spans;
+  for (const Axis& axis : grid.axes) {
+    const int level = axis_level(axis.kind);
+    if (level >= 1) spans.inner *= axis.values.size();
+    if (level == 2) spans.layout *= axis.values.size();
+  }
+  return spans;
+}
+
+namespace {
+/// Decodes the axes of one level from that level's own mixed-radix index.
+template <class Set>
+void decode(const Grid& grid, int level, std::uint64_t index, Set&& set) {
   for (std::size_t a = grid.axes.size(); a-- > 0;) {
     const Axis& axis = grid.axes[a];
+    if (axis_level(axis.kind) != level) continue;
     const std::uint64_t n = axis.values.size();
-    const double value = axis.values[rest % n];
-    rest /= n;
+    set(axis.kind, axis.values[index % n]);
+    index /= n;
+  }
+}
+}  // namespace
+
+bool model_point(const Grid& grid, std::uint64_t model_index, Architecture& arch,
+                 std::string* why) {
+  arch = grid.base;
+  double ffn_ratio = 0;
+  std::int64_t gqa_group = 0;
+  decode(grid, 0, model_index, [&](AxisKind kind, double value) {
     const auto integer = static_cast<std::int64_t>(value);
-    switch (axis.kind) {
+    switch (kind) {
       case AxisKind::d_model: arch.d_model = integer; break;
       case AxisKind::n_layers: arch.n_layers = integer; break;
       case AxisKind::n_heads: arch.n_heads = integer; break;
@@ -109,18 +125,10 @@ bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workl
       case AxisKind::n_shared_experts: arch.n_shared_experts = integer; break;
       case AxisKind::d_ff_expert: arch.d_ff_expert = integer; break;
       case AxisKind::vocab_size: arch.vocab_size = integer; break;
-      case AxisKind::seq_len: work.seq_len = integer; break;
-      case AxisKind::batch: work.batch = integer; break;
-      case AxisKind::recompute: work.recompute = recompute_modes[integer]; break;
-      case AxisKind::tp: layout.tp = integer; break;
-      case AxisKind::pp: layout.pp = integer; break;
-      case AxisKind::dp: layout.dp = integer; break;
-      case AxisKind::ep: layout.ep = integer; break;
-      case AxisKind::zero: layout.zero = integer; break;
-      case AxisKind::microbatches: layout.microbatches = integer; break;
+      default: break;
     }
-  }
-  // Derived dimensions.
+  });
+  // Derived dimensions; cheap divisibility checks before the core's full validation.
   if (grid.derive_heads) {
     if (arch.head_dim <= 0 || arch.d_model % arch.head_dim != 0) {
       return fail(why, "head_dim does not divide d_model");
@@ -144,6 +152,49 @@ bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workl
   }
   if (arch.n_experts <= 1 && arch.top_k > 1) return fail(why, "top_k > 1 needs experts");
   if (arch.n_experts > 1 && arch.top_k > arch.n_experts) return fail(why, "top_k > n_experts");
+  try {
+    arch = resolve(arch);
+  } catch (const std::invalid_argument& error) {
+    return fail(why, error.what());
+  }
+  return true;
+}
+
+bool workload_point(const Grid& grid, std::uint64_t workload_index, const Architecture& arch,
+                    Workload& work, std::string* why) {
+  work = grid.work;
+  decode(grid, 1, workload_index, [&](AxisKind kind, double value) {
+    const auto integer = static_cast<std::int64_t>(value);
+    switch (kind) {
+      case AxisKind::seq_len: work.seq_len = integer; break;
+      case AxisKind::batch: work.batch = integer; break;
+      case AxisKind::recompute: work.recompute = recompute_modes[integer]; break;
+      default: break;
+    }
+  });
+  try {
+    validate(arch, work);
+  } catch (const std::invalid_argument& error) {
+    return fail(why, error.what());
+  }
+  return true;
+}
+
+bool layout_point(const Grid& grid, std::uint64_t layout_index, const Architecture& arch,
+                  const Workload& work, Layout& layout, std::string* why) {
+  layout = grid.layout;
+  decode(grid, 2, layout_index, [&](AxisKind kind, double value) {
+    const auto integer = static_cast<std::int64_t>(value);
+    switch (kind) {
+      case AxisKind::tp: layout.tp = integer; break;
+      case AxisKind::pp: layout.pp = integer; break;
+      case AxisKind::dp: layout.dp = integer; break;
+      case AxisKind::ep: layout.ep = integer; break;
+      case AxisKind::zero: layout.zero = integer; break;
+      case AxisKind::microbatches: layout.microbatches = integer; break;
+      default: break;
+    }
+  });
   if (grid.n_gpus > 0) {
     const std::int64_t model = layout.tp * layout.pp;
     if (model <= 0 || grid.n_gpus % model != 0) return fail(why, "tp x pp does not divide n_gpus");
@@ -156,9 +207,7 @@ bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workl
     }
     layout.microbatches = grid.global_batch / per_step;
   }
-  // Cheap divisibility checks first; the core's validation is the final word.
-  const std::int64_t kv = arch.n_kv_heads > 0 ? arch.n_kv_heads : arch.n_heads;
-  if (layout.tp <= 0 || arch.n_heads % layout.tp != 0 || kv % layout.tp != 0) {
+  if (layout.tp <= 0 || arch.n_heads % layout.tp != 0 || arch.n_kv_heads % layout.tp != 0) {
     return fail(why, "tp does not divide the heads");
   }
   if (layout.pp <= 0 || arch.n_layers % layout.pp != 0) return fail(why, "pp does not divide n_layers");
@@ -167,13 +216,20 @@ bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workl
   }
   if (layout.zero > 0 && layout.dp == 1) return fail(why, "ZeRO needs dp > 1");
   try {
-    arch = resolve(arch);
-    validate(arch, work);
     layout = resolve(arch, layout);
   } catch (const std::invalid_argument& error) {
     return fail(why, error.what());
   }
   return true;
+}
+
+bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workload& work,
+                Layout& layout, std::string* why) {
+  const GridSpans spans = grid_spans(grid);
+  const std::uint64_t rest = index % spans.inner;
+  return model_point(grid, index / spans.inner, arch, why) &&
+         workload_point(grid, rest / spans.layout, arch, work, why) &&
+         layout_point(grid, rest % spans.layout, arch, work, layout, why);
 }
 
 }  // namespace scalingperf

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "scalingperf/device.hpp"
-#include "scalingperf/ops.hpp"
+#include "scalingperf/model_costs.hpp"
 
 namespace scalingperf {
 
@@ -22,52 +22,9 @@ StateBytes state_bytes(DType dtype, Optimizer optimizer) {
   return {b, b, 0};
 }
 
-namespace {
-
-/// Per-device sums over one kind of stage content, for one micro-batch.
-struct Part {
-  double params = 0;          ///< non-expert parameters on this device
-  double expert_params = 0;   ///< routed-expert parameters on this device
-  double saved = 0;           ///< activations saved for backward
-  double working_set = 0;     ///< saved bytes without recomputation (full recompute's peak)
-};
-
-struct Parts {
-  Part layers;  ///< all layers; a stage holds 1 / pp of it
-  Part embedding;
-  Part head;
-  double logits = 0;
-};
-
-Parts sum_parts(const Architecture& a, const Workload& w, const Layout& l) {
-  Parts parts;
-  for_each_op(a, w, [&](const OpCost& op) {
-    const double n = static_cast<double>(op.count);
-    Part& part = op.section == Section::embedding ? parts.embedding
-                 : op.section == Section::head    ? parts.head
-                                                  : parts.layers;
-    const double params = params_per_device(op, l);
-    const double expert = static_cast<double>(op.params_experts) /
-                          (static_cast<double>(l.ep) * static_cast<double>(l.tp));
-    part.params += n * (params - expert);
-    part.expert_params += n * expert;
-    const double saved = saved_per_device(op, l);
-    part.working_set += n * saved;
-    if (!saves_dropped(op, w.recompute)) part.saved += n * saved;
-    if (op.op == Op::cross_entropy) parts.logits = saved;
-  });
-  if (w.recompute == Recompute::full) {
-    const double sequence_split = l.sequence_parallel ? static_cast<double>(l.tp) : 1.0;
-    parts.layers.saved = static_cast<double>(a.n_layers) * checkpoint_bytes(a, w) / sequence_split;
-  }
-  return parts;
-}
-
-}  // namespace
-
-MemoryReport memory(const Architecture& a, const Workload& w, const Layout& l,
-                    const Hardware& hw) {
-  const Parts parts = sum_parts(a, w, l);
+MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                    const Layout& l, const Hardware& hw) {
+  const DeviceShare share = device_share(l);
   const double p = static_cast<double>(l.pp);
   const double dp = static_cast<double>(l.dp);
   const double expert_dp = static_cast<double>(l.dp / l.ep);
@@ -75,28 +32,28 @@ MemoryReport memory(const Architecture& a, const Workload& w, const Layout& l,
 
   // Parameters per stage: the embedding on the first, the head on the last (with its own
   // copy of a tied embedding when they differ: Shoeybi et al. 2019 §3).
-  const double stage_layer_params = parts.layers.params / p;
-  const double stage_expert_params = parts.layers.expert_params / p;
-  double first_params = stage_layer_params + parts.embedding.params;
-  double last_params = stage_layer_params + parts.head.params;
+  const double stage_layer_params = costs.layers.params.non_expert(share) / p;
+  const double stage_expert_params = costs.layers.params.expert(share) / p;
+  const double embedding_params = costs.embedding.params.non_expert(share);
+  const double head_params = costs.head.params.non_expert(share);
+  double first_params = stage_layer_params + embedding_params;
+  double last_params = stage_layer_params + head_params;
   if (l.pp == 1) {
-    first_params += parts.head.params;
+    first_params += head_params;
     last_params = first_params;
   } else if (a.tie_embeddings) {
-    last_params += static_cast<double>(a.vocab_size * a.d_model) / static_cast<double>(l.tp);
+    last_params += static_cast<double>(a.vocab_size * a.d_model) * share.tensor;
   }
 
   // ZeRO stages shard optimizer states (1), gradients (2) and weights (3) over dp; expert
   // parameters are replicated, and sharded, over dp / ep.
   auto states = [&](double params, double expert_params, MemoryReport& m) {
-    const double zero1 = l.zero >= 1 ? 1 : 0, zero2 = l.zero >= 2 ? 1 : 0,
-                 zero3 = l.zero >= 3 ? 1 : 0;
-    auto shard = [&](double values, double flag, double group) {
-      return flag > 0 ? values / group : values;
+    auto held = [&](int stage) {
+      return l.zero >= stage ? params / dp + expert_params / expert_dp : params + expert_params;
     };
-    m.weights = per_param.weights * (shard(params, zero3, dp) + shard(expert_params, zero3, expert_dp));
-    m.gradients = per_param.gradients * (shard(params, zero2, dp) + shard(expert_params, zero2, expert_dp));
-    m.optimizer = per_param.optimizer * (shard(params, zero1, dp) + shard(expert_params, zero1, expert_dp));
+    m.weights = per_param.weights * held(3);
+    m.gradients = per_param.gradients * held(2);
+    m.optimizer = per_param.optimizer * held(1);
   };
 
   // Activations: 1F1B keeps min(m, p) micro-batches in flight on the first stage, times
@@ -105,44 +62,51 @@ MemoryReport memory(const Architecture& a, const Workload& w, const Layout& l,
   const double microbatches = static_cast<double>(l.microbatches);
   double in_flight = std::min(microbatches, p);
   if (l.interleave > 1) in_flight *= 1 + (p - 1) / (p * static_cast<double>(l.interleave));
-  const double stage_layers_saved = parts.layers.saved / p;
-  const double layer_working_set = parts.layers.working_set / static_cast<double>(a.n_layers);
-  const double recompute_peak = w.recompute == Recompute::full ? layer_working_set : 0;
+  const double layers = static_cast<double>(a.n_layers);
+  const double layers_saved = w.recompute == Recompute::full
+                                  ? layers * checkpoint_bytes(a, w) * share.sequence
+                                  : costs.layers.saved.on(share);
+  const double stage_layers_saved = layers_saved / p;
+  const double recompute_peak =
+      w.recompute == Recompute::full ? costs.layers.working_set.on(share) / layers : 0;
+  const double logits = costs.logits.on(share);
+  const double embedding_saved = costs.embedding.saved.on(share);
+  const double head_saved = costs.head.saved.on(share);
 
   MemoryReport first, last;
   states(first_params, stage_expert_params, first);
-  first.activations = stage_layers_saved + parts.embedding.saved;
+  first.activations = stage_layers_saved + embedding_saved;
   first.activations_in_flight = in_flight * first.activations;
   first.temporary = recompute_peak;
   if (l.pp == 1) {
-    first.activations += parts.head.saved;
+    first.activations += head_saved;
     first.activations_in_flight = first.activations;
-    first.logits = parts.logits;
-    first.temporary = std::max(recompute_peak, parts.logits);
+    first.logits = logits;
+    first.temporary = std::max(recompute_peak, logits);
   }
   states(last_params, stage_expert_params, last);
-  last.activations = stage_layers_saved + parts.head.saved;
+  last.activations = stage_layers_saved + head_saved;
   last.activations_in_flight = last.activations;
-  last.logits = parts.logits;
-  last.temporary = std::max(recompute_peak, parts.logits);  // the logits' gradient
+  last.logits = logits;
+  last.temporary = std::max(recompute_peak, logits);  // the logits' gradient
 
   for (MemoryReport* m : {&first, &last}) {
     m->per_gpu = m->weights + m->gradients + m->optimizer + m->activations_in_flight + m->temporary;
   }
-  MemoryReport result = (l.pp == 1 || first.per_gpu >= last.per_gpu) ? first : last;
-  result.pipeline_stage = (l.pp == 1 || first.per_gpu >= last.per_gpu) ? 0 : l.pp - 1;
-  result.activations_per_layer = parts.layers.saved / static_cast<double>(a.n_layers);
+  const bool first_busiest = l.pp == 1 || first.per_gpu >= last.per_gpu;
+  MemoryReport result = first_busiest ? first : last;
+  result.pipeline_stage = first_busiest ? 0 : l.pp - 1;
+  result.activations_per_layer = layers_saved / layers;
   result.capacity = hw.memory;
   result.fits = result.per_gpu <= hw.memory;
 
   // Inference: keys and values of every layer on the stage, kv heads split over tp
   // (2 L h_kv d_h s b bytes for the whole model).
   const double act = bytes_of(w.dtype);
-  const double kv_per_sequence = 2 * (static_cast<double>(a.n_layers) / p) *
-                                 static_cast<double>(a.n_kv_heads) / static_cast<double>(l.tp) *
-                                 static_cast<double>(a.head_dim) * static_cast<double>(w.seq_len) * act;
-  const double inference_weights = act * (l.pp == 1 ? first_params : std::max(first_params, last_params)) +
-                                   act * stage_expert_params;
+  const double kv_per_sequence = 2 * (layers / p) * static_cast<double>(a.n_kv_heads) *
+                                 share.tensor * static_cast<double>(a.head_dim) *
+                                 static_cast<double>(w.seq_len) * act;
+  const double inference_weights = act * (std::max(first_params, last_params) + stage_expert_params);
   result.kv_cache = kv_per_sequence * static_cast<double>(w.batch);
   result.inference = inference_weights + result.kv_cache;
   const double room = hw.memory - inference_weights;

@@ -46,13 +46,37 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   Architecture arch;
   Workload work;
   Layout layout;
+  ModelCosts costs;
+  SectionSeconds at_tp1;
   double row[column_count];
+  // The model and its ops change only when an outer digit does: cache them across the
+  // inner (layout) loop.
+  const GridSpans spans = grid_spans(g);
+  std::uint64_t model_seen = ~std::uint64_t{0}, workload_seen = ~std::uint64_t{0};
+  bool model_ok = false, workload_ok = false;
   for (std::uint64_t start = begin; start < end; start += block) {
     if (control.cancel.load(std::memory_order_relaxed)) return;
     const std::uint64_t stop = std::min(end, start + block);
     for (std::uint64_t i = start; i < stop; ++i) {
-      if (!grid_point(g, i, arch, work, layout)) continue;
-      const TrainingReport report = estimate_training(arch, work, layout, hw, e);
+      const std::uint64_t model_index = i / spans.inner;
+      const std::uint64_t rest = i % spans.inner;
+      const std::uint64_t workload_index = i / spans.layout;  // unique per (model, workload)
+      if (model_index != model_seen) {
+        model_seen = model_index;
+        model_ok = model_point(g, model_index, arch);
+        workload_seen = ~std::uint64_t{0};
+      }
+      if (!model_ok) continue;
+      if (workload_index != workload_seen) {
+        workload_seen = workload_index;
+        workload_ok = workload_point(g, rest / spans.layout, arch, work);
+        if (workload_ok) {
+          costs = model_costs(arch, work);
+          at_tp1 = section_seconds(costs, roofline(work, single_device_tensor(g.layout), hw, e));
+        }
+      }
+      if (!workload_ok || !layout_point(g, rest % spans.layout, arch, work, layout)) continue;
+      const TrainingReport report = estimate_training(arch, work, costs, layout, hw, e, at_tp1);
       fill_row(g, arch, work, layout, report, row);
       if (passes(g.bounds, row)) on_row(i, row);
     }
@@ -229,12 +253,28 @@ std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
              [&](unsigned t, std::size_t first, std::size_t last) {
                starts[t] = first;
                std::uint64_t out = first;
+               // Rows gather in a small row-major buffer, then go out column by column:
+               // long sequential writes instead of one stream per column.
+               std::vector<double> buffer(block * column_count);
+               std::vector<std::int64_t> indices(block);
+               std::size_t held = 0;
+               auto flush = [&] {
+                 for (int c = 0; c < column_count; ++c) {
+                   double* column = columns[c] + out;
+                   for (std::size_t r = 0; r < held; ++r) column[r] = buffer[r * column_count + c];
+                 }
+                 std::copy(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(held),
+                           index + out);
+                 out += held;
+                 held = 0;
+               };
                evaluate_range(g, hw, e, begin + first, begin + last, control,
                               [&](std::uint64_t i, const double* row) {
-                                for (int c = 0; c < column_count; ++c) columns[c][out] = row[c];
-                                index[out] = static_cast<std::int64_t>(i);
-                                ++out;
+                                std::copy(row, row + column_count, buffer.data() + held * column_count);
+                                indices[held++] = static_cast<std::int64_t>(i);
+                                if (held == block) flush();
                               });
+               flush();
                counts[t] = out - first;
              });
   // ... then the blocks move down in thread order: rows stay in index order.

@@ -5,6 +5,7 @@
 
 #include "checks.hpp"
 #include "scalingperf/device.hpp"
+#include "scalingperf/model_costs.hpp"
 #include "scalingperf/ops.hpp"
 
 namespace scalingperf {
@@ -13,45 +14,23 @@ namespace {
 struct StageTimes {
   double forward = 0, backward = 0, recompute = 0;
   double tp = 0, ep = 0, pp = 0;
-  double model_flops = 0, hardware_flops = 0;  ///< executed in one micro-batch, all stages
 };
 
 /// Compute and communication of one micro-batch on the slowest stage.
 StageTimes stage_times(const Architecture& a, const Workload& w, const Layout& l,
-                       const Hardware& hw, const Efficiency& e) {
+                       const Hardware& hw, const Efficiency& e, const SectionSeconds& s) {
   const double t = static_cast<double>(l.tp);
   const double p = static_cast<double>(l.pp);
-  const double peak = peak_flops(hw, w.dtype);
   const bool full = w.recompute == Recompute::full;
-
-  double layers = 0, embedding = 0, head = 0;  // forward seconds
-  double layers_redone = 0;                     // recomputed forward seconds
   StageTimes out;
-  for_each_op(a, w, [&](const OpCost& op) {
-    const double n = static_cast<double>(op.count);
-    const double seconds = n * forward_seconds(op, w, l, hw, e, peak);
-    const bool redone = forward_redone(op, w.recompute);
-    out.model_flops += n * (executed_forward(op, w) + executed_backward(op, w));
-    if (redone) out.hardware_flops += n * executed_forward(op, w);
-    switch (op.section) {
-      case Section::embedding: embedding += seconds; break;
-      case Section::head: head += seconds; break;
-      default:
-        layers += seconds;
-        if (redone) layers_redone += seconds;
-    }
-  });
-  out.hardware_flops += out.model_flops;
-
   // Backward costs twice the forward for matmuls (two GEMMs of the same shape) and, by the
   // elementwise convention, for the rest.
-  const double stage_layers = layers / p;
-  const double first = stage_layers + embedding + (l.pp == 1 ? head : 0);
-  const double last = stage_layers + head;
-  const bool first_is_slowest = l.pp == 1 || first >= last;
-  out.forward = first_is_slowest ? first : last;
+  const double stage_layers = s.layers / p;
+  const double first = stage_layers + s.embedding + (l.pp == 1 ? s.head : 0);
+  const double last = stage_layers + s.head;
+  out.forward = (l.pp == 1 || first >= last) ? first : last;
   out.backward = 2 * out.forward;
-  out.recompute = layers_redone / p;
+  out.recompute = s.layers_redone / p;
 
   // Tensor parallelism: two all-reduces of the residual stream forward and two backward
   // per layer, two more when full recomputation redoes the forward (Shoeybi et al. 2019
@@ -89,11 +68,12 @@ struct StepResult {
   TimeReport time;
 };
 
-StepResult step(const Architecture& a, const Workload& w, const Layout& l, const Hardware& hw,
-                const Efficiency& e) {
+StepResult step(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                const Layout& l, const Hardware& hw, const Efficiency& e,
+                const SectionSeconds& seconds) {
   StepResult r;
-  r.stage = stage_times(a, w, l, hw, e);
-  r.memory = memory(a, w, l, hw);
+  r.stage = stage_times(a, w, l, hw, e, seconds);
+  r.memory = memory(a, w, costs, l, hw);
   TimeReport& time = r.time;
   time.forward = r.stage.forward;
   time.backward = r.stage.backward;
@@ -131,11 +111,43 @@ StepResult step(const Architecture& a, const Workload& w, const Layout& l, const
 
 }  // namespace
 
+SectionSeconds section_seconds(const ModelCosts& costs, const Roofline& roof) {
+  SectionSeconds s;
+  for (const TimeOp& op : costs) {
+    const double seconds = op.count * forward_seconds(op, op.executed_forward, roof);
+    switch (op.section) {
+      case Section::embedding: s.embedding += seconds; break;
+      case Section::head: s.head += seconds; break;
+      default:
+        s.layers += seconds;
+        if (op.redone) s.layers_redone += seconds;
+    }
+  }
+  return s;
+}
+
+Layout single_device_tensor(Layout l) {
+  l.tp = 1;
+  l.sequence_parallel = false;
+  return l;
+}
+
 TrainingReport estimate_training(const Architecture& a, const Workload& w, const Layout& l,
                                  const Hardware& hw, const Efficiency& e) {
+  const ModelCosts costs = model_costs(a, w);
+  const SectionSeconds at_tp1 =
+      section_seconds(costs, roofline(w, single_device_tensor(l), hw, e));
+  return estimate_training(a, w, costs, l, hw, e, at_tp1);
+}
+
+TrainingReport estimate_training(const Architecture& a, const Workload& w,
+                                 const ModelCosts& costs, const Layout& l, const Hardware& hw,
+                                 const Efficiency& e, const SectionSeconds& at_tp1) {
   TrainingReport report;
-  report.totals = estimate_totals(a, w);
-  const StepResult at = step(a, w, l, hw, e);
+  report.totals = costs.totals;
+  const bool plain = l.tp == 1 && !l.sequence_parallel;
+  const SectionSeconds seconds = plain ? at_tp1 : section_seconds(costs, roofline(w, l, hw, e));
+  const StepResult at = step(a, w, costs, l, hw, e, seconds);
   report.memory = at.memory;
   report.time = at.time;
   report.devices = l.tp * l.pp * l.dp;
@@ -143,9 +155,9 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w, const
   const double devices = static_cast<double>(report.devices);
   const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
   const double peak = peak_flops(hw, w.dtype) * devices * at.time.step;
-  report.flops_per_step = at.stage.model_flops * per_step;
+  report.flops_per_step = costs.executed_model * per_step;
   report.mfu = report.flops_per_step / peak;
-  report.hfu = at.stage.hardware_flops * per_step / peak;
+  report.hfu = (costs.executed_model + costs.executed_recompute) * per_step / peak;
   report.pipeline_bubble = (static_cast<double>(l.pp) - 1) /
                            (static_cast<double>(l.interleave) * static_cast<double>(l.microbatches));
 
@@ -154,10 +166,7 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w, const
   if (l.tp == 1) {
     report.tp_efficiency = report.tp_gemm_efficiency = report.tp_communication_efficiency = 1;
   } else {
-    Layout single = l;
-    single.tp = 1;
-    single.sequence_parallel = false;
-    const double step_1 = step(a, w, single, hw, e).time.step;
+    const double step_1 = step(a, w, costs, single_device_tensor(l), hw, e, at_tp1).time.step;
     const double t = static_cast<double>(l.tp);
     const double step_t = at.time.step;
     const double m_stages = static_cast<double>(l.microbatches) +

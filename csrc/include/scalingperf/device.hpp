@@ -13,21 +13,32 @@
 
 namespace scalingperf {
 
+/// The share of an op that one device holds: 1 / tp of tensor-split work, 1 / (ep tp) of
+/// the experts, and 1 / tp of sequence-split work only under sequence parallelism.
+/// Reciprocals, computed once per layout: the per-op sums below only multiply.
+struct DeviceShare {
+  double tensor;
+  double expert;
+  double sequence;
+};
+
+inline DeviceShare device_share(const Layout& l) {
+  const double t = static_cast<double>(l.tp);
+  return {1 / t, 1 / (static_cast<double>(l.ep) * t), l.sequence_parallel ? 1 / t : 1.0};
+}
+
 /// Parameters of one instance held by one device: the split part over tp, the expert part
 /// over ep x tp, the rest replicated.
-inline double params_per_device(const OpCost& op, const Layout& l) {
-  const double t = static_cast<double>(l.tp);
+inline double params_per_device(const OpCost& op, const DeviceShare& share) {
   const double replicated =
       static_cast<double>(op.params - op.params_split - op.params_experts);
-  return replicated + static_cast<double>(op.params_split) / t +
-         static_cast<double>(op.params_experts) / (static_cast<double>(l.ep) * t);
+  return replicated + static_cast<double>(op.params_split) * share.tensor +
+         static_cast<double>(op.params_experts) * share.expert;
 }
 
 /// Bytes one instance saves for backward on one device, recomputation ignored.
-inline double saved_per_device(const OpCost& op, const Layout& l) {
-  const double t = static_cast<double>(l.tp);
-  return op.saved_split / t + op.saved_replicated / (l.sequence_parallel ? t : 1.0) +
-         op.saved_unsplit;
+inline double saved_per_device(const OpCost& op, const DeviceShare& share) {
+  return op.saved_split * share.tensor + op.saved_replicated * share.sequence + op.saved_unsplit;
 }
 
 /// Whether recomputation drops what an op saves: all of a layer under full recomputation;
@@ -45,12 +56,10 @@ inline bool forward_redone(const OpCost& op, Recompute recompute) {
          (recompute == Recompute::selective && op.recomputed_selective);
 }
 
-/// Fraction of a GEMM's output tiles that is real work (tile quantisation: an m x n output
-/// computed in tile x tile blocks wastes the padding of the last row and column of tiles).
-inline double tile_efficiency(double m, double n, double tile) {
-  if (m <= 0 || n <= 0) return 1;
-  const double padded = std::ceil(m / tile) * tile * std::ceil(n / tile) * tile;
-  return m * n / padded;
+/// ceil(x) for x >= 0 without a libm call (x below 2^52).
+inline double ceil_positive(double x) {
+  const double whole = static_cast<double>(static_cast<std::int64_t>(x));
+  return whole < x ? whole + 1 : whole;
 }
 
 /// Matmul FLOPs the kernels execute forward: flash attention skips the blocks above the
@@ -62,23 +71,47 @@ inline double executed_backward(const OpCost& op, const Workload& w) {
   return w.flash_attention ? op.backward_causal : op.backward;
 }
 
+/// What the roofline of one device needs, as reciprocals computed once per layout.
+struct Roofline {
+  DeviceShare share;
+  double seconds_per_flop;         ///< 1 / (peak x matmul efficiency)
+  double seconds_per_vector_flop;  ///< 1 / the float32 (or format) peak
+  double seconds_per_byte;         ///< 1 / (bandwidth x memory efficiency)
+  double tile;
+  double per_tile;                 ///< 1 / tile
+};
+
+inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
+                         const Efficiency& e) {
+  const double peak = peak_flops(hw, w.dtype);
+  const double tile = static_cast<double>(e.tile);
+  return {device_share(l), 1 / (peak * e.matmul),
+          1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), 1 / (hw.memory_bandwidth * e.memory),
+          tile, 1 / tile};
+}
+
+/// Fraction of a GEMM's output tiles that is real work (tile quantisation: an m x n output
+/// computed in tile x tile blocks wastes the padding of the last row and column of tiles).
+inline double tile_efficiency(double m, double n, const Roofline& r) {
+  if (m <= 0 || n <= 0) return 1;
+  const double rows = m * r.per_tile, columns = n * r.per_tile;
+  return rows / ceil_positive(rows) * (columns / ceil_positive(columns));
+}
+
 /// Forward seconds of one instance on one device: a roofline of its work against the
 /// device's peak (matmuls at the calibrated efficiency, less tile quantisation) and of its
-/// memory traffic against the device's bandwidth.
-inline double forward_seconds(const OpCost& op, const Workload& w, const Layout& l,
-                              const Hardware& hw, const Efficiency& e, double peak) {
-  const double t = static_cast<double>(l.tp);
-  const double divide = (op.split == Split::tensor || l.sequence_parallel) ? t : 1.0;
-  const double memory_time =
-      (op.bytes / divide + op.bytes_unsplit) / (hw.memory_bandwidth * e.memory);
+/// memory traffic against the device's bandwidth. `executed` is the matmul FLOPs the
+/// kernels run (see executed_forward). Works on an OpCost or a TimeOp.
+template <class Op>
+inline double forward_seconds(const Op& op, double executed, const Roofline& r) {
+  const double divide = op.split == Split::tensor ? r.share.tensor : r.share.sequence;
+  const double memory_time = (op.bytes * divide + op.bytes_unsplit) * r.seconds_per_byte;
   double compute_time;
   if (op.kind == OpKind::matmul) {
-    const double width = op.split_n ? op.gemm_n / t : op.gemm_n;
-    compute_time = executed_forward(op, w) / divide /
-                   (peak * e.matmul * tile_efficiency(op.gemm_m, width, static_cast<double>(e.tile)));
+    const double width = op.split_n ? op.gemm_n * r.share.tensor : op.gemm_n;
+    compute_time = executed * divide * r.seconds_per_flop / tile_efficiency(op.gemm_m, width, r);
   } else {
-    // Vector units: the float32 peak where the datasheet gives one.
-    compute_time = op.elementwise_forward / divide / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak);
+    compute_time = op.elementwise_forward * divide * r.seconds_per_vector_flop;
   }
   return std::max(compute_time, memory_time);
 }

@@ -59,6 +59,22 @@ struct Grid {
 /// Number of points; throws std::invalid_argument when it overflows 2^62.
 std::uint64_t grid_size(const Grid& grid);
 
+/// Points per model (the workload and layout axes) and per workload (the layout axes).
+struct GridSpans {
+  std::uint64_t inner = 1;
+  std::uint64_t layout = 1;
+};
+GridSpans grid_spans(const Grid& grid);
+
+/// The parts of a point, each from its own level's index (see grid_point); false when
+/// the point is invalid, with the reason in `why`.
+bool model_point(const Grid& grid, std::uint64_t model_index, Architecture& arch,
+                 std::string* why = nullptr);
+bool workload_point(const Grid& grid, std::uint64_t workload_index, const Architecture& arch,
+                    Workload& work, std::string* why = nullptr);
+bool layout_point(const Grid& grid, std::uint64_t layout_index, const Architecture& arch,
+                  const Workload& work, Layout& layout, std::string* why = nullptr);
+
 /// The configuration at flat index `index`; false when the point is invalid (a size that
 /// does not divide, a layout the model does not allow), with the reason in `why`.
 bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workload& work,

@@ -6,6 +6,7 @@
 
 #include "scalingperf/architecture.hpp"
 #include "scalingperf/hardware.hpp"
+#include "scalingperf/model_costs.hpp"
 #include "scalingperf/parallel.hpp"
 #include "scalingperf/workload.hpp"
 
@@ -41,7 +42,7 @@ struct MemoryReport {
 };
 
 /// Memory per device of a resolved architecture, validated workload and resolved layout.
-MemoryReport memory(const Architecture& arch, const Workload& work, const Layout& layout,
-                    const Hardware& hw);
+MemoryReport memory(const Architecture& arch, const Workload& work, const ModelCosts& costs,
+                    const Layout& layout, const Hardware& hw);
 
 }  // namespace scalingperf

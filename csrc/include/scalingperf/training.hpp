@@ -7,7 +7,9 @@
 #include "scalingperf/architecture.hpp"
 #include "scalingperf/estimate.hpp"
 #include "scalingperf/hardware.hpp"
+#include "scalingperf/device.hpp"
 #include "scalingperf/memory.hpp"
+#include "scalingperf/model_costs.hpp"
 #include "scalingperf/parallel.hpp"
 #include "scalingperf/workload.hpp"
 
@@ -61,5 +63,21 @@ Budget training_budget(const TrainingReport& report, double tokens);
 TrainingReport estimate_training(const Architecture& arch, const Workload& work,
                                  const Layout& layout, const Hardware& hw,
                                  const Efficiency& efficiency);
+/// Forward seconds of one micro-batch by section, on one device (all layers together).
+struct SectionSeconds {
+  double layers = 0, embedding = 0, head = 0;
+  double layers_redone = 0;  ///< the recomputed part of `layers`
+};
+SectionSeconds section_seconds(const ModelCosts& costs, const Roofline& roof);
+
+/// The layout with tensor parallelism (and so sequence parallelism) removed.
+Layout single_device_tensor(Layout layout);
+
+/// The same from the model's costs, collected once per architecture and workload, and
+/// its section seconds at tp = 1 (which a sweep computes once for all layouts).
+TrainingReport estimate_training(const Architecture& arch, const Workload& work,
+                                 const ModelCosts& costs, const Layout& layout,
+                                 const Hardware& hw, const Efficiency& efficiency,
+                                 const SectionSeconds& at_tp1);
 
 }  // namespace scalingperf

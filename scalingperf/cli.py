@@ -6,12 +6,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ._format import si, table
 from .architecture import Architecture
 from .devices import hardware
 from .estimate import estimate
+from .export import write_result
+from .grid import Grid
 from .presets import presets
+from .sweep import sweep
 
 DEFAULT_PRESET = "llama-2-7b"
 
@@ -55,6 +59,24 @@ def _parser() -> argparse.ArgumentParser:
                      help="a training budget in tokens: print days, GPU-hours and PF-days")
     est.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
+    sw = verbs.add_parser(
+        "sweep", help="evaluate a grid of configurations in the C++ core",
+        description="Axes as NAME=START:STOP:STEP (inclusive) or NAME=V1,V2,...; fixed "
+                    "values as NAME=VALUE. Example: scalingperf sweep d_model=1024:8192:256 "
+                    "n_layers=8:96:4 head_dim=128 ffn=swiglu tp=1,2,4,8 n_gpus=64 "
+                    "global_batch=512 seq_len=4096 batch=1 --top 10 --by=-mfu")
+    sw.add_argument("spec", nargs="+", metavar="NAME=VALUES", help="axes and fixed values")
+    reduce = sw.add_mutually_exclusive_group()
+    reduce.add_argument("--top", type=int, default=None, help="keep the best K rows")
+    reduce.add_argument("--pareto", metavar="X,Y", default=None,
+                        help="keep the Pareto front of two columns ('-' prefix: maximise)")
+    sw.add_argument("--by", default="step_time", help="column for --top; --by=-COLUMN maximises it")
+    sw.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
+    sw.add_argument("--out", default=None, help="write the rows to a .csv, .json or .parquet file")
+    sw.add_argument("--show", type=int, default=20, help="rows to print (default 20)")
+    sw.add_argument("--no-progress", dest="progress", action="store_false",
+                    help="no progress bar on stderr")
+
     verbs.add_parser("presets", help="list the built-in architectures")
     verbs.add_parser("hardware", help="list the built-in devices")
     return parser
@@ -87,6 +109,69 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_value(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def _parse_spec(items: Sequence[str]) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name or not text:
+            msg = f"{item!r} is invalid: give NAME=VALUE, NAME=V1,V2 or NAME=START:STOP:STEP"
+            raise ValueError(msg)
+        if text.count(":") == 2:
+            start, stop, step = (int(part) for part in text.split(":"))
+            spec[name] = list(range(start, stop + 1, step))
+        elif "," in text:
+            spec[name] = [_parse_value(part) for part in text.split(",")]
+        else:
+            spec[name] = _parse_value(text)
+    return spec
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 40
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+_SHOWN = ("d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff", "n_experts", "seq_len",
+          "batch", "tp", "pp", "dp", "params_total", "memory_per_gpu", "step_time",
+          "tokens_per_s", "mfu")
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    grid = Grid(**_parse_spec(args.spec))
+    pareto = tuple(args.pareto.split(",")) if args.pareto else None
+    if pareto is not None and len(pareto) != 2:
+        msg = f"pareto={args.pareto!r} is invalid: give two columns, X,Y"
+        raise ValueError(msg)
+    progress = _progress_bar if args.progress else None
+    result = sweep(grid, threads=args.threads, top=args.top,
+                   by=args.by if args.top else None, pareto=pareto, progress=progress)
+    if args.out:
+        write_result(result, args.out)
+    rows = [[si(v) if abs(v) >= 1e5 else f"{v:.3g}" if isinstance(v, float) else str(v)
+             for v in (result[c][i].item() for c in _SHOWN)]
+            for i in range(min(len(result), args.show))]
+    print(table(list(_SHOWN), rows))
+    print(f"\n{len(result):,} rows of {len(grid):,} grid points")
+    if len(result) == 0 and len(grid) > 0:
+        reason = grid.why_invalid(0)
+        if reason:
+            print(f"the first grid point is skipped because {reason}")
+    return 0
+
+
 def _hardware() -> int:
     rows = [[name, device.name, si(device.peak_flops.get("bf16") or 0, "FLOP/s"),
              si(device.peak_flops.get("fp16") or 0, "FLOP/s"), si(device.memory, "B"),
@@ -105,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _estimate(args)
         if args.verb == "hardware":
             return _hardware()
+        if args.verb == "sweep":
+            return _sweep(args)
         for name, source in presets().items():
             print(f"{name:20s} {source}")
         return 0

@@ -153,6 +153,13 @@ class Grid:
                 value = FFN_KINDS[int(first[name])] if name == "ffn" else int(first[name])
             if value is not None:
                 base[name] = value
+        for name in ("d_model", "n_layers", "n_heads", "vocab_size", "max_position_embeddings",
+                     "n_experts", "top_k", "n_shared_experts", "moe_every", "first_dense_layers"):
+            if name in base:
+                base[name] = _validate.integer(name, base[name])
+        for name in ("ffn", "position", "norm"):
+            if name in base:
+                base[name] = _validate.text(name, base[name])
         derive_heads = "n_heads" not in spec
         if derive_heads:
             head_dim = _validate.integer("head_dim", first.get("head_dim", spec.get("head_dim")))
@@ -213,6 +220,12 @@ class Grid:
             derive_heads=derive_heads, n_gpus=_validate.integer("n_gpus", spec["n_gpus"]),
             global_batch=_validate.integer("global_batch", spec["global_batch"]),
             compute=_validate.real("compute", spec["compute"]), bounds=bounds)
+
+    def why_invalid(self, index: int) -> str | None:
+        """Why grid point ``index`` is skipped (None when it is a valid point)."""
+        point = _core.grid_point(self._build(), _validate.integer("index", index),
+                                 self.hardware._core, self.efficiency)
+        return point if isinstance(point, str) else None
 
     def architecture(self, row: Mapping[str, Any]) -> Architecture:
         """The Architecture of a sweep row (a mapping from column names to values)."""

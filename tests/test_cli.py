@@ -84,3 +84,38 @@ def test_hardware_listing():
     assert result.returncode == 0
     assert "H100-SXM" in result.stdout
     assert "989 TFLOP/s" in result.stdout
+
+
+SWEEP = ["sweep", "d_model=1024:4096:512", "n_layers=8:32:8", "head_dim=128", "ffn=swiglu",
+         "position=rotary", "tp=1,2,4", "n_gpus=16", "global_batch=64", "seq_len=2048",
+         "batch=1", "--no-progress"]
+
+
+def test_sweep_top_to_parquet_and_csv(tmp_path):
+    parquet = tmp_path / "rows.parquet"
+    result = run(*SWEEP, "--top", "3", "--by=-mfu", "--out", str(parquet))
+    assert result.returncode == 0, result.stderr
+    assert "3 rows of 84 grid points" in result.stdout
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet)
+    assert table.num_rows == 3
+    mfu = table.column("mfu").to_pylist()
+    assert mfu == sorted(mfu, reverse=True)
+    csv = tmp_path / "rows.csv"
+    assert run(*SWEEP, "--out", str(csv)).returncode == 0
+    lines = csv.read_text().splitlines()
+    assert lines[0].startswith("d_model,n_layers")
+    assert len(lines) > 10
+
+
+def test_sweep_progress_and_errors():
+    result = run(*SWEEP[:-1], "--pareto", "step_time,memory_per_gpu")
+    assert result.returncode == 0, result.stderr
+    assert "84/84" in result.stderr  # the progress bar's last state
+    bad = run("sweep", "d_model=abc", "n_layers=2", "head_dim=64", "seq_len=8", "batch=1")
+    assert bad.returncode == 2
+    assert "d_model='abc' is invalid" in bad.stderr
+    empty = run("sweep", "d_model=1024", "n_layers=4", "head_dim=128", "seq_len=4096", "batch=1",
+                "--no-progress")
+    assert "skipped because seq_len=4096 is invalid" in empty.stdout

@@ -162,12 +162,15 @@ def test_progress_and_interrupt():
     assert calls[0][0] < calls[0][1] == len(grid)
 
     # A real Ctrl-C (SIGINT) while the core is busy.
+    def sweep_repeatedly():
+        for _ in range(100):  # long enough for the signal to arrive mid-sweep
+            sp.sweep(grid, top=5)
+
     timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            for _ in range(100):  # long enough for the signal to arrive mid-sweep
-                sp.sweep(grid, top=5)
+            sweep_repeatedly()
     finally:
         timer.cancel()
 

@@ -48,6 +48,14 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   Layout layout;
   ModelCosts costs;
   SectionSeconds at_tp1;
+  // Section seconds depend on the layout only through its tensor split (tp, sequence
+  // parallel): a few per workload, kept here.
+  struct Split {
+    std::int64_t tp;
+    bool sequence_parallel;
+    SectionSeconds seconds;
+  };
+  std::vector<Split> splits;
   double row[column_count];
   // The model and its ops change only when an outer digit does: cache them across the
   // inner (layout) loop.
@@ -73,10 +81,26 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         if (workload_ok) {
           costs = model_costs(arch, work);
           at_tp1 = section_seconds(costs, roofline(work, single_device_tensor(g.layout), hw, e));
+          splits.clear();
         }
       }
       if (!workload_ok || !layout_point(g, rest % spans.layout, arch, work, layout)) continue;
-      const TrainingReport report = estimate_training(arch, work, costs, layout, hw, e, at_tp1);
+      const SectionSeconds* at_layout = &at_tp1;
+      if (layout.tp > 1 || layout.sequence_parallel) {
+        at_layout = nullptr;
+        for (const Split& split : splits) {
+          if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
+            at_layout = &split.seconds;
+          }
+        }
+        if (at_layout == nullptr) {
+          splits.push_back({layout.tp, layout.sequence_parallel,
+                            section_seconds(costs, roofline(work, layout, hw, e))});
+          at_layout = &splits.back().seconds;
+        }
+      }
+      const TrainingReport report =
+          estimate_training(arch, work, costs, layout, hw, e, at_tp1, *at_layout);
       fill_row(g, arch, work, layout, report, row);
       if (passes(g.bounds, row)) on_row(i, row);
     }

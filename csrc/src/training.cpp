@@ -137,17 +137,18 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w, const
   const ModelCosts costs = model_costs(a, w);
   const SectionSeconds at_tp1 =
       section_seconds(costs, roofline(w, single_device_tensor(l), hw, e));
-  return estimate_training(a, w, costs, l, hw, e, at_tp1);
+  const bool plain = l.tp == 1 && !l.sequence_parallel;
+  return estimate_training(a, w, costs, l, hw, e, at_tp1,
+                           plain ? at_tp1 : section_seconds(costs, roofline(w, l, hw, e)));
 }
 
 TrainingReport estimate_training(const Architecture& a, const Workload& w,
                                  const ModelCosts& costs, const Layout& l, const Hardware& hw,
-                                 const Efficiency& e, const SectionSeconds& at_tp1) {
+                                 const Efficiency& e, const SectionSeconds& at_tp1,
+                                 const SectionSeconds& at_layout) {
   TrainingReport report;
   report.totals = costs.totals;
-  const bool plain = l.tp == 1 && !l.sequence_parallel;
-  const SectionSeconds seconds = plain ? at_tp1 : section_seconds(costs, roofline(w, l, hw, e));
-  const StepResult at = step(a, w, costs, l, hw, e, seconds);
+  const StepResult at = step(a, w, costs, l, hw, e, at_layout);
   report.memory = at.memory;
   report.time = at.time;
   report.devices = l.tp * l.pp * l.dp;

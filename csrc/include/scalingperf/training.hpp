@@ -73,11 +73,12 @@ SectionSeconds section_seconds(const ModelCosts& costs, const Roofline& roof);
 /// The layout with tensor parallelism (and so sequence parallelism) removed.
 Layout single_device_tensor(Layout layout);
 
-/// The same from the model's costs, collected once per architecture and workload, and
-/// its section seconds at tp = 1 (which a sweep computes once for all layouts).
+/// The same from the model's costs, collected once per architecture and workload, its
+/// section seconds at tp = 1 and under this layout's tensor split (which a sweep computes
+/// once per tensor split for all layouts).
 TrainingReport estimate_training(const Architecture& arch, const Workload& work,
                                  const ModelCosts& costs, const Layout& layout,
                                  const Hardware& hw, const Efficiency& efficiency,
-                                 const SectionSeconds& at_tp1);
+                                 const SectionSeconds& at_tp1, const SectionSeconds& at_layout);
 
 }  // namespace scalingperf

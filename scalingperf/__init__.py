@@ -12,6 +12,7 @@ except ImportError as error:  # pragma: no cover - only without a build
     )
     raise
 
+from . import abilities, units
 from .architecture import Architecture
 from .devices import Hardware, hardware
 from .estimate import Efficiency, Report, estimate
@@ -21,5 +22,6 @@ from .presets import presets
 from .sweep import SweepResult, sweep, sweep_columns
 
 __all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report",
-           "SweepResult", "estimate", "hardware", "presets", "sweep", "sweep_columns"]
+           "SweepResult", "abilities", "estimate", "hardware", "presets", "sweep",
+           "sweep_columns", "units"]
 __version__ = "0.1.0"

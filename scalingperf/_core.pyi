@@ -300,28 +300,7 @@ def estimate(
     /,
 ) -> TrainingReport: ...
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
-def op_table(
-    arch: Architecture,
-    hardware: Hardware,
-    efficiency: Efficiency,
-    batch: int,
-    seq_len: int,
-    recompute: str,
-    dtype: str,
-    flash_attention: bool,
-    dropout: bool,
-    implementation: str,
-    tp: int,
-    pp: int,
-    dp: int,
-    ep: int,
-    zero: int,
-    microbatches: int,
-    interleave: int,
-    sequence_parallel: bool,
-    optimizer: str,
-    /,
-) -> dict[str, Any]: ...
+def op_table(report: TrainingReport) -> dict[str, Any]: ...
 def evaluate_shapes(
     base: Architecture,
     d_model: npt.ArrayLike,

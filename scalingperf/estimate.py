@@ -220,7 +220,7 @@ class Report:
     def layers(self) -> OpTable:
         """The per-op table."""
         if self._layers is None:
-            self._layers = OpTable(_core.op_table(*self._args))
+            self._layers = OpTable(_core.op_table(self._result))
         return self._layers
 
     def training(self, tokens: float) -> dict[str, float]:

@@ -13,6 +13,16 @@ struct Inputs {
   sp::Layout layout;
 };
 
+/// A report with what produced it, so that its per-op table can be built later.
+struct BoundReport {
+  sp::TrainingReport report;
+  sp::Architecture arch;
+  sp::Workload work;
+  sp::Layout layout;
+  sp::Hardware hw;
+  sp::Efficiency efficiency;
+};
+
 Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_t batch,
                std::int64_t seq_len, const std::string& recompute, const std::string& dtype,
                bool flash_attention, bool dropout, const std::string& implementation,
@@ -126,22 +136,24 @@ void bind_estimate(py::module_& m) {
       .def_readonly("step", &sp::TimeReport::step)
       .def_readonly("tokens_per_step", &sp::TimeReport::tokens_per_step)
       .def_readonly("tokens_per_s", &sp::TimeReport::tokens_per_s);
-  py::class_<sp::TrainingReport>(m, "TrainingReport", "Everything estimate() computes.")
-      .def_property_readonly("params", [](const sp::TrainingReport& r) { return r.totals.params; })
-      .def_property_readonly("flops", [](const sp::TrainingReport& r) { return r.totals.flops; })
-      .def_property_readonly("tokens", [](const sp::TrainingReport& r) { return r.totals.tokens; })
-      .def_readonly("memory", &sp::TrainingReport::memory)
-      .def_readonly("time", &sp::TrainingReport::time)
-      .def_readonly("mfu", &sp::TrainingReport::mfu)
-      .def_readonly("hfu", &sp::TrainingReport::hfu)
-      .def_readonly("tp_efficiency", &sp::TrainingReport::tp_efficiency)
-      .def_readonly("tp_gemm_efficiency", &sp::TrainingReport::tp_gemm_efficiency)
-      .def_readonly("tp_communication_efficiency",
-                    &sp::TrainingReport::tp_communication_efficiency)
-      .def_readonly("pipeline_bubble", &sp::TrainingReport::pipeline_bubble)
-      .def_readonly("flops_per_step", &sp::TrainingReport::flops_per_step)
-      .def_readonly("devices", &sp::TrainingReport::devices)
-      .def_readonly("microbatches", &sp::TrainingReport::microbatches);
+  using R = BoundReport;
+  py::class_<R>(m, "TrainingReport", "Everything estimate() computes.")
+      .def_property_readonly("params", [](const R& r) { return r.report.totals.params; })
+      .def_property_readonly("flops", [](const R& r) { return r.report.totals.flops; })
+      .def_property_readonly("tokens", [](const R& r) { return r.report.totals.tokens; })
+      .def_property_readonly("memory", [](const R& r) { return r.report.memory; })
+      .def_property_readonly("time", [](const R& r) { return r.report.time; })
+      .def_property_readonly("mfu", [](const R& r) { return r.report.mfu; })
+      .def_property_readonly("hfu", [](const R& r) { return r.report.hfu; })
+      .def_property_readonly("tp_efficiency", [](const R& r) { return r.report.tp_efficiency; })
+      .def_property_readonly("tp_gemm_efficiency",
+                             [](const R& r) { return r.report.tp_gemm_efficiency; })
+      .def_property_readonly("tp_communication_efficiency",
+                             [](const R& r) { return r.report.tp_communication_efficiency; })
+      .def_property_readonly("pipeline_bubble", [](const R& r) { return r.report.pipeline_bubble; })
+      .def_property_readonly("flops_per_step", [](const R& r) { return r.report.flops_per_step; })
+      .def_property_readonly("devices", [](const R& r) { return r.report.devices; })
+      .def_property_readonly("microbatches", [](const R& r) { return r.report.microbatches; });
 
   m.def(
       "estimate",
@@ -154,14 +166,15 @@ void bind_estimate(py::module_& m) {
         const Inputs in = convert(arch, hw, batch, seq_len, recompute, dtype, flash_attention,
                                   dropout, implementation, tp, pp, dp, ep, zero, microbatches,
                                   interleave, sequence_parallel, optimizer);
-        return sp::estimate_training(arch, in.work, in.layout, hw, efficiency);
+        return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),
+                           arch, in.work, in.layout, hw, efficiency};
       },
       "Totals, memory and time of a resolved architecture for one training step.");
 
   m.def(
       "training_budget",
-      [](const sp::TrainingReport& report, double tokens) {
-        const sp::Budget b = sp::training_budget(report, tokens);
+      [](const BoundReport& report, double tokens) {
+        const sp::Budget b = sp::training_budget(report.report, tokens);
         py::dict out;
         out["seconds"] = b.seconds;
         out["days"] = b.days;
@@ -174,16 +187,8 @@ void bind_estimate(py::module_& m) {
 
   m.def(
       "op_table",
-      [](const sp::Architecture& arch, const sp::Hardware& hw, const sp::Efficiency& efficiency,
-         std::int64_t batch, std::int64_t seq_len, const std::string& recompute,
-         const std::string& dtype, bool flash_attention, bool dropout,
-         const std::string& implementation, std::int64_t tp, std::int64_t pp, std::int64_t dp,
-         std::int64_t ep, std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
-         bool sequence_parallel, const std::string& optimizer) {
-        const Inputs in = convert(arch, hw, batch, seq_len, recompute, dtype, flash_attention,
-                                  dropout, implementation, tp, pp, dp, ep, zero, microbatches,
-                                  interleave, sequence_parallel, optimizer);
-        return table_columns(sp::op_table(arch, in.work, in.layout, hw, efficiency));
+      [](const BoundReport& r) {
+        return table_columns(sp::op_table(r.arch, r.work, r.layout, r.hw, r.efficiency));
       },
-      "The per-op table (per instance, with counts) as a dict of columns.");
+      py::arg("report"), "The per-op table (per instance, with counts) as a dict of columns.");
 }

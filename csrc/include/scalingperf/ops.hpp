@@ -333,14 +333,20 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   const double scores = b * h * s * s;
   // Without flash attention the scores are written to memory and read back.
   const double score_traffic = w.flash_attention ? 0.0 : act * scores;
-  OpCost qk = matmul(Section::attention, Op::attn_scores, L, 0, 2 * square);
-  qk.forward_causal = 2 * triangle;
-  qk.backward_causal = 4 * triangle;
-  qk.recomputed_selective = true;
-  qk.split = Split::tensor;
-  qk.gemm_m = s;
-  qk.gemm_n = s;
-  qk.bytes = act * tokens * (h + hkv) * dh + score_traffic;
+  // Q K^T (an s x s output per head) and P V (s x d_h): batched over the heads, which
+  // tensor parallelism splits; redone by selective recomputation.
+  auto attention_core = [&](Op op, double output_width) {
+    OpCost c = matmul(Section::attention, op, L, 0, 2 * square);
+    c.forward_causal = 2 * triangle;
+    c.backward_causal = 4 * triangle;
+    c.recomputed_selective = true;
+    c.split = Split::tensor;
+    c.gemm_m = s;
+    c.gemm_n = output_width;
+    c.bytes = act * tokens * (h + hkv) * dh + score_traffic;
+    return c;
+  };
+  OpCost qk = attention_core(Op::attn_scores, s);
   qk.saved_split = act * tokens * (h + hkv) * dh;  // Q and K
   if (hf && !w.flash_attention) {
     qk.saved_split = act * tokens * 2 * h * dh;  // eager attention repeats K to all heads
@@ -363,14 +369,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
     if (hf && rms) softmax.saved_split += (act < 4 ? 4 : 0) * scores;
   }
   visit(softmax);
-  OpCost pv = matmul(Section::attention, Op::attn_values, L, 0, 2 * square);
-  pv.forward_causal = 2 * triangle;
-  pv.backward_causal = 4 * triangle;
-  pv.recomputed_selective = true;
-  pv.split = Split::tensor;
-  pv.gemm_m = s;
-  pv.gemm_n = dh;
-  pv.bytes = act * tokens * (hkv + h) * dh + score_traffic;
+  OpCost pv = attention_core(Op::attn_values, dh);
   pv.saved_split = act * tokens * (hf && !w.flash_attention ? h : hkv) * dh;  // V
   visit(pv);
   OpCost out = matmul(Section::attention, Op::out_proj, L,

@@ -70,6 +70,8 @@ def test_flops_grow_with_every_dimension(fields, work, dimension):
     if dimension == "batch":
         batch *= 2
     elif dimension == "seq_len":
+        if seq_len == fields["max_position_embeddings"]:
+            return  # a learned table has no row for one more position
         seq_len += 1
     elif dimension == "top_k":
         if fields["top_k"] >= max(fields["n_experts"], 1):

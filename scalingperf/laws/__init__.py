@@ -1,0 +1,49 @@
+"""Published scaling laws of language models, and fitting your own.
+
+Each law is a small object whose published constants are attributes and constructor
+arguments, with its source in the docstring:
+
+- :class:`Kaplan2020`: L(N), L(D), L(C_min), L(N, D), L(N, S), the critical batch, the
+  compute-efficient size and the overfitting rule D ≳ 5e3 N^0.74;
+- :class:`Chinchilla2022`: Hoffmann et al.'s approaches 1, 2 (compute frontiers) and 3
+  (the parametric loss E + A/N^alpha + B/D^beta);
+- :class:`Besiroglu2024`: the replication's refit of approach 3;
+- :class:`Muennighoff2023`: the same form in effective (repeated) data and parameters;
+- :class:`Clark2022`: routed (mixture-of-experts) models, L(N, E);
+- :class:`TokensPerParameter`: the 20-tokens-per-parameter rule of thumb.
+
+The laws in N and D share ``loss(N, D)``, ``compute_optimal(C) -> (N, D)``,
+``tokens_for(N)`` and ``isoflop(C, N_grid)``, all broadcasting over NumPy arrays; C is
+in FLOPs. :func:`fit`, :func:`fit_isoflop` and :func:`fit_envelope` estimate a law from
+your runs with Hoffmann et al.'s approaches 3, 2 and 1.
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _kernels  # noqa: F401  (fail early, with a note, if unbuilt)
+except ImportError as error:  # pragma: no cover - only without a build
+    error.add_note(
+        "scalingperf.laws' compiled kernels are missing: did you build the package? "
+        "Install with `pip install .` (or `pip install --no-build-isolation -ve .` to develop)."
+    )
+    raise
+
+from ._base import PF_DAY, ExtrapolationWarning, ScalingLaw
+from ._chinchilla import (
+    GOPHER_FLOPS,
+    Besiroglu2024,
+    Chinchilla2022,
+    ParametricLaw,
+    PowerLawFrontier,
+    TokensPerParameter,
+)
+from ._clark import Clark2022
+from ._fit import PAPER_GRID, FrontierFit, ParametricFit, fit, fit_envelope, fit_isoflop
+from ._kaplan import Kaplan2020
+from ._muennighoff import Muennighoff2023
+
+__all__ = ["GOPHER_FLOPS", "PAPER_GRID", "PF_DAY", "Besiroglu2024", "Chinchilla2022",
+           "Clark2022", "ExtrapolationWarning", "FrontierFit", "Kaplan2020", "Muennighoff2023",
+           "ParametricFit", "ParametricLaw", "PowerLawFrontier", "ScalingLaw",
+           "TokensPerParameter", "fit", "fit_envelope", "fit_isoflop"]

@@ -1,0 +1,254 @@
+"""What every law shares: input checks, broadcasting onto the Cython kernels, fitted
+ranges and the warning raised outside them."""
+
+from __future__ import annotations
+
+import abc
+import math
+import sys
+import warnings
+from collections.abc import Mapping
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+
+#: One petaflop/s-day in FLOPs (Kaplan et al. 2020 give compute in PF-days).
+PF_DAY = 1e15 * 24 * 3600
+
+F64 = npt.NDArray[np.float64]
+#: ``(low, high)`` bounds of a fitted variable; ``0`` and ``inf`` leave a side open.
+Bounds = tuple[float, float]
+
+
+class ExtrapolationWarning(UserWarning):
+    """A law evaluated outside the range of the data it was fitted on.
+
+    The message says which variable, by what factor and in how many decades it lies
+    outside. Silence it with ``warnings.simplefilter("ignore", ExtrapolationWarning)``, or
+    pass ``fitted_range={}`` to a law to stop checking.
+    """
+
+
+def positive(name: str, value: npt.ArrayLike) -> F64:
+    """``value`` as a float64 array whose elements are all finite and > 0, or a
+    ValueError naming ``name``."""
+    raw = np.asarray(value)
+    if raw.dtype == np.bool_ or raw.dtype.kind not in "iuf":
+        msg = f"{name}={value!r} is invalid: it must be a number or an array of numbers"
+        raise ValueError(msg)
+    array = raw.astype(np.float64, copy=False)
+    bad = ~(np.isfinite(array) & (array > 0))
+    if bad.any():
+        first = float(array[bad].flat[0])
+        where = f" ({int(bad.sum())} of {array.size} values)" if array.ndim else ""
+        msg = f"{name}={first!r} is invalid: it must be finite and > 0{where}"
+        raise ValueError(msg)
+    return array
+
+
+def positive_scalar(name: str, value: float) -> float:
+    """A finite float > 0, or a ValueError naming ``name``."""
+    array = positive(name, value)
+    if array.ndim:
+        msg = f"{name} is invalid: it must be a single number, not an array"
+        raise ValueError(msg)
+    return float(array)
+
+
+def broadcast(**arrays: F64) -> tuple[tuple[int, ...], list[F64]]:
+    """Broadcast the arrays together; return the common shape and each one flattened to
+    a contiguous 1-D float64 array (what the kernels take)."""
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {a.shape}" for k, a in arrays.items())
+        msg = f"the shapes of {shapes} do not broadcast together"
+        raise ValueError(msg) from None
+    flat = [np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64).ravel()
+            for a in arrays.values()]
+    return shape, flat
+
+
+def output(values: F64, shape: tuple[int, ...]) -> float | F64:
+    """A float for scalar inputs, else an array of ``shape``."""
+    if not shape:
+        return float(values[0])
+    return values.reshape(shape)
+
+
+def user_stacklevel() -> int:
+    """The stack level of the first caller outside this package, so that a warning
+    points at the user's line."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(
+            "scalingperf.laws"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def check_range(law: str, label: str, values: F64, bounds: Bounds | None, noun: str) -> None:
+    """Warn with :class:`ExtrapolationWarning` if any of ``values`` lies outside
+    ``bounds``, saying how far."""
+    if bounds is None or values.size == 0:
+        return
+    low, high = bounds
+    parts = []
+    below, above = values < low, values > high
+    if below.any():
+        value = float(values.min())
+        factor = low / value
+        parts.append(f"{label}={value:.3g} is {factor:.3g}x ({math.log10(factor):.2g} decades) "
+                     f"below the smallest {noun} it was fitted on ({low:.3g})")
+    if above.any():
+        value = float(values.max())
+        factor = value / high
+        parts.append(f"{label}={value:.3g} is {factor:.3g}x ({math.log10(factor):.2g} decades) "
+                     f"above the largest {noun} it was fitted on ({high:.3g})")
+    if not parts:
+        return
+    count = int(below.sum() + above.sum())
+    where = f" ({count} of {values.size} values outside)" if values.size > 1 else ""
+    msg = f"{law}: {'; '.join(parts)}{where}; the result is an extrapolation"
+    warnings.warn(msg, ExtrapolationWarning, stacklevel=user_stacklevel())
+
+
+def ranges(default: Mapping[str, Bounds], given: Mapping[str, Bounds] | None,
+           ) -> dict[str, Bounds]:
+    """The law's fitted ranges: ``given`` if passed (``{}`` turns the checks off)."""
+    chosen = default if given is None else given
+    result: dict[str, Bounds] = {}
+    for key, bounds in chosen.items():
+        low, high = (float(b) for b in bounds)
+        if not (0 <= low < high):
+            msg = f"fitted_range[{key!r}]={bounds!r} is invalid: it must be (low, high), 0 <= low < high"
+            raise ValueError(msg)
+        result[key] = (low, high)
+    return result
+
+
+class ScalingLaw(abc.ABC):
+    """A loss law in parameters ``N`` and training tokens ``D``, and the compute-optimal
+    allocation it implies under ``C = 6 N D``.
+
+    Every method takes scalars or NumPy arrays, broadcast together, and returns a float
+    for scalar inputs and an array otherwise. Values that are not finite and > 0 raise a
+    ValueError naming the argument; values outside the law's ``fitted_range`` warn with
+    :class:`ExtrapolationWarning`. Subclasses implement the ``_loss``,
+    ``_compute_optimal`` and ``_tokens_for`` hooks on flat, checked arrays.
+    """
+
+    #: Short name used in warnings.
+    name: str = "ScalingLaw"
+    #: Ranges of the data the law was fitted on, keyed by variable ("N", "D", ...).
+    fitted_range: dict[str, Bounds]
+
+    def _check(self, key: str, label: str, values: F64, noun: str) -> None:
+        check_range(self.name, label, values, self.fitted_range.get(key), noun)
+
+    def _check_nd(self, n: F64, d: F64, suffix: str = "") -> None:
+        self._check("N", "N" + suffix, n, "model")
+        self._check("D", "D" + suffix, d, "token count")
+
+    @abc.abstractmethod
+    def _loss(self, n: F64, d: F64) -> F64:
+        """The loss at flat, checked, equally long ``n`` and ``d``."""
+
+    @abc.abstractmethod
+    def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
+        """``(N_opt, D_opt)`` at flat, checked budgets ``c`` in FLOPs."""
+
+    @abc.abstractmethod
+    def _tokens_for(self, n: F64) -> F64:
+        """Recommended tokens at flat, checked ``n``."""
+
+    @overload
+    def loss(self, N: float, D: float) -> float: ...
+    @overload
+    def loss(self, N: npt.ArrayLike, D: npt.ArrayLike) -> F64: ...
+    def loss(self, N: npt.ArrayLike, D: npt.ArrayLike) -> float | F64:
+        """Predicted loss of a model of ``N`` parameters trained on ``D`` tokens.
+
+        Parameters
+        ----------
+        N, D : float or array
+            Parameters and training tokens, broadcast together.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The loss in nats per token.
+        """
+        shape, (n, d) = broadcast(N=positive("N", N), D=positive("D", D))
+        self._check_nd(n, d)
+        return output(self._loss(n, d), shape)
+
+    @overload
+    def compute_optimal(self, C: float) -> tuple[float, float]: ...
+    @overload
+    def compute_optimal(self, C: npt.ArrayLike) -> tuple[F64, F64]: ...
+    def compute_optimal(self, C: npt.ArrayLike) -> tuple[float | F64, float | F64]:
+        """The allocation that minimises the loss for a training budget of ``C`` FLOPs.
+
+        Parameters
+        ----------
+        C : float or array
+            Training FLOPs.
+
+        Returns
+        -------
+        (N, D) : tuple of float or numpy.ndarray
+            Parameters and tokens.
+        """
+        shape, (c,) = broadcast(C=positive("C", C))
+        n, d = self._compute_optimal(c)
+        self._check_nd(n, d, "_opt")
+        return output(n, shape), output(d, shape)
+
+    @overload
+    def tokens_for(self, N: float) -> float: ...
+    @overload
+    def tokens_for(self, N: npt.ArrayLike) -> F64: ...
+    def tokens_for(self, N: npt.ArrayLike) -> float | F64:
+        """Training tokens the law recommends for a model of ``N`` parameters.
+
+        Parameters
+        ----------
+        N : float or array
+            Parameters.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Tokens.
+        """
+        shape, (n,) = broadcast(N=positive("N", N))
+        self._check("N", "N", n, "model")
+        return output(self._tokens_for(n), shape)
+
+    @overload
+    def isoflop(self, C: float, N_grid: float) -> float: ...
+    @overload
+    def isoflop(self, C: npt.ArrayLike, N_grid: npt.ArrayLike) -> F64: ...
+    def isoflop(self, C: npt.ArrayLike, N_grid: npt.ArrayLike) -> float | F64:
+        """Loss along the isoFLOP profile of budget ``C``: ``loss(N, C / (6 N))`` for each
+        ``N`` of ``N_grid`` (broadcast against ``C``).
+
+        Parameters
+        ----------
+        C : float or array
+            Training FLOPs.
+        N_grid : float or array
+            Parameter counts to evaluate.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            The loss; its minimum over ``N_grid`` approximates the compute-optimal model.
+        """
+        shape, (c, n) = broadcast(C=positive("C", C), N_grid=positive("N_grid", N_grid))
+        d = c / (6.0 * n)
+        self._check_nd(n, d, suffix="")
+        return output(self._loss(n, d), shape)

@@ -1,0 +1,506 @@
+"""The parametric law L = E + A/N^alpha + B/D^beta, power-law compute frontiers, and the
+published laws of that family: Hoffmann et al. 2022 (Chinchilla), Besiroglu et al. 2024,
+and the 20-tokens-per-parameter rule of thumb."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _kernels
+from ._base import F64, Bounds, ScalingLaw, broadcast, output, positive, positive_scalar, ranges
+
+#: Gopher's training compute, the budget Hoffmann et al. 2022 compare allocations at.
+GOPHER_FLOPS = 5.76e23
+
+#: Hoffmann et al. 2022 trained "over 400 language models ranging from 70 million to over
+#: 16 billion parameters on 5 to 500 billion tokens" (abstract).
+CHINCHILLA_RANGE: dict[str, Bounds] = {"N": (7e7, 1.6e10), "D": (5e9, 5e11)}
+
+
+def _power(x: F64, coeff: float, exponent: float) -> F64:
+    out = np.empty_like(x)
+    _kernels.power_law(x, coeff, exponent, out)
+    return out
+
+
+class ParametricLaw(ScalingLaw):
+    """The parametric loss ``L(N, D) = E + A / N^alpha + B / D^beta`` (Hoffmann et al.
+    2022, eq. 2) and its closed-form compute-optimal allocation.
+
+    With ``C = 6 N D`` the loss is least at (Hoffmann et al. 2022, eq. 4)::
+
+        G = (alpha A / (beta B))^(1 / (alpha + beta))
+        N_opt = G (C / 6)^a,   D_opt = G^-1 (C / 6)^b,
+        a = beta / (alpha + beta),   b = alpha / (alpha + beta).
+
+    Parameters
+    ----------
+    E, A, B, alpha, beta : float
+        Irreducible loss (>= 0) and the four positive constants.
+    fitted_range : dict, optional
+        ``{"N": (low, high), "D": (low, high)}`` of the data behind the constants; outside
+        it results warn with :class:`ExtrapolationWarning`. ``{}`` turns checks off.
+    name : str
+        Shown in warnings and ``repr``.
+    """
+
+    def __init__(self, E: float, A: float, B: float, alpha: float, beta: float, *,
+                 fitted_range: Mapping[str, Bounds] | None = None,
+                 name: str = "ParametricLaw") -> None:
+        self.E = 0.0 if E == 0 else positive_scalar("E", E)
+        self.A = positive_scalar("A", A)
+        self.B = positive_scalar("B", B)
+        self.alpha = positive_scalar("alpha", alpha)
+        self.beta = positive_scalar("beta", beta)
+        self.fitted_range = ranges({}, fitted_range)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return (f"{self.name}(E={self.E:.6g}, A={self.A:.6g}, B={self.B:.6g}, "
+                f"alpha={self.alpha:.6g}, beta={self.beta:.6g})")
+
+    @property
+    def a(self) -> float:
+        """Exponent of ``N_opt ∝ C^a``: ``beta / (alpha + beta)``."""
+        return self.beta / (self.alpha + self.beta)
+
+    @property
+    def b(self) -> float:
+        """Exponent of ``D_opt ∝ C^b``: ``alpha / (alpha + beta)``."""
+        return self.alpha / (self.alpha + self.beta)
+
+    @property
+    def G(self) -> float:
+        """``(alpha A / (beta B))^(1 / (alpha + beta))``: ``N_opt = G (C/6)^a``."""
+        return float((self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta)))
+
+    def _loss(self, n: F64, d: F64) -> F64:
+        out = np.empty_like(n)
+        _kernels.parametric_loss(n, d, self.E, self.A, self.B, self.alpha, self.beta, out)
+        return out
+
+    def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
+        half = c / 6.0
+        n = _power(half, self.G, self.a)
+        return n, half / n
+
+    def _budget_for(self, n: F64) -> F64:
+        return 6.0 * _power(n / self.G, 1.0, 1.0 / self.a)
+
+    def _tokens_for(self, n: F64) -> F64:
+        return self._compute_optimal(self._budget_for(n))[1]
+
+    @overload
+    def budget_for(self, N: float) -> float: ...
+    @overload
+    def budget_for(self, N: npt.ArrayLike) -> F64: ...
+    def budget_for(self, N: npt.ArrayLike) -> float | F64:
+        """Training FLOPs for which ``N`` parameters is the compute-optimal size.
+
+        Parameters
+        ----------
+        N : float or array
+
+        Returns
+        -------
+        float or numpy.ndarray
+            FLOPs ``C`` with ``N_opt(C) = N``.
+        """
+        shape, (n,) = broadcast(N=positive("N", N))
+        self._check("N", "N", n, "model")
+        return output(self._budget_for(n), shape)
+
+    @overload
+    def optimal_loss(self, C: float) -> float: ...
+    @overload
+    def optimal_loss(self, C: npt.ArrayLike) -> F64: ...
+    def optimal_loss(self, C: npt.ArrayLike) -> float | F64:
+        """The least loss reachable with ``C`` FLOPs: ``L(N_opt(C), D_opt(C))``.
+
+        Parameters
+        ----------
+        C : float or array
+            Training FLOPs.
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
+        shape, (c,) = broadcast(C=positive("C", C))
+        n, d = self._compute_optimal(c)
+        self._check_nd(n, d, "_opt")
+        return output(self._loss(n, d), shape)
+
+
+class PowerLawFrontier(ScalingLaw):
+    """A compute-optimal frontier given as two power laws, ``N_opt = n_coeff C^a`` and
+    ``D_opt = d_coeff C^b`` (C in FLOPs), as Hoffmann et al. 2022 fit in their approaches
+    1 and 2.
+
+    A frontier has no loss surface: :meth:`loss` and :meth:`isoflop` raise
+    ``NotImplementedError``.
+
+    Parameters
+    ----------
+    n_coeff, a, d_coeff, b : float
+        The two power laws.
+    fitted_range : dict, optional
+        ``{"N": ..., "D": ...}`` ranges behind the fit (checked on the results).
+    name : str
+    """
+
+    def __init__(self, n_coeff: float, a: float, d_coeff: float, b: float, *,
+                 fitted_range: Mapping[str, Bounds] | None = None,
+                 name: str = "PowerLawFrontier") -> None:
+        self.n_coeff = positive_scalar("n_coeff", n_coeff)
+        self.a = positive_scalar("a", a)
+        self.d_coeff = positive_scalar("d_coeff", d_coeff)
+        self.b = positive_scalar("b", b)
+        self.fitted_range = ranges({}, fitted_range)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return (f"{self.name}(N_opt = {self.n_coeff:.6g} C^{self.a:.6g}, "
+                f"D_opt = {self.d_coeff:.6g} C^{self.b:.6g})")
+
+    def _loss(self, n: F64, d: F64) -> F64:
+        msg = (f"{self.name} is a compute-optimal frontier N_opt(C), D_opt(C) without a loss "
+               "surface; use a parametric law such as Chinchilla2022(approach=3)")
+        raise NotImplementedError(msg)
+
+    def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
+        return _power(c, self.n_coeff, self.a), _power(c, self.d_coeff, self.b)
+
+    def _budget_for(self, n: F64) -> F64:
+        return _power(n / self.n_coeff, 1.0, 1.0 / self.a)
+
+    def _tokens_for(self, n: F64) -> F64:
+        return _power(self._budget_for(n), self.d_coeff, self.b)
+
+    @overload
+    def budget_for(self, N: float) -> float: ...
+    @overload
+    def budget_for(self, N: npt.ArrayLike) -> F64: ...
+    def budget_for(self, N: npt.ArrayLike) -> float | F64:
+        """Training FLOPs for which ``N`` parameters is the compute-optimal size.
+
+        Parameters
+        ----------
+        N : float or array
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
+        shape, (n,) = broadcast(N=positive("N", N))
+        self._check("N", "N", n, "model")
+        return output(self._budget_for(n), shape)
+
+
+# Hoffmann et al. 2022, Table 3 (approach 1) prints, for nine model sizes, the FLOPs and
+# tokens of the compute-optimal run. A least-squares line through log N and log D against
+# log C over its rows (the Gopher row apart, whose FLOPs are Gopher's rather than derived
+# from the size) gives the exponents and coefficients below; they reproduce every other
+# row to 0.4 % and lie inside the Table 2 intervals a = 0.50 (0.488, 0.502), b = 0.50
+# (0.501, 0.512).
+_APPROACH1 = {"n_coeff": 0.0993487, "a": 0.498092, "d_coeff": 1.68243, "b": 0.501884}
+# Approach 2: Table 2 prints a = 0.49 and b = 0.51; Figure 3 puts the Gopher budget at
+# 63B parameters and 1.4T tokens. The coefficients make the power laws pass there.
+_APPROACH2 = {"n_coeff": 63e9 / GOPHER_FLOPS**0.49, "a": 0.49,
+              "d_coeff": 1.4e12 / GOPHER_FLOPS**0.51, "b": 0.51}
+# Approach 3, eq. 10 as printed, and the unrounded values of the paper's TeX source as
+# reported by Besiroglu et al. 2024 (A and B are printed to 4 digits in both).
+_APPROACH3 = {"paper": (1.69, 406.4, 410.7, 0.34, 0.28),
+              "tex": (1.6934, 406.4, 410.7, 0.3392, 0.2849)}
+
+
+class Chinchilla2022(ScalingLaw):
+    """Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models"
+    (arXiv:2203.15556): the three estimates of the compute-optimal allocation.
+
+    ``N`` counts all parameters (embeddings included) and ``C`` the training FLOPs.
+
+    - ``approach=1`` (minimum over training curves) and ``approach=2`` (isoFLOP profiles)
+      are frontiers ``N_opt = n_coeff C^a``, ``D_opt = d_coeff C^b``; they have no loss
+      surface, so :meth:`loss` and :meth:`isoflop` raise ``NotImplementedError``.
+    - ``approach=3`` is the parametric fit ``L = E + A/N^alpha + B/D^beta`` (eq. 10:
+      E = 1.69, A = 406.4, B = 410.7, alpha = 0.34, beta = 0.28) with the closed-form
+      allocation of eq. 4.
+
+    Published values and what reproduces them:
+
+    - Approach 1 (Table 2: a = 0.50, b = 0.50) has the coefficients that Table 3 was
+      computed with: a least-squares fit to its rows gives a = 0.4981, b = 0.5019, and
+      every row's FLOPs and tokens to 0.4 % (the 175B row's 3.67T prints as 3.7T), except
+      the Gopher row. That row prints 67B and
+      1.5T tokens at 5.76e23 FLOPs; the law gives 67.9B and 1.42T. The other eight rows all
+      satisfy C = 6 N D to 1 %, but 6 x 67e9 x 1.5e12 = 6.03e23 is 5 % above the row's own
+      budget, so its 1.5T is inconsistent with the table itself (5.76e23 / (6 x 67e9) =
+      1.43T).
+    - Approach 2 (Table 2: a = 0.49, b = 0.51) is anchored at the Gopher allocation of
+      Figure 3, 63B and 1.4T. Note 6 x 63e9 x 1.4e12 = 5.3e23, 8 % below the budget:
+      N_opt(C) and D_opt(C) are fit separately, and the paper counts FLOPs with its
+      Appendix F formula (attention and embeddings included), not 6 N D.
+    - Approach 3 with the printed, rounded constants puts the Gopher budget at 32B
+      parameters, not the 40B the paper reports. The exponents are printed to two digits,
+      and a = beta / (alpha + beta) moves from 0.452 to 0.456 with the TeX source's values
+      (E = 1.6934, alpha = 0.3392, beta = 0.2849; Besiroglu et al. 2024), which give 40.3B:
+      pass ``constants="tex"`` to use them.
+
+    Parameters
+    ----------
+    approach : {1, 2, 3}
+    constants : {"paper", "tex"}
+        Approach 3 only: the constants as printed in eq. 10, or the unrounded TeX values.
+    E, A, B, alpha, beta : float, optional
+        Approach 3: override a published constant.
+    n_coeff, a, d_coeff, b : float, optional
+        Approaches 1 and 2: override the frontier.
+    fitted_range : dict, optional
+        Default: 70M to 16B parameters, 5B to 500B tokens (the paper's runs); ``{}`` turns
+        the :class:`ExtrapolationWarning` checks off.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from scalingperf.laws import ExtrapolationWarning
+    >>> law = Chinchilla2022(approach=3, constants="tex")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", ExtrapolationWarning)
+    ...     n, d = law.compute_optimal(5.76e23)
+    >>> round(n / 1e9)
+    40
+    """
+
+    def __init__(self, approach: Literal[1, 2, 3] = 3, *,
+                 constants: Literal["paper", "tex"] = "paper",
+                 E: float | None = None, A: float | None = None, B: float | None = None,
+                 alpha: float | None = None, beta: float | None = None,
+                 n_coeff: float | None = None, a: float | None = None,
+                 d_coeff: float | None = None, b: float | None = None,
+                 fitted_range: Mapping[str, Bounds] | None = None) -> None:
+        if approach not in (1, 2, 3):
+            msg = f"approach={approach!r} is invalid: it must be 1, 2 or 3"
+            raise ValueError(msg)
+        if constants not in _APPROACH3:
+            msg = f"constants={constants!r} is invalid: it must be 'paper' or 'tex'"
+            raise ValueError(msg)
+        self.approach = approach
+        self.name = f"Chinchilla2022(approach={approach})"
+        self.fitted_range = ranges(CHINCHILLA_RANGE, fitted_range)
+        parametric = {"E": E, "A": A, "B": B, "alpha": alpha, "beta": beta}
+        frontier = {"n_coeff": n_coeff, "a": a, "d_coeff": d_coeff, "b": b}
+        self._law: ParametricLaw | PowerLawFrontier
+        if approach == 3:
+            self._reject(frontier)
+            e0, a0, b0, alpha0, beta0 = _APPROACH3[constants]
+            self._law = ParametricLaw(
+                e0 if E is None else E, a0 if A is None else A, b0 if B is None else B,
+                alpha0 if alpha is None else alpha, beta0 if beta is None else beta,
+                fitted_range={}, name=self.name)
+        else:
+            self._reject(parametric)
+            if constants != "paper":
+                msg = "constants='tex' is invalid with approach 1 or 2: it applies to approach 3"
+                raise ValueError(msg)
+            defaults = _APPROACH1 if approach == 1 else _APPROACH2
+            chosen = {k: defaults[k] if v is None else v for k, v in frontier.items()}
+            self._law = PowerLawFrontier(chosen["n_coeff"], chosen["a"], chosen["d_coeff"],
+                                         chosen["b"], fitted_range={}, name=self.name)
+
+    def _reject(self, given: dict[str, float | None]) -> None:
+        for key, value in given.items():
+            if value is not None:
+                msg = (f"{key}={value!r} is invalid with approach={self.approach}: "
+                       f"it is a constant of approach {'3' if self.approach != 3 else '1 or 2'}")
+                raise ValueError(msg)
+
+    def __repr__(self) -> str:
+        return repr(self._law)
+
+    def _parametric(self, field: str) -> ParametricLaw:
+        if not isinstance(self._law, ParametricLaw):
+            msg = f"approach {self.approach} has no {field}: only approach 3 is a loss surface"
+            raise AttributeError(msg)
+        return self._law
+
+    @property
+    def E(self) -> float:
+        """Irreducible loss (approach 3)."""
+        return self._parametric("E").E
+
+    @property
+    def A(self) -> float:
+        """Coefficient of the parameter term (approach 3)."""
+        return self._parametric("A").A
+
+    @property
+    def B(self) -> float:
+        """Coefficient of the data term (approach 3)."""
+        return self._parametric("B").B
+
+    @property
+    def alpha(self) -> float:
+        """Parameter exponent (approach 3)."""
+        return self._parametric("alpha").alpha
+
+    @property
+    def beta(self) -> float:
+        """Data exponent (approach 3)."""
+        return self._parametric("beta").beta
+
+    @property
+    def a(self) -> float:
+        """Exponent of ``N_opt ∝ C^a``."""
+        return self._law.a
+
+    @property
+    def b(self) -> float:
+        """Exponent of ``D_opt ∝ C^b``."""
+        return self._law.b
+
+    @property
+    def parametric(self) -> ParametricLaw:
+        """Approach 3 as a plain :class:`ParametricLaw` (AttributeError otherwise)."""
+        law = self._parametric("parametric law")
+        return ParametricLaw(law.E, law.A, law.B, law.alpha, law.beta,
+                             fitted_range=self.fitted_range, name=self.name)
+
+    def _loss(self, n: F64, d: F64) -> F64:
+        return self._law._loss(n, d)
+
+    def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
+        return self._law._compute_optimal(c)
+
+    def _tokens_for(self, n: F64) -> F64:
+        return self._law._tokens_for(n)
+
+    @overload
+    def budget_for(self, N: float) -> float: ...
+    @overload
+    def budget_for(self, N: npt.ArrayLike) -> F64: ...
+    def budget_for(self, N: npt.ArrayLike) -> float | F64:
+        """Training FLOPs for which ``N`` parameters is the compute-optimal size (Table 3's
+        FLOPs column for approach 1).
+
+        Parameters
+        ----------
+        N : float or array
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
+        shape, (n,) = broadcast(N=positive("N", N))
+        self._check("N", "N", n, "model")
+        return output(self._law._budget_for(n), shape)
+
+    @overload
+    def optimal_loss(self, C: float) -> float: ...
+    @overload
+    def optimal_loss(self, C: npt.ArrayLike) -> F64: ...
+    def optimal_loss(self, C: npt.ArrayLike) -> float | F64:
+        """The least loss reachable with ``C`` FLOPs (approach 3 only).
+
+        Parameters
+        ----------
+        C : float or array
+            Training FLOPs.
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
+        shape, (c,) = broadcast(C=positive("C", C))
+        n, d = self._compute_optimal(c)
+        self._check_nd(n, d, "_opt")
+        return output(self._loss(n, d), shape)
+
+
+class Besiroglu2024(ParametricLaw):
+    """Besiroglu, Erdil, Barnett and You 2024, "Chinchilla Scaling: A replication attempt"
+    (arXiv:2404.10102): approach 3 refit to 240 runs read off Hoffmann et al.'s Figure 4.
+
+    ``L = 1.8172 + 482.01 / N^0.3478 + 2085.43 / D^0.3658`` (their eq. 4; bootstrap
+    standard errors 0.03, 124.58, 1293.23, 0.02, 0.02). The implied ``a = beta / (alpha +
+    beta) = 0.5126`` agrees with approaches 1 and 2, unlike the original approach-3 fit,
+    which the authors trace to an optimiser stopped early (Huber losses averaged instead
+    of summed) and to rounded published constants.
+
+    Parameters
+    ----------
+    E, A, B, alpha, beta : float
+        Override a published constant.
+    fitted_range : dict, optional
+        Default: the range of Hoffmann et al.'s runs (70M-16B parameters, 5B-500B tokens).
+    """
+
+    def __init__(self, E: float = 1.8172, A: float = 482.01, B: float = 2085.43,
+                 alpha: float = 0.3478, beta: float = 0.3658, *,
+                 fitted_range: Mapping[str, Bounds] | None = None) -> None:
+        super().__init__(E, A, B, alpha, beta, fitted_range=fitted_range,
+                         name="Besiroglu2024")
+        self.fitted_range = ranges(CHINCHILLA_RANGE, fitted_range)
+
+
+class TokensPerParameter:
+    """The rule of thumb "train on about 20 tokens per parameter".
+
+    It is not a fitted law: it summarises Hoffmann et al. 2022, whose Table 3 (approach 1)
+    gives 20.2B tokens for 1B parameters and ~21 for 1T, and whose Chinchilla (70B on 1.4T
+    tokens) trained at 20. Approach 3 and the Besiroglu et al. 2024 refit give ratios
+    that drift with compute. No range is checked.
+
+    Parameters
+    ----------
+    ratio : float
+        Tokens per parameter.
+    """
+
+    def __init__(self, ratio: float = 20.0) -> None:
+        self.ratio = positive_scalar("ratio", ratio)
+
+    def __repr__(self) -> str:
+        return f"TokensPerParameter(ratio={self.ratio:g})"
+
+    @overload
+    def tokens_for(self, N: float) -> float: ...
+    @overload
+    def tokens_for(self, N: npt.ArrayLike) -> F64: ...
+    def tokens_for(self, N: npt.ArrayLike) -> float | F64:
+        """``ratio x N`` tokens.
+
+        Parameters
+        ----------
+        N : float or array
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
+        shape, (n,) = broadcast(N=positive("N", N))
+        return output(self.ratio * n, shape)
+
+    @overload
+    def compute_optimal(self, C: float) -> tuple[float, float]: ...
+    @overload
+    def compute_optimal(self, C: npt.ArrayLike) -> tuple[F64, F64]: ...
+    def compute_optimal(self, C: npt.ArrayLike) -> tuple[float | F64, float | F64]:
+        """``N = sqrt(C / (6 ratio))`` and ``D = ratio N``, so that ``6 N D = C``.
+
+        Parameters
+        ----------
+        C : float or array
+            Training FLOPs.
+
+        Returns
+        -------
+        (N, D) : tuple of float or numpy.ndarray
+        """
+        shape, (c,) = broadcast(C=positive("C", C))
+        n = np.sqrt(c / (6.0 * self.ratio))
+        return output(n, shape), output(self.ratio * n, shape)

@@ -1,0 +1,442 @@
+"""Fitting a user's own runs: Hoffmann et al. 2022's three approaches.
+
+- :func:`fit`: approach 3, the parametric loss fit by Huber regression on log-loss;
+- :func:`fit_isoflop`: approach 2, parabolas through isoFLOP profiles;
+- :func:`fit_envelope`: approach 1, the envelope of training curves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _kernels
+from ._base import F64, ExtrapolationWarning, positive, user_stacklevel
+from ._chinchilla import ParametricLaw, PowerLawFrontier
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: Hoffmann et al. 2022, Appendix D.2: the grid of starting points of L-BFGS,
+#: alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}.
+PAPER_GRID = {"a": np.arange(0.0, 26.0, 5.0), "b": np.arange(0.0, 26.0, 5.0),
+              "e": np.arange(-1.0, 1.01, 0.5), "alpha": np.arange(0.0, 2.01, 0.5),
+              "beta": np.arange(0.0, 2.01, 0.5)}
+_NAMES = ("E", "A", "B", "alpha", "beta", "a", "b")
+
+
+def _lbfgs() -> Callable[..., Any]:
+    try:
+        from scipy.optimize import minimize  # type: ignore[import-untyped, unused-ignore]
+    except ImportError as error:  # pragma: no cover - scipy is installed in the tests
+        error.add_note("scalingperf.laws.fit uses SciPy's L-BFGS: pip install scipy")
+        raise
+    result: Callable[..., Any] = minimize
+    return result
+
+
+def _runs(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike) -> tuple[F64, F64, F64]:
+    n, d, values = positive("N", N), positive("D", D), positive("loss", loss)
+    if not n.ndim == d.ndim == values.ndim == 1:
+        msg = "N, D and loss must be 1-D arrays with one entry per run"
+        raise ValueError(msg)
+    if not n.size == d.size == values.size:
+        msg = f"N, D and loss must be equally long, got {n.size}, {d.size} and {values.size}"
+        raise ValueError(msg)
+    return n, d, values
+
+
+@dataclass(frozen=True)
+class ParametricFit:
+    """The result of :func:`fit`.
+
+    Attributes
+    ----------
+    law : ParametricLaw
+        The fitted ``E + A / N^alpha + B / D^beta``; its ``fitted_range`` is the data's.
+    a, b : float
+        Compute-optimal exponents ``N_opt ∝ C^a``, ``D_opt ∝ C^b``.
+    ci : dict
+        ``(low, high)`` bootstrap percentile interval of each of E, A, B, alpha, beta, a, b
+        (empty without bootstrap).
+    bootstrap : numpy.ndarray
+        One row per bootstrap refit, columns E, A, B, alpha, beta, a, b.
+    objective : float
+        Sum over runs of the Huber loss of the log-loss residuals at the optimum.
+    converged : bool
+        Whether L-BFGS reported convergence at the optimum.
+    n_runs : int
+    """
+
+    law: ParametricLaw
+    a: float
+    b: float
+    ci: dict[str, tuple[float, float]]
+    bootstrap: F64 = field(repr=False)
+    objective: float
+    converged: bool
+    n_runs: int
+
+
+class _Objective:
+    """The Huber objective of eq. 3 on fixed data, scaled by 1/delta: with summed (not
+    averaged) losses divided by delta the objective is of order one per run, so that
+    L-BFGS's relative stopping tests do not end the search early."""
+
+    def __init__(self, n: F64, d: F64, loss: F64, delta: float) -> None:
+        self.log_n, self.log_d, self.log_loss = np.log(n), np.log(d), np.log(loss)
+        self.delta = delta
+        self.grad = np.empty(5)
+
+    def __call__(self, theta: F64) -> tuple[float, F64]:
+        value = _kernels.huber_lse(self.log_n, self.log_d, self.log_loss,
+                                   np.ascontiguousarray(theta, dtype=np.float64), self.delta,
+                                   self.grad)
+        return value / self.delta, self.grad / self.delta
+
+    def many(self, thetas: F64) -> F64:
+        out = np.empty(thetas.shape[0])
+        _kernels.huber_lse_many(self.log_n, self.log_d, self.log_loss,
+                                np.ascontiguousarray(thetas, dtype=np.float64), self.delta, out)
+        return out / self.delta
+
+
+def _minimise(objective: _Objective, starts: F64, minimize: Callable[..., Any],
+              ) -> tuple[F64, float, bool]:
+    best: tuple[F64, float, bool] | None = None
+    for start in starts:
+        result = minimize(objective, start, jac=True, method="L-BFGS-B",
+                          options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-9})
+        value = float(result.fun)
+        if np.isfinite(value) and (best is None or value < best[1]):
+            best = (np.asarray(result.x, dtype=np.float64), value, bool(result.success))
+    if best is None:  # pragma: no cover - every start diverged
+        msg = "fit found no finite optimum from any starting point"
+        raise ValueError(msg)
+    return best
+
+
+def _row(theta: F64) -> F64:
+    a, b, e, alpha, beta = (float(t) for t in theta)
+    total = alpha + beta
+    return np.array([np.exp(e), np.exp(a), np.exp(b), alpha, beta,
+                     beta / total if total else np.nan, alpha / total if total else np.nan])
+
+
+def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
+        form: Literal["chinchilla"] = "chinchilla", *, delta: float = 1e-3,
+        grid: dict[str, npt.ArrayLike] | None = None, n_starts: int = 16,
+        n_bootstrap: int = 100, ci: float = 0.8, seed: int | None = 0) -> ParametricFit:
+    """Fit ``L = E + A / N^alpha + B / D^beta`` to runs, as Hoffmann et al. 2022 approach 3.
+
+    The objective is eq. 3 of the paper (Appendix D.2): the sum over runs of the Huber
+    loss (``delta = 1e-3``) of ``LSE(a - alpha log N, b - beta log D, e) - log L``, with
+    ``A = e^a``, ``B = e^b``, ``E = e^e``. It is evaluated by the Cython kernels at every
+    point of the paper's grid of initialisations; L-BFGS (SciPy) then starts from the
+    ``n_starts`` best of them and the lowest optimum wins. Following Besiroglu et al.
+    2024, the losses are summed, not averaged, and the tolerances are tight, so that the
+    optimiser does not stop early.
+
+    Confidence intervals: ``n_bootstrap`` refits on runs resampled with replacement, each
+    started from the full-data optimum, and their ``(1 - ci) / 2`` and ``(1 + ci) / 2``
+    percentiles (the paper reports 80 % intervals).
+
+    Parameters
+    ----------
+    N, D, loss : array
+        One entry per run: parameters, training tokens and final loss.
+    form : {"chinchilla"}
+        The functional form (only the parametric Chinchilla form for now).
+    delta : float
+        Huber threshold on log-loss residuals.
+    grid : dict, optional
+        Starting values per parameter name (``a``, ``b``, ``e``, ``alpha``, ``beta``);
+        default :data:`PAPER_GRID` (4500 points).
+    n_starts : int
+        L-BFGS runs, from the best grid points.
+    n_bootstrap : int
+        Bootstrap refits (0 for none).
+    ci : float
+        Central mass of the bootstrap interval.
+    seed : int, optional
+        Of the bootstrap resampling.
+
+    Returns
+    -------
+    ParametricFit
+
+    Raises
+    ------
+    ValueError
+        On bad input, fewer than 10 runs, or data that cannot identify the five
+        parameters (a single N or D, or D a fixed power of N).
+    """
+    if form != "chinchilla":
+        msg = f"form={form!r} is invalid: the only form is 'chinchilla'"
+        raise ValueError(msg)
+    n, d, values = _runs(N, D, loss)
+    delta = float(positive("delta", delta))
+    if not 0 < ci < 1:
+        msg = f"ci={ci!r} is invalid: it must be in (0, 1)"
+        raise ValueError(msg)
+    for name, count, low in (("n_starts", n_starts, 1), ("n_bootstrap", n_bootstrap, 0)):
+        if isinstance(count, bool) or not isinstance(count, int) or count < low:
+            msg = f"{name}={count!r} is invalid: it must be an integer >= {low}"
+            raise ValueError(msg)
+    _check_identifiable(n, d, values)
+    starts_grid = _grid(grid)
+    minimize = _lbfgs()
+    objective = _Objective(n, d, values, delta)
+    ranked = starts_grid[np.argsort(objective.many(starts_grid), kind="stable")[:n_starts]]
+    theta, value, converged = _minimise(objective, ranked, minimize)
+    point = _row(theta)
+    if not point[3] + point[4] > 0:
+        msg = ("fit found alpha + beta <= 0: these runs do not identify a compute-optimal "
+               "allocation")
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n_bootstrap):
+        pick = rng.integers(0, n.size, n.size)
+        resampled = _Objective(n[pick], d[pick], values[pick], delta)
+        rows.append(_row(_minimise(resampled, theta[None, :], minimize)[0]))
+    boot = np.array(rows).reshape(-1, len(_NAMES))
+    intervals: dict[str, tuple[float, float]] = {}
+    if n_bootstrap:
+        low_q, high_q = np.nanpercentile(boot, [50 * (1 - ci), 50 * (1 + ci)], axis=0)
+        intervals = {name: (float(lo), float(hi))
+                     for name, lo, hi in zip(_NAMES, low_q, high_q, strict=True)}
+    law = ParametricLaw(*(float(x) for x in point[:5]),
+                        fitted_range={"N": (float(n.min()), float(n.max())),
+                                      "D": (float(d.min()), float(d.max()))},
+                        name="fit")
+    return ParametricFit(law=law, a=float(point[5]), b=float(point[6]), ci=intervals,
+                         bootstrap=boot, objective=value * delta, converged=converged,
+                         n_runs=int(n.size))
+
+
+def _grid(grid: dict[str, npt.ArrayLike] | None) -> F64:
+    chosen = PAPER_GRID if grid is None else grid
+    keys = ("a", "b", "e", "alpha", "beta")
+    unknown = set(chosen) - set(keys)
+    if unknown or set(keys) - set(chosen):
+        msg = f"grid={sorted(chosen)!r} is invalid: it must give each of {', '.join(keys)}"
+        raise ValueError(msg)
+    axes = []
+    for key in keys:
+        axis = np.atleast_1d(np.asarray(chosen[key], dtype=np.float64))
+        if axis.ndim != 1 or axis.size == 0 or not np.isfinite(axis).all():
+            msg = f"grid[{key!r}] is invalid: it must be a non-empty 1-D array of finite numbers"
+            raise ValueError(msg)
+        axes.append(axis)
+    return np.array(list(itertools.product(*axes)), dtype=np.float64)
+
+
+def _check_identifiable(n: F64, d: F64, values: F64) -> None:
+    if n.size < 10:
+        msg = (f"fit needs at least 10 runs to estimate 5 parameters, got {n.size}: too few "
+               "points")
+        raise ValueError(msg)
+    for name, array in (("N", n), ("D", d)):
+        if np.unique(array).size < 3:
+            msg = (f"{name} takes fewer than 3 distinct values: the data are degenerate and "
+                   f"cannot identify the {'alpha' if name == 'N' else 'beta'} exponent")
+            raise ValueError(msg)
+    if np.ptp(values) == 0:
+        msg = "loss is the same for every run: the data are degenerate"
+        raise ValueError(msg)
+    log_n, log_d = np.log(n), np.log(d)
+    design = np.column_stack([np.ones_like(log_n), log_n - log_n.mean(), log_d - log_d.mean()])
+    singular = np.linalg.svd(design / np.linalg.norm(design, axis=0), compute_uv=False)
+    if singular[-1] < 1e-6 * singular[0]:
+        msg = ("log D is a linear function of log N (e.g. a fixed tokens-per-parameter "
+               "ratio): the data are degenerate and cannot tell alpha from beta")
+        raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class FrontierFit:
+    """The result of :func:`fit_isoflop` and :func:`fit_envelope`.
+
+    Attributes
+    ----------
+    law : PowerLawFrontier
+        ``N_opt = n_coeff C^a``, ``D_opt = d_coeff C^b``.
+    a, b : float
+        The exponents.
+    budgets, n_opt, d_opt, loss_opt : numpy.ndarray
+        The optima the power laws were fit to: per isoFLOP budget (approach 2), or per
+        point of the FLOP grid (approach 1).
+    """
+
+    law: PowerLawFrontier
+    a: float
+    b: float
+    budgets: F64 = field(repr=False)
+    n_opt: F64 = field(repr=False)
+    d_opt: F64 = field(repr=False)
+    loss_opt: F64 = field(repr=False)
+
+
+def _frontier(budgets: F64, n_opt: F64, d_opt: F64, loss_opt: F64, name: str) -> FrontierFit:
+    log_c = np.log(budgets)
+    slope_n, icept_n = np.polyfit(log_c, np.log(n_opt), 1)
+    slope_d, icept_d = np.polyfit(log_c, np.log(d_opt), 1)
+    if not (slope_n > 0 and slope_d > 0):
+        msg = (f"{name}: the optimal N or D does not grow with compute (exponents "
+               f"{slope_n:.3g}, {slope_d:.3g}): the data are degenerate")
+        raise ValueError(msg)
+    law = PowerLawFrontier(float(np.exp(icept_n)), float(slope_n), float(np.exp(icept_d)),
+                           float(slope_d),
+                           fitted_range={"N": (float(n_opt.min()), float(n_opt.max())),
+                                         "D": (float(d_opt.min()), float(d_opt.max()))},
+                           name=name)
+    return FrontierFit(law=law, a=float(slope_n), b=float(slope_d), budgets=budgets,
+                       n_opt=n_opt, d_opt=d_opt, loss_opt=loss_opt)
+
+
+def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> FrontierFit:
+    """Hoffmann et al. 2022 approach 2: a parabola in ``log N`` through each isoFLOP
+    profile, and power laws through the minima.
+
+    Runs are grouped by budget ``C`` (equal values). For each budget the loss is fit by
+    ``p log(N)^2 + q log(N) + r``; its vertex is ``N_opt(C)``, and ``D_opt(C) = C / (6
+    N_opt)``. ``N_opt ∝ C^a`` and ``D_opt ∝ C^b`` are then least-squares lines in log-log
+    (``a + b = 1``). A vertex outside the sampled sizes of its budget warns with
+    :class:`ExtrapolationWarning`.
+
+    Parameters
+    ----------
+    C, N, loss : array
+        One entry per run: training FLOPs, parameters and final loss.
+
+    Returns
+    -------
+    FrontierFit
+
+    Raises
+    ------
+    ValueError
+        On bad input, fewer than 2 budgets, a budget with fewer than 3 sizes, or a
+        profile that is not convex.
+    """
+    c, n, values = _runs(C, N, loss)
+    keys = np.round(np.log(c), 9)
+    budgets = np.unique(keys)
+    if budgets.size < 2:
+        msg = f"fit_isoflop needs at least 2 compute budgets, got {budgets.size}: too few points"
+        raise ValueError(msg)
+    n_opt, loss_opt, exact = [], [], []
+    for key in budgets:
+        mask = keys == key
+        budget = float(c[mask][0])
+        log_n = np.log(n[mask])
+        if np.unique(log_n).size < 3:
+            msg = (f"the isoFLOP profile at C={budget:.3g} has {np.unique(log_n).size} distinct "
+                   "model sizes; a parabola needs at least 3: too few points")
+            raise ValueError(msg)
+        p, q, r = np.polyfit(log_n, values[mask], 2)
+        if not p > 0:
+            msg = (f"the isoFLOP profile at C={budget:.3g} is not convex in log N (curvature "
+                   f"{p:.3g}): it has no minimum; the data are degenerate")
+            raise ValueError(msg)
+        vertex = -q / (2 * p)
+        if not log_n.min() <= vertex <= log_n.max():
+            msg = (f"fit_isoflop: the minimum of the profile at C={budget:.3g} lies at "
+                   f"N={np.exp(vertex):.3g}, outside the sampled sizes {np.exp(log_n.min()):.3g}"
+                   f" to {np.exp(log_n.max()):.3g}; sample around it")
+            warnings.warn(msg, ExtrapolationWarning, stacklevel=user_stacklevel())
+        n_opt.append(np.exp(vertex))
+        loss_opt.append(r - q * q / (4 * p))
+        exact.append(budget)
+    budget_values = np.array(exact)
+    n_arr = np.array(n_opt)
+    return _frontier(budget_values, n_arr, budget_values / (6.0 * n_arr), np.array(loss_opt),
+                     "fit_isoflop")
+
+
+def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
+                 runs: npt.ArrayLike | None = None, n_budgets: int = 1500,
+                 min_runs: int = 2) -> FrontierFit:
+    """Hoffmann et al. 2022 approach 1: the envelope of training curves.
+
+    Each checkpoint of each run is a point ``(C = 6 N D, loss)``. Each run's curve is
+    interpolated linearly in ``log C``; at ``n_budgets`` log-spaced budgets the run of
+    least loss gives ``N_opt(C)``, with ``D_opt(C) = C / (6 N_opt)``; power laws are
+    fit through them in log-log. Only budgets reached by at least ``min_runs`` runs
+    count, and so do only budgets where a run other than the smallest or the largest
+    wins (elsewhere the optimum may lie beyond the sizes trained).
+
+    Parameters
+    ----------
+    N, D, loss : array
+        One entry per checkpoint: parameters, tokens seen so far, and loss.
+    runs : array, optional
+        Run label per checkpoint (default: runs are told apart by ``N``).
+    n_budgets : int
+        FLOP values on the grid (the paper uses 1500).
+    min_runs : int
+        Budgets covered by fewer runs are left out.
+
+    Returns
+    -------
+    FrontierFit
+
+    Raises
+    ------
+    ValueError
+        On bad input, fewer than 2 runs, a run with a single checkpoint, or an envelope
+        that never changes run.
+    """
+    n, d, values = _runs(N, D, loss)
+    labels = n if runs is None else np.asarray(runs)
+    if labels.shape != n.shape:
+        msg = f"runs must have one label per checkpoint: {labels.shape} against {n.shape}"
+        raise ValueError(msg)
+    for name, count, low in (("n_budgets", n_budgets, 2), ("min_runs", min_runs, 1)):
+        if isinstance(count, bool) or not isinstance(count, int) or count < low:
+            msg = f"{name}={count!r} is invalid: it must be an integer >= {low}"
+            raise ValueError(msg)
+    names = np.unique(labels)
+    if names.size < 2:
+        msg = f"fit_envelope needs at least 2 runs, got {names.size}: too few points"
+        raise ValueError(msg)
+    log_c = np.log(6.0 * n * d)
+    grid = np.linspace(log_c.min(), log_c.max(), n_budgets)
+    curves = np.full((names.size, n_budgets), np.inf)
+    sizes = np.empty(names.size)
+    for i, name in enumerate(names):
+        mask = labels == name
+        if np.unique(n[mask]).size != 1:
+            msg = f"run {name!r} has checkpoints with different N"
+            raise ValueError(msg)
+        order = np.argsort(log_c[mask], kind="stable")
+        x, y = log_c[mask][order], values[mask][order]
+        if np.unique(x).size < 2:
+            msg = f"run {name!r} has a single checkpoint; a training curve needs at least 2"
+            raise ValueError(msg)
+        inside = (grid >= x[0]) & (grid <= x[-1])
+        curves[i, inside] = np.interp(grid[inside], x, y)
+        sizes[i] = n[mask][0]
+    covered = np.isfinite(curves).sum(axis=0) >= min_runs
+    if covered.sum() < 2:
+        msg = f"fewer than 2 budgets are reached by {min_runs} runs: too few points"
+        raise ValueError(msg)
+    best = curves[:, covered].argmin(axis=0)
+    # Where the smallest or the largest run wins, the optimum may lie beyond it: such
+    # budgets are censored and left out.
+    interior = (sizes[best] > sizes.min()) & (sizes[best] < sizes.max())
+    if interior.sum() < 2 or np.unique(sizes[best][interior]).size < 2:
+        msg = ("the envelope is the smallest or the largest run, or the same run, at every "
+               "budget: the runs do not bracket the compute-optimal size; the data are "
+               "degenerate")
+        raise ValueError(msg)
+    budgets = np.exp(grid[covered][interior])
+    n_opt = sizes[best][interior]
+    loss_opt = curves[:, covered][best, np.arange(best.size)][interior]
+    return _frontier(budgets, n_opt, budgets / (6.0 * n_opt), loss_opt, "fit_envelope")

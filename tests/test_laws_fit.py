@@ -1,0 +1,174 @@
+"""Fitting laws to runs: known constants recovered from synthetic data, and bad data
+refused."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from scalingperf import laws
+from scalingperf.laws import ExtrapolationWarning
+
+TRUE = laws.Besiroglu2024(fitted_range={})
+# laws.fit runs SciPy's L-BFGS; SciPy is not (yet) a dependency of the package.
+needs_scipy = pytest.mark.skipif(importlib.util.find_spec("scipy") is None,
+                                 reason="laws.fit needs scipy, which is not installed")
+
+
+BUDGETS = np.logspace(18, 21, 7)
+SIZES = np.logspace(7.5, 10.5, 25)
+
+
+def isoflop_runs(law=TRUE, budgets=BUDGETS, spread=1.0, sizes=9, centre=1.0):
+    """Runs on isoFLOP profiles: ``sizes`` models log-spaced ``spread`` decades either
+    side of ``centre`` times the law's optimum at each budget."""
+    c, n = [], []
+    for budget in budgets:
+        n_opt, _ = law.compute_optimal(budget)
+        for factor in np.logspace(-spread, spread, sizes):
+            c.append(budget)
+            n.append(centre * n_opt * factor)
+    c, n = np.array(c), np.array(n)
+    d = c / (6 * n)
+    return c, n, d, law.loss(n, d)
+
+
+@needs_scipy
+def test_fit_recovers_constants_exactly_without_noise():
+    _, n, d, loss = isoflop_runs()
+    result = laws.fit(n, d, loss, n_bootstrap=0)
+    fitted = result.law
+    assert (fitted.E, fitted.A, fitted.B, fitted.alpha, fitted.beta) == pytest.approx(
+        (TRUE.E, TRUE.A, TRUE.B, TRUE.alpha, TRUE.beta), rel=1e-6)
+    assert result.a == pytest.approx(TRUE.a, rel=1e-6)
+    assert result.a + result.b == pytest.approx(1.0)
+    assert result.converged
+    assert result.ci == {}
+    assert result.n_runs == n.size
+    assert fitted.fitted_range == {"N": (n.min(), n.max()), "D": (d.min(), d.max())}
+
+
+@needs_scipy
+def test_fit_with_noise_and_bootstrap():
+    """1 % multiplicative noise on 63 runs: exponents within 0.03, and the 80 % bootstrap
+    intervals cover the true exponents and irreducible loss."""
+    rng = np.random.default_rng(7)
+    _, n, d, loss = isoflop_runs()
+    noisy = loss * np.exp(0.01 * rng.standard_normal(loss.size))
+    result = laws.fit(n, d, noisy, n_bootstrap=40, seed=3)
+    assert result.law.alpha == pytest.approx(TRUE.alpha, abs=0.03)
+    assert result.law.beta == pytest.approx(TRUE.beta, abs=0.03)
+    assert abs(result.law.E - TRUE.E) < 0.1
+    assert result.a == pytest.approx(TRUE.a, abs=0.03)
+    for name in ("alpha", "beta", "E"):
+        low, high = result.ci[name]
+        assert low < getattr(TRUE, name) < high, name
+    assert result.bootstrap.shape == (40, 7)
+    assert result.ci["a"][0] <= result.a <= result.ci["a"][1]
+    # The same seed gives the same intervals.
+    again = laws.fit(n, d, noisy, n_bootstrap=40, seed=3)
+    assert again.ci == result.ci
+
+
+@needs_scipy
+def test_fit_recovers_chinchilla_from_other_designs():
+    """Runs on a grid of sizes and token counts (not isoFLOP), from Hoffmann's law."""
+    law = laws.Chinchilla2022(approach=3, constants="tex", fitted_range={}).parametric
+    n, d = (g.ravel() for g in np.meshgrid(np.logspace(7.5, 10, 8), np.logspace(9, 11.5, 8)))
+    result = laws.fit(n, d, law.loss(n, d), n_bootstrap=0)
+    assert result.a == pytest.approx(0.4565, abs=1e-4)
+    assert abs(result.law.E / 1.6934 - 1) < 1e-5
+
+
+@needs_scipy
+def test_fit_small_grid():
+    _, n, d, loss = isoflop_runs()
+    grid = {"a": [5.0], "b": [5.0], "e": [0.5], "alpha": [0.5], "beta": [0.5]}
+    result = laws.fit(n, d, loss, grid=grid, n_starts=1, n_bootstrap=0)
+    assert result.law.alpha == pytest.approx(TRUE.alpha, rel=1e-5)
+
+
+def test_fit_refuses_too_few_or_degenerate_data():
+    _, n, d, loss = isoflop_runs()
+    with pytest.raises(ValueError, match=r"at least 10 runs .* got 9: too few points"):
+        laws.fit(n[:9], d[:9], loss[:9])
+    with pytest.raises(ValueError, match=r"N takes fewer than 3 distinct values: .*degenerate"):
+        laws.fit(np.full(20, 1e9), np.logspace(9, 11, 20), np.linspace(3, 2, 20))
+    sizes = np.logspace(8, 10, 20)
+    with pytest.raises(ValueError, match="fixed tokens-per-parameter ratio"):
+        laws.fit(sizes, 20 * sizes, TRUE.loss(sizes, 20 * sizes))
+    with pytest.raises(ValueError, match="loss is the same for every run"):
+        laws.fit(n, d, np.full(n.size, 2.5))
+    with pytest.raises(ValueError, match=r"^loss=nan is invalid"):
+        laws.fit(n, d, np.where(np.arange(n.size) == 3, np.nan, loss))
+    with pytest.raises(ValueError, match="equally long"):
+        laws.fit(n, d[:-1], loss)
+    with pytest.raises(ValueError, match="form='kaplan' is invalid"):
+        laws.fit(n, d, loss, form="kaplan")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n_bootstrap=-1 is invalid"):
+        laws.fit(n, d, loss, n_bootstrap=-1)
+    with pytest.raises(ValueError, match="grid"):
+        laws.fit(n, d, loss, grid={"a": [1.0]})
+
+
+@pytest.mark.parametrize("law", [TRUE, laws.Chinchilla2022(constants="tex", fitted_range={})],
+                         ids=["besiroglu", "chinchilla-tex"])
+def test_fit_isoflop_recovers_exponent(law):
+    """Approach 2 on noise-free profiles sampled symmetrically around the optimum
+    recovers a = beta / (alpha + beta) (parabola bias is the same at every budget)."""
+    c, n, _, loss = isoflop_runs(law, spread=0.5)
+    result = laws.fit_isoflop(c, n, loss)
+    assert result.a == pytest.approx(law.a, abs=2e-3)
+    assert result.a + result.b == pytest.approx(1.0)
+    assert result.n_opt.shape == (7,)
+    n_opt, _ = law.compute_optimal(result.budgets)
+    assert result.n_opt == pytest.approx(n_opt, rel=0.02)
+    n_fit, d_fit = result.law.compute_optimal(1e20)
+    assert 6 * n_fit * d_fit == pytest.approx(1e20, rel=1e-9)
+
+
+def test_fit_isoflop_warns_and_refuses():
+    c, n, _, loss = isoflop_runs(spread=0.3, centre=5.0)
+    with pytest.warns(ExtrapolationWarning, match="outside the sampled sizes"):
+        laws.fit_isoflop(c, n, loss)
+    c, n, _, loss = isoflop_runs()
+    with pytest.raises(ValueError, match="at least 2 compute budgets, got 1"):
+        laws.fit_isoflop(c[:9], n[:9], loss[:9])
+    keep = np.arange(c.size) % 9 < 2
+    with pytest.raises(ValueError, match="has 2 distinct model sizes"):
+        laws.fit_isoflop(c[keep], n[keep], loss[keep])
+    with pytest.raises(ValueError, match="not convex"):
+        laws.fit_isoflop(c, n, -loss + 10)
+
+
+def training_curves(law=TRUE, sizes=SIZES):
+    """Checkpoints of runs of each size, from 1e8 to 1e13 tokens."""
+    n, d = (g.ravel() for g in np.meshgrid(sizes, np.logspace(8, 13, 60)))
+    return n, d, law.loss(n, d)
+
+
+def test_fit_envelope_recovers_exponent():
+    """Approach 1: the envelope over 25 sizes finds N_opt ∝ C^a within 0.02."""
+    n, d, loss = training_curves()
+    result = laws.fit_envelope(n, d, loss)
+    assert result.a == pytest.approx(TRUE.a, abs=0.02)
+    assert result.a + result.b == pytest.approx(1.0)
+    labelled = laws.fit_envelope(n, d, loss, runs=np.log10(n).round(3), n_budgets=300)
+    assert labelled.a == pytest.approx(result.a, abs=0.01)
+
+
+def test_fit_envelope_refuses():
+    n, d, loss = training_curves()
+    one = n == n[0]
+    with pytest.raises(ValueError, match="at least 2 runs, got 1"):
+        laws.fit_envelope(n[one], d[one], loss[one])
+    first = np.unique(n, return_index=True)[1]
+    with pytest.raises(ValueError, match="single checkpoint"):
+        laws.fit_envelope(n[first], d[first], loss[first])
+    two = n >= np.sort(np.unique(n))[-2]
+    with pytest.raises(ValueError, match="do not bracket the compute-optimal size"):
+        laws.fit_envelope(n[two], d[two], loss[two])
+    with pytest.raises(ValueError, match="runs must have one label per checkpoint"):
+        laws.fit_envelope(n, d, loss, runs=[1, 2])

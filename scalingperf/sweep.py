@@ -56,8 +56,9 @@ def sweep(grid: Grid, batch: int | None = None, seq_len: int | None = None, *,
           threads: int | None = None, where: Mapping[str, tuple[float | None, float | None]]
           | None = None, top: int | None = None, by: str | None = None,
           pareto: tuple[str, str] | None = None, chunk: int | None = None,
-          progress: Callable[[int, int], Any] | None = None, **estimate_options: Any,
-          ) -> SweepResult:
+          progress: Callable[[int, int], Any] | None = None, law: Any = None,
+          tokens: float | np.ndarray | None = None, routed: Any = None,
+          **estimate_options: Any) -> SweepResult:
     """Evaluate every point of ``grid`` with the same model as :func:`estimate`.
 
     Parameters
@@ -79,6 +80,10 @@ def sweep(grid: Grid, batch: int | None = None, seq_len: int | None = None, *,
         Points per chunk when materialising (memory is O(chunk) plus the kept rows).
     progress : callable, optional
         Called as ``progress(done, total)`` from the calling thread a few times a second.
+    law, tokens, routed : optional
+        Add a predicted ``loss`` column (see :meth:`SweepResult.with_loss`): a law object
+        or "kaplan", "chinchilla", "besiroglu"; tokens trained (default: each row's
+        ``tokens_at_budget``); a routed law for MoE rows.
     **estimate_options
         Any grid option or axis to override (``hardware``, ``dtype``, ``tp``, ...).
 
@@ -87,6 +92,16 @@ def sweep(grid: Grid, batch: int | None = None, seq_len: int | None = None, *,
     SweepResult
         NumPy columns (see :data:`COLUMNS`), in grid order.
     """
+    result = _sweep(grid, batch, seq_len, threads, where, top, by, pareto, chunk, progress,
+                    estimate_options)
+    return result if law is None else result.with_loss(law, tokens=tokens, routed=routed)
+
+
+def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | None,
+           where: Mapping[str, tuple[float | None, float | None]] | None, top: int | None,
+           by: str | None, pareto: tuple[str, str] | None, chunk: int | None,
+           progress: Callable[[int, int], Any] | None,
+           estimate_options: dict[str, Any]) -> SweepResult:
     changes = dict(estimate_options)
     if batch is not None:
         changes["batch"] = batch
@@ -148,6 +163,22 @@ def sweep(grid: Grid, batch: int | None = None, seq_len: int | None = None, *,
                         for name in COLUMNS})
 
 
+def _law(law: Any) -> Any:
+    from . import laws
+
+    if isinstance(law, str):
+        known = {"kaplan": laws.Kaplan2020, "chinchilla": laws.Chinchilla2022,
+                 "besiroglu": laws.Besiroglu2024}
+        if law not in known:
+            msg = f"law={law!r} is invalid: give a law object or one of {', '.join(known)}"
+            raise ValueError(msg)
+        return known[law]()
+    if not isinstance(law, laws.ScalingLaw):
+        msg = f"law={law!r} is invalid: it must be a scalingperf.laws law"
+        raise ValueError(msg)
+    return law
+
+
 class SweepResult:
     """The rows of a sweep as NumPy columns (structure of arrays), in grid order.
 
@@ -168,7 +199,8 @@ class SweepResult:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return COLUMNS
+        """Column names: the core's, then any added (such as ``loss``)."""
+        return tuple(self._columns)
 
     def __getitem__(self, column: str) -> np.ndarray:
         if column not in self._columns:
@@ -181,7 +213,7 @@ class SweepResult:
 
     def row(self, i: int) -> dict[str, Any]:
         """Row ``i`` as a dict (``ffn`` and ``recompute`` as names)."""
-        out = {name: self[name][i].item() for name in COLUMNS}
+        out = {name: self[name][i].item() for name in self.columns}
         out["ffn"] = FFN_KINDS[out["ffn"]]
         out["recompute"] = RECOMPUTE[out["recompute"]]
         return out
@@ -193,7 +225,7 @@ class SweepResult:
     def top(self, k: int, by: str = "step_time") -> SweepResult:
         """The ``k`` best rows by ``by`` (prefix "-" to maximise), best first; ties keep
         grid order."""
-        column, descending = _direction(by)
+        column, descending = self._direction(by)
         values = self._columns[column]
         order = np.lexsort((self.index, -values if descending else values))
         return self._subset(order[: _validate.integer("k", k)])
@@ -201,7 +233,7 @@ class SweepResult:
     def pareto(self, x: str, y: str) -> SweepResult:
         """The rows no other row beats on both columns (each minimised; "-" to maximise),
         in grid order."""
-        (cx, x_desc), (cy, y_desc) = _direction(x), _direction(y)
+        (cx, x_desc), (cy, y_desc) = self._direction(x), self._direction(y)
         xs = -self._columns[cx] if x_desc else self._columns[cx]
         ys = -self._columns[cy] if y_desc else self._columns[cy]
         order = np.lexsort((self.index, ys, xs))
@@ -231,9 +263,63 @@ class SweepResult:
                         ep=row["ep"], zero=row["zero"], microbatches=row["microbatches"],
                         **options)
 
+    def _direction(self, column: str) -> tuple[str, bool]:
+        descending = column.startswith("-")
+        name = column[1:] if descending else column
+        if name not in self._columns:
+            msg = f"column={name!r} is invalid: this result has {', '.join(self.columns)}"
+            raise ValueError(msg)
+        return name, descending
+
+    def with_loss(self, law: Any, *, tokens: float | np.ndarray | None = None,
+                  routed: Any = None, name: str = "loss") -> SweepResult:
+        """A copy with a predicted-loss column.
+
+        Parameters
+        ----------
+        law : ScalingLaw or {"kaplan", "chinchilla", "besiroglu"}
+            The law for dense rows. Kaplan et al. 2020 count non-embedding parameters,
+            Hoffmann et al. 2022 and its refits all parameters; each row gives the law
+            the count it was fitted on.
+        tokens : float or array, optional
+            Training tokens per row (default: ``tokens_at_budget``, from the grid's
+            ``compute``).
+        routed : Clark2022, optional
+            The law for rows with routed experts: Clark et al. 2022's L(N, E), with N the
+            parameters a token uses (active, non-embedding: the dense base model) and E
+            the expert count. Their law was fitted at one token count (130B), so
+            ``tokens`` does not enter it. Required when the result has MoE rows.
+        """
+        from . import laws
+
+        dense_law = _law(law)
+        if tokens is None:
+            d = self["tokens_at_budget"].astype(np.float64)
+            if len(d) and not np.all(d > 0):
+                msg = "tokens is missing: pass tokens= or give the grid a compute budget"
+                raise ValueError(msg)
+        else:
+            d = np.broadcast_to(np.asarray(tokens, dtype=np.float64), (len(self),))
+        moe = self["n_experts"] > 1
+        loss = np.empty(len(self))
+        dense = ~moe
+        if np.any(dense):
+            counts = ("params_non_embedding" if isinstance(dense_law, laws.Kaplan2020)
+                      else "params_total")
+            loss[dense] = dense_law.loss(self[counts][dense].astype(np.float64), d[dense])
+        if np.any(moe):
+            if not isinstance(routed, laws.Clark2022):
+                msg = ("routed is missing: rows with routed experts need a routed law, "
+                       "e.g. routed=scalingperf.laws.Clark2022()")
+                raise ValueError(msg)
+            active = self["params_active"][moe] - self["params_embedding"][moe]
+            loss[moe] = routed.loss(active.astype(np.float64),
+                                    self["n_experts"][moe].astype(np.float64))
+        return SweepResult(self.grid, self.index, {**self._columns, name: loss})
+
     def to_dict(self) -> dict[str, np.ndarray]:
         """The columns (NumPy arrays, not copies)."""
-        return {name: self[name] for name in COLUMNS}
+        return {name: self[name] for name in self.columns}
 
     def to_pandas(self) -> pd.DataFrame:
         """A pandas DataFrame (pandas is optional)."""

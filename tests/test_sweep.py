@@ -231,3 +231,42 @@ def test_bad_sweeps():
     with pytest.raises(ValueError, match="pass top=, pareto= or where="):
         sp.sweep(huge)
     assert math.prod(len(v) for v in huge.axes.values()) == len(huge)
+
+
+def test_predicted_loss_columns():
+    from scalingperf import laws
+
+    grid = sp.Grid.isoflop(1e21, min_params=1e8, max_params=1e9, seq_len=2048, batch=1)
+    chinchilla = laws.Chinchilla2022(approach=3, fitted_range={})
+    result = sp.sweep(grid, law=chinchilla)
+    assert np.allclose(result["loss"], chinchilla.loss(result["params_total"].astype(float),
+                                                       result["tokens_at_budget"]), rtol=0)
+    kaplan = laws.Kaplan2020(fitted_range={})
+    with_kaplan = result.with_loss(kaplan, tokens=1e11, name="kaplan_loss")
+    assert np.array_equal(with_kaplan["kaplan_loss"],
+                          kaplan.loss(result["params_non_embedding"].astype(float), 1e11))
+    assert "loss" in with_kaplan.columns
+    assert "kaplan_loss" in with_kaplan.columns
+    best = result.top(1, by="loss")
+    assert best["loss"][0] == result["loss"].min()
+    with pytest.raises(ValueError, match="tokens is missing"):
+        sp.sweep(dense_grid()).with_loss(chinchilla)
+    with pytest.raises(ValueError, match="law='gpt'"):
+        result.with_loss("gpt")
+
+
+def test_moe_rows_go_through_the_routed_law():
+    from scalingperf import laws
+
+    moe = sp.sweep(moe_grid())
+    chinchilla = laws.Chinchilla2022(approach=3, fitted_range={})
+    with pytest.raises(ValueError, match="routed is missing"):
+        moe.with_loss(chinchilla, tokens=1e11)
+    clark = laws.Clark2022(fitted_range={})
+    result = moe.with_loss(chinchilla, tokens=1e11, routed=clark)
+    routed = moe["n_experts"] > 1
+    active = (moe["params_active"] - moe["params_embedding"])[routed].astype(float)
+    assert np.array_equal(result["loss"][routed],
+                          clark.loss(active, moe["n_experts"][routed].astype(float)))
+    assert np.array_equal(result["loss"][~routed],
+                          chinchilla.loss(moe["params_total"][~routed].astype(float), 1e11))

@@ -29,6 +29,7 @@ except ImportError as error:  # pragma: no cover - only without a build
     )
     raise
 
+from ..abilities import abilities_at
 from ._base import PF_DAY, ExtrapolationWarning, ScalingLaw
 from ._chinchilla import (
     GOPHER_FLOPS,
@@ -46,4 +47,4 @@ from ._muennighoff import Muennighoff2023
 __all__ = ["GOPHER_FLOPS", "PAPER_GRID", "PF_DAY", "Besiroglu2024", "Chinchilla2022",
            "Clark2022", "ExtrapolationWarning", "FrontierFit", "Kaplan2020", "Muennighoff2023",
            "ParametricFit", "ParametricLaw", "PowerLawFrontier", "ScalingLaw",
-           "TokensPerParameter", "fit", "fit_envelope", "fit_isoflop"]
+           "TokensPerParameter", "abilities_at", "fit", "fit_envelope", "fit_isoflop"]

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import scalingperf
-from scalingperf import Architecture, _core
+from scalingperf import Architecture
 
 BATCH = 8
 SEQ_LEN = 4096
@@ -180,17 +180,25 @@ def numpy_dense_totals(base: Architecture, d_model: np.ndarray, n_layers: np.nda
             "flops_model": model, "flops_hardware": hardware}
 
 
-def core_totals(base: Architecture, grid: dict[str, np.ndarray], recompute: str = "none",
+def core_totals(base: Architecture, axes: dict[str, list[int]], recompute: str = "none",
                 threads: int = 0) -> dict[str, np.ndarray]:
-    return _core.evaluate_shapes(base._core, grid["d_model"], grid["n_layers"],
-                                 grid["n_heads"], grid["d_ff"], BATCH, SEQ_LEN, recompute,
-                                 threads)
+    """The core's answer for every shape of the grid: a sweep, one row per shape."""
+    fixed = {k: v for k, v in base.to_dict().items()
+             if k not in ("d_model", "n_layers", "n_heads", "d_ff", "d_ff_expert",
+                          "d_ff_shared", "name")}
+    grid = scalingperf.Grid(**fixed, d_model=axes["d_model"], n_layers=axes["n_layers"],
+                            n_heads=axes["n_heads"],
+                            ffn_ratio=[h / 2 for h in axes["d_ff_halves"]],
+                            seq_len=SEQ_LEN, batch=BATCH, recompute=recompute)
+    result = scalingperf.sweep(grid, threads=threads)
+    assert len(result) == len(grid), "every shape of these grids is valid"
+    return {c: result[c] for c in (*COLUMNS, "d_model", "n_layers", "n_heads", "d_ff")}
 
 
-def baseline_totals(base: Architecture, grid: dict[str, np.ndarray],
+def baseline_totals(base: Architecture, shapes: dict[str, np.ndarray],
                     recompute: str = "none") -> dict[str, np.ndarray]:
-    return numpy_dense_totals(base, grid["d_model"], grid["n_layers"], grid["n_heads"],
-                              grid["d_ff"], BATCH, SEQ_LEN, recompute)
+    return numpy_dense_totals(base, shapes["d_model"], shapes["n_layers"], shapes["n_heads"],
+                              shapes["d_ff"], BATCH, SEQ_LEN, recompute)
 
 
 def assert_same_totals(core: dict[str, np.ndarray], ref: dict[str, np.ndarray],
@@ -216,12 +224,10 @@ def assert_identical(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None
         np.testing.assert_array_equal(a[column], b[column], err_msg=column)
 
 
-def make_grid(d_model: Any, n_layers: Any, n_heads: Any, d_ff_halves: Any) -> dict[str, np.ndarray]:
-    """The Cartesian product; ``d_ff = d_model * d_ff_halves // 2``."""
-    axes = np.meshgrid(*(np.asarray(list(a), dtype=np.int64)
-                         for a in (d_model, n_layers, n_heads, d_ff_halves)), indexing="ij")
-    d, n_l, h, halves = (np.ascontiguousarray(a.ravel()) for a in axes)
-    return {"d_model": d, "n_layers": n_l, "n_heads": h, "d_ff": d * halves // 2}
+def make_grid(d_model: Any, n_layers: Any, n_heads: Any, d_ff_halves: Any) -> dict[str, list[int]]:
+    """Axes of a grid of shapes; ``d_ff = ceil(d_model * d_ff_halves / 2)``."""
+    return {"d_model": list(d_model), "n_layers": list(n_layers), "n_heads": list(n_heads),
+            "d_ff_halves": list(d_ff_halves)}
 
 
 # Llama-like base: head_dim and n_kv_heads are fixed by the base, so they are explicit
@@ -232,7 +238,7 @@ SWEEP_BASE = Architecture(d_model=4096, n_layers=32, n_heads=32, n_kv_heads=8, h
 
 
 @pytest.fixture(scope="module")
-def sweep_grid() -> dict[str, np.ndarray]:
+def sweep_grid() -> dict[str, list[int]]:
     # 121 widths x 61 depths x 16 head counts x 9 FFN ratios (2x to 6x) = 1,062,864.
     return make_grid(range(1024, 16385, 128), range(8, 129, 2), range(8, 129, 8),
                      range(4, 13))
@@ -255,21 +261,20 @@ def _record_rate(benchmark: Any, n: int, **info: Any) -> None:
 
 @pytest.mark.benchmark(group="sweep")
 @pytest.mark.parametrize("threads", [1, 0], ids=["threads=1", "threads=all"])
-def test_sweep_core(benchmark: Any, sweep_grid: dict[str, np.ndarray],
+def test_sweep_core(benchmark: Any, sweep_grid: dict[str, list[int]],
                     sweep_serial: dict[str, np.ndarray], threads: int) -> None:
     out = benchmark(core_totals, SWEEP_BASE, sweep_grid, "none", threads)
     # Each shape is written by one thread, nothing is reduced across threads: the answer
     # must not depend on the thread count, to the bit.
     assert_identical(out, sweep_serial)
-    _record_rate(benchmark, sweep_grid["d_model"].size, threads=threads)
+    _record_rate(benchmark, len(sweep_serial["d_model"]), threads=threads)
 
 
 @pytest.mark.benchmark(group="sweep")
-def test_sweep_numpy(benchmark: Any, sweep_grid: dict[str, np.ndarray],
-                     sweep_serial: dict[str, np.ndarray]) -> None:
-    out = benchmark(baseline_totals, SWEEP_BASE, sweep_grid)
-    assert_same_totals(sweep_serial, out, sweep_grid)
-    _record_rate(benchmark, sweep_grid["d_model"].size, baseline="numpy")
+def test_sweep_numpy(benchmark: Any, sweep_serial: dict[str, np.ndarray]) -> None:
+    out = benchmark(baseline_totals, SWEEP_BASE, sweep_serial)
+    assert_same_totals(sweep_serial, out, sweep_serial)
+    _record_rate(benchmark, len(sweep_serial["d_model"]), baseline="numpy")
 
 
 # The cross-check on more kinds of base and every recompute mode, on a small grid (not
@@ -298,6 +303,6 @@ def test_numpy_baseline_matches_core(base_name: str, recompute: str) -> None:
     grid = make_grid([1000, 1024, 4095, 8192, 16384], [1, 7, 32, 128], [16, 64, 128],
                      [3, 8, 11])
     core = core_totals(base, grid, recompute, threads=1)
-    assert_same_totals(core, baseline_totals(base, grid, recompute), grid)
+    assert_same_totals(core, baseline_totals(base, core, recompute), core)
     if recompute == "none":
         np.testing.assert_array_equal(core["flops_hardware"], core["flops_model"])

@@ -301,18 +301,6 @@ def estimate(
 ) -> TrainingReport: ...
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
 def op_table(report: TrainingReport) -> dict[str, Any]: ...
-def evaluate_shapes(
-    base: Architecture,
-    d_model: npt.ArrayLike,
-    n_layers: npt.ArrayLike,
-    n_heads: npt.ArrayLike,
-    d_ff: npt.ArrayLike,
-    batch: int,
-    seq_len: int,
-    recompute: str = "none",
-    threads: int = 0,
-) -> dict[str, np.ndarray[Any, Any]]: ...
-
 SWEEP_COLUMNS: tuple[str, ...]
 
 class Grid:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 
 import scalingperf as sp
@@ -103,34 +102,3 @@ def test_bad_workload(kwargs, field):
 def test_bad_architecture_argument():
     with pytest.raises(ValueError, match=r"^arch="):
         sp.estimate("llama-2-7b", batch=1, seq_len=1)  # type: ignore[arg-type]
-
-
-def test_evaluate_shapes_matches_estimate_and_threads():
-    base = sp.Architecture(d_model=1024, n_layers=2, n_heads=8, head_dim=128, n_kv_heads=8,
-                           vocab_size=32000, max_position_embeddings=4096, ffn="swiglu")
-    rng = np.random.default_rng(0)
-    n = 20_000
-    d_model = rng.integers(1, 64, n) * 128
-    n_layers = rng.integers(1, 100, n)
-    n_heads = rng.integers(1, 8, n) * 8
-    d_ff = rng.integers(1, 200, n) * 256
-    args = (base._core, d_model, n_layers, n_heads, d_ff, 4, 2048, "full")
-    one = sp._core.evaluate_shapes(*args, threads=1)
-    two = sp._core.evaluate_shapes(*args, threads=2)
-    for column in one:
-        assert np.array_equal(one[column], two[column])
-    for i in (0, 1, n // 2, n - 1):
-        arch = base.replace(d_model=int(d_model[i]), n_layers=int(n_layers[i]),
-                            n_heads=int(n_heads[i]), d_ff=int(d_ff[i]))
-        report = sp.estimate(arch, batch=4, seq_len=2048, recompute="full")
-        assert one["params_total"][i] == report.params.total
-        assert one["flops_hardware"][i] == report.flops.hardware
-
-
-def test_evaluate_shapes_rejects_an_invalid_row():
-    base = sp.Architecture(d_model=1024, n_layers=2, n_heads=8, head_dim=128)._core
-    good = np.full(10_000, 8)
-    bad = good.copy()
-    bad[7777] = 0
-    with pytest.raises(ValueError, match=r"^configuration 7777: n_layers=0"):
-        sp._core.evaluate_shapes(base, good * 128, bad, good, good * 512, 1, 64, threads=2)

@@ -3,7 +3,6 @@
 void bind_architecture(py::module_& m);
 void bind_estimate(py::module_& m);
 void bind_hardware(py::module_& m);
-void bind_shapes(py::module_& m);
 void bind_sweep(py::module_& m);
 
 // The core keeps no Python-visible shared state, so it can run without the GIL.
@@ -12,6 +11,5 @@ PYBIND11_MODULE(_core, m, py::mod_gil_not_used()) {
   bind_architecture(m);
   bind_hardware(m);
   bind_estimate(m);
-  bind_shapes(m);
   bind_sweep(m);
 }

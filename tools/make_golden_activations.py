@@ -88,44 +88,20 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # must be set before transformers is imported
 
-import json
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _hf_models as hf
 import torch
 import torch.nn.functional as F
-import transformers
-from transformers import (
-    AutoModelForCausalLM,
-    GPT2Config,
-    LlamaConfig,
-    MistralConfig,
-    MixtralConfig,
-    Qwen2MoeConfig,
-)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-GOLDEN_ACTIVATIONS = REPO_ROOT / "tests" / "data" / "golden_activations.json"
+GOLDEN_ACTIVATIONS = hf.REPO_ROOT / "tests" / "data" / "golden_activations.json"
 GENERATOR = "tools/make_golden_activations.py"
 
-CONFIG_CLASSES = {
-    "gpt2": GPT2Config,
-    "llama": LlamaConfig,
-    "mistral": MistralConfig,
-    "mixtral": MixtralConfig,
-    "qwen2_moe": Qwen2MoeConfig,
-}
-MOE_FAMILIES = {"mixtral", "qwen2_moe"}
 DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32}
-
-
-def dropout_kwargs(family: str, p: float) -> dict:
-    if family == "gpt2":
-        return dict(resid_pdrop=p, embd_pdrop=p, attn_pdrop=p, summary_first_dropout=p)
-    if family == "mixtral":
-        return dict(attention_dropout=p, router_jitter_noise=0.0)
-    return dict(attention_dropout=p)
 
 
 # --------------------------------------------------------------------------
@@ -176,45 +152,12 @@ CASES = [
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-def jsonable(obj):
-    """Recursively convert a config dict into plain JSON values."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, torch.dtype):
-        return str(obj).removeprefix("torch.")
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return str(obj)
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
 def build_model(case: dict):
     family = case["family"]
-    kwargs = dict(case["cfg"])
-    kwargs.update(dropout_kwargs(family, case["dropout"]))
-    config = CONFIG_CLASSES[family](**kwargs)
-    fc_kwargs = dict(attn_implementation=case["attn"], dtype=torch.float32)
-    if family in MOE_FAMILIES:
-        fc_kwargs["experts_implementation"] = "eager"
-    model = AutoModelForCausalLM.from_config(config, **fc_kwargs)
-    assert model.config._attn_implementation == case["attn"], model.config._attn_implementation
-    if family in MOE_FAMILIES:
-        assert model.config._experts_implementation == "eager"
-    model.to(DTYPES[case["dtype"]])
-    assert all(p.dtype == DTYPES[case["dtype"]] for p in model.parameters())
+    config = hf.make_config(family, case["cfg"], dropout=case["dropout"])
+    model = hf.build_model(family, config, attn=case["attn"], dtype=DTYPES[case["dtype"]])
     model.train()
     return model
-
-
-def decoder_layers(model):
-    if hasattr(model, "transformer"):  # gpt2
-        return model.transformer.h
-    return model.model.layers
 
 
 def storage_key(t: torch.Tensor):
@@ -233,7 +176,7 @@ class ActivationRecorder:
         self.module_stack = []
         self.handles = []
         self.param_ptrs = {p.untyped_storage().data_ptr() for p in model.parameters()}
-        layers = decoder_layers(model)
+        layers = hf.decoder_layers(model)
         self.n_layers = len(layers)
         for name, mod in model.named_modules():
             if mod is model:
@@ -287,7 +230,7 @@ class ActivationRecorder:
             bucket=self.bucket,
             module=self.module_stack[-1] if self.module_stack else "",
             shape=list(t.shape),
-            dtype=dtype_name(t.dtype),
+            dtype=hf.dtype_name(t.dtype),
             nbytes=t.numel() * t.element_size(),
             storage_nbytes=t.untyped_storage().nbytes(),
             saved_by=None,
@@ -332,37 +275,6 @@ class ActivationRecorder:
         self.unpacked.clear()
 
 
-class ExpertTokenCounter:
-    """Tokens per routed expert and MoE layer, read from the experts' input.
-
-    A forward pre-hook on each ``mlp.experts`` module bincounts the
-    ``top_k_index`` routing tensor the eager experts loop indexes with.
-    """
-
-    def __init__(self, model, num_experts: int):
-        self.num_experts = num_experts
-        self.counts = {}
-        self.handles = []
-        for idx, layer in enumerate(decoder_layers(model)):
-            experts = getattr(layer.mlp, "experts", None)
-            if experts is not None:
-                self.handles.append(experts.register_forward_pre_hook(self._hook(idx), with_kwargs=True))
-
-    def _hook(self, idx):
-        def hook(module, args, kwargs):
-            top_k_index = args[1] if len(args) > 1 else kwargs["top_k_index"]
-            counts = torch.bincount(top_k_index.reshape(-1), minlength=self.num_experts)
-            self.counts[idx] = [int(c) for c in counts]
-        return hook
-
-    def table(self):
-        return [self.counts[i] for i in sorted(self.counts)]
-
-    def remove(self):
-        for h in self.handles:
-            h.remove()
-
-
 # --------------------------------------------------------------------------
 # one case
 # --------------------------------------------------------------------------
@@ -371,13 +283,11 @@ def run_case(case: dict) -> dict:
     model = build_model(case)
     batch, seq_len = case["batch"], case["seq_len"]
     vocab = model.config.vocab_size
-    input_ids = torch.randint(0, vocab, (batch, seq_len))
-    labels = torch.randint(0, vocab, (batch, seq_len))
+    input_ids, labels = hf.random_batch(vocab, batch, seq_len)
 
     counter = None
-    if case["family"] in MOE_FAMILIES:
-        cfg = model.config
-        counter = ExpertTokenCounter(model, getattr(cfg, "num_local_experts", None) or cfg.num_experts)
+    if case["family"] in hf.MOE_FAMILIES:
+        counter = hf.ExpertTokenRecorder(model, hf.num_routed_experts(model.config))
 
     rec = ActivationRecorder(model)
     with rec.hooks():
@@ -435,7 +345,7 @@ def run_case(case: dict) -> dict:
         attn_implementation=case["attn"],
         dtype=case["dtype"],
         dropout=case["dropout"],
-        hf_config=jsonable(model.config.to_dict()),
+        hf_config=hf.jsonable(model.config.to_dict()),
         batch=batch,
         seq_len=seq_len,
         layers=[storage_bytes[i] for i in range(n_layers)],
@@ -469,9 +379,7 @@ def main() -> int:
               f"head={res['final_norm_and_head']} loss={res['loss']} total={res['total']} "
               f"({time.time() - t:.1f}s)", flush=True)
     data = dict(
-        generator=GENERATOR,
-        torch=torch.__version__,
-        transformers=transformers.__version__,
+        hf.header(GENERATOR),
         method=("Bytes of distinct non-parameter storages saved for backward "
                 "(torch.autograd.graph.saved_tensors_hooks pack hook) during one training "
                 "forward pass plus an fp32-upcast cross-entropy loss, each storage counted "
@@ -480,9 +388,8 @@ def main() -> int:
                 "saving ops identified by walking the autograd graph's _saved_* attributes."),
         cases=cases,
     )
-    GOLDEN_ACTIVATIONS.parent.mkdir(parents=True, exist_ok=True)
-    GOLDEN_ACTIVATIONS.write_text(json.dumps(data, indent=1) + "\n")
-    print(f"wrote {GOLDEN_ACTIVATIONS.relative_to(REPO_ROOT)} in {time.time() - t0:.1f}s")
+    hf.write_json(GOLDEN_ACTIVATIONS, data, indent=1)
+    print(f"wrote {GOLDEN_ACTIVATIONS.relative_to(hf.REPO_ROOT)} in {time.time() - t0:.1f}s")
     return 0
 
 

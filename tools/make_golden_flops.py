@@ -42,49 +42,21 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # must be set before transformers is imported
 
-import json
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _hf_models as hf
 import torch
 import torch.nn.functional as F
-import transformers
 from torch.utils.flop_counter import FlopCounterMode
-from transformers import (
-    AutoModelForCausalLM,
-    GPT2Config,
-    LlamaConfig,
-    MistralConfig,
-    MixtralConfig,
-    Qwen2Config,
-    Qwen2MoeConfig,
-)
+from transformers import AutoModelForCausalLM
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-GOLDEN_FLOPS = REPO_ROOT / "tests" / "data" / "golden_flops.json"
-GOLDEN_PRESETS = REPO_ROOT / "tests" / "data" / "golden_presets.json"
+GOLDEN_FLOPS = hf.REPO_ROOT / "tests" / "data" / "golden_flops.json"
+GOLDEN_PRESETS = hf.REPO_ROOT / "tests" / "data" / "golden_presets.json"
 GENERATOR = "tools/make_golden_flops.py"
-
-CONFIG_CLASSES = {
-    "gpt2": GPT2Config,
-    "llama": LlamaConfig,
-    "mistral": MistralConfig,
-    "qwen2": Qwen2Config,
-    "mixtral": MixtralConfig,
-    "qwen2_moe": Qwen2MoeConfig,
-}
-MOE_FAMILIES = {"mixtral", "qwen2_moe"}
-
-# Dropout (and router jitter) set to zero so model.train() is deterministic.
-NO_DROPOUT = {
-    "gpt2": dict(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, summary_first_dropout=0.0),
-    "llama": dict(attention_dropout=0.0),
-    "mistral": dict(attention_dropout=0.0),
-    "qwen2": dict(attention_dropout=0.0),
-    "mixtral": dict(attention_dropout=0.0, router_jitter_noise=0.0),
-    "qwen2_moe": dict(attention_dropout=0.0),
-}
 
 # --------------------------------------------------------------------------
 # Small cases (whole script must run in a few minutes on 2 CPU cores).
@@ -253,47 +225,14 @@ KNOWN_PARAMS = {
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-def jsonable(obj):
-    """Recursively convert a config dict into plain JSON values."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, torch.dtype):
-        return str(obj).removeprefix("torch.")
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return str(obj)
-
-
-def make_config(family: str, cfg: dict, train: bool):
-    kwargs = dict(cfg)
-    if train:
-        kwargs.update(NO_DROPOUT[family])
-        if family == "gpt2":
-            # GPT2Config's default bos/eos id 50256 lies outside the small test
-            # vocabularies (transformers warns); it has no effect on counts.
-            kwargs.setdefault("bos_token_id", kwargs["vocab_size"] - 1)
-            kwargs.setdefault("eos_token_id", kwargs["vocab_size"] - 1)
-    return CONFIG_CLASSES[family](**kwargs)
-
-
-def build_model(family: str, config):
-    kwargs = dict(attn_implementation="eager", dtype=torch.float32)
-    if family in MOE_FAMILIES:
-        kwargs["experts_implementation"] = "eager"
-    model = AutoModelForCausalLM.from_config(config, **kwargs)
-    assert model.config._attn_implementation == "eager", model.config._attn_implementation
-    if family in MOE_FAMILIES:
-        assert model.config._experts_implementation == "eager", model.config._experts_implementation
-    assert all(p.dtype == torch.float32 for p in model.parameters())
-    return model
-
-
-def decoder_layers(model):
-    if hasattr(model, "transformer"):  # gpt2
-        return model.transformer.h
-    return model.model.layers
+def make_train_config(family: str, cfg: dict):
+    """Config for a small case: dropout (and router jitter) zero, so train() is deterministic."""
+    if family == "gpt2":
+        # GPT2Config's default bos/eos id 50256 lies outside the small test
+        # vocabularies (transformers warns); it has no effect on counts.
+        last = cfg["vocab_size"] - 1
+        cfg = dict(bos_token_id=last, eos_token_id=last) | cfg
+    return hf.make_config(family, cfg, dropout=0.0)
 
 
 def attention_module_names(model):
@@ -311,55 +250,6 @@ def by_op(counts: dict) -> dict:
     return {str(op): int(n) for op, n in sorted(counts.items(), key=lambda kv: str(kv[0]))}
 
 
-class ExpertTokenRecorder:
-    """Counts the tokens each routed expert actually processed, per MoE layer.
-
-    A forward pre-hook on every ``mlp.experts`` module reads the ``top_k_index``
-    tensor that the experts module receives from its router (the exact routing
-    decision the eager experts loop uses to pick ``hidden_states[token_idx]``
-    for each expert).  A bincount over it gives the number of token rows each
-    expert's matmuls were run on; top-k indices of one token are distinct, so
-    that equals the number of tokens routed to the expert.  Hooking the input
-    of the experts module (rather than recomputing top-k from router logits)
-    records what was actually computed, including tie-breaking by torch.topk.
-    """
-
-    def __init__(self, model, num_experts: int):
-        self.num_experts = num_experts
-        self.moe_layers = []
-        self.counts = {}
-        self.handles = []
-        for idx, layer in enumerate(decoder_layers(model)):
-            experts = getattr(layer.mlp, "experts", None)
-            if experts is None:
-                continue
-            self.moe_layers.append(idx)
-            self.handles.append(
-                experts.register_forward_pre_hook(self._hook(idx), with_kwargs=True)
-            )
-
-    def _hook(self, idx):
-        def hook(module, args, kwargs):
-            top_k_index = args[1] if len(args) > 1 else kwargs["top_k_index"]
-            counts = torch.bincount(top_k_index.reshape(-1), minlength=self.num_experts)
-            self.counts[idx] = [int(c) for c in counts[: self.num_experts]]
-        return hook
-
-    def reset(self):
-        self.counts = {}
-
-    def table(self):
-        return [self.counts[i] for i in self.moe_layers]
-
-    def remove(self):
-        for h in self.handles:
-            h.remove()
-
-
-def num_routed_experts(config) -> int:
-    return getattr(config, "num_local_experts", None) or config.num_experts
-
-
 def expert_intermediate(config) -> int:
     return getattr(config, "moe_intermediate_size", None) or config.intermediate_size
 
@@ -370,17 +260,14 @@ def expert_intermediate(config) -> int:
 def run_case(case: dict) -> dict:
     family, batch, seq_len = case["family"], case["batch"], case["seq_len"]
     torch.manual_seed(0)
-    config = make_config(family, case["cfg"], train=True)
-    model = build_model(family, config)
+    model = hf.build_model(family, make_train_config(family, case["cfg"]))
     model.train()
     vocab = model.config.vocab_size
-
-    input_ids = torch.randint(0, vocab, (batch, seq_len))
-    labels = torch.randint(0, vocab, (batch, seq_len))
+    input_ids, labels = hf.random_batch(vocab, batch, seq_len)
 
     recorder = None
-    if family in MOE_FAMILIES:
-        recorder = ExpertTokenRecorder(model, num_routed_experts(model.config))
+    if family in hf.MOE_FAMILIES:
+        recorder = hf.ExpertTokenRecorder(model, hf.num_routed_experts(model.config))
 
     # forward only
     fwd_counter = FlopCounterMode(display=False)
@@ -426,7 +313,7 @@ def run_case(case: dict) -> dict:
     result = dict(
         name=case["name"],
         family=family,
-        hf_config=jsonable(model.config.to_dict()),
+        hf_config=hf.jsonable(model.config.to_dict()),
         batch=batch,
         seq_len=seq_len,
         params=int(sum(p.numel() for p in model.parameters())),
@@ -462,24 +349,19 @@ def run_case(case: dict) -> dict:
 # presets
 # --------------------------------------------------------------------------
 def run_preset(preset: dict) -> dict:
-    config = make_config(preset["family"], preset["cfg"], train=False)
+    config = hf.make_config(preset["family"], preset["cfg"])
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     params = int(sum(p.numel() for p in model.parameters()))
     known = KNOWN_PARAMS.get(preset["name"])
     if known is not None:
         assert params == known, (preset["name"], params, known)
-    return dict(name=preset["name"], hf_config=jsonable(model.config.to_dict()), params=params)
-
-
-def write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    return dict(name=preset["name"], hf_config=hf.jsonable(model.config.to_dict()), params=params)
 
 
 def main() -> int:
     t0 = time.time()
-    header = dict(generator=GENERATOR, torch=torch.__version__, transformers=transformers.__version__)
+    header = hf.header(GENERATOR)
 
     cases = []
     for case in CASES:
@@ -490,21 +372,21 @@ def main() -> int:
         print(f"{res['name']:32s} params={res['params']:>10,d} fwd={res['flops_forward']:>14,d} "
               f"fwd+bwd/fwd={ratio:.4f} attn={res['attention_flops_forward']:,d} "
               f"({time.time() - t:.1f}s)", flush=True)
-    write_json(GOLDEN_FLOPS, dict(
+    hf.write_json(GOLDEN_FLOPS, dict(
         header,
         counter="torch.utils.flop_counter.FlopCounterMode, eager attention, float32, CPU",
         cases=cases,
-    ))
+    ), indent=2)
 
     models = []
     for preset in PRESETS:
         res = run_preset(preset)
         models.append(res)
         print(f"{res['name']:32s} params={res['params']:>16,d}", flush=True)
-    write_json(GOLDEN_PRESETS, dict(header, models=models))
+    hf.write_json(GOLDEN_PRESETS, dict(header, models=models), indent=2)
 
-    print(f"wrote {GOLDEN_FLOPS.relative_to(REPO_ROOT)} and "
-          f"{GOLDEN_PRESETS.relative_to(REPO_ROOT)} in {time.time() - t0:.1f}s")
+    print(f"wrote {GOLDEN_FLOPS.relative_to(hf.REPO_ROOT)} and "
+          f"{GOLDEN_PRESETS.relative_to(hf.REPO_ROOT)} in {time.time() - t0:.1f}s")
     return 0
 
 

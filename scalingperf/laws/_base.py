@@ -4,14 +4,18 @@ ranges and the warning raised outside them."""
 from __future__ import annotations
 
 import abc
+import functools
+import inspect
 import math
 import sys
 import warnings
-from collections.abc import Mapping
-from typing import overload
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast, overload
 
 import numpy as np
 import numpy.typing as npt
+
+from . import _kernels
 
 #: One petaflop/s-day in FLOPs (Kaplan et al. 2020 give compute in PF-days).
 PF_DAY = 1e15 * 24 * 3600
@@ -19,6 +23,7 @@ PF_DAY = 1e15 * 24 * 3600
 F64 = npt.NDArray[np.float64]
 #: ``(low, high)`` bounds of a fitted variable; ``0`` and ``inf`` leave a side open.
 Bounds = tuple[float, float]
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 class ExtrapolationWarning(UserWarning):
@@ -68,6 +73,25 @@ def broadcast(**arrays: F64) -> tuple[tuple[int, ...], list[F64]]:
     flat = [np.ascontiguousarray(np.broadcast_to(a, shape), dtype=np.float64).ravel()
             for a in arrays.values()]
     return shape, flat
+
+
+def power(x: F64, coeff: float, exponent: float) -> F64:
+    """``coeff x^exponent`` on a flat float64 array, through the kernel."""
+    out = np.empty_like(x)
+    _kernels.power_law(x, coeff, exponent, out)
+    return out
+
+
+def documented(method: _Method, doc: str) -> _Method:
+    """``method`` under the docstring ``doc``: how a law gives an inherited method its
+    own wording and sources without restating the method's overloads."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return method(*args, **kwargs)
+
+    wrapper.__doc__ = inspect.cleandoc(doc)
+    return cast("_Method", wrapper)
 
 
 def output(values: F64, shape: tuple[int, ...]) -> float | F64:
@@ -137,7 +161,8 @@ class ScalingLaw(abc.ABC):
     for scalar inputs and an array otherwise. Values that are not finite and > 0 raise a
     ValueError naming the argument; values outside the law's ``fitted_range`` warn with
     :class:`ExtrapolationWarning`. Subclasses implement the ``_loss``,
-    ``_compute_optimal`` and ``_tokens_for`` hooks on flat, checked arrays.
+    ``_compute_optimal`` and ``_tokens_for`` hooks on flat, checked arrays, and
+    ``_budget_for`` where they can invert their allocation (:meth:`budget_for`).
     """
 
     #: Short name used in warnings.
@@ -163,6 +188,17 @@ class ScalingLaw(abc.ABC):
     @abc.abstractmethod
     def _tokens_for(self, n: F64) -> F64:
         """Recommended tokens at flat, checked ``n``."""
+
+    def _budget_for(self, n: F64) -> F64:
+        """FLOPs ``C`` with ``N_opt(C) = n`` at flat, checked ``n``."""
+        msg = f"{self.name} does not invert its compute-optimal allocation: it has no budget_for"
+        raise NotImplementedError(msg)
+
+    def _per_model(self, N: npt.ArrayLike, hook: Callable[[F64], F64]) -> float | F64:
+        """``hook`` applied to the checked parameter counts ``N``, shaped like them."""
+        shape, (n,) = broadcast(N=positive("N", N))
+        self._check("N", "N", n, "model")
+        return output(hook(n), shape)
 
     @overload
     def loss(self, N: float, D: float) -> float: ...
@@ -224,9 +260,25 @@ class ScalingLaw(abc.ABC):
         float or numpy.ndarray
             Tokens.
         """
-        shape, (n,) = broadcast(N=positive("N", N))
-        self._check("N", "N", n, "model")
-        return output(self._tokens_for(n), shape)
+        return self._per_model(N, self._tokens_for)
+
+    @overload
+    def budget_for(self, N: float) -> float: ...
+    @overload
+    def budget_for(self, N: npt.ArrayLike) -> F64: ...
+    def budget_for(self, N: npt.ArrayLike) -> float | F64:
+        """Training FLOPs for which ``N`` parameters is the compute-optimal size.
+
+        Parameters
+        ----------
+        N : float or array
+
+        Returns
+        -------
+        float or numpy.ndarray
+            FLOPs ``C`` with ``N_opt(C) = N``.
+        """
+        return self._per_model(N, self._budget_for)
 
     @overload
     def isoflop(self, C: float, N_grid: float) -> float: ...

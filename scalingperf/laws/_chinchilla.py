@@ -11,7 +11,18 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernels
-from ._base import F64, Bounds, ScalingLaw, broadcast, output, positive, positive_scalar, ranges
+from ._base import (
+    F64,
+    Bounds,
+    ScalingLaw,
+    broadcast,
+    documented,
+    output,
+    positive,
+    positive_scalar,
+    power,
+    ranges,
+)
 
 #: Gopher's training compute, the budget Hoffmann et al. 2022 compare allocations at.
 GOPHER_FLOPS = 5.76e23
@@ -21,13 +32,33 @@ GOPHER_FLOPS = 5.76e23
 CHINCHILLA_RANGE: dict[str, Bounds] = {"N": (7e7, 1.6e10), "D": (5e9, 5e11)}
 
 
-def _power(x: F64, coeff: float, exponent: float) -> F64:
-    out = np.empty_like(x)
-    _kernels.power_law(x, coeff, exponent, out)
-    return out
+class _LossFrontier(ScalingLaw):
+    """A law whose compute-optimal allocation lies on its own loss surface, so that a
+    budget has a least reachable loss."""
+
+    @overload
+    def optimal_loss(self, C: float) -> float: ...
+    @overload
+    def optimal_loss(self, C: npt.ArrayLike) -> F64: ...
+    def optimal_loss(self, C: npt.ArrayLike) -> float | F64:
+        """The least loss reachable with ``C`` FLOPs: ``L(N_opt(C), D_opt(C))``.
+
+        Parameters
+        ----------
+        C : float or array
+            Training FLOPs.
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
+        shape, (c,) = broadcast(C=positive("C", C))
+        n, d = self._compute_optimal(c)
+        self._check_nd(n, d, "_opt")
+        return output(self._loss(n, d), shape)
 
 
-class ParametricLaw(ScalingLaw):
+class ParametricLaw(_LossFrontier):
     """The parametric loss ``L(N, D) = E + A / N^alpha + B / D^beta`` (Hoffmann et al.
     2022, eq. 2) and its closed-form compute-optimal allocation.
 
@@ -85,55 +116,14 @@ class ParametricLaw(ScalingLaw):
 
     def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
         half = c / 6.0
-        n = _power(half, self.G, self.a)
+        n = power(half, self.G, self.a)
         return n, half / n
 
     def _budget_for(self, n: F64) -> F64:
-        return 6.0 * _power(n / self.G, 1.0, 1.0 / self.a)
+        return 6.0 * power(n / self.G, 1.0, 1.0 / self.a)
 
     def _tokens_for(self, n: F64) -> F64:
         return self._compute_optimal(self._budget_for(n))[1]
-
-    @overload
-    def budget_for(self, N: float) -> float: ...
-    @overload
-    def budget_for(self, N: npt.ArrayLike) -> F64: ...
-    def budget_for(self, N: npt.ArrayLike) -> float | F64:
-        """Training FLOPs for which ``N`` parameters is the compute-optimal size.
-
-        Parameters
-        ----------
-        N : float or array
-
-        Returns
-        -------
-        float or numpy.ndarray
-            FLOPs ``C`` with ``N_opt(C) = N``.
-        """
-        shape, (n,) = broadcast(N=positive("N", N))
-        self._check("N", "N", n, "model")
-        return output(self._budget_for(n), shape)
-
-    @overload
-    def optimal_loss(self, C: float) -> float: ...
-    @overload
-    def optimal_loss(self, C: npt.ArrayLike) -> F64: ...
-    def optimal_loss(self, C: npt.ArrayLike) -> float | F64:
-        """The least loss reachable with ``C`` FLOPs: ``L(N_opt(C), D_opt(C))``.
-
-        Parameters
-        ----------
-        C : float or array
-            Training FLOPs.
-
-        Returns
-        -------
-        float or numpy.ndarray
-        """
-        shape, (c,) = broadcast(C=positive("C", C))
-        n, d = self._compute_optimal(c)
-        self._check_nd(n, d, "_opt")
-        return output(self._loss(n, d), shape)
 
 
 class PowerLawFrontier(ScalingLaw):
@@ -173,32 +163,13 @@ class PowerLawFrontier(ScalingLaw):
         raise NotImplementedError(msg)
 
     def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
-        return _power(c, self.n_coeff, self.a), _power(c, self.d_coeff, self.b)
+        return power(c, self.n_coeff, self.a), power(c, self.d_coeff, self.b)
 
     def _budget_for(self, n: F64) -> F64:
-        return _power(n / self.n_coeff, 1.0, 1.0 / self.a)
+        return power(n / self.n_coeff, 1.0, 1.0 / self.a)
 
     def _tokens_for(self, n: F64) -> F64:
-        return _power(self._budget_for(n), self.d_coeff, self.b)
-
-    @overload
-    def budget_for(self, N: float) -> float: ...
-    @overload
-    def budget_for(self, N: npt.ArrayLike) -> F64: ...
-    def budget_for(self, N: npt.ArrayLike) -> float | F64:
-        """Training FLOPs for which ``N`` parameters is the compute-optimal size.
-
-        Parameters
-        ----------
-        N : float or array
-
-        Returns
-        -------
-        float or numpy.ndarray
-        """
-        shape, (n,) = broadcast(N=positive("N", N))
-        self._check("N", "N", n, "model")
-        return output(self._budget_for(n), shape)
+        return power(self._budget_for(n), self.d_coeff, self.b)
 
 
 # Hoffmann et al. 2022, Table 3 (approach 1) prints, for nine model sizes, the FLOPs and
@@ -218,7 +189,7 @@ _APPROACH3 = {"paper": (1.69, 406.4, 410.7, 0.34, 0.28),
               "tex": (1.6934, 406.4, 410.7, 0.3392, 0.2849)}
 
 
-class Chinchilla2022(ScalingLaw):
+class Chinchilla2022(_LossFrontier):
     """Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models"
     (arXiv:2203.15556): the three estimates of the compute-optimal allocation.
 
@@ -379,12 +350,11 @@ class Chinchilla2022(ScalingLaw):
     def _tokens_for(self, n: F64) -> F64:
         return self._law._tokens_for(n)
 
-    @overload
-    def budget_for(self, N: float) -> float: ...
-    @overload
-    def budget_for(self, N: npt.ArrayLike) -> F64: ...
-    def budget_for(self, N: npt.ArrayLike) -> float | F64:
-        """Training FLOPs for which ``N`` parameters is the compute-optimal size (Table 3's
+    def _budget_for(self, n: F64) -> F64:
+        return self._law._budget_for(n)
+
+    budget_for = documented(ScalingLaw.budget_for, """
+        Training FLOPs for which ``N`` parameters is the compute-optimal size (Table 3's
         FLOPs column for approach 1).
 
         Parameters
@@ -394,17 +364,10 @@ class Chinchilla2022(ScalingLaw):
         Returns
         -------
         float or numpy.ndarray
-        """
-        shape, (n,) = broadcast(N=positive("N", N))
-        self._check("N", "N", n, "model")
-        return output(self._law._budget_for(n), shape)
+        """)
 
-    @overload
-    def optimal_loss(self, C: float) -> float: ...
-    @overload
-    def optimal_loss(self, C: npt.ArrayLike) -> F64: ...
-    def optimal_loss(self, C: npt.ArrayLike) -> float | F64:
-        """The least loss reachable with ``C`` FLOPs (approach 3 only).
+    optimal_loss = documented(_LossFrontier.optimal_loss, """
+        The least loss reachable with ``C`` FLOPs (approach 3 only).
 
         Parameters
         ----------
@@ -414,11 +377,7 @@ class Chinchilla2022(ScalingLaw):
         Returns
         -------
         float or numpy.ndarray
-        """
-        shape, (c,) = broadcast(C=positive("C", C))
-        n, d = self._compute_optimal(c)
-        self._check_nd(n, d, "_opt")
-        return output(self._loss(n, d), shape)
+        """)
 
 
 class Besiroglu2024(ParametricLaw):

@@ -51,6 +51,19 @@ def _runs(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike) -> tuple[F64,
     return n, d, values
 
 
+def _counts(*limits: tuple[str, int, int]) -> None:
+    """Check each ``(name, count, low)``: ``count`` must be an integer >= ``low``."""
+    for name, count, low in limits:
+        if isinstance(count, bool) or not isinstance(count, int) or count < low:
+            msg = f"{name}={count!r} is invalid: it must be an integer >= {low}"
+            raise ValueError(msg)
+
+
+def _data_range(n: F64, d: F64) -> dict[str, tuple[float, float]]:
+    """The ``fitted_range`` of a law fit to the sizes ``n`` and token counts ``d``."""
+    return {"N": (float(n.min()), float(n.max())), "D": (float(d.min()), float(d.max()))}
+
+
 @dataclass(frozen=True)
 class ParametricFit:
     """The result of :func:`fit`.
@@ -184,10 +197,7 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
     if not 0 < ci < 1:
         msg = f"ci={ci!r} is invalid: it must be in (0, 1)"
         raise ValueError(msg)
-    for name, count, low in (("n_starts", n_starts, 1), ("n_bootstrap", n_bootstrap, 0)):
-        if isinstance(count, bool) or not isinstance(count, int) or count < low:
-            msg = f"{name}={count!r} is invalid: it must be an integer >= {low}"
-            raise ValueError(msg)
+    _counts(("n_starts", n_starts, 1), ("n_bootstrap", n_bootstrap, 0))
     _check_identifiable(n, d, values)
     starts_grid = _grid(grid)
     minimize = _lbfgs()
@@ -211,9 +221,7 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         low_q, high_q = np.nanpercentile(boot, [50 * (1 - ci), 50 * (1 + ci)], axis=0)
         intervals = {name: (float(lo), float(hi))
                      for name, lo, hi in zip(_NAMES, low_q, high_q, strict=True)}
-    law = ParametricLaw(*(float(x) for x in point[:5]),
-                        fitted_range={"N": (float(n.min()), float(n.max())),
-                                      "D": (float(d.min()), float(d.max()))},
+    law = ParametricLaw(*(float(x) for x in point[:5]), fitted_range=_data_range(n, d),
                         name="fit")
     return ParametricFit(law=law, a=float(point[5]), b=float(point[6]), ci=intervals,
                          bootstrap=boot, objective=value * delta, converged=converged,
@@ -283,7 +291,10 @@ class FrontierFit:
     loss_opt: F64 = field(repr=False)
 
 
-def _frontier(budgets: F64, n_opt: F64, d_opt: F64, loss_opt: F64, name: str) -> FrontierFit:
+def _frontier(budgets: F64, n_opt: F64, loss_opt: F64, name: str) -> FrontierFit:
+    """Power laws through the optima ``n_opt`` at ``budgets``, with ``D_opt = C / (6
+    N_opt)``."""
+    d_opt = budgets / (6.0 * n_opt)
     log_c = np.log(budgets)
     slope_n, icept_n = np.polyfit(log_c, np.log(n_opt), 1)
     slope_d, icept_d = np.polyfit(log_c, np.log(d_opt), 1)
@@ -292,10 +303,7 @@ def _frontier(budgets: F64, n_opt: F64, d_opt: F64, loss_opt: F64, name: str) ->
                f"{slope_n:.3g}, {slope_d:.3g}): the data are degenerate")
         raise ValueError(msg)
     law = PowerLawFrontier(float(np.exp(icept_n)), float(slope_n), float(np.exp(icept_d)),
-                           float(slope_d),
-                           fitted_range={"N": (float(n_opt.min()), float(n_opt.max())),
-                                         "D": (float(d_opt.min()), float(d_opt.max()))},
-                           name=name)
+                           float(slope_d), fitted_range=_data_range(n_opt, d_opt), name=name)
     return FrontierFit(law=law, a=float(slope_n), b=float(slope_d), budgets=budgets,
                        n_opt=n_opt, d_opt=d_opt, loss_opt=loss_opt)
 
@@ -354,10 +362,7 @@ def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> Fron
         n_opt.append(np.exp(vertex))
         loss_opt.append(r - q * q / (4 * p))
         exact.append(budget)
-    budget_values = np.array(exact)
-    n_arr = np.array(n_opt)
-    return _frontier(budget_values, n_arr, budget_values / (6.0 * n_arr), np.array(loss_opt),
-                     "fit_isoflop")
+    return _frontier(np.array(exact), np.array(n_opt), np.array(loss_opt), "fit_isoflop")
 
 
 def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
@@ -398,10 +403,7 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
     if labels.shape != n.shape:
         msg = f"runs must have one label per checkpoint: {labels.shape} against {n.shape}"
         raise ValueError(msg)
-    for name, count, low in (("n_budgets", n_budgets, 2), ("min_runs", min_runs, 1)):
-        if isinstance(count, bool) or not isinstance(count, int) or count < low:
-            msg = f"{name}={count!r} is invalid: it must be an integer >= {low}"
-            raise ValueError(msg)
+    _counts(("n_budgets", n_budgets, 2), ("min_runs", min_runs, 1))
     names = np.unique(labels)
     if names.size < 2:
         msg = f"fit_envelope needs at least 2 runs, got {names.size}: too few points"
@@ -439,4 +441,4 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
     budgets = np.exp(grid[covered][interior])
     n_opt = sizes[best][interior]
     loss_opt = curves[:, covered][best, np.arange(best.size)][interior]
-    return _frontier(budgets, n_opt, budgets / (6.0 * n_opt), loss_opt, "fit_envelope")
+    return _frontier(budgets, n_opt, loss_opt, "fit_envelope")

@@ -16,9 +16,11 @@ from ._base import (
     ScalingLaw,
     broadcast,
     check_range,
+    documented,
     output,
     positive,
     positive_scalar,
+    power,
     ranges,
 )
 
@@ -26,12 +28,6 @@ from ._base import (
 #: tokens of WebText2 (§1, Figure 1), for up to 2.5e5 steps.
 KAPLAN_RANGE: dict[str, Bounds] = {"N": (768.0, 1.5e9), "D": (2.2e7, 2.3e10),
                                    "S": (1.0, 2.5e5)}
-
-
-def _power(x: F64, coeff: float, exponent: float) -> F64:
-    out = np.empty_like(x)
-    _kernels.power_law(x, coeff, exponent, out)
-    return out
 
 
 class Kaplan2020(ScalingLaw):
@@ -126,11 +122,24 @@ class Kaplan2020(ScalingLaw):
         return out
 
     def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
-        n = _power(c / PF_DAY, self.n_opt_coeff, self.n_opt_exponent)
+        n = power(c / PF_DAY, self.n_opt_coeff, self.n_opt_exponent)
         return n, c / (6.0 * n)
 
     def _tokens_for(self, n: F64) -> F64:
-        return _power(n, self.overfit_coeff, self.overfit_exponent)
+        return power(n, self.overfit_coeff, self.overfit_exponent)
+
+    def _budget_for(self, n: F64) -> F64:
+        return PF_DAY * power(n / self.n_opt_coeff, 1.0, 1.0 / self.n_opt_exponent)
+
+    def _critical(self, loss: F64) -> F64:
+        return power(loss, self.b_star, -1.0 / self.alpha_b)
+
+    def _at_batch(self, name: str, value: npt.ArrayLike, B: npt.ArrayLike, L: npt.ArrayLike,
+                  ) -> tuple[tuple[int, ...], F64, F64, F64]:
+        """The shape, ``value``, ``B`` and ``B_crit(L)``, checked and broadcast."""
+        shape, (x, b, loss) = broadcast(**{name: positive(name, value)}, B=positive("B", B),
+                                        L=positive("L", L))
+        return shape, x, b, self._critical(loss)
 
     # The single-variable laws.
     @overload
@@ -149,9 +158,7 @@ class Kaplan2020(ScalingLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (n,) = broadcast(N=positive("N", N))
-        self._check("N", "N", n, "model")
-        return output(_power(self.n_c / n, 1.0, self.alpha_n), shape)
+        return self._per_model(N, lambda n: power(self.n_c / n, 1.0, self.alpha_n))
 
     @overload
     def loss_tokens(self, D: float) -> float: ...
@@ -170,7 +177,7 @@ class Kaplan2020(ScalingLaw):
         """
         shape, (d,) = broadcast(D=positive("D", D))
         self._check("D", "D", d, "token count")
-        return output(_power(self.d_c / d, 1.0, self.alpha_d), shape)
+        return output(power(self.d_c / d, 1.0, self.alpha_d), shape)
 
     @overload
     def loss_compute(self, C: float) -> float: ...
@@ -191,7 +198,7 @@ class Kaplan2020(ScalingLaw):
         """
         shape, (c,) = broadcast(C=positive("C", C))
         self._check_c(c)
-        return output(_power(self.c_c * PF_DAY / c, 1.0, self.alpha_c), shape)
+        return output(power(self.c_c * PF_DAY / c, 1.0, self.alpha_c), shape)
 
     def _check_c(self, c: F64) -> None:
         check_range(self.name, "C", c, self._compute_range(), "compute-optimal budget")
@@ -216,8 +223,7 @@ class Kaplan2020(ScalingLaw):
         shape, (n, s) = broadcast(N=positive("N", N), S=positive("S", S))
         self._check("N", "N", n, "model")
         self._check("S", "S", s, "step count")
-        values = _power(self.n_c / n, 1.0, self.alpha_n) + _power(self.s_c / s, 1.0,
-                                                                   self.alpha_s)
+        values = power(self.n_c / n, 1.0, self.alpha_n) + power(self.s_c / s, 1.0, self.alpha_s)
         return output(values, shape)
 
     @overload
@@ -237,7 +243,7 @@ class Kaplan2020(ScalingLaw):
         float or numpy.ndarray
         """
         shape, (loss,) = broadcast(L=positive("L", L))
-        return output(_power(loss, self.b_star, -1.0 / self.alpha_b), shape)
+        return output(self._critical(loss), shape)
 
     @overload
     def min_steps(self, S: float, B: float, L: float) -> float: ...
@@ -256,9 +262,7 @@ class Kaplan2020(ScalingLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (s, b, loss) = broadcast(S=positive("S", S), B=positive("B", B),
-                                        L=positive("L", L))
-        crit = _power(loss, self.b_star, -1.0 / self.alpha_b)
+        shape, s, b, crit = self._at_batch("S", S, B, L)
         return output(s / (1.0 + crit / b), shape)
 
     @overload
@@ -278,17 +282,11 @@ class Kaplan2020(ScalingLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (c, b, loss) = broadcast(C=positive("C", C), B=positive("B", B),
-                                        L=positive("L", L))
-        crit = _power(loss, self.b_star, -1.0 / self.alpha_b)
+        shape, c, b, crit = self._at_batch("C", C, B, L)
         return output(c / (1.0 + b / crit), shape)
 
-    @overload
-    def budget_for(self, N: float) -> float: ...
-    @overload
-    def budget_for(self, N: npt.ArrayLike) -> F64: ...
-    def budget_for(self, N: npt.ArrayLike) -> float | F64:
-        """FLOPs ``C_min`` for which ``N`` is the compute-efficient size (eq. 1.7 inverted).
+    budget_for = documented(ScalingLaw.budget_for, """
+        FLOPs ``C_min`` for which ``N`` is the compute-efficient size (eq. 1.7 inverted).
 
         Parameters
         ----------
@@ -297,8 +295,4 @@ class Kaplan2020(ScalingLaw):
         Returns
         -------
         float or numpy.ndarray
-        """
-        shape, (n,) = broadcast(N=positive("N", N))
-        self._check("N", "N", n, "model")
-        return output(PF_DAY * _power(n / self.n_opt_coeff, 1.0, 1.0 / self.n_opt_exponent),
-                      shape)
+        """)

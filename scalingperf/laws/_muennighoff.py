@@ -20,6 +20,20 @@ MUENNIGHOFF_RANGE: dict[str, Bounds] = {"N": (7e6, 9e9), "D": (0.0, 9e11),
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
 
+def _repeats(unique: F64, total: F64, r_star: float) -> F64:
+    out = np.empty_like(total)
+    _kernels.effective_repeats(unique, total, r_star, out)
+    return out
+
+
+def _with_unique(name: str, value: npt.ArrayLike, unique_tokens: npt.ArrayLike,
+                 ) -> tuple[tuple[int, ...], F64, F64]:
+    """The shape, ``value`` and ``unique_tokens``, checked and broadcast."""
+    shape, (x, u) = broadcast(**{name: positive(name, value)},
+                              unique_tokens=positive("unique_tokens", unique_tokens))
+    return shape, x, u
+
+
 class Muennighoff2023(ParametricLaw):
     """Muennighoff et al. 2023, "Scaling Data-Constrained Language Models" (NeurIPS 2023,
     arXiv:2305.16264): the Chinchilla form in effective data and parameters, for training
@@ -67,11 +81,8 @@ class Muennighoff2023(ParametricLaw):
         return result
 
     def _effective(self, n: F64, d: F64, u: F64) -> tuple[F64, F64]:
-        d_eff = np.empty_like(d)
-        _kernels.effective_repeats(u, d, self.r_d_star, d_eff)
-        unique_n = self._optimal_params_for_tokens(np.minimum(u, d))
-        n_eff = np.empty_like(n)
-        _kernels.effective_repeats(unique_n, n, self.r_n_star, n_eff)
+        d_eff = _repeats(u, d, self.r_d_star)
+        n_eff = _repeats(self._optimal_params_for_tokens(np.minimum(u, d)), n, self.r_n_star)
         return n_eff, d_eff
 
     def _constrained_loss(self, n: F64, d: F64, u: F64) -> F64:
@@ -127,11 +138,8 @@ class Muennighoff2023(ParametricLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (d, u) = broadcast(D=positive("D", D),
-                                  unique_tokens=positive("unique_tokens", unique_tokens))
-        out = np.empty_like(d)
-        _kernels.effective_repeats(u, d, self.r_d_star, out)
-        return output(out, shape)
+        shape, d, u = _with_unique("D", D, unique_tokens)
+        return output(_repeats(u, d, self.r_d_star), shape)
 
     @overload
     def effective_params(self, N: float, unique_tokens: float) -> float: ...
@@ -149,11 +157,8 @@ class Muennighoff2023(ParametricLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (n, u) = broadcast(N=positive("N", N),
-                                  unique_tokens=positive("unique_tokens", unique_tokens))
-        out = np.empty_like(n)
-        _kernels.effective_repeats(self._optimal_params_for_tokens(u), n, self.r_n_star, out)
-        return output(out, shape)
+        shape, n, u = _with_unique("N", N, unique_tokens)
+        return output(_repeats(self._optimal_params_for_tokens(u), n, self.r_n_star), shape)
 
     @overload
     def compute_optimal(self, C: float, *,
@@ -183,8 +188,7 @@ class Muennighoff2023(ParametricLaw):
         """
         if unique_tokens is None:
             return super().compute_optimal(C)
-        shape, (c, u) = broadcast(C=positive("C", C),
-                                  unique_tokens=positive("unique_tokens", unique_tokens))
+        shape, c, u = _with_unique("C", C, unique_tokens)
         n = self._minimise_isoflop(c, u)
         d = c / (6.0 * n)
         self._check_all(n, d, u, "_opt")

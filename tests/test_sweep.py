@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scalingperf as sp
 
@@ -270,3 +273,33 @@ def test_moe_rows_go_through_the_routed_law():
                           clark.loss(active, moe["n_experts"][routed].astype(float)))
     assert np.array_equal(result["loss"][~routed],
                           chinchilla.loss(moe["params_total"][~routed].astype(float), 1e11))
+
+
+axis_values = st.lists(st.integers(-4, 5000), min_size=1, max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(d_model=axis_values, n_layers=st.lists(st.integers(-2, 64), min_size=1, max_size=3),
+       n_heads=st.lists(st.integers(-1, 64), min_size=1, max_size=3),
+       tp=st.lists(st.integers(-1, 16), min_size=1, max_size=3),
+       seq_len=st.lists(st.integers(-1, 5000), min_size=1, max_size=2))
+def test_any_grid_is_an_error_or_rows_that_equal_estimate(d_model, n_layers, n_heads, tp,
+                                                          seq_len):
+    try:
+        grid = sp.Grid(d_model=d_model, n_layers=n_layers, n_heads=n_heads, tp=tp,
+                       seq_len=seq_len, batch=1, **LLAMA_LIKE)
+        result = sp.sweep(grid)
+    except ValueError as error:
+        message = str(error)
+    else:
+        message = ""
+    if message:
+        assert re.match(r"^[a-z_]+=", message), message  # names the field and its value
+        return
+    assert len(result) <= len(grid)
+    for i in range(min(len(result), 3)):
+        report = result.report(i)
+        assert report.time.step == result["step_time"][i]
+        assert report.memory.per_gpu == result["memory_per_gpu"][i]
+    assert np.all(np.isfinite(result["step_time"]))
+    assert np.all(result["memory_per_gpu"] > 0)

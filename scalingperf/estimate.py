@@ -23,7 +23,7 @@ _PARAM_FIELDS = ("total", "embedding", "non_embedding", "active", "active_non_em
 _FLOP_FIELDS = ("forward", "backward", "forward_causal", "backward_causal",
                 "elementwise_forward", "elementwise_backward", "recompute", "model",
                 "hardware", "per_token", "six_n_per_token")
-_MEMORY_FIELDS = ("weights", "gradients", "optimizer", "activations", "activations_per_layer",
+_MEMORY_FIELDS = ("params", "weights", "gradients", "optimizer", "activations", "activations_per_layer",
                   "activations_in_flight", "logits", "temporary", "per_gpu", "capacity", "fits",
                   "kv_cache", "inference", "max_inference_batch", "pipeline_stage")
 _TIME_FIELDS = ("forward", "backward", "recompute", "tp_communication", "ep_communication",

@@ -141,3 +141,20 @@ def test_mfu_never_exceeds_one_at_long_context():
     report = sp.estimate(arch, batch=1, seq_len=2**17, efficiency=sp.Efficiency(matmul=1.0))
     assert report.mfu <= 1.0
     assert report.flops.model / report.time.step / 989.4e12 > report.mfu
+
+
+def test_data_parallel_volume_under_zero():
+    """ZeRO 1 and 2 move the same bytes as an all-reduce of the gradients; ZeRO 3 adds an
+    all-gather of the weights forward and backward: 1.5x (Rajbhandari et al. 2020 §7)."""
+    arch = sp.Architecture.preset("llama-2-7b")
+    times = {zero: sp.estimate(arch, batch=1, seq_len=4096, dp=64, zero=zero).time
+             for zero in (0, 1, 2, 3)}
+    assert times[0].dp_communication == times[1].dp_communication == times[2].dp_communication
+    assert times[3].dp_communication == pytest.approx(1.5 * times[0].dp_communication)
+    report = sp.estimate(arch, batch=1, seq_len=4096, dp=64, tp=2)
+    # A ring all-reduce of the shard's bf16 gradients over 64 ranks across nodes.
+    link = sp.hardware()["H100-SXM"].inter_node_bandwidth * sp.Efficiency().network
+    gradients = report.memory.params * 2
+    assert report.memory.params == pytest.approx(report.memory.weights / 2)
+    expected = 2 * 63 / 64 * gradients / link + 2 * 63 * 8e-6
+    assert report.time.dp_communication == pytest.approx(expected)

@@ -107,6 +107,7 @@ void bind_estimate(py::module_& m) {
       .def_readonly("per_token", &sp::FlopCounts::per_token)
       .def_readonly("six_n_per_token", &sp::FlopCounts::six_n_per_token);
   py::class_<sp::MemoryReport>(m, "MemoryReport", "Bytes on the busiest device.")
+      .def_readonly("params", &sp::MemoryReport::params)
       .def_readonly("weights", &sp::MemoryReport::weights)
       .def_readonly("gradients", &sp::MemoryReport::gradients)
       .def_readonly("optimizer", &sp::MemoryReport::optimizer)

@@ -95,6 +95,7 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   }
   const bool first_busiest = l.pp == 1 || first.per_gpu >= last.per_gpu;
   MemoryReport result = first_busiest ? first : last;
+  result.params = (first_busiest ? first_params : last_params) + stage_expert_params;
   result.pipeline_stage = first_busiest ? 0 : l.pp - 1;
   result.activations_per_layer = layers_saved / layers;
   result.capacity = hw.memory;

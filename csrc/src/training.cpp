@@ -88,13 +88,14 @@ StepResult step(const Architecture& a, const Workload& w, const ModelCosts& cost
   // 1F1B: m micro-batches plus (p - 1) / v stage times of fill and drain.
   time.bubble = (p - 1) / static_cast<double>(l.interleave) * time.stage;
 
-  // Data parallelism: reduce the gradients once per step (ZeRO 1 and 2: reduce-scatter
-  // plus all-gather, the same volume; ZeRO 3 gathers the weights again forward and
-  // backward, 1.5x: Rajbhandari et al. 2020 §7). Expert gradients over dp / ep.
+  // Data parallelism: reduce the gradients of the device's model shard once per step
+  // (ZeRO 1 and 2: reduce-scatter plus all-gather, the same volume; ZeRO 3 gathers the
+  // weights again forward and backward, 1.5x: Rajbhandari et al. 2020 §7). Expert
+  // gradients take the same ring here, though their group is only dp / ep.
   if (l.dp > 1) {
     const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
     const double volume = l.zero == 3 ? 1.5 : 1.0;
-    const double gradient_bytes = r.memory.weights / per_param.weights * per_param.gradients;
+    const double gradient_bytes = r.memory.params * per_param.gradients;
     const Link link = link_for(hw, e, l.dp, l.tp);
     time.dp_communication =
         (1 - e.dp_overlap) * volume * all_reduce(gradient_bytes, l.dp, link);

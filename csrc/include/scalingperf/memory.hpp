@@ -24,6 +24,7 @@ StateBytes state_bytes(DType dtype, Optimizer optimizer);
 
 /// Memory of the busiest device (the pipeline stage that holds the most).
 struct MemoryReport {
+  double params = 0;                 ///< parameters the device's model shard holds (before ZeRO)
   double weights = 0;
   double gradients = 0;
   double optimizer = 0;

@@ -24,16 +24,18 @@ StateBytes state_bytes(DType dtype, Optimizer optimizer) {
 
 MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
                     const Layout& l, const Hardware& hw) {
+  // Reciprocals once: this runs for every row of a sweep.
   const DeviceShare share = device_share(l);
   const double p = static_cast<double>(l.pp);
-  const double dp = static_cast<double>(l.dp);
-  const double expert_dp = static_cast<double>(l.dp / l.ep);
+  const double per_stage = 1 / p;
+  const double per_replica = 1 / static_cast<double>(l.dp);
+  const double per_expert_replica = 1 / static_cast<double>(l.dp / l.ep);
   const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
 
   // Parameters per stage: the embedding on the first, the head on the last (with its own
   // copy of a tied embedding when they differ: Shoeybi et al. 2019 §3).
-  const double stage_layer_params = costs.layers.params.non_expert(share) / p;
-  const double stage_expert_params = costs.layers.params.expert(share) / p;
+  const double stage_layer_params = costs.layers.params.non_expert(share) * per_stage;
+  const double stage_expert_params = costs.layers.params.expert(share) * per_stage;
   const double embedding_params = costs.embedding.params.non_expert(share);
   const double head_params = costs.head.params.non_expert(share);
   double first_params = stage_layer_params + embedding_params;
@@ -48,12 +50,11 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   // ZeRO stages shard optimizer states (1), gradients (2) and weights (3) over dp; expert
   // parameters are replicated, and sharded, over dp / ep.
   auto states = [&](double params, double expert_params, MemoryReport& m) {
-    auto held = [&](int stage) {
-      return l.zero >= stage ? params / dp + expert_params / expert_dp : params + expert_params;
-    };
-    m.weights = per_param.weights * held(3);
-    m.gradients = per_param.gradients * held(2);
-    m.optimizer = per_param.optimizer * held(1);
+    const double whole = params + expert_params;
+    const double sharded = params * per_replica + expert_params * per_expert_replica;
+    m.weights = per_param.weights * (l.zero >= 3 ? sharded : whole);
+    m.gradients = per_param.gradients * (l.zero >= 2 ? sharded : whole);
+    m.optimizer = per_param.optimizer * (l.zero >= 1 ? sharded : whole);
   };
 
   // Activations: 1F1B keeps min(m, p) micro-batches in flight on the first stage, times
@@ -61,14 +62,15 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   // (Narayanan et al. 2021 §2.2; Korthikanti et al. 2022 §4.2.3).
   const double microbatches = static_cast<double>(l.microbatches);
   double in_flight = std::min(microbatches, p);
-  if (l.interleave > 1) in_flight *= 1 + (p - 1) / (p * static_cast<double>(l.interleave));
+  if (l.interleave > 1) in_flight *= 1 + (p - 1) * per_stage / static_cast<double>(l.interleave);
   const double layers = static_cast<double>(a.n_layers);
+  const double per_layer = 1 / layers;
   const double layers_saved = w.recompute == Recompute::full
                                   ? layers * checkpoint_bytes(a, w) * share.sequence
                                   : costs.layers.saved.on(share);
-  const double stage_layers_saved = layers_saved / p;
+  const double stage_layers_saved = layers_saved * per_stage;
   const double recompute_peak =
-      w.recompute == Recompute::full ? costs.layers.working_set.on(share) / layers : 0;
+      w.recompute == Recompute::full ? costs.layers.working_set.on(share) * per_layer : 0;
   const double logits = costs.logits.on(share);
   const double embedding_saved = costs.embedding.saved.on(share);
   const double head_saved = costs.head.saved.on(share);
@@ -97,22 +99,23 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   MemoryReport result = first_busiest ? first : last;
   result.params = (first_busiest ? first_params : last_params) + stage_expert_params;
   result.pipeline_stage = first_busiest ? 0 : l.pp - 1;
-  result.activations_per_layer = layers_saved / layers;
+  result.activations_per_layer = layers_saved * per_layer;
   result.capacity = hw.memory;
   result.fits = result.per_gpu <= hw.memory;
 
   // Inference: keys and values of every layer on the stage, kv heads split over tp
   // (2 L h_kv d_h s b bytes for the whole model).
   const double act = bytes_of(w.dtype);
-  const double kv_per_sequence = 2 * (layers / p) * static_cast<double>(a.n_kv_heads) *
+  const double kv_per_sequence = 2 * layers * per_stage * static_cast<double>(a.n_kv_heads) *
                                  share.tensor * static_cast<double>(a.head_dim) *
                                  static_cast<double>(w.seq_len) * act;
   const double inference_weights = act * (std::max(first_params, last_params) + stage_expert_params);
   result.kv_cache = kv_per_sequence * static_cast<double>(w.batch);
   result.inference = inference_weights + result.kv_cache;
   const double room = hw.memory - inference_weights;
+  // Truncation is the floor here (room > 0); capped far below 2^63.
   result.max_inference_batch =
-      room > 0 ? static_cast<std::int64_t>(std::min(std::floor(room / kv_per_sequence), 1e18)) : 0;
+      room > 0 ? static_cast<std::int64_t>(std::min(room / kv_per_sequence, 1e18)) : 0;
   return result;
 }
 

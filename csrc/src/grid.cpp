@@ -79,36 +79,45 @@ std::uint64_t grid_size(const Grid& grid) {
   return size;
 }
 
-GridSpans grid_spans(const Grid& grid) {
-  GridSpans spans;
-  for (const Axis& axis : grid.axes) {
-    const int level = axis_level(axis.kind);
-    if (level >= 1) spans.inner *= axis.values.size();
-    if (level == 2) spans.layout *= axis.values.size();
+GridCursor::GridCursor(const Grid& grid, std::uint64_t index) {
+  const std::size_t n = grid.axes.size();
+  digits_.resize(n);
+  sizes_.resize(n);
+  levels_.resize(n);
+  for (std::size_t a = n; a-- > 0;) {
+    const std::uint64_t size = grid.axes[a].values.size();
+    sizes_[a] = static_cast<std::uint32_t>(size);
+    levels_[a] = axis_level(grid.axes[a].kind);
+    digits_[a] = static_cast<std::uint32_t>(index % size);
+    index /= size;
   }
-  return spans;
+}
+
+int GridCursor::advance() {
+  for (std::size_t a = digits_.size(); a-- > 0;) {
+    if (++digits_[a] < sizes_[a]) return levels_[a];
+    digits_[a] = 0;
+  }
+  return 0;  // wrapped past the end: every digit changed
 }
 
 namespace {
-/// Decodes the axes of one level from that level's own mixed-radix index.
+/// The axes of one level, read at the cursor's digits.
 template <class Set>
-void decode(const Grid& grid, int level, std::uint64_t index, Set&& set) {
-  for (std::size_t a = grid.axes.size(); a-- > 0;) {
+void decode(const Grid& grid, int level, const std::vector<std::uint32_t>& digits, Set&& set) {
+  for (std::size_t a = 0; a < grid.axes.size(); ++a) {
     const Axis& axis = grid.axes[a];
-    if (axis_level(axis.kind) != level) continue;
-    const std::uint64_t n = axis.values.size();
-    set(axis.kind, axis.values[index % n]);
-    index /= n;
+    if (axis_level(axis.kind) == level) set(axis.kind, axis.values[digits[a]]);
   }
 }
 }  // namespace
 
-bool model_point(const Grid& grid, std::uint64_t model_index, Architecture& arch,
+bool model_point(const Grid& grid, const std::vector<std::uint32_t>& digits, Architecture& arch,
                  std::string* why) {
   arch = grid.base;
   double ffn_ratio = 0;
   std::int64_t gqa_group = 0;
-  decode(grid, 0, model_index, [&](AxisKind kind, double value) {
+  decode(grid, 0, digits, [&](AxisKind kind, double value) {
     const auto integer = static_cast<std::int64_t>(value);
     switch (kind) {
       case AxisKind::d_model: arch.d_model = integer; break;
@@ -160,10 +169,10 @@ bool model_point(const Grid& grid, std::uint64_t model_index, Architecture& arch
   return true;
 }
 
-bool workload_point(const Grid& grid, std::uint64_t workload_index, const Architecture& arch,
-                    Workload& work, std::string* why) {
+bool workload_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
+                    const Architecture& arch, Workload& work, std::string* why) {
   work = grid.work;
-  decode(grid, 1, workload_index, [&](AxisKind kind, double value) {
+  decode(grid, 1, digits, [&](AxisKind kind, double value) {
     const auto integer = static_cast<std::int64_t>(value);
     switch (kind) {
       case AxisKind::seq_len: work.seq_len = integer; break;
@@ -180,10 +189,11 @@ bool workload_point(const Grid& grid, std::uint64_t workload_index, const Archit
   return true;
 }
 
-bool layout_point(const Grid& grid, std::uint64_t layout_index, const Architecture& arch,
-                  const Workload& work, Layout& layout, std::string* why) {
+bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
+                  const Architecture& arch, const Workload& work, Layout& layout,
+                  std::string* why) {
   layout = grid.layout;
-  decode(grid, 2, layout_index, [&](AxisKind kind, double value) {
+  decode(grid, 2, digits, [&](AxisKind kind, double value) {
     const auto integer = static_cast<std::int64_t>(value);
     switch (kind) {
       case AxisKind::tp: layout.tp = integer; break;
@@ -225,11 +235,10 @@ bool layout_point(const Grid& grid, std::uint64_t layout_index, const Architectu
 
 bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workload& work,
                 Layout& layout, std::string* why) {
-  const GridSpans spans = grid_spans(grid);
-  const std::uint64_t rest = index % spans.inner;
-  return model_point(grid, index / spans.inner, arch, why) &&
-         workload_point(grid, rest / spans.layout, arch, work, why) &&
-         layout_point(grid, rest % spans.layout, arch, work, layout, why);
+  const GridCursor cursor(grid, index);
+  return model_point(grid, cursor.digits(), arch, why) &&
+         workload_point(grid, cursor.digits(), arch, work, why) &&
+         layout_point(grid, cursor.digits(), arch, work, layout, why);
 }
 
 }  // namespace scalingperf

@@ -59,32 +59,25 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   double row[column_count];
   // The model and its ops change only when an outer digit does: cache them across the
   // inner (layout) loop.
-  const GridSpans spans = grid_spans(g);
-  std::uint64_t model_seen = ~std::uint64_t{0}, workload_seen = ~std::uint64_t{0};
+  GridCursor cursor(g, begin);
+  int changed = 0;  // the outermost level whose digits changed since the last point
   bool model_ok = false, workload_ok = false;
   for (std::uint64_t start = begin; start < end; start += block) {
     if (control.cancel.load(std::memory_order_relaxed)) return;
     const std::uint64_t stop = std::min(end, start + block);
-    for (std::uint64_t i = start; i < stop; ++i) {
-      const std::uint64_t model_index = i / spans.inner;
-      const std::uint64_t rest = i % spans.inner;
-      const std::uint64_t workload_index = i / spans.layout;  // unique per (model, workload)
-      if (model_index != model_seen) {
-        model_seen = model_index;
-        model_ok = model_point(g, model_index, arch);
-        workload_seen = ~std::uint64_t{0};
-      }
+    for (std::uint64_t i = start; i < stop; ++i, changed = cursor.advance()) {
+      const auto& digits = cursor.digits();
+      if (changed == 0) model_ok = model_point(g, digits, arch);
       if (!model_ok) continue;
-      if (workload_index != workload_seen) {
-        workload_seen = workload_index;
-        workload_ok = workload_point(g, rest / spans.layout, arch, work);
+      if (changed <= 1) {
+        workload_ok = workload_point(g, digits, arch, work);
         if (workload_ok) {
           costs = model_costs(arch, work);
           at_tp1 = section_seconds(costs, roofline(work, single_device_tensor(g.layout), hw, e));
           splits.clear();
         }
       }
-      if (!workload_ok || !layout_point(g, rest % spans.layout, arch, work, layout)) continue;
+      if (!workload_ok || !layout_point(g, digits, arch, work, layout)) continue;
       const SectionSeconds* at_layout = &at_tp1;
       if (layout.tp > 1 || layout.sequence_parallel) {
         at_layout = nullptr;

@@ -59,21 +59,30 @@ struct Grid {
 /// Number of points; throws std::invalid_argument when it overflows 2^62.
 std::uint64_t grid_size(const Grid& grid);
 
-/// Points per model (the workload and layout axes) and per workload (the layout axes).
-struct GridSpans {
-  std::uint64_t inner = 1;
-  std::uint64_t layout = 1;
-};
-GridSpans grid_spans(const Grid& grid);
+/// The digits of a flat index, one per axis (the last axis fastest), moved forward one
+/// index at a time without divisions.
+class GridCursor {
+ public:
+  GridCursor(const Grid& grid, std::uint64_t index);
+  /// Moves to the next index; returns the level (0 model, 1 workload, 2 layout) of the
+  /// outermost axis whose digit changed.
+  int advance();
+  const std::vector<std::uint32_t>& digits() const { return digits_; }
 
-/// The parts of a point, each from its own level's index (see grid_point); false when
-/// the point is invalid, with the reason in `why`.
-bool model_point(const Grid& grid, std::uint64_t model_index, Architecture& arch,
+ private:
+  std::vector<std::uint32_t> digits_, sizes_;
+  std::vector<int> levels_;
+};
+
+/// The parts of the point at a cursor's digits (see grid_point); false when the point is
+/// invalid, with the reason in `why`.
+bool model_point(const Grid& grid, const std::vector<std::uint32_t>& digits, Architecture& arch,
                  std::string* why = nullptr);
-bool workload_point(const Grid& grid, std::uint64_t workload_index, const Architecture& arch,
-                    Workload& work, std::string* why = nullptr);
-bool layout_point(const Grid& grid, std::uint64_t layout_index, const Architecture& arch,
-                  const Workload& work, Layout& layout, std::string* why = nullptr);
+bool workload_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
+                    const Architecture& arch, Workload& work, std::string* why = nullptr);
+bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
+                  const Architecture& arch, const Workload& work, Layout& layout,
+                  std::string* why = nullptr);
 
 /// The configuration at flat index `index`; false when the point is invalid (a size that
 /// does not divide, a layout the model does not allow), with the reason in `why`.

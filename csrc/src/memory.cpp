@@ -22,40 +22,64 @@ StateBytes state_bytes(DType dtype, Optimizer optimizer) {
   return {b, b, 0};
 }
 
+namespace {
+
+/// Parameters on the first and the last pipeline stage (non-expert), and the routed
+/// experts a stage holds.
+struct StageParams {
+  double first, last, experts;
+};
+
+StageParams stage_params(const Architecture& a, const ModelCosts& costs, const Layout& l,
+                         const DeviceShare& share, double per_stage) {
+  // The embedding on the first stage, the head on the last (with its own copy of a tied
+  // embedding when they differ: Shoeybi et al. 2019 §3).
+  const double layers = costs.layers.params.non_expert(share) * per_stage;
+  const double embedding = costs.embedding.params.non_expert(share);
+  const double head = costs.head.params.non_expert(share);
+  StageParams s{layers + embedding, layers + head, costs.layers.params.expert(share) * per_stage};
+  if (l.pp == 1) {
+    s.first += head;
+    s.last = s.first;
+  } else if (a.tie_embeddings) {
+    s.last += static_cast<double>(a.vocab_size * a.d_model) * share.tensor;
+  }
+  return s;
+}
+
+/// Bytes of weights, gradients and optimizer states for `params` (plus `experts`). ZeRO
+/// stages shard optimizer states (1), gradients (2) and weights (3) over dp; expert
+/// parameters are replicated, and sharded, over dp / ep (Rajbhandari et al. 2020).
+void set_states(double params, double experts, const Workload& w, const Layout& l,
+                MemoryReport& m) {
+  const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
+  const double whole = params + experts;
+  const double sharded = params / static_cast<double>(l.dp) +
+                         experts / static_cast<double>(l.dp / l.ep);
+  m.params = whole;
+  m.weights = per_param.weights * (l.zero >= 3 ? sharded : whole);
+  m.gradients = per_param.gradients * (l.zero >= 2 ? sharded : whole);
+  m.optimizer = per_param.optimizer * (l.zero >= 1 ? sharded : whole);
+}
+
+}  // namespace
+
+MemoryReport parameter_memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                              const Layout& l) {
+  const StageParams s =
+      stage_params(a, costs, l, device_share(l), 1 / static_cast<double>(l.pp));
+  MemoryReport m;
+  set_states(std::max(s.first, s.last), s.experts, w, l, m);
+  return m;
+}
+
 MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
                     const Layout& l, const Hardware& hw) {
   // Reciprocals once: this runs for every row of a sweep.
   const DeviceShare share = device_share(l);
   const double p = static_cast<double>(l.pp);
   const double per_stage = 1 / p;
-  const double per_replica = 1 / static_cast<double>(l.dp);
-  const double per_expert_replica = 1 / static_cast<double>(l.dp / l.ep);
-  const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
-
-  // Parameters per stage: the embedding on the first, the head on the last (with its own
-  // copy of a tied embedding when they differ: Shoeybi et al. 2019 §3).
-  const double stage_layer_params = costs.layers.params.non_expert(share) * per_stage;
-  const double stage_expert_params = costs.layers.params.expert(share) * per_stage;
-  const double embedding_params = costs.embedding.params.non_expert(share);
-  const double head_params = costs.head.params.non_expert(share);
-  double first_params = stage_layer_params + embedding_params;
-  double last_params = stage_layer_params + head_params;
-  if (l.pp == 1) {
-    first_params += head_params;
-    last_params = first_params;
-  } else if (a.tie_embeddings) {
-    last_params += static_cast<double>(a.vocab_size * a.d_model) * share.tensor;
-  }
-
-  // ZeRO stages shard optimizer states (1), gradients (2) and weights (3) over dp; expert
-  // parameters are replicated, and sharded, over dp / ep.
-  auto states = [&](double params, double expert_params, MemoryReport& m) {
-    const double whole = params + expert_params;
-    const double sharded = params * per_replica + expert_params * per_expert_replica;
-    m.weights = per_param.weights * (l.zero >= 3 ? sharded : whole);
-    m.gradients = per_param.gradients * (l.zero >= 2 ? sharded : whole);
-    m.optimizer = per_param.optimizer * (l.zero >= 1 ? sharded : whole);
-  };
+  const StageParams params = stage_params(a, costs, l, share, per_stage);
 
   // Activations: 1F1B keeps min(m, p) micro-batches in flight on the first stage, times
   // (1 + (p - 1) / (p v)) with v interleaved stages; the last stage keeps one
@@ -76,7 +100,7 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   const double head_saved = costs.head.saved.on(share);
 
   MemoryReport first, last;
-  states(first_params, stage_expert_params, first);
+  set_states(params.first, params.experts, w, l, first);
   first.activations = stage_layers_saved + embedding_saved;
   first.activations_in_flight = in_flight * first.activations;
   first.temporary = recompute_peak;
@@ -86,7 +110,7 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
     first.logits = logits;
     first.temporary = std::max(recompute_peak, logits);
   }
-  states(last_params, stage_expert_params, last);
+  set_states(params.last, params.experts, w, l, last);
   last.activations = stage_layers_saved + head_saved;
   last.activations_in_flight = last.activations;
   last.logits = logits;
@@ -97,7 +121,6 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   }
   const bool first_busiest = l.pp == 1 || first.per_gpu >= last.per_gpu;
   MemoryReport result = first_busiest ? first : last;
-  result.params = (first_busiest ? first_params : last_params) + stage_expert_params;
   result.pipeline_stage = first_busiest ? 0 : l.pp - 1;
   result.activations_per_layer = layers_saved * per_layer;
   result.capacity = hw.memory;
@@ -109,7 +132,7 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   const double kv_per_sequence = 2 * layers * per_stage * static_cast<double>(a.n_kv_heads) *
                                  share.tensor * static_cast<double>(a.head_dim) *
                                  static_cast<double>(w.seq_len) * act;
-  const double inference_weights = act * (std::max(first_params, last_params) + stage_expert_params);
+  const double inference_weights = act * (std::max(params.first, params.last) + params.experts);
   result.kv_cache = kv_per_sequence * static_cast<double>(w.batch);
   result.inference = inference_weights + result.kv_cache;
   const double room = hw.memory - inference_weights;

@@ -68,12 +68,14 @@ struct StepResult {
   TimeReport time;
 };
 
+/// One step's times; `full_memory` false computes only the parameter states (enough for
+/// the step time: the tp = 1 baseline of tensor-parallel efficiency needs no more).
 StepResult step(const Architecture& a, const Workload& w, const ModelCosts& costs,
                 const Layout& l, const Hardware& hw, const Efficiency& e,
-                const SectionSeconds& seconds) {
+                const SectionSeconds& seconds, bool full_memory = true) {
   StepResult r;
   r.stage = stage_times(a, w, l, hw, e, seconds);
-  r.memory = memory(a, w, costs, l, hw);
+  r.memory = full_memory ? memory(a, w, costs, l, hw) : parameter_memory(a, w, costs, l);
   TimeReport& time = r.time;
   time.forward = r.stage.forward;
   time.backward = r.stage.backward;
@@ -168,7 +170,8 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   if (l.tp == 1) {
     report.tp_efficiency = report.tp_gemm_efficiency = report.tp_communication_efficiency = 1;
   } else {
-    const double step_1 = step(a, w, costs, single_device_tensor(l), hw, e, at_tp1).time.step;
+    const double step_1 =
+        step(a, w, costs, single_device_tensor(l), hw, e, at_tp1, false).time.step;
     const double t = static_cast<double>(l.tp);
     const double step_t = at.time.step;
     const double m_stages = static_cast<double>(l.microbatches) +

@@ -42,6 +42,12 @@ struct MemoryReport {
   std::int64_t pipeline_stage = 0;   ///< which stage is the busiest (0: first)
 };
 
+/// Only params, weights, gradients and optimizer states, of the stage holding the most
+/// parameters: what a data-parallel reduction and an optimizer step move. Cheaper than
+/// memory(), for the tp = 1 baseline of tensor-parallel efficiency.
+MemoryReport parameter_memory(const Architecture& arch, const Workload& work,
+                              const ModelCosts& costs, const Layout& layout);
+
 /// Memory per device of a resolved architecture, validated workload and resolved layout.
 MemoryReport memory(const Architecture& arch, const Workload& work, const ModelCosts& costs,
                     const Layout& layout, const Hardware& hw);

@@ -1,4 +1,4 @@
-"""Speed of scalingperf: one ``estimate()`` call, its per-layer table, and the C++ loop
+"""Speed of scalingperf: one ``estimate()`` call, its per-layer table, and a sweep
 over many shapes against a pure-NumPy baseline of the same formulas.
 
 Run the timings (from the repository root; ``testpaths`` only names ``tests``, so pass
@@ -116,7 +116,7 @@ def test_estimate_layers(benchmark: Any, name: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# 3. Many shapes: the C++ loop against a NumPy baseline of the same formulas.
+# 3. Many shapes: a sweep against a NumPy baseline of the same formulas.
 # --------------------------------------------------------------------------------------
 
 

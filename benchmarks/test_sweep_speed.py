@@ -74,7 +74,13 @@ def test_sweep_streaming(benchmark: Any, reduction: str) -> None:
     options = {"top": 10, "by": "-mfu"} if reduction == "top" else {
         "pareto": ("step_time", "memory_per_gpu")}
     result = benchmark.pedantic(sp.sweep, args=(grid,), kwargs=options, rounds=3, iterations=1)
-    assert 1 <= len(result) <= max(10, len(result))
+    if reduction == "top":
+        assert len(result) == 10
+        assert np.all(np.diff(result["mfu"]) <= 0)  # best first
+    else:
+        assert len(result) >= 1
+        # On a front no two rows share x (the one with the lower y dominates).
+        assert np.unique(result["step_time"]).size == len(result)
     seconds = _median(benchmark)
     if seconds is not None:
         benchmark.extra_info["points_per_s"] = len(grid) / seconds

@@ -4,7 +4,7 @@ in the core without keeping the rows."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,12 +42,12 @@ def _memory_limit() -> float:
         return 8e9
 
 
-def _direction(column: str) -> tuple[str, bool]:
+def _direction(column: str, names: Iterable[str] = COLUMNS) -> tuple[str, bool]:
     """"-mfu" means maximise mfu; anything else is minimised."""
     descending = column.startswith("-")
     name = column[1:] if descending else column
-    if name not in COLUMNS:
-        msg = f"column={name!r} is invalid: sweep columns are {', '.join(COLUMNS)}"
+    if name not in names:
+        msg = f"column={name!r} is invalid: the columns are {', '.join(names)}"
         raise ValueError(msg)
     return name, descending
 
@@ -264,12 +264,7 @@ class SweepResult:
                         **options)
 
     def _direction(self, column: str) -> tuple[str, bool]:
-        descending = column.startswith("-")
-        name = column[1:] if descending else column
-        if name not in self._columns:
-            msg = f"column={name!r} is invalid: this result has {', '.join(self.columns)}"
-            raise ValueError(msg)
-        return name, descending
+        return _direction(column, self.columns)
 
     def with_loss(self, law: Any, *, tokens: float | np.ndarray | None = None,
                   routed: Any = None, name: str = "loss") -> SweepResult:

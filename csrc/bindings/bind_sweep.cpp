@@ -52,7 +52,7 @@ auto run_interruptible(sp::SweepControl& control, std::uint64_t total,
   return result;
 }
 
-void check_range(const sp::Grid& grid, std::uint64_t begin, std::uint64_t end) {
+void check_index_range(const sp::Grid& grid, std::uint64_t begin, std::uint64_t end) {
   const std::uint64_t size = sp::grid_size(grid);
   if (begin > end || end > size) {
     throw std::out_of_range("index range [" + std::to_string(begin) + ", " +
@@ -134,7 +134,7 @@ void bind_sweep(py::module_& m) {
       "grid_point",
       [](const sp::Grid& g, std::uint64_t index, const sp::Hardware& hw,
          const sp::Efficiency& e) -> py::object {
-        check_range(g, index, index + 1);
+        check_index_range(g, index, index + 1);
         sp::Architecture arch;
         sp::Workload work;
         sp::Layout layout;
@@ -152,7 +152,7 @@ void bind_sweep(py::module_& m) {
       "sweep_rows",
       [](const sp::Grid& g, const sp::Hardware& hw, const sp::Efficiency& e,
          std::uint64_t begin, std::uint64_t end, unsigned threads, const py::object& progress) {
-        check_range(g, begin, end);
+        check_index_range(g, begin, end);
         const auto n = static_cast<py::ssize_t>(end - begin);
         std::vector<py::array_t<double>> arrays;
         std::vector<double*> columns;
@@ -183,7 +183,7 @@ void bind_sweep(py::module_& m) {
       [](const sp::Grid& g, const sp::Hardware& hw, const sp::Efficiency& e,
          std::uint64_t begin, std::uint64_t end, std::size_t k, const std::string& by,
          bool descending, unsigned threads, const py::object& progress) {
-        check_range(g, begin, end);
+        check_index_range(g, begin, end);
         const int column = sp::parse_column(by);
         sp::SweepControl control;
         return run_interruptible(control, end - begin, progress, [&] {
@@ -199,7 +199,7 @@ void bind_sweep(py::module_& m) {
       [](const sp::Grid& g, const sp::Hardware& hw, const sp::Efficiency& e,
          std::uint64_t begin, std::uint64_t end, const std::string& x, bool x_descending,
          const std::string& y, bool y_descending, unsigned threads, const py::object& progress) {
-        check_range(g, begin, end);
+        check_index_range(g, begin, end);
         const int cx = sp::parse_column(x);
         const int cy = sp::parse_column(y);
         sp::SweepControl control;

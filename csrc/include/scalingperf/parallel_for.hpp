@@ -51,11 +51,4 @@ void run_ranges(std::size_t n, unsigned threads, Body&& body) {
   }
 }
 
-/// Calls body(begin, end) on disjoint ranges covering [0, n).
-template <class Body>
-void parallel_for(std::size_t n, unsigned requested_threads, Body&& body) {
-  run_ranges(n, effective_threads(requested_threads, n),
-             [&](unsigned, std::size_t begin, std::size_t end) { body(begin, end); });
-}
-
 }  // namespace scalingperf

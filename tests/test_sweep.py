@@ -93,6 +93,24 @@ def test_threads_do_not_change_results():
     assert np.array_equal(a["step_time"], b["step_time"])
 
 
+def test_layout_axes_larger_than_one_block():
+    # pp x dp x zero x microbatches = 262,144 layouts: more than the core checks as one
+    # block (65,536), so pp and dp become outer axes while zero and microbatches stay inner.
+    grid = sp.Grid(d_model=256, n_layers=[2, 4], n_heads=4, seq_len=128, batch=1, pp=[1, 2],
+                   dp=range(1, 65), zero=[0, 1], microbatches=range(1, 1025))
+    one = sp.sweep(grid, threads=1)
+    # Every layout is valid except ZeRO without data parallelism (zero=1, dp=1).
+    assert len(one) == 2 * 2 * 1024 * (64 + 63)
+    two = sp.sweep(grid, threads=2, chunk=99_991)
+    assert np.array_equal(one.index, two.index)
+    assert np.array_equal(one["step_time"], two["step_time"])
+    assert np.array_equal(one["dp"] * one["microbatches"] * one["pp"],
+                          two["dp"] * two["microbatches"] * two["pp"])
+    _same_as_estimate(one, np.linspace(0, len(one) - 1, 9).astype(int))
+    skipped = np.setdiff1d(np.arange(len(grid)), one.index)
+    assert all(grid.why_invalid(int(i)) for i in skipped[:: max(1, len(skipped) // 5)])
+
+
 @pytest.mark.parametrize("by", ["step_time", "-mfu", "memory_per_gpu", "-tokens_per_s"])
 def test_streaming_top_equals_full_table(by):
     grid = dense_grid()

@@ -1,5 +1,6 @@
 #include "scalingperf/grid.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -79,8 +80,8 @@ std::uint64_t grid_size(const Grid& grid) {
   return size;
 }
 
-GridCursor::GridCursor(const Grid& grid, std::uint64_t index) {
-  const std::size_t n = grid.axes.size();
+GridCursor::GridCursor(const Grid& grid, std::uint64_t index, std::size_t axes) {
+  const std::size_t n = std::min(axes, grid.axes.size());
   digits_.resize(n);
   sizes_.resize(n);
   levels_.resize(n);
@@ -189,10 +190,8 @@ bool workload_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
   return true;
 }
 
-bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
-                  const Architecture& arch, const Workload& work, Layout& layout,
-                  std::string* why) {
-  layout = grid.layout;
+Layout layout_values(const Grid& grid, const std::vector<std::uint32_t>& digits) {
+  Layout layout = grid.layout;
   decode(grid, 2, digits, [&](AxisKind kind, double value) {
     const auto integer = static_cast<std::int64_t>(value);
     switch (kind) {
@@ -205,6 +204,11 @@ bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
       default: break;
     }
   });
+  return layout;
+}
+
+bool complete_layout(const Grid& grid, const Architecture& arch, const Workload& work,
+                     Layout& layout, std::string* why) {
   if (grid.n_gpus > 0) {
     const std::int64_t model = layout.tp * layout.pp;
     if (model <= 0 || grid.n_gpus % model != 0) return fail(why, "tp x pp does not divide n_gpus");
@@ -231,6 +235,25 @@ bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
     return fail(why, error.what());
   }
   return true;
+}
+
+bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
+                  const Architecture& arch, const Workload& work, Layout& layout,
+                  std::string* why) {
+  layout = layout_values(grid, digits);
+  return complete_layout(grid, arch, work, layout, why);
+}
+
+LayoutBlock layout_block(const Grid& grid, std::uint64_t max_size) {
+  LayoutBlock block{grid.axes.size(), 1};
+  while (block.first_axis > 0) {
+    const Axis& axis = grid.axes[block.first_axis - 1];
+    const std::uint64_t n = axis.values.size();
+    if (axis_level(axis.kind) != 2 || (block.size > 1 && block.size * n > max_size)) break;
+    block.size *= n;
+    --block.first_axis;
+  }
+  return block;
 }
 
 bool grid_point(const Grid& grid, std::uint64_t index, Architecture& arch, Workload& work,

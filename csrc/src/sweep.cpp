@@ -28,8 +28,10 @@ constexpr Column all_columns[] = {
     Column::pipeline_bubble, Column::devices, Column::aspect_ratio, Column::tokens_at_budget,
     Column::train_days};
 
-/// Rows between checks of the cancel flag and updates of the progress counter.
-constexpr std::uint64_t block = 1024;
+/// Rows gathered before they are written out as columns.
+constexpr std::size_t rows_per_flush = 1024;
+/// Points between updates of the shared progress counter.
+constexpr std::uint64_t progress_step = 4096;
 
 bool passes(const std::vector<Bound>& bounds, const double* row) {
   for (const Bound& b : bounds) {
@@ -39,13 +41,38 @@ bool passes(const std::vector<Bound>& bounds, const double* row) {
   return true;
 }
 
+/// A layout of the inner block that is valid for the current model and micro-batch.
+struct Choice {
+  std::uint64_t offset;
+  Layout layout;
+};
+
+/// The valid layouts of the inner block for one model and workload, in offset order.
+void choose_layouts(const Grid& g, const LayoutBlock& block, std::vector<std::uint32_t>& digits,
+                    const Architecture& arch, const Workload& work, std::vector<Choice>& out) {
+  out.clear();
+  std::fill(digits.begin() + static_cast<std::ptrdiff_t>(block.first_axis), digits.end(), 0);
+  for (std::uint64_t offset = 0; offset < block.size; ++offset) {
+    Layout layout = layout_values(g, digits);
+    if (complete_layout(g, arch, work, layout)) out.push_back({offset, layout});
+    for (std::size_t a = digits.size(); a-- > block.first_axis;) {  // next inner digits
+      if (++digits[a] < g.axes[a].values.size()) break;
+      digits[a] = 0;
+    }
+  }
+}
+
 /// Calls on_row(index, row) for each valid row of [begin, end) that passes the bounds.
+/// The grid is walked as outer points (model and workload, the costs of which are kept
+/// while only inner digits change) times a block of layouts, checked once per model and
+/// micro-batch.
 template <class OnRow>
 void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std::uint64_t begin,
                     std::uint64_t end, SweepControl& control, OnRow&& on_row) {
+  if (begin >= end) return;
+  const LayoutBlock block = layout_block(g);
   Architecture arch;
   Workload work;
-  Layout layout;
   ModelCosts costs;
   SectionSeconds at_tp1;
   // Section seconds depend on the layout only through its tensor split (tp, sequence
@@ -56,49 +83,80 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     SectionSeconds seconds;
   };
   std::vector<Split> splits;
+  // Valid layouts depend on the model, and on the workload only through the micro-batch
+  // (with a global batch): kept per micro-batch until the model changes.
+  std::vector<std::pair<std::int64_t, std::vector<Choice>>> choices_by_batch;
+  const std::vector<Choice>* choices = nullptr;
+  std::vector<std::uint32_t> digits(g.axes.size(), 0);
   double row[column_count];
-  // The model and its ops change only when an outer digit does: cache them across the
-  // inner (layout) loop.
-  GridCursor cursor(g, begin);
-  int changed = 0;  // the outermost level whose digits changed since the last point
+  std::uint64_t outer = begin / block.size;
+  GridCursor cursor(g, outer, block.first_axis);
+  int changed = 0;  // the outermost level whose digits changed since the last outer point
   bool model_ok = false, workload_ok = false;
-  for (std::uint64_t start = begin; start < end; start += block) {
+  std::uint64_t unreported = 0;
+  for (; outer * block.size < end; ++outer, changed = cursor.advance()) {
     if (control.cancel.load(std::memory_order_relaxed)) return;
-    const std::uint64_t stop = std::min(end, start + block);
-    for (std::uint64_t i = start; i < stop; ++i, changed = cursor.advance()) {
-      const auto& digits = cursor.digits();
-      if (changed == 0) model_ok = model_point(g, digits, arch);
-      if (!model_ok) continue;
-      if (changed <= 1) {
-        workload_ok = workload_point(g, digits, arch, work);
-        if (workload_ok) {
-          costs = model_costs(arch, work);
-          at_tp1 = section_seconds(costs, roofline(work, single_device_tensor(g.layout), hw, e));
-          splits.clear();
-        }
+    std::copy(cursor.digits().begin(), cursor.digits().end(), digits.begin());
+    const std::uint64_t base = outer * block.size;
+    const std::uint64_t lo = std::max(begin, base) - base;
+    const std::uint64_t hi = std::min(end, base + block.size) - base;
+    if (changed == 0) {
+      model_ok = model_point(g, digits, arch);
+      choices_by_batch.clear();
+    } else if (changed == 2) {
+      choices_by_batch.clear();  // an outer layout axis moved: other layouts in the block
+    }
+    if (model_ok && changed <= 1) {
+      workload_ok = workload_point(g, digits, arch, work);
+      if (workload_ok) {
+        costs = model_costs(arch, work);
+        at_tp1 = section_seconds(costs, roofline(work, single_device_tensor(g.layout), hw, e));
+        splits.clear();
       }
-      if (!workload_ok || !layout_point(g, digits, arch, work, layout)) continue;
-      const SectionSeconds* at_layout = &at_tp1;
-      if (layout.tp > 1 || layout.sequence_parallel) {
-        at_layout = nullptr;
-        for (const Split& split : splits) {
-          if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
-            at_layout = &split.seconds;
+    }
+    if (model_ok && workload_ok && (changed <= 1 || choices_by_batch.empty())) {
+      choices = nullptr;
+      for (const auto& [batch, list] : choices_by_batch) {
+        if (batch == work.batch) choices = &list;
+      }
+      if (choices == nullptr) {
+        choices_by_batch.emplace_back(work.batch, std::vector<Choice>{});
+        choose_layouts(g, block, digits, arch, work, choices_by_batch.back().second);
+        choices = &choices_by_batch.back().second;
+      }
+    }
+    if (model_ok && workload_ok) {
+      for (const Choice& choice : *choices) {
+        if (choice.offset < lo) continue;
+        if (choice.offset >= hi) break;
+        const Layout& layout = choice.layout;
+        const SectionSeconds* at_layout = &at_tp1;
+        if (layout.tp > 1 || layout.sequence_parallel) {
+          at_layout = nullptr;
+          for (const Split& split : splits) {
+            if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
+              at_layout = &split.seconds;
+            }
+          }
+          if (at_layout == nullptr) {
+            splits.push_back({layout.tp, layout.sequence_parallel,
+                              section_seconds(costs, roofline(work, layout, hw, e))});
+            at_layout = &splits.back().seconds;
           }
         }
-        if (at_layout == nullptr) {
-          splits.push_back({layout.tp, layout.sequence_parallel,
-                            section_seconds(costs, roofline(work, layout, hw, e))});
-          at_layout = &splits.back().seconds;
-        }
+        const TrainingReport report =
+            estimate_training(arch, work, costs, layout, hw, e, at_tp1, *at_layout);
+        fill_row(g, arch, work, layout, report, row);
+        if (passes(g.bounds, row)) on_row(base + choice.offset, row);
       }
-      const TrainingReport report =
-          estimate_training(arch, work, costs, layout, hw, e, at_tp1, *at_layout);
-      fill_row(g, arch, work, layout, report, row);
-      if (passes(g.bounds, row)) on_row(i, row);
     }
-    control.done.fetch_add(stop - start, std::memory_order_relaxed);
+    unreported += hi - lo;
+    if (unreported >= progress_step) {
+      control.done.fetch_add(unreported, std::memory_order_relaxed);
+      unreported = 0;
+    }
   }
+  control.done.fetch_add(unreported, std::memory_order_relaxed);
 }
 
 unsigned sweep_threads(unsigned requested, std::uint64_t n) {
@@ -272,8 +330,8 @@ std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
                std::uint64_t out = first;
                // Rows gather in a small row-major buffer, then go out column by column:
                // long sequential writes instead of one stream per column.
-               std::vector<double> buffer(block * column_count);
-               std::vector<std::int64_t> indices(block);
+               std::vector<double> buffer(rows_per_flush * column_count);
+               std::vector<std::int64_t> indices(rows_per_flush);
                std::size_t held = 0;
                auto flush = [&] {
                  for (int c = 0; c < column_count; ++c) {
@@ -289,7 +347,7 @@ std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
                               [&](std::uint64_t i, const double* row) {
                                 std::copy(row, row + column_count, buffer.data() + held * column_count);
                                 indices[held++] = static_cast<std::int64_t>(i);
-                                if (held == block) flush();
+                                if (held == rows_per_flush) flush();
                               });
                flush();
                counts[t] = out - first;

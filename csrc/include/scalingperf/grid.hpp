@@ -63,7 +63,8 @@ std::uint64_t grid_size(const Grid& grid);
 /// index at a time without divisions.
 class GridCursor {
  public:
-  GridCursor(const Grid& grid, std::uint64_t index);
+  /// Over the first `axes` axes of the grid (all by default).
+  GridCursor(const Grid& grid, std::uint64_t index, std::size_t axes = SIZE_MAX);
   /// Moves to the next index; returns the level (0 model, 1 workload, 2 layout) of the
   /// outermost axis whose digit changed.
   int advance();
@@ -83,6 +84,25 @@ bool workload_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
 bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
                   const Architecture& arch, const Workload& work, Layout& layout,
                   std::string* why = nullptr);
+
+/// The layout axes at a cursor's digits over the grid's layout, before derivation and
+/// checks.
+Layout layout_values(const Grid& grid, const std::vector<std::uint32_t>& digits);
+/// Derives dp and microbatches of a layout_values() and checks it against the point's
+/// model and workload (the rest of layout_point).
+bool complete_layout(const Grid& grid, const Architecture& arch, const Workload& work,
+                     Layout& layout, std::string* why = nullptr);
+
+/// The innermost layout axes, evaluated as one block: a point's flat index is
+/// outer x size + offset, where outer enumerates the axes before `first_axis`. A sweep
+/// checks the block's layouts once per model and micro-batch instead of once per point.
+struct LayoutBlock {
+  std::size_t first_axis = 0;
+  std::uint64_t size = 1;
+};
+/// The longest run of trailing layout axes with at most `max_size` combinations (at
+/// least the last layout axis).
+LayoutBlock layout_block(const Grid& grid, std::uint64_t max_size = std::uint64_t{1} << 16);
 
 /// The configuration at flat index `index`; false when the point is invalid (a size that
 /// does not divide, a layout the model does not allow), with the reason in `why`.

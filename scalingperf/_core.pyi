@@ -304,6 +304,8 @@ def estimate(
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
 def op_table(report: TrainingReport) -> dict[str, Any]: ...
 SWEEP_COLUMNS: tuple[str, ...]
+SWEEP_INTEGER_COLUMNS: tuple[str, ...]
+SWEEP_CONFIGURATION_COLUMNS: tuple[str, ...]
 
 class Grid:
     def __init__(
@@ -347,7 +349,12 @@ def sweep_rows(
     end: int,
     threads: int = 0,
     progress: Callable[[int, int], object] | None = None,
-) -> tuple[int, npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64]]]: ...
+    configuration: bool = True,
+) -> tuple[int, npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64] | npt.NDArray[np.int64]]]: ...
+
+def decode_configurations(
+    grid: Grid, index: npt.ArrayLike, threads: int = 0
+) -> dict[str, npt.NDArray[np.int64]]: ...
 def sweep_top(
     grid: Grid,
     hardware: Hardware,

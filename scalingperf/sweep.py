@@ -19,12 +19,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 COLUMNS: tuple[str, ...] = tuple(_core.SWEEP_COLUMNS)
-#: Columns holding integers (configuration, counts); the rest are floats.
-INTEGER_COLUMNS = frozenset({
-    "d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "d_ff", "ffn", "n_experts",
-    "top_k", "n_shared_experts", "d_ff_expert", "vocab_size", "seq_len", "batch", "recompute",
-    "tp", "pp", "dp", "ep", "zero", "microbatches", "params_total", "params_embedding",
-    "params_non_embedding", "params_active", "devices"})
+#: Columns holding integers (configuration, counts), int64; the rest are float64.
+INTEGER_COLUMNS = frozenset(_core.SWEEP_INTEGER_COLUMNS)
+#: The configuration columns (the first ones): a materialised sweep decodes them from the
+#: rows' grid indices, in the core, the first time one is asked for.
+CONFIGURATION_COLUMNS: tuple[str, ...] = tuple(_core.SWEEP_CONFIGURATION_COLUMNS)
+_COLUMN_SET = frozenset(COLUMNS)
 #: Default points per chunk when materialising: bounds the transient memory.
 DEFAULT_CHUNK = 1 << 22
 
@@ -133,9 +133,9 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
             indices = _core.sweep_pareto(*args, 0, size, x, x_desc, y, y_desc, n_threads,
                                          progress)
         rows = [_core.grid_point(core, i, device._core, efficiency) for i in indices]
-        columns = {name: np.array([row[c] for row in rows], dtype=np.float64)
-                   for c, name in enumerate(COLUMNS)}
-        return SweepResult(grid, np.asarray(indices, dtype=np.int64), columns)
+        table = {name: np.array([row[c] for row in rows], dtype=np.float64)
+                 for c, name in enumerate(COLUMNS)}
+        return SweepResult(grid, np.asarray(indices, dtype=np.int64), table)
     step = DEFAULT_CHUNK if chunk is None else _validate.integer("chunk", chunk)
     if step < 1:
         msg = f"chunk={step} is invalid: it must be >= 1"
@@ -153,14 +153,15 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
     parts = []
     for begin in range(0, size, step):
         end = min(size, begin + step)
-        count, index, columns = _core.sweep_rows(*args, begin, end, n_threads, progress)
+        count, index, columns = _core.sweep_rows(*args, begin, end, n_threads, progress,
+                                                 configuration=False)
         parts.append((count, index, columns))
     if len(parts) == 1:
         count, index, columns = parts[0]
         return SweepResult(grid, index[:count], {k: v[:count] for k, v in columns.items()})
     return SweepResult(grid, np.concatenate([p[1][: p[0]] for p in parts]),
                        {name: np.concatenate([p[2][name][: p[0]] for p in parts])
-                        for name in COLUMNS})
+                        for name in parts[0][2]})
 
 
 def _law(law: Any) -> Any:
@@ -185,6 +186,8 @@ class SweepResult:
     ``res["mfu"]`` is a column, ``res.index`` the rows' flat indices in the grid. Integer
     columns (sizes, degrees, counts) are int64; ``ffn`` and ``recompute`` hold indices
     into :data:`scalingperf.grid.FFN_KINDS` and :data:`~scalingperf.grid.RECOMPUTE`.
+    The configuration columns are decoded from ``index`` (in the core, all together) the
+    first time one of them is asked for: a sweep writes only the costs.
     """
 
     __slots__ = ("_columns", "grid", "index")
@@ -200,12 +203,14 @@ class SweepResult:
     @property
     def columns(self) -> tuple[str, ...]:
         """Column names: the core's, then any added (such as ``loss``)."""
-        return tuple(self._columns)
+        return COLUMNS + tuple(name for name in self._columns if name not in _COLUMN_SET)
 
     def __getitem__(self, column: str) -> np.ndarray:
         if column not in self._columns:
-            msg = f"column={column!r} is invalid: sweep columns are {', '.join(COLUMNS)}"
-            raise KeyError(msg)
+            if column not in CONFIGURATION_COLUMNS:
+                msg = f"column={column!r} is invalid: sweep columns are {', '.join(COLUMNS)}"
+                raise KeyError(msg)
+            self._columns.update(_core.decode_configurations(self.grid._build(), self.index))
         values = self._columns[column]
         if column in INTEGER_COLUMNS and values.dtype != np.int64:
             values = self._columns[column] = values.astype(np.int64)
@@ -226,7 +231,7 @@ class SweepResult:
         """The ``k`` best rows by ``by`` (prefix "-" to maximise), best first; ties keep
         grid order."""
         column, descending = self._direction(by)
-        values = self._columns[column]
+        values = self[column]
         order = np.lexsort((self.index, -values if descending else values))
         return self._subset(order[: _validate.integer("k", k)])
 
@@ -234,8 +239,8 @@ class SweepResult:
         """The rows no other row beats on both columns (each minimised; "-" to maximise),
         in grid order."""
         (cx, x_desc), (cy, y_desc) = self._direction(x), self._direction(y)
-        xs = -self._columns[cx] if x_desc else self._columns[cx]
-        ys = -self._columns[cy] if y_desc else self._columns[cy]
+        xs = -self[cx] if x_desc else self[cx]
+        ys = -self[cy] if y_desc else self[cy]
         order = np.lexsort((self.index, ys, xs))
         best = np.minimum.accumulate(ys[order])
         keep = np.ones(len(order), dtype=bool)

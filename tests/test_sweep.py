@@ -117,7 +117,31 @@ def test_streaming_top_equals_full_table(by):
     full = sp.sweep(grid).top(7, by=by)
     streamed = sp.sweep(grid, top=7, by=by, threads=2)
     assert np.array_equal(full.index, streamed.index)
-    assert np.array_equal(full["step_time"], streamed["step_time"])
+    # The streamed rows come from single-point evaluations, the full table's configuration
+    # columns from decoding its indices: every column agrees, integers as int64.
+    for column in sp.sweep_columns():
+        assert np.array_equal(full[column], streamed[column]), column
+        assert full[column].dtype == streamed[column].dtype, column
+
+
+def test_configuration_columns_decode_from_the_index():
+    grid = dense_grid()
+    result = sp.sweep(grid)
+    rows = np.linspace(0, len(result) - 1, 25).astype(int)
+    for i in rows:
+        point = result.row(int(i))
+        assert result.architecture(int(i)).d_model == point["d_model"]
+        assert grid.why_invalid(int(result.index[i])) is None
+    # A subset decodes its own rows; the integer columns are int64 without a copy.
+    subset = result.where(result["tp"] == 4)
+    assert np.all(subset["tp"] == 4)
+    assert subset["params_total"].dtype == np.int64
+    assert result["params_total"] is result["params_total"]
+    invalid = next(i for i in range(len(grid)) if grid.why_invalid(i))
+    with pytest.raises(ValueError, match="not a valid point"):
+        sp._core.decode_configurations(grid._build(), np.array([invalid]))
+    with pytest.raises(ValueError, match="outside the grid"):
+        sp._core.decode_configurations(grid._build(), np.array([len(grid)]))
 
 
 @pytest.mark.parametrize(("x", "y"), [("step_time", "memory_per_gpu"), ("-mfu", "params_total"),

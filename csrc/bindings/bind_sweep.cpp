@@ -148,17 +148,41 @@ void bind_sweep(py::module_& m) {
       py::arg("grid"), py::arg("index"), py::arg("hardware"), py::arg("efficiency"),
       "The row at index (all columns), or why the point is invalid.");
 
+  py::list integer_names;
+  for (int c = 0; c < sp::column_count; ++c) {
+    if (sp::is_integer(static_cast<sp::Column>(c))) {
+      integer_names.append(sp::name_of(static_cast<sp::Column>(c)));
+    }
+  }
+  m.attr("SWEEP_INTEGER_COLUMNS") = py::tuple(integer_names);
+  m.attr("SWEEP_CONFIGURATION_COLUMNS") =
+      py::tuple(names[py::slice(0, sp::configuration_columns, 1)]);
+
   m.def(
       "sweep_rows",
       [](const sp::Grid& g, const sp::Hardware& hw, const sp::Efficiency& e,
-         std::uint64_t begin, std::uint64_t end, unsigned threads, const py::object& progress) {
+         std::uint64_t begin, std::uint64_t end, unsigned threads, const py::object& progress,
+         bool configuration) {
         check_index_range(g, begin, end);
-        const auto n = static_cast<py::ssize_t>(end - begin);
-        std::vector<py::array_t<double>> arrays;
-        std::vector<double*> columns;
-        for (int c = 0; c < sp::column_count; ++c) {
-          arrays.emplace_back(n);
-          columns.push_back(arrays.back().mutable_data());
+        sp::RowPlan plan;
+        {
+          py::gil_scoped_release release;
+          plan = sp::plan_rows(g, begin, end, threads);
+        }
+        const auto n = static_cast<py::ssize_t>(plan.capacity);
+        py::dict out;
+        std::vector<void*> columns(sp::column_count, nullptr);
+        for (int c = configuration ? 0 : sp::configuration_columns; c < sp::column_count; ++c) {
+          const auto column = static_cast<sp::Column>(c);
+          if (sp::is_integer(column)) {
+            py::array_t<std::int64_t> array(n);
+            columns[c] = array.mutable_data();
+            out[sp::name_of(column)] = array;
+          } else {
+            py::array_t<double> array(n);
+            columns[c] = array.mutable_data();
+            out[sp::name_of(column)] = array;
+          }
         }
         py::array_t<std::int64_t> index(n);
         std::int64_t* index_data = index.mutable_data();
@@ -166,17 +190,41 @@ void bind_sweep(py::module_& m) {
         // The workers touch only the fresh arrays above and the grid, which this frame
         // keeps alive: safe without the GIL.
         const std::uint64_t count = run_interruptible(control, end - begin, progress, [&] {
-          return sp::sweep_rows(g, hw, e, begin, end, columns.data(), index_data, threads,
+          return sp::sweep_rows(g, hw, e, begin, end, plan, columns.data(), index_data,
                                 control);
         });
-        py::dict out;
-        for (int c = 0; c < sp::column_count; ++c) {
-          out[sp::name_of(static_cast<sp::Column>(c))] = arrays[c];
-        }
         return py::make_tuple(count, index, out);
       },
       py::arg("grid"), py::arg("hardware"), py::arg("efficiency"), py::arg("begin"),
-      py::arg("end"), py::arg("threads") = 0, py::arg("progress") = py::none());
+      py::arg("end"), py::arg("threads") = 0, py::arg("progress") = py::none(),
+      py::arg("configuration") = true,
+      "Valid rows of [begin, end): (count, index, columns); configuration=False leaves the "
+      "configuration columns out (decode_configurations gives them from the index).");
+
+  m.def(
+      "decode_configurations",
+      [](const sp::Grid& g, const py::array_t<std::int64_t, py::array::c_style |
+                                                            py::array::forcecast>& index,
+         unsigned threads) {
+        const auto n = static_cast<std::size_t>(index.size());
+        std::vector<py::array_t<std::int64_t>> arrays;
+        std::vector<std::int64_t*> columns;
+        for (int c = 0; c < sp::configuration_columns; ++c) {
+          arrays.emplace_back(static_cast<py::ssize_t>(n));
+          columns.push_back(arrays.back().mutable_data());
+        }
+        {
+          py::gil_scoped_release release;
+          sp::decode_configurations(g, index.data(), n, columns.data(), threads);
+        }
+        py::dict out;
+        for (int c = 0; c < sp::configuration_columns; ++c) {
+          out[sp::name_of(static_cast<sp::Column>(c))] = arrays[c];
+        }
+        return out;
+      },
+      py::arg("grid"), py::arg("index"), py::arg("threads") = 0,
+      "The configuration columns (int64) of valid points given by their flat indices.");
 
   m.def(
       "sweep_top",

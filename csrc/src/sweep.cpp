@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 
 #include "checks.hpp"
@@ -62,11 +64,12 @@ void choose_layouts(const Grid& g, const LayoutBlock& block, std::vector<std::ui
   }
 }
 
-/// Calls on_row(index, row) for each valid row of [begin, end) that passes the bounds.
-/// The grid is walked as outer points (model and workload, the costs of which are kept
+/// Calls on_row(index, row) for each valid row of [begin, end) that passes the bounds
+/// (with `evaluate` false: on_row(index, nullptr) for each valid point, nothing costed or
+/// bounded). The grid is walked as outer points (model and workload, the costs of which are kept
 /// while only inner digits change) times a block of layouts, checked once per model and
 /// micro-batch.
-template <class OnRow>
+template <bool evaluate = true, class OnRow>
 void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std::uint64_t begin,
                     std::uint64_t end, SweepControl& control, OnRow&& on_row) {
   if (begin >= end) return;
@@ -108,7 +111,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     }
     if (model_ok && changed <= 1) {
       workload_ok = workload_point(g, digits, arch, work);
-      if (workload_ok) {
+      if (evaluate && workload_ok) {
         costs = model_costs(arch, work);
         at_tp1 = section_seconds(costs, roofline(work, single_device_tensor(g.layout), hw, e));
         splits.clear();
@@ -129,6 +132,10 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
       for (const Choice& choice : *choices) {
         if (choice.offset < lo) continue;
         if (choice.offset >= hi) break;
+        if constexpr (!evaluate) {
+          on_row(base + choice.offset, nullptr);
+          continue;
+        }
         const Layout& layout = choice.layout;
         const SectionSeconds* at_layout = &at_tp1;
         if (layout.tp > 1 || layout.sequence_parallel) {
@@ -253,12 +260,23 @@ const char* name_of(Column column) {
   return "?";
 }
 
+bool is_integer(Column column) {
+  if (static_cast<int>(column) < configuration_columns) return true;
+  switch (column) {
+    case Column::params_total:
+    case Column::params_embedding:
+    case Column::params_non_embedding:
+    case Column::params_active:
+    case Column::devices: return true;
+    default: return false;
+  }
+}
+
 int parse_column(const std::string& name) {
   return static_cast<int>(detail::parse("column", name, all_columns));
 }
 
-void fill_row(const Grid& grid, const Architecture& a, const Workload& w, const Layout& l,
-              const TrainingReport& r, double* row) {
+void fill_configuration(const Architecture& a, const Workload& w, const Layout& l, double* row) {
   auto set = [row](Column c, double v) { row[static_cast<int>(c)] = v; };
   auto integer = [](std::int64_t v) { return static_cast<double>(v); };
   set(Column::d_model, integer(a.d_model));
@@ -282,6 +300,13 @@ void fill_row(const Grid& grid, const Architecture& a, const Workload& w, const 
   set(Column::ep, integer(l.ep));
   set(Column::zero, integer(l.zero));
   set(Column::microbatches, integer(l.microbatches));
+}
+
+void fill_row(const Grid& grid, const Architecture& a, const Workload& w, const Layout& l,
+              const TrainingReport& r, double* row) {
+  fill_configuration(a, w, l, row);
+  auto set = [row](Column c, double v) { row[static_cast<int>(c)] = v; };
+  auto integer = [](std::int64_t v) { return static_cast<double>(v); };
   const ParamCounts& p = r.totals.params;
   set(Column::params_total, integer(p.total));
   set(Column::params_embedding, integer(p.embedding));
@@ -316,18 +341,46 @@ void fill_row(const Grid& grid, const Architecture& a, const Workload& w, const 
   set(Column::train_days, tokens / r.time.tokens_per_s / 86400);
 }
 
-std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
-                         std::uint64_t begin, std::uint64_t end, double* const* columns,
-                         std::int64_t* index, unsigned requested_threads,
-                         SweepControl& control) {
+RowPlan plan_rows(const Grid& g, std::uint64_t begin, std::uint64_t end,
+                  unsigned requested_threads) {
   const std::uint64_t n = end - begin;
-  const unsigned threads = sweep_threads(requested_threads, n);
+  RowPlan plan;
+  plan.threads = sweep_threads(requested_threads, n);
+  plan.starts.assign(plan.threads, 0);
+  if (!g.bounds.empty()) {  // rows can only be counted by costing them: room for all
+    plan.capacity = n;
+    return plan;
+  }
+  std::vector<std::uint64_t> counts(plan.threads, 0);
+  SweepControl unreported;
+  run_ranges(static_cast<std::size_t>(n), plan.threads,
+             [&](unsigned t, std::size_t first, std::size_t last) {
+               evaluate_range<false>(g, Hardware{}, Efficiency{}, begin + first, begin + last,
+                                     unreported,
+                                     [&](std::uint64_t, const double*) { ++counts[t]; });
+             });
+  for (unsigned t = 0; t < plan.threads; ++t) {
+    plan.starts[t] = plan.capacity;
+    plan.capacity += counts[t];
+  }
+  plan.exact = true;
+  return plan;
+}
+
+std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
+                         std::uint64_t begin, std::uint64_t end, const RowPlan& plan,
+                         void* const* columns, std::int64_t* index, SweepControl& control) {
+  const std::uint64_t n = end - begin;
+  const unsigned threads = plan.threads;
+  bool integer[column_count];
+  for (int c = 0; c < column_count; ++c) integer[c] = is_integer(static_cast<Column>(c));
   std::vector<std::uint64_t> starts(threads), counts(threads, 0);
-  // Each thread writes its valid rows compactly from the start of its own range ...
+  // Each thread writes its valid rows compactly from its planned start (or, when rows
+  // were not counted, from the start of its own range) ...
   run_ranges(static_cast<std::size_t>(n), threads,
              [&](unsigned t, std::size_t first, std::size_t last) {
-               starts[t] = first;
-               std::uint64_t out = first;
+               starts[t] = plan.exact ? plan.starts[t] : first;
+               std::uint64_t out = starts[t];
                // Rows gather in a small row-major buffer, then go out column by column:
                // long sequential writes instead of one stream per column.
                std::vector<double> buffer(rows_per_flush * column_count);
@@ -335,8 +388,17 @@ std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
                std::size_t held = 0;
                auto flush = [&] {
                  for (int c = 0; c < column_count; ++c) {
-                   double* column = columns[c] + out;
-                   for (std::size_t r = 0; r < held; ++r) column[r] = buffer[r * column_count + c];
+                   if (columns[c] == nullptr) continue;
+                   const double* value = buffer.data() + c;
+                   if (integer[c]) {  // whole numbers below 2^53: exact
+                     auto* column = static_cast<std::int64_t*>(columns[c]) + out;
+                     for (std::size_t r = 0; r < held; ++r) {
+                       column[r] = static_cast<std::int64_t>(value[r * column_count]);
+                     }
+                   } else {
+                     double* column = static_cast<double*>(columns[c]) + out;
+                     for (std::size_t r = 0; r < held; ++r) column[r] = value[r * column_count];
+                   }
                  }
                  std::copy(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(held),
                            index + out);
@@ -350,20 +412,64 @@ std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
                                 if (held == rows_per_flush) flush();
                               });
                flush();
-               counts[t] = out - first;
+               counts[t] = out - starts[t];
              });
-  // ... then the blocks move down in thread order: rows stay in index order.
+  // ... then, if need be, the blocks move down in thread order: rows stay in index order.
   std::uint64_t cursor = 0;
   for (unsigned t = 0; t < threads; ++t) {
     if (starts[t] != cursor && counts[t] > 0) {
       for (int c = 0; c < column_count; ++c) {
-        std::memmove(columns[c] + cursor, columns[c] + starts[t], counts[t] * sizeof(double));
+        if (columns[c] == nullptr) continue;
+        auto* column = static_cast<char*>(columns[c]);  // 8-byte entries either way
+        std::memmove(column + cursor * 8, column + starts[t] * 8, counts[t] * 8);
       }
       std::memmove(index + cursor, index + starts[t], counts[t] * sizeof(std::int64_t));
     }
     cursor += counts[t];
   }
   return cursor;
+}
+
+void decode_configurations(const Grid& g, const std::int64_t* index, std::size_t n,
+                           std::int64_t* const* columns, unsigned requested_threads) {
+  const std::uint64_t size = grid_size(g);
+  const LayoutBlock block = layout_block(g);
+  run_ranges(n, effective_threads(requested_threads, n),
+             [&](unsigned, std::size_t first, std::size_t last) {
+               Architecture arch;
+               Workload work;
+               Layout layout;
+               std::uint64_t outer = size;  // none yet
+               std::string why;
+               double row[column_count];
+               for (std::size_t r = first; r < last; ++r) {
+                 const std::int64_t i = index[r];
+                 if (i < 0 || static_cast<std::uint64_t>(i) >= size) {
+                   throw std::invalid_argument("index " + std::to_string(i) +
+                                               " is outside the grid");
+                 }
+                 const GridCursor cursor(g, static_cast<std::uint64_t>(i));
+                 const auto& digits = cursor.digits();
+                 // The model and workload are kept while only the inner layout block moves.
+                 const std::uint64_t this_outer = static_cast<std::uint64_t>(i) / block.size;
+                 bool ok = true;
+                 if (this_outer != outer) {
+                   outer = size;
+                   ok = model_point(g, digits, arch, &why) &&
+                        workload_point(g, digits, arch, work, &why);
+                   if (ok) outer = this_outer;
+                 }
+                 ok = ok && layout_point(g, digits, arch, work, layout, &why);
+                 if (!ok) {
+                   throw std::invalid_argument("index " + std::to_string(i) +
+                                               " is not a valid point: " + why);
+                 }
+                 fill_configuration(arch, work, layout, row);
+                 for (int c = 0; c < configuration_columns; ++c) {
+                   columns[c][r] = static_cast<std::int64_t>(row[c]);
+                 }
+               }
+             });
 }
 
 std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Efficiency& e,

@@ -47,19 +47,36 @@ StageParams stage_params(const Architecture& a, const ModelCosts& costs, const L
   return s;
 }
 
-/// Bytes of weights, gradients and optimizer states for `params` (plus `experts`). ZeRO
-/// stages shard optimizer states (1), gradients (2) and weights (3) over dp; expert
-/// parameters are replicated, and sharded, over dp / ep (Rajbhandari et al. 2020).
-void set_states(double params, double experts, const Workload& w, const Layout& l,
-                MemoryReport& m) {
-  const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
+/// Parameters and the bytes of their weights, gradients and optimizer states on one
+/// device.
+struct States {
+  double params, weights, gradients, optimizer;
+  double total() const { return weights + gradients + optimizer; }
+};
+
+/// The states of `params` (plus `experts`). ZeRO stages shard optimizer states (1),
+/// gradients (2) and weights (3) over dp; expert parameters are replicated, and sharded,
+/// over dp / ep (Rajbhandari et al. 2020).
+States states(double params, double experts, const StateBytes& per_param, const Layout& l,
+              double per_replica, double per_expert_replica) {
   const double whole = params + experts;
-  const double sharded = params / static_cast<double>(l.dp) +
-                         experts / static_cast<double>(l.dp / l.ep);
-  m.params = whole;
-  m.weights = per_param.weights * (l.zero >= 3 ? sharded : whole);
-  m.gradients = per_param.gradients * (l.zero >= 2 ? sharded : whole);
-  m.optimizer = per_param.optimizer * (l.zero >= 1 ? sharded : whole);
+  const double sharded = params * per_replica + experts * per_expert_replica;
+  return {whole, per_param.weights * (l.zero >= 3 ? sharded : whole),
+          per_param.gradients * (l.zero >= 2 ? sharded : whole),
+          per_param.optimizer * (l.zero >= 1 ? sharded : whole)};
+}
+
+States states(double params, double experts, const Workload& w, const Layout& l) {
+  const double dp = static_cast<double>(l.dp);
+  return states(params, experts, state_bytes(w.dtype, l.optimizer), l, 1 / dp,
+                static_cast<double>(l.ep) / dp);
+}
+
+void set_states(const States& s, MemoryReport& m) {
+  m.params = s.params;
+  m.weights = s.weights;
+  m.gradients = s.gradients;
+  m.optimizer = s.optimizer;
 }
 
 }  // namespace
@@ -69,7 +86,7 @@ MemoryReport parameter_memory(const Architecture& a, const Workload& w, const Mo
   const StageParams s =
       stage_params(a, costs, l, device_share(l), 1 / static_cast<double>(l.pp));
   MemoryReport m;
-  set_states(std::max(s.first, s.last), s.experts, w, l, m);
+  set_states(states(std::max(s.first, s.last), s.experts, w, l), m);
   return m;
 }
 
@@ -99,29 +116,49 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   const double embedding_saved = costs.embedding.saved.on(share);
   const double head_saved = costs.head.saved.on(share);
 
-  MemoryReport first, last;
-  set_states(params.first, params.experts, w, l, first);
-  first.activations = stage_layers_saved + embedding_saved;
-  first.activations_in_flight = in_flight * first.activations;
-  first.temporary = recompute_peak;
+  // The first stage against the last: states, activations in flight and the transient
+  // peak (on the last stage, the logits' gradient).
+  const double dp = static_cast<double>(l.dp);
+  const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
+  const double per_replica = 1 / dp, per_expert_replica = static_cast<double>(l.ep) / dp;
+  const States first_states =
+      states(params.first, params.experts, per_param, l, per_replica, per_expert_replica);
+  double first_activations = stage_layers_saved + embedding_saved;
+  double first_in_flight = in_flight * first_activations;
+  double first_temporary = recompute_peak;
   if (l.pp == 1) {
-    first.activations += head_saved;
-    first.activations_in_flight = first.activations;
-    first.logits = logits;
-    first.temporary = std::max(recompute_peak, logits);
+    first_activations += head_saved;
+    first_in_flight = first_activations;
+    first_temporary = std::max(recompute_peak, logits);
   }
-  set_states(params.last, params.experts, w, l, last);
-  last.activations = stage_layers_saved + head_saved;
-  last.activations_in_flight = last.activations;
-  last.logits = logits;
-  last.temporary = std::max(recompute_peak, logits);  // the logits' gradient
+  const double first_per_gpu = first_states.total() + first_in_flight + first_temporary;
+  const States last_states =
+      l.pp == 1 ? first_states
+                : states(params.last, params.experts, per_param, l, per_replica,
+                         per_expert_replica);
+  const double last_activations = stage_layers_saved + head_saved;
+  const double last_temporary = std::max(recompute_peak, logits);
+  const double last_per_gpu = last_states.total() + last_activations + last_temporary;
 
-  for (MemoryReport* m : {&first, &last}) {
-    m->per_gpu = m->weights + m->gradients + m->optimizer + m->activations_in_flight + m->temporary;
+  MemoryReport result;
+  const bool first_busiest = l.pp == 1 || first_per_gpu >= last_per_gpu;
+  if (first_busiest) {
+    set_states(first_states, result);
+    result.activations = first_activations;
+    result.activations_in_flight = first_in_flight;
+    result.logits = l.pp == 1 ? logits : 0;
+    result.temporary = first_temporary;
+    result.per_gpu = first_per_gpu;
+    result.pipeline_stage = 0;
+  } else {
+    set_states(last_states, result);
+    result.activations = last_activations;
+    result.activations_in_flight = last_activations;
+    result.logits = logits;
+    result.temporary = last_temporary;
+    result.per_gpu = last_per_gpu;
+    result.pipeline_stage = l.pp - 1;
   }
-  const bool first_busiest = l.pp == 1 || first.per_gpu >= last.per_gpu;
-  MemoryReport result = first_busiest ? first : last;
-  result.pipeline_stage = first_busiest ? 0 : l.pp - 1;
   result.activations_per_layer = layers_saved * per_layer;
   result.capacity = hw.memory;
   result.fits = result.per_gpu <= hw.memory;

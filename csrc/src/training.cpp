@@ -62,27 +62,19 @@ StageTimes stage_times(const Architecture& a, const Workload& w, const Layout& l
   return out;
 }
 
-struct StepResult {
-  StageTimes stage;
-  MemoryReport memory;
+/// One step's times, given the device's parameter states (`states`: a MemoryReport of
+/// which only params, weights, gradients and optimizer are read).
+TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
+                     const Hardware& hw, const Efficiency& e, const SectionSeconds& seconds,
+                     const MemoryReport& states) {
+  const StageTimes stage = stage_times(a, w, l, hw, e, seconds);
   TimeReport time;
-};
-
-/// One step's times; `full_memory` false computes only the parameter states (enough for
-/// the step time: the tp = 1 baseline of tensor-parallel efficiency needs no more).
-StepResult step(const Architecture& a, const Workload& w, const ModelCosts& costs,
-                const Layout& l, const Hardware& hw, const Efficiency& e,
-                const SectionSeconds& seconds, bool full_memory = true) {
-  StepResult r;
-  r.stage = stage_times(a, w, l, hw, e, seconds);
-  r.memory = full_memory ? memory(a, w, costs, l, hw) : parameter_memory(a, w, costs, l);
-  TimeReport& time = r.time;
-  time.forward = r.stage.forward;
-  time.backward = r.stage.backward;
-  time.recompute = r.stage.recompute;
-  time.tp_communication = r.stage.tp;
-  time.ep_communication = r.stage.ep;
-  time.pp_communication = r.stage.pp;
+  time.forward = stage.forward;
+  time.backward = stage.backward;
+  time.recompute = stage.recompute;
+  time.tp_communication = stage.tp;
+  time.ep_communication = stage.ep;
+  time.pp_communication = stage.pp;
   time.stage = time.forward + time.backward + time.recompute + time.tp_communication +
                time.ep_communication + time.pp_communication;
   const double m = static_cast<double>(l.microbatches);
@@ -97,19 +89,19 @@ StepResult step(const Architecture& a, const Workload& w, const ModelCosts& cost
   if (l.dp > 1) {
     const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
     const double volume = l.zero == 3 ? 1.5 : 1.0;
-    const double gradient_bytes = r.memory.params * per_param.gradients;
+    const double gradient_bytes = states.params * per_param.gradients;
     const Link link = link_for(hw, e, l.dp, l.tp);
     time.dp_communication =
         (1 - e.dp_overlap) * volume * all_reduce(gradient_bytes, l.dp, link);
   }
   // The optimizer reads and writes every state once: memory-bound.
-  time.optimizer = 2 * (r.memory.weights + r.memory.gradients + r.memory.optimizer) /
+  time.optimizer = 2 * (states.weights + states.gradients + states.optimizer) /
                    (hw.memory_bandwidth * e.memory);
   time.step = m * time.stage + time.bubble + time.dp_communication + time.optimizer;
   time.tokens_per_step = m * static_cast<double>(l.dp) * static_cast<double>(w.batch) *
                          static_cast<double>(w.seq_len);
   time.tokens_per_s = time.tokens_per_step / time.step;
-  return r;
+  return time;
 }
 
 }  // namespace
@@ -151,14 +143,13 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
                                  const SectionSeconds& at_layout) {
   TrainingReport report;
   report.totals = costs.totals;
-  const StepResult at = step(a, w, costs, l, hw, e, at_layout);
-  report.memory = at.memory;
-  report.time = at.time;
+  report.memory = memory(a, w, costs, l, hw);
+  report.time = step_time(a, w, l, hw, e, at_layout, report.memory);
   report.devices = l.tp * l.pp * l.dp;
   report.microbatches = l.microbatches;
   const double devices = static_cast<double>(report.devices);
   const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
-  const double peak = peak_flops(hw, w.dtype) * devices * at.time.step;
+  const double peak = peak_flops(hw, w.dtype) * devices * report.time.step;
   report.flops_per_step = costs.executed_model * per_step;
   report.mfu = report.flops_per_step / peak;
   report.hfu = (costs.executed_model + costs.executed_recompute) * per_step / peak;
@@ -170,13 +161,14 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   if (l.tp == 1) {
     report.tp_efficiency = report.tp_gemm_efficiency = report.tp_communication_efficiency = 1;
   } else {
+    const Layout single = single_device_tensor(l);
     const double step_1 =
-        step(a, w, costs, single_device_tensor(l), hw, e, at_tp1, false).time.step;
+        step_time(a, w, single, hw, e, at_tp1, parameter_memory(a, w, costs, single)).step;
     const double t = static_cast<double>(l.tp);
-    const double step_t = at.time.step;
+    const double step_t = report.time.step;
     const double m_stages = static_cast<double>(l.microbatches) +
                             (static_cast<double>(l.pp) - 1) / static_cast<double>(l.interleave);
-    const double without_tp_comm = step_t - m_stages * at.time.tp_communication;
+    const double without_tp_comm = step_t - m_stages * report.time.tp_communication;
     report.tp_efficiency = step_1 / (t * step_t);
     report.tp_gemm_efficiency = step_1 / (t * without_tp_comm);
     report.tp_communication_efficiency = without_tp_comm / step_t;

@@ -66,12 +66,6 @@ States states(double params, double experts, const StateBytes& per_param, const 
           per_param.optimizer * (l.zero >= 1 ? sharded : whole)};
 }
 
-States states(double params, double experts, const Workload& w, const Layout& l) {
-  const double dp = static_cast<double>(l.dp);
-  return states(params, experts, state_bytes(w.dtype, l.optimizer), l, 1 / dp,
-                static_cast<double>(l.ep) / dp);
-}
-
 void set_states(const States& s, MemoryReport& m) {
   m.params = s.params;
   m.weights = s.weights;
@@ -82,20 +76,20 @@ void set_states(const States& s, MemoryReport& m) {
 }  // namespace
 
 MemoryReport parameter_memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
-                              const Layout& l) {
-  const StageParams s =
-      stage_params(a, costs, l, device_share(l), 1 / static_cast<double>(l.pp));
+                              const Layout& l, const LayoutFactors& f) {
+  const StageParams s = stage_params(a, costs, l, f.share, f.per_stage);
   MemoryReport m;
-  set_states(states(std::max(s.first, s.last), s.experts, w, l), m);
+  set_states(states(std::max(s.first, s.last), s.experts, state_bytes(w.dtype, l.optimizer), l,
+                    f.per_replica, f.per_expert_replica),
+             m);
   return m;
 }
 
 MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
-                    const Layout& l, const Hardware& hw) {
-  // Reciprocals once: this runs for every row of a sweep.
-  const DeviceShare share = device_share(l);
+                    const Layout& l, const LayoutFactors& f, const Hardware& hw) {
+  const DeviceShare& share = f.share;
   const double p = static_cast<double>(l.pp);
-  const double per_stage = 1 / p;
+  const double per_stage = f.per_stage;
   const StageParams params = stage_params(a, costs, l, share, per_stage);
 
   // Activations: 1F1B keeps min(m, p) micro-batches in flight on the first stage, times
@@ -118,9 +112,8 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
 
   // The first stage against the last: states, activations in flight and the transient
   // peak (on the last stage, the logits' gradient).
-  const double dp = static_cast<double>(l.dp);
   const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
-  const double per_replica = 1 / dp, per_expert_replica = static_cast<double>(l.ep) / dp;
+  const double per_replica = f.per_replica, per_expert_replica = f.per_expert_replica;
   const States first_states =
       states(params.first, params.experts, per_param, l, per_replica, per_expert_replica);
   double first_activations = stage_layers_saved + embedding_saved;

@@ -47,10 +47,10 @@ Layout resolve(const Architecture& a, Layout l) {
   return l;
 }
 
-Link link_for(const Hardware& hw, const Efficiency& e, std::int64_t size, std::int64_t stride) {
-  const bool inside = size * stride <= hw.devices_per_node;
-  return inside ? Link{hw.intra_node_bandwidth * e.network, hw.intra_node_latency}
-                : Link{hw.inter_node_bandwidth * e.network, hw.inter_node_latency};
+Network network(const Hardware& hw, const Efficiency& e) {
+  return {Link{1 / (hw.intra_node_bandwidth * e.network), hw.intra_node_latency},
+          Link{1 / (hw.inter_node_bandwidth * e.network), hw.inter_node_latency},
+          hw.devices_per_node};
 }
 
 Optimizer parse_optimizer(const std::string& name) {

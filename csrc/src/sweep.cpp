@@ -46,7 +46,7 @@ bool passes(const std::vector<Bound>& bounds, const double* row) {
 /// A layout of the inner block that is valid for the current model and micro-batch.
 struct Choice {
   std::uint64_t offset;
-  Layout layout;
+  PreparedLayout layout;
 };
 
 /// The valid layouts of the inner block for one model and workload, in offset order.
@@ -56,7 +56,7 @@ void choose_layouts(const Grid& g, const LayoutBlock& block, std::vector<std::ui
   std::fill(digits.begin() + static_cast<std::ptrdiff_t>(block.first_axis), digits.end(), 0);
   for (std::uint64_t offset = 0; offset < block.size; ++offset) {
     Layout layout = layout_values(g, digits);
-    if (complete_layout(g, arch, work, layout)) out.push_back({offset, layout});
+    if (complete_layout(g, arch, work, layout)) out.push_back({offset, prepare(layout)});
     for (std::size_t a = digits.size(); a-- > block.first_axis;) {  // next inner digits
       if (++digits[a] < g.axes[a].values.size()) break;
       digits[a] = 0;
@@ -74,6 +74,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
                     std::uint64_t end, SweepControl& control, OnRow&& on_row) {
   if (begin >= end) return;
   const LayoutBlock block = layout_block(g);
+  const Machine on = machine(hw, e);
   Architecture arch;
   Workload work;
   ModelCosts costs;
@@ -136,7 +137,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           on_row(base + choice.offset, nullptr);
           continue;
         }
-        const Layout& layout = choice.layout;
+        const Layout& layout = choice.layout.layout;
         const SectionSeconds* at_layout = &at_tp1;
         if (layout.tp > 1 || layout.sequence_parallel) {
           at_layout = nullptr;
@@ -152,7 +153,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           }
         }
         const TrainingReport report =
-            estimate_training(arch, work, costs, layout, hw, e, at_tp1, *at_layout);
+            estimate_training(arch, work, costs, choice.layout, on, at_tp1, *at_layout);
         fill_row(g, arch, work, layout, report, row);
         if (passes(g.bounds, row)) on_row(base + choice.offset, row);
       }

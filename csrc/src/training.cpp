@@ -18,19 +18,17 @@ struct StageTimes {
 
 /// Compute and communication of one micro-batch on the slowest stage.
 StageTimes stage_times(const Architecture& a, const Workload& w, const Layout& l,
-                       const Hardware& hw, const Efficiency& e, const SectionSeconds& s) {
-  const double t = static_cast<double>(l.tp);
-  const double p = static_cast<double>(l.pp);
+                       const LayoutFactors& f, const Network& net, const SectionSeconds& s) {
   const bool full = w.recompute == Recompute::full;
   StageTimes out;
   // Backward costs twice the forward for matmuls (two GEMMs of the same shape) and, by the
   // elementwise convention, for the rest.
-  const double stage_layers = s.layers / p;
+  const double stage_layers = s.layers * f.per_stage;
   const double first = stage_layers + s.embedding + (l.pp == 1 ? s.head : 0);
   const double last = stage_layers + s.head;
   out.forward = (l.pp == 1 || first >= last) ? first : last;
   out.backward = 2 * out.forward;
-  out.recompute = s.layers_redone / p;
+  out.recompute = s.layers_redone * f.per_stage;
 
   // Tensor parallelism: two all-reduces of the residual stream forward and two backward
   // per layer, two more when full recomputation redoes the forward (Shoeybi et al. 2019
@@ -40,24 +38,22 @@ StageTimes stage_times(const Architecture& a, const Workload& w, const Layout& l
   const double act = bytes_of(w.dtype);
   const double stream = act * static_cast<double>(w.batch) * static_cast<double>(w.seq_len) *
                         static_cast<double>(a.d_model);
-  const double layers_per_stage = static_cast<double>(a.n_layers) / p;
+  const double layers_per_stage = static_cast<double>(a.n_layers) * f.per_stage;
   if (l.tp > 1) {
-    const Link link = link_for(hw, e, l.tp, 1);
-    const double per_layer = (full ? 6 : 4) * all_reduce(stream, l.tp, link);
-    out.tp = layers_per_stage * per_layer + all_reduce(stream, l.tp, link);
+    const double once = all_reduce(stream, f.tp_ring, link_for(net, l.tp, 1));
+    out.tp = layers_per_stage * ((full ? 6 : 4) * once) + once;
   }
   // Expert parallelism: dispatch and combine all-to-alls forward and backward (and again
   // when recomputed) per MoE layer, k copies of each token.
   if (l.ep > 1) {
-    const Link link = link_for(hw, e, l.ep, l.tp);
-    const double routed = stream * static_cast<double>(a.top_k) / (l.sequence_parallel ? t : 1);
-    const double per_layer = (full ? 6 : 4) * all_to_all(routed, l.ep, link);
-    out.ep = static_cast<double>(a.n_moe_layers) / p * per_layer;
+    const Link link = link_for(net, l.ep, l.tp);
+    const double routed = stream * static_cast<double>(a.top_k) * f.share.sequence;
+    const double per_layer = (full ? 6 : 4) * all_to_all(routed, f.ep_ring, link);
+    out.ep = static_cast<double>(a.n_moe_layers) * f.per_stage * per_layer;
   }
   // Pipeline: the stage's output forward and its gradient backward, split over tp.
   if (l.pp > 1) {
-    const Link link = link_for(hw, e, 2, l.tp * l.dp);
-    out.pp = 2 * point_to_point(stream / t, link);
+    out.pp = 2 * point_to_point(stream * f.share.tensor, link_for(net, 2, l.tp * l.dp));
   }
   return out;
 }
@@ -65,9 +61,9 @@ StageTimes stage_times(const Architecture& a, const Workload& w, const Layout& l
 /// One step's times, given the device's parameter states (`states`: a MemoryReport of
 /// which only params, weights, gradients and optimizer are read).
 TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
-                     const Hardware& hw, const Efficiency& e, const SectionSeconds& seconds,
-                     const MemoryReport& states) {
-  const StageTimes stage = stage_times(a, w, l, hw, e, seconds);
+                     const LayoutFactors& f, const Machine& machine,
+                     const SectionSeconds& seconds, const MemoryReport& states) {
+  const StageTimes stage = stage_times(a, w, l, f, machine.network, seconds);
   TimeReport time;
   time.forward = stage.forward;
   time.backward = stage.backward;
@@ -78,9 +74,8 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
   time.stage = time.forward + time.backward + time.recompute + time.tp_communication +
                time.ep_communication + time.pp_communication;
   const double m = static_cast<double>(l.microbatches);
-  const double p = static_cast<double>(l.pp);
   // 1F1B: m micro-batches plus (p - 1) / v stage times of fill and drain.
-  time.bubble = (p - 1) / static_cast<double>(l.interleave) * time.stage;
+  time.bubble = f.bubble_stages * time.stage;
 
   // Data parallelism: reduce the gradients of the device's model shard once per step
   // (ZeRO 1 and 2: reduce-scatter plus all-gather, the same volume; ZeRO 3 gathers the
@@ -90,13 +85,12 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
     const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
     const double volume = l.zero == 3 ? 1.5 : 1.0;
     const double gradient_bytes = states.params * per_param.gradients;
-    const Link link = link_for(hw, e, l.dp, l.tp);
-    time.dp_communication =
-        (1 - e.dp_overlap) * volume * all_reduce(gradient_bytes, l.dp, link);
+    time.dp_communication = (1 - machine.efficiency.dp_overlap) * volume *
+                            all_reduce(gradient_bytes, f.dp_ring, link_for(machine.network, l.dp, l.tp));
   }
   // The optimizer reads and writes every state once: memory-bound.
-  time.optimizer = 2 * (states.weights + states.gradients + states.optimizer) /
-                   (hw.memory_bandwidth * e.memory);
+  time.optimizer = 2 * (states.weights + states.gradients + states.optimizer) *
+                   machine.seconds_per_state_byte;
   time.step = m * time.stage + time.bubble + time.dp_communication + time.optimizer;
   time.tokens_per_step = m * static_cast<double>(l.dp) * static_cast<double>(w.batch) *
                          static_cast<double>(w.seq_len);
@@ -127,47 +121,59 @@ Layout single_device_tensor(Layout l) {
   return l;
 }
 
+Machine machine(const Hardware& hw, const Efficiency& e) {
+  return {hw, e, network(hw, e), 1 / (hw.memory_bandwidth * e.memory)};
+}
+
+PreparedLayout prepare(const Layout& l) {
+  const Layout single = single_device_tensor(l);
+  return {l, layout_factors(l), single, layout_factors(single)};
+}
+
 TrainingReport estimate_training(const Architecture& a, const Workload& w, const Layout& l,
                                  const Hardware& hw, const Efficiency& e) {
   const ModelCosts costs = model_costs(a, w);
   const SectionSeconds at_tp1 =
       section_seconds(costs, roofline(w, single_device_tensor(l), hw, e));
   const bool plain = l.tp == 1 && !l.sequence_parallel;
-  return estimate_training(a, w, costs, l, hw, e, at_tp1,
+  return estimate_training(a, w, costs, prepare(l), machine(hw, e), at_tp1,
                            plain ? at_tp1 : section_seconds(costs, roofline(w, l, hw, e)));
 }
 
 TrainingReport estimate_training(const Architecture& a, const Workload& w,
-                                 const ModelCosts& costs, const Layout& l, const Hardware& hw,
-                                 const Efficiency& e, const SectionSeconds& at_tp1,
+                                 const ModelCosts& costs, const PreparedLayout& prepared,
+                                 const Machine& machine, const SectionSeconds& at_tp1,
                                  const SectionSeconds& at_layout) {
+  const Layout& l = prepared.layout;
+  const LayoutFactors& f = prepared.factors;
   TrainingReport report;
   report.totals = costs.totals;
-  report.memory = memory(a, w, costs, l, hw);
-  report.time = step_time(a, w, l, hw, e, at_layout, report.memory);
+  report.memory = memory(a, w, costs, l, f, machine.hw);
+  report.time = step_time(a, w, l, f, machine, at_layout, report.memory);
   report.devices = l.tp * l.pp * l.dp;
   report.microbatches = l.microbatches;
   const double devices = static_cast<double>(report.devices);
   const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
-  const double peak = peak_flops(hw, w.dtype) * devices * report.time.step;
+  const double peak = peak_flops(machine.hw, w.dtype) * devices * report.time.step;
   report.flops_per_step = costs.executed_model * per_step;
   report.mfu = report.flops_per_step / peak;
   report.hfu = (costs.executed_model + costs.executed_recompute) * per_step / peak;
-  report.pipeline_bubble = (static_cast<double>(l.pp) - 1) /
-                           (static_cast<double>(l.interleave) * static_cast<double>(l.microbatches));
+  report.pipeline_bubble = f.pipeline_bubble;
 
   // Tensor-parallel efficiency: the same run at tp = 1 (memory aside). Its loss splits
   // exactly into GEMMs that got smaller and the collectives tp adds.
   if (l.tp == 1) {
     report.tp_efficiency = report.tp_gemm_efficiency = report.tp_communication_efficiency = 1;
   } else {
-    const Layout single = single_device_tensor(l);
+    const Layout& single = prepared.single;
+    const LayoutFactors& single_factors = prepared.single_factors;
     const double step_1 =
-        step_time(a, w, single, hw, e, at_tp1, parameter_memory(a, w, costs, single)).step;
+        step_time(a, w, single, single_factors, machine, at_tp1,
+                  parameter_memory(a, w, costs, single, single_factors))
+            .step;
     const double t = static_cast<double>(l.tp);
     const double step_t = report.time.step;
-    const double m_stages = static_cast<double>(l.microbatches) +
-                            (static_cast<double>(l.pp) - 1) / static_cast<double>(l.interleave);
+    const double m_stages = static_cast<double>(l.microbatches) + f.bubble_stages;
     const double without_tp_comm = step_t - m_stages * report.time.tp_communication;
     report.tp_efficiency = step_1 / (t * step_t);
     report.tp_gemm_efficiency = step_1 / (t * without_tp_comm);

@@ -27,6 +27,33 @@ inline DeviceShare device_share(const Layout& l) {
   return {1 / t, 1 / (static_cast<double>(l.ep) * t), l.sequence_parallel ? 1 / t : 1.0};
 }
 
+/// What the per-row formulas of memory and time need from a layout, divided once: device
+/// shares, per-stage and per-replica fractions, and the rings of its groups.
+struct LayoutFactors {
+  DeviceShare share;
+  double per_stage;           ///< 1 / pp
+  double per_replica;         ///< 1 / dp: a ZeRO shard of the dense parameters
+  double per_expert_replica;  ///< ep / dp: a ZeRO shard of the experts (over dp / ep)
+  double bubble_stages;       ///< (pp - 1) / interleave: stage times of fill and drain
+  double pipeline_bubble;     ///< bubble_stages / microbatches
+  Ring tp_ring, dp_ring, ep_ring;
+};
+
+inline LayoutFactors layout_factors(const Layout& l) {
+  const double dp = static_cast<double>(l.dp);
+  const double bubble_stages =
+      (static_cast<double>(l.pp) - 1) / static_cast<double>(l.interleave);
+  return {device_share(l),
+          1 / static_cast<double>(l.pp),
+          1 / dp,
+          static_cast<double>(l.ep) / dp,
+          bubble_stages,
+          bubble_stages / static_cast<double>(l.microbatches),
+          ring(l.tp),
+          ring(l.dp),
+          ring(l.ep)};
+}
+
 /// Parameters of one instance held by one device: the split part over tp, the expert part
 /// over ep x tp, the rest replicated.
 inline double params_per_device(const OpCost& op, const DeviceShare& share) {

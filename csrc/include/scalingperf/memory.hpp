@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "scalingperf/architecture.hpp"
+#include "scalingperf/device.hpp"
 #include "scalingperf/hardware.hpp"
 #include "scalingperf/model_costs.hpp"
 #include "scalingperf/parallel.hpp"
@@ -46,10 +47,12 @@ struct MemoryReport {
 /// parameters: what a data-parallel reduction and an optimizer step move. Cheaper than
 /// memory(), for the tp = 1 baseline of tensor-parallel efficiency.
 MemoryReport parameter_memory(const Architecture& arch, const Workload& work,
-                              const ModelCosts& costs, const Layout& layout);
+                              const ModelCosts& costs, const Layout& layout,
+                              const LayoutFactors& factors);
 
-/// Memory per device of a resolved architecture, validated workload and resolved layout.
+/// Memory per device of a resolved architecture, validated workload and resolved layout
+/// (with its layout_factors).
 MemoryReport memory(const Architecture& arch, const Workload& work, const ModelCosts& costs,
-                    const Layout& layout, const Hardware& hw);
+                    const Layout& layout, const LayoutFactors& factors, const Hardware& hw);
 
 }  // namespace scalingperf

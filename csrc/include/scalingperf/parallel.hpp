@@ -38,32 +38,51 @@ const char* name_of(Optimizer optimizer);
 
 /// A link between the members of a communication group.
 struct Link {
-  double bandwidth;  ///< bytes/s achieved
-  double latency;    ///< seconds
+  double seconds_per_byte;  ///< 1 / achieved bandwidth
+  double latency;           ///< seconds
 };
+
+/// A machine's two links at the calibrated network efficiency, divided out once.
+struct Network {
+  Link intra_node;
+  Link inter_node;
+  std::int64_t devices_per_node;
+};
+Network network(const Hardware& hw, const Efficiency& efficiency);
 
 /// The link a group of `size` ranks spaced `stride` apart uses: inside a node when the
 /// whole group fits in one, otherwise the inter-node network.
-Link link_for(const Hardware& hw, const Efficiency& efficiency, std::int64_t size,
-              std::int64_t stride);
+inline Link link_for(const Network& net, std::int64_t size, std::int64_t stride) {
+  return size * stride <= net.devices_per_node ? net.intra_node : net.inter_node;
+}
+
+/// A ring of n ranks and the (n - 1) / n share of a buffer each rank sends, divided once
+/// per layout.
+struct Ring {
+  std::int64_t size;
+  double share;
+};
+inline Ring ring(std::int64_t n) {
+  return {n, n > 1 ? static_cast<double>(n - 1) / static_cast<double>(n) : 0.0};
+}
 
 /// Ring all-reduce of `bytes` over n ranks: 2 (n-1)/n bytes/B + 2 (n-1) alpha.
-inline double all_reduce(double bytes, std::int64_t n, const Link& link) {
-  if (n <= 1) return 0;
-  const double steps = static_cast<double>(n - 1);
-  return 2 * steps / static_cast<double>(n) * bytes / link.bandwidth + 2 * steps * link.latency;
+inline double all_reduce(double bytes, const Ring& r, const Link& link) {
+  if (r.size <= 1) return 0;
+  return 2 * r.share * bytes * link.seconds_per_byte +
+         2 * static_cast<double>(r.size - 1) * link.latency;
 }
 /// Ring all-gather or reduce-scatter of a `bytes` result: half an all-reduce.
-inline double all_gather(double bytes, std::int64_t n, const Link& link) {
-  return all_reduce(bytes, n, link) / 2;
+inline double all_gather(double bytes, const Ring& r, const Link& link) {
+  return all_reduce(bytes, r, link) / 2;
 }
 /// All-to-all of `bytes` per rank: (n-1)/n of it leaves, n-1 messages.
-inline double all_to_all(double bytes, std::int64_t n, const Link& link) {
-  return all_gather(bytes, n, link);
+inline double all_to_all(double bytes, const Ring& r, const Link& link) {
+  return all_gather(bytes, r, link);
 }
 /// One point-to-point message.
 inline double point_to_point(double bytes, const Link& link) {
-  return bytes / link.bandwidth + link.latency;
+  return bytes * link.seconds_per_byte + link.latency;
 }
 
 }  // namespace scalingperf

@@ -73,12 +73,31 @@ SectionSeconds section_seconds(const ModelCosts& costs, const Roofline& roof);
 /// The layout with tensor parallelism (and so sequence parallelism) removed.
 Layout single_device_tensor(Layout layout);
 
+/// A device and its calibration, with what every estimate divides by divided out once.
+struct Machine {
+  Hardware hw;
+  Efficiency efficiency;
+  Network network;
+  double seconds_per_state_byte;  ///< 1 / (memory bandwidth x memory efficiency)
+};
+Machine machine(const Hardware& hw, const Efficiency& efficiency);
+
+/// A resolved layout with its factors, and the same layout at tp = 1 (the baseline of
+/// tensor-parallel efficiency) with its own: a sweep prepares each layout once per model.
+struct PreparedLayout {
+  Layout layout;
+  LayoutFactors factors;
+  Layout single;
+  LayoutFactors single_factors;
+};
+PreparedLayout prepare(const Layout& resolved);
+
 /// The same from the model's costs, collected once per architecture and workload, its
 /// section seconds at tp = 1 and under this layout's tensor split (which a sweep computes
 /// once per tensor split for all layouts).
 TrainingReport estimate_training(const Architecture& arch, const Workload& work,
-                                 const ModelCosts& costs, const Layout& layout,
-                                 const Hardware& hw, const Efficiency& efficiency,
-                                 const SectionSeconds& at_tp1, const SectionSeconds& at_layout);
+                                 const ModelCosts& costs, const PreparedLayout& layout,
+                                 const Machine& machine, const SectionSeconds& at_tp1,
+                                 const SectionSeconds& at_layout);
 
 }  // namespace scalingperf

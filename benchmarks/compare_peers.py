@@ -456,6 +456,10 @@ def compare(axes: Axes, *, repeats: int = DEFAULT_REPEATS, llm_sample: int = DEF
     paths["sweep"] = Path(f"scalingperf.sweep(grid), {threads} threads", n, seconds)
     seconds, _ = best_of(lambda: sweep_path(axes, threads=1), repeats)
     paths["sweep1"] = Path("scalingperf.sweep(grid, threads=1)", n, seconds)
+    seconds, _ = best_of(lambda: sweep_path(axes).to_dict(), repeats)
+    paths["sweep_all"] = Path("  ... + configuration columns decoded", n, seconds)
+    seconds, _ = best_of(lambda: sp.sweep(make_grid(axes), top=10, by="-mfu"), repeats)
+    paths["top"] = Path("scalingperf.sweep(grid, top=10, by=-mfu)", n, seconds)
     ours = {k: swept[k] for k in COLUMNS}
 
     loop_index = evenly_spaced(n, n if estimate_sample is None else estimate_sample)
@@ -536,7 +540,7 @@ def report(c: Comparison, command: str = "") -> str:
     lines += [header, "-" * len(header)]
     llm = c.paths.get("llm")
     numpy_rate = c.paths["numpy"].rate
-    for key in ("sweep", "sweep1", "estimate", "numpy", "llm"):
+    for key in ("sweep", "sweep1", "sweep_all", "top", "estimate", "numpy", "llm"):
         p = c.paths.get(key)
         if p is None:
             continue
@@ -551,11 +555,13 @@ def report(c: Comparison, command: str = "") -> str:
     lines += [
         "",
         f"sweep vs llm-analysis:          {_fmt_ratio(c.ratio('sweep', 'llm'))}",
+        f"streaming top-k vs llm-analysis: {_fmt_ratio(c.ratio('top', 'llm'))}",
         (f"sweep vs NumPy:                 {_fmt_ratio(c.ratio('sweep', 'numpy'))} "
          f"(one thread: {_fmt_ratio(c.ratio('sweep1', 'numpy'))})"),
         f"estimate loop vs llm-analysis:  {_fmt_ratio(c.ratio('estimate', 'llm'))}",
-        (f"(the sweep fills all {len(sp.sweep_columns())} result columns: activations, "
-         "per-op roofline step time, TP efficiency, MFU, ...;"),
+        (f"(the sweep computes all {len(sp.sweep_columns())} result columns: activations, "
+         "per-op roofline step time, TP efficiency, MFU, ...; it writes the cost columns and"
+         " decodes the configuration columns from the row index when first asked for;"),
         f" NumPy computes the {len(COLUMNS)} compared columns in closed form)",
         "",
         "NumPy baseline vs scalingperf.sweep:",

@@ -111,7 +111,8 @@ def test_layout_axes_larger_than_one_block():
     assert all(grid.why_invalid(int(i)) for i in skipped[:: max(1, len(skipped) // 5)])
 
 
-@pytest.mark.parametrize("by", ["step_time", "-mfu", "memory_per_gpu", "-tokens_per_s"])
+@pytest.mark.parametrize("by", ["step_time", "-mfu", "memory_per_gpu", "-tokens_per_s",
+                                "-tp_efficiency"])
 def test_streaming_top_equals_full_table(by):
     grid = dense_grid()
     full = sp.sweep(grid).top(7, by=by)
@@ -159,6 +160,20 @@ def test_streaming_pareto_equals_full_table(x, y):
     for i in streamed.index:
         j = np.flatnonzero(everything.index == i)[0]
         assert not np.any((xs < xs[j]) & (ys < ys[j]))
+
+
+def test_streaming_reads_tp_efficiency_only_when_asked():
+    # A reduction that neither sorts nor bounds by tp_efficiency skips its tp = 1 baseline;
+    # one that bounds by it must still compute it.
+    grid = dense_grid()
+    full = sp.sweep(grid)
+    kept = full.where(full["tp_efficiency"] >= 0.9)
+    assert 0 < len(kept) < len(full)
+    bounded = sp.sweep(grid, where={"tp_efficiency": (0.9, None)}, top=5, by="-mfu")
+    assert np.array_equal(bounded.index, kept.top(5, by="-mfu").index)
+    front = sp.sweep(grid, pareto=("-tp_efficiency", "step_time"))
+    assert np.array_equal(front.index, full.pareto("-tp_efficiency", "step_time").index)
+    assert np.all(np.isfinite(sp.sweep(grid, top=5, by="step_time")["tp_efficiency"]))
 
 
 def test_where_bounds_equal_filtering():

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -71,7 +72,8 @@ void choose_layouts(const Grid& g, const LayoutBlock& block, std::vector<std::ui
 /// micro-batch.
 template <bool evaluate = true, class OnRow>
 void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std::uint64_t begin,
-                    std::uint64_t end, SweepControl& control, OnRow&& on_row) {
+                    std::uint64_t end, SweepControl& control, OnRow&& on_row,
+                    bool tp_baseline = true) {
   if (begin >= end) return;
   const LayoutBlock block = layout_block(g);
   const Machine on = machine(hw, e);
@@ -153,7 +155,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           }
         }
         const TrainingReport report =
-            estimate_training(arch, work, costs, choice.layout, on, at_tp1, *at_layout);
+            estimate_training(arch, work, costs, choice.layout, on, at_tp1, *at_layout,
+                              tp_baseline);
         fill_row(g, arch, work, layout, report, row);
         if (passes(g.bounds, row)) on_row(base + choice.offset, row);
       }
@@ -165,6 +168,19 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     }
   }
   control.done.fetch_add(unreported, std::memory_order_relaxed);
+}
+
+/// Whether a reduction by `columns` (with the grid's bounds) reads tensor-parallel
+/// efficiency: if not, its tp = 1 baseline is skipped (see estimate_training).
+bool reads_tp_efficiency(const Grid& g, std::initializer_list<int> columns) {
+  constexpr int tp_efficiency = static_cast<int>(Column::tp_efficiency);
+  for (int c : columns) {
+    if (c == tp_efficiency) return true;
+  }
+  for (const Bound& b : g.bounds) {
+    if (b.column == tp_efficiency) return true;
+  }
+  return false;
 }
 
 unsigned sweep_threads(unsigned requested, std::uint64_t n) {
@@ -480,21 +496,24 @@ std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Ef
   const std::uint64_t n = end - begin;
   const unsigned threads = sweep_threads(requested_threads, n);
   std::vector<std::vector<Keyed>> heaps(threads);
+  const bool tp_baseline = reads_tp_efficiency(g, {column});
   run_ranges(static_cast<std::size_t>(n), threads,
              [&](unsigned t, std::size_t first, std::size_t last) {
                auto& heap = heaps[t];  // a max-heap of the k smallest keys
-               evaluate_range(g, hw, e, begin + first, begin + last, control,
-                              [&](std::uint64_t i, const double* row) {
-                                const Keyed item{descending ? -row[column] : row[column], i};
-                                if (heap.size() < k) {
-                                  heap.push_back(item);
-                                  std::push_heap(heap.begin(), heap.end());
-                                } else if (k > 0 && item < heap.front()) {
-                                  std::pop_heap(heap.begin(), heap.end());
-                                  heap.back() = item;
-                                  std::push_heap(heap.begin(), heap.end());
-                                }
-                              });
+               evaluate_range(
+                   g, hw, e, begin + first, begin + last, control,
+                   [&](std::uint64_t i, const double* row) {
+                     const Keyed item{descending ? -row[column] : row[column], i};
+                     if (heap.size() < k) {
+                       heap.push_back(item);
+                       std::push_heap(heap.begin(), heap.end());
+                     } else if (k > 0 && item < heap.front()) {
+                       std::pop_heap(heap.begin(), heap.end());
+                       heap.back() = item;
+                       std::push_heap(heap.begin(), heap.end());
+                     }
+                   },
+                   tp_baseline);
              });
   std::vector<Keyed> all;
   for (auto& heap : heaps) all.insert(all.end(), heap.begin(), heap.end());
@@ -513,13 +532,16 @@ std::vector<std::uint64_t> sweep_pareto(const Grid& g, const Hardware& hw, const
   const std::uint64_t n = end - begin;
   const unsigned threads = sweep_threads(requested_threads, n);
   std::vector<Front> fronts(threads);
+  const bool tp_baseline = reads_tp_efficiency(g, {x, y});
   run_ranges(static_cast<std::size_t>(n), threads,
              [&](unsigned t, std::size_t first, std::size_t last) {
-               evaluate_range(g, hw, e, begin + first, begin + last, control,
-                              [&](std::uint64_t i, const double* row) {
-                                fronts[t].add(x_descending ? -row[x] : row[x],
-                                              y_descending ? -row[y] : row[y], i);
-                              });
+               evaluate_range(
+                   g, hw, e, begin + first, begin + last, control,
+                   [&](std::uint64_t i, const double* row) {
+                     fronts[t].add(x_descending ? -row[x] : row[x],
+                                   y_descending ? -row[y] : row[y], i);
+                   },
+                   tp_baseline);
              });
   // Under the (x, y, index) order the front is unique, so merging is order-free.
   Front merged;

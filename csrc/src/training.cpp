@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "checks.hpp"
 #include "scalingperf/device.hpp"
@@ -143,7 +144,7 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w, const
 TrainingReport estimate_training(const Architecture& a, const Workload& w,
                                  const ModelCosts& costs, const PreparedLayout& prepared,
                                  const Machine& machine, const SectionSeconds& at_tp1,
-                                 const SectionSeconds& at_layout) {
+                                 const SectionSeconds& at_layout, bool tp_baseline) {
   const Layout& l = prepared.layout;
   const LayoutFactors& f = prepared.factors;
   TrainingReport report;
@@ -164,6 +165,9 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   // exactly into GEMMs that got smaller and the collectives tp adds.
   if (l.tp == 1) {
     report.tp_efficiency = report.tp_gemm_efficiency = report.tp_communication_efficiency = 1;
+  } else if (!tp_baseline) {
+    report.tp_efficiency = report.tp_gemm_efficiency = report.tp_communication_efficiency =
+        std::numeric_limits<double>::quiet_NaN();
   } else {
     const Layout& single = prepared.single;
     const LayoutFactors& single_factors = prepared.single_factors;

@@ -170,22 +170,27 @@ void bind_sweep(py::module_& m) {
           plan = sp::plan_rows(g, begin, end, threads);
         }
         const auto n = static_cast<py::ssize_t>(plan.capacity);
+        // One allocation for the index and every column, each a view of it: large enough
+        // for NumPy to back it with huge pages, where separate column-sized arrays would
+        // each take thousands of page faults as the workers first write them.
+        const int first = configuration ? 0 : sp::configuration_columns;
+        py::array_t<double> block({static_cast<py::ssize_t>(sp::column_count - first + 1), n});
+        auto* base = reinterpret_cast<char*>(block.mutable_data());
+        const auto slot = [&](int k) { return base + k * n * static_cast<py::ssize_t>(8); };
+        const auto view = [&](const py::dtype& dtype, int k) {
+          return py::array(dtype, {n}, {py::ssize_t{8}}, slot(k), block);
+        };
         py::dict out;
         std::vector<void*> columns(sp::column_count, nullptr);
-        for (int c = configuration ? 0 : sp::configuration_columns; c < sp::column_count; ++c) {
+        for (int c = first; c < sp::column_count; ++c) {
           const auto column = static_cast<sp::Column>(c);
-          if (sp::is_integer(column)) {
-            py::array_t<std::int64_t> array(n);
-            columns[c] = array.mutable_data();
-            out[sp::name_of(column)] = array;
-          } else {
-            py::array_t<double> array(n);
-            columns[c] = array.mutable_data();
-            out[sp::name_of(column)] = array;
-          }
+          columns[c] = slot(c - first + 1);
+          out[sp::name_of(column)] =
+              view(sp::is_integer(column) ? py::dtype::of<std::int64_t>() : py::dtype::of<double>(),
+                   c - first + 1);
         }
-        py::array_t<std::int64_t> index(n);
-        std::int64_t* index_data = index.mutable_data();
+        py::array index = view(py::dtype::of<std::int64_t>(), 0);
+        auto* index_data = reinterpret_cast<std::int64_t*>(slot(0));
         sp::SweepControl control;
         // The workers touch only the fresh arrays above and the grid, which this frame
         // keeps alive: safe without the GIL.

@@ -207,8 +207,7 @@ Layout layout_values(const Grid& grid, const std::vector<std::uint32_t>& digits)
   return layout;
 }
 
-bool complete_layout(const Grid& grid, const Architecture& arch, const Workload& work,
-                     Layout& layout, std::string* why) {
+bool derive_layout(const Grid& grid, const Workload& work, Layout& layout, std::string* why) {
   if (grid.n_gpus > 0) {
     const std::int64_t model = layout.tp * layout.pp;
     if (model <= 0 || grid.n_gpus % model != 0) return fail(why, "tp x pp does not divide n_gpus");
@@ -221,6 +220,10 @@ bool complete_layout(const Grid& grid, const Architecture& arch, const Workload&
     }
     layout.microbatches = grid.global_batch / per_step;
   }
+  return true;
+}
+
+bool check_layout(const Architecture& arch, Layout& layout, std::string* why) {
   if (layout.tp <= 0 || arch.n_heads % layout.tp != 0 || arch.n_kv_heads % layout.tp != 0) {
     return fail(why, "tp does not divide the heads");
   }
@@ -241,7 +244,7 @@ bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
                   const Architecture& arch, const Workload& work, Layout& layout,
                   std::string* why) {
   layout = layout_values(grid, digits);
-  return complete_layout(grid, arch, work, layout, why);
+  return derive_layout(grid, work, layout, why) && check_layout(arch, layout, why);
 }
 
 LayoutBlock layout_block(const Grid& grid, std::uint64_t max_size) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -44,24 +45,48 @@ bool passes(const std::vector<Bound>& bounds, const double* row) {
   return true;
 }
 
-/// A layout of the inner block that is valid for the current model and micro-batch.
-struct Choice {
-  std::uint64_t offset;
-  PreparedLayout layout;
+/// The inner block's layouts for one micro-batch: derived (dp, microbatches) but not yet
+/// checked against a model, and each prepared the first time a model accepts it (the
+/// resolved layout does not depend on which model accepted it).
+struct BlockLayouts {
+  std::int64_t batch;
+  std::vector<std::optional<Layout>> derived;  ///< nullopt: the derivation failed
+  std::vector<std::optional<PreparedLayout>> prepared;
 };
 
-/// The valid layouts of the inner block for one model and workload, in offset order.
-void choose_layouts(const Grid& g, const LayoutBlock& block, std::vector<std::uint32_t>& digits,
-                    const Architecture& arch, const Workload& work, std::vector<Choice>& out) {
-  out.clear();
+BlockLayouts derive_block(const Grid& g, const LayoutBlock& block,
+                          std::vector<std::uint32_t>& digits, const Workload& work) {
+  BlockLayouts out{work.batch, {}, {}};
+  out.derived.reserve(block.size);
+  out.prepared.resize(block.size);
   std::fill(digits.begin() + static_cast<std::ptrdiff_t>(block.first_axis), digits.end(), 0);
   for (std::uint64_t offset = 0; offset < block.size; ++offset) {
     Layout layout = layout_values(g, digits);
-    if (complete_layout(g, arch, work, layout)) out.push_back({offset, prepare(layout)});
+    out.derived.push_back(derive_layout(g, work, layout) ? std::optional<Layout>(layout)
+                                                         : std::nullopt);
     for (std::size_t a = digits.size(); a-- > block.first_axis;) {  // next inner digits
       if (++digits[a] < g.axes[a].values.size()) break;
       digits[a] = 0;
     }
+  }
+  return out;
+}
+
+/// A layout of the inner block that is valid for the current model and micro-batch.
+struct Choice {
+  std::uint64_t offset;
+  const PreparedLayout* layout;
+};
+
+/// The valid layouts of the inner block for one model, in offset order.
+void choose_layouts(BlockLayouts& block, const Architecture& arch, std::vector<Choice>& out) {
+  out.clear();
+  for (std::uint64_t offset = 0; offset < block.derived.size(); ++offset) {
+    if (!block.derived[offset]) continue;
+    Layout layout = *block.derived[offset];
+    if (!check_layout(arch, layout)) continue;
+    if (!block.prepared[offset]) block.prepared[offset] = prepare(layout);
+    out.push_back({offset, &*block.prepared[offset]});
   }
 }
 
@@ -90,7 +115,11 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   };
   std::vector<Split> splits;
   // Valid layouts depend on the model, and on the workload only through the micro-batch
-  // (with a global batch): kept per micro-batch until the model changes.
+  // (with a global batch): derived once per micro-batch, chosen once per model and
+  // micro-batch.
+  std::vector<BlockLayouts> blocks;  // one per micro-batch seen
+  const bool outer_layout_axes =
+      block.first_axis > 0 && axis_level(g.axes[block.first_axis - 1].kind) == 2;
   std::vector<std::pair<std::int64_t, std::vector<Choice>>> choices_by_batch;
   const std::vector<Choice>* choices = nullptr;
   std::vector<std::uint32_t> digits(g.axes.size(), 0);
@@ -106,6 +135,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     const std::uint64_t base = outer * block.size;
     const std::uint64_t lo = std::max(begin, base) - base;
     const std::uint64_t hi = std::min(end, base + block.size) - base;
+    if (outer_layout_axes) blocks.clear();  // every outer point has other layouts
     if (changed == 0) {
       model_ok = model_point(g, digits, arch);
       choices_by_batch.clear();
@@ -126,8 +156,16 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         if (batch == work.batch) choices = &list;
       }
       if (choices == nullptr) {
+        BlockLayouts* layouts = nullptr;
+        for (BlockLayouts& b : blocks) {
+          if (b.batch == work.batch) layouts = &b;
+        }
+        if (layouts == nullptr) {
+          blocks.push_back(derive_block(g, block, digits, work));
+          layouts = &blocks.back();
+        }
         choices_by_batch.emplace_back(work.batch, std::vector<Choice>{});
-        choose_layouts(g, block, digits, arch, work, choices_by_batch.back().second);
+        choose_layouts(*layouts, arch, choices_by_batch.back().second);
         choices = &choices_by_batch.back().second;
       }
     }
@@ -139,7 +177,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           on_row(base + choice.offset, nullptr);
           continue;
         }
-        const Layout& layout = choice.layout.layout;
+        const Layout& layout = choice.layout->layout;
         const SectionSeconds* at_layout = &at_tp1;
         if (layout.tp > 1 || layout.sequence_parallel) {
           at_layout = nullptr;
@@ -155,7 +193,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           }
         }
         const TrainingReport report =
-            estimate_training(arch, work, costs, choice.layout, on, at_tp1, *at_layout,
+            estimate_training(arch, work, costs, *choice.layout, on, at_tp1, *at_layout,
                               tp_baseline);
         fill_row(g, arch, work, layout, report, row);
         if (passes(g.bounds, row)) on_row(base + choice.offset, row);

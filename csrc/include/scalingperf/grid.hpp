@@ -88,10 +88,12 @@ bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
 /// The layout axes at a cursor's digits over the grid's layout, before derivation and
 /// checks.
 Layout layout_values(const Grid& grid, const std::vector<std::uint32_t>& digits);
-/// Derives dp and microbatches of a layout_values() and checks it against the point's
-/// model and workload (the rest of layout_point).
-bool complete_layout(const Grid& grid, const Architecture& arch, const Workload& work,
-                     Layout& layout, std::string* why = nullptr);
+/// Derives dp (from n_gpus) and microbatches (from global_batch and the micro-batch) of a
+/// layout_values(); false when they do not divide. Independent of the model.
+bool derive_layout(const Grid& grid, const Workload& work, Layout& layout,
+                   std::string* why = nullptr);
+/// Checks a derived layout against the point's model and resolves it.
+bool check_layout(const Architecture& arch, Layout& layout, std::string* why = nullptr);
 
 /// The innermost layout axes, evaluated as one block: a point's flat index is
 /// outer x size + offset, where outer enumerates the axes before `first_axis`. A sweep

@@ -96,11 +96,12 @@ def test_threads_do_not_change_results():
 def test_layout_axes_larger_than_one_block():
     # pp x dp x zero x microbatches = 262,144 layouts: more than the core checks as one
     # block (65,536), so pp and dp become outer axes while zero and microbatches stay inner.
-    grid = sp.Grid(d_model=256, n_layers=[2, 4], n_heads=4, seq_len=128, batch=1, pp=[1, 2],
-                   dp=range(1, 65), zero=[0, 1], microbatches=range(1, 1025))
+    # A workload axis between the model and the layouts: each of its points has its own.
+    grid = sp.Grid(d_model=256, n_layers=[2, 4], n_heads=4, seq_len=[128, 256], batch=1,
+                   pp=[1, 2], dp=range(1, 65), zero=[0, 1], microbatches=range(1, 1025))
     one = sp.sweep(grid, threads=1)
     # Every layout is valid except ZeRO without data parallelism (zero=1, dp=1).
-    assert len(one) == 2 * 2 * 1024 * (64 + 63)
+    assert len(one) == 2 * 2 * 2 * 1024 * (64 + 63)
     two = sp.sweep(grid, threads=2, chunk=99_991)
     assert np.array_equal(one.index, two.index)
     assert np.array_equal(one["step_time"], two["step_time"])

@@ -92,7 +92,7 @@ void choose_layouts(BlockLayouts& block, const Architecture& arch, std::vector<C
 
 /// Calls on_row(index, row) for each valid row of [begin, end) that passes the bounds
 /// (with `evaluate` false: on_row(index, nullptr) for each valid point, nothing costed or
-/// bounded). The grid is walked as outer points (model and workload, the costs of which are kept
+/// bounded). The grid is walked as outer points (model and workload, whose costs are kept
 /// while only inner digits change) times a block of layouts, checked once per model and
 /// micro-batch.
 template <bool evaluate = true, class OnRow>
@@ -101,7 +101,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
                     bool tp_baseline = true) {
   if (begin >= end) return;
   const LayoutBlock block = layout_block(g);
-  const Machine on = machine(hw, e);
+  const Machine calibrated = machine(hw, e);
   Architecture arch;
   Workload work;
   ModelCosts costs;
@@ -135,13 +135,11 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     const std::uint64_t base = outer * block.size;
     const std::uint64_t lo = std::max(begin, base) - base;
     const std::uint64_t hi = std::min(end, base + block.size) - base;
-    if (outer_layout_axes) blocks.clear();  // every outer point has other layouts
-    if (changed == 0) {
-      model_ok = model_point(g, digits, arch);
-      choices_by_batch.clear();
-    } else if (changed == 2) {
-      choices_by_batch.clear();  // an outer layout axis moved: other layouts in the block
-    }
+    if (changed == 0) model_ok = model_point(g, digits, arch);
+    // Choices hold for one model; with layout axes outside the block, every outer point
+    // has other layouts.
+    if (changed == 0 || outer_layout_axes) choices_by_batch.clear();
+    if (outer_layout_axes) blocks.clear();
     if (model_ok && changed <= 1) {
       workload_ok = workload_point(g, digits, arch, work);
       if (evaluate && workload_ok) {
@@ -193,7 +191,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           }
         }
         const TrainingReport report =
-            estimate_training(arch, work, costs, *choice.layout, on, at_tp1, *at_layout,
+            estimate_training(arch, work, costs, *choice.layout, calibrated, at_tp1, *at_layout,
                               tp_baseline);
         fill_row(g, arch, work, layout, report, row);
         if (passes(g.bounds, row)) on_row(base + choice.offset, row);

@@ -104,6 +104,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   const Machine calibrated = machine(hw, e);
   Architecture arch;
   Workload work;
+  ModelShape shape;
   ModelCosts costs;
   SectionSeconds at_tp1;
   // Section seconds depend on the layout only through its tensor split (tp, sequence
@@ -143,8 +144,11 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     if (model_ok && changed <= 1) {
       workload_ok = workload_point(g, digits, arch, work);
       if (evaluate && workload_ok) {
-        costs = model_costs(arch, work);
-        at_tp1 = section_seconds(costs, roofline(work, single_device_tensor(g.layout), hw, e));
+        shape = model_shape(arch, work);
+        costs = model_costs(shape, arch);
+        at_tp1 = section_seconds(
+            instance_seconds(shape, roofline(work, single_device_tensor(g.layout), hw, e)),
+            costs.instances);
         splits.clear();
       }
     }
@@ -185,8 +189,10 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
             }
           }
           if (at_layout == nullptr) {
-            splits.push_back({layout.tp, layout.sequence_parallel,
-                              section_seconds(costs, roofline(work, layout, hw, e))});
+            splits.push_back(
+                {layout.tp, layout.sequence_parallel,
+                 section_seconds(instance_seconds(shape, roofline(work, layout, hw, e)),
+                                 costs.instances)});
             at_layout = &splits.back().seconds;
           }
         }

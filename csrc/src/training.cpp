@@ -101,19 +101,29 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
 
 }  // namespace
 
-SectionSeconds section_seconds(const ModelCosts& costs, const Roofline& roof) {
-  SectionSeconds s;
-  for (const TimeOp& op : costs) {
-    const double seconds = op.count * forward_seconds(op, op.executed_forward, roof);
-    switch (op.section) {
-      case Section::embedding: s.embedding += seconds; break;
-      case Section::head: s.head += seconds; break;
-      default:
-        s.layers += seconds;
-        if (op.redone) s.layers_redone += seconds;
-    }
+InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) {
+  InstanceSeconds s;
+  for (const TimeOp& op : shape) {
+    const double seconds = forward_seconds(op, op.executed_forward, roof);
+    const auto k = static_cast<int>(op.section);
+    s.all[k] += seconds;
+    if (op.redone) s.redone[k] += seconds;
   }
   return s;
+}
+
+SectionSeconds section_seconds(const InstanceSeconds& s,
+                               const std::array<double, section_count>& instances) {
+  constexpr int embedding = static_cast<int>(Section::embedding);
+  constexpr int head = static_cast<int>(Section::head);
+  SectionSeconds out;
+  out.embedding = s.all[embedding];
+  out.head = s.all[head];
+  for (int k = embedding + 1; k < head; ++k) {  // the layers' sections
+    out.layers += instances[k] * s.all[k];
+    out.layers_redone += instances[k] * s.redone[k];
+  }
+  return out;
 }
 
 Layout single_device_tensor(Layout l) {
@@ -133,12 +143,15 @@ PreparedLayout prepare(const Layout& l) {
 
 TrainingReport estimate_training(const Architecture& a, const Workload& w, const Layout& l,
                                  const Hardware& hw, const Efficiency& e) {
-  const ModelCosts costs = model_costs(a, w);
-  const SectionSeconds at_tp1 =
-      section_seconds(costs, roofline(w, single_device_tensor(l), hw, e));
+  const ModelShape shape = model_shape(a, w);
+  const ModelCosts costs = model_costs(shape, a);
+  const auto seconds = [&](const Layout& split) {
+    return section_seconds(instance_seconds(shape, roofline(w, split, hw, e)), costs.instances);
+  };
+  const SectionSeconds at_tp1 = seconds(single_device_tensor(l));
   const bool plain = l.tp == 1 && !l.sequence_parallel;
   return estimate_training(a, w, costs, prepare(l), machine(hw, e), at_tp1,
-                           plain ? at_tp1 : section_seconds(costs, roofline(w, l, hw, e)));
+                           plain ? at_tp1 : seconds(l));
 }
 
 TrainingReport estimate_training(const Architecture& a, const Workload& w,

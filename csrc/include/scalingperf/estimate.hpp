@@ -44,54 +44,6 @@ struct Totals {
   double tokens = 0;  ///< batch x seq_len
 };
 
-/// Sums ops into Totals, one op at a time.
-class TotalsAccumulator {
- public:
-  explicit TotalsAccumulator(const Workload& work)
-      : full_(work.recompute == Recompute::full),
-        selective_(work.recompute == Recompute::selective) {
-    t_.tokens = static_cast<double>(work.batch) * static_cast<double>(work.seq_len);
-  }
-  void add(const OpCost& op) {
-    const double n = static_cast<double>(op.count);
-    ParamCounts& p = t_.params;
-    FlopCounts& f = t_.flops;
-    p.total += op.count * op.params;
-    p.active += op.count * op.active_params;
-    if (op.embedding) p.embedding += op.count * op.params;
-    f.forward += n * op.forward;
-    f.backward += n * op.backward;
-    f.forward_causal += n * op.forward_causal;
-    f.backward_causal += n * op.backward_causal;
-    f.elementwise_forward += n * op.elementwise_forward;
-    f.elementwise_backward += n * op.elementwise_backward;
-    if ((full_ && op.recomputed_full) || (selective_ && op.recomputed_selective)) {
-      f.recompute += n * op.forward;
-    }
-  }
-  Totals finish() const {
-    Totals t = t_;
-    t.params.non_embedding = t.params.total - t.params.embedding;
-    t.params.active_non_embedding = t.params.active - t.params.embedding;
-    t.flops.model = t.flops.forward + t.flops.backward;
-    t.flops.hardware = t.flops.model + t.flops.recompute;
-    t.flops.per_token = t.flops.model / t.tokens;
-    t.flops.six_n_per_token = 6 * static_cast<double>(t.params.active_non_embedding);
-    return t;
-  }
-
- private:
-  Totals t_;
-  bool full_, selective_;
-};
-
-/// Totals of a resolved architecture under a validated workload.
-inline Totals estimate_totals(const Architecture& arch, const Workload& work) {
-  TotalsAccumulator totals(work);
-  for_each_op(arch, work, [&](const OpCost& op) { totals.add(op); });
-  return totals.finish();
-}
-
 /// One row of the per-op table: an op of one layer type, per instance.
 struct OpRow {
   OpCost cost;

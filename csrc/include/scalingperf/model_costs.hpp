@@ -1,11 +1,14 @@
 #pragma once
-/// What a layout needs from a model, collected in one visit of its ops: totals, the sums
-/// that a layout only scales (parameters and saved bytes by how they shard), and compact
-/// per-op records for the roofline. A sweep collects these once per architecture and
-/// workload and evaluates every layout from them.
+/// What a layout needs from a model, collected in one visit of its ops: per instance of
+/// each section, the totals, the sums that a layout only scales (parameters and saved
+/// bytes by how they shard) and compact per-op records for the roofline; then scaled by
+/// how many instances the model has. A sweep collects a shape once per architecture (up
+/// to depth) and workload and evaluates every depth and layout from it.
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <utility>
 
 #include "scalingperf/architecture.hpp"
 #include "scalingperf/device.hpp"
@@ -45,11 +48,20 @@ struct SectionSums {
   ParamShares params;
   SavedShares saved;        ///< what stays saved under the workload's recomputation
   SavedShares working_set;  ///< what would be saved without recomputation
+  void add_scaled(const SectionSums& o, double n) {
+    params.replicated += n * o.params.replicated;
+    params.split += n * o.params.split;
+    params.experts += n * o.params.experts;
+    for (auto [to, from] : {std::pair{&saved, &o.saved}, std::pair{&working_set, &o.working_set}}) {
+      to->split += n * from->split;
+      to->replicated += n * from->replicated;
+      to->unsplit += n * from->unsplit;
+    }
+  }
 };
 
-/// One op as the roofline sees it.
+/// One op as the roofline sees it, per instance.
 struct TimeOp {
-  double count;
   double executed_forward;  ///< matmul FLOPs the kernels run (see executed_forward)
   double elementwise_forward;
   double bytes;
@@ -63,41 +75,119 @@ struct TimeOp {
   bool redone;  ///< its forward is recomputed under the workload
 };
 
-struct ModelCosts {
-  Totals totals;
-  SectionSums embedding, layers, head;
-  SavedShares logits;             ///< the loss's saved float32 logits
+constexpr int section_count = static_cast<int>(Section::head) + 1;
+
+/// Instances of each section in a model: one embedding and one head, n_layers attention
+/// blocks, and the dense and the routed FFN layers.
+inline std::array<double, section_count> section_instances(const Architecture& a) {
+  const auto layers = static_cast<double>(a.n_layers);
+  const auto moe = static_cast<double>(a.n_moe_layers);
+  return {1, layers, layers - moe, moe, 1};
+}
+
+/// The sums of one instance of a section (every op of a section has the same count).
+struct InstanceSums {
+  std::int64_t params = 0, active_params = 0, embedding_params = 0;
+  double forward = 0, backward = 0, forward_causal = 0, backward_causal = 0;
+  double elementwise_forward = 0, elementwise_backward = 0;
+  double recompute = 0;           ///< forward matmul FLOPs redone by recomputation
   double executed_model = 0;      ///< matmul FLOPs the kernels run forward and backward
   double executed_recompute = 0;  ///< ... and again for recomputation
+  SectionSums sums;
+};
+
+/// A model's ops visited once, per instance: nothing here depends on n_layers, which only
+/// counts instances (section_instances). A sweep over depths reuses one shape.
+struct ModelShape {
+  std::array<InstanceSums, section_count> sections;
+  SavedShares logits;  ///< the loss's saved float32 logits
   std::array<TimeOp, 32> ops;
   std::size_t size = 0;
+  double tokens = 0;
   const TimeOp* begin() const { return ops.data(); }
   const TimeOp* end() const { return ops.data() + size; }
 };
 
 /// Visits a resolved architecture's ops once under a validated workload.
-inline ModelCosts model_costs(const Architecture& a, const Workload& w) {
-  ModelCosts c;
-  TotalsAccumulator totals(w);
+inline ModelShape model_shape(const Architecture& a, const Workload& w) {
+  ModelShape shape;
+  shape.tokens = static_cast<double>(w.batch) * static_cast<double>(w.seq_len);
   for_each_op(a, w, [&](const OpCost& op) {
-    totals.add(op);
-    const double n = static_cast<double>(op.count);
-    SectionSums& sums = op.section == Section::embedding ? c.embedding
-                        : op.section == Section::head    ? c.head
-                                                         : c.layers;
-    sums.params.add(op, n);
-    sums.working_set.add(op, n);
-    if (!saves_dropped(op, w.recompute)) sums.saved.add(op, n);
-    if (op.op == Op::cross_entropy) c.logits.add(op, 1);
+    InstanceSums& s = shape.sections[static_cast<int>(op.section)];
+    s.params += op.params;
+    s.active_params += op.active_params;
+    if (op.embedding) s.embedding_params += op.params;
+    s.forward += op.forward;
+    s.backward += op.backward;
+    s.forward_causal += op.forward_causal;
+    s.backward_causal += op.backward_causal;
+    s.elementwise_forward += op.elementwise_forward;
+    s.elementwise_backward += op.elementwise_backward;
     const bool redone = forward_redone(op, w.recompute);
-    c.executed_model += n * (executed_forward(op, w) + executed_backward(op, w));
-    if (redone) c.executed_recompute += n * executed_forward(op, w);
-    c.ops[c.size++] = TimeOp{n, executed_forward(op, w), op.elementwise_forward, op.bytes,
-                             op.bytes_unsplit, op.gemm_m, op.gemm_n, op.section, op.kind,
-                             op.split, op.split_n, redone};
+    if (redone) s.recompute += op.forward;
+    s.sums.params.add(op, 1);
+    s.sums.working_set.add(op, 1);
+    if (!saves_dropped(op, w.recompute)) s.sums.saved.add(op, 1);
+    if (op.op == Op::cross_entropy) shape.logits.add(op, 1);
+    s.executed_model += executed_forward(op, w) + executed_backward(op, w);
+    if (redone) s.executed_recompute += executed_forward(op, w);
+    shape.ops[shape.size++] =
+        TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
+               op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone};
   });
-  c.totals = totals.finish();
+  return shape;
+}
+
+/// What a layout needs from a model: totals, and the sums that a layout only scales
+/// (parameters and saved bytes by how they shard), with the shape they came from.
+struct ModelCosts {
+  Totals totals;
+  SectionSums embedding, layers, head;
+  SavedShares logits;
+  double executed_model = 0;      ///< matmul FLOPs the kernels run forward and backward
+  double executed_recompute = 0;  ///< ... and again for recomputation
+  std::array<double, section_count> instances{};
+};
+
+/// The costs of a model of this shape with the architecture's number of layers.
+inline ModelCosts model_costs(const ModelShape& shape, const Architecture& a) {
+  ModelCosts c;
+  c.instances = section_instances(a);
+  ParamCounts& p = c.totals.params;
+  FlopCounts& f = c.totals.flops;
+  for (int k = 0; k < section_count; ++k) {
+    const InstanceSums& s = shape.sections[k];
+    const double n = c.instances[k];
+    const auto count = static_cast<std::int64_t>(n);
+    p.total += count * s.params;
+    p.active += count * s.active_params;
+    p.embedding += count * s.embedding_params;
+    f.forward += n * s.forward;
+    f.backward += n * s.backward;
+    f.forward_causal += n * s.forward_causal;
+    f.backward_causal += n * s.backward_causal;
+    f.elementwise_forward += n * s.elementwise_forward;
+    f.elementwise_backward += n * s.elementwise_backward;
+    f.recompute += n * s.recompute;
+    c.executed_model += n * s.executed_model;
+    c.executed_recompute += n * s.executed_recompute;
+    const auto section = static_cast<Section>(k);
+    (section == Section::embedding ? c.embedding : section == Section::head ? c.head : c.layers)
+        .add_scaled(s.sums, n);
+  }
+  c.logits = shape.logits;
+  c.totals.tokens = shape.tokens;
+  p.non_embedding = p.total - p.embedding;
+  p.active_non_embedding = p.active - p.embedding;
+  f.model = f.forward + f.backward;
+  f.hardware = f.model + f.recompute;
+  f.per_token = f.model / shape.tokens;
+  f.six_n_per_token = 6 * static_cast<double>(p.active_non_embedding);
   return c;
+}
+
+inline ModelCosts model_costs(const Architecture& a, const Workload& w) {
+  return model_costs(model_shape(a, w), a);
 }
 
 }  // namespace scalingperf

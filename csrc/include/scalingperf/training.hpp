@@ -2,6 +2,7 @@
 /// One training step on real hardware: memory per device, step time from a roofline per
 /// op and alpha-beta collectives, utilisation and tensor-parallel efficiency.
 
+#include <array>
 #include <cstdint>
 
 #include "scalingperf/architecture.hpp"
@@ -68,7 +69,14 @@ struct SectionSeconds {
   double layers = 0, embedding = 0, head = 0;
   double layers_redone = 0;  ///< the recomputed part of `layers`
 };
-SectionSeconds section_seconds(const ModelCosts& costs, const Roofline& roof);
+/// Forward seconds of one instance of each section, and their recomputed part.
+struct InstanceSeconds {
+  std::array<double, section_count> all{}, redone{};
+};
+InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof);
+/// The sections' seconds for a model with these instances (ModelCosts::instances).
+SectionSeconds section_seconds(const InstanceSeconds& seconds,
+                               const std::array<double, section_count>& instances);
 
 /// The layout with tensor parallelism (and so sequence parallelism) removed.
 Layout single_device_tensor(Layout layout);

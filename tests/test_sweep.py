@@ -68,6 +68,22 @@ def test_derived_dimensions_and_layout():
     assert np.all(moe["ep"] <= np.maximum(moe["n_experts"], 1))
 
 
+def test_every_row_equals_its_single_point_evaluation():
+    # Depth is an outer axis with model, workload and layout axes inside it, and invalid
+    # models between valid ones (gqa_group=3 divides only 12 heads; pp=2 does not split 3
+    # layers): a sweep reuses a shape across depths, a single point never does.
+    grid = sp.Grid(d_model=[1024, 1536, 2048], n_layers=[2, 3, 4, 6], head_dim=128,
+                   gqa_group=[1, 3, 4], seq_len=[256, 512], batch=[1, 2],
+                   recompute=["none", "full"], tp=[1, 2], pp=[1, 2], **LLAMA_LIKE)
+    result = sp.sweep(grid)
+    core = grid._build()
+    assert 500 < len(result) < len(grid)
+    table = np.column_stack([result[c].astype(np.float64) for c in sp.sweep_columns()])
+    for j, i in enumerate(result.index):
+        point = sp._core.grid_point(core, int(i), grid.hardware._core, grid.efficiency)
+        np.testing.assert_array_equal(table[j], np.asarray(point), err_msg=f"row {i}")
+
+
 def test_invalid_points_are_skipped_not_errors():
     grid = sp.Grid(d_model=[1000, 1024], n_layers=[6, 7], n_heads=16, seq_len=1024, batch=1,
                    pp=[1, 2])

@@ -96,9 +96,13 @@ GridCursor::GridCursor(const Grid& grid, std::uint64_t index, std::size_t axes) 
 
 int GridCursor::advance() {
   for (std::size_t a = digits_.size(); a-- > 0;) {
-    if (++digits_[a] < sizes_[a]) return levels_[a];
+    if (++digits_[a] < sizes_[a]) {
+      changed_axis_ = a;
+      return levels_[a];
+    }
     digits_[a] = 0;
   }
+  changed_axis_ = 0;
   return 0;  // wrapped past the end: every digit changed
 }
 

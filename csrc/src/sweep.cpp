@@ -90,6 +90,65 @@ void choose_layouts(BlockLayouts& block, const Architecture& arch, std::vector<C
   }
 }
 
+/// Seconds of one instance of each section under one tensor split.
+struct SplitSeconds {
+  std::int64_t tp;
+  bool sequence_parallel;
+  InstanceSeconds seconds;
+};
+
+/// A model's shape (all but its depth) under one workload, with its roofline seconds per
+/// tensor split: kept while only the depth and the axes inside it change.
+struct ShapeEntry {
+  bool ready = false;
+  ModelShape shape;
+  InstanceSeconds at_tp1;
+  std::vector<SplitSeconds> splits;
+};
+
+/// Where a grid's depth axis is, and how the outer axes inside it number the shapes that
+/// each depth shares: entry = mixed radix of the digits of axes (depth, last).
+class DepthReuse {
+ public:
+  /// Shapes kept per thread at most; beyond, no reuse.
+  static constexpr std::uint64_t max_entries = 1024;
+
+  DepthReuse(const Grid& g, std::size_t outer_axes) {
+    for (std::size_t a = 0; a < outer_axes; ++a) {
+      if (g.axes[a].kind == AxisKind::n_layers) depth_ = a;
+    }
+    if (depth_ == none) return;
+    std::uint64_t count = 1;
+    for (std::size_t a = depth_ + 1; a < outer_axes; ++a) {
+      count *= g.axes[a].values.size();
+      if (count > max_entries) {
+        depth_ = none;
+        return;
+      }
+    }
+    last_ = outer_axes;
+    entries_.resize(count);
+  }
+  /// At every outer point: forgets every shape when an axis outside the depth changed.
+  void moved(std::size_t changed_axis) {
+    if (depth_ != none && changed_axis < depth_) {
+      for (ShapeEntry& e : entries_) e.ready = false;
+    }
+  }
+  /// The entry for the cursor's digits; nullptr when the grid has no reusable depth axis.
+  ShapeEntry* entry(const std::vector<std::uint32_t>& digits, const Grid& g) {
+    if (depth_ == none) return nullptr;
+    std::uint64_t k = 0;
+    for (std::size_t a = depth_ + 1; a < last_; ++a) k = k * g.axes[a].values.size() + digits[a];
+    return &entries_[k];
+  }
+
+ private:
+  static constexpr std::size_t none = SIZE_MAX;
+  std::size_t depth_ = none, last_ = 0;
+  std::vector<ShapeEntry> entries_;
+};
+
 /// Calls on_row(index, row) for each valid row of [begin, end) that passes the bounds
 /// (with `evaluate` false: on_row(index, nullptr) for each valid point, nothing costed or
 /// bounded). The grid is walked as outer points (model and workload, whose costs are kept
@@ -104,7 +163,10 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   const Machine calibrated = machine(hw, e);
   Architecture arch;
   Workload work;
-  ModelShape shape;
+  // The model's shape and roofline seconds: its own, or kept from another depth.
+  ShapeEntry own;
+  DepthReuse reuse(g, block.first_axis);
+  ShapeEntry* shape = &own;
   ModelCosts costs;
   SectionSeconds at_tp1;
   // Section seconds depend on the layout only through its tensor split (tp, sequence
@@ -115,6 +177,16 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     SectionSeconds seconds;
   };
   std::vector<Split> splits;
+  const auto split_seconds = [&](const Layout& layout) -> const InstanceSeconds& {
+    for (const SplitSeconds& split : shape->splits) {
+      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
+        return split.seconds;
+      }
+    }
+    shape->splits.push_back({layout.tp, layout.sequence_parallel,
+                             instance_seconds(shape->shape, roofline(work, layout, hw, e))});
+    return shape->splits.back().seconds;
+  };
   // Valid layouts depend on the model, and on the workload only through the micro-batch
   // (with a global batch): derived once per micro-batch, chosen once per model and
   // micro-batch.
@@ -136,6 +208,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     const std::uint64_t base = outer * block.size;
     const std::uint64_t lo = std::max(begin, base) - base;
     const std::uint64_t hi = std::min(end, base + block.size) - base;
+    if (outer != begin / block.size) reuse.moved(cursor.changed_axis());
     if (changed == 0) model_ok = model_point(g, digits, arch);
     // Choices hold for one model; with layout axes outside the block, every outer point
     // has other layouts.
@@ -144,11 +217,17 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     if (model_ok && changed <= 1) {
       workload_ok = workload_point(g, digits, arch, work);
       if (evaluate && workload_ok) {
-        shape = model_shape(arch, work);
-        costs = model_costs(shape, arch);
-        at_tp1 = section_seconds(
-            instance_seconds(shape, roofline(work, single_device_tensor(g.layout), hw, e)),
-            costs.instances);
+        ShapeEntry* kept = reuse.entry(digits, g);
+        shape = kept != nullptr ? kept : &own;
+        if (kept == nullptr || !shape->ready) {
+          shape->shape = model_shape(arch, work);
+          shape->at_tp1 = instance_seconds(
+              shape->shape, roofline(work, single_device_tensor(g.layout), hw, e));
+          shape->splits.clear();
+          shape->ready = true;
+        }
+        costs = model_costs(shape->shape, arch);
+        at_tp1 = section_seconds(shape->at_tp1, costs.instances);
         splits.clear();
       }
     }
@@ -189,10 +268,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
             }
           }
           if (at_layout == nullptr) {
-            splits.push_back(
-                {layout.tp, layout.sequence_parallel,
-                 section_seconds(instance_seconds(shape, roofline(work, layout, hw, e)),
-                                 costs.instances)});
+            splits.push_back({layout.tp, layout.sequence_parallel,
+                              section_seconds(split_seconds(layout), costs.instances)});
             at_layout = &splits.back().seconds;
           }
         }

@@ -69,10 +69,13 @@ class GridCursor {
   /// outermost axis whose digit changed.
   int advance();
   const std::vector<std::uint32_t>& digits() const { return digits_; }
+  /// The outermost axis whose digit the last advance() changed (0 before any).
+  std::size_t changed_axis() const { return changed_axis_; }
 
  private:
   std::vector<std::uint32_t> digits_, sizes_;
   std::vector<int> levels_;
+  std::size_t changed_axis_ = 0;
 };
 
 /// The parts of the point at a cursor's digits (see grid_point); false when the point is

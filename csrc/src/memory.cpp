@@ -156,20 +156,27 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   result.capacity = hw.memory;
   result.fits = result.per_gpu <= hw.memory;
 
-  // Inference: keys and values of every layer on the stage, kv heads split over tp
-  // (2 L h_kv d_h s b bytes for the whole model).
+  return result;
+}
+
+void add_inference_memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                          const Layout& l, const LayoutFactors& f, const Hardware& hw,
+                          MemoryReport& m) {
+  // Keys and values of every layer on the stage, kv heads split over tp (2 L h_kv d_h s b
+  // bytes for the whole model), next to the stage's weights.
+  const StageParams params = stage_params(a, costs, l, f.share, f.per_stage);
   const double act = bytes_of(w.dtype);
-  const double kv_per_sequence = 2 * layers * per_stage * static_cast<double>(a.n_kv_heads) *
-                                 share.tensor * static_cast<double>(a.head_dim) *
+  const double kv_per_sequence = 2 * static_cast<double>(a.n_layers) * f.per_stage *
+                                 static_cast<double>(a.n_kv_heads) * f.share.tensor *
+                                 static_cast<double>(a.head_dim) *
                                  static_cast<double>(w.seq_len) * act;
   const double inference_weights = act * (std::max(params.first, params.last) + params.experts);
-  result.kv_cache = kv_per_sequence * static_cast<double>(w.batch);
-  result.inference = inference_weights + result.kv_cache;
+  m.kv_cache = kv_per_sequence * static_cast<double>(w.batch);
+  m.inference = inference_weights + m.kv_cache;
   const double room = hw.memory - inference_weights;
   // Truncation is the floor here (room > 0); capped far below 2^63.
-  result.max_inference_batch =
+  m.max_inference_batch =
       room > 0 ? static_cast<std::int64_t>(std::min(room / kv_per_sequence, 1e18)) : 0;
-  return result;
 }
 
 }  // namespace scalingperf

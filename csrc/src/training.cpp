@@ -150,8 +150,11 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w, const
   };
   const SectionSeconds at_tp1 = seconds(single_device_tensor(l));
   const bool plain = l.tp == 1 && !l.sequence_parallel;
-  return estimate_training(a, w, costs, prepare(l), machine(hw, e), at_tp1,
-                           plain ? at_tp1 : seconds(l));
+  const PreparedLayout prepared = prepare(l);
+  TrainingReport report = estimate_training(a, w, costs, prepared, machine(hw, e), at_tp1,
+                                            plain ? at_tp1 : seconds(l));
+  add_inference_memory(a, w, costs, l, prepared.factors, hw, report.memory);
+  return report;
 }
 
 TrainingReport estimate_training(const Architecture& a, const Workload& w,
@@ -168,10 +171,10 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   report.microbatches = l.microbatches;
   const double devices = static_cast<double>(report.devices);
   const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
-  const double peak = peak_flops(machine.hw, w.dtype) * devices * report.time.step;
+  const double per_peak = 1 / (peak_flops(machine.hw, w.dtype) * devices * report.time.step);
   report.flops_per_step = costs.executed_model * per_step;
-  report.mfu = report.flops_per_step / peak;
-  report.hfu = (costs.executed_model + costs.executed_recompute) * per_step / peak;
+  report.mfu = report.flops_per_step * per_peak;
+  report.hfu = (costs.executed_model + costs.executed_recompute) * per_step * per_peak;
   report.pipeline_bubble = f.pipeline_bubble;
 
   // Tensor-parallel efficiency: the same run at tp = 1 (memory aside). Its loss splits

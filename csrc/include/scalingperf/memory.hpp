@@ -50,9 +50,14 @@ MemoryReport parameter_memory(const Architecture& arch, const Workload& work,
                               const ModelCosts& costs, const Layout& layout,
                               const LayoutFactors& factors);
 
-/// Memory per device of a resolved architecture, validated workload and resolved layout
-/// (with its layout_factors).
+/// Memory per device for training of a resolved architecture, validated workload and
+/// resolved layout (with its layout_factors); the inference fields are left at zero.
 MemoryReport memory(const Architecture& arch, const Workload& work, const ModelCosts& costs,
                     const Layout& layout, const LayoutFactors& factors, const Hardware& hw);
+/// Fills the inference fields of `memory` (KV cache, weights + cache, largest batch).
+void add_inference_memory(const Architecture& arch, const Workload& work,
+                          const ModelCosts& costs, const Layout& layout,
+                          const LayoutFactors& factors, const Hardware& hw,
+                          MemoryReport& memory);
 
 }  // namespace scalingperf

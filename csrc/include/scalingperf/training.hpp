@@ -100,9 +100,9 @@ struct PreparedLayout {
 };
 PreparedLayout prepare(const Layout& resolved);
 
-/// The same from the model's costs, collected once per architecture and workload, its
-/// section seconds at tp = 1 and under this layout's tensor split (which a sweep computes
-/// once per tensor split for all layouts). Without `tp_baseline` the tp = 1 run that
+/// The same, without the inference memory fields, from the model's costs (collected once
+/// per architecture and workload), its section seconds at tp = 1 and under this layout's
+/// tensor split (which a sweep computes once per tensor split for all layouts). Without `tp_baseline` the tp = 1 run that
 /// tensor-parallel efficiency compares against is skipped (a third of the cost) and the
 /// three tp_*efficiency fields are NaN: for reductions that do not read them.
 TrainingReport estimate_training(const Architecture& arch, const Workload& work,

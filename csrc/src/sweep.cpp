@@ -570,30 +570,47 @@ void decode_configurations(const Grid& g, const std::int64_t* index, std::size_t
                            std::int64_t* const* columns, unsigned requested_threads) {
   const std::uint64_t size = grid_size(g);
   const LayoutBlock block = layout_block(g);
+  std::uint64_t per_model = 1;  // points per model: every axis after the model axes
+  for (const Axis& axis : g.axes) {
+    if (axis_level(axis.kind) > 0) per_model *= axis.values.size();
+  }
+  // Sorted indices close together move one cursor forward; others place a new one.
+  constexpr std::uint64_t max_steps = 64;
   run_ranges(n, effective_threads(requested_threads, n),
              [&](unsigned, std::size_t first, std::size_t last) {
                Architecture arch;
                Workload work;
                Layout layout;
-               std::uint64_t outer = size;  // none yet
+               std::uint64_t model = size, outer = size;  // none yet
+               std::optional<GridCursor> cursor;
+               std::uint64_t at = 0;
                std::string why;
                double row[column_count];
                for (std::size_t r = first; r < last; ++r) {
-                 const std::int64_t i = index[r];
-                 if (i < 0 || static_cast<std::uint64_t>(i) >= size) {
-                   throw std::invalid_argument("index " + std::to_string(i) +
+                 const std::int64_t signed_i = index[r];
+                 if (signed_i < 0 || static_cast<std::uint64_t>(signed_i) >= size) {
+                   throw std::invalid_argument("index " + std::to_string(signed_i) +
                                                " is outside the grid");
                  }
-                 const GridCursor cursor(g, static_cast<std::uint64_t>(i));
-                 const auto& digits = cursor.digits();
-                 // The model and workload are kept while only the inner layout block moves.
-                 const std::uint64_t this_outer = static_cast<std::uint64_t>(i) / block.size;
+                 const auto i = static_cast<std::uint64_t>(signed_i);
+                 if (cursor && i >= at && i - at <= max_steps) {
+                   for (; at < i; ++at) cursor->advance();
+                 } else {
+                   cursor.emplace(g, i);
+                   at = i;
+                 }
+                 const auto& digits = cursor->digits();
+                 // The model and workload are kept while only the inner digits move.
                  bool ok = true;
-                 if (this_outer != outer) {
+                 if (i / per_model != model) {
+                   model = outer = size;
+                   ok = model_point(g, digits, arch, &why);
+                   if (ok) model = i / per_model;
+                 }
+                 if (ok && i / block.size != outer) {
                    outer = size;
-                   ok = model_point(g, digits, arch, &why) &&
-                        workload_point(g, digits, arch, work, &why);
-                   if (ok) outer = this_outer;
+                   ok = workload_point(g, digits, arch, work, &why);
+                   if (ok) outer = i / block.size;
                  }
                  ok = ok && layout_point(g, digits, arch, work, layout, &why);
                  if (!ok) {

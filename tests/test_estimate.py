@@ -29,6 +29,26 @@ def test_table_sums_to_totals(mixtral):
     assert set(table["section"]) == {"embedding", "attention", "moe", "head"}
 
 
+@pytest.mark.parametrize("pattern", [dict(), dict(moe_every=2, first_dense_layers=2,
+                                                     dense_layers=(5,))])
+def test_each_section_counts_one_instance_per_layer_of_its_kind(mixtral, pattern):
+    # The core scales per-instance sums by these counts (and reuses them across depths):
+    # every op of a section must have the section's count.
+    arch = mixtral.replace(n_layers=12, **pattern)
+    report = sp.estimate(arch, batch=1, seq_len=512)
+    moe, layers = arch.n_moe_layers, arch.n_layers
+    expected = {"embedding": 1, "attention": layers, "mlp": layers - moe, "moe": moe,
+                "head": 1}
+    table = report.layers
+    for section, count in zip(table["section"], table["count"], strict=True):
+        assert count == expected[section], section
+    assert set(table["section"]) == {k for k, v in expected.items() if v > 0}
+    # Parameters of the whole model from the sections' per-instance sums.
+    per_instance = {k: sum(p for s, p in zip(table["section"], table["params"], strict=True)
+                           if s == k) for k in expected}
+    assert report.params.total == sum(expected[k] * per_instance[k] for k in expected)
+
+
 def test_moe_rows_and_active_params(mixtral):
     report = sp.estimate(mixtral, batch=1, seq_len=512)
     experts = report.layers.row("routed_experts")

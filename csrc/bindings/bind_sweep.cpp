@@ -142,7 +142,7 @@ void bind_sweep(py::module_& m) {
         if (!sp::grid_point(g, index, arch, work, layout, &why)) return py::str(why);
         const sp::TrainingReport report = sp::estimate_training(arch, work, layout, hw, e);
         std::vector<double> row(sp::column_count);
-        sp::fill_row(g, arch, work, layout, report, row.data());
+        sp::fill_row(sp::RowInputs{g, arch, work, layout, report}, row.data());
         return py::cast(row);
       },
       py::arg("grid"), py::arg("index"), py::arg("hardware"), py::arg("efficiency"),

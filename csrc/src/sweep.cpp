@@ -17,29 +17,15 @@ namespace scalingperf {
 
 namespace {
 
-constexpr Column all_columns[] = {
-    Column::d_model, Column::n_layers, Column::n_heads, Column::n_kv_heads, Column::head_dim,
-    Column::d_ff, Column::ffn, Column::n_experts, Column::top_k, Column::n_shared_experts,
-    Column::d_ff_expert, Column::vocab_size, Column::seq_len, Column::batch, Column::recompute,
-    Column::tp, Column::pp, Column::dp, Column::ep, Column::zero, Column::microbatches,
-    Column::params_total, Column::params_embedding, Column::params_non_embedding,
-    Column::params_active, Column::flops_forward, Column::flops_backward,
-    Column::flops_forward_causal, Column::flops_model, Column::flops_hardware,
-    Column::flops_per_token, Column::flops_per_step, Column::memory_weights,
-    Column::memory_gradients, Column::memory_optimizer, Column::memory_activations,
-    Column::memory_activations_in_flight, Column::memory_per_gpu, Column::fits,
-    Column::step_time, Column::tokens_per_s, Column::mfu, Column::hfu, Column::tp_efficiency,
-    Column::pipeline_bubble, Column::devices, Column::aspect_ratio, Column::tokens_at_budget,
-    Column::train_days};
 
 /// Rows gathered before they are written out as columns.
 constexpr std::size_t rows_per_flush = 1024;
 /// Points between updates of the shared progress counter.
 constexpr std::uint64_t progress_step = 4096;
 
-bool passes(const std::vector<Bound>& bounds, const double* row) {
+bool passes(const std::vector<Bound>& bounds, const RowInputs& row) {
   for (const Bound& b : bounds) {
-    const double v = row[b.column];
+    const double v = column_value(row, b.column);
     if (v < b.lo || v > b.hi) return false;  // NaN bounds compare false: no bound
   }
   return true;
@@ -149,11 +135,11 @@ class DepthReuse {
   std::vector<ShapeEntry> entries_;
 };
 
-/// Calls on_row(index, row) for each valid row of [begin, end) that passes the bounds
+/// Calls on_row(index, &inputs) for each valid row of [begin, end) that passes the bounds
 /// (with `evaluate` false: on_row(index, nullptr) for each valid point, nothing costed or
-/// bounded). The grid is walked as outer points (model and workload, whose costs are kept
-/// while only inner digits change) times a block of layouts, checked once per model and
-/// micro-batch.
+/// bounded); the consumer reads the columns it needs (fill_row, column_value). The grid
+/// is walked as outer points (model and workload, whose costs are kept while only inner
+/// digits change) times a block of layouts, checked once per model and micro-batch.
 template <bool evaluate = true, class OnRow>
 void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std::uint64_t begin,
                     std::uint64_t end, SweepControl& control, OnRow&& on_row,
@@ -196,7 +182,6 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   std::vector<std::pair<std::int64_t, std::vector<Choice>>> choices_by_batch;
   const std::vector<Choice>* choices = nullptr;
   std::vector<std::uint32_t> digits(g.axes.size(), 0);
-  double row[column_count];
   std::uint64_t outer = begin / block.size;
   GridCursor cursor(g, outer, block.first_axis);
   int changed = 0;  // the outermost level whose digits changed since the last outer point
@@ -276,8 +261,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         const TrainingReport report =
             estimate_training(arch, work, costs, *choice.layout, calibrated, at_tp1, *at_layout,
                               tp_baseline);
-        fill_row(g, arch, work, layout, report, row);
-        if (passes(g.bounds, row)) on_row(base + choice.offset, row);
+        const RowInputs row{g, arch, work, layout, report};
+        if (passes(g.bounds, row)) on_row(base + choice.offset, &row);
       }
     }
     unreported += hi - lo;
@@ -341,142 +326,6 @@ class Front {
 
 }  // namespace
 
-const char* name_of(Column column) {
-  switch (column) {
-    case Column::d_model: return "d_model";
-    case Column::n_layers: return "n_layers";
-    case Column::n_heads: return "n_heads";
-    case Column::n_kv_heads: return "n_kv_heads";
-    case Column::head_dim: return "head_dim";
-    case Column::d_ff: return "d_ff";
-    case Column::ffn: return "ffn";
-    case Column::n_experts: return "n_experts";
-    case Column::top_k: return "top_k";
-    case Column::n_shared_experts: return "n_shared_experts";
-    case Column::d_ff_expert: return "d_ff_expert";
-    case Column::vocab_size: return "vocab_size";
-    case Column::seq_len: return "seq_len";
-    case Column::batch: return "batch";
-    case Column::recompute: return "recompute";
-    case Column::tp: return "tp";
-    case Column::pp: return "pp";
-    case Column::dp: return "dp";
-    case Column::ep: return "ep";
-    case Column::zero: return "zero";
-    case Column::microbatches: return "microbatches";
-    case Column::params_total: return "params_total";
-    case Column::params_embedding: return "params_embedding";
-    case Column::params_non_embedding: return "params_non_embedding";
-    case Column::params_active: return "params_active";
-    case Column::flops_forward: return "flops_forward";
-    case Column::flops_backward: return "flops_backward";
-    case Column::flops_forward_causal: return "flops_forward_causal";
-    case Column::flops_model: return "flops_model";
-    case Column::flops_hardware: return "flops_hardware";
-    case Column::flops_per_token: return "flops_per_token";
-    case Column::flops_per_step: return "flops_per_step";
-    case Column::memory_weights: return "memory_weights";
-    case Column::memory_gradients: return "memory_gradients";
-    case Column::memory_optimizer: return "memory_optimizer";
-    case Column::memory_activations: return "memory_activations";
-    case Column::memory_activations_in_flight: return "memory_activations_in_flight";
-    case Column::memory_per_gpu: return "memory_per_gpu";
-    case Column::fits: return "fits";
-    case Column::step_time: return "step_time";
-    case Column::tokens_per_s: return "tokens_per_s";
-    case Column::mfu: return "mfu";
-    case Column::hfu: return "hfu";
-    case Column::tp_efficiency: return "tp_efficiency";
-    case Column::pipeline_bubble: return "pipeline_bubble";
-    case Column::devices: return "devices";
-    case Column::aspect_ratio: return "aspect_ratio";
-    case Column::tokens_at_budget: return "tokens_at_budget";
-    case Column::train_days: return "train_days";
-  }
-  return "?";
-}
-
-bool is_integer(Column column) {
-  if (static_cast<int>(column) < configuration_columns) return true;
-  switch (column) {
-    case Column::params_total:
-    case Column::params_embedding:
-    case Column::params_non_embedding:
-    case Column::params_active:
-    case Column::devices: return true;
-    default: return false;
-  }
-}
-
-int parse_column(const std::string& name) {
-  return static_cast<int>(detail::parse("column", name, all_columns));
-}
-
-void fill_configuration(const Architecture& a, const Workload& w, const Layout& l, double* row) {
-  auto set = [row](Column c, double v) { row[static_cast<int>(c)] = v; };
-  auto integer = [](std::int64_t v) { return static_cast<double>(v); };
-  set(Column::d_model, integer(a.d_model));
-  set(Column::n_layers, integer(a.n_layers));
-  set(Column::n_heads, integer(a.n_heads));
-  set(Column::n_kv_heads, integer(a.n_kv_heads));
-  set(Column::head_dim, integer(a.head_dim));
-  set(Column::d_ff, integer(a.d_ff));
-  set(Column::ffn, static_cast<double>(a.ffn));
-  set(Column::n_experts, integer(a.n_experts));
-  set(Column::top_k, integer(a.top_k));
-  set(Column::n_shared_experts, integer(a.n_shared_experts));
-  set(Column::d_ff_expert, integer(a.d_ff_expert));
-  set(Column::vocab_size, integer(a.vocab_size));
-  set(Column::seq_len, integer(w.seq_len));
-  set(Column::batch, integer(w.batch));
-  set(Column::recompute, static_cast<double>(w.recompute));
-  set(Column::tp, integer(l.tp));
-  set(Column::pp, integer(l.pp));
-  set(Column::dp, integer(l.dp));
-  set(Column::ep, integer(l.ep));
-  set(Column::zero, integer(l.zero));
-  set(Column::microbatches, integer(l.microbatches));
-}
-
-void fill_row(const Grid& grid, const Architecture& a, const Workload& w, const Layout& l,
-              const TrainingReport& r, double* row) {
-  fill_configuration(a, w, l, row);
-  auto set = [row](Column c, double v) { row[static_cast<int>(c)] = v; };
-  auto integer = [](std::int64_t v) { return static_cast<double>(v); };
-  const ParamCounts& p = r.totals.params;
-  set(Column::params_total, integer(p.total));
-  set(Column::params_embedding, integer(p.embedding));
-  set(Column::params_non_embedding, integer(p.non_embedding));
-  set(Column::params_active, integer(p.active));
-  const FlopCounts& f = r.totals.flops;
-  set(Column::flops_forward, f.forward);
-  set(Column::flops_backward, f.backward);
-  set(Column::flops_forward_causal, f.forward_causal);
-  set(Column::flops_model, f.model);
-  set(Column::flops_hardware, f.hardware);
-  set(Column::flops_per_token, f.per_token);
-  set(Column::flops_per_step, r.flops_per_step);
-  set(Column::memory_weights, r.memory.weights);
-  set(Column::memory_gradients, r.memory.gradients);
-  set(Column::memory_optimizer, r.memory.optimizer);
-  set(Column::memory_activations, r.memory.activations);
-  set(Column::memory_activations_in_flight, r.memory.activations_in_flight);
-  set(Column::memory_per_gpu, r.memory.per_gpu);
-  set(Column::fits, r.memory.fits ? 1.0 : 0.0);
-  set(Column::step_time, r.time.step);
-  set(Column::tokens_per_s, r.time.tokens_per_s);
-  set(Column::mfu, r.mfu);
-  set(Column::hfu, r.hfu);
-  set(Column::tp_efficiency, r.tp_efficiency);
-  set(Column::pipeline_bubble, r.pipeline_bubble);
-  set(Column::devices, integer(r.devices));
-  set(Column::aspect_ratio, static_cast<double>(a.d_model) / static_cast<double>(a.n_layers));
-  // A FLOP budget buys budget / (executed FLOPs per token) tokens, at this step rate.
-  const double tokens = grid.compute > 0 ? grid.compute / (r.flops_per_step / r.time.tokens_per_step) : 0;
-  set(Column::tokens_at_budget, tokens);
-  set(Column::train_days, tokens / r.time.tokens_per_s / 86400);
-}
-
 RowPlan plan_rows(const Grid& g, std::uint64_t begin, std::uint64_t end,
                   unsigned requested_threads) {
   const std::uint64_t n = end - begin;
@@ -493,7 +342,7 @@ RowPlan plan_rows(const Grid& g, std::uint64_t begin, std::uint64_t end,
              [&](unsigned t, std::size_t first, std::size_t last) {
                evaluate_range<false>(g, Hardware{}, Efficiency{}, begin + first, begin + last,
                                      unreported,
-                                     [&](std::uint64_t, const double*) { ++counts[t]; });
+                                     [&](std::uint64_t, const RowInputs*) { ++counts[t]; });
              });
   for (unsigned t = 0; t < plan.threads; ++t) {
     plan.starts[t] = plan.capacity;
@@ -542,8 +391,8 @@ std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
                  held = 0;
                };
                evaluate_range(g, hw, e, begin + first, begin + last, control,
-                              [&](std::uint64_t i, const double* row) {
-                                std::copy(row, row + column_count, buffer.data() + held * column_count);
+                              [&](std::uint64_t i, const RowInputs* row) {
+                                fill_row(*row, buffer.data() + held * column_count);
                                 indices[held++] = static_cast<std::int64_t>(i);
                                 if (held == rows_per_flush) flush();
                               });
@@ -638,8 +487,9 @@ std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Ef
                auto& heap = heaps[t];  // a max-heap of the k smallest keys
                evaluate_range(
                    g, hw, e, begin + first, begin + last, control,
-                   [&](std::uint64_t i, const double* row) {
-                     const Keyed item{descending ? -row[column] : row[column], i};
+                   [&](std::uint64_t i, const RowInputs* row) {
+                     const double value = column_value(*row, column);
+                     const Keyed item{descending ? -value : value, i};
                      if (heap.size() < k) {
                        heap.push_back(item);
                        std::push_heap(heap.begin(), heap.end());
@@ -673,9 +523,9 @@ std::vector<std::uint64_t> sweep_pareto(const Grid& g, const Hardware& hw, const
              [&](unsigned t, std::size_t first, std::size_t last) {
                evaluate_range(
                    g, hw, e, begin + first, begin + last, control,
-                   [&](std::uint64_t i, const double* row) {
-                     fronts[t].add(x_descending ? -row[x] : row[x],
-                                   y_descending ? -row[y] : row[y], i);
+                   [&](std::uint64_t i, const RowInputs* row) {
+                     const double vx = column_value(*row, x), vy = column_value(*row, y);
+                     fronts[t].add(x_descending ? -vx : vx, y_descending ? -vy : vy, i);
                    },
                    tp_baseline);
              });

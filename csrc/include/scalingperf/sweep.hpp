@@ -7,41 +7,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "scalingperf/columns.hpp"
 #include "scalingperf/grid.hpp"
 #include "scalingperf/hardware.hpp"
 #include "scalingperf/training.hpp"
 
 namespace scalingperf {
-
-/// Result columns of a sweep row, in order.
-enum class Column : std::uint8_t {
-  // configuration (as resolved: derived dimensions filled in)
-  d_model, n_layers, n_heads, n_kv_heads, head_dim, d_ff, ffn, n_experts, top_k,
-  n_shared_experts, d_ff_expert, vocab_size, seq_len, batch, recompute, tp, pp, dp, ep, zero,
-  microbatches,
-  // costs
-  params_total, params_embedding, params_non_embedding, params_active, flops_forward,
-  flops_backward, flops_forward_causal, flops_model, flops_hardware, flops_per_token,
-  flops_per_step, memory_weights, memory_gradients, memory_optimizer, memory_activations,
-  memory_activations_in_flight, memory_per_gpu, fits, step_time, tokens_per_s, mfu, hfu,
-  tp_efficiency, pipeline_bubble, devices, aspect_ratio, tokens_at_budget, train_days,
-};
-constexpr int column_count = static_cast<int>(Column::train_days) + 1;
-/// The configuration columns come first: a sweep may leave them out and decode them from
-/// the rows' indices when they are asked for (decode_configurations).
-constexpr int configuration_columns = static_cast<int>(Column::microbatches) + 1;
-const char* name_of(Column column);
-/// Columns of whole numbers (sizes, degrees, counts, enum indices): stored as int64.
-bool is_integer(Column column);
-int parse_column(const std::string& name);
-
-/// The configuration columns of one row.
-void fill_configuration(const Architecture& arch, const Workload& work, const Layout& layout,
-                        double* row);
-/// All columns of one row.
-using Row = double[column_count];
-void fill_row(const Grid& grid, const Architecture& arch, const Workload& work,
-              const Layout& layout, const TrainingReport& report, double* row);
 
 /// Shared between the caller and the workers: progress, and a request to stop.
 struct SweepControl {

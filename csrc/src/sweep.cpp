@@ -1,7 +1,6 @@
 #include "scalingperf/sweep.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <optional>
@@ -10,13 +9,11 @@
 #include <string>
 #include <tuple>
 
-#include "checks.hpp"
 #include "scalingperf/parallel_for.hpp"
 
 namespace scalingperf {
 
 namespace {
-
 
 /// Rows gathered before they are written out as columns.
 constexpr std::size_t rows_per_flush = 1024;

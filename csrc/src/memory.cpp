@@ -133,30 +133,26 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   const double last_temporary = std::max(recompute_peak, logits);
   const double last_per_gpu = last_states.total() + last_activations + last_temporary;
 
-  MemoryReport result;
   const bool first_busiest = l.pp == 1 || first_per_gpu >= last_per_gpu;
-  if (first_busiest) {
-    set_states(first_states, result);
-    result.activations = first_activations;
-    result.activations_in_flight = first_in_flight;
-    result.logits = l.pp == 1 ? logits : 0;
-    result.temporary = first_temporary;
-    result.per_gpu = first_per_gpu;
-    result.pipeline_stage = 0;
-  } else {
-    set_states(last_states, result);
-    result.activations = last_activations;
-    result.activations_in_flight = last_activations;
-    result.logits = logits;
-    result.temporary = last_temporary;
-    result.per_gpu = last_per_gpu;
-    result.pipeline_stage = l.pp - 1;
-  }
-  result.activations_per_layer = layers_saved * per_layer;
-  result.capacity = hw.memory;
-  result.fits = result.per_gpu <= hw.memory;
-
-  return result;
+  const States& busiest = first_busiest ? first_states : last_states;
+  const double per_gpu = first_busiest ? first_per_gpu : last_per_gpu;
+  // Every field given: no zero-filling first (this runs once per sweep row).
+  return MemoryReport{busiest.params,
+                      busiest.weights,
+                      busiest.gradients,
+                      busiest.optimizer,
+                      first_busiest ? first_activations : last_activations,
+                      layers_saved * per_layer,
+                      first_busiest ? first_in_flight : last_activations,
+                      first_busiest && l.pp > 1 ? 0 : logits,
+                      first_busiest ? first_temporary : last_temporary,
+                      per_gpu,
+                      hw.memory,
+                      per_gpu <= hw.memory,
+                      0,  // kv_cache, inference, max_inference_batch: add_inference_memory
+                      0,
+                      0,
+                      first_busiest ? 0 : l.pp - 1};
 }
 
 void add_inference_memory(const Architecture& a, const Workload& w, const ModelCosts& costs,

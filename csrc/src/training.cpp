@@ -65,38 +65,34 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
                      const LayoutFactors& f, const Machine& machine,
                      const SectionSeconds& seconds, const MemoryReport& states) {
   const StageTimes stage = stage_times(a, w, l, f, machine.network, seconds);
-  TimeReport time;
-  time.forward = stage.forward;
-  time.backward = stage.backward;
-  time.recompute = stage.recompute;
-  time.tp_communication = stage.tp;
-  time.ep_communication = stage.ep;
-  time.pp_communication = stage.pp;
-  time.stage = time.forward + time.backward + time.recompute + time.tp_communication +
-               time.ep_communication + time.pp_communication;
+  const double stage_seconds =
+      stage.forward + stage.backward + stage.recompute + stage.tp + stage.ep + stage.pp;
   const double m = static_cast<double>(l.microbatches);
   // 1F1B: m micro-batches plus (p - 1) / v stage times of fill and drain.
-  time.bubble = f.bubble_stages * time.stage;
+  const double bubble = f.bubble_stages * stage_seconds;
 
   // Data parallelism: reduce the gradients of the device's model shard once per step
   // (ZeRO 1 and 2: reduce-scatter plus all-gather, the same volume; ZeRO 3 gathers the
   // weights again forward and backward, 1.5x: Rajbhandari et al. 2020 §7). Expert
   // gradients take the same ring here, though their group is only dp / ep.
+  double dp_communication = 0;
   if (l.dp > 1) {
     const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
     const double volume = l.zero == 3 ? 1.5 : 1.0;
     const double gradient_bytes = states.params * per_param.gradients;
-    time.dp_communication = (1 - machine.efficiency.dp_overlap) * volume *
-                            all_reduce(gradient_bytes, f.dp_ring, link_for(machine.network, l.dp, l.tp));
+    dp_communication = (1 - machine.efficiency.dp_overlap) * volume *
+                       all_reduce(gradient_bytes, f.dp_ring, link_for(machine.network, l.dp, l.tp));
   }
   // The optimizer reads and writes every state once: memory-bound.
-  time.optimizer = 2 * (states.weights + states.gradients + states.optimizer) *
-                   machine.seconds_per_state_byte;
-  time.step = m * time.stage + time.bubble + time.dp_communication + time.optimizer;
-  time.tokens_per_step = m * static_cast<double>(l.dp) * static_cast<double>(w.batch) *
-                         static_cast<double>(w.seq_len);
-  time.tokens_per_s = time.tokens_per_step / time.step;
-  return time;
+  const double optimizer = 2 * (states.weights + states.gradients + states.optimizer) *
+                           machine.seconds_per_state_byte;
+  const double step = m * stage_seconds + bubble + dp_communication + optimizer;
+  const double tokens_per_step = m * static_cast<double>(l.dp) * static_cast<double>(w.batch) *
+                                 static_cast<double>(w.seq_len);
+  // Every field given: no zero-filling first (this runs once or twice per sweep row).
+  return TimeReport{stage.forward, stage.backward, stage.recompute, stage.tp, stage.ep,
+                    stage.pp, stage_seconds, bubble, dp_communication, optimizer, step,
+                    tokens_per_step, tokens_per_step / step};
 }
 
 }  // namespace
@@ -157,49 +153,66 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w, const
   return report;
 }
 
+namespace {
+
+struct TpEfficiency {
+  double total, gemm, communication;
+};
+
+/// Tensor-parallel efficiency: the same run at tp = 1 (memory aside). Its loss splits
+/// exactly into GEMMs that got smaller and the collectives tp adds.
+TpEfficiency tp_efficiency(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                           const PreparedLayout& prepared, const Machine& machine,
+                           const SectionSeconds& at_tp1, const TimeReport& at_tp,
+                           bool tp_baseline) {
+  const Layout& l = prepared.layout;
+  if (l.tp == 1) return {1, 1, 1};
+  if (!tp_baseline) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    return {nan, nan, nan};
+  }
+  const Layout& single = prepared.single;
+  const LayoutFactors& single_factors = prepared.single_factors;
+  const double step_1 = step_time(a, w, single, single_factors, machine, at_tp1,
+                                  parameter_memory(a, w, costs, single, single_factors))
+                            .step;
+  const double t = static_cast<double>(l.tp);
+  const double step_t = at_tp.step;
+  const double m_stages = static_cast<double>(l.microbatches) + prepared.factors.bubble_stages;
+  const double without_tp_comm = step_t - m_stages * at_tp.tp_communication;
+  return {step_1 / (t * step_t), step_1 / (t * without_tp_comm), without_tp_comm / step_t};
+}
+
+}  // namespace
+
 TrainingReport estimate_training(const Architecture& a, const Workload& w,
                                  const ModelCosts& costs, const PreparedLayout& prepared,
                                  const Machine& machine, const SectionSeconds& at_tp1,
                                  const SectionSeconds& at_layout, bool tp_baseline) {
   const Layout& l = prepared.layout;
   const LayoutFactors& f = prepared.factors;
-  TrainingReport report;
-  report.totals = costs.totals;
-  report.memory = memory(a, w, costs, l, f, machine.hw);
-  report.time = step_time(a, w, l, f, machine, at_layout, report.memory);
-  report.devices = l.tp * l.pp * l.dp;
-  report.microbatches = l.microbatches;
-  const double devices = static_cast<double>(report.devices);
+  const MemoryReport memory_report = memory(a, w, costs, l, f, machine.hw);
+  const TimeReport time = step_time(a, w, l, f, machine, at_layout, memory_report);
+  const std::int64_t devices = l.tp * l.pp * l.dp;
   const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
-  const double per_peak = 1 / (peak_flops(machine.hw, w.dtype) * devices * report.time.step);
-  report.flops_per_step = costs.executed_model * per_step;
-  report.mfu = report.flops_per_step * per_peak;
-  report.hfu = (costs.executed_model + costs.executed_recompute) * per_step * per_peak;
-  report.pipeline_bubble = f.pipeline_bubble;
-
-  // Tensor-parallel efficiency: the same run at tp = 1 (memory aside). Its loss splits
-  // exactly into GEMMs that got smaller and the collectives tp adds.
-  if (l.tp == 1) {
-    report.tp_efficiency = report.tp_gemm_efficiency = report.tp_communication_efficiency = 1;
-  } else if (!tp_baseline) {
-    report.tp_efficiency = report.tp_gemm_efficiency = report.tp_communication_efficiency =
-        std::numeric_limits<double>::quiet_NaN();
-  } else {
-    const Layout& single = prepared.single;
-    const LayoutFactors& single_factors = prepared.single_factors;
-    const double step_1 =
-        step_time(a, w, single, single_factors, machine, at_tp1,
-                  parameter_memory(a, w, costs, single, single_factors))
-            .step;
-    const double t = static_cast<double>(l.tp);
-    const double step_t = report.time.step;
-    const double m_stages = static_cast<double>(l.microbatches) + f.bubble_stages;
-    const double without_tp_comm = step_t - m_stages * report.time.tp_communication;
-    report.tp_efficiency = step_1 / (t * step_t);
-    report.tp_gemm_efficiency = step_1 / (t * without_tp_comm);
-    report.tp_communication_efficiency = without_tp_comm / step_t;
-  }
-  return report;
+  const double per_peak =
+      1 / (peak_flops(machine.hw, w.dtype) * static_cast<double>(devices) * time.step);
+  const double flops_per_step = costs.executed_model * per_step;
+  const TpEfficiency tp =
+      tp_efficiency(a, w, costs, prepared, machine, at_tp1, time, tp_baseline);
+  // Every field given: no zero-filling of the report first (this runs once per row).
+  return TrainingReport{costs.totals,
+                        memory_report,
+                        time,
+                        flops_per_step * per_peak,
+                        (costs.executed_model + costs.executed_recompute) * per_step * per_peak,
+                        tp.total,
+                        tp.gemm,
+                        tp.communication,
+                        f.pipeline_bubble,
+                        flops_per_step,
+                        devices,
+                        l.microbatches};
 }
 
 Budget training_budget(const TrainingReport& report, double tokens) {

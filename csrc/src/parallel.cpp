@@ -10,13 +10,20 @@ using detail::check_range;
 using detail::reject;
 
 namespace {
-void require_divides(const char* field, std::int64_t degree, const char* what,
-                     std::int64_t value) {
-  if (value % degree != 0) {
-    std::ostringstream allowed;
-    allowed << "it must divide " << what << "=" << value;
-    reject(field, degree, allowed.str());
-  }
+[[noreturn]] __attribute__((noinline, cold)) void reject_divides(const char* field,
+                                                                 std::int64_t degree,
+                                                                 const char* what,
+                                                                 std::int64_t value) {
+  std::ostringstream allowed;
+  allowed << "it must divide " << what << "=" << value;
+  reject(field, degree, allowed.str());
+}
+
+// Inlined: a sweep resolves every layout against every model; the message is built only
+// on failure.
+inline void require_divides(const char* field, std::int64_t degree, const char* what,
+                            std::int64_t value) {
+  if (value % degree != 0) reject_divides(field, degree, what, value);
 }
 }  // namespace
 

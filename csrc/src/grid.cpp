@@ -227,17 +227,17 @@ bool derive_layout(const Grid& grid, const Workload& work, Layout& layout, std::
   return true;
 }
 
-bool check_layout(const Architecture& arch, Layout& layout, std::string* why) {
-  if (layout.tp <= 0 || arch.n_heads % layout.tp != 0 || arch.n_kv_heads % layout.tp != 0) {
+bool check_layout(const LayoutLimits& model, Layout& layout, std::string* why) {
+  if (layout.tp <= 0 || model.n_heads % layout.tp != 0 || model.n_kv_heads % layout.tp != 0) {
     return fail(why, "tp does not divide the heads");
   }
-  if (layout.pp <= 0 || arch.n_layers % layout.pp != 0) return fail(why, "pp does not divide n_layers");
-  if (layout.ep > 1 && (arch.n_experts % layout.ep != 0 || layout.dp % layout.ep != 0)) {
+  if (layout.pp <= 0 || model.n_layers % layout.pp != 0) return fail(why, "pp does not divide n_layers");
+  if (layout.ep > 1 && (model.n_experts % layout.ep != 0 || layout.dp % layout.ep != 0)) {
     return fail(why, "ep does not divide n_experts and dp");
   }
   if (layout.zero > 0 && layout.dp == 1) return fail(why, "ZeRO needs dp > 1");
   try {
-    layout = resolve(arch, layout);
+    layout = resolve(model, layout);
   } catch (const std::invalid_argument& error) {
     return fail(why, error.what());
   }
@@ -248,7 +248,8 @@ bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
                   const Architecture& arch, const Workload& work, Layout& layout,
                   std::string* why) {
   layout = layout_values(grid, digits);
-  return derive_layout(grid, work, layout, why) && check_layout(arch, layout, why);
+  return derive_layout(grid, work, layout, why) &&
+         check_layout(layout_limits(arch), layout, why);
 }
 
 LayoutBlock layout_block(const Grid& grid, std::uint64_t max_size) {

@@ -27,29 +27,29 @@ inline void require_divides(const char* field, std::int64_t degree, const char* 
 }
 }  // namespace
 
-Layout resolve(const Architecture& a, Layout l) {
+Layout resolve(const LayoutLimits& model, Layout l) {
   constexpr std::int64_t max_degree = std::int64_t{1} << 20;
   check_range("tp", l.tp, 1, max_degree);
-  check_range("pp", l.pp, 1, a.n_layers);
+  check_range("pp", l.pp, 1, model.n_layers);
   check_range("dp", l.dp, 1, max_degree);
   check_range("ep", l.ep, 1, max_degree);
-  require_divides("tp", l.tp, "n_heads", a.n_heads);
-  require_divides("tp", l.tp, "n_kv_heads", a.n_kv_heads);
-  require_divides("pp", l.pp, "n_layers", a.n_layers);
+  require_divides("tp", l.tp, "n_heads", model.n_heads);
+  require_divides("tp", l.tp, "n_kv_heads", model.n_kv_heads);
+  require_divides("pp", l.pp, "n_layers", model.n_layers);
   check_range("world size tp*pp*dp", l.tp * l.pp * l.dp, 1, max_degree);
   if (l.ep > 1) {
-    if (!is_moe(a)) reject("ep", l.ep, "expert parallelism needs a model with routed experts");
-    require_divides("ep", l.ep, "n_experts", a.n_experts);
+    if (!model.moe) reject("ep", l.ep, "expert parallelism needs a model with routed experts");
+    require_divides("ep", l.ep, "n_experts", model.n_experts);
     require_divides("ep", l.ep, "dp (expert groups are carved out of data parallelism)", l.dp);
   }
   check_range("zero", l.zero, 0, 3);
   if (l.zero > 0 && l.dp == 1) reject("zero", l.zero, "ZeRO shards over data parallelism: it needs dp > 1");
   if (l.microbatches == 0) l.microbatches = l.pp;
   check_range("microbatches", l.microbatches, 1, std::int64_t{1} << 24);
-  check_range("interleave", l.interleave, 1, a.n_layers);
+  check_range("interleave", l.interleave, 1, model.n_layers);
   if (l.interleave > 1) {
     if (l.pp == 1) reject("interleave", l.interleave, "an interleaved schedule needs pp > 1");
-    require_divides("pp * interleave", l.pp * l.interleave, "n_layers", a.n_layers);
+    require_divides("pp * interleave", l.pp * l.interleave, "n_layers", model.n_layers);
   }
   return l;
 }

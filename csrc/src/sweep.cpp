@@ -4,6 +4,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <optional>
+#include <unordered_map>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -62,12 +63,12 @@ struct Choice {
 };
 
 /// The valid layouts of the inner block for one model, in offset order.
-void choose_layouts(BlockLayouts& block, const Architecture& arch, std::vector<Choice>& out) {
+void choose_layouts(BlockLayouts& block, const LayoutLimits& model, std::vector<Choice>& out) {
   out.clear();
   for (std::uint64_t offset = 0; offset < block.derived.size(); ++offset) {
     if (!block.derived[offset]) continue;
     Layout layout = *block.derived[offset];
-    if (!check_layout(arch, layout)) continue;
+    if (!check_layout(model, layout)) continue;
     if (!block.prepared[offset]) block.prepared[offset] = prepare(layout);
     out.push_back({offset, &*block.prepared[offset]});
   }
@@ -176,7 +177,25 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   std::vector<BlockLayouts> blocks;  // one per micro-batch seen
   const bool outer_layout_axes =
       block.first_axis > 0 && axis_level(g.axes[block.first_axis - 1].kind) == 2;
-  std::vector<std::pair<std::int64_t, std::vector<Choice>>> choices_by_batch;
+  // Chosen layouts depend on the model only through its LayoutLimits: kept by limits and
+  // micro-batch across models (many shapes share their limits), up to a bound.
+  struct ChoicesKey {
+    LayoutLimits limits;
+    std::int64_t batch;
+    bool operator==(const ChoicesKey& o) const { return limits == o.limits && batch == o.batch; }
+  };
+  struct ChoicesHash {
+    std::size_t operator()(const ChoicesKey& k) const {
+      std::size_t h = 0;
+      for (std::int64_t v : {k.limits.n_layers, k.limits.n_heads, k.limits.n_kv_heads,
+                             k.limits.n_experts, std::int64_t{k.limits.moe}, k.batch}) {
+        h = h * 1000003u ^ std::hash<std::int64_t>{}(v);
+      }
+      return h;
+    }
+  };
+  constexpr std::size_t max_kept_choices = 4096;
+  std::unordered_map<ChoicesKey, std::vector<Choice>, ChoicesHash> kept_choices;
   const std::vector<Choice>* choices = nullptr;
   std::vector<std::uint32_t> digits(g.axes.size(), 0);
   std::uint64_t outer = begin / block.size;
@@ -192,10 +211,11 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     const std::uint64_t hi = std::min(end, base + block.size) - base;
     if (outer != begin / block.size) reuse.moved(cursor.changed_axis());
     if (changed == 0) model_ok = model_point(g, digits, arch);
-    // Choices hold for one model; with layout axes outside the block, every outer point
-    // has other layouts.
-    if (changed == 0 || outer_layout_axes) choices_by_batch.clear();
-    if (outer_layout_axes) blocks.clear();
+    // With layout axes outside the block, every outer point has other layouts.
+    if (outer_layout_axes) {
+      kept_choices.clear();
+      blocks.clear();
+    }
     if (model_ok && changed <= 1) {
       workload_ok = workload_point(g, digits, arch, work);
       if (evaluate && workload_ok) {
@@ -213,12 +233,10 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         splits.clear();
       }
     }
-    if (model_ok && workload_ok && (changed <= 1 || choices_by_batch.empty())) {
-      choices = nullptr;
-      for (const auto& [batch, list] : choices_by_batch) {
-        if (batch == work.batch) choices = &list;
-      }
-      if (choices == nullptr) {
+    if (model_ok && workload_ok && (changed <= 1 || outer_layout_axes)) {
+      const ChoicesKey key{layout_limits(arch), work.batch};
+      auto found = kept_choices.find(key);
+      if (found == kept_choices.end()) {
         BlockLayouts* layouts = nullptr;
         for (BlockLayouts& b : blocks) {
           if (b.batch == work.batch) layouts = &b;
@@ -227,10 +245,11 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           blocks.push_back(derive_block(g, block, digits, work));
           layouts = &blocks.back();
         }
-        choices_by_batch.emplace_back(work.batch, std::vector<Choice>{});
-        choose_layouts(*layouts, arch, choices_by_batch.back().second);
-        choices = &choices_by_batch.back().second;
+        if (kept_choices.size() >= max_kept_choices) kept_choices.clear();
+        found = kept_choices.emplace(key, std::vector<Choice>{}).first;
+        choose_layouts(*layouts, key.limits, found->second);
       }
+      choices = &found->second;
     }
     if (model_ok && workload_ok) {
       for (const Choice& choice : *choices) {

@@ -96,7 +96,7 @@ Layout layout_values(const Grid& grid, const std::vector<std::uint32_t>& digits)
 bool derive_layout(const Grid& grid, const Workload& work, Layout& layout,
                    std::string* why = nullptr);
 /// Checks a derived layout against the point's model and resolves it.
-bool check_layout(const Architecture& arch, Layout& layout, std::string* why = nullptr);
+bool check_layout(const LayoutLimits& model, Layout& layout, std::string* why = nullptr);
 
 /// The innermost layout axes, evaluated as one block: a point's flat index is
 /// outer x size + offset, where outer enumerates the axes before `first_axis`. A sweep

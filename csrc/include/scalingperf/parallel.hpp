@@ -29,9 +29,26 @@ struct Layout {
   Optimizer optimizer = Optimizer::adamw;
 };
 
-/// Checks the layout against the model and the hardware; throws std::invalid_argument.
-/// Resolves microbatches = 0.
-Layout resolve(const Architecture& arch, Layout layout);
+/// What of a model a layout is checked against: nothing else of an architecture decides
+/// whether a layout fits it (a sweep keeps its layout choices by these).
+struct LayoutLimits {
+  std::int64_t n_layers, n_heads, n_kv_heads, n_experts;
+  bool moe;
+  bool operator==(const LayoutLimits& o) const {
+    return n_layers == o.n_layers && n_heads == o.n_heads && n_kv_heads == o.n_kv_heads &&
+           n_experts == o.n_experts && moe == o.moe;
+  }
+};
+inline LayoutLimits layout_limits(const Architecture& a) {
+  return {a.n_layers, a.n_heads, a.n_kv_heads, a.n_experts, is_moe(a)};
+}
+
+/// Checks the layout against the model; throws std::invalid_argument. Resolves
+/// microbatches = 0.
+Layout resolve(const LayoutLimits& model, Layout layout);
+inline Layout resolve(const Architecture& arch, Layout layout) {
+  return resolve(layout_limits(arch), layout);
+}
 
 Optimizer parse_optimizer(const std::string& name);
 const char* name_of(Optimizer optimizer);

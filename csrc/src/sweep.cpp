@@ -196,6 +196,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   };
   constexpr std::size_t max_kept_choices = 4096;
   std::unordered_map<ChoicesKey, std::vector<Choice>, ChoicesHash> kept_choices;
+  // The current model's choices by micro-batch, found without hashing while it lasts.
+  std::vector<std::pair<std::int64_t, const std::vector<Choice>*>> model_choices;
   const std::vector<Choice>* choices = nullptr;
   std::vector<std::uint32_t> digits(g.axes.size(), 0);
   std::uint64_t outer = begin / block.size;
@@ -216,6 +218,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
       kept_choices.clear();
       blocks.clear();
     }
+    if (changed == 0 || outer_layout_axes) model_choices.clear();
     if (model_ok && changed <= 1) {
       workload_ok = workload_point(g, digits, arch, work);
       if (evaluate && workload_ok) {
@@ -234,6 +237,12 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
       }
     }
     if (model_ok && workload_ok && (changed <= 1 || outer_layout_axes)) {
+      choices = nullptr;
+      for (const auto& [batch, list] : model_choices) {
+        if (batch == work.batch) choices = list;
+      }
+    }
+    if (model_ok && workload_ok && choices == nullptr) {
       const ChoicesKey key{layout_limits(arch), work.batch};
       auto found = kept_choices.find(key);
       if (found == kept_choices.end()) {
@@ -245,11 +254,15 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           blocks.push_back(derive_block(g, block, digits, work));
           layouts = &blocks.back();
         }
-        if (kept_choices.size() >= max_kept_choices) kept_choices.clear();
+        if (kept_choices.size() >= max_kept_choices) {
+          kept_choices.clear();
+          model_choices.clear();
+        }
         found = kept_choices.emplace(key, std::vector<Choice>{}).first;
         choose_layouts(*layouts, key.limits, found->second);
       }
       choices = &found->second;
+      model_choices.emplace_back(work.batch, choices);
     }
     if (model_ok && workload_ok) {
       for (const Choice& choice : *choices) {

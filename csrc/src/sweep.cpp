@@ -149,7 +149,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   Workload work;
   // The model's shape and roofline seconds: its own, or kept from another depth.
   ShapeEntry own;
-  DepthReuse reuse(g, block.first_axis);
+  DepthReuse reuse(g, evaluate ? block.first_axis : 0);  // counting needs no shapes
   ShapeEntry* shape = &own;
   ModelCosts costs;
   SectionSeconds at_tp1;

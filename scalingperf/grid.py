@@ -78,6 +78,9 @@ class Grid:
     """
 
     spec: Mapping[str, Any]
+    #: The core's grid, built (and validated) once: sweeps of small grids in AutoML loops
+    #: would otherwise spend most of their time rebuilding it.
+    _core_grid: _core.Grid = dataclasses.field(init=False, repr=False, compare=False)
 
     def __init__(self, **spec: Any) -> None:
         for name in ("d_model", "n_layers"):
@@ -94,7 +97,12 @@ class Grid:
             msg = f"{unknown[0]}={spec[unknown[0]]!r} is invalid: not a grid axis or option"
             raise ValueError(msg)
         object.__setattr__(self, "spec", dict(spec))
-        self._build()  # validate now
+        object.__setattr__(self, "_core_grid", self._make_core())  # validates now
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its spec (the core's grid does not pickle): grids travel to worker
+        # processes (multiprocessing, Ray, Dask) as their spec.
+        return (_grid_from_spec, (dict(self.spec),))
 
     def replace(self, **changes: Any) -> Grid:
         """A copy with some axes or options changed."""
@@ -140,6 +148,11 @@ class Grid:
         return [float(_validate.integer(name, item)) for item in items]
 
     def _build(self, **overrides: Any) -> _core.Grid:
+        """The core's grid, with options (such as ``where``) overridden when given."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return self._make_core(**given) if given else self._core_grid
+
+    def _make_core(self, **overrides: Any) -> _core.Grid:
         spec = {**_OPTIONS, **self.spec, **overrides}
         axes = [(name, self._axis_values(name, spec[name])) for name in AXES
                 if name in spec and _is_axis(spec[name])]
@@ -315,3 +328,7 @@ class Grid:
             msg = f"min_params={lo}, max_params={hi} are invalid: need 0 < min < max"
             raise ValueError(msg)
         return cls._shapes(lo, hi, aspect, head_dim, compute=compute, **fixed)
+
+
+def _grid_from_spec(spec: dict[str, Any]) -> Grid:
+    return Grid(**spec)

@@ -3,8 +3,10 @@ determinism across thread counts, constraints, presets, and bad grids."""
 
 from __future__ import annotations
 
+import copy
 import math
 import os
+import pickle
 import signal
 import threading
 
@@ -92,6 +94,15 @@ def test_every_row_equals_its_single_point_evaluation(make):
     for j, i in enumerate(result.index):
         point = sp._core.grid_point(core, int(i), grid.hardware._core, grid.efficiency)
         np.testing.assert_array_equal(table[j], np.asarray(point), err_msg=f"row {i}")
+
+
+def test_grids_pickle_and_copy_as_their_spec():
+    grid = dense_grid(compute=1e22)
+    for copied in (pickle.loads(pickle.dumps(grid)), copy.deepcopy(grid), copy.copy(grid)):
+        assert copied == grid
+        assert len(copied) == len(grid)
+        assert np.array_equal(sp.sweep(copied, top=5, by="-mfu").index,
+                              sp.sweep(grid, top=5, by="-mfu").index)
 
 
 def test_invalid_points_are_skipped_not_errors():

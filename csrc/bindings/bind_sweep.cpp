@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "scalingperf/grid.hpp"
+#include "scalingperf/parallel_for.hpp"
 #include "scalingperf/sweep.hpp"
 
 namespace sp = scalingperf;
@@ -18,6 +19,16 @@ namespace {
 template <class Work>
 auto run_interruptible(sp::SweepControl& control, std::uint64_t total,
                        const py::object& progress, Work&& work) {
+  // A grid this small is done sooner than a driver thread starts (AutoML loops sweep
+  // small grids many times a second): run it here, without the GIL.
+  if (total < sp::serial_threshold) {
+    auto result = [&] {
+      py::gil_scoped_release release;
+      return work();
+    }();
+    if (!progress.is_none()) progress(total, total);
+    return result;
+  }
   auto future = std::async(std::launch::async, std::forward<Work>(work));
   for (;;) {
     std::future_status status;

@@ -150,7 +150,7 @@ def test_layout_axes_larger_than_one_block():
 
 
 @pytest.mark.parametrize("by", ["step_time", "-mfu", "memory_per_gpu", "-tokens_per_s",
-                                "-tp_efficiency"])
+                                "-tp_efficiency", "-hfu", "mfu", "-step_time"])
 def test_streaming_top_equals_full_table(by):
     grid = dense_grid()
     full = sp.sweep(grid).top(7, by=by)
@@ -198,6 +198,25 @@ def test_streaming_pareto_equals_full_table(x, y):
     for i in streamed.index:
         j = np.flatnonzero(everything.index == i)[0]
         assert not np.any((xs < xs[j]) & (ys < ys[j]))
+
+
+@pytest.mark.parametrize("by", ["step_time", "-mfu", "-tokens_per_s", "-hfu"])
+def test_pruned_top_k_equals_full_table_on_a_large_grid(by):
+    # Two threads, tens of thousands of rows: layouts whose step bound cannot beat a
+    # thread's k-th row are skipped, and the answer must not change (bounds included).
+    # Without data parallelism and with many micro-batches the bound is nearly tight (the
+    # optimizer's pass is all it leaves out), so an unsound bound would drop winners.
+    grid = sp.Grid(d_model=range(1024, 4097, 256), n_layers=range(8, 49, 8), head_dim=128,
+                   gqa_group=[1, 4], seq_len=[2048, 4096], batch=[1, 2],
+                   recompute=["none", "selective", "full"], tp=[1, 2, 4], pp=[1, 2],
+                   microbatches=[8, 64], **LLAMA_LIKE)
+    full = sp.sweep(grid)
+    assert len(full) > 10_000
+    for where in (None, {"memory_per_gpu": (None, 60e9)}):
+        expected = full if where is None else full.where(full["memory_per_gpu"] <= 60e9)
+        for k in (1, 25):
+            streamed = sp.sweep(grid, top=k, by=by, where=where, threads=2)
+            assert np.array_equal(streamed.index, expected.top(k, by=by).index)
 
 
 def test_streaming_reads_tp_efficiency_only_when_asked():

@@ -135,13 +135,20 @@ class DepthReuse {
 
 /// Calls on_row(index, &inputs) for each valid row of [begin, end) that passes the bounds
 /// (with `evaluate` false: on_row(index, nullptr) for each valid point, nothing costed or
-/// bounded); the consumer reads the columns it needs (fill_row, column_value). The grid
-/// is walked as outer points (model and workload, whose costs are kept while only inner
-/// digits change) times a block of layouts, checked once per model and micro-batch.
-template <bool evaluate = true, class OnRow>
+/// bounded); the consumer reads the columns it needs (fill_row, column_value). A layout
+/// for which `prune` says yes, from a bound on its step, is not costed. The grid is walked
+/// as outer points (model and workload, whose costs are kept while only inner digits
+/// change) times a block of layouts, checked once per model and micro-batch.
+/// A reduction that never skips a layout before costing it.
+struct NoPruning {
+  static constexpr bool active = false;
+  bool operator()(const StepBound&) const { return false; }
+};
+
+template <bool evaluate = true, class OnRow, class Prune = NoPruning>
 void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std::uint64_t begin,
                     std::uint64_t end, SweepControl& control, OnRow&& on_row,
-                    bool tp_baseline = true) {
+                    bool tp_baseline = true, Prune prune = {}) {
   if (begin >= end) return;
   const LayoutBlock block = layout_block(g);
   const Machine calibrated = machine(hw, e);
@@ -287,6 +294,11 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
             at_layout = &splits.back().seconds;
           }
         }
+        if constexpr (Prune::active) {
+          if (prune(step_bound(arch, work, costs, *choice.layout, calibrated, *at_layout))) {
+            continue;
+          }
+        }
         const TrainingReport report =
             estimate_training(arch, work, costs, *choice.layout, calibrated, at_tp1, *at_layout,
                               tp_baseline);
@@ -326,6 +338,35 @@ struct Keyed {
   std::uint64_t index;
   bool operator<(const Keyed& other) const {
     return std::tie(key, index) < std::tie(other.key, other.index);
+  }
+};
+
+/// A key (as minimised) bounded below by a StepBound: the columns monotone in the step
+/// time, in the direction that makes a shorter step better. Others: nothing is skipped.
+bool bounded_by_step(int column, bool descending) {
+  switch (static_cast<Column>(column)) {
+    case Column::step_time: return !descending;
+    case Column::tokens_per_s:
+    case Column::mfu:
+    case Column::hfu: return descending;
+    default: return false;
+  }
+}
+
+/// Top-k pruning (for a bounded_by_step column): once a thread holds k rows, a layout
+/// whose key cannot beat its k-th is not costed.
+struct TopPruning {
+  static constexpr bool active = true;
+  const std::vector<Keyed>* heap;
+  std::size_t k;
+  Column column;
+  bool operator()(const StepBound& b) const {
+    if (heap->size() < k || k == 0) return false;
+    const double key_bound = column == Column::step_time      ? b.step
+                             : column == Column::tokens_per_s ? -b.tokens_per_s
+                             : column == Column::mfu          ? -b.mfu
+                                                              : -b.hfu;
+    return key_bound > heap->front().key;
   }
 };
 
@@ -514,21 +555,26 @@ std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Ef
   run_ranges(static_cast<std::size_t>(n), threads,
              [&](unsigned t, std::size_t first, std::size_t last) {
                auto& heap = heaps[t];  // a max-heap of the k smallest keys
-               evaluate_range(
-                   g, hw, e, begin + first, begin + last, control,
-                   [&](std::uint64_t i, const RowInputs* row) {
-                     const double value = column_value(*row, column);
-                     const Keyed item{descending ? -value : value, i};
-                     if (heap.size() < k) {
-                       heap.push_back(item);
-                       std::push_heap(heap.begin(), heap.end());
-                     } else if (k > 0 && item < heap.front()) {
-                       std::pop_heap(heap.begin(), heap.end());
-                       heap.back() = item;
-                       std::push_heap(heap.begin(), heap.end());
-                     }
-                   },
-                   tp_baseline);
+               const auto keep = [&](std::uint64_t i, const RowInputs* row) {
+                 const double value = column_value(*row, column);
+                 const Keyed item{descending ? -value : value, i};
+                 if (heap.size() < k) {
+                   heap.push_back(item);
+                   std::push_heap(heap.begin(), heap.end());
+                 } else if (k > 0 && item < heap.front()) {
+                   std::pop_heap(heap.begin(), heap.end());
+                   heap.back() = item;
+                   std::push_heap(heap.begin(), heap.end());
+                 }
+               };
+               if (bounded_by_step(column, descending)) {
+                 evaluate_range(g, hw, e, begin + first, begin + last, control, keep,
+                                tp_baseline,
+                                TopPruning{&heap, k, static_cast<Column>(column)});
+               } else {
+                 evaluate_range(g, hw, e, begin + first, begin + last, control, keep,
+                                tp_baseline);
+               }
              });
   std::vector<Keyed> all;
   for (auto& heap : heaps) all.insert(all.end(), heap.begin(), heap.end());

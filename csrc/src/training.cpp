@@ -59,17 +59,34 @@ StageTimes stage_times(const Architecture& a, const Workload& w, const Layout& l
   return out;
 }
 
+/// The part of a step that does not depend on memory: m micro-batches of the slowest stage
+/// and the pipeline fill and drain (1F1B: (p - 1) / v stage times).
+struct PipelineTime {
+  StageTimes stage;
+  double stage_seconds, bubble, compute_step, tokens_per_step;
+};
+
+PipelineTime pipeline_time(const Architecture& a, const Workload& w, const Layout& l,
+                           const LayoutFactors& f, const Network& net,
+                           const SectionSeconds& seconds) {
+  PipelineTime p;
+  p.stage = stage_times(a, w, l, f, net, seconds);
+  p.stage_seconds = p.stage.forward + p.stage.backward + p.stage.recompute + p.stage.tp +
+                    p.stage.ep + p.stage.pp;
+  const double m = static_cast<double>(l.microbatches);
+  p.bubble = f.bubble_stages * p.stage_seconds;
+  p.compute_step = m * p.stage_seconds + p.bubble;
+  p.tokens_per_step = m * static_cast<double>(l.dp) * static_cast<double>(w.batch) *
+                      static_cast<double>(w.seq_len);
+  return p;
+}
+
 /// One step's times, given the device's parameter states (`states`: a MemoryReport of
 /// which only params, weights, gradients and optimizer are read).
 TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
                      const LayoutFactors& f, const Machine& machine,
                      const SectionSeconds& seconds, const MemoryReport& states) {
-  const StageTimes stage = stage_times(a, w, l, f, machine.network, seconds);
-  const double stage_seconds =
-      stage.forward + stage.backward + stage.recompute + stage.tp + stage.ep + stage.pp;
-  const double m = static_cast<double>(l.microbatches);
-  // 1F1B: m micro-batches plus (p - 1) / v stage times of fill and drain.
-  const double bubble = f.bubble_stages * stage_seconds;
+  const PipelineTime p = pipeline_time(a, w, l, f, machine.network, seconds);
 
   // Data parallelism: reduce the gradients of the device's model shard once per step
   // (ZeRO 1 and 2: reduce-scatter plus all-gather, the same volume; ZeRO 3 gathers the
@@ -86,13 +103,27 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
   // The optimizer reads and writes every state once: memory-bound.
   const double optimizer = 2 * (states.weights + states.gradients + states.optimizer) *
                            machine.seconds_per_state_byte;
-  const double step = m * stage_seconds + bubble + dp_communication + optimizer;
-  const double tokens_per_step = m * static_cast<double>(l.dp) * static_cast<double>(w.batch) *
-                                 static_cast<double>(w.seq_len);
+  // Both terms are >= 0, so the step is never below p.compute_step (see step_bound).
+  const double step = p.compute_step + dp_communication + optimizer;
   // Every field given: no zero-filling first (this runs once or twice per sweep row).
-  return TimeReport{stage.forward, stage.backward, stage.recompute, stage.tp, stage.ep,
-                    stage.pp, stage_seconds, bubble, dp_communication, optimizer, step,
-                    tokens_per_step, tokens_per_step / step};
+  return TimeReport{p.stage.forward, p.stage.backward, p.stage.recompute, p.stage.tp,
+                    p.stage.ep, p.stage.pp, p.stage_seconds, p.bubble, dp_communication,
+                    optimizer, step, p.tokens_per_step, p.tokens_per_step / step};
+}
+
+/// Model and hardware FLOP utilisation of a step (PaLM, appendix B).
+struct Utilisation {
+  double flops_per_step, mfu, hfu;
+};
+
+Utilisation utilisation(const Workload& w, const ModelCosts& costs, const Layout& l,
+                        const Machine& machine, double step) {
+  const double devices = static_cast<double>(l.tp * l.pp * l.dp);
+  const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
+  const double per_peak = 1 / (peak_flops(machine.hw, w.dtype) * devices * step);
+  const double flops_per_step = costs.executed_model * per_step;
+  return {flops_per_step, flops_per_step * per_peak,
+          (costs.executed_model + costs.executed_recompute) * per_step * per_peak};
 }
 
 }  // namespace
@@ -193,26 +224,34 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   const LayoutFactors& f = prepared.factors;
   const MemoryReport memory_report = memory(a, w, costs, l, f, machine.hw);
   const TimeReport time = step_time(a, w, l, f, machine, at_layout, memory_report);
-  const std::int64_t devices = l.tp * l.pp * l.dp;
-  const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
-  const double per_peak =
-      1 / (peak_flops(machine.hw, w.dtype) * static_cast<double>(devices) * time.step);
-  const double flops_per_step = costs.executed_model * per_step;
+  const Utilisation used = utilisation(w, costs, l, machine, time.step);
   const TpEfficiency tp =
       tp_efficiency(a, w, costs, prepared, machine, at_tp1, time, tp_baseline);
   // Every field given: no zero-filling of the report first (this runs once per row).
   return TrainingReport{costs.totals,
                         memory_report,
                         time,
-                        flops_per_step * per_peak,
-                        (costs.executed_model + costs.executed_recompute) * per_step * per_peak,
+                        used.mfu,
+                        used.hfu,
                         tp.total,
                         tp.gemm,
                         tp.communication,
                         f.pipeline_bubble,
-                        flops_per_step,
-                        devices,
+                        used.flops_per_step,
+                        l.tp * l.pp * l.dp,
                         l.microbatches};
+}
+
+StepBound step_bound(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                     const PreparedLayout& prepared, const Machine& machine,
+                     const SectionSeconds& at_layout) {
+  const Layout& l = prepared.layout;
+  const PipelineTime p =
+      pipeline_time(a, w, l, prepared.factors, machine.network, at_layout);
+  // Rounding is monotone: with a step no shorter than p.compute_step, the same operations
+  // give a rate and utilisations no higher than these.
+  const Utilisation used = utilisation(w, costs, l, machine, p.compute_step);
+  return {p.compute_step, p.tokens_per_step / p.compute_step, used.mfu, used.hfu};
 }
 
 Budget training_budget(const TrainingReport& report, double tokens) {

@@ -110,4 +110,18 @@ TrainingReport estimate_training(const Architecture& arch, const Workload& work,
                                  const Machine& machine, const SectionSeconds& at_tp1,
                                  const SectionSeconds& at_layout, bool tp_baseline = true);
 
+/// What every report of this model, workload and layout satisfies whatever its memory: the
+/// step is at least its compute part (data-parallel communication and the optimizer only
+/// add), so tokens/s, MFU and HFU are at most what that step gives. Streaming reductions
+/// skip layouts whose bound cannot rank.
+struct StepBound {
+  double step;          ///< lower bound
+  double tokens_per_s;  ///< upper bounds
+  double mfu;
+  double hfu;
+};
+StepBound step_bound(const Architecture& arch, const Workload& work, const ModelCosts& costs,
+                     const PreparedLayout& layout, const Machine& machine,
+                     const SectionSeconds& at_layout);
+
 }  // namespace scalingperf

@@ -1,0 +1,319 @@
+#pragma once
+// The walk over a grid that every sweep output shares (private to the core): outer points
+// (model and workload) times a block of layouts, with what is kept across them.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "scalingperf/columns.hpp"
+#include "scalingperf/grid.hpp"
+#include "scalingperf/model_costs.hpp"
+#include "scalingperf/sweep.hpp"
+#include "scalingperf/training.hpp"
+
+namespace scalingperf::detail {
+
+/// Points between updates of the shared progress counter.
+constexpr std::uint64_t progress_step = 4096;
+
+inline bool passes(const std::vector<Bound>& bounds, const RowInputs& row) {
+  for (const Bound& b : bounds) {
+    const double v = column_value(row, b.column);
+    if (v < b.lo || v > b.hi) return false;  // NaN bounds compare false: no bound
+  }
+  return true;
+}
+
+/// The inner block's layouts for one micro-batch: derived (dp, microbatches) but not yet
+/// checked against a model, and each prepared the first time a model accepts it (the
+/// resolved layout does not depend on which model accepted it).
+struct BlockLayouts {
+  std::int64_t batch;
+  std::vector<std::optional<Layout>> derived;  ///< nullopt: the derivation failed
+  std::vector<std::optional<PreparedLayout>> prepared;
+};
+
+inline BlockLayouts derive_block(const Grid& g, const LayoutBlock& block,
+                          std::vector<std::uint32_t>& digits, const Workload& work) {
+  BlockLayouts out{work.batch, {}, {}};
+  out.derived.reserve(block.size);
+  out.prepared.resize(block.size);
+  std::fill(digits.begin() + static_cast<std::ptrdiff_t>(block.first_axis), digits.end(), 0);
+  for (std::uint64_t offset = 0; offset < block.size; ++offset) {
+    Layout layout = layout_values(g, digits);
+    out.derived.push_back(derive_layout(g, work, layout) ? std::optional<Layout>(layout)
+                                                         : std::nullopt);
+    for (std::size_t a = digits.size(); a-- > block.first_axis;) {  // next inner digits
+      if (++digits[a] < g.axes[a].values.size()) break;
+      digits[a] = 0;
+    }
+  }
+  return out;
+}
+
+/// A layout of the inner block that is valid for the current model and micro-batch.
+struct Choice {
+  std::uint64_t offset;
+  const PreparedLayout* layout;
+};
+
+/// The valid layouts of the inner block for one model, in offset order.
+inline void choose_layouts(BlockLayouts& block, const LayoutLimits& model, std::vector<Choice>& out) {
+  out.clear();
+  for (std::uint64_t offset = 0; offset < block.derived.size(); ++offset) {
+    if (!block.derived[offset]) continue;
+    Layout layout = *block.derived[offset];
+    if (!check_layout(model, layout)) continue;
+    if (!block.prepared[offset]) block.prepared[offset] = prepare(layout);
+    out.push_back({offset, &*block.prepared[offset]});
+  }
+}
+
+/// Seconds of one instance of each section under one tensor split.
+struct SplitSeconds {
+  std::int64_t tp;
+  bool sequence_parallel;
+  InstanceSeconds seconds;
+};
+
+/// A model's shape (all but its depth) under one workload, with its roofline seconds per
+/// tensor split: kept while only the depth and the axes inside it change.
+struct ShapeEntry {
+  bool ready = false;
+  ModelShape shape;
+  InstanceSeconds at_tp1;
+  std::vector<SplitSeconds> splits;
+};
+
+/// Where a grid's depth axis is, and how the outer axes inside it number the shapes that
+/// each depth shares: entry = mixed radix of the digits of axes (depth, last).
+class DepthReuse {
+ public:
+  /// Shapes kept per thread at most; beyond, no reuse.
+  static constexpr std::uint64_t max_entries = 1024;
+
+  DepthReuse(const Grid& g, std::size_t outer_axes) {
+    for (std::size_t a = 0; a < outer_axes; ++a) {
+      if (g.axes[a].kind == AxisKind::n_layers) depth_ = a;
+    }
+    if (depth_ == none) return;
+    std::uint64_t count = 1;
+    for (std::size_t a = depth_ + 1; a < outer_axes; ++a) {
+      count *= g.axes[a].values.size();
+      if (count > max_entries) {
+        depth_ = none;
+        return;
+      }
+    }
+    last_ = outer_axes;
+    entries_.resize(count);
+  }
+  /// At every outer point: forgets every shape when an axis outside the depth changed.
+  void moved(std::size_t changed_axis) {
+    if (depth_ != none && changed_axis < depth_) {
+      for (ShapeEntry& e : entries_) e.ready = false;
+    }
+  }
+  /// The entry for the cursor's digits; nullptr when the grid has no reusable depth axis.
+  ShapeEntry* entry(const std::vector<std::uint32_t>& digits, const Grid& g) {
+    if (depth_ == none) return nullptr;
+    std::uint64_t k = 0;
+    for (std::size_t a = depth_ + 1; a < last_; ++a) k = k * g.axes[a].values.size() + digits[a];
+    return &entries_[k];
+  }
+
+ private:
+  static constexpr std::size_t none = SIZE_MAX;
+  std::size_t depth_ = none, last_ = 0;
+  std::vector<ShapeEntry> entries_;
+};
+
+/// A reduction that never skips a layout before costing it.
+struct NoPruning {
+  static constexpr bool active = false;
+  bool operator()(const StepBound&) const { return false; }
+};
+
+
+/// Calls on_row(index, &inputs) for each valid row of [begin, end) that passes the bounds
+/// (with `evaluate` false: on_row(index, nullptr) for each valid point, nothing costed or
+/// bounded); the consumer reads the columns it needs (fill_row, column_value). A layout
+/// for which `prune` says yes, from a bound on its step, is not costed. The grid is walked
+/// as outer points (model and workload, whose costs are kept while only inner digits
+/// change) times a block of layouts, checked once per model and micro-batch.
+template <bool evaluate = true, class OnRow, class Prune = NoPruning>
+void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std::uint64_t begin,
+                    std::uint64_t end, SweepControl& control, OnRow&& on_row,
+                    bool tp_baseline = true, Prune prune = {}) {
+  if (begin >= end) return;
+  const LayoutBlock block = layout_block(g);
+  const Machine calibrated = machine(hw, e);
+  Architecture arch;
+  Workload work;
+  // The model's shape and roofline seconds: its own, or kept from another depth.
+  ShapeEntry own;
+  DepthReuse reuse(g, evaluate ? block.first_axis : 0);  // counting needs no shapes
+  ShapeEntry* shape = &own;
+  ModelCosts costs;
+  SectionSeconds at_tp1;
+  // Section seconds depend on the layout only through its tensor split (tp, sequence
+  // parallel): a few per workload, kept here.
+  struct Split {
+    std::int64_t tp;
+    bool sequence_parallel;
+    SectionSeconds seconds;
+  };
+  std::vector<Split> splits;
+  const auto split_seconds = [&](const Layout& layout) -> const InstanceSeconds& {
+    for (const SplitSeconds& split : shape->splits) {
+      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
+        return split.seconds;
+      }
+    }
+    shape->splits.push_back({layout.tp, layout.sequence_parallel,
+                             instance_seconds(shape->shape, roofline(work, layout, hw, e))});
+    return shape->splits.back().seconds;
+  };
+  // Valid layouts depend on the model, and on the workload only through the micro-batch
+  // (with a global batch): derived once per micro-batch, chosen once per model and
+  // micro-batch.
+  std::vector<BlockLayouts> blocks;  // one per micro-batch seen
+  const bool outer_layout_axes =
+      block.first_axis > 0 && axis_level(g.axes[block.first_axis - 1].kind) == 2;
+  // Chosen layouts depend on the model only through its LayoutLimits: kept by limits and
+  // micro-batch across models (many shapes share their limits), up to a bound.
+  struct ChoicesKey {
+    LayoutLimits limits;
+    std::int64_t batch;
+    bool operator==(const ChoicesKey& o) const { return limits == o.limits && batch == o.batch; }
+  };
+  struct ChoicesHash {
+    std::size_t operator()(const ChoicesKey& k) const {
+      std::size_t h = 0;
+      for (std::int64_t v : {k.limits.n_layers, k.limits.n_heads, k.limits.n_kv_heads,
+                             k.limits.n_experts, std::int64_t{k.limits.moe}, k.batch}) {
+        h = h * 1000003u ^ std::hash<std::int64_t>{}(v);
+      }
+      return h;
+    }
+  };
+  constexpr std::size_t max_kept_choices = 4096;
+  std::unordered_map<ChoicesKey, std::vector<Choice>, ChoicesHash> kept_choices;
+  // The current model's choices by micro-batch, found without hashing while it lasts.
+  std::vector<std::pair<std::int64_t, const std::vector<Choice>*>> model_choices;
+  const std::vector<Choice>* choices = nullptr;
+  std::vector<std::uint32_t> digits(g.axes.size(), 0);
+  std::uint64_t outer = begin / block.size;
+  GridCursor cursor(g, outer, block.first_axis);
+  int changed = 0;  // the outermost level whose digits changed since the last outer point
+  bool model_ok = false, workload_ok = false;
+  std::uint64_t unreported = 0;
+  for (; outer * block.size < end; ++outer, changed = cursor.advance()) {
+    if (control.cancel.load(std::memory_order_relaxed)) return;
+    std::copy(cursor.digits().begin(), cursor.digits().end(), digits.begin());
+    const std::uint64_t base = outer * block.size;
+    const std::uint64_t lo = std::max(begin, base) - base;
+    const std::uint64_t hi = std::min(end, base + block.size) - base;
+    if (outer != begin / block.size) reuse.moved(cursor.changed_axis());
+    if (changed == 0) model_ok = model_point(g, digits, arch);
+    // With layout axes outside the block, every outer point has other layouts.
+    if (outer_layout_axes) {
+      kept_choices.clear();
+      blocks.clear();
+    }
+    if (changed == 0 || outer_layout_axes) model_choices.clear();
+    if (model_ok && changed <= 1) {
+      workload_ok = workload_point(g, digits, arch, work);
+      if (evaluate && workload_ok) {
+        ShapeEntry* kept = reuse.entry(digits, g);
+        shape = kept != nullptr ? kept : &own;
+        if (kept == nullptr || !shape->ready) {
+          shape->shape = model_shape(arch, work);
+          shape->at_tp1 = instance_seconds(
+              shape->shape, roofline(work, single_device_tensor(g.layout), hw, e));
+          shape->splits.clear();
+          shape->ready = true;
+        }
+        costs = model_costs(shape->shape, arch);
+        at_tp1 = section_seconds(shape->at_tp1, costs.instances);
+        splits.clear();
+      }
+    }
+    if (model_ok && workload_ok && (changed <= 1 || outer_layout_axes)) {
+      choices = nullptr;
+      for (const auto& [batch, list] : model_choices) {
+        if (batch == work.batch) choices = list;
+      }
+    }
+    if (model_ok && workload_ok && choices == nullptr) {
+      const ChoicesKey key{layout_limits(arch), work.batch};
+      auto found = kept_choices.find(key);
+      if (found == kept_choices.end()) {
+        BlockLayouts* layouts = nullptr;
+        for (BlockLayouts& b : blocks) {
+          if (b.batch == work.batch) layouts = &b;
+        }
+        if (layouts == nullptr) {
+          blocks.push_back(derive_block(g, block, digits, work));
+          layouts = &blocks.back();
+        }
+        if (kept_choices.size() >= max_kept_choices) {
+          kept_choices.clear();
+          model_choices.clear();
+        }
+        found = kept_choices.emplace(key, std::vector<Choice>{}).first;
+        choose_layouts(*layouts, key.limits, found->second);
+      }
+      choices = &found->second;
+      model_choices.emplace_back(work.batch, choices);
+    }
+    if (model_ok && workload_ok) {
+      for (const Choice& choice : *choices) {
+        if (choice.offset < lo) continue;
+        if (choice.offset >= hi) break;
+        if constexpr (!evaluate) {
+          on_row(base + choice.offset, nullptr);
+          continue;
+        }
+        const Layout& layout = choice.layout->layout;
+        const SectionSeconds* at_layout = &at_tp1;
+        if (layout.tp > 1 || layout.sequence_parallel) {
+          at_layout = nullptr;
+          for (const Split& split : splits) {
+            if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
+              at_layout = &split.seconds;
+            }
+          }
+          if (at_layout == nullptr) {
+            splits.push_back({layout.tp, layout.sequence_parallel,
+                              section_seconds(split_seconds(layout), costs.instances)});
+            at_layout = &splits.back().seconds;
+          }
+        }
+        if constexpr (Prune::active) {
+          if (prune(step_bound(arch, work, costs, *choice.layout, calibrated, *at_layout))) {
+            continue;
+          }
+        }
+        const TrainingReport report =
+            estimate_training(arch, work, costs, *choice.layout, calibrated, at_tp1, *at_layout,
+                              tp_baseline);
+        const RowInputs row{g, arch, work, layout, report};
+        if (passes(g.bounds, row)) on_row(base + choice.offset, &row);
+      }
+    }
+    unreported += hi - lo;
+    if (unreported >= progress_step) {
+      control.done.fetch_add(unreported, std::memory_order_relaxed);
+      unreported = 0;
+    }
+  }
+  control.done.fetch_add(unreported, std::memory_order_relaxed);
+}
+
+}  // namespace scalingperf::detail

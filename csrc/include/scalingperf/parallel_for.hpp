@@ -23,7 +23,7 @@ inline unsigned effective_threads(unsigned requested, std::size_t n) {
 }
 
 /// Calls body(t, begin, end) for t in [0, threads) on disjoint, ordered ranges covering
-/// [0, n), one thread each (the calling thread alone when threads is 1).
+/// [0, n), one thread each (the calling thread takes the last range).
 template <class Body>
 void run_ranges(std::size_t n, unsigned threads, Body&& body) {
   if (threads <= 1) {
@@ -32,19 +32,20 @@ void run_ranges(std::size_t n, unsigned threads, Body&& body) {
   }
   std::vector<std::thread> workers;
   std::vector<std::exception_ptr> errors(threads);
-  workers.reserve(threads);
+  workers.reserve(threads - 1);
   const std::size_t step = (n + threads - 1) / threads;
-  for (unsigned t = 0; t < threads; ++t) {
+  const auto run = [&](unsigned t) {
     const std::size_t begin = std::min(n, t * step);
     const std::size_t end = std::min(n, begin + step);
-    workers.emplace_back([&, t, begin, end] {
-      try {
-        body(t, begin, end);
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    });
-  }
+    try {
+      body(t, begin, end);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  // The calling thread takes the last range: one thread fewer to start.
+  for (unsigned t = 0; t + 1 < threads; ++t) workers.emplace_back(run, t);
+  run(threads - 1);
   for (auto& worker : workers) worker.join();
   for (auto& error : errors) {
     if (error) std::rethrow_exception(error);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "checks.hpp"
 
@@ -167,7 +168,7 @@ bool model_point(const Grid& grid, const std::vector<std::uint32_t>& digits, Arc
   if (arch.n_experts <= 1 && arch.top_k > 1) return fail(why, "top_k > 1 needs experts");
   if (arch.n_experts > 1 && arch.top_k > arch.n_experts) return fail(why, "top_k > n_experts");
   try {
-    arch = resolve(arch);
+    arch = resolve(std::move(arch));
   } catch (const std::invalid_argument& error) {
     return fail(why, error.what());
   }

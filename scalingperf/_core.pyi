@@ -349,7 +349,6 @@ def sweep_rows(
     end: int,
     threads: int = 0,
     progress: Callable[[int, int], object] | None = None,
-    configuration: bool = True,
 ) -> tuple[int, npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64] | npt.NDArray[np.int64]]]: ...
 
 def decode_configurations(

@@ -133,7 +133,8 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
             indices = _core.sweep_pareto(*args, 0, size, x, x_desc, y, y_desc, n_threads,
                                          progress)
         rows = [_core.grid_point(core, i, device._core, efficiency) for i in indices]
-        table = {name: np.array([row[c] for row in rows], dtype=np.float64)
+        table = {name: np.array([row[c] for row in rows],
+                                dtype=np.int64 if name in INTEGER_COLUMNS else np.float64)
                  for c, name in enumerate(COLUMNS)}
         return SweepResult(grid, np.asarray(indices, dtype=np.int64), table)
     step = DEFAULT_CHUNK if chunk is None else _validate.integer("chunk", chunk)
@@ -153,8 +154,7 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
     parts = []
     for begin in range(0, size, step):
         end = min(size, begin + step)
-        count, index, columns = _core.sweep_rows(*args, begin, end, n_threads, progress,
-                                                 configuration=False)
+        count, index, columns = _core.sweep_rows(*args, begin, end, n_threads, progress)
         parts.append((count, index, columns))
     if len(parts) == 1:
         count, index, columns = parts[0]
@@ -211,10 +211,7 @@ class SweepResult:
                 msg = f"column={column!r} is invalid: sweep columns are {', '.join(COLUMNS)}"
                 raise KeyError(msg)
             self._columns.update(_core.decode_configurations(self.grid._build(), self.index))
-        values = self._columns[column]
-        if column in INTEGER_COLUMNS and values.dtype != np.int64:
-            values = self._columns[column] = values.astype(np.int64)
-        return values
+        return self._columns[column]
 
     def row(self, i: int) -> dict[str, Any]:
         """Row ``i`` as a dict (``ffn`` and ``recompute`` as names)."""

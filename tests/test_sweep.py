@@ -171,11 +171,14 @@ def test_configuration_columns_decode_from_the_index():
         point = result.row(int(i))
         assert result.architecture(int(i)).d_model == point["d_model"]
         assert grid.why_invalid(int(result.index[i])) is None
-    # A subset decodes its own rows; the integer columns are int64 without a copy.
+    # A subset decodes its own rows. The cost columns are the core's own int64 and float64
+    # views of one buffer, handed over without a copy.
     subset = result.where(result["tp"] == 4)
     assert np.all(subset["tp"] == 4)
     assert subset["params_total"].dtype == np.int64
-    assert result["params_total"] is result["params_total"]
+    assert result["params_total"].dtype == np.int64 and result["mfu"].dtype == np.float64
+    assert result["params_total"].base is not None
+    assert result["params_total"].base is result["mfu"].base is result.index.base
     invalid = next(i for i in range(len(grid)) if grid.why_invalid(i))
     with pytest.raises(ValueError, match="not a valid point"):
         sp._core.decode_configurations(grid._build(), np.array([invalid]))

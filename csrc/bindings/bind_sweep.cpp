@@ -172,8 +172,7 @@ void bind_sweep(py::module_& m) {
   m.def(
       "sweep_rows",
       [](const sp::Grid& g, const sp::Hardware& hw, const sp::Efficiency& e,
-         std::uint64_t begin, std::uint64_t end, unsigned threads, const py::object& progress,
-         bool configuration) {
+         std::uint64_t begin, std::uint64_t end, unsigned threads, const py::object& progress) {
         check_index_range(g, begin, end);
         sp::RowPlan plan;
         {
@@ -184,7 +183,8 @@ void bind_sweep(py::module_& m) {
         // One allocation for the index and every column, each a view of it: large enough
         // for NumPy to back it with huge pages, where separate column-sized arrays would
         // each take thousands of page faults as the workers first write them.
-        const int first = configuration ? 0 : sp::configuration_columns;
+        // The configuration columns are left out: decode_configurations gives them.
+        const int first = sp::configuration_columns;
         py::array_t<double> block({static_cast<py::ssize_t>(sp::column_count - first + 1), n});
         auto* base = reinterpret_cast<char*>(block.mutable_data());
         const auto slot = [&](int k) { return base + k * n * static_cast<py::ssize_t>(8); };
@@ -213,9 +213,8 @@ void bind_sweep(py::module_& m) {
       },
       py::arg("grid"), py::arg("hardware"), py::arg("efficiency"), py::arg("begin"),
       py::arg("end"), py::arg("threads") = 0, py::arg("progress") = py::none(),
-      py::arg("configuration") = true,
-      "Valid rows of [begin, end): (count, index, columns); configuration=False leaves the "
-      "configuration columns out (decode_configurations gives them from the index).");
+      "Valid rows of [begin, end): (count, index, cost columns); decode_configurations "
+      "gives the configuration columns from the index.");
 
   m.def(
       "decode_configurations",

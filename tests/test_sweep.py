@@ -176,7 +176,8 @@ def test_configuration_columns_decode_from_the_index():
     subset = result.where(result["tp"] == 4)
     assert np.all(subset["tp"] == 4)
     assert subset["params_total"].dtype == np.int64
-    assert result["params_total"].dtype == np.int64 and result["mfu"].dtype == np.float64
+    assert result["params_total"].dtype == np.int64
+    assert result["mfu"].dtype == np.float64
     assert result["params_total"].base is not None
     assert result["params_total"].base is result["mfu"].base is result.index.base
     invalid = next(i for i in range(len(grid)) if grid.why_invalid(i))

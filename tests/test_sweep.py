@@ -204,23 +204,45 @@ def test_streaming_pareto_equals_full_table(x, y):
         assert not np.any((xs < xs[j]) & (ys < ys[j]))
 
 
-@pytest.mark.parametrize("by", ["step_time", "-mfu", "-tokens_per_s", "-hfu"])
-def test_pruned_top_k_equals_full_table_on_a_large_grid(by):
-    # Two threads, tens of thousands of rows: layouts whose step bound cannot beat a
-    # thread's k-th row are skipped, and the answer must not change (bounds included).
-    # Without data parallelism and with many micro-batches the bound is nearly tight (the
-    # optimizer's pass is all it leaves out), so an unsound bound would drop winners.
+@pytest.fixture(scope="module")
+def pruning_grid():
+    """Tens of thousands of rows where the pruning bounds are nearly tight: without data
+    parallelism and with many micro-batches the step bound leaves out only the optimizer's
+    pass, so an unsound bound would drop winners. With its full table."""
     grid = sp.Grid(d_model=range(1024, 4097, 256), n_layers=range(8, 49, 8), head_dim=128,
                    gqa_group=[1, 4], seq_len=[2048, 4096], batch=[1, 2],
                    recompute=["none", "selective", "full"], tp=[1, 2, 4], pp=[1, 2],
                    microbatches=[8, 64], **LLAMA_LIKE)
     full = sp.sweep(grid)
     assert len(full) > 10_000
+    return grid, full
+
+
+@pytest.mark.parametrize("by", ["step_time", "-mfu", "-tokens_per_s", "-hfu", "memory_per_gpu",
+                                "-memory_per_gpu"])
+def test_pruned_top_k_equals_full_table_on_a_large_grid(pruning_grid, by):
+    # Layouts whose key bound cannot beat a thread's k-th row are skipped (threads take
+    # ranges in any order), and the answer must not change (where= bounds included).
+    grid, full = pruning_grid
     for where in (None, {"memory_per_gpu": (None, 60e9)}):
         expected = full if where is None else full.where(full["memory_per_gpu"] <= 60e9)
         for k in (1, 25):
             streamed = sp.sweep(grid, top=k, by=by, where=where, threads=2)
             assert np.array_equal(streamed.index, expected.top(k, by=by).index)
+
+
+@pytest.mark.parametrize(("x", "y"), [("step_time", "memory_per_gpu"),
+                                      ("memory_per_gpu", "-mfu"),
+                                      ("-tokens_per_s", "-memory_per_gpu"),
+                                      ("-hfu", "step_time")])
+def test_pruned_pareto_equals_full_table_on_a_large_grid(pruning_grid, x, y):
+    # Layouts whose key bounds a point of the thread's front already dominates are skipped,
+    # whatever order the threads take their ranges in; the front must not change.
+    grid, full = pruning_grid
+    expected = full.pareto(x, y).index
+    assert len(expected) >= 2
+    for threads in (1, 2):
+        assert np.array_equal(sp.sweep(grid, pareto=(x, y), threads=threads).index, expected)
 
 
 def test_streaming_reads_tp_efficiency_only_when_asked():

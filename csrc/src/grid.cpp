@@ -21,7 +21,9 @@ constexpr AxisKind all_axes[] = {
 constexpr FfnKind ffn_kinds[] = {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu};
 constexpr Recompute recompute_modes[] = {Recompute::none, Recompute::selective, Recompute::full};
 
-bool fail(std::string* why, const std::string& reason) {
+// A C string: most points of a grid fail some check, and building a std::string for every
+// one of them (when nobody asked why) cost more than the checks.
+bool fail(std::string* why, const char* reason) {
   if (why != nullptr) *why = reason;
   return false;
 }

@@ -18,19 +18,9 @@ void check_fraction(const char* field, double value, double lo) {
 }
 }  // namespace
 
-double peak_flops(const Hardware& hw, DType dtype) {
-  double peak = 0;
-  switch (dtype) {
-    case DType::fp32: peak = hw.peak_fp32; break;
-    case DType::tf32: peak = hw.peak_tf32; break;
-    case DType::bf16: peak = hw.peak_bf16; break;
-    case DType::fp16: peak = hw.peak_fp16; break;
-  }
-  if (!(peak > 0)) {
-    detail::reject("dtype", std::string("'") + name_of(dtype) + "'",
-                   "this hardware has no peak rate for it");
-  }
-  return peak;
+void reject_unsupported(DType dtype) {
+  detail::reject("dtype", std::string("'") + name_of(dtype) + "'",
+                 "this hardware has no peak rate for it");
 }
 
 void validate(const Hardware& hw) {

@@ -1,8 +1,10 @@
 #include "scalingperf/sweep.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -20,6 +22,9 @@ namespace {
 
 /// Rows gathered before they are written out as columns.
 constexpr std::size_t rows_per_flush = 1024;
+/// Ranges per thread of a top-k or Pareto reduction, taken by whichever thread is free:
+/// pruning makes some parts of a grid much cheaper than others.
+constexpr unsigned reduction_chunks_per_thread = 8;
 
 /// Whether a reduction by `columns` (with the grid's bounds) reads tensor-parallel
 /// efficiency: if not, its tp = 1 baseline is skipped (see estimate_training).
@@ -47,32 +52,53 @@ struct Keyed {
   }
 };
 
-/// A key (as minimised) bounded below by a StepBound: the columns monotone in the step
-/// time, in the direction that makes a shorter step better. Others: nothing is skipped.
-bool bounded_by_step(int column, bool descending) {
+/// Whether a key (a column as minimised: negated when descending) has a lower bound in a
+/// layout's RowBounds: the columns monotone in the step, in the direction that makes a
+/// shorter step better, and memory per GPU (exact) either way.
+bool has_key_bound(int column, bool descending) {
   switch (static_cast<Column>(column)) {
     case Column::step_time: return !descending;
     case Column::tokens_per_s:
     case Column::mfu:
     case Column::hfu: return descending;
+    case Column::memory_per_gpu: return true;
     default: return false;
   }
 }
 
-/// Top-k pruning (for a bounded_by_step column): once a thread holds k rows, a layout
+/// That lower bound (-inf where there is none). The bound and the row round differently
+/// (they inline into different code, and may contract multiply-adds differently under
+/// SCALINGPERF_NATIVE): it is lowered by a relative margin far above rounding.
+double key_bound(detail::RowBounds& bounds, int column, bool descending) {
+  constexpr double none = -std::numeric_limits<double>::infinity();
+  double key = none;
+  switch (static_cast<Column>(column)) {
+    case Column::step_time: key = descending ? none : bounds.step().step; break;
+    case Column::tokens_per_s: key = descending ? -bounds.step().tokens_per_s : none; break;
+    case Column::mfu: key = descending ? -bounds.step().mfu : none; break;
+    case Column::hfu: key = descending ? -bounds.step().hfu : none; break;
+    case Column::memory_per_gpu: {
+      const double m = bounds.memory_per_gpu();
+      key = descending ? -m : m;
+      break;
+    }
+    default: break;
+  }
+  constexpr double margin = 1e-9;
+  return key - std::abs(key) * margin;
+}
+
+/// Top-k pruning (for a column with a key bound): once a thread holds k rows, a layout
 /// whose key cannot beat its k-th is not costed.
 struct TopPruning {
   static constexpr bool active = true;
   const std::vector<Keyed>* heap;
   std::size_t k;
-  Column column;
-  bool operator()(const StepBound& b) const {
+  int column;
+  bool descending;
+  bool operator()(detail::RowBounds& bounds) const {
     if (heap->size() < k || k == 0) return false;
-    const double key_bound = column == Column::step_time      ? b.step
-                             : column == Column::tokens_per_s ? -b.tokens_per_s
-                             : column == Column::mfu          ? -b.mfu
-                                                              : -b.hfu;
-    return key_bound > heap->front().key;
+    return key_bound(bounds, column, descending) > heap->front().key;
   }
 };
 
@@ -86,6 +112,19 @@ class Front {
     while (next != points_.end() && next->y >= y) next = points_.erase(next);
     points_.insert(next, p);
   }
+  /// Whether a row whose keys are at least (x, y) would be refused, whatever its index (a
+  /// thread may take a later range before an earlier one): some point has x' < x and
+  /// y' <= y, or x' <= x and y' < y. Along the front y falls, so the last point of each
+  /// prefix holds its least y.
+  bool dominates(double x, double y) const {
+    if (std::isnan(x) || std::isnan(y)) return false;
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    const auto left_of_x = points_.lower_bound(Point{x, -inf, 0});
+    if (left_of_x != points_.begin() && std::prev(left_of_x)->y <= y) return true;
+    const auto up_to_x =
+        points_.upper_bound(Point{x, inf, std::numeric_limits<std::uint64_t>::max()});
+    return up_to_x != points_.begin() && std::prev(up_to_x)->y < y;
+  }
   template <class Visit>
   void each(Visit&& visit) const {
     for (const Point& p : points_) visit(p.x, p.y, p.index);
@@ -98,6 +137,21 @@ class Front {
     bool operator<(const Point& o) const { return std::tie(x, y, index) < std::tie(o.x, o.y, o.index); }
   };
   std::set<Point> points_;
+};
+
+/// Pareto pruning (both columns with key bounds): a layout whose bounds a point of the
+/// thread's front already dominates is not costed. A row pruned this way would have been
+/// refused by Front::add, and so by the merged front (whatever dominates that point
+/// dominates the row).
+struct ParetoPruning {
+  static constexpr bool active = true;
+  const Front* front;
+  int x, y;
+  bool x_descending, y_descending;
+  bool operator()(detail::RowBounds& bounds) const {
+    const double lower_x = key_bound(bounds, x, x_descending);
+    return front->dominates(lower_x, key_bound(bounds, y, y_descending));
+  }
 };
 
 }  // namespace
@@ -258,7 +312,7 @@ std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Ef
   const unsigned threads = sweep_threads(requested_threads, n);
   std::vector<std::vector<Keyed>> heaps(threads);
   const bool tp_baseline = reads_tp_efficiency(g, {column});
-  run_ranges(static_cast<std::size_t>(n), threads,
+  run_chunks(static_cast<std::size_t>(n), threads, reduction_chunks_per_thread,
              [&](unsigned t, std::size_t first, std::size_t last) {
                auto& heap = heaps[t];  // a max-heap of the k smallest keys
                const auto keep = [&](std::uint64_t i, const RowInputs* row) {
@@ -273,10 +327,9 @@ std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Ef
                    std::push_heap(heap.begin(), heap.end());
                  }
                };
-               if (bounded_by_step(column, descending)) {
+               if (has_key_bound(column, descending)) {
                  evaluate_range(g, hw, e, begin + first, begin + last, control, keep,
-                                tp_baseline,
-                                TopPruning{&heap, k, static_cast<Column>(column)});
+                                tp_baseline, TopPruning{&heap, k, column, descending});
                } else {
                  evaluate_range(g, hw, e, begin + first, begin + last, control, keep,
                                 tp_baseline);
@@ -300,15 +353,20 @@ std::vector<std::uint64_t> sweep_pareto(const Grid& g, const Hardware& hw, const
   const unsigned threads = sweep_threads(requested_threads, n);
   std::vector<Front> fronts(threads);
   const bool tp_baseline = reads_tp_efficiency(g, {x, y});
-  run_ranges(static_cast<std::size_t>(n), threads,
+  run_chunks(static_cast<std::size_t>(n), threads, reduction_chunks_per_thread,
              [&](unsigned t, std::size_t first, std::size_t last) {
-               evaluate_range(
-                   g, hw, e, begin + first, begin + last, control,
-                   [&](std::uint64_t i, const RowInputs* row) {
-                     const double vx = column_value(*row, x), vy = column_value(*row, y);
-                     fronts[t].add(x_descending ? -vx : vx, y_descending ? -vy : vy, i);
-                   },
-                   tp_baseline);
+               const auto keep = [&](std::uint64_t i, const RowInputs* row) {
+                 const double vx = column_value(*row, x), vy = column_value(*row, y);
+                 fronts[t].add(x_descending ? -vx : vx, y_descending ? -vy : vy, i);
+               };
+               if (has_key_bound(x, x_descending) && has_key_bound(y, y_descending)) {
+                 evaluate_range(g, hw, e, begin + first, begin + last, control, keep,
+                                tp_baseline,
+                                ParetoPruning{&fronts[t], x, y, x_descending, y_descending});
+               } else {
+                 evaluate_range(g, hw, e, begin + first, begin + last, control, keep,
+                                tp_baseline);
+               }
              });
   // Under the (x, y, index) order the front is unique, so merging is order-free.
   Front merged;

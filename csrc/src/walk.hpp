@@ -133,17 +133,48 @@ class DepthReuse {
   std::vector<ShapeEntry> entries_;
 };
 
+/// What a layout's row is known to be before it is costed, each part computed the first
+/// time a reduction asks for it: the bound on its step (StepBound) and its memory.
+class RowBounds {
+ public:
+  RowBounds(const Architecture& arch, const Workload& work, const ModelCosts& costs,
+            const PreparedLayout& layout, const Machine& machine, const SectionSeconds& at_layout)
+      : arch_(arch), work_(work), costs_(costs), layout_(layout), machine_(machine),
+        at_layout_(at_layout) {}
+  const StepBound& step() {
+    if (!step_) step_ = step_bound(arch_, work_, costs_, layout_, machine_, at_layout_);
+    return *step_;
+  }
+  double memory_per_gpu() {
+    if (!memory_per_gpu_) {
+      memory_per_gpu_ =
+          memory(arch_, work_, costs_, layout_.layout, layout_.factors, machine_.hw).per_gpu;
+    }
+    return *memory_per_gpu_;
+  }
+
+ private:
+  const Architecture& arch_;
+  const Workload& work_;
+  const ModelCosts& costs_;
+  const PreparedLayout& layout_;
+  const Machine& machine_;
+  const SectionSeconds& at_layout_;
+  std::optional<StepBound> step_;
+  std::optional<double> memory_per_gpu_;
+};
+
 /// A reduction that never skips a layout before costing it.
 struct NoPruning {
   static constexpr bool active = false;
-  bool operator()(const StepBound&) const { return false; }
+  bool operator()(RowBounds&) const { return false; }
 };
 
 
 /// Calls on_row(index, &inputs) for each valid row of [begin, end) that passes the bounds
 /// (with `evaluate` false: on_row(index, nullptr) for each valid point, nothing costed or
 /// bounded); the consumer reads the columns it needs (fill_row, column_value). A layout
-/// for which `prune` says yes, from a bound on its step, is not costed. The grid is walked
+/// for which `prune` says yes, from its RowBounds, is not costed. The grid is walked
 /// as outer points (model and workload, whose costs are kept while only inner digits
 /// change) times a block of layouts, checked once per model and micro-batch.
 template <bool evaluate = true, class OnRow, class Prune = NoPruning>
@@ -296,9 +327,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           }
         }
         if constexpr (Prune::active) {
-          if (prune(step_bound(arch, work, costs, *choice.layout, calibrated, *at_layout))) {
-            continue;
-          }
+          RowBounds bounds(arch, work, costs, *choice.layout, calibrated, *at_layout);
+          if (prune(bounds)) continue;
         }
         const TrainingReport report =
             estimate_training(arch, work, costs, *choice.layout, calibrated, at_tp1, *at_layout,

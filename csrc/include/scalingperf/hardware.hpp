@@ -33,8 +33,22 @@ struct Efficiency {
   std::int64_t tile = 128;  ///< GEMM output tile edge, for tile quantisation
 };
 
+/// Throws std::invalid_argument: this hardware has no peak for the format.
+[[noreturn]] __attribute__((cold)) void reject_unsupported(DType dtype);
+
 /// Peak dense FLOP/s for a number format; throws std::invalid_argument if unsupported.
-double peak_flops(const Hardware& hw, DType dtype);
+/// Inline: every row of a sweep reads it.
+inline double peak_flops(const Hardware& hw, DType dtype) {
+  double peak = 0;
+  switch (dtype) {
+    case DType::fp32: peak = hw.peak_fp32; break;
+    case DType::tf32: peak = hw.peak_tf32; break;
+    case DType::bf16: peak = hw.peak_bf16; break;
+    case DType::fp16: peak = hw.peak_fp16; break;
+  }
+  if (!(peak > 0)) reject_unsupported(dtype);
+  return peak;
+}
 
 /// Checks every field; throws std::invalid_argument naming it.
 void validate(const Hardware& hw);

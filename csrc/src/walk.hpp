@@ -62,16 +62,19 @@ struct Choice {
   const PreparedLayout* layout;
 };
 
-/// The valid layouts of the inner block for one model, in offset order.
-inline void choose_layouts(BlockLayouts& block, const LayoutLimits& model, std::vector<Choice>& out) {
-  out.clear();
+/// The valid layouts of the inner block for one model, in offset order, gathered in
+/// `scratch` first so that `out` is allocated once at its size.
+inline void choose_layouts(BlockLayouts& block, const LayoutLimits& model,
+                           std::vector<Choice>& scratch, std::vector<Choice>& out) {
+  scratch.clear();
   for (std::uint64_t offset = 0; offset < block.derived.size(); ++offset) {
     if (!block.derived[offset]) continue;
     Layout layout = *block.derived[offset];
     if (!check_layout(model, layout)) continue;
     if (!block.prepared[offset]) block.prepared[offset] = prepare(layout);
-    out.push_back({offset, &*block.prepared[offset]});
+    scratch.push_back({offset, &*block.prepared[offset]});
   }
+  out.assign(scratch.begin(), scratch.end());
 }
 
 /// Seconds of one instance of each section under one tensor split.
@@ -133,17 +136,29 @@ class DepthReuse {
   std::vector<ShapeEntry> entries_;
 };
 
+/// The last StepBound computed for the current model and workload, and its layout:
+/// layouts next to each other often differ only in their ZeRO stage.
+struct LastStepBound {
+  bool valid = false;
+  Layout layout;
+  StepBound bound;
+};
+
 /// What a layout's row is known to be before it is costed, each part computed the first
 /// time a reduction asks for it: the bound on its step (StepBound) and its memory.
 class RowBounds {
  public:
   RowBounds(const Architecture& arch, const Workload& work, const ModelCosts& costs,
-            const PreparedLayout& layout, const Machine& machine, const SectionSeconds& at_layout)
+            const PreparedLayout& layout, const Machine& machine, const SectionSeconds& at_layout,
+            LastStepBound& last)
       : arch_(arch), work_(work), costs_(costs), layout_(layout), machine_(machine),
-        at_layout_(at_layout) {}
+        at_layout_(at_layout), last_(last) {}
   const StepBound& step() {
-    if (!step_) step_ = step_bound(arch_, work_, costs_, layout_, machine_, at_layout_);
-    return *step_;
+    if (!last_.valid || !same_step_bound(last_.layout, layout_.layout)) {
+      last_ = {true, layout_.layout,
+               step_bound(arch_, work_, costs_, layout_, machine_, at_layout_)};
+    }
+    return last_.bound;
   }
   double memory_per_gpu() {
     if (!memory_per_gpu_) {
@@ -160,7 +175,7 @@ class RowBounds {
   const PreparedLayout& layout_;
   const Machine& machine_;
   const SectionSeconds& at_layout_;
-  std::optional<StepBound> step_;
+  LastStepBound& last_;
   std::optional<double> memory_per_gpu_;
 };
 
@@ -192,6 +207,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   ShapeEntry* shape = &own;
   ModelCosts costs;
   SectionSeconds at_tp1;
+  LastStepBound last_step_bound;  // for the current model and workload
   // Section seconds depend on the layout only through its tensor split (tp, sequence
   // parallel): a few per workload, kept here.
   struct Split {
@@ -235,6 +251,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   };
   constexpr std::size_t max_kept_choices = 4096;
   std::unordered_map<ChoicesKey, std::vector<Choice>, ChoicesHash> kept_choices;
+  std::vector<Choice> scratch_choices;
   // The current model's choices by micro-batch, found without hashing while it lasts.
   std::vector<std::pair<std::int64_t, const std::vector<Choice>*>> model_choices;
   const std::vector<Choice>* choices = nullptr;
@@ -271,6 +288,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           shape->ready = true;
         }
         costs = model_costs(shape->shape, arch);
+        last_step_bound.valid = false;
         at_tp1 = section_seconds(shape->at_tp1, costs.instances);
         splits.clear();
       }
@@ -298,7 +316,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           model_choices.clear();
         }
         found = kept_choices.emplace(key, std::vector<Choice>{}).first;
-        choose_layouts(*layouts, key.limits, found->second);
+        choose_layouts(*layouts, key.limits, scratch_choices, found->second);
       }
       choices = &found->second;
       model_choices.emplace_back(work.batch, choices);
@@ -327,7 +345,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           }
         }
         if constexpr (Prune::active) {
-          RowBounds bounds(arch, work, costs, *choice.layout, calibrated, *at_layout);
+          RowBounds bounds(arch, work, costs, *choice.layout, calibrated, *at_layout,
+                           last_step_bound);
           if (prune(bounds)) continue;
         }
         const TrainingReport report =

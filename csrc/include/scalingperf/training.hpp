@@ -123,5 +123,12 @@ struct StepBound {
 StepBound step_bound(const Architecture& arch, const Workload& work, const ModelCosts& costs,
                      const PreparedLayout& layout, const Machine& machine,
                      const SectionSeconds& at_layout);
+/// Whether two layouts have the same StepBound for one model and workload: they differ at
+/// most in what it does not read (the ZeRO stage and the optimizer).
+inline bool same_step_bound(const Layout& a, const Layout& b) {
+  return a.tp == b.tp && a.pp == b.pp && a.dp == b.dp && a.ep == b.ep &&
+         a.microbatches == b.microbatches && a.interleave == b.interleave &&
+         a.sequence_parallel == b.sequence_parallel;
+}
 
 }  // namespace scalingperf

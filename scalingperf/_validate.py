@@ -13,6 +13,8 @@ _INT64_MAX = 2**63 - 1
 
 def integer(field: str, value: Any) -> int:
     """``value`` as a Python int, or a ValueError naming ``field``."""
+    if type(value) is int and -_INT64_MAX - 1 <= value <= _INT64_MAX:
+        return value  # the common case first: a grid's axes hold thousands of these
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, float) and value.is_integer():
             value = int(value)

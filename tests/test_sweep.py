@@ -206,13 +206,14 @@ def test_streaming_pareto_equals_full_table(x, y):
 
 @pytest.fixture(scope="module")
 def pruning_grid():
-    """Tens of thousands of rows where the pruning bounds are nearly tight: without data
-    parallelism and with many micro-batches the step bound leaves out only the optimizer's
-    pass, so an unsound bound would drop winners. With its full table."""
-    grid = sp.Grid(d_model=range(1024, 4097, 256), n_layers=range(8, 49, 8), head_dim=128,
+    """Tens of thousands of rows where the pruning bounds are nearly tight: with many
+    micro-batches the step bound leaves out only the optimizer's pass and, with data
+    parallelism, the gradients of the embedding and head (and ZeRO 3's extra half), so an
+    unsound bound would drop winners. With its full table."""
+    grid = sp.Grid(d_model=range(1024, 4097, 512), n_layers=range(8, 49, 8), head_dim=128,
                    gqa_group=[1, 4], seq_len=[2048, 4096], batch=[1, 2],
                    recompute=["none", "selective", "full"], tp=[1, 2, 4], pp=[1, 2],
-                   microbatches=[8, 64], **LLAMA_LIKE)
+                   n_gpus=16, zero=[0, 1, 3], microbatches=[8, 64], **LLAMA_LIKE)
     full = sp.sweep(grid)
     assert len(full) > 10_000
     return grid, full

@@ -18,8 +18,10 @@ struct StageTimes {
 };
 
 /// Compute and communication of one micro-batch on the slowest stage.
-StageTimes stage_times(const Architecture& a, const Workload& w, const Layout& l,
-                       const LayoutFactors& f, const Network& net, const SectionSeconds& s) {
+[[gnu::always_inline]] inline StageTimes stage_times(const Architecture& a, const Workload& w,
+                                                     const Layout& l, const LayoutFactors& f,
+                                                     const Network& net,
+                                                     const SectionSeconds& s) {
   const bool full = w.recompute == Recompute::full;
   StageTimes out;
   // Backward costs twice the forward for matmuls (two GEMMs of the same shape) and, by the
@@ -66,9 +68,12 @@ struct PipelineTime {
   double stage_seconds, bubble, compute_step, tokens_per_step;
 };
 
-PipelineTime pipeline_time(const Architecture& a, const Workload& w, const Layout& l,
-                           const LayoutFactors& f, const Network& net,
-                           const SectionSeconds& seconds) {
+// Inlined into its two callers: returning the times through memory cost more than them.
+[[gnu::always_inline]] inline PipelineTime pipeline_time(const Architecture& a,
+                                                         const Workload& w, const Layout& l,
+                                                         const LayoutFactors& f,
+                                                         const Network& net,
+                                                         const SectionSeconds& seconds) {
   PipelineTime p;
   p.stage = stage_times(a, w, l, f, net, seconds);
   p.stage_seconds = p.stage.forward + p.stage.backward + p.stage.recompute + p.stage.tp +
@@ -81,6 +86,17 @@ PipelineTime pipeline_time(const Architecture& a, const Workload& w, const Layou
   return p;
 }
 
+/// Data parallelism: the exposed seconds of reducing the gradients of the device's
+/// `params` once per step, `volume` times an all-reduce. Expert gradients take the same
+/// ring here, though their group is only dp / ep.
+double gradient_reduction(const Workload& w, const Layout& l, const LayoutFactors& f,
+                          const Machine& machine, double params, double volume) {
+  if (l.dp == 1) return 0;
+  const double gradient_bytes = params * state_bytes(w.dtype, l.optimizer).gradients;
+  return (1 - machine.efficiency.dp_overlap) * volume *
+         all_reduce(gradient_bytes, f.dp_ring, link_for(machine.network, l.dp, l.tp));
+}
+
 /// One step's times, given the device's parameter states (`states`: a MemoryReport of
 /// which only params, weights, gradients and optimizer are read).
 TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
@@ -88,18 +104,10 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
                      const SectionSeconds& seconds, const MemoryReport& states) {
   const PipelineTime p = pipeline_time(a, w, l, f, machine.network, seconds);
 
-  // Data parallelism: reduce the gradients of the device's model shard once per step
-  // (ZeRO 1 and 2: reduce-scatter plus all-gather, the same volume; ZeRO 3 gathers the
-  // weights again forward and backward, 1.5x: Rajbhandari et al. 2020 §7). Expert
-  // gradients take the same ring here, though their group is only dp / ep.
-  double dp_communication = 0;
-  if (l.dp > 1) {
-    const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
-    const double volume = l.zero == 3 ? 1.5 : 1.0;
-    const double gradient_bytes = states.params * per_param.gradients;
-    dp_communication = (1 - machine.efficiency.dp_overlap) * volume *
-                       all_reduce(gradient_bytes, f.dp_ring, link_for(machine.network, l.dp, l.tp));
-  }
+  // ZeRO 1 and 2: reduce-scatter plus all-gather, the same volume as an all-reduce; ZeRO 3
+  // gathers the weights again forward and backward, 1.5x (Rajbhandari et al. 2020 §7).
+  const double dp_communication =
+      gradient_reduction(w, l, f, machine, states.params, l.zero == 3 ? 1.5 : 1.0);
   // The optimizer reads and writes every state once: memory-bound.
   const double optimizer = 2 * (states.weights + states.gradients + states.optimizer) *
                            machine.seconds_per_state_byte;
@@ -246,12 +254,15 @@ StepBound step_bound(const Architecture& a, const Workload& w, const ModelCosts&
                      const PreparedLayout& prepared, const Machine& machine,
                      const SectionSeconds& at_layout) {
   const Layout& l = prepared.layout;
-  const PipelineTime p =
-      pipeline_time(a, w, l, prepared.factors, machine.network, at_layout);
-  // Rounding is monotone: with a step no shorter than p.compute_step, the same operations
-  // give a rate and utilisations no higher than these.
-  const Utilisation used = utilisation(w, costs, l, machine, p.compute_step);
-  return {p.compute_step, p.tokens_per_step / p.compute_step, used.mfu, used.hfu};
+  const LayoutFactors& f = prepared.factors;
+  const PipelineTime p = pipeline_time(a, w, l, f, machine.network, at_layout);
+  // Every stage holds its share of the layers' parameters (the embedding or the head only
+  // adds), and whatever the ZeRO stage the gradients take at least one all-reduce.
+  const ParamShares& layers = costs.layers.params;
+  const double least_params = (layers.non_expert(f.share) + layers.expert(f.share)) * f.per_stage;
+  const double step = p.compute_step + gradient_reduction(w, l, f, machine, least_params, 1.0);
+  const Utilisation used = utilisation(w, costs, l, machine, step);
+  return {step, p.tokens_per_step / step, used.mfu, used.hfu};
 }
 
 Budget training_budget(const TrainingReport& report, double tokens) {

@@ -110,10 +110,11 @@ TrainingReport estimate_training(const Architecture& arch, const Workload& work,
                                  const Machine& machine, const SectionSeconds& at_tp1,
                                  const SectionSeconds& at_layout, bool tp_baseline = true);
 
-/// What every report of this model, workload and layout satisfies whatever its memory: the
-/// step is at least its compute part (data-parallel communication and the optimizer only
-/// add), so tokens/s, MFU and HFU are at most what that step gives. Streaming reductions
-/// skip layouts whose bound cannot rank.
+/// What every report of this model, workload and layout satisfies whatever its memory and
+/// ZeRO stage: the step is at least its compute part plus one all-reduce of the gradients
+/// of the layers a stage holds (the rest of the states and the optimizer only add), so
+/// tokens/s, MFU and HFU are at most what that step gives. Streaming reductions skip
+/// layouts whose bound cannot rank.
 struct StepBound {
   double step;          ///< lower bound
   double tokens_per_s;  ///< upper bounds
@@ -124,11 +125,11 @@ StepBound step_bound(const Architecture& arch, const Workload& work, const Model
                      const PreparedLayout& layout, const Machine& machine,
                      const SectionSeconds& at_layout);
 /// Whether two layouts have the same StepBound for one model and workload: they differ at
-/// most in what it does not read (the ZeRO stage and the optimizer).
+/// most in what it does not read (the ZeRO stage).
 inline bool same_step_bound(const Layout& a, const Layout& b) {
   return a.tp == b.tp && a.pp == b.pp && a.dp == b.dp && a.ep == b.ep &&
          a.microbatches == b.microbatches && a.interleave == b.interleave &&
-         a.sequence_parallel == b.sequence_parallel;
+         a.sequence_parallel == b.sequence_parallel && a.optimizer == b.optimizer;
 }
 
 }  // namespace scalingperf

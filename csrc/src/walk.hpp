@@ -60,6 +60,8 @@ inline BlockLayouts derive_block(const Grid& g, const LayoutBlock& block,
 struct Choice {
   std::uint64_t offset;
   const PreparedLayout* layout;
+  /// Numbers runs of consecutive choices with the same StepBound (same_step_bound).
+  std::uint32_t bound_group;
 };
 
 /// The valid layouts of the inner block for one model, in offset order, gathered in
@@ -72,7 +74,11 @@ inline void choose_layouts(BlockLayouts& block, const LayoutLimits& model,
     Layout layout = *block.derived[offset];
     if (!check_layout(model, layout)) continue;
     if (!block.prepared[offset]) block.prepared[offset] = prepare(layout);
-    scratch.push_back({offset, &*block.prepared[offset]});
+    const bool same_bound =
+        !scratch.empty() && same_step_bound(scratch.back().layout->layout, layout);
+    const std::uint32_t group =
+        scratch.empty() ? 0 : scratch.back().bound_group + (same_bound ? 0 : 1);
+    scratch.push_back({offset, &*block.prepared[offset], group});
   }
   out.assign(scratch.begin(), scratch.end());
 }
@@ -136,11 +142,12 @@ class DepthReuse {
   std::vector<ShapeEntry> entries_;
 };
 
-/// The last StepBound computed for the current model and workload, and its layout:
-/// layouts next to each other often differ only in their ZeRO stage.
+/// The last StepBound computed for the current model, workload and layout choices, and
+/// its Choice::bound_group: layouts next to each other often differ only in their ZeRO
+/// stage.
 struct LastStepBound {
   bool valid = false;
-  Layout layout;
+  std::uint32_t group;
   StepBound bound;
 };
 
@@ -150,12 +157,12 @@ class RowBounds {
  public:
   RowBounds(const Architecture& arch, const Workload& work, const ModelCosts& costs,
             const PreparedLayout& layout, const Machine& machine, const SectionSeconds& at_layout,
-            LastStepBound& last)
+            std::uint32_t bound_group, LastStepBound& last)
       : arch_(arch), work_(work), costs_(costs), layout_(layout), machine_(machine),
-        at_layout_(at_layout), last_(last) {}
+        at_layout_(at_layout), bound_group_(bound_group), last_(last) {}
   const StepBound& step() {
-    if (!last_.valid || !same_step_bound(last_.layout, layout_.layout)) {
-      last_ = {true, layout_.layout,
+    if (!last_.valid || last_.group != bound_group_) {
+      last_ = {true, bound_group_,
                step_bound(arch_, work_, costs_, layout_, machine_, at_layout_)};
     }
     return last_.bound;
@@ -175,6 +182,7 @@ class RowBounds {
   const PreparedLayout& layout_;
   const Machine& machine_;
   const SectionSeconds& at_layout_;
+  std::uint32_t bound_group_;
   LastStepBound& last_;
   std::optional<double> memory_per_gpu_;
 };
@@ -207,7 +215,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   ShapeEntry* shape = &own;
   ModelCosts costs;
   SectionSeconds at_tp1;
-  LastStepBound last_step_bound;  // for the current model and workload
+  LastStepBound last_step_bound;  // for the current model, workload and choices
   // Section seconds depend on the layout only through its tensor split (tp, sequence
   // parallel): a few per workload, kept here.
   struct Split {
@@ -288,7 +296,6 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           shape->ready = true;
         }
         costs = model_costs(shape->shape, arch);
-        last_step_bound.valid = false;
         at_tp1 = section_seconds(shape->at_tp1, costs.instances);
         splits.clear();
       }
@@ -322,6 +329,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
       model_choices.emplace_back(work.batch, choices);
     }
     if (model_ok && workload_ok) {
+      last_step_bound.valid = false;  // the choices, model or workload may have changed
       for (const Choice& choice : *choices) {
         if (choice.offset < lo) continue;
         if (choice.offset >= hi) break;
@@ -346,7 +354,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         }
         if constexpr (Prune::active) {
           RowBounds bounds(arch, work, costs, *choice.layout, calibrated, *at_layout,
-                           last_step_bound);
+                           choice.bound_group, last_step_bound);
           if (prune(bounds)) continue;
         }
         const TrainingReport report =

@@ -246,6 +246,23 @@ def test_pruned_pareto_equals_full_table_on_a_large_grid(pruning_grid, x, y):
         assert np.array_equal(sp.sweep(grid, pareto=(x, y), threads=threads).index, expected)
 
 
+def test_pruned_pareto_with_a_tight_memory_floor():
+    # A small vocabulary and deep models: the embedding, head and logits are a sliver of
+    # memory, so the floor a Pareto front checks first (the layers' states and saved
+    # activations) comes within a few percent of memory per GPU; one too high drops points.
+    grid = sp.Grid(d_model=range(512, 2049, 256), n_layers=range(16, 65, 16), head_dim=64,
+                   seq_len=[512, 1024], batch=[1, 2, 4], recompute=["none", "selective"],
+                   tp=[1, 2, 4], n_gpus=8, zero=[0, 1, 2, 3], microbatches=[4, 32],
+                   ffn="swiglu", position="rotary", norm="rmsnorm", vocab_size=256,
+                   max_position_embeddings=1024)
+    full = sp.sweep(grid)
+    for x in ("step_time", "-mfu", "-tokens_per_s"):
+        expected = full.pareto(x, "memory_per_gpu").index
+        assert len(expected) >= 2
+        streamed = sp.sweep(grid, pareto=(x, "memory_per_gpu"), threads=2)
+        assert np.array_equal(streamed.index, expected), x
+
+
 def test_streaming_reads_tp_efficiency_only_when_asked():
     # A reduction that neither sorts nor bounds by tp_efficiency skips its tp = 1 baseline;
     # one that bounds by it must still compute it.

@@ -75,6 +75,17 @@ void set_states(const States& s, MemoryReport& m) {
 
 }  // namespace
 
+double memory_floor(const Workload& w, const ModelCosts& costs, const Layout& l,
+                    const LayoutFactors& f) {
+  const ParamShares& layers = costs.layers.params;
+  const double saved =
+      w.recompute == Recompute::full ? 0 : costs.layers.saved.on(f.share) * f.per_stage;
+  return states(layers.non_expert(f.share) * f.per_stage, layers.expert(f.share) * f.per_stage,
+                state_bytes(w.dtype, l.optimizer), l, f.per_replica, f.per_expert_replica)
+             .total() +
+         saved;
+}
+
 MemoryReport parameter_memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
                               const Layout& l, const LayoutFactors& f) {
   const StageParams s = stage_params(a, costs, l, f.share, f.per_stage);

@@ -66,6 +66,9 @@ bool has_key_bound(int column, bool descending) {
   }
 }
 
+/// Relative margin under every key bound (see key_bound).
+constexpr double key_margin = 1e-9;
+
 /// That lower bound (-inf where there is none). The bound and the row round differently
 /// (they inline into different code, and may contract multiply-adds differently under
 /// SCALINGPERF_NATIVE): it is lowered by a relative margin far above rounding.
@@ -84,8 +87,17 @@ double key_bound(detail::RowBounds& bounds, int column, bool descending) {
     }
     default: break;
   }
-  constexpr double margin = 1e-9;
-  return key - std::abs(key) * margin;
+  return key - std::abs(key) * key_margin;
+}
+
+/// A looser lower bound than key_bound where one is cheaper (memory per GPU, ascending:
+/// memory_floor), else key_bound itself.
+double quick_key_bound(detail::RowBounds& bounds, int column, bool descending) {
+  if (static_cast<Column>(column) == Column::memory_per_gpu && !descending) {
+    const double floor = bounds.memory_floor();
+    return floor - std::abs(floor) * key_margin;
+  }
+  return key_bound(bounds, column, descending);
 }
 
 /// Top-k pruning (for a column with a key bound): once a thread holds k rows, a layout
@@ -112,18 +124,28 @@ class Front {
     while (next != points_.end() && next->y >= y) next = points_.erase(next);
     points_.insert(next, p);
   }
-  /// Whether a row whose keys are at least (x, y) would be refused, whatever its index (a
-  /// thread may take a later range before an earlier one): some point has x' < x and
-  /// y' <= y, or x' <= x and y' < y. Along the front y falls, so the last point of each
-  /// prefix holds its least y.
-  bool dominates(double x, double y) const {
-    if (std::isnan(x) || std::isnan(y)) return false;
-    constexpr double inf = std::numeric_limits<double>::infinity();
-    const auto left_of_x = points_.lower_bound(Point{x, -inf, 0});
-    if (left_of_x != points_.begin() && std::prev(left_of_x)->y <= y) return true;
-    const auto up_to_x =
-        points_.upper_bound(Point{x, inf, std::numeric_limits<std::uint64_t>::max()});
-    return up_to_x != points_.begin() && std::prev(up_to_x)->y < y;
+  /// What the front holds against rows whose x is at least `x`: the least y of its points
+  /// left of x, and the y of its point at x (y falls along the front, and at most one
+  /// point has a given x).
+  struct Reach {
+    bool has_left = false, has_at = false;
+    double left = 0, at = 0;
+    /// Whether a row with keys at least (x, y) would be refused, whatever its index (a
+    /// thread may take a later range before an earlier one): some point has x' < x and
+    /// y' <= y, or x' = x and y' < y. NaN compares false: not refused.
+    bool dominates(double y) const { return (has_left && y >= left) || (has_at && y > at); }
+    bool empty() const { return !has_left && !has_at; }
+  };
+  Reach reach(double x) const {
+    Reach r;
+    if (std::isnan(x)) return r;
+    const auto at_x = points_.lower_bound(Point{x, -std::numeric_limits<double>::infinity(), 0});
+    if (at_x != points_.begin()) r = {true, false, std::prev(at_x)->y, 0};
+    if (at_x != points_.end() && at_x->x == x) {
+      r.has_at = true;
+      r.at = at_x->y;
+    }
+    return r;
   }
   template <class Visit>
   void each(Visit&& visit) const {
@@ -149,8 +171,10 @@ struct ParetoPruning {
   int x, y;
   bool x_descending, y_descending;
   bool operator()(detail::RowBounds& bounds) const {
-    const double lower_x = key_bound(bounds, x, x_descending);
-    return front->dominates(lower_x, key_bound(bounds, y, y_descending));
+    const Front::Reach reach = front->reach(key_bound(bounds, x, x_descending));
+    if (reach.empty()) return false;
+    return reach.dominates(quick_key_bound(bounds, y, y_descending)) ||
+           reach.dominates(key_bound(bounds, y, y_descending));
   }
 };
 

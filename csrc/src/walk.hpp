@@ -152,7 +152,8 @@ struct LastStepBound {
 };
 
 /// What a layout's row is known to be before it is costed, each part computed the first
-/// time a reduction asks for it: the bound on its step (StepBound) and its memory.
+/// time a reduction asks for it: the bound on its step (StepBound), a floor under its
+/// memory and its memory.
 class RowBounds {
  public:
   RowBounds(const Architecture& arch, const Workload& work, const ModelCosts& costs,
@@ -166,6 +167,9 @@ class RowBounds {
                step_bound(arch_, work_, costs_, layout_, machine_, at_layout_)};
     }
     return last_.bound;
+  }
+  double memory_floor() {
+    return scalingperf::memory_floor(work_, costs_, layout_.layout, layout_.factors);
   }
   double memory_per_gpu() {
     if (!memory_per_gpu_) {

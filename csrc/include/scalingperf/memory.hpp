@@ -50,6 +50,12 @@ MemoryReport parameter_memory(const Architecture& arch, const Workload& work,
                               const ModelCosts& costs, const Layout& layout,
                               const LayoutFactors& factors);
 
+/// A lower bound on memory()'s per_gpu, several times cheaper: the states of a stage's
+/// share of the layers (every stage holds at least those, and ZeRO shards them as the
+/// layout says) and, unless fully recomputed, what those layers save for backward.
+double memory_floor(const Workload& work, const ModelCosts& costs, const Layout& layout,
+                    const LayoutFactors& factors);
+
 /// Memory per device for training of a resolved architecture, validated workload and
 /// resolved layout (with its layout_factors); the inference fields are left at zero.
 MemoryReport memory(const Architecture& arch, const Workload& work, const ModelCosts& costs,

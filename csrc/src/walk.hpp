@@ -299,7 +299,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           shape->splits.clear();
           shape->ready = true;
         }
-        costs = model_costs(shape->shape, arch);
+        model_costs(shape->shape, arch, costs);
         at_tp1 = section_seconds(shape->at_tp1, costs.instances);
         splits.clear();
       }

@@ -149,9 +149,10 @@ struct ModelCosts {
   std::array<double, section_count> instances{};
 };
 
-/// The costs of a model of this shape with the architecture's number of layers.
-inline ModelCosts model_costs(const ModelShape& shape, const Architecture& a) {
-  ModelCosts c;
+/// The costs of a model of this shape with the architecture's number of layers, into `c`
+/// (a sweep's walk reuses one ModelCosts: returning it by value copied it at every model).
+inline void model_costs(const ModelShape& shape, const Architecture& a, ModelCosts& c) {
+  c = ModelCosts{};
   c.instances = section_instances(a);
   ParamCounts& p = c.totals.params;
   FlopCounts& f = c.totals.flops;
@@ -183,6 +184,11 @@ inline ModelCosts model_costs(const ModelShape& shape, const Architecture& a) {
   f.hardware = f.model + f.recompute;
   f.per_token = f.model / shape.tokens;
   f.six_n_per_token = 6 * static_cast<double>(p.active_non_embedding);
+}
+
+inline ModelCosts model_costs(const ModelShape& shape, const Architecture& a) {
+  ModelCosts c;
+  model_costs(shape, a, c);
   return c;
 }
 

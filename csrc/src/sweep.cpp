@@ -77,9 +77,9 @@ double key_bound(detail::RowBounds& bounds, int column, bool descending) {
   double key = none;
   switch (static_cast<Column>(column)) {
     case Column::step_time: key = descending ? none : bounds.step().step; break;
-    case Column::tokens_per_s: key = descending ? -bounds.step().tokens_per_s : none; break;
-    case Column::mfu: key = descending ? -bounds.step().mfu : none; break;
-    case Column::hfu: key = descending ? -bounds.step().hfu : none; break;
+    case Column::tokens_per_s: key = descending ? -bounds.step().tokens_per_s() : none; break;
+    case Column::mfu: key = descending ? -bounds.step().mfu() : none; break;
+    case Column::hfu: key = descending ? -bounds.step().hfu() : none; break;
     case Column::memory_per_gpu: {
       const double m = bounds.memory_per_gpu();
       key = descending ? -m : m;

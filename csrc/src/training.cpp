@@ -119,19 +119,13 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
                     optimizer, step, p.tokens_per_step, p.tokens_per_step / step};
 }
 
-/// Model and hardware FLOP utilisation of a step (PaLM, appendix B).
-struct Utilisation {
-  double flops_per_step, mfu, hfu;
-};
-
-Utilisation utilisation(const Workload& w, const ModelCosts& costs, const Layout& l,
-                        const Machine& machine, double step) {
+UtilisationTerms utilisation_terms(const Workload& w, const ModelCosts& costs, const Layout& l,
+                                   const Machine& machine) {
   const double devices = static_cast<double>(l.tp * l.pp * l.dp);
   const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
-  const double per_peak = 1 / (peak_flops(machine.hw, w.dtype) * devices * step);
-  const double flops_per_step = costs.executed_model * per_step;
-  return {flops_per_step, flops_per_step * per_peak,
-          (costs.executed_model + costs.executed_recompute) * per_step * per_peak};
+  return {costs.executed_model * per_step,
+          (costs.executed_model + costs.executed_recompute) * per_step,
+          peak_flops(machine.hw, w.dtype) * devices};
 }
 
 }  // namespace
@@ -232,7 +226,7 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   const LayoutFactors& f = prepared.factors;
   const MemoryReport memory_report = memory(a, w, costs, l, f, machine.hw);
   const TimeReport time = step_time(a, w, l, f, machine, at_layout, memory_report);
-  const Utilisation used = utilisation(w, costs, l, machine, time.step);
+  const Utilisation used = utilisation_terms(w, costs, l, machine).at(time.step);
   const TpEfficiency tp =
       tp_efficiency(a, w, costs, prepared, machine, at_tp1, time, tp_baseline);
   // Every field given: no zero-filling of the report first (this runs once per row).
@@ -261,8 +255,7 @@ StepBound step_bound(const Architecture& a, const Workload& w, const ModelCosts&
   const ParamShares& layers = costs.layers.params;
   const double least_params = (layers.non_expert(f.share) + layers.expert(f.share)) * f.per_stage;
   const double step = p.compute_step + gradient_reduction(w, l, f, machine, least_params, 1.0);
-  const Utilisation used = utilisation(w, costs, l, machine, step);
-  return {step, p.tokens_per_step / step, used.mfu, used.hfu};
+  return {step, p.tokens_per_step, utilisation_terms(w, costs, l, machine)};
 }
 
 Budget training_budget(const TrainingReport& report, double tokens) {

@@ -110,16 +110,32 @@ TrainingReport estimate_training(const Architecture& arch, const Workload& work,
                                  const Machine& machine, const SectionSeconds& at_tp1,
                                  const SectionSeconds& at_layout, bool tp_baseline = true);
 
+/// Model and hardware FLOP utilisation of a step (PaLM, appendix B).
+struct Utilisation {
+  double flops_per_step, mfu, hfu;
+};
+/// What utilisation divides by a step's length: the model FLOPs the kernels execute per
+/// step, with recomputation, and the peak FLOP/s of all the devices.
+struct UtilisationTerms {
+  double flops_per_step, hardware_flops_per_step, peak;
+  Utilisation at(double step) const {
+    const double per_peak = 1 / (peak * step);
+    return {flops_per_step, flops_per_step * per_peak, hardware_flops_per_step * per_peak};
+  }
+};
+
 /// What every report of this model, workload and layout satisfies whatever its memory and
 /// ZeRO stage: the step is at least its compute part plus one all-reduce of the gradients
 /// of the layers a stage holds (the rest of the states and the optimizer only add), so
 /// tokens/s, MFU and HFU are at most what that step gives. Streaming reductions skip
-/// layouts whose bound cannot rank.
+/// layouts whose bound cannot rank. The rates divide by the step only when asked.
 struct StepBound {
-  double step;          ///< lower bound
-  double tokens_per_s;  ///< upper bounds
-  double mfu;
-  double hfu;
+  double step;  ///< lower bound
+  double tokens_per_step;
+  UtilisationTerms utilisation;
+  double tokens_per_s() const { return tokens_per_step / step; }  ///< upper bounds
+  double mfu() const { return utilisation.at(step).mfu; }
+  double hfu() const { return utilisation.at(step).hfu; }
 };
 StepBound step_bound(const Architecture& arch, const Workload& work, const ModelCosts& costs,
                      const PreparedLayout& layout, const Machine& machine,

@@ -31,8 +31,19 @@ Paths, each timed end to end from the axes or the configuration list, best of R 
   ``training()`` analysis, on an evenly spaced sample (default 200), extrapolated to
   configurations per second. Its outputs are compared with ours on that sample.
 
-The module is importable: ``compare(axes)`` returns the figures, ``main(argv)`` prints them
-(``benchmarks/test_compare_peers.py`` runs both on a handful of configurations).
+A second set, a layout search, is what the grid engine is for: the same model family
+(``d_model x n_layers``) under every layout of 64 GPUs (tp x pp, dp = 64 / (tp pp), ZeRO
+0-3), micro-batch and recomputation, with a global batch of 512 sequences. llm-analysis
+takes each of these configurations too (``ParallelismConfig``, ``ds_zero``,
+``activation_recomputation``, ``global_batch_size``); the sweep and the streaming top-k
+are timed over the grid, whose invalid points they skip (configurations/s counts valid
+ones), and llm-analysis on a sample. Parameters and FLOPs are compared on the sample.
+There is no NumPy path for this set (pipeline stages and ZeRO sharding are not in its
+closed form).
+
+The module is importable: ``compare(axes)`` and ``compare_layouts(axes)`` return the
+figures, ``main(argv)`` prints them (``benchmarks/test_compare_peers.py`` runs them on a
+handful of configurations).
 """
 
 from __future__ import annotations
@@ -65,6 +76,15 @@ FIXED: dict[str, Any] = dict(n_heads=N_HEADS, ffn="gelu", vocab_size=VOCAB, max_
 # Bytes per parameter of mixed-precision AdamW: bf16 weights and gradients, float32
 # master copy, momentum and variance (Rajbhandari et al. 2020).
 WEIGHT_BYTES, GRADIENT_BYTES, OPTIMIZER_BYTES = 2.0, 2.0, 12.0
+
+# The layout search: every layout of N_GPUS with a global batch of GLOBAL_BATCH sequences.
+N_GPUS = 64
+GLOBAL_BATCH = 512
+LAYOUT_AXES: dict[str, tuple[Any, ...]] = {
+    "d_model": tuple(range(1024, 8193, 128)), "n_layers": tuple(range(8, 65, 8)),
+    "batch": (1, 2, 4), "recompute": ("none", "selective", "full"), "tp": (1, 2, 4, 8),
+    "pp": (1, 2, 4, 8), "zero": (0, 1, 2, 3)}
+RECOMPUTE = ("none", "selective", "full")
 
 D_MIN, D_STEP = 256, 8
 LAYERS = tuple(range(1, 65))
@@ -199,7 +219,7 @@ def load_llm_analysis() -> SimpleNamespace | str:
         with warnings.catch_warnings():
             # fire 0.5 (its dependency) imports the deprecated `pipes` module.
             warnings.simplefilter("ignore", DeprecationWarning)
-            from llm_analysis.analysis import LLMAnalysis
+            from llm_analysis.analysis import ActivationRecomputation, DSZeRO, LLMAnalysis
             from llm_analysis.config import (
                 ModelConfig,
                 ParallelismConfig,
@@ -217,6 +237,7 @@ def load_llm_analysis() -> SimpleNamespace | str:
         la_version = "?"
     return SimpleNamespace(
         LLMAnalysis=LLMAnalysis, ModelConfig=ModelConfig, ParallelismConfig=ParallelismConfig,
+        ActivationRecomputation=ActivationRecomputation, DSZeRO=DSZeRO,
         gpu=get_gpu_config_by_name("a100-sxm-80gb"), dtype=get_dtype_config_by_name("w16a16e16"),
         logger=logger, version=la_version)
 
@@ -505,6 +526,156 @@ def compare(axes: Axes, *, repeats: int = DEFAULT_REPEATS, llm_sample: int = DEF
 
 
 # --------------------------------------------------------------------------------------
+# The layout search
+# --------------------------------------------------------------------------------------
+
+
+def make_layout_grid(axes: dict[str, tuple[Any, ...]]) -> sp.Grid:
+    return sp.Grid(**{k: list(v) for k, v in axes.items()}, seq_len=SEQ_LEN,
+                   n_gpus=N_GPUS, global_batch=GLOBAL_BATCH, hardware=HARDWARE, dtype=DTYPE,
+                   **FIXED)
+
+
+LAYOUT_KEYS = ("d_model", "n_layers", "batch", "recompute", "tp", "pp", "dp", "zero")
+
+
+def llm_analysis_layouts(la: SimpleNamespace, configs: Sequence[tuple[int, ...]]) -> Columns:
+    """llm-analysis on (d_model, n_layers, micro-batch, recompute index, tp, pp, dp, zero)
+    configurations; NaNs where it refuses one."""
+    rows = []
+    for d, n_layers, batch, recompute, tp, pp, dp, zero in configs:
+        model = la.ModelConfig(name=f"d{d}-l{n_layers}", num_layers=n_layers, n_head=N_HEADS,
+                               num_key_value_heads=N_HEADS, hidden_dim=d, vocab_size=VOCAB,
+                               max_seq_len=SEQ_LEN, ffn_embed_dim=4 * d)
+        analysis = la.LLMAnalysis(model, la.gpu, la.dtype,
+                                  la.ParallelismConfig(tp_size=tp, pp_size=pp, dp_size=dp,
+                                                       sp_size=1))
+        try:
+            summary = analysis.training(
+                batch_size_per_gpu=batch, global_batch_size=GLOBAL_BATCH, seq_len=SEQ_LEN,
+                ds_zero=la.DSZeRO(zero),
+                activation_recomputation=la.ActivationRecomputation(recompute))
+        except AssertionError:
+            rows.append((math.nan, math.nan))
+            continue
+        rows.append((float(summary["num_params_total"]),
+                     float(summary["num_flops_total_per_micro_batch"])))
+    values = np.asarray(rows, dtype=np.float64).reshape(len(rows), 2)
+    return {"num_params_total": values[:, 0], "num_flops_total_per_micro_batch": values[:, 1]}
+
+
+@dataclasses.dataclass
+class LayoutComparison:
+    axes: dict[str, tuple[Any, ...]]
+    points: int
+    configs: int
+    repeats: int
+    paths: dict[str, Path]
+    llm_skipped: str | None = None
+    llm_refused: int = 0
+    llm_checks: list[tuple[str, int, int, str]] = dataclasses.field(default_factory=list)
+
+    def ratio(self, faster: str, slower: str) -> float:
+        if faster not in self.paths or slower not in self.paths:
+            return math.nan
+        return self.paths[faster].rate / self.paths[slower].rate
+
+
+def compare_layouts(axes: dict[str, tuple[Any, ...]] = LAYOUT_AXES, *,
+                    repeats: int = DEFAULT_REPEATS, llm_sample: int = DEFAULT_LLM_SAMPLE,
+                    llm: SimpleNamespace | str | None = None) -> LayoutComparison:
+    """Time the sweep, the streaming top-k and llm-analysis on the valid configurations
+    of a layout search, and compare parameters and FLOPs on llm-analysis' sample."""
+    grid = make_layout_grid(axes)
+    seconds, swept = best_of(lambda: sp.sweep(make_layout_grid(axes)), repeats)
+    n = len(swept)
+    paths = {"sweep": Path(f"scalingperf.sweep(grid), {os.cpu_count() or 1} threads", n,
+                           seconds)}
+    seconds, _ = best_of(lambda: sp.sweep(make_layout_grid(axes), top=10, by="-mfu"), repeats)
+    paths["top"] = Path("scalingperf.sweep(grid, top=10, by=-mfu)", n, seconds)
+    result = LayoutComparison(axes=axes, points=len(grid), configs=n, repeats=repeats,
+                              paths=paths)
+    la = load_llm_analysis() if llm is None else llm
+    if isinstance(la, str):
+        result.llm_skipped = la
+        return result
+    index = evenly_spaced(n, llm_sample)
+    columns = {k: np.asarray(swept[k])[index] for k in LAYOUT_KEYS}
+    recompute = columns["recompute"]  # the configuration column holds the mode's index
+    sample = list(zip(*(columns[k].tolist() for k in LAYOUT_KEYS), strict=True))
+    with _quiet(la):
+        seconds, theirs = best_of(lambda: llm_analysis_layouts(la, sample), repeats)
+    paths["llm"] = Path(f"llm-analysis {la.version} training()", index.size, seconds,
+                        "sample, extrapolated" if index.size < n else "")
+    ok = ~np.isnan(theirs["num_params_total"])
+    result.llm_refused = int(np.count_nonzero(~ok))
+    params = np.asarray(swept["params_total"], dtype=np.float64)[index][ok]
+    flops = {name: np.asarray(swept[name])[index][ok]
+             for name in ("flops_model", "flops_hardware", "flops_forward")}
+    their_flops = theirs["num_flops_total_per_micro_batch"][ok]
+    mode = recompute[ok]
+
+    def holds(recompute: str, ours: np.ndarray) -> np.ndarray:
+        chosen = mode == RECOMPUTE.index(recompute)
+        return _rel(their_flops[chosen], ours[chosen]) <= FLOP_RTOL
+
+    result.llm_checks = [
+        _check("parameters: theirs == ours", theirs["num_params_total"][ok] == params,
+               "the same model whatever the layout"),
+        _check("FLOPs/micro-batch, no recomputation: theirs == ours",
+               holds("none", flops["flops_model"]),
+               "forward + backward of the whole model"),
+        _check("FLOPs/micro-batch, selective: theirs == ours with recomputation",
+               holds("selective", flops["flops_hardware"]),
+               "plus the attention core's forward again (Korthikanti et al. 2022)"),
+        _check("FLOPs/micro-batch, full: theirs == ours + whole forward",
+               holds("full", flops["flops_model"] + flops["flops_forward"]),
+               "it redoes the LM head's forward too; ours, as Megatron, only the layers'"),
+    ]
+    return result
+
+
+def layout_report(c: LayoutComparison) -> str:
+    a = c.axes
+    lines = [
+        (f"Layout search: {c.configs:,} valid configurations of {c.points:,} grid points: "
+         f"d_model {a['d_model'][0]}..{a['d_model'][-1]} ({len(a['d_model'])}) x n_layers "
+         f"{a['n_layers'][0]}..{a['n_layers'][-1]} ({len(a['n_layers'])}) x micro-batch "
+         f"{list(a['batch'])} x recompute {list(a['recompute'])} x tp {list(a['tp'])} x pp "
+         f"{list(a['pp'])} x ZeRO {list(a['zero'])}; {N_GPUS} GPUs (dp = {N_GPUS} / (tp pp)), "
+         f"global batch {GLOBAL_BATCH}; model family and hardware as above"),
+        "",
+    ]
+    header = f"{'path':<40} {'configs':>9} {'best s':>10} {'configs/s':>13} {'vs llm-an.':>11}"
+    lines += [header, "-" * len(header)]
+    llm = c.paths.get("llm")
+    for key in ("sweep", "top", "llm"):
+        p = c.paths.get(key)
+        if p is None:
+            continue
+        vs_llm = _fmt_ratio(p.rate / llm.rate) if llm else "n/a"
+        name = p.name + (" *" if p.note else "")
+        lines.append(f"{name:<40} {p.configs:>9,} {p.seconds:>10.4f} {_fmt_rate(p.rate):>13} "
+                     f"{vs_llm:>11}")
+    if c.llm_skipped:
+        lines += [f"{'llm-analysis':<40} {'skipped':>9}", "", c.llm_skipped]
+        return "\n".join(lines)
+    lines += [
+        "* timed on an evenly spaced sample; configs/s extrapolated",
+        "",
+        f"sweep vs llm-analysis:          {_fmt_ratio(c.ratio('sweep', 'llm'))}",
+        f"streaming top-k vs llm-analysis: {_fmt_ratio(c.ratio('top', 'llm'))}",
+        "",
+        f"llm-analysis vs scalingperf on its {c.paths['llm'].configs} configurations"
+        + (f" ({c.llm_refused} refused: they do not fit in its memory model; refused calls "
+           "stop early, so its rate above is optimistic)" if c.llm_refused else "") + ":",
+    ]
+    for claim, holds, total, why in c.llm_checks:
+        lines.append(f"  {claim:<66} {holds:>4}/{total:<4}  {why}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------
 
@@ -603,6 +774,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="limit the estimate() loop to a sample of K (default: all)")
     parser.add_argument("--no-probes", action="store_true",
                         help="skip the llm-analysis probes outside the configurations")
+    parser.add_argument("--no-layouts", action="store_true",
+                        help="skip the layout search (the second set)")
     args = parser.parse_args(argv)
     if args.configs < 1 or args.repeats < 1 or args.llm_configs < 1:
         parser.error("--configs, --repeats and --llm-configs must be >= 1")
@@ -612,7 +785,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join(["python", "benchmarks/compare_peers.py",
                         *(sys.argv[1:] if argv is None else argv)])
     print(report(result, command))
-    return 0 if result.numpy_agrees and result.estimate_identical else 1
+    layouts = None
+    if not args.no_layouts:
+        layouts = compare_layouts(repeats=args.repeats, llm_sample=args.llm_configs)
+        print("\n" + layout_report(layouts))
+    agrees = layouts is None or all(holds == total for _, holds, total, _ in layouts.llm_checks)
+    return 0 if result.numpy_agrees and result.estimate_identical and agrees else 1
 
 
 if __name__ == "__main__":

@@ -63,6 +63,27 @@ def test_numpy_baseline_equals_scalingperf() -> None:
     assert baseline["params_total"][0] == 50304 * d + 12 * d * d + 3 * d
 
 
+# 2 widths x 2 depths x micro-batch 1, 2 x every recomputation x tp 1, 2 x pp 1, 2 x ZeRO
+# 0, 3 over 64 GPUs: 192 points, of which those with pp dividing the depth are valid.
+LAYOUTS = {"d_model": (512, 1024), "n_layers": (2, 3), "batch": (1, 2),
+           "recompute": ("none", "selective", "full"), "tp": (1, 2), "pp": (1, 2),
+           "zero": (0, 3)}
+
+
+def test_layout_search_without_llm_analysis() -> None:
+    result = cp.compare_layouts(LAYOUTS, repeats=1, llm="not installed (test)")
+    assert result.points == 192
+    # pp = 2 needs an even depth, so (depth, pp) has 3 valid pairs of 4; ZeRO 3 is valid
+    # (dp = 64 / (tp pp) >= 16): widths x (depth, pp) x batch x recompute x tp x ZeRO.
+    assert result.configs == 2 * 3 * 2 * 3 * 2 * 2
+    assert result.llm_skipped == "not installed (test)"
+    assert "llm" not in result.paths
+    assert result.paths["top"].configs == result.configs
+    text = cp.layout_report(result)
+    assert "Layout search: 144 valid configurations of 192 grid points" in text
+    assert "not installed (test)" in text
+
+
 def test_report_without_llm_analysis(monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     reason = "llm-analysis is not installed (test); skipped"
@@ -73,6 +94,7 @@ def test_report_without_llm_analysis(monkeypatch: pytest.MonkeyPatch,
     assert "256 configurations" in out
     assert "DIFFER" not in out
     assert "identical (bit for bit)" in out
+    assert "Layout search:" in out
 
 
 def test_llm_analysis_agrees_and_is_slower() -> None:
@@ -88,3 +110,15 @@ def test_llm_analysis_agrees_and_is_slower() -> None:
         assert holds == total == 64, claim
     assert result.ratio("sweep", "llm") > 1
     assert result.ratio("estimate", "llm") > 1
+
+
+def test_llm_analysis_agrees_on_layouts_and_is_slower() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fire 0.5 imports `pipes`
+        pytest.importorskip("llm_analysis.analysis")
+    result = cp.compare_layouts(LAYOUTS, repeats=3, llm_sample=144)
+    assert result.llm_skipped is None
+    assert result.paths["llm"].configs == 144
+    for claim, holds, total, _ in result.llm_checks:
+        assert holds == total > 0, claim
+    assert result.ratio("top", "llm") > 1

@@ -142,13 +142,72 @@ class DepthReuse {
   std::vector<ShapeEntry> entries_;
 };
 
-/// The last StepBound computed for the current model, workload and layout choices, and
-/// its Choice::bound_group: layouts next to each other often differ only in their ZeRO
-/// stage.
-struct LastStepBound {
-  bool valid = false;
-  std::uint32_t group;
-  StepBound bound;
+/// The current model's section seconds under each tensor split (tp, sequence parallel)
+/// its layouts use, computed the first time one needs them: from the shape's instance
+/// seconds for that split (kept across depths in its ShapeEntry) and the model's
+/// instances. A returned reference lasts until the next call.
+class TensorSplits {
+ public:
+  TensorSplits(const Hardware& hw, const Efficiency& e) : hw_(hw), e_(e) {}
+  /// For a new model or workload: its shape, costs and seconds at tp = 1.
+  void reset(ShapeEntry& shape, const Workload& work, const ModelCosts& costs) {
+    shape_ = &shape;
+    work_ = &work;
+    instances_ = &costs.instances;
+    at_tp1_ = section_seconds(shape.at_tp1, costs.instances);
+    splits_.clear();
+  }
+  const SectionSeconds& at_tp1() const { return at_tp1_; }
+  const SectionSeconds& at(const Layout& layout) {
+    if (layout.tp == 1 && !layout.sequence_parallel) return at_tp1_;
+    for (const Split& split : splits_) {
+      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
+        return split.seconds;
+      }
+    }
+    splits_.push_back({layout.tp, layout.sequence_parallel,
+                       section_seconds(instance_seconds_at(layout), *instances_)});
+    return splits_.back().seconds;
+  }
+
+ private:
+  const InstanceSeconds& instance_seconds_at(const Layout& layout) {
+    for (const SplitSeconds& split : shape_->splits) {
+      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
+        return split.seconds;
+      }
+    }
+    shape_->splits.push_back(
+        {layout.tp, layout.sequence_parallel,
+         instance_seconds(shape_->shape, roofline(*work_, layout, hw_, e_))});
+    return shape_->splits.back().seconds;
+  }
+  struct Split {
+    std::int64_t tp;
+    bool sequence_parallel;
+    SectionSeconds seconds;
+  };
+  const Hardware& hw_;
+  const Efficiency& e_;
+  ShapeEntry* shape_ = nullptr;
+  const Workload* work_ = nullptr;
+  const std::array<double, section_count>* instances_ = nullptr;
+  SectionSeconds at_tp1_;
+  std::vector<Split> splits_;
+};
+
+/// What the rows of the current outer point share when they are bounded: the model,
+/// workload, costs and tensor splits, and the last StepBound computed with its
+/// Choice::bound_group (layouts next to each other often differ only in their ZeRO stage).
+struct OuterBounds {
+  const Architecture& arch;
+  const Workload& work;
+  const ModelCosts& costs;
+  const Machine& machine;
+  TensorSplits& splits;
+  bool valid = false;  ///< whether `last` is of the current choices
+  std::uint32_t group = 0;
+  StepBound last{};
 };
 
 /// What a layout's row is known to be before it is costed, each part computed the first
@@ -156,38 +215,34 @@ struct LastStepBound {
 /// memory and its memory.
 class RowBounds {
  public:
-  RowBounds(const Architecture& arch, const Workload& work, const ModelCosts& costs,
-            const PreparedLayout& layout, const Machine& machine, const SectionSeconds& at_layout,
-            std::uint32_t bound_group, LastStepBound& last)
-      : arch_(arch), work_(work), costs_(costs), layout_(layout), machine_(machine),
-        at_layout_(at_layout), bound_group_(bound_group), last_(last) {}
+  RowBounds(OuterBounds& outer, const Choice& choice) : outer_(outer), choice_(choice) {}
   const StepBound& step() {
-    if (!last_.valid || last_.group != bound_group_) {
-      last_ = {true, bound_group_,
-               step_bound(arch_, work_, costs_, layout_, machine_, at_layout_)};
+    if (!outer_.valid || outer_.group != choice_.bound_group) {
+      const PreparedLayout& layout = *choice_.layout;
+      outer_.last = step_bound(outer_.arch, outer_.work, outer_.costs, layout, outer_.machine,
+                               outer_.splits.at(layout.layout));
+      outer_.valid = true;
+      outer_.group = choice_.bound_group;
     }
-    return last_.bound;
+    return outer_.last;
   }
   double memory_floor() {
-    return scalingperf::memory_floor(work_, costs_, layout_.layout, layout_.factors);
+    const PreparedLayout& l = *choice_.layout;
+    return scalingperf::memory_floor(outer_.work, outer_.costs, l.layout, l.factors);
   }
   double memory_per_gpu() {
     if (!memory_per_gpu_) {
-      memory_per_gpu_ =
-          memory(arch_, work_, costs_, layout_.layout, layout_.factors, machine_.hw).per_gpu;
+      const PreparedLayout& l = *choice_.layout;
+      memory_per_gpu_ = memory(outer_.arch, outer_.work, outer_.costs, l.layout, l.factors,
+                               outer_.machine.hw)
+                            .per_gpu;
     }
     return *memory_per_gpu_;
   }
 
  private:
-  const Architecture& arch_;
-  const Workload& work_;
-  const ModelCosts& costs_;
-  const PreparedLayout& layout_;
-  const Machine& machine_;
-  const SectionSeconds& at_layout_;
-  std::uint32_t bound_group_;
-  LastStepBound& last_;
+  OuterBounds& outer_;
+  const Choice& choice_;
   std::optional<double> memory_per_gpu_;
 };
 
@@ -218,26 +273,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   DepthReuse reuse(g, evaluate ? block.first_axis : 0);  // counting needs no shapes
   ShapeEntry* shape = &own;
   ModelCosts costs;
-  SectionSeconds at_tp1;
-  LastStepBound last_step_bound;  // for the current model, workload and choices
-  // Section seconds depend on the layout only through its tensor split (tp, sequence
-  // parallel): a few per workload, kept here.
-  struct Split {
-    std::int64_t tp;
-    bool sequence_parallel;
-    SectionSeconds seconds;
-  };
-  std::vector<Split> splits;
-  const auto split_seconds = [&](const Layout& layout) -> const InstanceSeconds& {
-    for (const SplitSeconds& split : shape->splits) {
-      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
-        return split.seconds;
-      }
-    }
-    shape->splits.push_back({layout.tp, layout.sequence_parallel,
-                             instance_seconds(shape->shape, roofline(work, layout, hw, e))});
-    return shape->splits.back().seconds;
-  };
+  TensorSplits splits(hw, e);
+  OuterBounds bounds{arch, work, costs, calibrated, splits};
   // Valid layouts depend on the model, and on the workload only through the micro-batch
   // (with a global batch): derived once per micro-batch, chosen once per model and
   // micro-batch.
@@ -300,8 +337,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           shape->ready = true;
         }
         model_costs(shape->shape, arch, costs);
-        at_tp1 = section_seconds(shape->at_tp1, costs.instances);
-        splits.clear();
+        splits.reset(*shape, work, costs);
       }
     }
     if (model_ok && workload_ok && (changed <= 1 || outer_layout_axes)) {
@@ -333,7 +369,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
       model_choices.emplace_back(work.batch, choices);
     }
     if (model_ok && workload_ok) {
-      last_step_bound.valid = false;  // the choices, model or workload may have changed
+      bounds.valid = false;  // the choices, model or workload may have changed
       for (const Choice& choice : *choices) {
         if (choice.offset < lo) continue;
         if (choice.offset >= hi) break;
@@ -341,29 +377,14 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           on_row(base + choice.offset, nullptr);
           continue;
         }
-        const Layout& layout = choice.layout->layout;
-        const SectionSeconds* at_layout = &at_tp1;
-        if (layout.tp > 1 || layout.sequence_parallel) {
-          at_layout = nullptr;
-          for (const Split& split : splits) {
-            if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
-              at_layout = &split.seconds;
-            }
-          }
-          if (at_layout == nullptr) {
-            splits.push_back({layout.tp, layout.sequence_parallel,
-                              section_seconds(split_seconds(layout), costs.instances)});
-            at_layout = &splits.back().seconds;
-          }
-        }
         if constexpr (Prune::active) {
-          RowBounds bounds(arch, work, costs, *choice.layout, calibrated, *at_layout,
-                           choice.bound_group, last_step_bound);
-          if (prune(bounds)) continue;
+          RowBounds row_bounds(bounds, choice);
+          if (prune(row_bounds)) continue;
         }
+        const Layout& layout = choice.layout->layout;
         const TrainingReport report =
-            estimate_training(arch, work, costs, *choice.layout, calibrated, at_tp1, *at_layout,
-                              tp_baseline);
+            estimate_training(arch, work, costs, *choice.layout, calibrated, splits.at_tp1(),
+                              splits.at(layout), tp_baseline);
         const RowInputs row{g, arch, work, layout, report};
         if (passes(g.bounds, row)) on_row(base + choice.offset, &row);
       }

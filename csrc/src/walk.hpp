@@ -216,15 +216,10 @@ struct OuterBounds {
 class RowBounds {
  public:
   RowBounds(OuterBounds& outer, const Choice& choice) : outer_(outer), choice_(choice) {}
-  const StepBound& step() {
-    if (!outer_.valid || outer_.group != choice_.bound_group) {
-      const PreparedLayout& layout = *choice_.layout;
-      outer_.last = step_bound(outer_.arch, outer_.work, outer_.costs, layout, outer_.machine,
-                               outer_.splits.at(layout.layout));
-      outer_.valid = true;
-      outer_.group = choice_.bound_group;
-    }
-    return outer_.last;
+  // Inlined: most rows reuse their neighbour's bound.
+  [[gnu::always_inline]] const StepBound& step() {
+    if (outer_.valid && outer_.group == choice_.bound_group) return outer_.last;
+    return new_step();
   }
   double memory_floor() {
     const PreparedLayout& l = *choice_.layout;
@@ -241,6 +236,14 @@ class RowBounds {
   }
 
  private:
+  [[gnu::noinline]] const StepBound& new_step() {
+    const PreparedLayout& layout = *choice_.layout;
+    outer_.last = step_bound(outer_.arch, outer_.work, outer_.costs, layout, outer_.machine,
+                             outer_.splits.at(layout.layout));
+    outer_.valid = true;
+    outer_.group = choice_.bound_group;
+    return outer_.last;
+  }
   OuterBounds& outer_;
   const Choice& choice_;
   std::optional<double> memory_per_gpu_;

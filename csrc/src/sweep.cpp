@@ -23,8 +23,13 @@ namespace {
 /// Rows gathered before they are written out as columns.
 constexpr std::size_t rows_per_flush = 1024;
 /// Ranges per thread of a top-k or Pareto reduction, taken by whichever thread is free:
-/// pruning makes some parts of a grid much cheaper than others.
-constexpr unsigned reduction_chunks_per_thread = 8;
+/// pruning makes some parts of a grid much cheaper than others. Up to 8, but none
+/// shorter than 32,768 points: each range starts its walk afresh (shapes, choices).
+unsigned reduction_chunks_per_thread(std::uint64_t n, unsigned threads) {
+  constexpr std::uint64_t most = 8, least_points = 32768;
+  return static_cast<unsigned>(
+      std::clamp<std::uint64_t>(n / (std::uint64_t{threads} * least_points), 1, most));
+}
 
 /// Whether a reduction by `columns` (with the grid's bounds) reads tensor-parallel
 /// efficiency: if not, its tp = 1 baseline is skipped (see estimate_training).
@@ -130,9 +135,9 @@ class Front {
   struct Reach {
     bool has_left = false, has_at = false;
     double left = 0, at = 0;
-    /// Whether a row with keys at least (x, y) would be refused, whatever its index (a
-    /// thread may take a later range before an earlier one): some point has x' < x and
-    /// y' <= y, or x' = x and y' < y. NaN compares false: not refused.
+    /// Whether a row with keys at least (x, y) would be refused, whatever its index (so
+    /// the merged front does not depend on which ranges each thread took): some point has
+    /// x' < x and y' <= y, or x' = x and y' < y. NaN compares false: not refused.
     bool dominates(double y) const { return (has_left && y >= left) || (has_at && y > at); }
     bool empty() const { return !has_left && !has_at; }
   };
@@ -336,7 +341,7 @@ std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Ef
   const unsigned threads = sweep_threads(requested_threads, n);
   std::vector<std::vector<Keyed>> heaps(threads);
   const bool tp_baseline = reads_tp_efficiency(g, {column});
-  run_chunks(static_cast<std::size_t>(n), threads, reduction_chunks_per_thread,
+  run_chunks(static_cast<std::size_t>(n), threads, reduction_chunks_per_thread(n, threads),
              [&](unsigned t, std::size_t first, std::size_t last) {
                auto& heap = heaps[t];  // a max-heap of the k smallest keys
                const auto keep = [&](std::uint64_t i, const RowInputs* row) {
@@ -377,7 +382,7 @@ std::vector<std::uint64_t> sweep_pareto(const Grid& g, const Hardware& hw, const
   const unsigned threads = sweep_threads(requested_threads, n);
   std::vector<Front> fronts(threads);
   const bool tp_baseline = reads_tp_efficiency(g, {x, y});
-  run_chunks(static_cast<std::size_t>(n), threads, reduction_chunks_per_thread,
+  run_chunks(static_cast<std::size_t>(n), threads, reduction_chunks_per_thread(n, threads),
              [&](unsigned t, std::size_t first, std::size_t last) {
                const auto keep = [&](std::uint64_t i, const RowInputs* row) {
                  const double vx = column_value(*row, x), vy = column_value(*row, y);

@@ -218,6 +218,10 @@ std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
   const unsigned threads = plan.threads;
   bool integer[column_count];
   for (int c = 0; c < column_count; ++c) integer[c] = is_integer(static_cast<Column>(c));
+  // A sweep usually leaves the configuration columns out (they are decoded from the
+  // index when asked for): then the rows need only their costs.
+  const bool configuration = std::any_of(columns, columns + configuration_columns,
+                                         [](void* column) { return column != nullptr; });
   std::vector<std::uint64_t> starts(threads), counts(threads, 0);
   // Each thread writes its valid rows compactly from its planned start (or, when rows
   // were not counted, from the start of its own range) ...
@@ -251,7 +255,12 @@ std::uint64_t sweep_rows(const Grid& g, const Hardware& hw, const Efficiency& e,
                };
                evaluate_range(g, hw, e, begin + first, begin + last, control,
                               [&](std::uint64_t i, const RowInputs* row) {
-                                fill_row(*row, buffer.data() + held * column_count);
+                                double* at = buffer.data() + held * column_count;
+                                if (configuration) {
+                                  fill_row(*row, at);
+                                } else {
+                                  fill_costs(*row, at);
+                                }
                                 indices[held++] = static_cast<std::int64_t>(i);
                                 if (held == rows_per_flush) flush();
                               });

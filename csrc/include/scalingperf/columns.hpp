@@ -111,14 +111,19 @@ inline void fill_configuration(const Architecture& a, const Workload& w, const L
   SCALINGPERF_CONFIGURATION_COLUMNS(SCALINGPERF_SET)
 }
 
-/// All columns of one row.
-inline void fill_row(const RowInputs& in, double* row) {
+/// The cost columns of one row.
+inline void fill_costs(const RowInputs& in, double* row) {
   const Grid& g = in.grid;
   const Architecture& a = in.arch;
   const TrainingReport& r = in.report;
-  fill_configuration(a, in.work, in.layout, row);
   SCALINGPERF_COST_COLUMNS(SCALINGPERF_SET)
 #undef SCALINGPERF_SET
+}
+
+/// All columns of one row.
+inline void fill_row(const RowInputs& in, double* row) {
+  fill_configuration(in.arch, in.work, in.layout, row);
+  fill_costs(in, row);
 }
 
 /// One column of a row: for reductions and bounds that read a few columns.

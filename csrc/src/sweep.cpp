@@ -128,7 +128,10 @@ class Front {
     if (next != points_.begin() && std::prev(next)->y <= y) return;  // dominated
     while (next != points_.end() && next->y >= y) next = points_.erase(next);
     points_.insert(next, p);
+    ++version_;
   }
+  /// Changes whenever a point joins (and so whenever a reach may change).
+  std::uint64_t version() const { return version_; }
   /// What the front holds against rows whose x is at least `x`: the least y of its points
   /// left of x, and the y of its point at x (y falls along the front, and at most one
   /// point has a given x).
@@ -164,6 +167,7 @@ class Front {
     bool operator<(const Point& o) const { return std::tie(x, y, index) < std::tie(o.x, o.y, o.index); }
   };
   std::set<Point> points_;
+  std::uint64_t version_ = 0;
 };
 
 /// Pareto pruning (both columns with key bounds): a layout whose bounds a point of the
@@ -175,8 +179,19 @@ struct ParetoPruning {
   const Front* front;
   int x, y;
   bool x_descending, y_descending;
-  bool operator()(detail::RowBounds& bounds) const {
-    const Front::Reach reach = front->reach(key_bound(bounds, x, x_descending));
+  double last_x = std::numeric_limits<double>::quiet_NaN();  // NaN: nothing looked up yet
+  std::uint64_t last_version = 0;
+  Front::Reach last_reach{};
+  bool operator()(detail::RowBounds& bounds) {
+    // Layouts next to each other often share their x bound (a step bound): their reach
+    // is looked up once while the front does not change.
+    const double lower_x = key_bound(bounds, x, x_descending);
+    if (!(last_x == lower_x && last_version == front->version())) {
+      last_reach = front->reach(lower_x);
+      last_x = lower_x;
+      last_version = front->version();
+    }
+    const Front::Reach& reach = last_reach;
     if (reach.empty()) return false;
     return reach.dominates(quick_key_bound(bounds, y, y_descending)) ||
            reach.dominates(key_bound(bounds, y, y_descending));

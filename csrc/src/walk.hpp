@@ -276,6 +276,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   DepthReuse reuse(g, evaluate ? block.first_axis : 0);  // counting needs no shapes
   ShapeEntry* shape = &own;
   ModelCosts costs;
+  bool totals_ready = false;  // costs.totals: left until a row of a pruning walk needs them
   TensorSplits splits(hw, e);
   OuterBounds bounds{arch, work, costs, calibrated, splits};
   // Valid layouts depend on the model, and on the workload only through the micro-batch
@@ -339,7 +340,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
           shape->splits.clear();
           shape->ready = true;
         }
-        model_costs(shape->shape, arch, costs);
+        model_costs(shape->shape, arch, costs, !Prune::active);
+        totals_ready = !Prune::active;
         splits.reset(*shape, work, costs);
       }
     }
@@ -383,6 +385,12 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         if constexpr (Prune::active) {
           RowBounds row_bounds(bounds, choice);
           if (prune(row_bounds)) continue;
+        }
+        if constexpr (Prune::active) {
+          if (!totals_ready) {
+            add_totals(shape->shape, costs);
+            totals_ready = true;
+          }
         }
         const Layout& layout = choice.layout->layout;
         const TrainingReport report =

@@ -149,11 +149,9 @@ struct ModelCosts {
   std::array<double, section_count> instances{};
 };
 
-/// The costs of a model of this shape with the architecture's number of layers, into `c`
-/// (a sweep's walk reuses one ModelCosts: returning it by value copied it at every model).
-inline void model_costs(const ModelShape& shape, const Architecture& a, ModelCosts& c) {
-  c = ModelCosts{};
-  c.instances = section_instances(a);
+/// The model's totals (parameters, FLOPs) into c.totals, from c.instances.
+inline void add_totals(const ModelShape& shape, ModelCosts& c) {
+  c.totals = Totals{};
   ParamCounts& p = c.totals.params;
   FlopCounts& f = c.totals.flops;
   for (int k = 0; k < section_count; ++k) {
@@ -170,13 +168,7 @@ inline void model_costs(const ModelShape& shape, const Architecture& a, ModelCos
     f.elementwise_forward += n * s.elementwise_forward;
     f.elementwise_backward += n * s.elementwise_backward;
     f.recompute += n * s.recompute;
-    c.executed_model += n * s.executed_model;
-    c.executed_recompute += n * s.executed_recompute;
-    const auto section = static_cast<Section>(k);
-    (section == Section::embedding ? c.embedding : section == Section::head ? c.head : c.layers)
-        .add_scaled(s.sums, n);
   }
-  c.logits = shape.logits;
   c.totals.tokens = shape.tokens;
   p.non_embedding = p.total - p.embedding;
   p.active_non_embedding = p.active - p.embedding;
@@ -184,6 +176,27 @@ inline void model_costs(const ModelShape& shape, const Architecture& a, ModelCos
   f.hardware = f.model + f.recompute;
   f.per_token = f.model / shape.tokens;
   f.six_n_per_token = 6 * static_cast<double>(p.active_non_embedding);
+}
+
+/// The costs of a model of this shape with the architecture's number of layers, into `c`
+/// (a sweep's walk reuses one ModelCosts: returning it by value copied it at every model).
+/// Without `totals`, c.totals is left for add_totals: a reduction that prunes every
+/// layout of most models never reads them.
+inline void model_costs(const ModelShape& shape, const Architecture& a, ModelCosts& c,
+                        bool totals = true) {
+  c = ModelCosts{};
+  c.instances = section_instances(a);
+  for (int k = 0; k < section_count; ++k) {
+    const InstanceSums& s = shape.sections[k];
+    const double n = c.instances[k];
+    c.executed_model += n * s.executed_model;
+    c.executed_recompute += n * s.executed_recompute;
+    const auto section = static_cast<Section>(k);
+    (section == Section::embedding ? c.embedding : section == Section::head ? c.head : c.layers)
+        .add_scaled(s.sums, n);
+  }
+  c.logits = shape.logits;
+  if (totals) add_totals(shape, c);
 }
 
 inline ModelCosts model_costs(const ModelShape& shape, const Architecture& a) {

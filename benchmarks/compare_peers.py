@@ -646,17 +646,7 @@ def layout_report(c: LayoutComparison) -> str:
          f"global batch {GLOBAL_BATCH}; model family and hardware as above"),
         "",
     ]
-    header = f"{'path':<40} {'configs':>9} {'best s':>10} {'configs/s':>13} {'vs llm-an.':>11}"
-    lines += [header, "-" * len(header)]
-    llm = c.paths.get("llm")
-    for key in ("sweep", "top", "llm"):
-        p = c.paths.get(key)
-        if p is None:
-            continue
-        vs_llm = _fmt_ratio(p.rate / llm.rate) if llm else "n/a"
-        name = p.name + (" *" if p.note else "")
-        lines.append(f"{name:<40} {p.configs:>9,} {p.seconds:>10.4f} {_fmt_rate(p.rate):>13} "
-                     f"{vs_llm:>11}")
+    lines += path_table(c.paths, ("sweep", "top", "llm"))
     if c.llm_skipped:
         lines += [f"{'llm-analysis':<40} {'skipped':>9}", "", c.llm_skipped]
         return "\n".join(lines)
@@ -690,6 +680,28 @@ def _fmt_ratio(x: float) -> str:
     return f"{x:,.0f}x" if x >= 100 else f"{x:,.1f}x" if x >= 10 else f"{x:,.2f}x"
 
 
+def path_table(paths: dict[str, Path], keys: Sequence[str], *, vs_numpy: bool = False
+               ) -> list[str]:
+    """One line per path (those of `keys` that ran): its rate, and the ratio to
+    llm-analysis' (and to NumPy's)."""
+    header = f"{'path':<40} {'configs':>9} {'best s':>10} {'configs/s':>13} {'vs llm-an.':>11}"
+    header += f" {'vs NumPy':>9}" if vs_numpy else ""
+    lines = [header, "-" * len(header)]
+    llm = paths.get("llm")
+    for key in keys:
+        p = paths.get(key)
+        if p is None:
+            continue
+        vs_llm = _fmt_ratio(p.rate / llm.rate) if llm else "n/a"
+        name = p.name + (" *" if p.note else "")
+        line = (f"{name:<40} {p.configs:>9,} {p.seconds:>10.4f} {_fmt_rate(p.rate):>13} "
+                f"{vs_llm:>11}")
+        if vs_numpy:
+            line += f" {_fmt_ratio(p.rate / paths['numpy'].rate):>9}"
+        lines.append(line)
+    return lines
+
+
 def report(c: Comparison, command: str = "") -> str:
     axes = c.axes
     lines = []
@@ -706,19 +718,8 @@ def report(c: Comparison, command: str = "") -> str:
          f"python {sys.version.split()[0]}"),
         "",
     ]
-    header = f"{'path':<40} {'configs':>9} {'best s':>10} {'configs/s':>13} " \
-             f"{'vs llm-an.':>11} {'vs NumPy':>9}"
-    lines += [header, "-" * len(header)]
-    llm = c.paths.get("llm")
-    numpy_rate = c.paths["numpy"].rate
-    for key in ("sweep", "sweep1", "sweep_all", "top", "estimate", "numpy", "llm"):
-        p = c.paths.get(key)
-        if p is None:
-            continue
-        vs_llm = _fmt_ratio(p.rate / llm.rate) if llm else "n/a"
-        name = p.name + (" *" if p.note else "")
-        lines.append(f"{name:<40} {p.configs:>9,} {p.seconds:>10.4f} {_fmt_rate(p.rate):>13} "
-                     f"{vs_llm:>11} {_fmt_ratio(p.rate / numpy_rate):>9}")
+    lines += path_table(c.paths, ("sweep", "sweep1", "sweep_all", "top", "estimate", "numpy",
+                                  "llm"), vs_numpy=True)
     if c.llm_skipped:
         lines.append(f"{'llm-analysis':<40} {'skipped':>9}")
     if any(p.note for p in c.paths.values()):

@@ -385,8 +385,6 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         if constexpr (Prune::active) {
           RowBounds row_bounds(bounds, choice);
           if (prune(row_bounds)) continue;
-        }
-        if constexpr (Prune::active) {
           if (!totals_ready) {
             add_totals(shape->shape, costs);
             totals_ready = true;

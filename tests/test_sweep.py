@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import multiprocessing
 import os
 import pickle
 import signal
@@ -261,6 +262,34 @@ def test_pruned_pareto_with_a_tight_memory_floor():
         assert len(expected) >= 2
         streamed = sp.sweep(grid, pareto=(x, "memory_per_gpu"), threads=2)
         assert np.array_equal(streamed.index, expected), x
+
+
+def _sweep_index(grid):
+    return sp.sweep(grid, threads=2).index
+
+
+def test_sweeps_from_python_threads_at_once_and_in_a_forked_child():
+    # The core keeps its worker threads between sweeps: sweeps from several Python threads
+    # at once each get their own, and a child forked after a sweep (whose parent's threads
+    # do not exist in it) starts new ones.
+    grid = dense_grid(d_model=range(1024, 8193, 256))
+    assert len(grid) >= 4096  # large enough to run on threads
+    expected = sp.sweep(grid, threads=1).index
+    results = [None] * 4
+
+    def run(i):
+        results[i] = sp.sweep(grid, threads=2, top=None).index
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(r, expected) for r in results)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        child = pool.apply_async(_sweep_index, (grid,)).get(timeout=60)
+    assert np.array_equal(child, expected)
 
 
 def test_streaming_reads_tp_efficiency_only_when_asked():

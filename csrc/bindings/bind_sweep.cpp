@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <memory>
 #include <limits>
 #include <thread>
 
@@ -29,7 +30,18 @@ auto run_interruptible(sp::SweepControl& control, std::uint64_t total,
     if (!progress.is_none()) progress(total, total);
     return result;
   }
-  auto future = std::async(std::launch::async, std::forward<Work>(work));
+  // The work runs on a cached thread (see run_on_cached_thread), this one watches it. The
+  // promise is shared: the worker may still be inside set_value when this thread wakes.
+  using Result = decltype(work());
+  auto promise = std::make_shared<std::promise<Result>>();
+  auto future = promise->get_future();
+  sp::detail::run_on_cached_thread([promise, &work] {
+    try {
+      promise->set_value(work());
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
   for (;;) {
     std::future_status status;
     {

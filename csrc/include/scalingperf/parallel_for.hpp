@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <exception>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -24,13 +27,35 @@ inline unsigned effective_threads(unsigned requested, std::size_t n) {
 }
 
 namespace detail {
-/// Runs worker(t) for t in [0, threads), the last on the calling thread, and rethrows the
-/// first exception after every join.
+/// Runs `job` on a thread kept from earlier calls, or on a new one that is kept after it.
+/// Starting threads for every sweep cost more than small sweeps, and a sweep on freshly
+/// started threads ran up to a third slower than on kept ones on the development machine.
+void run_on_cached_thread(std::function<void()> job);
+
+/// Counts down to zero; wait() returns once it is there.
+class Countdown {
+ public:
+  explicit Countdown(unsigned n) : left_(n) {}
+  void done() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--left_ == 0) zero_.notify_all();
+  }
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    zero_.wait(lock, [&] { return left_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable zero_;
+  unsigned left_;
+};
+
+/// Runs worker(t) for t in [0, threads), the last on the calling thread and the others on
+/// cached threads, and rethrows the first exception once all have finished.
 template <class Worker>
 void on_threads(unsigned threads, Worker&& worker) {
-  std::vector<std::thread> workers;
   std::vector<std::exception_ptr> errors(threads);
-  workers.reserve(threads - 1);
   const auto run = [&](unsigned t) {
     try {
       worker(t);
@@ -38,10 +63,15 @@ void on_threads(unsigned threads, Worker&& worker) {
       errors[t] = std::current_exception();
     }
   };
-  // The calling thread takes the last worker: one thread fewer to start.
-  for (unsigned t = 0; t + 1 < threads; ++t) workers.emplace_back(run, t);
+  Countdown others(threads - 1);
+  for (unsigned t = 0; t + 1 < threads; ++t) {
+    run_on_cached_thread([&run, &others, t] {
+      run(t);
+      others.done();
+    });
+  }
   run(threads - 1);
-  for (auto& w : workers) w.join();
+  others.wait();
   for (auto& error : errors) {
     if (error) std::rethrow_exception(error);
   }

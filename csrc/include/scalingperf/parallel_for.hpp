@@ -64,11 +64,19 @@ void on_threads(unsigned threads, Worker&& worker) {
     }
   };
   Countdown others(threads - 1);
-  for (unsigned t = 0; t + 1 < threads; ++t) {
-    run_on_cached_thread([&run, &others, t] {
+  unsigned started = 0;
+  try {
+    for (; started + 1 < threads; ++started) {
+      run_on_cached_thread([&run, &others, t = started] {
+        run(t);
+        others.done();
+      });
+    }
+  } catch (...) {  // no thread could be started: the rest runs here
+    for (unsigned t = started; t + 1 < threads; ++t) {
       run(t);
       others.done();
-    });
+    }
   }
   run(threads - 1);
   others.wait();

@@ -64,6 +64,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 import scalingperf as sp
+from scalingperf.grid import RECOMPUTE  # the modes in the order of the recompute column
 
 HARDWARE = "A100-SXM4-80GB"
 DTYPE = "bf16"
@@ -84,7 +85,6 @@ LAYOUT_AXES: dict[str, tuple[Any, ...]] = {
     "d_model": tuple(range(1024, 8193, 128)), "n_layers": tuple(range(8, 65, 8)),
     "batch": (1, 2, 4), "recompute": ("none", "selective", "full"), "tp": (1, 2, 4, 8),
     "pp": (1, 2, 4, 8), "zero": (0, 1, 2, 3)}
-RECOMPUTE = ("none", "selective", "full")
 
 D_MIN, D_STEP = 256, 8
 LAYERS = tuple(range(1, 65))

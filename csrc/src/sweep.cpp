@@ -57,50 +57,55 @@ struct Keyed {
   }
 };
 
-/// Whether a key (a column as minimised: negated when descending) has a lower bound in a
-/// layout's RowBounds: the columns monotone in the step, in the direction that makes a
-/// shorter step better, and memory per GPU (exact) either way.
-bool has_key_bound(int column, bool descending) {
+/// Where the lower bound of a key (a column as minimised: negated when descending) comes
+/// from in a layout's RowBounds: the step bound for the columns monotone in the step, in
+/// the direction that makes a shorter step better; memory per GPU either way; else none.
+enum class KeySource : std::uint8_t { none, step, tokens_per_s, mfu, hfu, memory };
+
+KeySource key_source(int column, bool descending) {
   switch (static_cast<Column>(column)) {
-    case Column::step_time: return !descending;
-    case Column::tokens_per_s:
-    case Column::mfu:
-    case Column::hfu: return descending;
-    case Column::memory_per_gpu: return true;
-    default: return false;
+    case Column::step_time: return descending ? KeySource::none : KeySource::step;
+    case Column::tokens_per_s: return descending ? KeySource::tokens_per_s : KeySource::none;
+    case Column::mfu: return descending ? KeySource::mfu : KeySource::none;
+    case Column::hfu: return descending ? KeySource::hfu : KeySource::none;
+    case Column::memory_per_gpu: return KeySource::memory;
+    default: return KeySource::none;
   }
 }
 
-/// Relative margin under every key bound (see key_bound).
-constexpr double key_margin = 1e-9;
+bool has_key_bound(int column, bool descending) {
+  return key_source(column, descending) != KeySource::none;
+}
 
-/// That lower bound (-inf where there is none). The bound and the row round differently
-/// (they inline into different code, and may contract multiply-adds differently under
-/// SCALINGPERF_NATIVE): it is lowered by a relative margin far above rounding.
+/// A bound lowered by a relative margin far above rounding: the bound and the row round
+/// differently (they inline into different code, and may contract multiply-adds
+/// differently under SCALINGPERF_NATIVE).
+double lowered(double key) {
+  constexpr double margin = 1e-9;
+  return key - std::abs(key) * margin;
+}
+
+/// That lower bound (-inf where there is none).
 double key_bound(detail::RowBounds& bounds, int column, bool descending) {
-  constexpr double none = -std::numeric_limits<double>::infinity();
-  double key = none;
-  switch (static_cast<Column>(column)) {
-    case Column::step_time: key = descending ? none : bounds.step().step; break;
-    case Column::tokens_per_s: key = descending ? -bounds.step().tokens_per_s() : none; break;
-    case Column::mfu: key = descending ? -bounds.step().mfu() : none; break;
-    case Column::hfu: key = descending ? -bounds.step().hfu() : none; break;
-    case Column::memory_per_gpu: {
+  switch (key_source(column, descending)) {
+    case KeySource::step: return lowered(bounds.step().step);
+    case KeySource::tokens_per_s: return lowered(-bounds.step().tokens_per_s());
+    case KeySource::mfu: return lowered(-bounds.step().mfu());
+    case KeySource::hfu: return lowered(-bounds.step().hfu());
+    case KeySource::memory: {
       const double m = bounds.memory_per_gpu();
-      key = descending ? -m : m;
-      break;
+      return lowered(descending ? -m : m);
     }
-    default: break;
+    case KeySource::none: break;
   }
-  return key - std::abs(key) * key_margin;
+  return -std::numeric_limits<double>::infinity();
 }
 
 /// A looser lower bound than key_bound where one is cheaper (memory per GPU, ascending:
 /// memory_floor), else key_bound itself.
 double quick_key_bound(detail::RowBounds& bounds, int column, bool descending) {
-  if (static_cast<Column>(column) == Column::memory_per_gpu && !descending) {
-    const double floor = bounds.memory_floor();
-    return floor - std::abs(floor) * key_margin;
+  if (key_source(column, descending) == KeySource::memory && !descending) {
+    return lowered(bounds.memory_floor());
   }
   return key_bound(bounds, column, descending);
 }

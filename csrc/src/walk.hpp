@@ -160,27 +160,28 @@ class TensorSplits {
   const SectionSeconds& at_tp1() const { return at_tp1_; }
   const SectionSeconds& at(const Layout& layout) {
     if (layout.tp == 1 && !layout.sequence_parallel) return at_tp1_;
-    for (const Split& split : splits_) {
-      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
-        return split.seconds;
-      }
-    }
-    splits_.push_back({layout.tp, layout.sequence_parallel,
-                       section_seconds(instance_seconds_at(layout), *instances_)});
-    return splits_.back().seconds;
+    return kept(splits_, layout, [&] {
+      // The shape's instance seconds under this split, kept across depths.
+      const InstanceSeconds& instance = kept(shape_->splits, layout, [&] {
+        return instance_seconds(shape_->shape, roofline(*work_, layout, hw_, e_));
+      });
+      return section_seconds(instance, *instances_);
+    });
   }
 
  private:
-  const InstanceSeconds& instance_seconds_at(const Layout& layout) {
-    for (const SplitSeconds& split : shape_->splits) {
+  /// The seconds kept in `splits` for the layout's tensor split, computed by `make` the
+  /// first time.
+  template <class Seconds, class Make>
+  static const decltype(Seconds::seconds)& kept(std::vector<Seconds>& splits,
+                                              const Layout& layout, Make&& make) {
+    for (const Seconds& split : splits) {
       if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
         return split.seconds;
       }
     }
-    shape_->splits.push_back(
-        {layout.tp, layout.sequence_parallel,
-         instance_seconds(shape_->shape, roofline(*work_, layout, hw_, e_))});
-    return shape_->splits.back().seconds;
+    splits.push_back({layout.tp, layout.sequence_parallel, make()});
+    return splits.back().seconds;
   }
   struct Split {
     std::int64_t tp;

@@ -12,7 +12,7 @@ except ImportError as error:  # pragma: no cover - only without a build
     )
     raise
 
-from . import abilities, units
+from . import abilities, laws, units
 from .architecture import Architecture
 from .devices import Hardware, hardware
 from .estimate import Efficiency, Report, estimate
@@ -22,6 +22,6 @@ from .presets import presets
 from .sweep import SweepResult, sweep, sweep_columns
 
 __all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report",
-           "SweepResult", "abilities", "estimate", "hardware", "presets", "sweep",
+           "SweepResult", "abilities", "estimate", "hardware", "laws", "presets", "sweep",
            "sweep_columns", "units"]
 __version__ = "0.1.0"

@@ -399,10 +399,151 @@ def test_bad_input_names_the_argument(bad):
 def test_bad_shapes_and_experts():
     with pytest.raises(ValueError, match=r"shapes of N \(2,\), D \(3,\) do not broadcast"):
         laws.Chinchilla2022().loss([1e9, 2e9], [1e10, 2e10, 3e10])
-    with pytest.raises(ValueError, match=re.escape("E=0.5 is invalid: a model has at least 1 expert")):
+    with pytest.raises(ValueError, match=re.escape("E=0.5 is invalid: it must be a finite number "
+                                                   "from 1 to 1e+40")):
         laws.Clark2022().loss(1e8, 0.5)
     with pytest.raises(ValueError, match="fitted_range"):
         laws.Kaplan2020(fitted_range={"N": (10.0, 1.0)})
+
+
+@pytest.mark.parametrize("bad", [np.array(["s-base"]), ["s-base"], ("hash",), None, 1, True],
+                         ids=repr)
+def test_choices_refuse_arrays_and_other_types(bad):
+    """The fuzzer's Clark2022(routing=np.array(...)) raised TypeError (unhashable)."""
+    with pytest.raises(ValueError, match=r"^routing=.* is invalid: it must be one of 's-base', "):
+        laws.Clark2022(routing=bad)
+    with pytest.raises(ValueError, match=r"^constants=.* is invalid: it must be one of 'paper'"):
+        laws.Chinchilla2022(constants=bad)
+
+
+@pytest.mark.parametrize("bad", [np.array([3]), [3], None, "3", 3.0, True, 4], ids=repr)
+def test_approach_refuses_arrays_and_other_types(bad):
+    with pytest.raises(ValueError, match=r"^approach=.* is invalid: it must be one of 1, 2, 3$"):
+        laws.Chinchilla2022(approach=bad)
+
+
+def test_choices_take_numpy_scalars():
+    assert laws.Chinchilla2022(approach=np.int64(1)).approach == 1
+    assert laws.Clark2022(routing=np.str_("hash")).routing == "hash"
+
+
+LAW_3 = laws.Chinchilla2022(fitted_range={})
+KAPLAN = laws.Kaplan2020(fitted_range={})
+EXTREMES = [  # the fuzzer's complaints: NaN, inf, ZeroDivisionError and 0
+    ("N", 1e200, lambda: LAW_3.tokens_for(1e200)),
+    ("N", 1e-300, lambda: KAPLAN.loss(1e-300, 1e10)),
+    ("C", 5e-324, lambda: LAW_3.compute_optimal(5e-324)),
+    ("C", 1e-300, lambda: LAW_3.isoflop(1e-300, 1e300)),
+    ("N_grid", 1e300, lambda: LAW_3.isoflop(1e20, 1e300)),
+    ("N", 5e-324, lambda: LAW_3.budget_for(5e-324)),
+    ("N", 5e-324, lambda: KAPLAN.budget_for(5e-324)),
+    ("C", 1e41, lambda: laws.Chinchilla2022(approach=1).compute_optimal(1e41)),
+    ("unique_tokens", 0.5, lambda: laws.Muennighoff2023().loss(1e9, 1e10, unique_tokens=0.5)),
+    ("S", 0.1, lambda: KAPLAN.loss_steps(1e9, 0.1)),
+    ("B", 1e50, lambda: KAPLAN.min_steps(1e4, 1e50, 3.0)),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "call"), EXTREMES,
+                         ids=[f"{n}={v:g}" for n, v, _ in EXTREMES])
+def test_extremes_are_refused_with_the_range(name, value, call):
+    message = f"{name}={value!r} is invalid: it must be a finite number from 1 to 1e+40"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call()
+
+
+def test_the_ends_of_the_domain_give_finite_numbers():
+    for law in [*ND_LAWS, laws.Chinchilla2022(approach=1), laws.Chinchilla2022(approach=2)]:
+        for value in (1.0, 1e40):
+            n, d = quiet(law.compute_optimal, value)
+            assert np.isfinite([n, d, quiet(law.budget_for, value),
+                                quiet(law.tokens_for, value)]).all()
+            assert n > 0
+            assert d > 0
+            if getattr(law, "approach", 3) == 3:  # frontiers 1 and 2 are fit separately
+                assert 6 * n * d == pytest.approx(value, rel=1e-9)
+                assert np.isfinite(quiet(law.loss, value, value))
+    assert KAPLAN.critical_batch(1e-3) == pytest.approx(2e8 * 1e3 ** (1 / 0.21))
+    with pytest.raises(ValueError, match=r"^L=0\.0001 is invalid: .* from 0\.001 to 1000$"):
+        KAPLAN.critical_batch(1e-4)
+
+
+def test_isoflop_refuses_less_than_one_token():
+    with pytest.raises(ValueError, match=r"^N_grid=2e\+19 is invalid with C=1e\+20: it leaves "
+                                         r"D = C / \(6 N\) = 0\.833 tokens"):
+        LAW_3.isoflop(1e20, [1e9, 2e19])
+    assert LAW_3.isoflop(6e9, 1e9) == LAW_3.loss(1e9, 1.0)
+
+
+SCALAR_CALLS = [
+    lambda law: law.loss(1e9, 2e10),
+    lambda law: law.isoflop(1e21, 1e9),
+    lambda law: law.tokens_for(1e9),
+    lambda law: law.budget_for(1e9),
+    lambda law: law.optimal_loss(1e21),
+]
+
+
+@pytest.mark.parametrize("law", ND_LAWS[:3], ids=lambda law: law.name)
+def test_scalar_in_float_out_array_in_array_out(law):
+    """Muennighoff2023().isoflop(1e21, 1e9) returned a 1-element array."""
+    for call in SCALAR_CALLS:
+        assert type(quiet(call, law)) is float
+    assert all(type(x) is float for x in quiet(law.compute_optimal, 1e21))
+    assert quiet(law.isoflop, [1e21], 1e9).shape == (1,)
+    assert quiet(law.isoflop, 1e21, [[1e9], [2e9]]).shape == (2, 1)
+    assert quiet(law.isoflop, np.float64(1e21), np.float32(1e9)).__class__ is float
+
+
+def test_muennighoff_keyword_shapes():
+    law = laws.Muennighoff2023(fitted_range={})
+    assert type(law.isoflop(1e21, 1e9, unique_tokens=1e10)) is float
+    assert law.isoflop(1e21, 1e9, unique_tokens=[1e9, 1e10]).shape == (2,)
+    assert law.isoflop([1e21, 1e22], [[1e9], [2e9]], unique_tokens=1e10).shape == (2, 2)
+    assert all(type(x) is float for x in law.compute_optimal(1e21, unique_tokens=1e10))
+    assert type(law.loss(1e9, 2e10, unique_tokens=1e10)) is float
+    assert type(law.effective_data(2e10, 1e10)) is float
+    assert type(law.effective_params(2e10, 1e10)) is float
+
+
+def test_extreme_constants_are_refused_not_inf():
+    """Inputs in range can still leave float64 with extreme constants: a ValueError
+    names them where a law would return inf, 0 or NaN, or crash."""
+    steep = laws.PowerLawFrontier(1.0, 0.05, 1.0, 0.95)
+    with pytest.raises(ValueError, match=r"^N=1e\+40 is out of range for this law: the result "
+                                         r"there, inf, is beyond float64"):
+        steep.budget_for([1e9, 1e40])
+    with pytest.raises(ValueError, match=r"^N=100000000\.0, E=4\.0 is out of range"):
+        laws.Clark2022(d=400.0, fitted_range={}).loss(1e8, 4)
+    with pytest.raises(ValueError, match=r"^L=0\.01 is out of range"):
+        laws.Kaplan2020(alpha_b=1e-3).critical_batch(0.01)
+    with pytest.raises(ValueError, match=r"^N=10000000000\.0 is out of range"):
+        laws.TokensPerParameter(1e300).tokens_for(1e10)
+    with pytest.raises(ValueError, match=r"^alpha=0\.001, beta=0\.001, A=1e\+300, B=1\.0 are "
+                                         "invalid together"):
+        laws.ParametricLaw(1.0, 1e300, 1.0, 1e-3, 1e-3)
+    with pytest.raises(ValueError, match=r"^a=-0\.1, c=0\.1 and e_start=10\.0 give a dense loss"):
+        laws.Clark2022(a=-0.1, c=0.1, e_start=10.0, fitted_range={}).effective_params(1e8, 4)
+    assert laws.Clark2022(c=1e-300).n_cutoff == math.inf  # was an OverflowError
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: laws.ParametricLaw(False, 1, 1, 1, 1), r"^E=False is invalid: it must be a number"),
+    (lambda: laws.ParametricLaw(np.zeros(2), 1, 1, 1, 1), r"^E is invalid: it must be a single"),
+    (lambda: laws.ParametricLaw(-1, 1, 1, 1, 1), r"^E=-1\.0 is invalid: it must be finite and >= 0"),
+    (lambda: laws.ParametricLaw(1, 1, 1, 1, 1, name=None), r"^name=None is invalid"),
+    (lambda: laws.Muennighoff2023(r_d_star=np.array([15.0])), r"^r_d_star is invalid"),
+    (lambda: laws.Clark2022(a=np.float32(np.nan)), r"^a=nan is invalid: it must be a finite"),
+    # float64 cannot tell 1 / e_start from 1 / e_max: Ê's offset would divide by zero
+    (lambda: laws.Clark2022(e_start=1e308, e_max=1.0000000000000002e308), r"^e_start=1e\+308 is"),
+    (lambda: laws.Kaplan2020(fitted_range="N"), r"^fitted_range='N' is invalid: it must be a dict"),
+    (lambda: laws.Kaplan2020(fitted_range={"n": (1, 2)}), r"^fitted_range\['n'\] is invalid"),
+    (lambda: laws.Kaplan2020(fitted_range={"N": ("a", 2)}), r"^fitted_range\['N'\]=\('a', 2\)"),
+    (lambda: laws.Besiroglu2024(fitted_range={"N": (1, 2, 3)}), r"^fitted_range\['N'\]=\(1, 2, 3"),
+], ids=lambda x: x if isinstance(x, str) else "")
+def test_bad_constants_name_the_field(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
 
 
 # Extrapolation ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Mapping
+from numbers import Integral
 from typing import Any, TypeVar, cast, overload
 
 import numpy as np
@@ -35,30 +36,92 @@ class ExtrapolationWarning(UserWarning):
     """
 
 
-def positive(name: str, value: npt.ArrayLike) -> F64:
-    """``value`` as a float64 array whose elements are all finite and > 0, or a
-    ValueError naming ``name``."""
-    raw = np.asarray(value)
+#: Every count a law takes (parameters, tokens, FLOPs, unique tokens, steps, batch
+#: sizes, experts) lies in ``[1, 1e40]``: below one of a thing is meaningless, and 1e40
+#: is 13 decades beyond the largest training runs (~1e26 FLOPs) while leaving room for
+#: every power the published laws take of it in float64.
+COUNT_RANGE: Bounds = (1.0, 1e40)
+#: A loss in nats per token, as Kaplan et al.'s critical batch takes it: two decades
+#: beyond any language model's (about 1.5 to 11) at each end.
+LOSS_RANGE: Bounds = (1e-3, 1e3)
+
+
+def as_numbers(name: str, value: object) -> F64:
+    """``value`` as a float64 array, or a ValueError naming ``name`` if it is not a
+    number or an array of numbers (bools, strings, None and ragged lists are not)."""
+    try:
+        raw = np.asarray(value)
+    except (ValueError, TypeError):
+        raw = np.asarray(None)
     if raw.dtype == np.bool_ or raw.dtype.kind not in "iuf":
         msg = f"{name}={value!r} is invalid: it must be a number or an array of numbers"
         raise ValueError(msg)
-    array = raw.astype(np.float64, copy=False)
-    bad = ~(np.isfinite(array) & (array > 0))
-    if bad.any():
-        first = float(array[bad].flat[0])
-        where = f" ({int(bad.sum())} of {array.size} values)" if array.ndim else ""
-        msg = f"{name}={first!r} is invalid: it must be finite and > 0{where}"
+    with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf: refused
+        return raw.astype(np.float64, copy=False)
+
+
+def within(name: str, value: object, low: float = 0.0, high: float = math.inf) -> F64:
+    """``value`` as a float64 array whose elements are all finite and in ``[low,
+    high]`` (``> 0`` if ``low`` is 0), or a ValueError naming ``name``, the first bad
+    value and the range."""
+    array = as_numbers(name, value)
+    inside = np.isfinite(array) & (array > low if low == 0 else array >= low) & (array <= high)
+    if not inside.all():
+        first = float(array[~inside].flat[0])
+        where = f" ({int((~inside).sum())} of {array.size} values)" if array.ndim else ""
+        allowed = "finite and > 0" if low == 0 and high == math.inf else (
+            f"a finite number from {low:g} to {high:g}")
+        msg = f"{name}={first!r} is invalid: it must be {allowed}{where}"
         raise ValueError(msg)
     return array
 
 
-def positive_scalar(name: str, value: float) -> float:
-    """A finite float > 0, or a ValueError naming ``name``."""
-    array = positive(name, value)
+def positive(name: str, value: object) -> F64:
+    """``value`` as a float64 array whose elements are all finite and > 0, or a
+    ValueError naming ``name``."""
+    return within(name, value)
+
+
+def counts(name: str, value: object) -> F64:
+    """``value`` as a float64 array of counts in :data:`COUNT_RANGE`, or a ValueError
+    naming ``name``."""
+    return within(name, value, *COUNT_RANGE)
+
+
+def scalar(name: str, array: F64) -> float:
+    """The single number in ``array``, or a ValueError naming ``name``."""
     if array.ndim:
         msg = f"{name} is invalid: it must be a single number, not an array"
         raise ValueError(msg)
     return float(array)
+
+
+def positive_scalar(name: str, value: object) -> float:
+    """A finite float > 0, or a ValueError naming ``name``."""
+    return scalar(name, positive(name, value))
+
+
+def finite_scalar(name: str, value: object) -> float:
+    """A finite float, or a ValueError naming ``name``."""
+    number = scalar(name, as_numbers(name, value))
+    if not math.isfinite(number):
+        msg = f"{name}={number!r} is invalid: it must be a finite number"
+        raise ValueError(msg)
+    return number
+
+
+_Choice = TypeVar("_Choice")
+
+
+def choice(name: str, value: object, options: tuple[_Choice, ...]) -> _Choice:
+    """The option equal to ``value``, or a ValueError naming ``name`` and the options.
+    Integer options take any integer but a bool; string options a string."""
+    kind = str if isinstance(options[0], str) else Integral
+    if isinstance(value, kind) and not isinstance(value, bool) and value in options:
+        return options[options.index(value)]
+    allowed = ", ".join(repr(o) for o in options)
+    msg = f"{name}={value!r} is invalid: it must be one of {allowed}"
+    raise ValueError(msg)
 
 
 def broadcast(**arrays: F64) -> tuple[tuple[int, ...], list[F64]]:
@@ -94,11 +157,44 @@ def documented(method: _Method, doc: str) -> _Method:
     return cast("_Method", wrapper)
 
 
-def output(values: F64, shape: tuple[int, ...]) -> float | F64:
-    """A float for scalar inputs, else an array of ``shape``."""
+def floating(method: _Method) -> _Method:
+    """``method`` without NumPy's floating-point warnings: a result beyond float64 is
+    refused by :func:`output` with a ValueError instead."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return method(*args, **kwargs)
+
+    return cast("_Method", wrapper)
+
+
+def output(values: F64, shape: tuple[int, ...], **inputs: F64) -> float | F64:
+    """A float for scalar inputs, else an array of ``shape``; or, where a value is not
+    finite and > 0 (it left float64: only extreme constants get there from inputs in
+    range), a ValueError naming the flat, broadcast ``inputs`` that gave it."""
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = ", ".join(f"{key}={float(array[i])!r}" for key, array in inputs.items())
+        msg = (f"{where} is out of range for this law: the result there, "
+               f"{float(values[i])!r}, is beyond float64; with these constants the inputs "
+               "must stay where it is finite and > 0")
+        raise ValueError(msg)
     if not shape:
         return float(values[0])
     return values.reshape(shape)
+
+
+def isoflop_tokens(c: F64, n: F64) -> F64:
+    """``D = C / (6 N)`` on an isoFLOP profile, or a ValueError if it is below one token."""
+    d = c / (6.0 * n)
+    if (d < 1).any():
+        i = int(np.flatnonzero(d < 1)[0])
+        msg = (f"N_grid={float(n[i])!r} is invalid with C={float(c[i])!r}: it leaves "
+               f"D = C / (6 N) = {float(d[i]):.3g} tokens; N_grid must be at most C / 6")
+        raise ValueError(msg)
+    return d
 
 
 def user_stacklevel() -> int:
@@ -139,17 +235,26 @@ def check_range(law: str, label: str, values: F64, bounds: Bounds | None, noun: 
     warnings.warn(msg, ExtrapolationWarning, stacklevel=user_stacklevel())
 
 
-def ranges(default: Mapping[str, Bounds], given: Mapping[str, Bounds] | None,
+def ranges(default: Mapping[str, Bounds], given: object, keys: tuple[str, ...],
            ) -> dict[str, Bounds]:
-    """The law's fitted ranges: ``given`` if passed (``{}`` turns the checks off)."""
+    """The law's fitted ranges: ``given`` if passed (``{}`` turns the checks off), each
+    keyed by one of ``keys``."""
     chosen = default if given is None else given
+    if not isinstance(chosen, Mapping):
+        msg = (f"fitted_range={given!r} is invalid: it must be a dict of (low, high) bounds "
+               f"keyed by {', '.join(keys)}")
+        raise ValueError(msg)
     result: dict[str, Bounds] = {}
     for key, bounds in chosen.items():
-        low, high = (float(b) for b in bounds)
-        if not (0 <= low < high):
-            msg = f"fitted_range[{key!r}]={bounds!r} is invalid: it must be (low, high), 0 <= low < high"
+        if key not in keys:
+            msg = f"fitted_range[{key!r}] is invalid: the keys are {', '.join(keys)}"
             raise ValueError(msg)
-        result[key] = (low, high)
+        pair = as_numbers(f"fitted_range[{key!r}]", bounds)
+        if pair.shape != (2,) or not (0 <= pair[0] < pair[1]) or not math.isfinite(pair[0]):
+            msg = (f"fitted_range[{key!r}]={bounds!r} is invalid: it must be (low, high), "
+                   "0 <= low < high, low finite")
+            raise ValueError(msg)
+        result[key] = (float(pair[0]), float(pair[1]))
     return result
 
 
@@ -158,8 +263,10 @@ class ScalingLaw(abc.ABC):
     allocation it implies under ``C = 6 N D``.
 
     Every method takes scalars or NumPy arrays, broadcast together, and returns a float
-    for scalar inputs and an array otherwise. Values that are not finite and > 0 raise a
-    ValueError naming the argument; values outside the law's ``fitted_range`` warn with
+    for scalar inputs and an array otherwise. ``N``, ``D`` and ``C`` must be finite and in
+    :data:`COUNT_RANGE` (1 to 1e40), else a ValueError names the argument, its value and
+    the range; so must a result (a ValueError names the inputs where extreme constants
+    take it beyond float64). Values outside the law's ``fitted_range`` warn with
     :class:`ExtrapolationWarning`. Subclasses implement the ``_loss``,
     ``_compute_optimal`` and ``_tokens_for`` hooks on flat, checked arrays, and
     ``_budget_for`` where they can invert their allocation (:meth:`budget_for`).
@@ -194,16 +301,18 @@ class ScalingLaw(abc.ABC):
         msg = f"{self.name} does not invert its compute-optimal allocation: it has no budget_for"
         raise NotImplementedError(msg)
 
+    @floating
     def _per_model(self, N: npt.ArrayLike, hook: Callable[[F64], F64]) -> float | F64:
         """``hook`` applied to the checked parameter counts ``N``, shaped like them."""
-        shape, (n,) = broadcast(N=positive("N", N))
+        shape, (n,) = broadcast(N=counts("N", N))
         self._check("N", "N", n, "model")
-        return output(hook(n), shape)
+        return output(hook(n), shape, N=n)
 
     @overload
     def loss(self, N: float, D: float) -> float: ...
     @overload
     def loss(self, N: npt.ArrayLike, D: npt.ArrayLike) -> F64: ...
+    @floating
     def loss(self, N: npt.ArrayLike, D: npt.ArrayLike) -> float | F64:
         """Predicted loss of a model of ``N`` parameters trained on ``D`` tokens.
 
@@ -217,14 +326,15 @@ class ScalingLaw(abc.ABC):
         float or numpy.ndarray
             The loss in nats per token.
         """
-        shape, (n, d) = broadcast(N=positive("N", N), D=positive("D", D))
+        shape, (n, d) = broadcast(N=counts("N", N), D=counts("D", D))
         self._check_nd(n, d)
-        return output(self._loss(n, d), shape)
+        return output(self._loss(n, d), shape, N=n, D=d)
 
     @overload
     def compute_optimal(self, C: float) -> tuple[float, float]: ...
     @overload
     def compute_optimal(self, C: npt.ArrayLike) -> tuple[F64, F64]: ...
+    @floating
     def compute_optimal(self, C: npt.ArrayLike) -> tuple[float | F64, float | F64]:
         """The allocation that minimises the loss for a training budget of ``C`` FLOPs.
 
@@ -238,10 +348,11 @@ class ScalingLaw(abc.ABC):
         (N, D) : tuple of float or numpy.ndarray
             Parameters and tokens.
         """
-        shape, (c,) = broadcast(C=positive("C", C))
+        shape, (c,) = broadcast(C=counts("C", C))
         n, d = self._compute_optimal(c)
+        result = output(n, shape, C=c), output(d, shape, C=c)
         self._check_nd(n, d, "_opt")
-        return output(n, shape), output(d, shape)
+        return result
 
     @overload
     def tokens_for(self, N: float) -> float: ...
@@ -284,9 +395,11 @@ class ScalingLaw(abc.ABC):
     def isoflop(self, C: float, N_grid: float) -> float: ...
     @overload
     def isoflop(self, C: npt.ArrayLike, N_grid: npt.ArrayLike) -> F64: ...
+    @floating
     def isoflop(self, C: npt.ArrayLike, N_grid: npt.ArrayLike) -> float | F64:
         """Loss along the isoFLOP profile of budget ``C``: ``loss(N, C / (6 N))`` for each
-        ``N`` of ``N_grid`` (broadcast against ``C``).
+        ``N`` of ``N_grid`` (broadcast against ``C``). ``N_grid`` above ``C / 6`` leaves
+        less than one token and raises a ValueError.
 
         Parameters
         ----------
@@ -300,7 +413,7 @@ class ScalingLaw(abc.ABC):
         float or numpy.ndarray
             The loss; its minimum over ``N_grid`` approximates the compute-optimal model.
         """
-        shape, (c, n) = broadcast(C=positive("C", C), N_grid=positive("N_grid", N_grid))
-        d = c / (6.0 * n)
-        self._check_nd(n, d, suffix="")
-        return output(self._loss(n, d), shape)
+        shape, (c, n) = broadcast(C=counts("C", C), N_grid=counts("N_grid", N_grid))
+        d = isoflop_tokens(c, n)
+        self._check_nd(n, d)
+        return output(self._loss(n, d), shape, C=c, N_grid=n)

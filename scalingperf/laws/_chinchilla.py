@@ -4,6 +4,7 @@ and the 20-tokens-per-parameter rule of thumb."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Literal, overload
 
@@ -15,13 +16,17 @@ from ._base import (
     F64,
     Bounds,
     ScalingLaw,
+    as_numbers,
     broadcast,
+    choice,
+    counts,
     documented,
+    floating,
     output,
-    positive,
     positive_scalar,
     power,
     ranges,
+    scalar,
 )
 
 #: Gopher's training compute, the budget Hoffmann et al. 2022 compare allocations at.
@@ -40,6 +45,7 @@ class _LossFrontier(ScalingLaw):
     def optimal_loss(self, C: float) -> float: ...
     @overload
     def optimal_loss(self, C: npt.ArrayLike) -> F64: ...
+    @floating
     def optimal_loss(self, C: npt.ArrayLike) -> float | F64:
         """The least loss reachable with ``C`` FLOPs: ``L(N_opt(C), D_opt(C))``.
 
@@ -52,10 +58,12 @@ class _LossFrontier(ScalingLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (c,) = broadcast(C=positive("C", C))
+        shape, (c,) = broadcast(C=counts("C", C))
         n, d = self._compute_optimal(c)
+        output(n, shape, C=c)
+        output(d, shape, C=c)
         self._check_nd(n, d, "_opt")
-        return output(self._loss(n, d), shape)
+        return output(self._loss(n, d), shape, C=c)
 
 
 class ParametricLaw(_LossFrontier):
@@ -71,7 +79,8 @@ class ParametricLaw(_LossFrontier):
     Parameters
     ----------
     E, A, B, alpha, beta : float
-        Irreducible loss (>= 0) and the four positive constants.
+        Irreducible loss (>= 0) and the four positive constants; ``G`` below must be a
+        float64 number > 0.
     fitted_range : dict, optional
         ``{"N": (low, high), "D": (low, high)}`` of the data behind the constants; outside
         it results warn with :class:`ExtrapolationWarning`. ``{}`` turns checks off.
@@ -82,13 +91,25 @@ class ParametricLaw(_LossFrontier):
     def __init__(self, E: float, A: float, B: float, alpha: float, beta: float, *,
                  fitted_range: Mapping[str, Bounds] | None = None,
                  name: str = "ParametricLaw") -> None:
-        self.E = 0.0 if E == 0 else positive_scalar("E", E)
+        self.E = scalar("E", as_numbers("E", E))
+        if not (math.isfinite(self.E) and self.E >= 0):
+            msg = f"E={self.E!r} is invalid: it must be finite and >= 0"
+            raise ValueError(msg)
         self.A = positive_scalar("A", A)
         self.B = positive_scalar("B", B)
         self.alpha = positive_scalar("alpha", alpha)
         self.beta = positive_scalar("beta", beta)
-        self.fitted_range = ranges({}, fitted_range)
-        self.name = name
+        self.fitted_range = ranges({}, fitted_range, ("N", "D"))
+        self.name = _name(name)
+        log_g = (math.log(self.alpha) + math.log(self.A) - math.log(self.beta)
+                 - math.log(self.B)) / (self.alpha + self.beta)
+        if not (self.a > 0 and self.b > 0 and abs(log_g) < 700):
+            msg = (f"alpha={self.alpha!r}, beta={self.beta!r}, A={self.A!r}, B={self.B!r} are "
+                   "invalid together: the allocation exponents beta / (alpha + beta), alpha "
+                   "/ (alpha + beta) and G = (alpha A / (beta B))^(1 / (alpha + beta)) must "
+                   "be float64 numbers > 0")
+            raise ValueError(msg)
+        self._g = math.exp(log_g)
 
     def __repr__(self) -> str:
         return (f"{self.name}(E={self.E:.6g}, A={self.A:.6g}, B={self.B:.6g}, "
@@ -107,7 +128,7 @@ class ParametricLaw(_LossFrontier):
     @property
     def G(self) -> float:
         """``(alpha A / (beta B))^(1 / (alpha + beta))``: ``N_opt = G (C/6)^a``."""
-        return float((self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta)))
+        return self._g
 
     def _loss(self, n: F64, d: F64) -> F64:
         out = np.empty_like(n)
@@ -150,8 +171,8 @@ class PowerLawFrontier(ScalingLaw):
         self.a = positive_scalar("a", a)
         self.d_coeff = positive_scalar("d_coeff", d_coeff)
         self.b = positive_scalar("b", b)
-        self.fitted_range = ranges({}, fitted_range)
-        self.name = name
+        self.fitted_range = ranges({}, fitted_range, ("N", "D"))
+        self.name = _name(name)
 
     def __repr__(self) -> str:
         return (f"{self.name}(N_opt = {self.n_coeff:.6g} C^{self.a:.6g}, "
@@ -187,6 +208,8 @@ _APPROACH2 = {"n_coeff": 63e9 / GOPHER_FLOPS**0.49, "a": 0.49,
 # reported by Besiroglu et al. 2024 (A and B are printed to 4 digits in both).
 _APPROACH3 = {"paper": (1.69, 406.4, 410.7, 0.34, 0.28),
               "tex": (1.6934, 406.4, 410.7, 0.3392, 0.2849)}
+_APPROACHES: tuple[Literal[1, 2, 3], ...] = (1, 2, 3)
+_CONSTANTS: tuple[Literal["paper", "tex"], ...] = ("paper", "tex")
 
 
 class Chinchilla2022(_LossFrontier):
@@ -254,15 +277,11 @@ class Chinchilla2022(_LossFrontier):
                  n_coeff: float | None = None, a: float | None = None,
                  d_coeff: float | None = None, b: float | None = None,
                  fitted_range: Mapping[str, Bounds] | None = None) -> None:
-        if approach not in (1, 2, 3):
-            msg = f"approach={approach!r} is invalid: it must be 1, 2 or 3"
-            raise ValueError(msg)
-        if constants not in _APPROACH3:
-            msg = f"constants={constants!r} is invalid: it must be 'paper' or 'tex'"
-            raise ValueError(msg)
+        approach = choice("approach", approach, _APPROACHES)
+        constants = choice("constants", constants, _CONSTANTS)
         self.approach = approach
         self.name = f"Chinchilla2022(approach={approach})"
-        self.fitted_range = ranges(CHINCHILLA_RANGE, fitted_range)
+        self.fitted_range = ranges(CHINCHILLA_RANGE, fitted_range, ("N", "D"))
         parametric = {"E": E, "A": A, "B": B, "alpha": alpha, "beta": beta}
         frontier = {"n_coeff": n_coeff, "a": a, "d_coeff": d_coeff, "b": b}
         self._law: ParametricLaw | PowerLawFrontier
@@ -403,7 +422,7 @@ class Besiroglu2024(ParametricLaw):
                  fitted_range: Mapping[str, Bounds] | None = None) -> None:
         super().__init__(E, A, B, alpha, beta, fitted_range=fitted_range,
                          name="Besiroglu2024")
-        self.fitted_range = ranges(CHINCHILLA_RANGE, fitted_range)
+        self.fitted_range = ranges(CHINCHILLA_RANGE, fitted_range, ("N", "D"))
 
 
 class TokensPerParameter:
@@ -430,6 +449,7 @@ class TokensPerParameter:
     def tokens_for(self, N: float) -> float: ...
     @overload
     def tokens_for(self, N: npt.ArrayLike) -> F64: ...
+    @floating
     def tokens_for(self, N: npt.ArrayLike) -> float | F64:
         """``ratio x N`` tokens.
 
@@ -441,13 +461,14 @@ class TokensPerParameter:
         -------
         float or numpy.ndarray
         """
-        shape, (n,) = broadcast(N=positive("N", N))
-        return output(self.ratio * n, shape)
+        shape, (n,) = broadcast(N=counts("N", N))
+        return output(self.ratio * n, shape, N=n)
 
     @overload
     def compute_optimal(self, C: float) -> tuple[float, float]: ...
     @overload
     def compute_optimal(self, C: npt.ArrayLike) -> tuple[F64, F64]: ...
+    @floating
     def compute_optimal(self, C: npt.ArrayLike) -> tuple[float | F64, float | F64]:
         """``N = sqrt(C / (6 ratio))`` and ``D = ratio N``, so that ``6 N D = C``.
 
@@ -460,6 +481,13 @@ class TokensPerParameter:
         -------
         (N, D) : tuple of float or numpy.ndarray
         """
-        shape, (c,) = broadcast(C=positive("C", C))
+        shape, (c,) = broadcast(C=counts("C", C))
         n = np.sqrt(c / (6.0 * self.ratio))
-        return output(n, shape), output(self.ratio * n, shape)
+        return output(n, shape, C=c), output(self.ratio * n, shape, C=c)
+
+
+def _name(name: object) -> str:
+    if not isinstance(name, str):
+        msg = f"name={name!r} is invalid: it must be a string"
+        raise ValueError(msg)
+    return name

@@ -14,13 +14,17 @@ from ._base import (
     Bounds,
     broadcast,
     check_range,
+    choice,
+    counts,
+    finite_scalar,
+    floating,
     output,
-    positive,
     positive_scalar,
     ranges,
 )
 
 Routing = Literal["s-base", "rl-r", "hash"]
+_ROUTINGS: tuple[Routing, ...] = ("s-base", "rl-r", "hash")
 
 # Table 3 of the paper (fits of eq. 1 with the saturating transformation, logs base 10):
 # a, b, c, d, E_start, E_max.
@@ -65,11 +69,15 @@ class Clark2022:
     These constants were checked against a secondary transcription of the paper's
     Table 3, not against the PDF itself.
 
+    ``N`` and ``E`` must be finite and from 1 to 1e40
+    (:data:`~scalingperf.laws._base.COUNT_RANGE`); other values raise a ValueError naming
+    the argument.
+
     Parameters
     ----------
     routing : {"s-base", "rl-r", "hash"}
     a, b, c, d, e_start, e_max : float, optional
-        Override a published constant.
+        Override a published constant (finite; ``1 <= e_start < e_max``).
     fitted_range : dict, optional
         Default: N from 15M to 1.3B, E from 1 to 512. ``{}`` turns the
         :class:`ExtrapolationWarning` checks off.
@@ -79,24 +87,23 @@ class Clark2022:
                  b: float | None = None, c: float | None = None, d: float | None = None,
                  e_start: float | None = None, e_max: float | None = None,
                  fitted_range: Mapping[str, Bounds] | None = None) -> None:
-        if routing not in _CONSTANTS:
-            msg = f"routing={routing!r} is invalid: it must be one of {', '.join(_CONSTANTS)}"
-            raise ValueError(msg)
-        a0, b0, c0, d0, start0, max0 = _CONSTANTS[routing]
-        self.routing: Routing = routing
-        self.a = _finite("a", a0 if a is None else a)
-        self.b = _finite("b", b0 if b is None else b)
-        self.c = _finite("c", c0 if c is None else c)
-        self.d = _finite("d", d0 if d is None else d)
+        self.routing = choice("routing", routing, _ROUTINGS)
+        a0, b0, c0, d0, start0, max0 = _CONSTANTS[self.routing]
+        self.a = finite_scalar("a", a0 if a is None else a)
+        self.b = finite_scalar("b", b0 if b is None else b)
+        self.c = finite_scalar("c", c0 if c is None else c)
+        self.d = finite_scalar("d", d0 if d is None else d)
         self.e_start = positive_scalar("e_start", start0 if e_start is None else e_start)
         self.e_max = positive_scalar("e_max", max0 if e_max is None else e_max)
-        if not 1.0 <= self.e_start < self.e_max:
+        # 1 / e_start - 1 / e_max > 0 also refuses an e_start that float64 cannot tell
+        # from e_max, where the offset of Ê would divide by zero.
+        if not (self.e_start >= 1.0 and 1.0 / self.e_start - 1.0 / self.e_max > 0):
             msg = (f"e_start={self.e_start:g} is invalid: it must be >= 1 and below "
                    f"e_max={self.e_max:g}")
             raise ValueError(msg)
-        self.published_n_cutoff = _PUBLISHED_CUTOFF[routing]
-        self.fitted_range = ranges(CLARK_RANGE, fitted_range)
-        self.name = f"Clark2022({routing!r})"
+        self.published_n_cutoff = _PUBLISHED_CUTOFF[self.routing]
+        self.fitted_range = ranges(CLARK_RANGE, fitted_range, ("N", "E"))
+        self.name = f"Clark2022({self.routing!r})"
 
     def __repr__(self) -> str:
         return (f"Clark2022({self.routing!r}, a={self.a:g}, b={self.b:g}, c={self.c:g}, "
@@ -111,15 +118,9 @@ class Clark2022:
         result: F64 = self.a * log_n + self.b * log_ehat + self.c * log_n * log_ehat + self.d
         return result
 
-    def _experts(self, e: F64) -> None:
-        if (e < 1).any():
-            msg = f"E={float(e[e < 1][0])!r} is invalid: a model has at least 1 expert"
-            raise ValueError(msg)
-        check_range(self.name, "E", e, self.fitted_range.get("E"), "expert count")
-
     def _inputs(self, N: npt.ArrayLike, E: npt.ArrayLike) -> tuple[tuple[int, ...], F64, F64]:
-        shape, (n, e) = broadcast(N=positive("N", N), E=positive("E", E))
-        self._experts(e)
+        shape, (n, e) = broadcast(N=counts("N", N), E=counts("E", E))
+        check_range(self.name, "E", e, self.fitted_range.get("E"), "expert count")
         check_range(self.name, "N", n, self.fitted_range.get("N"), "dense model")
         return shape, n, e
 
@@ -127,6 +128,7 @@ class Clark2022:
     def expert_saturation(self, E: float) -> float: ...
     @overload
     def expert_saturation(self, E: npt.ArrayLike) -> F64: ...
+    @floating
     def expert_saturation(self, E: npt.ArrayLike) -> float | F64:
         """The saturated expert count ``Ê(E)``.
 
@@ -139,14 +141,15 @@ class Clark2022:
         -------
         float or numpy.ndarray
         """
-        shape, (e,) = broadcast(E=positive("E", E))
-        self._experts(e)
-        return output(self._ehat(e), shape)
+        shape, (e,) = broadcast(E=counts("E", E))
+        check_range(self.name, "E", e, self.fitted_range.get("E"), "expert count")
+        return output(self._ehat(e), shape, E=e)
 
     @overload
     def loss(self, N: float, E: float) -> float: ...
     @overload
     def loss(self, N: npt.ArrayLike, E: npt.ArrayLike) -> F64: ...
+    @floating
     def loss(self, N: npt.ArrayLike, E: npt.ArrayLike) -> float | F64:
         """Validation loss of a model with dense base size ``N`` routed over ``E`` experts
         (trained on 130B tokens).
@@ -162,12 +165,13 @@ class Clark2022:
         """
         shape, n, e = self._inputs(N, E)
         values = 10.0 ** self._log_loss(np.log10(n), np.log10(self._ehat(e)))
-        return output(values, shape)
+        return output(values, shape, N=n, E=e)
 
     @overload
     def effective_params(self, N: float, E: float) -> float: ...
     @overload
     def effective_params(self, N: npt.ArrayLike, E: npt.ArrayLike) -> F64: ...
+    @floating
     def effective_params(self, N: npt.ArrayLike, E: npt.ArrayLike) -> float | F64:
         """Effective parameter count: the size ``N̄`` of the dense model (``E = 1``) with
         the same loss, ``L(N̄, 1) = L(N, E)``.
@@ -191,20 +195,22 @@ class Clark2022:
         shape, n, e = self._inputs(N, E)
         log_e = np.log10(self._ehat(e))
         log_one = math.log10(self.e_start)
-        log_bar = ((self.a + self.c * log_e) * np.log10(n) + self.b * (log_e - log_one)) / (
-            self.a + self.c * log_one)
-        return output(10.0**log_bar, shape)
+        slope = self.a + self.c * log_one
+        if slope == 0:
+            msg = (f"a={self.a!r}, c={self.c!r} and e_start={self.e_start!r} give a dense loss "
+                   "that does not depend on N (a + c log10(e_start) = 0): no dense size "
+                   "matches a routed model")
+            raise ValueError(msg)
+        log_bar = ((self.a + self.c * log_e) * np.log10(n) + self.b * (log_e - log_one)) / slope
+        return output(10.0**log_bar, shape, N=n, E=e)
 
     @property
     def n_cutoff(self) -> float:
-        """``10^(-b / c)``: the dense size beyond which more experts raise the loss."""
+        """``10^(-b / c)``: the dense size beyond which more experts raise the loss;
+        ``inf`` if there is none (``c <= 0``) or it lies beyond float64."""
         if self.c <= 0:
             return math.inf
-        return float(10.0 ** (-self.b / self.c))
-
-
-def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        msg = f"{name}={value!r} is invalid: it must be a finite number"
-        raise ValueError(msg)
-    return float(value)
+        try:
+            return float(10.0 ** (-self.b / self.c))
+        except OverflowError:
+            return math.inf

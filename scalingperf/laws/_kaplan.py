@@ -11,17 +11,20 @@ import numpy.typing as npt
 from . import _kernels
 from ._base import (
     F64,
+    LOSS_RANGE,
     PF_DAY,
     Bounds,
     ScalingLaw,
     broadcast,
     check_range,
+    counts,
     documented,
+    floating,
     output,
-    positive,
     positive_scalar,
     power,
     ranges,
+    within,
 )
 
 #: Kaplan et al. trained models of 768 to 1.5e9 non-embedding parameters on 22M to 23B
@@ -61,7 +64,10 @@ class Kaplan2020(ScalingLaw):
     (possibly for several epochs), and ``C_min`` the compute at a batch far below the
     critical one: neither is Hoffmann et al.'s single-epoch ``C = 6 N D``.
 
-    Every constant is an attribute and a keyword argument of the constructor.
+    Every constant is an attribute and a keyword argument of the constructor. ``N``,
+    ``D``, ``C``, ``S`` and ``B`` must be finite and from 1 to 1e40
+    (:data:`~scalingperf.laws._base.COUNT_RANGE`), a loss ``L`` from 1e-3 to 1e3 nats per
+    token; other values raise a ValueError naming the argument.
 
     Parameters
     ----------
@@ -100,7 +106,7 @@ class Kaplan2020(ScalingLaw):
         self.overfit_coeff = positive_scalar("overfit_coeff", overfit_coeff)
         self.overfit_exponent = positive_scalar("overfit_exponent", overfit_exponent)
         self.name = "Kaplan2020"
-        self.fitted_range = ranges(KAPLAN_RANGE, fitted_range)
+        self.fitted_range = ranges(KAPLAN_RANGE, fitted_range, ("N", "D", "S"))
 
     def __repr__(self) -> str:
         return (f"Kaplan2020(alpha_n={self.alpha_n:g}, n_c={self.n_c:g}, "
@@ -110,9 +116,9 @@ class Kaplan2020(ScalingLaw):
         bounds = self.fitted_range.get("N")
         if bounds is None:
             return None
-        low, high = (PF_DAY * (b / self.n_opt_coeff) ** (1.0 / self.n_opt_exponent)
-                     for b in bounds)
-        return low, high
+        low, high = PF_DAY * power(np.array(bounds) / self.n_opt_coeff, 1.0,
+                                   1.0 / self.n_opt_exponent)
+        return float(low), float(high)
 
     # The hooks of the common interface.
     def _loss(self, n: F64, d: F64) -> F64:
@@ -137,8 +143,8 @@ class Kaplan2020(ScalingLaw):
     def _at_batch(self, name: str, value: npt.ArrayLike, B: npt.ArrayLike, L: npt.ArrayLike,
                   ) -> tuple[tuple[int, ...], F64, F64, F64]:
         """The shape, ``value``, ``B`` and ``B_crit(L)``, checked and broadcast."""
-        shape, (x, b, loss) = broadcast(**{name: positive(name, value)}, B=positive("B", B),
-                                        L=positive("L", L))
+        shape, (x, b, loss) = broadcast(**{name: counts(name, value)}, B=counts("B", B),
+                                        L=within("L", L, *LOSS_RANGE))
         return shape, x, b, self._critical(loss)
 
     # The single-variable laws.
@@ -164,6 +170,7 @@ class Kaplan2020(ScalingLaw):
     def loss_tokens(self, D: float) -> float: ...
     @overload
     def loss_tokens(self, D: npt.ArrayLike) -> F64: ...
+    @floating
     def loss_tokens(self, D: npt.ArrayLike) -> float | F64:
         """Eq. 1.2: loss of a large model trained with early stopping on ``D`` tokens.
 
@@ -175,14 +182,15 @@ class Kaplan2020(ScalingLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (d,) = broadcast(D=positive("D", D))
+        shape, (d,) = broadcast(D=counts("D", D))
         self._check("D", "D", d, "token count")
-        return output(power(self.d_c / d, 1.0, self.alpha_d), shape)
+        return output(power(self.d_c / d, 1.0, self.alpha_d), shape, D=d)
 
     @overload
     def loss_compute(self, C: float) -> float: ...
     @overload
     def loss_compute(self, C: npt.ArrayLike) -> F64: ...
+    @floating
     def loss_compute(self, C: npt.ArrayLike) -> float | F64:
         """Eq. 1.3: loss reachable with ``C`` FLOPs allocated optimally (``C_min``: at a
         batch well below the critical batch).
@@ -196,9 +204,9 @@ class Kaplan2020(ScalingLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (c,) = broadcast(C=positive("C", C))
+        shape, (c,) = broadcast(C=counts("C", C))
         self._check_c(c)
-        return output(power(self.c_c * PF_DAY / c, 1.0, self.alpha_c), shape)
+        return output(power(self.c_c * PF_DAY / c, 1.0, self.alpha_c), shape, C=c)
 
     def _check_c(self, c: F64) -> None:
         check_range(self.name, "C", c, self._compute_range(), "compute-optimal budget")
@@ -207,6 +215,7 @@ class Kaplan2020(ScalingLaw):
     def loss_steps(self, N: float, S: float) -> float: ...
     @overload
     def loss_steps(self, N: npt.ArrayLike, S: npt.ArrayLike) -> F64: ...
+    @floating
     def loss_steps(self, N: npt.ArrayLike, S: npt.ArrayLike) -> float | F64:
         """Eq. 1.6: loss after ``S`` steps at a batch far above the critical batch
         (``S = S_min``; convert other batches with :meth:`min_steps`).
@@ -220,16 +229,17 @@ class Kaplan2020(ScalingLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (n, s) = broadcast(N=positive("N", N), S=positive("S", S))
+        shape, (n, s) = broadcast(N=counts("N", N), S=counts("S", S))
         self._check("N", "N", n, "model")
         self._check("S", "S", s, "step count")
         values = power(self.n_c / n, 1.0, self.alpha_n) + power(self.s_c / s, 1.0, self.alpha_s)
-        return output(values, shape)
+        return output(values, shape, N=n, S=s)
 
     @overload
     def critical_batch(self, L: float) -> float: ...
     @overload
     def critical_batch(self, L: npt.ArrayLike) -> F64: ...
+    @floating
     def critical_batch(self, L: npt.ArrayLike) -> float | F64:
         """Eq. 1.4: the critical batch size in tokens at loss ``L``, ``B* / L^(1/alpha_B)``.
 
@@ -242,13 +252,14 @@ class Kaplan2020(ScalingLaw):
         -------
         float or numpy.ndarray
         """
-        shape, (loss,) = broadcast(L=positive("L", L))
-        return output(self._critical(loss), shape)
+        shape, (loss,) = broadcast(L=within("L", L, *LOSS_RANGE))
+        return output(self._critical(loss), shape, L=loss)
 
     @overload
     def min_steps(self, S: float, B: float, L: float) -> float: ...
     @overload
     def min_steps(self, S: npt.ArrayLike, B: npt.ArrayLike, L: npt.ArrayLike) -> F64: ...
+    @floating
     def min_steps(self, S: npt.ArrayLike, B: npt.ArrayLike, L: npt.ArrayLike) -> float | F64:
         """§5.1: ``S_min = S / (1 + B_crit(L) / B)``, the steps ``S`` taken at batch ``B``
         would have been at a batch far above the critical one.
@@ -263,12 +274,13 @@ class Kaplan2020(ScalingLaw):
         float or numpy.ndarray
         """
         shape, s, b, crit = self._at_batch("S", S, B, L)
-        return output(s / (1.0 + crit / b), shape)
+        return output(s / (1.0 + crit / b), shape, S=s, B=b)
 
     @overload
     def min_compute(self, C: float, B: float, L: float) -> float: ...
     @overload
     def min_compute(self, C: npt.ArrayLike, B: npt.ArrayLike, L: npt.ArrayLike) -> F64: ...
+    @floating
     def min_compute(self, C: npt.ArrayLike, B: npt.ArrayLike, L: npt.ArrayLike) -> float | F64:
         """§5.1: ``C_min = C / (1 + B / B_crit(L))``, the compute ``C`` spent at batch ``B``
         would have been at a batch far below the critical one.
@@ -283,7 +295,7 @@ class Kaplan2020(ScalingLaw):
         float or numpy.ndarray
         """
         shape, c, b, crit = self._at_batch("C", C, B, L)
-        return output(c / (1.0 + b / crit), shape)
+        return output(c / (1.0 + b / crit), shape, C=c, B=b)
 
     budget_for = documented(ScalingLaw.budget_for, """
         FLOPs ``C_min`` for which ``N`` is the compute-efficient size (eq. 1.7 inverted).

@@ -10,7 +10,18 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernels
-from ._base import F64, Bounds, broadcast, check_range, output, positive, ranges
+from ._base import (
+    F64,
+    Bounds,
+    broadcast,
+    check_range,
+    counts,
+    floating,
+    isoflop_tokens,
+    output,
+    positive_scalar,
+    ranges,
+)
 from ._chinchilla import ParametricLaw
 
 #: Runs of 7M to 9B parameters on up to 900B tokens; the decay constants were fit on runs
@@ -29,8 +40,8 @@ def _repeats(unique: F64, total: F64, r_star: float) -> F64:
 def _with_unique(name: str, value: npt.ArrayLike, unique_tokens: npt.ArrayLike,
                  ) -> tuple[tuple[int, ...], F64, F64]:
     """The shape, ``value`` and ``unique_tokens``, checked and broadcast."""
-    shape, (x, u) = broadcast(**{name: positive(name, value)},
-                              unique_tokens=positive("unique_tokens", unique_tokens))
+    shape, (x, u) = broadcast(**{name: counts(name, value)},
+                              unique_tokens=counts("unique_tokens", unique_tokens))
     return shape, x, u
 
 
@@ -55,6 +66,10 @@ class Muennighoff2023(ParametricLaw):
     0.3526596``), i.e. ``E = 1.87``, ``A = 521``, ``B = 1488``; and the decay constants
     ``R_N* = 5.309743``, ``R_D* = 15.387756`` fit on 182 runs with the base law fixed.
 
+    ``N``, ``D``, ``C`` and ``unique_tokens`` must be finite and from 1 to 1e40
+    (:data:`~scalingperf.laws._base.COUNT_RANGE`); other values raise a ValueError naming
+    the argument.
+
     Parameters
     ----------
     E, A, B, alpha, beta, r_n_star, r_d_star : float
@@ -70,9 +85,9 @@ class Muennighoff2023(ParametricLaw):
                  r_d_star: float = 15.387756,
                  fitted_range: Mapping[str, Bounds] | None = None) -> None:
         super().__init__(E, A, B, alpha, beta, name="Muennighoff2023")
-        self.r_n_star = float(positive("r_n_star", r_n_star))
-        self.r_d_star = float(positive("r_d_star", r_d_star))
-        self.fitted_range = ranges(MUENNIGHOFF_RANGE, fitted_range)
+        self.r_n_star = positive_scalar("r_n_star", r_n_star)
+        self.r_d_star = positive_scalar("r_d_star", r_d_star)
+        self.fitted_range = ranges(MUENNIGHOFF_RANGE, fitted_range, ("N", "D", "epochs"))
 
     def _optimal_params_for_tokens(self, d: F64) -> F64:
         # Invert D_opt = G^-1 (C/6)^b, then N_opt = G (C/6)^a.
@@ -95,13 +110,14 @@ class Muennighoff2023(ParametricLaw):
                     "epoch count")
 
     def _unique(self, unique_tokens: npt.ArrayLike | None, d: F64) -> F64:
-        return d if unique_tokens is None else positive("unique_tokens", unique_tokens)
+        return d if unique_tokens is None else counts("unique_tokens", unique_tokens)
 
     @overload
     def loss(self, N: float, D: float, *, unique_tokens: float | None = None) -> float: ...
     @overload
     def loss(self, N: npt.ArrayLike, D: npt.ArrayLike, *,
              unique_tokens: npt.ArrayLike | None = None) -> F64: ...
+    @floating
     def loss(self, N: npt.ArrayLike, D: npt.ArrayLike, *,
              unique_tokens: npt.ArrayLike | None = None) -> float | F64:
         """Loss of ``N`` parameters trained on ``D`` tokens drawn from ``unique_tokens``
@@ -118,15 +134,16 @@ class Muennighoff2023(ParametricLaw):
         -------
         float or numpy.ndarray
         """
-        n, d = positive("N", N), positive("D", D)
+        n, d = counts("N", N), counts("D", D)
         shape, (n, d, u) = broadcast(N=n, D=d, unique_tokens=self._unique(unique_tokens, d))
         self._check_all(n, d, u)
-        return output(self._constrained_loss(n, d, u), shape)
+        return output(self._constrained_loss(n, d, u), shape, N=n, D=d, unique_tokens=u)
 
     @overload
     def effective_data(self, D: float, unique_tokens: float) -> float: ...
     @overload
     def effective_data(self, D: npt.ArrayLike, unique_tokens: npt.ArrayLike) -> F64: ...
+    @floating
     def effective_data(self, D: npt.ArrayLike, unique_tokens: npt.ArrayLike) -> float | F64:
         """Eq. 5: ``D'``, what ``D`` tokens drawn from ``unique_tokens`` are worth.
 
@@ -139,12 +156,13 @@ class Muennighoff2023(ParametricLaw):
         float or numpy.ndarray
         """
         shape, d, u = _with_unique("D", D, unique_tokens)
-        return output(_repeats(u, d, self.r_d_star), shape)
+        return output(_repeats(u, d, self.r_d_star), shape, D=d, unique_tokens=u)
 
     @overload
     def effective_params(self, N: float, unique_tokens: float) -> float: ...
     @overload
     def effective_params(self, N: npt.ArrayLike, unique_tokens: npt.ArrayLike) -> F64: ...
+    @floating
     def effective_params(self, N: npt.ArrayLike, unique_tokens: npt.ArrayLike) -> float | F64:
         """Eq. 6: ``N'``, what ``N`` parameters are worth when ``unique_tokens`` tokens
         only support ``N_opt(unique_tokens)`` of them.
@@ -158,7 +176,8 @@ class Muennighoff2023(ParametricLaw):
         float or numpy.ndarray
         """
         shape, n, u = _with_unique("N", N, unique_tokens)
-        return output(_repeats(self._optimal_params_for_tokens(u), n, self.r_n_star), shape)
+        values = _repeats(self._optimal_params_for_tokens(u), n, self.r_n_star)
+        return output(values, shape, N=n, unique_tokens=u)
 
     @overload
     def compute_optimal(self, C: float, *,
@@ -166,6 +185,7 @@ class Muennighoff2023(ParametricLaw):
     @overload
     def compute_optimal(self, C: npt.ArrayLike, *,
                         unique_tokens: npt.ArrayLike | None = None) -> tuple[F64, F64]: ...
+    @floating
     def compute_optimal(self, C: npt.ArrayLike, *, unique_tokens: npt.ArrayLike | None = None,
                         ) -> tuple[float | F64, float | F64]:
         """The allocation ``(N, D)`` with ``6 N D = C`` of least loss, given
@@ -191,8 +211,9 @@ class Muennighoff2023(ParametricLaw):
         shape, c, u = _with_unique("C", C, unique_tokens)
         n = self._minimise_isoflop(c, u)
         d = c / (6.0 * n)
+        result = output(n, shape, C=c, unique_tokens=u), output(d, shape, C=c, unique_tokens=u)
         self._check_all(n, d, u, "_opt")
-        return output(n, shape), output(d, shape)
+        return result
 
     def _minimise_isoflop(self, c: F64, u: F64) -> F64:
         centre = np.log(self._compute_optimal(c)[0])
@@ -231,9 +252,11 @@ class Muennighoff2023(ParametricLaw):
     @overload
     def isoflop(self, C: npt.ArrayLike, N_grid: npt.ArrayLike, *,
                 unique_tokens: npt.ArrayLike | None = None) -> F64: ...
+    @floating
     def isoflop(self, C: npt.ArrayLike, N_grid: npt.ArrayLike, *,
                 unique_tokens: npt.ArrayLike | None = None) -> float | F64:
-        """Loss along the isoFLOP profile ``D = C / (6 N)``, given ``unique_tokens``.
+        """Loss along the isoFLOP profile ``D = C / (6 N)``, given ``unique_tokens``
+        (``N_grid`` above ``C / 6`` leaves less than one token and raises a ValueError).
 
         Parameters
         ----------
@@ -244,11 +267,9 @@ class Muennighoff2023(ParametricLaw):
         -------
         float or numpy.ndarray
         """
-        c, n = positive("C", C), positive("N_grid", N_grid)
-        shape, (c, n) = broadcast(C=c, N_grid=n)
-        d = c / (6.0 * n)
-        u = d if unique_tokens is None else positive("unique_tokens", unique_tokens)
-        shape, (n, d, u) = broadcast(N_grid=n.reshape(shape), D=d.reshape(shape),
-                                     unique_tokens=u)
+        shape, (c, n) = broadcast(C=counts("C", C), N_grid=counts("N_grid", N_grid))
+        d = isoflop_tokens(c, n).reshape(shape)
+        shape, (c, n, d, u) = broadcast(C=c.reshape(shape), N_grid=n.reshape(shape), D=d,
+                                        unique_tokens=self._unique(unique_tokens, d))
         self._check_all(n, d, u)
-        return output(self._constrained_loss(n, d, u), shape)
+        return output(self._constrained_loss(n, d, u), shape, C=c, N_grid=n, unique_tokens=u)

@@ -143,6 +143,25 @@ def test_fit_isoflop_warns_and_refuses():
         laws.fit_isoflop(c, n, -loss + 10)
 
 
+def test_fit_isoflop_names_its_own_arguments():
+    """fit_isoflop(C, N, loss) called a bad N "D" (the names of fit's arguments)."""
+    c, n, _, loss = isoflop_runs()
+    with pytest.raises(ValueError, match=r"^N=-1\.0 is invalid: it must be a finite number from 1 "
+                                         r"to 1e\+40 \(1 of 63 values\)$"):
+        laws.fit_isoflop(c, np.where(np.arange(n.size) == 3, -1.0, n), loss)
+    with pytest.raises(ValueError, match=r"^C=0\.0 is invalid"):
+        laws.fit_isoflop(np.where(np.arange(c.size) == 3, 0.0, c), n, loss)
+    with pytest.raises(ValueError, match=r"^N is invalid: it has 62 entries where C has 63; C, N, "
+                                         "loss must be equally long"):
+        laws.fit_isoflop(c, n[:-1], loss)
+    with pytest.raises(ValueError, match=r"^loss is invalid: it must be a 1-D array .* \(63, 1\)"):
+        laws.fit_isoflop(c, n, loss[:, None])
+    with pytest.raises(ValueError, match=r"^C is invalid: it must be a 1-D array .* shape \(\)"):
+        laws.fit_isoflop(1e20, n, loss)
+    with pytest.raises(ValueError, match=r"^D is invalid: it has 62 entries where N has 63"):
+        laws.fit_envelope(n, np.ones(62), loss)
+
+
 def training_curves(law=TRUE, sizes=SIZES):
     """Checkpoints of runs of each size, from 1e8 to 1e13 tokens."""
     n, d = (g.ravel() for g in np.meshgrid(sizes, np.logspace(8, 13, 60)))

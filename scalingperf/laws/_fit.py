@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernels
-from ._base import F64, ExtrapolationWarning, positive, user_stacklevel
+from ._base import F64, ExtrapolationWarning, counts, positive, user_stacklevel
 from ._chinchilla import ParametricLaw, PowerLawFrontier
 
 if TYPE_CHECKING:
@@ -40,15 +40,23 @@ def _lbfgs() -> Callable[..., Any]:
     return result
 
 
-def _runs(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike) -> tuple[F64, F64, F64]:
-    n, d, values = positive("N", N), positive("D", D), positive("loss", loss)
-    if not n.ndim == d.ndim == values.ndim == 1:
-        msg = "N, D and loss must be 1-D arrays with one entry per run"
-        raise ValueError(msg)
-    if not n.size == d.size == values.size:
-        msg = f"N, D and loss must be equally long, got {n.size}, {d.size} and {values.size}"
-        raise ValueError(msg)
-    return n, d, values
+def _runs(loss: npt.ArrayLike, **sizes: npt.ArrayLike) -> tuple[F64, F64, F64]:
+    """The two count arrays ``sizes`` (in :data:`COUNT_RANGE`) and ``loss`` (> 0) as
+    equally long 1-D float64 arrays, or a ValueError naming the argument at fault."""
+    arrays = {**{name: counts(name, value) for name, value in sizes.items()},
+              "loss": positive("loss", loss)}
+    (first, size), *_ = ((name, array.size) for name, array in arrays.items())
+    for name, array in arrays.items():
+        if array.ndim != 1:
+            msg = (f"{name} is invalid: it must be a 1-D array with one entry per run, not of "
+                   f"shape {array.shape}")
+            raise ValueError(msg)
+        if array.size != size:
+            msg = (f"{name} is invalid: it has {array.size} entries where {first} has {size}; "
+                   f"{', '.join(arrays)} must be equally long")
+            raise ValueError(msg)
+    x, y = (arrays[name] for name in sizes)
+    return x, y, arrays["loss"]
 
 
 def _counts(*limits: tuple[str, int, int]) -> None:
@@ -192,7 +200,7 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
     if form != "chinchilla":
         msg = f"form={form!r} is invalid: the only form is 'chinchilla'"
         raise ValueError(msg)
-    n, d, values = _runs(N, D, loss)
+    n, d, values = _runs(loss, N=N, D=D)
     delta = float(positive("delta", delta))
     if not 0 < ci < 1:
         msg = f"ci={ci!r} is invalid: it must be in (0, 1)"
@@ -333,7 +341,7 @@ def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> Fron
         On bad input, fewer than 2 budgets, a budget with fewer than 3 sizes, or a
         profile that is not convex.
     """
-    c, n, values = _runs(C, N, loss)
+    c, n, values = _runs(loss, C=C, N=N)
     keys = np.round(np.log(c), 9)
     budgets = np.unique(keys)
     if budgets.size < 2:
@@ -398,7 +406,7 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
         On bad input, fewer than 2 runs, a run with a single checkpoint, or an envelope
         that never changes run.
     """
-    n, d, values = _runs(N, D, loss)
+    n, d, values = _runs(loss, N=N, D=D)
     labels = n if runs is None else np.asarray(runs)
     if labels.shape != n.shape:
         msg = f"runs must have one label per checkpoint: {labels.shape} against {n.shape}"

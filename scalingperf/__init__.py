@@ -19,9 +19,9 @@ from .estimate import Efficiency, Report, estimate
 from .grid import Grid
 from .layers import OpTable
 from .presets import presets
-from .sweep import SweepResult, sweep, sweep_columns
+from .sweep import Skipped, SweepResult, SweepWarning, sweep, sweep_columns
 
-__all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report",
-           "SweepResult", "abilities", "estimate", "hardware", "laws", "presets", "sweep",
-           "sweep_columns", "units"]
+__all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report", "Skipped",
+           "SweepResult", "SweepWarning", "abilities", "estimate", "hardware", "laws", "presets",
+           "sweep", "sweep_columns", "units"]
 __version__ = "0.1.0"

@@ -311,7 +311,7 @@ class Grid:
     def __init__(
         self,
         base: Architecture,
-        axes: list[tuple[str, list[float]]],
+        axes: list[tuple[str, list[float], bool]],
         batch: int,
         seq_len: int,
         recompute: str,
@@ -349,7 +349,12 @@ def sweep_rows(
     end: int,
     threads: int = 0,
     progress: Callable[[int, int], object] | None = None,
-) -> tuple[int, npt.NDArray[np.int64], dict[str, npt.NDArray[np.float64] | npt.NDArray[np.int64]]]: ...
+) -> tuple[
+    int,
+    npt.NDArray[np.int64],
+    dict[str, npt.NDArray[np.float64] | npt.NDArray[np.int64]],
+    dict[str, Any],
+]: ...
 
 def decode_configurations(
     grid: Grid, index: npt.ArrayLike, threads: int = 0
@@ -365,7 +370,7 @@ def sweep_top(
     descending: bool,
     threads: int = 0,
     progress: Callable[[int, int], object] | None = None,
-) -> list[int]: ...
+) -> tuple[list[int], dict[str, Any]]: ...
 def sweep_pareto(
     grid: Grid,
     hardware: Hardware,
@@ -378,4 +383,8 @@ def sweep_pareto(
     y_descending: bool,
     threads: int = 0,
     progress: Callable[[int, int], object] | None = None,
-) -> list[int]: ...
+) -> tuple[list[int], dict[str, Any]]: ...
+def skip_reasons(
+    grid: Grid, begin: int, end: int, threads: int = 0
+) -> tuple[list[tuple[str, int, str]], int]: ...
+def check_axis(name: str, values: list[float]) -> None: ...

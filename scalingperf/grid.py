@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping
@@ -18,20 +19,34 @@ AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group",
         "ffn_ratio", "ffn", "n_experts", "top_k", "n_shared_experts", "d_ff_expert",
         "vocab_size", "seq_len", "batch", "recompute", "tp", "pp", "dp", "ep", "zero",
         "microbatches")
+_MODEL_AXES = AXES[:14]
+_WORKLOAD_AXES = ("seq_len", "batch", "recompute")
 FFN_KINDS = ("gelu", "relu", "swiglu", "geglu")
 RECOMPUTE = ("none", "selective", "full")
+#: Axes whose values are names (the core numbers them in this order).
+CATEGORIES = {"ffn": FFN_KINDS, "recompute": RECOMPUTE}
 _ARCH_FIXED = ("n_heads", "head_dim", "n_kv_heads", "d_ff", "ffn", "n_experts", "top_k",
                "n_shared_experts", "d_ff_expert", "vocab_size", "max_position_embeddings",
                "position", "norm", "qkv_bias", "out_bias", "mlp_bias", "tie_embeddings",
                "d_ff_shared", "shared_expert_gate", "moe_every", "first_dense_layers",
                "dense_layers", "capacity_factor")
+#: What a grid's model is when the spec does not say: a modern decoder (Llama-2 /
+#: Mistral: rotary positions, so no table limits the sequence, RMSNorm, SwiGLU, a 32,000
+#: token vocabulary). The one place these defaults live; an Architecture's own defaults
+#: (GPT-2's) apply only to an Architecture built directly.
+GRID_DEFAULTS: dict[str, Any] = dict(ffn="swiglu", position="rotary", norm="rmsnorm",
+                                     vocab_size=32000)
 _OPTIONS = dict(dtype="bf16", flash_attention=True, dropout=False, implementation="megatron",
                 sequence_parallel=False, optimizer="adamw", interleave=1, ffn_multiple=1,
                 n_gpus=0, global_batch=0, compute=0.0, hardware="H100-SXM", efficiency=None,
                 batch=None, seq_len=None, recompute="none", tp=1, pp=1, dp=1, ep=1, zero=0,
-                microbatches=0)
+                microbatches=None)
 _RANGE_CONSTRAINTS = {"params": "params_non_embedding", "active_params": "params_active",
                       "aspect": "aspect_ratio"}
+#: Most values one axis may list: an axis is materialised as a list of numbers.
+MAX_AXIS_VALUES = 10_000_000
+#: Scalars given for these are one-value axes: the core derives from them per point.
+_DERIVED_SCALARS = ("gqa_group", "ffn_ratio")
 
 
 def _is_axis(value: Any) -> bool:
@@ -39,20 +54,107 @@ def _is_axis(value: Any) -> bool:
 
 
 def _bytes(field: str, value: Any) -> float:
-    """A byte count: a number or a string such as "80GiB" or "80 GB"."""
+    """A positive byte count: a number or a string such as "80GiB" or "80 GB"."""
     if isinstance(value, str):
         text = value.replace(" ", "")
         units = {"TiB": 2**40, "GiB": 2**30, "MiB": 2**20, "TB": 1e12, "GB": 1e9, "MB": 1e6,
                  "B": 1}
+        number = None
         for unit, scale in units.items():
             if text.endswith(unit):
-                try:
-                    return float(text[: -len(unit)]) * scale
-                except ValueError:
-                    break
-        msg = f"{field}={value!r} is invalid: give bytes or a size such as '80GiB'"
+                with contextlib.suppress(ValueError):
+                    number = float(text[: -len(unit)]) * scale
+                break
+        if number is None or not math.isfinite(number):
+            msg = f"{field}={value!r} is invalid: give bytes or a size such as '80GiB'"
+            raise ValueError(msg)
+        result = number
+    else:
+        result = _validate.real(field, value)
+    if result <= 0:
+        msg = f"{field}={value!r} is invalid: it must be a positive number of bytes"
         raise ValueError(msg)
-    return _validate.real(field, value)
+    return result
+
+
+def _pair(field: str, value: Any) -> tuple[float, float]:
+    """A (lo, hi) bound: numbers or None (no bound on that side), lo <= hi."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        msg = f"{field}={value!r} is invalid: give a (lo, hi) pair (None for no bound)"
+        raise ValueError(msg)
+    lo, hi = (math.nan if v is None else _validate.real(field, v) for v in value)
+    if lo > hi:
+        msg = f"{field}={tuple(value)!r} is invalid: its lower end is above its upper end"
+        raise ValueError(msg)
+    return lo, hi
+
+
+def _check_values(name: str, values: list[float]) -> None:
+    """The core's range check for one axis (or a scalar given for one)."""
+    _core.check_axis(name, values)
+
+
+def _level(name: str) -> int:
+    """0 model, 1 workload, 2 layout."""
+    return 0 if name in _MODEL_AXES else 1 if name in _WORKLOAD_AXES else 2
+
+
+def _ordered(spec: Mapping[str, Any], groups: list[list[str]]) -> list[tuple[str, Any, bool]]:
+    """The axes of ``spec`` as (name, values, follows the previous axis), in the core's
+    order: by AXES, each zip group where its first member would be."""
+    leaders = {group[0]: group for group in groups}
+    members = {name for group in groups for name in group}
+    order: list[tuple[str, Any, bool]] = []
+    for name in AXES:
+        if name in leaders:
+            order.extend((member, spec[member], i > 0)
+                         for i, member in enumerate(leaders[name]))
+        elif name not in members and _is_axis(spec.get(name)):
+            order.append((name, spec[name], False))
+    return order
+
+
+def _expand_shapes(spec: dict[str, Any]) -> dict[str, Any]:
+    """``shapes=[{...}, ...]`` as one zip of the axes the dicts name."""
+    if "shapes" not in spec:
+        return spec
+    spec = dict(spec)
+    shapes = spec.pop("shapes")
+    if (not isinstance(shapes, (list, tuple)) or not shapes
+            or not all(isinstance(shape, Mapping) for shape in shapes)):
+        msg = f"shapes={shapes!r} is invalid: give a non-empty list of dicts of axis values"
+        raise ValueError(msg)
+    names = list(shapes[0])
+    for shape in shapes:
+        if sorted(shape) != sorted(names):
+            msg = (f"shapes is invalid: every shape must name the same fields "
+                   f"({', '.join(names)}), not {', '.join(shape)}")
+            raise ValueError(msg)
+    for name in names:
+        if name not in AXES:
+            msg = f"shapes is invalid: {name!r} is not a grid axis"
+            raise ValueError(msg)
+        if name in spec:
+            msg = f"shapes is invalid: {name} is given both in shapes and as {name}="
+            raise ValueError(msg)
+        spec[name] = [shape[name] for shape in shapes]
+    if len(names) > 1:
+        spec["zip"] = [*list(spec.get("zip") or []), tuple(names)]
+    return spec
+
+
+def _nonnegative(field: str, value: Any) -> float:
+    result = _validate.real(field, value)
+    if result < 0:
+        msg = f"{field}={result} is invalid: it must be >= 0 (0: none)"
+        raise ValueError(msg)
+    return result
+
+
+def _in_range(field: str, value: int, lo: int, hi: int) -> None:
+    if not lo <= value <= hi:
+        msg = f"{field}={value} is invalid: allowed range is [{lo}, {hi}]"
+        raise ValueError(msg)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +166,14 @@ class Grid:
     array) or fixed (a scalar). Derived axes: ``head_dim`` without ``n_heads`` gives
     ``n_heads = d_model / head_dim``; ``gqa_group`` gives ``n_kv_heads = n_heads / group``;
     ``ffn_ratio`` (with ``ffn_multiple``) gives ``d_ff = ratio x d_model`` rounded up.
+
+    Paired axes: ``zip=[("d_model", "n_layers")]`` walks the listed axes together (the
+    i-th value of each), and ``shapes=[{"d_model": 2048, "n_layers": 16}, ...]`` is a
+    zip of the keys the dicts share. Zipped axes are of one kind: model, workload or layout.
+
+    A grid is a description: ``batch`` and ``seq_len`` may be given here or to
+    :func:`scalingperf.sweep`. Unless the spec says otherwise the model is a modern
+    decoder (:data:`GRID_DEFAULTS`: SwiGLU, rotary, RMSNorm, 32,000 tokens).
 
     Constraints, evaluated in the core: points whose sizes do not divide are skipped;
     ``n_gpus`` fixes the world size (``dp = n_gpus / (tp pp)``); ``global_batch`` (sequences
@@ -79,10 +189,13 @@ class Grid:
 
     spec: Mapping[str, Any]
     #: The core's grid, built (and validated) once: sweeps of small grids in AutoML loops
-    #: would otherwise spend most of their time rebuilding it.
+    #: would otherwise spend most of their time rebuilding it. Without a batch or a
+    #: sequence length it is built with placeholders, to check every other field now.
     _core_grid: _core.Grid = dataclasses.field(init=False, repr=False, compare=False)
+    _missing: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __init__(self, **spec: Any) -> None:
+        spec = _expand_shapes(spec)
         for name in ("d_model", "n_layers"):
             if name not in spec:
                 msg = f"{name} is missing: a grid needs d_model and n_layers (values or axes)"
@@ -91,12 +204,15 @@ class Grid:
             msg = "n_heads is missing: give n_heads or head_dim (values or axes)"
             raise ValueError(msg)
         known = set(AXES) | set(_ARCH_FIXED) | set(_OPTIONS) | set(_RANGE_CONSTRAINTS) | {
-            "max_memory", "where"}
+            "max_memory", "where", "zip"}
         unknown = sorted(set(spec) - known)
         if unknown:
             msg = f"{unknown[0]}={spec[unknown[0]]!r} is invalid: not a grid axis or option"
             raise ValueError(msg)
         object.__setattr__(self, "spec", dict(spec))
+        missing = tuple(n for n in ("batch", "seq_len")
+                        if spec.get(n) is None)
+        object.__setattr__(self, "_missing", missing)
         object.__setattr__(self, "_core_grid", self._make_core())  # validates now
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -110,12 +226,21 @@ class Grid:
 
     @property
     def axes(self) -> dict[str, np.ndarray]:
-        """The axes, in enumeration order (the last changes fastest)."""
-        return {name: np.asarray(self.spec[name]) for name in AXES
-                if name in self.spec and _is_axis(self.spec[name])}
+        """The axes, in enumeration order (the last changes fastest; zipped axes together)."""
+        return {name: np.asarray(self.spec[name]) for name, _, _ in self._axis_order()}
+
+    @property
+    def swept(self) -> tuple[str, ...]:
+        """The axes with more than one value."""
+        return tuple(name for name, values in self.axes.items() if len(values) > 1)
+
+    @property
+    def zipped(self) -> tuple[tuple[str, ...], ...]:
+        """The groups of axes walked together."""
+        return tuple(tuple(group) for group in self._zip_groups())
 
     def __len__(self) -> int:
-        return math.prod(len(values) for values in self.axes.values())
+        return int(self._core_grid.size)
 
     @property
     def hardware(self) -> Hardware:
@@ -131,36 +256,89 @@ class Grid:
             raise ValueError(msg)
         return value
 
-    def _axis_values(self, name: str, values: Iterable[Any]) -> list[float]:
+    def _zip_groups(self) -> list[list[str]]:
+        groups = self.spec.get("zip") or []
+        if not isinstance(groups, (list, tuple)):
+            msg = f"zip={groups!r} is invalid: give a list of tuples of axis names"
+            raise ValueError(msg)
+        out: list[list[str]] = []
+        seen: set[str] = set()
+        for group in groups:
+            if isinstance(group, str) or not isinstance(group, (list, tuple)) or len(group) < 2:
+                msg = f"zip={groups!r} is invalid: each group is a tuple of two or more axes"
+                raise ValueError(msg)
+            for name in group:
+                if name not in AXES:
+                    msg = f"zip={groups!r} is invalid: {name!r} is not a grid axis"
+                    raise ValueError(msg)
+                if name in seen:
+                    msg = f"zip={groups!r} is invalid: {name!r} is in more than one group"
+                    raise ValueError(msg)
+                if not _is_axis(self.spec.get(name)):
+                    msg = f"zip={groups!r} is invalid: {name} is not an axis (give it a list)"
+                    raise ValueError(msg)
+                seen.add(name)
+            levels = {_level(name) for name in group}
+            if len(levels) > 1:
+                msg = (f"zip={groups!r} is invalid: zip model axes with model axes, workload "
+                       "with workload, layout with layout")
+                raise ValueError(msg)
+            sizes = {len(self.spec[name]) for name in group}
+            if len(sizes) > 1:
+                msg = (f"zip={groups!r} is invalid: zipped axes need as many values each "
+                       f"(got {', '.join(f'{n}: {len(self.spec[n])}' for n in group)})")
+                raise ValueError(msg)
+            out.append(sorted(group, key=AXES.index))
+        return out
+
+    def _axis_order(self) -> list[tuple[str, Any, bool]]:
+        """(name, values, follows the previous axis) in the core's order."""
+        return _ordered(self.spec, self._zip_groups())
+
+    def _axis_values(self, name: str, values: Any) -> list[float]:
+        count = len(values)
+        if count > MAX_AXIS_VALUES:  # checked before the values are listed
+            msg = (f"{name} has {count:,} values: an axis takes at most {MAX_AXIS_VALUES:,} "
+                   "(sweep a coarser range, or split the grid)")
+            raise ValueError(msg)
         items = list(values)
         if not items:
             msg = f"{name}=[] is invalid: an axis needs at least one value"
             raise ValueError(msg)
-        if name in ("ffn", "recompute"):
-            names = FFN_KINDS if name == "ffn" else RECOMPUTE
+        if name in CATEGORIES:
+            names = CATEGORIES[name]
             for item in items:
-                if item not in names:
+                if not isinstance(item, str) or item not in names:
                     msg = f"{name}={item!r} is invalid: allowed values are {', '.join(names)}"
                     raise ValueError(msg)
             return [float(names.index(item)) for item in items]
         if name == "ffn_ratio":
-            return [_validate.real(name, item) for item in items]
-        return [float(_validate.integer(name, item)) for item in items]
+            numbers = [_validate.real(name, item) for item in items]
+        else:
+            numbers = [float(_validate.integer(name, item)) for item in items]
+        _check_values(name, numbers)
+        return numbers
 
     def _build(self, **overrides: Any) -> _core.Grid:
         """The core's grid, with options (such as ``where``) overridden when given."""
         given = {name: value for name, value in overrides.items() if value is not None}
+        missing = [name for name in self._missing if given.get(name) is None]
+        if missing:
+            msg = (f"{missing[0]} is missing: give {missing[0]}= to the Grid or to "
+                   f"sweep(grid, {missing[0]}=...)")
+            raise ValueError(msg)
         return self._make_core(**given) if given else self._core_grid
 
     def _make_core(self, **overrides: Any) -> _core.Grid:
-        spec = {**_OPTIONS, **self.spec, **overrides}
-        axes = [(name, self._axis_values(name, spec[name])) for name in AXES
-                if name in spec and _is_axis(spec[name])]
-        first = {name: values[0] for name, values in axes}
+        spec = {**_OPTIONS, **GRID_DEFAULTS, **self.spec, **overrides}
+        for name in _DERIVED_SCALARS:
+            if name in spec and not _is_axis(spec[name]) and spec[name] is not None:
+                spec[name] = [spec[name]]
+        axes = [(name, self._axis_values(name, values), follows)
+                for name, values, follows in _ordered(spec, self._zip_groups())]
+        first = {name: values[0] for name, values, _ in axes}
         base: dict[str, Any] = {}
         for name in ("d_model", "n_layers", *_ARCH_FIXED):
-            if name in ("ffn_ratio", "gqa_group"):
-                continue
             value = spec.get(name)
             if name in first:
                 value = FFN_KINDS[int(first[name])] if name == "ffn" else int(first[name])
@@ -170,79 +348,129 @@ class Grid:
                      "n_experts", "top_k", "n_shared_experts", "moe_every", "first_dense_layers"):
             if name in base:
                 base[name] = _validate.integer(name, base[name])
+                if name in AXES and name not in first:
+                    _check_values(name, [float(base[name])])
         for name in ("ffn", "position", "norm"):
             if name in base:
                 base[name] = _validate.text(name, base[name])
         derive_heads = "n_heads" not in spec
         if derive_heads:
             head_dim = _validate.integer("head_dim", first.get("head_dim", spec.get("head_dim")))
-            base["n_heads"] = max(1, int(base["d_model"]) // max(1, head_dim))
+            _check_values("head_dim", [float(head_dim)])
+            base["n_heads"] = max(1, int(base["d_model"]) // head_dim)
         defaults = {f.name: f.default for f in dataclasses.fields(Architecture)
                     if f.default is not dataclasses.MISSING}
         for name, value in defaults.items():
             if name in _ARCH_FIXED and name not in base and value is not None:
                 base[name] = value
         for name in ("n_kv_heads", "head_dim", "d_ff", "d_ff_expert", "d_ff_shared"):
-            base[name] = _validate.optional_integer(name, base.get(name))
+            value = base.get(name)
+            if value is not None:
+                value = _validate.integer(name, value)
+                if name in AXES and name not in first:
+                    _check_values(name, [float(value)])
+            base[name] = 0 if value is None else value
         if "n_kv_heads" in first or "gqa_group" in first:
             base["n_kv_heads"] = 0
+        if base.get("max_position_embeddings") is not None:
+            _in_range("max_position_embeddings", base["max_position_embeddings"], 1, 2**24)
         base["dense_layers"] = list(base.get("dense_layers", ()))
         core_base = _core.Architecture(**base)
-        bounds = []
-        for option, column in _RANGE_CONSTRAINTS.items():
-            if spec.get(option) is not None:
-                lo, hi = spec[option]
-                bounds.append((column, math.nan if lo is None else float(lo),
-                               math.nan if hi is None else float(hi)))
-        if spec.get("max_memory") is not None:
-            limit = (self.hardware.memory if spec["max_memory"] == "device"
-                     else _bytes("max_memory", spec["max_memory"]))
-            bounds.append(("memory_per_gpu", math.nan, limit))
-        for column, (lo, hi) in (spec.get("where") or {}).items():
-            bounds.append((column, math.nan if lo is None else float(lo),
-                           math.nan if hi is None else float(hi)))
+        bounds = [(column, lo, hi) for _, column, lo, hi in self._bounds(spec)]
         fixed = {name: spec[name] for name in ("batch", "seq_len", "recompute", "tp", "pp", "dp",
                                                 "ep", "zero", "microbatches")}
         for name in ("batch", "seq_len"):
             if name in first:
                 fixed[name] = int(first[name])
             elif fixed[name] is None:
-                msg = f"{name} is missing: give it to the Grid or to sweep()"
-                raise ValueError(msg)
-        for name in ("tp", "pp", "dp", "ep", "zero", "microbatches"):
+                fixed[name] = 1  # a placeholder: _build refuses to sweep without it
+        for name in ("batch", "seq_len", "tp", "pp", "dp", "ep", "zero"):
             if name in first:
                 fixed[name] = int(first[name])
+            else:
+                fixed[name] = _validate.integer(name, fixed[name])
+                _check_values(name, [float(fixed[name])])
+        if "microbatches" in first:
+            fixed["microbatches"] = int(first["microbatches"])
+        elif fixed["microbatches"] is not None:
+            fixed["microbatches"] = _validate.integer("microbatches", fixed["microbatches"])
+            _check_values("microbatches", [float(fixed["microbatches"])])
         if "recompute" in first:
             fixed["recompute"] = RECOMPUTE[int(first["recompute"])]
         return _core.Grid(
-            base=core_base, axes=axes, batch=_validate.integer("batch", fixed["batch"]),
-            seq_len=_validate.integer("seq_len", fixed["seq_len"]),
+            base=core_base, axes=axes, batch=fixed["batch"], seq_len=fixed["seq_len"],
             recompute=_validate.text("recompute", fixed["recompute"]),
             dtype=_validate.text("dtype", spec["dtype"]),
             flash_attention=_validate.flag("flash_attention", spec["flash_attention"]),
             dropout=_validate.flag("dropout", spec["dropout"]),
             implementation=_validate.text("implementation", spec["implementation"]),
-            tp=_validate.integer("tp", fixed["tp"]), pp=_validate.integer("pp", fixed["pp"]),
-            dp=_validate.integer("dp", fixed["dp"]), ep=_validate.integer("ep", fixed["ep"]),
-            zero=_validate.integer("zero", fixed["zero"]),
-            microbatches=_validate.integer("microbatches", fixed["microbatches"] or 0),
+            tp=fixed["tp"], pp=fixed["pp"], dp=fixed["dp"], ep=fixed["ep"], zero=fixed["zero"],
+            microbatches=fixed["microbatches"] or 0,
             interleave=_validate.integer("interleave", spec["interleave"]),
             sequence_parallel=_validate.flag("sequence_parallel", spec["sequence_parallel"]),
             optimizer=_validate.text("optimizer", spec["optimizer"]),
             ffn_multiple=_validate.integer("ffn_multiple", spec["ffn_multiple"]),
             derive_heads=derive_heads, n_gpus=_validate.integer("n_gpus", spec["n_gpus"]),
             global_batch=_validate.integer("global_batch", spec["global_batch"]),
-            compute=_validate.real("compute", spec["compute"]), bounds=bounds)
+            compute=_nonnegative("compute", spec["compute"]), bounds=bounds)
 
-    def why_invalid(self, index: int) -> str | None:
-        """Why grid point ``index`` is skipped (None when it is a valid point)."""
-        point = _core.grid_point(self._build(), _validate.integer("index", index),
-                                 self.hardware._core, self.efficiency)
-        return point if isinstance(point, str) else None
+    def _bounds(self, spec: Mapping[str, Any]) -> list[tuple[str, str, float, float]]:
+        """The bounds on result columns, in the core's order: (what the user asked for,
+        column, lo, hi), NaN for no bound."""
+        bounds: list[tuple[str, str, float, float]] = []
+        for option, column in _RANGE_CONSTRAINTS.items():
+            if spec.get(option) is not None:
+                lo, hi = _pair(option, spec[option])
+                bounds.append((f"{option}={spec[option]!r}", column, lo, hi))
+        if spec.get("max_memory") is not None:
+            limit = (self.hardware.memory if spec["max_memory"] == "device"
+                     else _bytes("max_memory", spec["max_memory"]))
+            bounds.append((f"max_memory={spec['max_memory']!r} ({limit / 1e9:.4g} GB per GPU)",
+                           "memory_per_gpu", math.nan, limit))
+        where = spec.get("where")
+        if where is not None:
+            if not isinstance(where, Mapping):
+                msg = (f"where={where!r} is invalid: give a dict of column bounds, "
+                       "{'mfu': (0.4, None)}")
+                raise ValueError(msg)
+            for column, pair in where.items():
+                if not isinstance(column, str) or column not in _core.SWEEP_COLUMNS:
+                    msg = (f"where={{{column!r}: ...}} is invalid: bound a result column "
+                           f"({', '.join(_core.SWEEP_COLUMNS)})")
+                    raise ValueError(msg)
+                lo, hi = _pair(f"where[{column!r}]", pair)
+                bounds.append((f"where {column} in {tuple(pair)!r}", column, lo, hi))
+        if spec.get("feasible"):
+            bounds.append((f"does not fit in {self.hardware.name}'s memory (feasible=True)",
+                           "fits", 0.5, math.nan))
+        return bounds
+
+    def bound_labels(self, **overrides: Any) -> list[str]:
+        """What each bound of the grid (with sweep overrides such as ``where``) is, in words."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return [label for label, *_ in self._bounds({**self.spec, **given})]
+
+    def why_invalid(self, index: int, **overrides: Any) -> str | None:
+        """Why grid point ``index`` is not a row (None when it is one): a check it fails,
+        or a bound (``max_memory``, ``where``, ...) its costs are outside."""
+        i = _validate.integer("index", index)
+        if not 0 <= i < len(self):
+            msg = f"index={i} is invalid: the grid has {len(self):,} points"
+            raise ValueError(msg)
+        point = _core.grid_point(self._build(**overrides), i, self.hardware._core,
+                                 self.efficiency)
+        if isinstance(point, str):
+            return point
+        given = {name: value for name, value in overrides.items() if value is not None}
+        for label, column, lo, hi in self._bounds({**self.spec, **given}):
+            value = point[_core.SWEEP_COLUMNS.index(column)]
+            if value < lo or value > hi:
+                return f"{column}={value:.4g} is outside {label}"
+        return None
 
     def architecture(self, row: Mapping[str, Any]) -> Architecture:
         """The Architecture of a sweep row (a mapping from column names to values)."""
-        fields: dict[str, Any] = {}
+        fields: dict[str, Any] = dict(GRID_DEFAULTS)
         for name in _ARCH_FIXED:
             if name in self.spec and not _is_axis(self.spec[name]):
                 fields[name] = self.spec[name]

@@ -3,7 +3,10 @@ in the core without keeping the rows."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +15,7 @@ import numpy as np
 from . import _core, _validate
 from .architecture import Architecture
 from .estimate import Report, estimate
-from .grid import FFN_KINDS, RECOMPUTE, Grid
+from .grid import CATEGORIES, Grid
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,12 +55,36 @@ def _direction(column: str, names: Iterable[str] = COLUMNS) -> tuple[str, bool]:
     return name, descending
 
 
+#: Most rows a top-k may return: each is built as a Python row (about 2 kB).
+MAX_TOP = 1_000_000
+
+
+class SweepWarning(UserWarning):
+    """A sweep kept no row; the message says why its points were skipped."""
+
+
+def _progress(progress: Any) -> Callable[[int, int], Any] | None:
+    if progress is not None and not callable(progress):
+        msg = f"progress={progress!r} is invalid: give a callable progress(done, total) or None"
+        raise ValueError(msg)
+    return progress  # type: ignore[no-any-return]
+
+
+def _pareto_columns(pareto: Any) -> tuple[str, str]:
+    if (not isinstance(pareto, (tuple, list)) or len(pareto) != 2
+            or not all(isinstance(c, str) and c for c in pareto)):
+        msg = (f"pareto={pareto!r} is invalid: give two column names, e.g. "
+               "('step_time', 'memory_per_gpu') ('-' prefix: maximise)")
+        raise ValueError(msg)
+    return pareto[0], pareto[1]
+
+
 def sweep(grid: Grid, batch: int | None = None, seq_len: int | None = None, *,
           threads: int | None = None, where: Mapping[str, tuple[float | None, float | None]]
           | None = None, top: int | None = None, by: str | None = None,
-          pareto: tuple[str, str] | None = None, chunk: int | None = None,
-          progress: Callable[[int, int], Any] | None = None, law: Any = None,
-          tokens: float | np.ndarray | None = None, routed: Any = None,
+          pareto: tuple[str, str] | None = None, feasible: bool | None = None,
+          chunk: int | None = None, progress: Callable[[int, int], Any] | None = None,
+          law: Any = None, tokens: float | np.ndarray | None = None, routed: Any = None,
           **estimate_options: Any) -> SweepResult:
     """Evaluate every point of ``grid`` with the same model as :func:`estimate`.
 
@@ -67,7 +94,7 @@ def sweep(grid: Grid, batch: int | None = None, seq_len: int | None = None, *,
     batch, seq_len : int, optional
         Micro-batch and sequence length, if the grid does not fix or sweep them.
     threads : int, optional
-        Worker threads (default: all cores). Results do not depend on it.
+        Worker threads (default: all cores; at most 4 per core). Results do not depend on it.
     where : dict, optional
         Bounds on result columns, ``{"memory_per_gpu": (None, 80e9), ...}``, applied in the
         core: rows outside are never kept.
@@ -76,6 +103,10 @@ def sweep(grid: Grid, batch: int | None = None, seq_len: int | None = None, *,
         in the core as the grid streams by.
     pareto : (str, str)
         Keep only the Pareto front of two columns (each minimised; "-" to maximise).
+    feasible : bool, optional
+        Keep only rows that fit in the device's memory. The default is True for ``top``
+        and ``pareto`` (a ranking of configurations that cannot run misleads) and False
+        for a full table, whose boolean ``fits`` column says which rows fit.
     chunk : int, optional
         Points per chunk when materialising (memory is O(chunk) plus the kept rows).
     progress : callable, optional
@@ -90,18 +121,25 @@ def sweep(grid: Grid, batch: int | None = None, seq_len: int | None = None, *,
     Returns
     -------
     SweepResult
-        NumPy columns (see :data:`COLUMNS`), in grid order.
+        NumPy columns (see :data:`COLUMNS`), in grid order; ``.skipped`` says why the
+        grid's other points are not rows. A sweep that keeps no row warns with
+        :class:`SweepWarning`, saying why.
     """
-    result = _sweep(grid, batch, seq_len, threads, where, top, by, pareto, chunk, progress,
-                    estimate_options)
+    result = _sweep(grid, batch, seq_len, threads, where, top, by, pareto, feasible, chunk,
+                    _progress(progress), estimate_options)
+    if len(result) == 0:
+        warnings.warn(SweepWarning(f"the sweep kept no row:\n{result.skipped}"), stacklevel=2)
     return result if law is None else result.with_loss(law, tokens=tokens, routed=routed)
 
 
 def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | None,
            where: Mapping[str, tuple[float | None, float | None]] | None, top: int | None,
-           by: str | None, pareto: tuple[str, str] | None, chunk: int | None,
-           progress: Callable[[int, int], Any] | None,
+           by: str | None, pareto: tuple[str, str] | None, feasible: bool | None,
+           chunk: int | None, progress: Callable[[int, int], Any] | None,
            estimate_options: dict[str, Any]) -> SweepResult:
+    if not isinstance(grid, Grid):
+        msg = f"grid={grid!r} is invalid: it must be a scalingperf.Grid"
+        raise ValueError(msg)
     changes = dict(estimate_options)
     if batch is not None:
         changes["batch"] = batch
@@ -109,7 +147,14 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
         changes["seq_len"] = seq_len
     if changes:
         grid = grid.replace(**changes)
-    core = grid._build(where=where)
+    if top is not None and pareto is not None:
+        msg = "top= and pareto= are exclusive: pick one reduction"
+        raise ValueError(msg)
+    reduces = top is not None or pareto is not None
+    keep_feasible = reduces if feasible is None else _validate.flag("feasible", feasible)
+    overrides = dict(where=where, feasible=keep_feasible or None)
+    core = grid._build(**overrides)
+    labels = grid.bound_labels(**overrides)
     device, efficiency = grid.hardware, grid.efficiency
     n_threads = 0 if threads is None else _validate.integer("threads", threads)
     if n_threads < 0:
@@ -117,33 +162,38 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
         raise ValueError(msg)
     size = core.size
     args = (core, device._core, efficiency)
-    if top is not None or pareto is not None:
-        if top is not None and pareto is not None:
-            msg = "top= and pareto= are exclusive: pick one reduction"
-            raise ValueError(msg)
+    if reduces:
         if top is not None:
             k = _validate.integer("top", top)
-            if k < 1:
-                msg = f"top={k} is invalid: it must be >= 1"
+            if not 1 <= k <= MAX_TOP:
+                msg = (f"top={k} is invalid: allowed range is [1, {MAX_TOP:,}] (for more rows "
+                       "sweep the table with where= and call .top())")
+                raise ValueError(msg)
+            if by is not None and not isinstance(by, str):
+                msg = f"by={by!r} is invalid: give a column name ('-' prefix: maximise)"
                 raise ValueError(msg)
             column, descending = _direction(by or "step_time")
-            indices = _core.sweep_top(*args, 0, size, k, column, descending, n_threads, progress)
+            indices, left_out = _core.sweep_top(*args, 0, size, k, column, descending,
+                                                n_threads, progress)
+            reduction = f"top {k} by {by or 'step_time'}"
         else:
-            (x, x_desc), (y, y_desc) = (_direction(c) for c in pareto)  # type: ignore[union-attr]
-            indices = _core.sweep_pareto(*args, 0, size, x, x_desc, y, y_desc, n_threads,
-                                         progress)
+            (x, x_desc), (y, y_desc) = (_direction(c) for c in _pareto_columns(pareto))
+            indices, left_out = _core.sweep_pareto(*args, 0, size, x, x_desc, y, y_desc,
+                                                   n_threads, progress)
+            reduction = f"Pareto front of {pareto[0]} and {pareto[1]}"  # type: ignore[index]
         rows = [_core.grid_point(core, i, device._core, efficiency) for i in indices]
         table = {name: np.array([row[c] for row in rows],
                                 dtype=np.int64 if name in INTEGER_COLUMNS else np.float64)
                  for c, name in enumerate(COLUMNS)}
-        return SweepResult(grid, np.asarray(indices, dtype=np.int64), table)
+        return SweepResult(grid, np.asarray(indices, dtype=np.int64), table,
+                           _Origin(core, size, labels, left_out, reduction, n_threads))
     step = DEFAULT_CHUNK if chunk is None else _validate.integer("chunk", chunk)
     if step < 1:
         msg = f"chunk={step} is invalid: it must be >= 1"
         raise ValueError(msg)
     step = min(step, max(size, 1))
     needed = step * (len(COLUMNS) + 1) * 8.0
-    if not where and size * (len(COLUMNS) + 1) * 8.0 > _memory_limit():
+    if not labels and size * (len(COLUMNS) + 1) * 8.0 > _memory_limit():
         msg = (f"grid has {size:,} points; their table would need "
                f"{size * (len(COLUMNS) + 1) * 8 / 1e9:.0f} GB: pass top=, pareto= or where= "
                "to reduce in the core, or sweep fewer axis values")
@@ -152,16 +202,45 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
         msg = f"chunk={step} is invalid: one chunk would need {needed / 1e9:.0f} GB"
         raise ValueError(msg)
     parts = []
+    rejected = [0] * len(labels)
     for begin in range(0, size, step):
         end = min(size, begin + step)
-        count, index, columns = _core.sweep_rows(*args, begin, end, n_threads, progress)
+        count, index, columns, left_out = _core.sweep_rows(*args, begin, end, n_threads,
+                                                           progress)
+        rejected = [a + b for a, b in zip(rejected, left_out["rejected"], strict=True)]
         parts.append((count, index, columns))
+    origin = _Origin(core, size, labels, {"rejected": rejected, "pruned": 0}, None, n_threads)
     if len(parts) == 1:
         count, index, columns = parts[0]
-        return SweepResult(grid, index[:count], {k: v[:count] for k, v in columns.items()})
+        return SweepResult(grid, index[:count], {k: v[:count] for k, v in columns.items()},
+                           origin)
     return SweepResult(grid, np.concatenate([p[1][: p[0]] for p in parts]),
                        {name: np.concatenate([p[2][name][: p[0]] for p in parts])
-                        for name in parts[0][2]})
+                        for name in parts[0][2]}, origin)
+
+
+def estimate_seconds(grid: Grid, *, threads: int | None = None, samples: int = 8) -> float:
+    """Seconds a materialised sweep of ``grid`` would take here, from ``samples`` short
+    slices spread over the grid, timed now (a reduction that prunes is faster)."""
+    core = grid._build()
+    size = core.size
+    n_threads = os.cpu_count() or 1 if threads is None else _validate.integer("threads", threads)
+    if n_threads < 1:
+        msg = f"threads={n_threads} is invalid: it must be >= 1"
+        raise ValueError(msg)
+    n_samples = _validate.integer("samples", samples)
+    if not 1 <= n_samples <= 1024:
+        msg = f"samples={n_samples} is invalid: allowed range is [1, 1024]"
+        raise ValueError(msg)
+    # Slices shorter than the core's serial threshold run on this thread alone.
+    length = max(1, min(4000, size // n_samples))
+    starts = sorted({min(size - length, i * size // n_samples) for i in range(n_samples)})
+    args = (core, grid.hardware._core, grid.efficiency)
+    began = time.perf_counter()
+    for start in starts:
+        _core.sweep_rows(*args, start, start + length, 1, None)
+    per_point = (time.perf_counter() - began) / (len(starts) * length)
+    return float(per_point * size / min(n_threads, max(1, size // 4096)))
 
 
 def _law(law: Any) -> Any:
@@ -180,22 +259,73 @@ def _law(law: Any) -> Any:
     return law
 
 
+@dataclasses.dataclass(frozen=True)
+class _Origin:
+    """How a result was swept: what its skip summary is computed from."""
+
+    core: _core.Grid
+    size: int
+    bound_labels: list[str]
+    left_out: dict[str, Any]
+    reduction: str | None
+    threads: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Skipped:
+    """Why a sweep's grid points are not rows: ``points`` in the grid, each ``reason``
+    (a check a point failed, or a bound its costs are outside) with the number of points
+    it removed and one full message, how many ``valid`` configurations the checks left
+    and how many of them a reduction ``not_costed`` (they could not enter its result)."""
+
+    points: int
+    valid: int
+    reasons: tuple[tuple[str, int, str], ...]
+    not_costed: int
+    kept: int
+    reduction: str | None
+
+    def as_dict(self) -> dict[str, int]:
+        """Points per reason."""
+        return {reason: count for reason, count, _ in self.reasons}
+
+    def __str__(self) -> str:
+        lines = [f"{self.points:,} grid points: {self.valid:,} valid configurations, "
+                 f"{self.kept:,} rows kept"
+                 + (f" ({self.reduction})" if self.reduction else "")]
+        for reason, count, example in self.reasons:
+            share = count / self.points if self.points else 0.0
+            detail = "" if example == reason else f" (e.g. {example})"
+            lines.append(f"  {count:>14,} ({share:6.1%})  {reason}{detail}")
+        if self.not_costed:
+            lines.append(f"  {self.not_costed:>14,}           not costed: could not enter the "
+                         f"{self.reduction}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
 class SweepResult:
     """The rows of a sweep as NumPy columns (structure of arrays), in grid order.
 
     ``res["mfu"]`` is a column, ``res.index`` the rows' flat indices in the grid. Integer
-    columns (sizes, degrees, counts) are int64; ``ffn`` and ``recompute`` hold indices
-    into :data:`scalingperf.grid.FFN_KINDS` and :data:`~scalingperf.grid.RECOMPUTE`.
-    The configuration columns are decoded from ``index`` (in the core, all together) the
-    first time one of them is asked for: a sweep writes only the costs.
+    columns (sizes, degrees, counts) are int64, ``fits`` is boolean, and ``ffn`` and
+    ``recompute`` hold names (pandas ``Categorical`` and Arrow dictionary columns in
+    :meth:`to_pandas` / :meth:`to_arrow`). The configuration columns are decoded from
+    ``index`` (in the core, all together) the first time one of them is asked for: a
+    sweep writes only the costs. ``res.skipped`` says why the grid's other points are
+    not rows.
     """
 
-    __slots__ = ("_columns", "grid", "index")
+    __slots__ = ("_columns", "_origin", "_skipped", "grid", "index")
 
-    def __init__(self, grid: Grid, index: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+    def __init__(self, grid: Grid, index: np.ndarray, columns: dict[str, np.ndarray],
+                 origin: _Origin | None = None) -> None:
         self.grid = grid
         self.index = index
         self._columns = columns
+        self._origin = origin
+        self._skipped: Skipped | None = None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -205,7 +335,8 @@ class SweepResult:
         """Column names: the core's, then any added (such as ``loss``)."""
         return COLUMNS + tuple(name for name in self._columns if name not in _COLUMN_SET)
 
-    def __getitem__(self, column: str) -> np.ndarray:
+    def _raw(self, column: str) -> np.ndarray:
+        """A column as the core wrote it (category codes, fits as 0/1)."""
         if column not in self._columns:
             if column not in CONFIGURATION_COLUMNS:
                 msg = f"column={column!r} is invalid: sweep columns are {', '.join(COLUMNS)}"
@@ -213,40 +344,87 @@ class SweepResult:
             self._columns.update(_core.decode_configurations(self.grid._build(), self.index))
         return self._columns[column]
 
+    def __getitem__(self, column: str) -> np.ndarray:
+        values = self._raw(column)
+        if column in CATEGORIES:
+            return np.asarray(CATEGORIES[column])[values]
+        if column == "fits":
+            return np.greater(values, 0.5)
+        return values
+
+    @property
+    def swept(self) -> tuple[str, ...]:
+        """The grid's axes with more than one value (the columns that tell rows apart)."""
+        return self.grid.swept
+
+    @property
+    def skipped(self) -> Skipped:
+        """Why the grid's other points are not rows (computed on first access: the
+        checks run again over the grid, without costing)."""
+        if self._skipped is None:
+            self._skipped = self._skip_summary()
+        return self._skipped
+
+    def _skip_summary(self) -> Skipped:
+        origin = self._origin
+        if origin is None:
+            return Skipped(0, 0, (), 0, len(self), None)
+        reasons, valid = _core.skip_reasons(origin.core, 0, origin.size, origin.threads)
+        entries = [(reason, int(count), example) for reason, count, example in reasons]
+        for label, count in zip(origin.bound_labels, origin.left_out["rejected"], strict=True):
+            if count:
+                entries.append((label, int(count), label))
+        entries.sort(key=lambda entry: -entry[1])
+        return Skipped(origin.size, int(valid), tuple(entries),
+                       int(origin.left_out["pruned"]), len(self), origin.reduction)
+
     def row(self, i: int) -> dict[str, Any]:
-        """Row ``i`` as a dict (``ffn`` and ``recompute`` as names)."""
-        out = {name: self[name][i].item() for name in self.columns}
-        out["ffn"] = FFN_KINDS[out["ffn"]]
-        out["recompute"] = RECOMPUTE[out["recompute"]]
-        return out
+        """Row ``i`` as a dict of plain Python values (names for categories)."""
+        return {name: self[name][i].item() for name in self.columns}
 
     def _subset(self, rows: np.ndarray) -> SweepResult:
         return SweepResult(self.grid, self.index[rows],
-                           {name: values[rows] for name, values in self._columns.items()})
+                           {name: values[rows] for name, values in self._columns.items()},
+                           self._origin)
 
-    def top(self, k: int, by: str = "step_time") -> SweepResult:
+    def _feasible_rows(self, feasible: bool) -> np.ndarray:
+        rows = np.arange(len(self))
+        return rows[self["fits"]] if _validate.flag("feasible", feasible) else rows
+
+    def top(self, k: int, by: str = "step_time", *, feasible: bool = True) -> SweepResult:
         """The ``k`` best rows by ``by`` (prefix "-" to maximise), best first; ties keep
-        grid order."""
+        grid order. Only rows that fit unless ``feasible=False``."""
+        count = _validate.integer("k", k)
+        if count < 1:
+            msg = f"k={count} is invalid: it must be >= 1"
+            raise ValueError(msg)
         column, descending = self._direction(by)
-        values = self[column]
-        order = np.lexsort((self.index, -values if descending else values))
-        return self._subset(order[: _validate.integer("k", k)])
+        rows = self._feasible_rows(feasible)
+        values = self._raw(column)[rows]
+        order = np.lexsort((self.index[rows], -values if descending else values))
+        return self._subset(rows[order[:count]])
 
-    def pareto(self, x: str, y: str) -> SweepResult:
+    def pareto(self, x: str, y: str, *, feasible: bool = True) -> SweepResult:
         """The rows no other row beats on both columns (each minimised; "-" to maximise),
-        in grid order."""
+        in grid order. Only rows that fit unless ``feasible=False``."""
         (cx, x_desc), (cy, y_desc) = self._direction(x), self._direction(y)
-        xs = -self[cx] if x_desc else self[cx]
-        ys = -self[cy] if y_desc else self[cy]
-        order = np.lexsort((self.index, ys, xs))
+        rows = self._feasible_rows(feasible)
+        xs = -self._raw(cx)[rows] if x_desc else self._raw(cx)[rows]
+        ys = -self._raw(cy)[rows] if y_desc else self._raw(cy)[rows]
+        order = np.lexsort((self.index[rows], ys, xs))
         best = np.minimum.accumulate(ys[order])
         keep = np.ones(len(order), dtype=bool)
         keep[1:] = ys[order][1:] < best[:-1]
-        return self._subset(np.sort(order[keep]))
+        return self._subset(rows[np.sort(order[keep])])
 
     def where(self, mask: np.ndarray) -> SweepResult:
         """The rows where a boolean mask over the rows is true."""
-        return self._subset(np.flatnonzero(np.asarray(mask, dtype=bool)))
+        array = np.asarray(mask)
+        if array.dtype != np.bool_ or array.shape != (len(self),):
+            msg = (f"mask is invalid: give a boolean array of one value per row ({len(self)}), "
+                   f"not {array.dtype} of shape {array.shape}")
+            raise ValueError(msg)
+        return self._subset(np.flatnonzero(array))
 
     def architecture(self, i: int) -> Architecture:
         """Row ``i``'s Architecture, rebuilt from the grid and the row."""
@@ -312,23 +490,61 @@ class SweepResult:
             active = self["params_active"][moe] - self["params_embedding"][moe]
             loss[moe] = routed.loss(active.astype(np.float64),
                                     self["n_experts"][moe].astype(np.float64))
-        return SweepResult(self.grid, self.index, {**self._columns, name: loss})
+        return SweepResult(self.grid, self.index, {**self._columns, name: loss},
+                           self._origin)
 
     def to_dict(self) -> dict[str, np.ndarray]:
-        """The columns (NumPy arrays, not copies)."""
+        """The columns as NumPy arrays (cost columns are not copies; categories as names,
+        ``fits`` as booleans)."""
         return {name: self[name] for name in self.columns}
 
     def to_pandas(self) -> pd.DataFrame:
-        """A pandas DataFrame (pandas is optional)."""
+        """A pandas DataFrame (pandas is optional); ``ffn`` and ``recompute`` are
+        ``Categorical`` with every allowed name as a category."""
         import pandas as pd
 
-        return pd.DataFrame(self.to_dict(), copy=False)
+        columns: dict[str, Any] = self.to_dict()
+        for name, names in CATEGORIES.items():
+            columns[name] = pd.Categorical.from_codes(self._raw(name), categories=list(names))
+        return pd.DataFrame(columns, copy=False)
 
     def to_arrow(self) -> pa.Table:
-        """A pyarrow Table, zero-copy from the NumPy columns (pyarrow is optional)."""
+        """A pyarrow Table from the NumPy columns (pyarrow is optional); ``ffn`` and
+        ``recompute`` are dictionary columns."""
         import pyarrow as pa
 
-        return pa.table(self.to_dict())
+        columns: dict[str, Any] = self.to_dict()
+        for name, names in CATEGORIES.items():
+            columns[name] = pa.DictionaryArray.from_arrays(
+                pa.array(self._raw(name).astype(np.int32)), pa.array(list(names)))
+        return pa.table(columns)
+
+    #: Cost columns a printed result shows after the swept axes.
+    _SHOWN = ("params_total", "memory_per_gpu", "fits", "step_time", "tokens_per_s", "mfu")
+
+    def __str__(self) -> str:
+        from ._format import table
+
+        shown = [*self.swept, *(c for c in self._SHOWN if c not in self.swept)]
+        rows = [[_cell(self[c][i].item()) for c in shown] for i in range(min(len(self), 10))]
+        more = f"\n... {len(self) - 10:,} more rows" if len(self) > 10 else ""
+        units = {"params_total": "params_total", "memory_per_gpu": "memory_per_gpu (B)",
+                 "step_time": "step_time (s)", "tokens_per_s": "tokens/s"}
+        header = [units.get(c, c) for c in shown]
+        return f"{table(header, rows)}{more}\n\n{self.skipped}"
 
     def __repr__(self) -> str:
-        return f"<SweepResult: {len(self):,} rows x {len(COLUMNS)} columns>"
+        return (f"<SweepResult: {len(self):,} rows x {len(self.columns)} columns of "
+                f"{self._origin.size if self._origin else len(self):,} grid points; "
+                f"swept {', '.join(self.swept) or 'nothing'}>")
+
+
+def _cell(value: Any) -> str:
+    """A table cell: names and booleans as they are, large numbers with an SI prefix."""
+    from ._format import si
+
+    if isinstance(value, (bool, str)):
+        return str(value)
+    if isinstance(value, float):
+        return si(value) if abs(value) >= 1e5 else f"{value:.3g}"
+    return si(value) if abs(value) >= 1e5 else str(value)

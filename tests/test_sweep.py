@@ -10,6 +10,7 @@ import os
 import pickle
 import signal
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -91,7 +92,7 @@ def test_every_row_equals_its_single_point_evaluation(make):
     result = sp.sweep(grid)
     core = grid._build()
     assert 40 < len(result) < len(grid)
-    table = np.column_stack([result[c].astype(np.float64) for c in sp.sweep_columns()])
+    table = np.column_stack([result._raw(c).astype(np.float64) for c in sp.sweep_columns()])
     for j, i in enumerate(result.index):
         point = sp._core.grid_point(core, int(i), grid.hardware._core, grid.efficiency)
         np.testing.assert_array_equal(table[j], np.asarray(point), err_msg=f"row {i}")
@@ -392,9 +393,44 @@ def test_presets():
 
 
 @pytest.mark.parametrize(("make", "message"), [
-    (lambda: sp.Grid(d_model=range(1, 2**21), n_layers=range(1, 2**21), head_dim=1,
-                     vocab_size=list(range(1, 2**21)), seq_len=1, batch=1), "too large"),
-    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8), "batch is missing"),
+    (lambda: sp.Grid(d_model=range(1, 2**20), n_layers=range(1, 2**16), head_dim=1,
+                     vocab_size=range(1, 2**21), seq_len=range(1, 2**21), batch=1),
+     "too large"),
+    (lambda: sp.sweep(sp.Grid(d_model=[512], n_layers=[2], n_heads=8)), "batch is missing"),
+    (lambda: sp.sweep(sp.Grid(d_model=[512], n_layers=[2], n_heads=8), batch=1),
+     "seq_len is missing"),
+    (lambda: sp.Grid(d_model=range(1, 10**9 + 1), n_layers=[2], n_heads=8), "at most"),
+    (lambda: sp.Grid(d_model=[2**21], n_layers=[2], n_heads=8), "d_model=2097152"),
+    (lambda: sp.Grid(d_model=[9.3e18], n_layers=[2], n_heads=8), "d_model=9.3"),
+    (lambda: sp.Grid(d_model=[-1024], n_layers=[2], n_heads=8),
+     "d_model=-1024 is invalid: axis values must be whole numbers in [1, "),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, batch=[-1, 0]), "batch=-1"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, batch=0), "batch=0"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, tp=[0]), "tp=0"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, tp=0), "tp=0"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, microbatches=0),
+     "microbatches=0"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, microbatches=[]),
+     "microbatches=[]"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, max_memory=-1), "max_memory=-1"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, max_memory="nanGB"),
+     "max_memory='nanGB'"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, where={"mfu": (0.9, 0.1)}),
+     "lower end is above"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, where="mfu"), "where='mfu'"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, where=[("mfu", 0, 1)]),
+     "where="),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, params=()), "params=()"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, ffn_ratio=[-1, 0]),
+     "ffn_ratio=-1"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, ffn_ratio=-1.0), "ffn_ratio=-1"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, gqa_group=0), "gqa_group=0"),
+    (lambda: sp.Grid(d_model=[512, 1024], n_layers=[2], n_heads=8,
+                     zip=[("d_model", "n_layers")]), "as many values"),
+    (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, tp=[1],
+                     zip=[("d_model", "tp")]), "zip model axes with model axes"),
+    (lambda: sp.Grid(shapes=[{"d_model": 512, "n_layers": 2}, {"d_model": 1024}],
+                     n_heads=8), "same fields"),
     (lambda: sp.Grid(n_layers=[2], n_heads=8, seq_len=8, batch=1), "d_model is missing"),
     (lambda: sp.Grid(d_model=[], n_layers=[2], n_heads=8, seq_len=8, batch=1), "d_model=[]"),
     (lambda: sp.Grid(d_model=[512], n_layers=[2], n_heads=8, seq_len=8, batch=1,
@@ -410,6 +446,18 @@ def test_bad_grids(make, message):
 
 def test_bad_sweeps():
     grid = dense_grid()
+    with pytest.raises(ValueError, match="pareto=\\('mfu',\\)"):
+        sp.sweep(grid, pareto=("mfu",))
+    with pytest.raises(ValueError, match="pareto=''"):
+        sp.sweep(grid, pareto="")
+    with pytest.raises(ValueError, match="progress=5"):
+        sp.sweep(grid, progress=5)
+    with pytest.raises(ValueError, match="top=9223372036854775807"):
+        sp.sweep(grid, top=2**63 - 1)
+    with pytest.raises(ValueError, match="k=-1"):
+        sp.sweep(grid).top(-1)
+    with pytest.raises(ValueError, match="mask is invalid"):
+        sp.sweep(grid).where([True])
     with pytest.raises(ValueError, match="exclusive"):
         sp.sweep(grid, top=3, pareto=("step_time", "mfu"))
     with pytest.raises(ValueError, match="column='speed'"):
@@ -475,9 +523,13 @@ def test_any_grid_is_an_error_or_rows_that_equal_estimate(d_model, n_layers, n_h
     grid = result_or_field_error(
         lambda: sp.Grid(d_model=d_model, n_layers=n_layers, n_heads=n_heads, tp=tp,
                         seq_len=seq_len, batch=1, **LLAMA_LIKE))
-    result = None if grid is None else result_or_field_error(lambda: sp.sweep(grid))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", sp.SweepWarning)
+        result = None if grid is None else result_or_field_error(lambda: sp.sweep(grid))
     if grid is None or result is None:
         return
+    # A sweep that keeps nothing says so, with the reasons.
+    assert (len(result) == 0) == any(w.category is sp.SweepWarning for w in caught)
     assert len(result) <= len(grid)
     for i in range(min(len(result), 3)):
         report = result.report(i)

@@ -84,6 +84,16 @@ void check_index_range(const sp::Grid& grid, std::uint64_t begin, std::uint64_t 
   }
 }
 
+/// What a sweep left out after costing: rows outside each bound, layouts not costed.
+py::dict left_out(const sp::SweepControl& control, const sp::Grid& g) {
+  py::list rejected;
+  for (std::size_t b = 0; b < g.bounds.size(); ++b) rejected.append(control.rejected[b].load());
+  py::dict out;
+  out["rejected"] = rejected;
+  out["pruned"] = control.pruned.load();
+  return out;
+}
+
 }  // namespace
 
 void bind_sweep(py::module_& m) {
@@ -106,24 +116,37 @@ void bind_sweep(py::module_& m) {
                                    sequence_parallel, sp::parse_optimizer(optimizer)};
              int level = 0;
              for (auto item : axes) {
-               auto pair = item.cast<std::pair<std::string, std::vector<double>>>();
-               sp::Axis axis{sp::parse_axis(pair.first), std::move(pair.second)};
+               auto spec = item.cast<std::tuple<std::string, std::vector<double>, bool>>();
+               sp::Axis axis{sp::parse_axis(std::get<0>(spec)), std::move(std::get<1>(spec)),
+                             std::get<2>(spec)};
                if (sp::axis_level(axis.kind) < level) {
                  throw std::invalid_argument("axes must be ordered model, workload, layout");
                }
                level = sp::axis_level(axis.kind);
-               for (double v : axis.values) {
-                 if (!std::isfinite(v)) {
-                   throw std::invalid_argument(std::string(sp::name_of(axis.kind)) +
-                                               " has a value that is not finite");
-                 }
-               }
+               sp::check_axis(axis);
                g.axes.push_back(std::move(axis));
              }
 
-             if (ffn_multiple < 1) throw std::invalid_argument("ffn_multiple must be >= 1");
-             if (n_gpus < 0) throw std::invalid_argument("n_gpus must be >= 0");
-             if (global_batch < 0) throw std::invalid_argument("global_batch must be >= 0");
+             // Upper limits keep every product the grid forms (d_ff from ffn_ratio, dp from
+             // n_gpus, micro-batches from global_batch) far from 64-bit overflow.
+             constexpr std::int64_t max_world = std::int64_t{1} << 20;
+             constexpr std::int64_t max_global_batch = std::int64_t{1} << 40;
+             if (ffn_multiple < 1 || ffn_multiple > (std::int64_t{1} << 24)) {
+               throw std::invalid_argument("ffn_multiple=" + std::to_string(ffn_multiple) +
+                                           " is invalid: allowed range is [1, 16777216]");
+             }
+             if (n_gpus < 0 || n_gpus > max_world) {
+               throw std::invalid_argument("n_gpus=" + std::to_string(n_gpus) +
+                                           " is invalid: allowed range is [1, 1048576] (0: "
+                                           "no fixed world size)");
+             }
+             if (global_batch < 0 || global_batch > max_global_batch) {
+               throw std::invalid_argument("global_batch=" + std::to_string(global_batch) +
+                                           " is invalid: allowed range is [1, 2^40] (0: none)");
+             }
+             if (bounds.size() > sp::max_bounds) {
+               throw std::invalid_argument("a grid takes at most 32 bounds on its columns");
+             }
              if (!(std::isfinite(compute) && compute >= 0)) {
                throw std::invalid_argument("compute must be a finite FLOP budget >= 0");
              }
@@ -134,8 +157,12 @@ void bind_sweep(py::module_& m) {
              g.compute = compute;
              for (auto item : bounds) {
                auto bound = item.cast<std::tuple<std::string, double, double>>();
-               g.bounds.push_back(sp::Bound{sp::parse_column(std::get<0>(bound)),
-                                            std::get<1>(bound), std::get<2>(bound)});
+               const auto& [column, lo, hi] = bound;
+               if (lo > hi) {  // NaN (no bound) compares false
+                 throw std::invalid_argument("bound on " + column + " is invalid: its lower "
+                                             "end is above its upper end");
+               }
+               g.bounds.push_back(sp::Bound{sp::parse_column(column), lo, hi});
              }
              sp::grid_size(g);  // refuse a grid whose size overflows, up front
              return g;
@@ -221,7 +248,7 @@ void bind_sweep(py::module_& m) {
           return sp::sweep_rows(g, hw, e, begin, end, plan, columns.data(), index_data,
                                 control);
         });
-        return py::make_tuple(count, index, out);
+        return py::make_tuple(count, index, out, left_out(control, g));
       },
       py::arg("grid"), py::arg("hardware"), py::arg("efficiency"), py::arg("begin"),
       py::arg("end"), py::arg("threads") = 0, py::arg("progress") = py::none(),
@@ -261,9 +288,10 @@ void bind_sweep(py::module_& m) {
         check_index_range(g, begin, end);
         const int column = sp::parse_column(by);
         sp::SweepControl control;
-        return run_interruptible(control, end - begin, progress, [&] {
+        auto indices = run_interruptible(control, end - begin, progress, [&] {
           return sp::sweep_top(g, hw, e, begin, end, k, column, descending, threads, control);
         });
+        return py::make_tuple(indices, left_out(control, g));
       },
       py::arg("grid"), py::arg("hardware"), py::arg("efficiency"), py::arg("begin"),
       py::arg("end"), py::arg("k"), py::arg("by"), py::arg("descending"),
@@ -278,12 +306,40 @@ void bind_sweep(py::module_& m) {
         const int cx = sp::parse_column(x);
         const int cy = sp::parse_column(y);
         sp::SweepControl control;
-        return run_interruptible(control, end - begin, progress, [&] {
+        auto indices = run_interruptible(control, end - begin, progress, [&] {
           return sp::sweep_pareto(g, hw, e, begin, end, cx, x_descending, cy, y_descending,
                                   threads, control);
         });
+        return py::make_tuple(indices, left_out(control, g));
       },
       py::arg("grid"), py::arg("hardware"), py::arg("efficiency"), py::arg("begin"),
       py::arg("end"), py::arg("x"), py::arg("x_descending"), py::arg("y"),
       py::arg("y_descending"), py::arg("threads") = 0, py::arg("progress") = py::none());
+
+  m.def(
+      "skip_reasons",
+      [](const sp::Grid& g, std::uint64_t begin, std::uint64_t end, unsigned threads) {
+        check_index_range(g, begin, end);
+        sp::SkipSummary summary;
+        {
+          py::gil_scoped_release release;
+          summary = sp::skip_reasons(g, begin, end, threads);
+        }
+        py::list reasons;
+        for (const sp::SkipReason& r : summary.reasons) {
+          reasons.append(py::make_tuple(r.reason, r.points, r.example));
+        }
+        return py::make_tuple(reasons, summary.valid);
+      },
+      py::arg("grid"), py::arg("begin"), py::arg("end"), py::arg("threads") = 0,
+      "Why points of [begin, end) are not configurations, before any costing: "
+      "([(reason, points, example message)], valid points).");
+
+  m.def(
+      "check_axis",
+      [](const std::string& name, std::vector<double> values) {
+        sp::check_axis(sp::Axis{sp::parse_axis(name), std::move(values)});
+      },
+      py::arg("name"), py::arg("values"),
+      "Raises ValueError when a value is outside the range the core accepts for the axis.");
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -66,12 +67,90 @@ int axis_level(AxisKind kind) {
   return 2;
 }
 
+namespace {
+/// The range the core accepts for an axis's values.
+struct AxisRange {
+  double lo, hi;
+  bool whole;
+};
+
+AxisRange axis_range(AxisKind kind) {
+  constexpr double max_degree = double(std::int64_t{1} << 20);
+  switch (kind) {
+    case AxisKind::d_model: return {1, double(limits::d_model), true};
+    case AxisKind::n_layers: return {1, double(limits::n_layers), true};
+    case AxisKind::n_heads: return {1, double(limits::n_heads), true};
+    case AxisKind::head_dim: return {1, double(limits::head_dim), true};
+    case AxisKind::n_kv_heads: return {1, double(limits::n_heads), true};
+    case AxisKind::gqa_group: return {1, double(limits::n_heads), true};
+    case AxisKind::d_ff: return {1, double(limits::d_ff), true};
+    // d_ff = ratio x d_model must stay within d_ff's limit for some d_model.
+    case AxisKind::ffn_ratio: return {1.0 / 1024, double(limits::d_ff), false};
+    case AxisKind::ffn: return {0, 3, true};
+    case AxisKind::n_experts: return {0, double(limits::n_experts), true};
+    case AxisKind::top_k: return {1, double(limits::n_experts), true};
+    case AxisKind::n_shared_experts: return {0, double(limits::n_shared_experts), true};
+    case AxisKind::d_ff_expert: return {1, double(limits::d_ff), true};
+    case AxisKind::vocab_size: return {1, double(limits::vocab_size), true};
+    case AxisKind::seq_len: return {1, double(limits::seq_len), true};
+    case AxisKind::batch: return {1, double(limits::batch), true};
+    case AxisKind::recompute: return {0, 2, true};
+    case AxisKind::tp: case AxisKind::pp: case AxisKind::dp: case AxisKind::ep:
+      return {1, max_degree, true};
+    case AxisKind::zero: return {0, 3, true};
+    case AxisKind::microbatches: return {1, double(std::int64_t{1} << 24), true};
+  }
+  return {0, 0, true};
+}
+}  // namespace
+
+void check_axis(const Axis& axis) {
+  const AxisRange range = axis_range(axis.kind);
+  for (double v : axis.values) {
+    // NaN fails every comparison: refused here too.
+    if (!(v >= range.lo && v <= range.hi) || (range.whole && v != std::floor(v))) {
+      std::ostringstream msg;
+      msg.precision(17);  // every digit the user gave, never rounded into the range
+      msg << name_of(axis.kind) << "=";
+      if (std::abs(v) < 9e15 && v == std::floor(v)) {
+        msg << static_cast<std::int64_t>(v);  // exact: whole and far inside int64
+      } else {
+        msg << v;
+      }
+      msg << " is invalid: ";
+      if (range.whole) {
+        msg << "axis values must be whole numbers in [" << static_cast<std::int64_t>(range.lo)
+            << ", " << static_cast<std::int64_t>(range.hi) << "]";
+      } else {
+        msg << "axis values must be in [" << range.lo << ", " << range.hi << "]";
+      }
+      throw std::invalid_argument(msg.str());
+    }
+  }
+}
+
 std::uint64_t grid_size(const Grid& grid) {
   constexpr std::uint64_t limit = std::uint64_t{1} << 62;
   std::uint64_t size = 1;
-  for (const Axis& axis : grid.axes) {
+  for (std::size_t a = 0; a < grid.axes.size(); ++a) {
+    const Axis& axis = grid.axes[a];
     if (axis.values.empty()) {
       throw std::invalid_argument(std::string("axis ") + name_of(axis.kind) + " has no values");
+    }
+    if (axis.follows) {
+      const Axis* leader = a > 0 ? &grid.axes[a - 1] : nullptr;
+      if (leader == nullptr || axis_level(leader->kind) != axis_level(axis.kind)) {
+        throw std::invalid_argument(std::string("axis ") + name_of(axis.kind) +
+                                    " is zipped with an axis of another kind: zip model axes "
+                                    "with model axes, workload with workload, layout with layout");
+      }
+      if (leader->values.size() != axis.values.size()) {
+        throw std::invalid_argument(
+            std::string("zipped axes ") + name_of(leader->kind) + " and " + name_of(axis.kind) +
+            " have " + std::to_string(leader->values.size()) + " and " +
+            std::to_string(axis.values.size()) + " values: zipped axes need as many each");
+      }
+      continue;
     }
     const std::uint64_t n = axis.values.size();
     if (size > limit / n) {
@@ -88,25 +167,48 @@ GridCursor::GridCursor(const Grid& grid, std::uint64_t index, std::size_t axes) 
   digits_.resize(n);
   sizes_.resize(n);
   levels_.resize(n);
+  follows_.resize(n);
   for (std::size_t a = n; a-- > 0;) {
     const std::uint64_t size = grid.axes[a].values.size();
     sizes_[a] = static_cast<std::uint32_t>(size);
     levels_[a] = axis_level(grid.axes[a].kind);
+    follows_[a] = grid.axes[a].follows;
+    if (follows_[a]) continue;
     digits_[a] = static_cast<std::uint32_t>(index % size);
     index /= size;
+  }
+  for (std::size_t a = 1; a < n; ++a) {
+    if (follows_[a]) digits_[a] = digits_[a - 1];
   }
 }
 
 int GridCursor::advance() {
   for (std::size_t a = digits_.size(); a-- > 0;) {
-    if (++digits_[a] < sizes_[a]) {
+    if (follows_[a]) continue;
+    const bool carry = ++digits_[a] == sizes_[a];
+    if (carry) digits_[a] = 0;
+    for (std::size_t f = a + 1; f < digits_.size() && follows_[f]; ++f) digits_[f] = digits_[a];
+    if (!carry) {
       changed_axis_ = a;
       return levels_[a];
     }
-    digits_[a] = 0;
   }
   changed_axis_ = 0;
   return 0;  // wrapped past the end: every digit changed
+}
+
+bool next_digits(const Grid& grid, std::vector<std::uint32_t>& digits, std::size_t first) {
+  for (std::size_t a = digits.size(); a-- > first;) {
+    const Axis& axis = grid.axes[a];
+    if (axis.follows) continue;
+    const bool carry = ++digits[a] == axis.values.size();
+    if (carry) digits[a] = 0;
+    for (std::size_t f = a + 1; f < digits.size() && grid.axes[f].follows; ++f) {
+      digits[f] = digits[a];
+    }
+    if (!carry) return true;
+  }
+  return false;
 }
 
 namespace {
@@ -163,9 +265,11 @@ bool model_point(const Grid& grid, const std::vector<std::uint32_t>& digits, Arc
     return fail(why, "n_kv_heads does not divide n_heads");
   }
   if (ffn_ratio > 0) {
-    const double width = std::ceil(ffn_ratio * static_cast<double>(arch.d_model) /
-                                   static_cast<double>(grid.ffn_multiple));
-    arch.d_ff = static_cast<std::int64_t>(width) * grid.ffn_multiple;
+    const double multiple = static_cast<double>(grid.ffn_multiple);
+    const double width = std::ceil(ffn_ratio * static_cast<double>(arch.d_model) / multiple) *
+                         multiple;  // in floating point: checked before it is an integer
+    if (width > static_cast<double>(limits::d_ff)) return fail(why, "ffn_ratio x d_model is above d_ff's limit");
+    arch.d_ff = static_cast<std::int64_t>(width);
   }
   if (arch.n_experts <= 1 && arch.top_k > 1) return fail(why, "top_k > 1 needs experts");
   if (arch.n_experts > 1 && arch.top_k > arch.n_experts) return fail(why, "top_k > n_experts");
@@ -259,10 +363,14 @@ LayoutBlock layout_block(const Grid& grid, std::uint64_t max_size) {
   LayoutBlock block{grid.axes.size(), 1};
   while (block.first_axis > 0) {
     const Axis& axis = grid.axes[block.first_axis - 1];
-    const std::uint64_t n = axis.values.size();
+    const std::uint64_t n = extent(axis);
     if (axis_level(axis.kind) != 2 || (block.size > 1 && block.size * n > max_size)) break;
     block.size *= n;
     --block.first_axis;
+  }
+  // A zip is never split: axes that follow one outside the block stay outside with it.
+  while (block.first_axis < grid.axes.size() && grid.axes[block.first_axis].follows) {
+    ++block.first_axis;
   }
   return block;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -309,7 +310,7 @@ void decode_configurations(const Grid& g, const std::int64_t* index, std::size_t
   const LayoutBlock block = layout_block(g);
   std::uint64_t per_model = 1;  // points per model: every axis after the model axes
   for (const Axis& axis : g.axes) {
-    if (axis_level(axis.kind) > 0) per_model *= axis.values.size();
+    if (axis_level(axis.kind) > 0) per_model *= extent(axis);
   }
   // Sorted indices close together move one cursor forward; others place a new one.
   constexpr std::uint64_t max_steps = 64;
@@ -360,6 +361,110 @@ void decode_configurations(const Grid& g, const std::int64_t* index, std::size_t
                  }
                }
              });
+}
+
+namespace {
+/// A refusal's category: the words of a cheap check, or the field a full check names
+/// ("seq_len=4096 is invalid: ..." counts under "seq_len").
+std::string reason_of(const std::string& why) {
+  const auto equals = why.find('=');
+  const auto invalid = why.find(" is invalid");
+  if (equals == std::string::npos || invalid == std::string::npos || equals > invalid) return why;
+  return why.substr(0, equals);
+}
+
+struct ReasonTally {
+  std::map<std::string, SkipReason> by_reason;
+  std::uint64_t valid = 0;
+  void add(const std::string& why, std::uint64_t points) {
+    if (points == 0) return;
+    SkipReason& entry = by_reason[reason_of(why)];
+    if (entry.points == 0) {
+      entry.reason = reason_of(why);
+      entry.example = why;
+    }
+    entry.points += points;
+  }
+};
+}  // namespace
+
+SkipSummary skip_reasons(const Grid& g, std::uint64_t begin, std::uint64_t end,
+                         unsigned requested_threads) {
+  const std::uint64_t n = end - begin;
+  const unsigned threads = sweep_threads(requested_threads, n);
+  const LayoutBlock block = layout_block(g);
+  const bool outer_layout_axes =
+      block.first_axis > 0 && axis_level(g.axes[block.first_axis - 1].kind) == 2;
+  std::vector<ReasonTally> tallies(threads);
+  run_ranges(static_cast<std::size_t>(n), threads,
+             [&](unsigned t, std::size_t first, std::size_t last) {
+    ReasonTally& tally = tallies[t];
+    const std::uint64_t range_begin = begin + first, range_end = begin + last;
+    Architecture arch;
+    Workload work;
+    std::string model_why, work_why, why;
+    std::vector<std::uint32_t> digits(g.axes.size(), 0);
+    std::uint64_t outer = range_begin / block.size;
+    GridCursor cursor(g, outer, block.first_axis);
+    int changed = 0;
+    bool model_ok = false, workload_ok = false;
+    // The block's layouts refused for one model and micro-batch: the reason per offset
+    // ("" when valid), kept while the layout limits and micro-batch stay the same.
+    std::vector<std::string> layout_why;
+    std::optional<std::pair<LayoutLimits, std::int64_t>> layouts_for;
+    for (; outer * block.size < range_end; ++outer, changed = cursor.advance()) {
+      std::copy(cursor.digits().begin(), cursor.digits().end(), digits.begin());
+      const std::uint64_t base = outer * block.size;
+      const std::uint64_t lo = std::max(range_begin, base) - base;
+      const std::uint64_t hi = std::min(range_end, base + block.size) - base;
+      if (changed == 0) model_ok = model_point(g, digits, arch, &model_why);
+      if (!model_ok) {
+        tally.add(model_why, hi - lo);
+        continue;
+      }
+      if (changed <= 1) workload_ok = workload_point(g, digits, arch, work, &work_why);
+      if (!workload_ok) {
+        tally.add(work_why, hi - lo);
+        continue;
+      }
+      const std::pair<LayoutLimits, std::int64_t> key{layout_limits(arch), work.batch};
+      if (outer_layout_axes || !layouts_for || !(layouts_for->first == key.first) ||
+          layouts_for->second != key.second) {
+        layouts_for = key;
+        layout_why.assign(block.size, std::string());
+        std::fill(digits.begin() + static_cast<std::ptrdiff_t>(block.first_axis), digits.end(), 0);
+        for (std::uint64_t offset = 0; offset < block.size; ++offset) {
+          Layout layout = layout_values(g, digits);
+          if (!(derive_layout(g, work, layout, &why) && check_layout(key.first, layout, &why))) {
+            layout_why[offset] = why;
+          }
+          next_digits(g, digits, block.first_axis);
+        }
+      }
+      for (std::uint64_t offset = lo; offset < hi; ++offset) {
+        if (layout_why[offset].empty()) {
+          ++tally.valid;
+        } else {
+          tally.add(layout_why[offset], 1);
+        }
+      }
+    }
+  });
+  ReasonTally all;
+  for (const ReasonTally& tally : tallies) {
+    all.valid += tally.valid;
+    for (const auto& [reason, entry] : tally.by_reason) {
+      SkipReason& merged = all.by_reason[reason];
+      if (merged.points == 0) merged = SkipReason{entry.reason, 0, entry.example};
+      merged.points += entry.points;
+    }
+  }
+  SkipSummary summary;
+  summary.valid = all.valid;
+  for (auto& [reason, entry] : all.by_reason) summary.reasons.push_back(std::move(entry));
+  std::stable_sort(summary.reasons.begin(), summary.reasons.end(),
+                   [](const SkipReason& a, const SkipReason& b) { return a.points > b.points; });
+  return summary;
 }
 
 std::vector<std::uint64_t> sweep_top(const Grid& g, const Hardware& hw, const Efficiency& e,

@@ -21,13 +21,27 @@ namespace scalingperf::detail {
 /// Points between updates of the shared progress counter.
 constexpr std::uint64_t progress_step = 4096;
 
-inline bool passes(const std::vector<Bound>& bounds, const RowInputs& row) {
-  for (const Bound& b : bounds) {
-    const double v = column_value(row, b.column);
-    if (v < b.lo || v > b.hi) return false;  // NaN bounds compare false: no bound
+/// The first bound a row fails, or -1 when it passes them all.
+inline int failed_bound(const std::vector<Bound>& bounds, const RowInputs& row) {
+  for (std::size_t b = 0; b < bounds.size(); ++b) {
+    const double v = column_value(row, bounds[b].column);
+    if (v < bounds[b].lo || v > bounds[b].hi) return static_cast<int>(b);  // NaN: no bound
   }
-  return true;
+  return -1;
 }
+
+/// What a walk left out after costing, summed per thread and added to the shared counts
+/// once, when the walk ends.
+struct LeftOut {
+  std::uint64_t rejected[max_bounds] = {};
+  std::uint64_t pruned = 0;
+  void report(SweepControl& control, std::size_t bounds) const {
+    for (std::size_t b = 0; b < bounds; ++b) {
+      if (rejected[b] != 0) control.rejected[b].fetch_add(rejected[b], std::memory_order_relaxed);
+    }
+    if (pruned != 0) control.pruned.fetch_add(pruned, std::memory_order_relaxed);
+  }
+};
 
 /// The inner block's layouts for one micro-batch: derived (dp, microbatches) but not yet
 /// checked against a model, and each prepared the first time a model accepts it (the
@@ -48,10 +62,7 @@ inline BlockLayouts derive_block(const Grid& g, const LayoutBlock& block,
     Layout layout = layout_values(g, digits);
     out.derived.push_back(derive_layout(g, work, layout) ? std::optional<Layout>(layout)
                                                          : std::nullopt);
-    for (std::size_t a = digits.size(); a-- > block.first_axis;) {  // next inner digits
-      if (++digits[a] < g.axes[a].values.size()) break;
-      digits[a] = 0;
-    }
+    next_digits(g, digits, block.first_axis);
   }
   return out;
 }
@@ -111,9 +122,16 @@ class DepthReuse {
       if (g.axes[a].kind == AxisKind::n_layers) depth_ = a;
     }
     if (depth_ == none) return;
+    // Zipped with another axis, the depth's digit changes the shape too: no reuse.
+    const bool zipped = g.axes[depth_].follows ||
+                        (depth_ + 1 < g.axes.size() && g.axes[depth_ + 1].follows);
+    if (zipped) {
+      depth_ = none;
+      return;
+    }
     std::uint64_t count = 1;
     for (std::size_t a = depth_ + 1; a < outer_axes; ++a) {
-      count *= g.axes[a].values.size();
+      count *= extent(g.axes[a]);
       if (count > max_entries) {
         depth_ = none;
         return;
@@ -132,7 +150,9 @@ class DepthReuse {
   ShapeEntry* entry(const std::vector<std::uint32_t>& digits, const Grid& g) {
     if (depth_ == none) return nullptr;
     std::uint64_t k = 0;
-    for (std::size_t a = depth_ + 1; a < last_; ++a) k = k * g.axes[a].values.size() + digits[a];
+    for (std::size_t a = depth_ + 1; a < last_; ++a) {
+      if (!g.axes[a].follows) k = k * g.axes[a].values.size() + digits[a];
+    }
     return &entries_[k];
   }
 
@@ -315,6 +335,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
   int changed = 0;  // the outermost level whose digits changed since the last outer point
   bool model_ok = false, workload_ok = false;
   std::uint64_t unreported = 0;
+  LeftOut left_out;
   for (; outer * block.size < end; ++outer, changed = cursor.advance()) {
     if (control.cancel.load(std::memory_order_relaxed)) return;
     std::copy(cursor.digits().begin(), cursor.digits().end(), digits.begin());
@@ -385,7 +406,10 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         }
         if constexpr (Prune::active) {
           RowBounds row_bounds(bounds, choice);
-          if (prune(row_bounds)) continue;
+          if (prune(row_bounds)) {
+            ++left_out.pruned;
+            continue;
+          }
           if (!totals_ready) {
             add_totals(shape->shape, costs);
             totals_ready = true;
@@ -396,7 +420,12 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
             estimate_training(arch, work, costs, *choice.layout, calibrated, splits.at_tp1(),
                               splits.at(layout), tp_baseline);
         const RowInputs row{g, arch, work, layout, report};
-        if (passes(g.bounds, row)) on_row(base + choice.offset, &row);
+        const int failed = failed_bound(g.bounds, row);
+        if (failed < 0) {
+          on_row(base + choice.offset, &row);
+        } else {
+          ++left_out.rejected[failed];
+        }
       }
     }
     unreported += hi - lo;
@@ -406,6 +435,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
     }
   }
   control.done.fetch_add(unreported, std::memory_order_relaxed);
+  left_out.report(control, g.bounds.size());
 }
 
 }  // namespace scalingperf::detail

@@ -29,11 +29,27 @@ const char* name_of(AxisKind kind);
 /// 0 model, 1 workload, 2 layout.
 int axis_level(AxisKind kind);
 
-/// One axis: its kind and values (integers, ratios, or enum indices, as doubles).
+/// One axis: its kind and values (integers, ratios, or enum indices, as doubles). An
+/// axis that `follows` is paired with the axis before it (a zip): it has as many values
+/// and takes that axis's digit, so it adds no combinations of its own.
 struct Axis {
   AxisKind kind;
   std::vector<double> values;
+  bool follows = false;
 };
+
+/// Digits of an axis: its number of values, or 1 for an axis that follows another.
+inline std::uint64_t extent(const Axis& axis) { return axis.follows ? 1 : axis.values.size(); }
+
+/// Checks an axis's values before any is converted to an integer: finite, whole where the
+/// kind is a count, and within the range the core accepts for that field (a value out of
+/// range would be undefined behaviour to convert). Throws std::invalid_argument naming
+/// the axis, the value and the range.
+void check_axis(const Axis& axis);
+
+/// Most bounds (where=, max_memory, params, ...) a grid may have: their rejections are
+/// counted per bound.
+constexpr std::size_t max_bounds = 32;
 
 /// Bounds on a result column that a row must satisfy (NaN: no bound).
 struct Bound {
@@ -75,6 +91,7 @@ class GridCursor {
  private:
   std::vector<std::uint32_t> digits_, sizes_;
   std::vector<int> levels_;
+  std::vector<bool> follows_;
   std::size_t changed_axis_ = 0;
 };
 
@@ -105,6 +122,11 @@ struct LayoutBlock {
   std::size_t first_axis = 0;
   std::uint64_t size = 1;
 };
+/// Moves the digits of axes [first, end) of `digits` to the next combination (the last
+/// axis fastest; axes that follow take their leader's digit); returns false when they
+/// wrapped around to all zeros.
+bool next_digits(const Grid& grid, std::vector<std::uint32_t>& digits, std::size_t first);
+
 /// The longest run of trailing layout axes with at most `max_size` combinations (at
 /// least the last layout axis).
 LayoutBlock layout_block(const Grid& grid, std::uint64_t max_size = std::uint64_t{1} << 16);

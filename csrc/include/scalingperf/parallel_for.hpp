@@ -18,10 +18,15 @@ namespace scalingperf {
 /// Below this many items a loop runs on the calling thread: starting threads costs more.
 constexpr std::size_t serial_threshold = 4096;
 
-/// Resolves a user's thread count: 0 means every hardware thread.
+/// Most threads per hardware thread: more only add switching, and the threads are kept
+/// for the life of the process (thread_cache.cpp).
+constexpr unsigned max_threads_per_core = 4;
+
+/// Resolves a user's thread count: 0 means every hardware thread; at most
+/// max_threads_per_core per hardware thread.
 inline unsigned effective_threads(unsigned requested, std::size_t n) {
-  unsigned threads = requested == 0 ? std::thread::hardware_concurrency() : requested;
-  if (threads == 0) threads = 1;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = requested == 0 ? cores : std::min(requested, max_threads_per_core * cores);
   if (n < serial_threshold) return 1;
   return static_cast<unsigned>(std::min<std::size_t>(threads, n));
 }

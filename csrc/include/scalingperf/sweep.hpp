@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "scalingperf/columns.hpp"
@@ -15,9 +16,13 @@
 namespace scalingperf {
 
 /// Shared between the caller and the workers: progress, and a request to stop.
+/// Also what the walk left out after costing: rows outside each bound (counted by the
+/// first bound they fail) and layouts a reduction did not cost (pruned).
 struct SweepControl {
   std::atomic<std::uint64_t> done{0};
   std::atomic<bool> cancel{false};
+  std::atomic<std::uint64_t> rejected[max_bounds] = {};
+  std::atomic<std::uint64_t> pruned{0};
 };
 
 /// How sweep_rows splits [begin, end) over threads and where each thread's rows go.
@@ -45,6 +50,21 @@ std::uint64_t sweep_rows(const Grid& grid, const Hardware& hw, const Efficiency&
 /// Throws std::invalid_argument for an index outside the grid or of an invalid point.
 void decode_configurations(const Grid& grid, const std::int64_t* index, std::size_t n,
                            std::int64_t* const* columns, unsigned threads);
+
+/// Why points of a grid are not rows, found without costing any: each reason with the
+/// number of points it removes and one full message. A reason is a check's own words
+/// ("tp does not divide the heads") or, for a field the core refused, the field's name.
+struct SkipReason {
+  std::string reason;
+  std::uint64_t points = 0;
+  std::string example;
+};
+struct SkipSummary {
+  std::vector<SkipReason> reasons;  ///< most points first
+  std::uint64_t valid = 0;          ///< points that are configurations (before any bound)
+};
+SkipSummary skip_reasons(const Grid& grid, std::uint64_t begin, std::uint64_t end,
+                         unsigned threads);
 
 /// Indices of the k best valid rows of [begin, end) by `column` (ascending unless
 /// `descending`), ties broken by index.

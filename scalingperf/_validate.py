@@ -12,18 +12,26 @@ _INT64_MAX = 2**63 - 1
 
 
 def integer(field: str, value: Any) -> int:
-    """``value`` as a Python int, or a ValueError naming ``field``."""
+    """``value`` as a Python int, or a ValueError naming ``field``.
+
+    Integers (numpy's included) and whole reals (``2.0``, ``np.float32(4)``,
+    ``Fraction(4, 2)``) are accepted; booleans, fractions of a unit and other types are
+    refused rather than truncated.
+    """
     if type(value) is int and -_INT64_MAX - 1 <= value <= _INT64_MAX:
         return value  # the common case first: a grid's axes hold thousands of these
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            msg = f"{field}={value!r} is invalid: it must be an integer, not {type(value).__name__}"
-            raise ValueError(msg)
-    result = operator.index(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        msg = f"{field}={value!r} is invalid: it must be an integer, not {type(value).__name__}"
+        raise ValueError(msg)
+    if isinstance(value, numbers.Integral):
+        result = operator.index(value)
+    elif (whole := float(value)).is_integer() and whole == value:
+        result = int(whole)
+    else:
+        msg = f"{field}={value!r} is invalid: it must be a whole number"
+        raise ValueError(msg)
     if not -_INT64_MAX - 1 <= result <= _INT64_MAX:
-        msg = f"{field}={result} is invalid: it does not fit a 64-bit integer"
+        msg = f"{field}={value!r} is invalid: it does not fit a 64-bit integer"
         raise ValueError(msg)
     return result
 
@@ -31,6 +39,20 @@ def integer(field: str, value: Any) -> int:
 def optional_integer(field: str, value: Any) -> int:
     """``value`` as an int, with None meaning 0 (derive it)."""
     return 0 if value is None else integer(field, value)
+
+
+def derived_integer(field: str, value: Any) -> int:
+    """``value`` as an int, with None (and only None) meaning 0, "derive it".
+
+    An explicit 0 is refused rather than read as "derive": it is not a size.
+    """
+    if value is None:
+        return 0
+    result = integer(field, value)
+    if result == 0:
+        msg = f"{field}=0 is invalid: allowed range is >= 1 (leave it None to derive it)"
+        raise ValueError(msg)
+    return result
 
 
 def real(field: str, value: Any) -> float:

@@ -10,7 +10,7 @@ from typing import Any
 from . import _core, _validate
 
 _INTEGER_FIELDS = (
-    "d_model", "n_layers", "n_heads", "vocab_size", "max_position_embeddings",
+    "d_model", "n_layers", "vocab_size", "max_position_embeddings",
     "n_experts", "top_k", "n_shared_experts", "moe_every", "first_dense_layers",
 )
 _DERIVED_FIELDS = ("n_kv_heads", "head_dim", "d_ff", "d_ff_expert", "d_ff_shared")
@@ -18,20 +18,43 @@ _FLAG_FIELDS = ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_ex
 _TEXT_FIELDS = ("ffn", "position", "norm")
 
 
+def _heads_from_head_dim(d_model: int, head_dim: int) -> int:
+    """n_heads = d_model / head_dim, or a ValueError saying why it cannot be derived."""
+    if head_dim == 0:
+        msg = ("n_heads=None is invalid: give n_heads, or head_dim to derive "
+               "n_heads = d_model / head_dim")
+        raise ValueError(msg)
+    if head_dim < 0:
+        msg = f"head_dim={head_dim} is invalid: allowed range is >= 1"
+        raise ValueError(msg)
+    if d_model < 1:
+        return 1  # the core refuses d_model, naming it
+    if d_model % head_dim != 0:
+        msg = (f"head_dim={head_dim} is invalid: to derive n_heads = d_model / head_dim it "
+               f"must divide d_model={d_model} (or give n_heads)")
+        raise ValueError(msg)
+    return d_model // head_dim
+
+
 @dataclass(frozen=True)
 class Architecture:
     """A decoder-only transformer, dense or mixture-of-experts.
 
-    Fields left as None are derived: ``n_kv_heads = n_heads`` (multi-head attention),
-    ``head_dim = d_model / n_heads``, ``d_ff = 4 d_model`` (or 8/3 d_model rounded up to
-    256 for gated FFNs, as in Llama), ``d_ff_expert = d_ff``, ``d_ff_shared = d_ff_expert``.
-    The instance holds the derived values. Every field is validated by the C++ core; an
-    invalid one raises ValueError naming the field, its value and the allowed range.
+    Fields left as None (and only None: 0 is refused) are derived: ``n_heads =
+    d_model / head_dim`` when only ``head_dim`` is given, ``n_kv_heads = n_heads``
+    (multi-head attention), ``head_dim = d_model / n_heads``, ``d_ff = 4 d_model`` (or
+    8/3 d_model rounded up to 256 for gated FFNs, as in Llama), ``d_ff_expert = d_ff``,
+    ``d_ff_shared = d_ff_expert``. The instance holds the derived values. Every field is
+    validated by the C++ core; an invalid one raises ValueError naming the field, its value
+    and the allowed range.
 
     Parameters
     ----------
-    d_model, n_layers, n_heads : int
-        Width of the residual stream, number of layers, attention heads.
+    d_model, n_layers : int
+        Width of the residual stream and number of layers.
+    n_heads : int, optional
+        Attention heads. Give it, or ``head_dim`` alone: then ``n_heads = d_model /
+        head_dim``, which must divide.
     n_kv_heads : int, optional
         Key/value heads (grouped-query attention when fewer than ``n_heads``; 1 is
         multi-query attention). Must divide ``n_heads``.
@@ -71,7 +94,7 @@ class Architecture:
 
     d_model: int
     n_layers: int
-    n_heads: int
+    n_heads: int | None = None
     n_kv_heads: int | None = None
     head_dim: int | None = None
     d_ff: int | None = None
@@ -99,11 +122,19 @@ class Architecture:
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.name is not None and not isinstance(self.name, str):
+            msg = f"name={self.name!r} is invalid: it must be a string or None"
+            raise ValueError(msg)
         values: dict[str, Any] = {}
         for name in _INTEGER_FIELDS:
             values[name] = _validate.integer(name, getattr(self, name))
         for name in _DERIVED_FIELDS:
-            values[name] = _validate.optional_integer(name, getattr(self, name))
+            values[name] = _validate.derived_integer(name, getattr(self, name))
+        heads_derived = self.n_heads is None
+        if heads_derived:
+            values["n_heads"] = _heads_from_head_dim(values["d_model"], values["head_dim"])
+        else:
+            values["n_heads"] = _validate.integer("n_heads", self.n_heads)
         for name in _FLAG_FIELDS:
             values[name] = _validate.flag(name, getattr(self, name))
         for name in _TEXT_FIELDS:
@@ -116,12 +147,15 @@ class Architecture:
         values["dense_layers"] = [_validate.integer("dense_layers", i) for i in layers]
         values["capacity_factor"] = _validate.real("capacity_factor", self.capacity_factor)
         core = _core.Architecture(**values).resolved()
-        for name in (*_INTEGER_FIELDS, *_DERIVED_FIELDS, *_FLAG_FIELDS, *_TEXT_FIELDS):
+        for name in ("n_heads", *_INTEGER_FIELDS, *_DERIVED_FIELDS, *_FLAG_FIELDS,
+                     *_TEXT_FIELDS):
             object.__setattr__(self, name, getattr(core, name))
         object.__setattr__(self, "dense_layers", tuple(core.dense_layers))
         object.__setattr__(self, "capacity_factor", core.capacity_factor)
         object.__setattr__(self, "_core", core)
         derived = tuple(n for n in _DERIVED_FIELDS if values[n] == 0)
+        if heads_derived:
+            derived = ("n_heads", *derived)
         object.__setattr__(self, "_derived", derived)
 
     @property

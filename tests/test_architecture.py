@@ -47,7 +47,12 @@ def test_moe_layer_pattern():
     (dict(n_heads=7), "n_heads"),              # does not divide d_model with head_dim implied
     (dict(n_kv_heads=3), "n_kv_heads"),        # does not divide n_heads
     (dict(n_kv_heads=16), "n_kv_heads"),       # more than n_heads
-    (dict(head_dim=0), "d_model"),             # 0 means implied; so is fine: see below
+    (dict(head_dim=0), "head_dim"),            # only None means "derive"
+    (dict(d_ff=0), "d_ff"),
+    (dict(n_kv_heads=0), "n_kv_heads"),
+    (dict(n_experts=4, d_ff_expert=0), "d_ff_expert"),
+    (dict(n_experts=4, n_shared_experts=1, d_ff_shared=0), "d_ff_shared"),
+    (dict(name=5), "name"),
     (dict(d_ff=-1), "d_ff"),
     (dict(vocab_size=0), "vocab_size"),
     (dict(max_position_embeddings=0), "max_position_embeddings"),
@@ -69,9 +74,6 @@ def test_moe_layer_pattern():
     (dict(d_model=2**20, n_layers=2**16, n_heads=2**10), "parameters"),
 ])
 def test_invalid_fields_name_the_field(changes, field):
-    if changes == dict(head_dim=0):
-        assert sp.Architecture(**BASE, head_dim=0).head_dim == 64
-        return
     with pytest.raises(ValueError, match=rf"^{re.escape(field)}="):
         sp.Architecture(**{**BASE, **changes})
 
@@ -81,6 +83,40 @@ def test_error_states_the_allowed_range():
         sp.Architecture(**dict(BASE, n_layers=0))
     with pytest.raises(ValueError, match=r"n_kv_heads=3 is invalid: it must divide n_heads=8"):
         sp.Architecture(**BASE, n_kv_heads=3)
+
+
+def test_zero_is_refused_not_derived():
+    """d_ff=0, n_kv_heads=0 and head_dim=0 once meant "derive"; only None does now."""
+    for field in ("d_ff", "n_kv_heads", "head_dim", "d_ff_expert", "d_ff_shared"):
+        with pytest.raises(ValueError, match=rf"^{field}=0 is invalid: allowed range is >= 1 "
+                                             r"\(leave it None to derive it\)"):
+            sp.Architecture(**BASE, **{field: 0})
+        assert getattr(sp.Architecture(**BASE, **{field: None}), field) > 0
+
+
+def test_n_heads_derived_from_head_dim():
+    """Architecture(d_model=4096, n_layers=32, head_dim=128) raised a TypeError."""
+    arch = sp.Architecture(d_model=4096, n_layers=32, head_dim=128)
+    assert (arch.n_heads, arch.head_dim) == (32, 128)
+    assert arch == sp.Architecture(d_model=4096, n_layers=32, n_heads=32, head_dim=128)
+    # n_heads was derived: a new width derives it again; head_dim was given, so it stays.
+    assert arch.replace(d_model=8192).n_heads == 64
+    assert arch.replace(head_dim=64).n_heads == 64
+    assert arch.replace(n_heads=8).head_dim == 128
+    assert sp.Architecture(d_model=768, n_layers=2, head_dim=np.int64(64)).n_heads == 12
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    (dict(head_dim=100), ("head_dim=100 is invalid: to derive n_heads = d_model / head_dim "
+                          "it must divide d_model=4096 (or give n_heads)")),
+    (dict(), "n_heads=None is invalid: give n_heads, or head_dim to derive n_heads"),
+    (dict(head_dim=None), "n_heads=None is invalid"),
+    (dict(head_dim=-128), "head_dim=-128 is invalid: allowed range is >= 1"),
+    (dict(head_dim=128, d_model=0), "d_model=0 is invalid: allowed range is [1, "),
+])
+def test_n_heads_cannot_be_derived(fields, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        sp.Architecture(**{"d_model": 4096, "n_layers": 32, **fields})
 
 
 def test_numpy_integers_are_accepted():

@@ -347,9 +347,11 @@ class SweepResult:
     def __getitem__(self, column: str) -> np.ndarray:
         values = self._raw(column)
         if column in CATEGORIES:
-            return np.asarray(CATEGORIES[column])[values]
+            names: np.ndarray = np.asarray(CATEGORIES[column])[values]
+            return names
         if column == "fits":
-            return np.greater(values, 0.5)
+            fits: np.ndarray = np.greater(values, 0.5)
+            return fits
         return values
 
     @property
@@ -525,7 +527,8 @@ class SweepResult:
     def __str__(self) -> str:
         from ._format import table
 
-        shown = [*self.swept, *(c for c in self._SHOWN if c not in self.swept)]
+        axes = [_AXIS_COLUMN.get(name, name) for name in self.swept]
+        shown = list(dict.fromkeys([*axes, *self._SHOWN]))
         rows = [[_cell(self[c][i].item()) for c in shown] for i in range(min(len(self), 10))]
         more = f"\n... {len(self) - 10:,} more rows" if len(self) > 10 else ""
         units = {"params_total": "params_total", "memory_per_gpu": "memory_per_gpu (B)",
@@ -537,6 +540,10 @@ class SweepResult:
         return (f"<SweepResult: {len(self):,} rows x {len(self.columns)} columns of "
                 f"{self._origin.size if self._origin else len(self):,} grid points; "
                 f"swept {', '.join(self.swept) or 'nothing'}>")
+
+
+#: The column that shows an axis which is not a column itself.
+_AXIS_COLUMN = {"gqa_group": "n_kv_heads", "ffn_ratio": "d_ff"}
 
 
 def _cell(value: Any) -> str:

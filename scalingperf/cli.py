@@ -4,24 +4,55 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
-from ._format import si, table
+from ._format import count, duration, gib, si, table
 from .architecture import Architecture
 from .devices import hardware
-from .estimate import estimate
-from .export import write_result
-from .grid import Grid
+from .estimate import Efficiency, Report, estimate
+from .export import check_target, write_result
+from .grid import AXES, Grid
 from .presets import presets
-from .sweep import sweep
+from .sweep import SweepWarning, sweep
 
 DEFAULT_PRESET = "llama-2-7b"
 
 
+class _UsageError(ValueError):
+    """A command line argparse refuses (unknown option, bad choice, missing value)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors as one line, like every other error of the command
+    (``main`` prints it and exits with status 2, as argparse itself would)."""
+
+    def error(self, message: str) -> NoReturn:
+        msg = f"{message} (see `{self.prog} --help`)"
+        raise _UsageError(msg)
+
+
+def _at_least(minimum: int) -> Any:
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            msg = f"{text!r} is invalid: give an integer of at least {minimum}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="scalingperf",
         description="FLOPs, parameters and per-layer costs of transformer architectures.",
     )
@@ -61,21 +92,29 @@ def _parser() -> argparse.ArgumentParser:
 
     sw = verbs.add_parser(
         "sweep", help="evaluate a grid of configurations in the C++ core",
-        description="Axes as NAME=START:STOP:STEP (inclusive) or NAME=V1,V2,...; fixed "
+        description="Axes as NAME=START:STOP:STEP (integers, STOP included, at most "
+                    f"{MAX_AXIS_VALUES:,} values per axis) or NAME=V1,V2,...; fixed "
                     "values as NAME=VALUE. Example: scalingperf sweep d_model=1024:8192:256 "
                     "n_layers=8:96:4 head_dim=128 ffn=swiglu tp=1,2,4,8 n_gpus=64 "
                     "global_batch=512 seq_len=4096 batch=1 --top 10 --by=-mfu")
     sw.add_argument("spec", nargs="+", metavar="NAME=VALUES", help="axes and fixed values")
     reduce = sw.add_mutually_exclusive_group()
-    reduce.add_argument("--top", type=int, default=None, help="keep the best K rows")
+    reduce.add_argument("--top", type=_at_least(1), default=None, help="keep the best K rows")
     reduce.add_argument("--pareto", metavar="X,Y", default=None,
                         help="keep the Pareto front of two columns ('-' prefix: maximise)")
     sw.add_argument("--by", default="step_time", help="column for --top; --by=-COLUMN maximises it")
-    sw.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
-    sw.add_argument("--out", default=None, help="write the rows to a .csv, .json or .parquet file")
-    sw.add_argument("--show", type=int, default=20, help="rows to print (default 20)")
+    sw.add_argument("--threads", type=_at_least(1), default=None,
+                    help="worker threads (default: all)")
+    sw.add_argument("--out", default=None,
+                    help="write the rows to a .csv, .json or .parquet file (checked before "
+                         "the sweep starts)")
+    sw.add_argument("--show", type=_at_least(0), default=20, help="rows to print (default 20)")
     sw.add_argument("--no-progress", dest="progress", action="store_false",
                     help="no progress bar on stderr")
+    sw.add_argument("--yes", action="store_true",
+                    help=f"run a sweep estimated to take over {CONFIRM_SECONDS:.0f} s")
+    sw.add_argument("--include-infeasible", action="store_true",
+                    help="let --top/--pareto rank configurations that do not fit in memory")
 
     verbs.add_parser("presets", help="list the built-in architectures")
     verbs.add_parser("hardware", help="list the built-in devices")
@@ -98,15 +137,145 @@ def _estimate(args: argparse.Namespace) -> int:
     budget = report.training(args.tokens) if args.tokens is not None else None
     if args.json:
         data = report.to_dict()
+        data["assumptions"] = _assumptions(args, report)
         if budget is not None:
             data["training"] = budget
         print(json.dumps(data, indent=2))
         return 0
-    print(report)
+    name = report.architecture.name or "architecture"
+    print(f"{name}: batch {report.batch} x seq_len {report.seq_len} = "
+          f"{count(report.tokens, 'tokens')} per micro-batch on {report.devices} x "
+          f"{report.hardware.name}\n")
+    print(_assumptions_text(args, report))
+    print("\nPer op, for ONE instance (one layer of that type) and one micro-batch; the model\n"
+          "has `count` of each. FLOP: matmul FLOPs (2 per multiply-add); elementwise: norms,\n"
+          "softmax, activations, residuals; saved: bytes kept for backward.\n")
+    print(report.layers)
+    print("\nTotals: FLOPs of one micro-batch, memory on the busiest GPU, time per step.\n")
+    print(_totals(report))
+    memory = report.memory
+    if not memory.fits:
+        print(f"\ndoes NOT fit: {gib(memory.per_gpu)} needed per GPU, {gib(memory.capacity)} "
+              f"available; step time and MFU assume it did")
     if budget is not None:
         print(f"\n{args.tokens:.3g} tokens: {budget['days']:.3g} days, "
               f"{budget['gpu_hours']:.3g} GPU-hours, {budget['pf_days']:.3g} PF-days")
     return 0
+
+
+def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
+    """What the estimate assumed, for --json."""
+    efficiency = Efficiency()
+    return {
+        "dtype": args.dtype, "optimizer": args.optimizer, "zero": args.zero,
+        "recompute": report.recompute, "tp": args.tp, "pp": args.pp, "dp": args.dp,
+        "ep": args.ep, "devices": report.devices, "hardware": report.hardware.name,
+        "device_memory": report.memory.capacity, "batch": report.batch,
+        "seq_len": report.seq_len, "microbatches": report.microbatches,
+        "interleave": args.interleave, "flash_attention": args.flash_attention,
+        "sequence_parallel": args.sequence_parallel, "dropout": args.dropout,
+        "implementation": args.implementation,
+        "efficiency": {"matmul": efficiency.matmul, "memory": efficiency.memory,
+                       "network": efficiency.network, "dp_overlap": efficiency.dp_overlap},
+        "layers": "values per instance (one layer of that type) and one micro-batch; the "
+                  "model has `count` instances of each",
+    }
+
+
+_ZERO = ("weights, gradients and optimizer states replicated over dp",
+         "optimizer states sharded over dp", "optimizer states and gradients sharded over dp",
+         "optimizer states, gradients and weights sharded over dp")
+_RECOMPUTE = {"none": "every activation kept for backward",
+              "selective": "attention scores and values recomputed in backward",
+              "full": "each layer's forward recomputed in backward"}
+
+
+def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
+    mixed = args.dtype in ("bf16", "fp16")
+    master = ", fp32 master weights" if mixed else ""
+    optimizer = {
+        "adamw": f"AdamW, fp32 momentum and variance{master}",
+        "adamw-bf16": f"AdamW, momentum and variance in {args.dtype}, no master weights",
+        "sgd": f"SGD with fp32 momentum{master}",
+    }.get(args.optimizer, args.optimizer)
+    precision = ("fp32 weights and activations, tf32 matmuls" if args.dtype == "tf32"
+                 else f"{args.dtype} weights, activations and matmuls")
+    layout = f"tp {args.tp} x pp {args.pp} x dp {args.dp}"
+    extra = [f"ep {args.ep}"] if args.ep > 1 else []
+    if args.interleave > 1:
+        extra.append(f"{args.interleave} virtual pipeline stages per device")
+    if args.sequence_parallel:
+        extra.append("sequence parallel")
+    devices = (f"{layout} = {report.devices:,} x {report.hardware.name} "
+               f"({gib(report.memory.capacity)} each)"
+               + "".join(f"; {item}" for item in extra))
+    source = " (the model's context length)" if args.seq_len is None else ""
+    m = report.microbatches
+    batch = (f"{report.batch} sequence{'s' if report.batch != 1 else ''} x {report.seq_len:,} "
+             f"tokens{source}; {m} micro-batch{'es' if m != 1 else ''} per step and replica")
+    flash = ("yes: fused kernel, no s x s scores kept" if args.flash_attention
+             else "no: s x s attention scores kept in memory")
+    whose = "Megatron-LM" if args.implementation == "megatron" else "Hugging Face transformers"
+    activations = f"saved tensors as in {whose}, {'with' if args.dropout else 'no'} dropout"
+    e = Efficiency()
+    bandwidth = (f"{e.memory:.0%} of memory and network bandwidth" if e.memory == e.network
+                 else f"{e.memory:.0%} of memory and {e.network:.0%} of network bandwidth")
+    efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s, {bandwidth}; gradient reduction "
+                  + (f"{e.dp_overlap:.0%} overlapped" if e.dp_overlap else "not overlapped"))
+    rows = [("precision", precision),
+            ("optimizer", f"{args.optimizer}: {optimizer}"),
+            ("ZeRO stage", f"{args.zero}: {_ZERO[args.zero]}"),
+            ("recomputation", f"{report.recompute}: {_RECOMPUTE.get(report.recompute, '')}"),
+            ("devices", devices), ("micro-batch", batch), ("flash attention", flash),
+            ("activations", activations), ("efficiency", efficiency)]
+    width = max(len(label) for label, _ in rows)
+    return "Assumptions\n" + "\n".join(f"  {label.ljust(width)}  {text}" for label, text in rows)
+
+
+def _totals(report: Report) -> str:
+    """The totals, each value with its unit."""
+    p, f, m, t = report.params, report.flops, report.memory, report.time
+    cost = "" if m.fits else " (as if it fit)"
+    rows = [
+        ["params", "total", count(p.total, "params")],
+        ["params", "embedding", count(p.embedding, "params")],
+        ["params", "non-embedding", count(p.non_embedding, "params")],
+        ["params", "active per token", count(p.active, "params")],
+        ["FLOPs", "forward", si(f.forward, "FLOP")],
+        ["FLOPs", "forward, causal attention", si(f.forward_causal, "FLOP")],
+        ["FLOPs", "backward", si(f.backward, "FLOP")],
+        ["FLOPs", "model (fwd + bwd)", si(f.model, "FLOP")],
+        ["FLOPs", f"hardware (recompute={report.recompute})", si(f.hardware, "FLOP")],
+        ["FLOPs", "elementwise fwd + bwd",
+         si(f.elementwise_forward + f.elementwise_backward, "FLOP")],
+        ["FLOPs", "per token", si(f.per_token, "FLOP")],
+        ["FLOPs", "6N per token (Kaplan)", si(f.six_n_per_token, "FLOP")],
+        ["memory", "weights + grads + optimizer", gib(m.weights + m.gradients + m.optimizer)],
+        ["memory", "activations in flight", gib(m.activations_in_flight)],
+        ["memory", "per GPU" + ("" if m.fits else " (does NOT fit)"), gib(m.per_gpu)],
+        ["memory", "available per GPU", gib(m.capacity)],
+        ["time", "step" + cost, duration(t.step)],
+        ["time", "tokens/s" + cost, count(t.tokens_per_s, "tokens/s")],
+        ["time", "MFU / HFU" + cost, f"{report.mfu:.1%} / {report.hfu:.1%}"],
+        ["time", "TP efficiency", f"{report.tp_efficiency:.1%}"],
+        ["time", "pipeline bubble", f"{report.pipeline_bubble:.1%}"],
+    ]
+    return table(["", "total", "value"], rows)
+
+
+#: Values one axis of a command-line sweep may hold. The count is worked out from START,
+#: STOP and STEP before any list is built; building a Grid axis of 10^7 values alone took
+#: 2.8 s and 0.8 GB here, 10^6 values 0.3 s.
+MAX_AXIS_VALUES = 1_000_000
+_SPEC_SYNTAX = ("give NAME=START:STOP:STEP (integers, STOP included), NAME=V1,V2,... "
+                "or NAME=VALUE")
+#: Grid options that take true or false, a pair of bounds, or a number; the Python API
+#: takes these as Python values, the command line checks them here.
+_FLAG_SPECS = frozenset({"qkv_bias", "out_bias", "mlp_bias", "tie_embeddings",
+                         "shared_expert_gate", "flash_attention", "dropout",
+                         "sequence_parallel"})
+_PAIR_SPECS = frozenset({"params", "active_params", "aspect"})
+_REAL_SPECS = frozenset({"capacity_factor", "compute"})
 
 
 def _parse_value(text: str) -> Any:
@@ -118,86 +287,263 @@ def _parse_value(text: str) -> Any:
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+def _parse_range(name: str, text: str) -> range:
+    """``START:STOP:STEP`` (STOP included) as a range, its size checked before it exists."""
+    parts = text.split(":")
+    if len(parts) != 3:
+        msg = (f"{name}={text!r} is invalid: a range is {name}=START:STOP:STEP with STOP "
+               f"included, e.g. {name}=1024:8192:256; list values as {name}=V1,V2,... or fix "
+               f"one as {name}=VALUE")
+        raise ValueError(msg)
+    try:
+        start, stop, step = (int(part) for part in parts)
+    except ValueError:
+        msg = (f"{name}={text!r} is invalid: START, STOP and STEP of a range must be integers; "
+               f"list other values as {name}=V1,V2,...")
+        raise ValueError(msg) from None
+    if step < 1:
+        msg = f"{name}={text!r} is invalid: STEP={step} must be 1 or more"
+        raise ValueError(msg)
+    if start < 0:
+        msg = (f"{name}={text!r} is invalid: START={start} is negative; axis values are sizes "
+               f"and counts, 0 or more")
+        raise ValueError(msg)
+    if start > stop:
+        msg = f"{name}={text!r} is invalid: START={start} is above STOP={stop} (the range is empty)"
+        raise ValueError(msg)
+    count = (stop - start) // step + 1
+    if count > MAX_AXIS_VALUES:
+        msg = (f"{name}={text!r} is invalid: it has {count:,} values, over the limit of "
+               f"{MAX_AXIS_VALUES:,} per axis; raise STEP or narrow the range")
+        raise ValueError(msg)
+    return range(start, stop + 1, step)
+
+
+def _checked(name: str, text: str, value: Any) -> Any:
+    """Options whose value the Grid takes as a Python object, checked as typed text."""
+    values = value if isinstance(value, list) else [value]
+    if name in _FLAG_SPECS and (isinstance(value, list) or not isinstance(value, bool)):
+        msg = f"{name}={text!r} is invalid: give {name}=true or {name}=false"
+        raise ValueError(msg)
+    if name in _PAIR_SPECS and (len(values) != 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+        msg = f"{name}={text!r} is invalid: give two numbers, {name}=LO,HI"
+        raise ValueError(msg)
+    if name in _REAL_SPECS and (isinstance(value, list) or not isinstance(value, (int, float))
+                                or isinstance(value, bool)):
+        msg = f"{name}={text!r} is invalid: give one number"
+        raise ValueError(msg)
+    if name == "dense_layers":
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            msg = f"{name}={text!r} is invalid: give layer indices, {name}=I1,I2,..."
+            raise ValueError(msg)
+        return values
+    if name == "where":
+        msg = (f"where={text!r} is invalid on the command line: bound rows with params=LO,HI, "
+               f"active_params=LO,HI, aspect=LO,HI or max_memory=SIZE, or use --pareto/--top")
+        raise ValueError(msg)
+    return value
+
+
 def _parse_spec(items: Sequence[str]) -> dict[str, Any]:
+    """``NAME=START:STOP:STEP``, ``NAME=V1,V2,...`` and ``NAME=VALUE`` as Grid keywords."""
     spec: dict[str, Any] = {}
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name or not text:
-            msg = f"{item!r} is invalid: give NAME=VALUE, NAME=V1,V2 or NAME=START:STOP:STEP"
+            msg = f"{item!r} is invalid: {_SPEC_SYNTAX}"
             raise ValueError(msg)
-        if text.count(":") == 2:
-            start, stop, step = (int(part) for part in text.split(":"))
-            spec[name] = list(range(start, stop + 1, step))
+        if name in spec:
+            msg = f"{name}={text!r} is invalid: {name} is given twice; give each name once"
+            raise ValueError(msg)
+        if ":" in text and name in AXES:
+            spec[name] = _parse_range(name, text)
+        elif ":" in text and name != "hardware":  # a JSON path may hold a colon
+            msg = (f"{name}={text!r} is invalid: {name} is not an axis, give one value; "
+                   f"the axes are {', '.join(AXES)}")
+            raise ValueError(msg)
         elif "," in text:
-            spec[name] = [_parse_value(part) for part in text.split(",")]
+            spec[name] = _checked(name, text, [_parse_value(part) for part in text.split(",")])
         else:
-            spec[name] = _parse_value(text)
+            spec[name] = _checked(name, text, _parse_value(text))
     return spec
 
 
+_bar_open = False  # a progress bar is drawn on stderr and its line not yet ended
+
+
 def _progress_bar(done: int, total: int) -> None:
+    global _bar_open
     width = 40
     filled = int(width * done / max(total, 1))
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
-    if done >= total:
+    _bar_open = done < total
+    if not _bar_open:
         sys.stderr.write("\n")
     sys.stderr.flush()
 
 
-_SHOWN = ("d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff", "n_experts", "seq_len",
-          "batch", "tp", "pp", "dp", "params_total", "memory_per_gpu", "step_time",
-          "tokens_per_s", "mfu")
+def _end_progress_line() -> None:
+    """End a half-drawn progress bar's line, so that a message after it has its own."""
+    global _bar_open
+    if _bar_open:
+        sys.stderr.write("\n")
+        _bar_open = False
+
+
+#: Sweeps estimated to take longer than this ask for --yes first.
+CONFIRM_SECONDS = 60.0
+#: Cost columns the sweep table shows after the swept axes.
+_SHOWN_COSTS = ("params_total", "memory_per_gpu", "fits", "step_time", "tokens_per_s", "mfu")
+_HEADERS = {"params_total": "params", "memory_per_gpu": "memory/GPU", "step_time": "step",
+            "tokens_per_s": "tokens/s", "mfu": "MFU"}
+#: The column that shows an axis which is not a column itself.
+_AXIS_COLUMN = {"gqa_group": "n_kv_heads", "ffn_ratio": "d_ff"}
+
+
+def _sweep_cell(column: str, value: Any) -> str:
+    if column == "memory_per_gpu":
+        return f"{value / 2**30:.1f} GiB"
+    if column == "step_time":
+        return duration(value)
+    if column == "mfu":
+        return f"{value:.1%}"
+    if isinstance(value, (bool, str)):
+        return str(value)
+    if column in ("params_total", "tokens_per_s") or abs(value) >= 1e5:
+        return si(value)
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    if args.out:
+        check_target(args.out)  # before the work: a bad --out is refused at once, not after it
     grid = Grid(**_parse_spec(args.spec))
     pareto = tuple(args.pareto.split(",")) if args.pareto else None
     if pareto is not None and len(pareto) != 2:
         msg = f"pareto={args.pareto!r} is invalid: give two columns, X,Y"
         raise ValueError(msg)
+    if not args.yes and len(grid) > 100_000:
+        seconds = grid.estimate_seconds(threads=args.threads)
+        if seconds > CONFIRM_SECONDS:
+            msg = (f"this sweep of {len(grid):,} points would take about {duration(seconds)} "
+                   "here (timed on a sample); pass --yes to run it, or sweep fewer values")
+            raise ValueError(msg)
     progress = _progress_bar if args.progress else None
-    result = sweep(grid, threads=args.threads, top=args.top,
-                   by=args.by if args.top else None, pareto=pareto, progress=progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SweepWarning)  # the summary below says it
+        result = sweep(grid, threads=args.threads, top=args.top,
+                       by=args.by if args.top else None, pareto=pareto, progress=progress,
+                       feasible=False if args.include_infeasible else None)
     if args.out:
         write_result(result, args.out)
-    rows = [[si(v) if abs(v) >= 1e5 else f"{v:.3g}" if isinstance(v, float) else str(v)
-             for v in (result[c][i].item() for c in _SHOWN)]
+    shown = list(dict.fromkeys([*(_AXIS_COLUMN.get(a, a) for a in grid.swept),
+                                *_SHOWN_COSTS]))
+    rows = [[_sweep_cell(c, result[c][i].item()) for c in shown]
             for i in range(min(len(result), args.show))]
-    print(table(list(_SHOWN), rows))
-    print(f"\n{len(result):,} rows of {len(grid):,} grid points")
-    if len(result) == 0 and len(grid) > 0:
-        reason = grid.why_invalid(0)
-        if reason:
-            print(f"the first grid point is skipped because {reason}")
+    print(table([_HEADERS.get(c, c) for c in shown], rows))
+    fixed = [f"{name}={value}" for name, value in sorted(grid.spec.items())
+             if name not in grid.swept and not isinstance(value, (list, tuple, range, dict))]
+    print(f"\nfixed: {', '.join(fixed)}; {grid.hardware.name}")
+    print(result.skipped)
+    if len(result) > args.show:
+        print(f"({args.show} of {len(result):,} rows shown; --show N for more, --out FILE for all)")
     return 0
+
+
+_FORMAT_ORDER = ("fp32", "tf32", "bf16", "fp16", "fp8")
 
 
 def _hardware() -> int:
-    rows = [[name, device.name, si(device.peak_flops.get("bf16") or 0, "FLOP/s"),
-             si(device.peak_flops.get("fp16") or 0, "FLOP/s"), si(device.memory, "B"),
-             si(device.memory_bandwidth, "B/s"), str(device.devices_per_node)]
-            for name, device in hardware().items()]
-    print(table(["device", "name", "bf16 peak", "fp16 peak", "memory", "memory bw",
-                 "per node"], rows))
+    devices = hardware()
+    named = {fmt for device in devices.values() for fmt in device.peak_flops}
+    formats = [fmt for fmt in _FORMAT_ORDER if fmt in named] + sorted(named - set(_FORMAT_ORDER))
+    rows = [[name, *(f"{peak / 1e12:,.4g}" if (peak := device.peak_flops.get(fmt)) else "n/a"
+                     for fmt in formats),
+             si(device.memory, "B"), si(device.memory_bandwidth, "B/s"),
+             str(device.devices_per_node)]
+            for name, device in devices.items()]
+    print("Dense peak TFLOP/s by number format (no sparsity; n/a: the device lacks the format), "
+          "memory (GB = 1e9 bytes), memory bandwidth per device and devices per node; sources "
+          "in scalingperf/data/devices.json.\n")
+    print(table(["device", *formats, "memory", "memory bw", "per node"], rows, left=1))
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
-    args = _parser().parse_args(argv)
+def _run(argv: Sequence[str] | None) -> int:
     try:
-        if args.verb == "estimate":
-            return _estimate(args)
-        if args.verb == "hardware":
-            return _hardware()
-        if args.verb == "sweep":
-            return _sweep(args)
-        for name, source in presets().items():
-            print(f"{name:20s} {source}")
-        return 0
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help: printed, nothing else to do
+        return done.code if isinstance(done.code, int) else 0
+    if args.verb == "estimate":
+        return _estimate(args)
+    if args.verb == "hardware":
+        return _hardware()
+    if args.verb == "sweep":
+        return _sweep(args)
+    for name, source in presets().items():
+        print(f"{name:20s} {source}")
+    return 0
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings as ``scalingperf: warning: ...``, without the source line Python adds."""
+    print(f"scalingperf: warning: {message}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at os.devnull, so that the interpreter's last flush of what its buffer
+    still holds fails no more (the Python docs' recipe for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file behind sys.stdout (in tests)
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit status.
+
+    0: done. 2: bad input, usage errors included, with one line on stderr,
+    ``scalingperf: error: ...``. 1: the output could not be written; when its reader
+    closed the pipe early (``scalingperf estimate | head -1``) the command exits with 1
+    quietly, as the Python docs recommend, and on other write errors (a full disk) with
+    one line. 130: interrupted (Ctrl-C), one line.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            status = _run(argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe or a full disk is caught below
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
+    except KeyboardInterrupt:
+        _end_progress_line()
+        print("scalingperf: interrupted", file=sys.stderr)
+        return 130
     except ValueError as error:
-        print(f"scalingperf: error: {error}", file=sys.stderr)
+        _end_progress_line()
+        print(f"scalingperf: error: {_one_line(str(error))}", file=sys.stderr)
         return 2
+    except OSError as error:
+        _end_progress_line()
+        if error.filename is None:  # writing to stdout failed
+            _silence_stdout()
+            print(f"scalingperf: error: cannot write the output: {error.strerror or error}",
+                  file=sys.stderr)
+            return 1
+        print(f"scalingperf: error: {_one_line(str(error.filename))}: {error.strerror}",
+              file=sys.stderr)
+        return 2
+    return status
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _core, _validate
+from ._format import duration, si, table
 
 _FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8")
 _REQUIRED = ("peak_flops", "memory", "memory_bandwidth", "intra_node_bandwidth",
@@ -71,6 +72,20 @@ class Hardware:
         )
         object.__setattr__(self, "_core", core)
 
+    def __repr__(self) -> str:
+        peaks = ", ".join(f"{fmt}: {si(value, 'FLOP/s')}" for fmt in _FORMATS
+                          if (value := self.peak_flops.get(fmt)))
+        fields = [
+            f"name={self.name!r}", f"peak_flops={{{peaks}}}", f"memory={si(self.memory, 'B')}",
+            f"memory_bandwidth={si(self.memory_bandwidth, 'B/s')}",
+            f"intra_node_bandwidth={si(self.intra_node_bandwidth, 'B/s')}",
+            f"inter_node_bandwidth={si(self.inter_node_bandwidth, 'B/s')}",
+            f"devices_per_node={self.devices_per_node}",
+            f"intra_node_latency={duration(self.intra_node_latency)}",
+            f"inter_node_latency={duration(self.inter_node_latency)}",
+        ]
+        return f"Hardware({', '.join(fields)})"
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> Hardware:
         """A device from a dict with the fields of the built-in table."""
@@ -120,9 +135,48 @@ def _by_name() -> dict[str, Hardware]:
         key: _builtin(key) for key in _table()}
 
 
-def hardware() -> dict[str, Hardware]:
-    """The built-in devices, by name."""
-    return {key: _builtin(key) for key in _table()}
+class HardwareTable(dict[str, Hardware]):
+    """Devices by name: a plain dict of :class:`Hardware` that prints as a table."""
+
+    def __repr__(self) -> str:
+        def peak(hw: Hardware, fmt: str) -> str:
+            value = hw.peak_flops.get(fmt)
+            return si(value, "FLOP/s") if value else "-"
+
+        rows = [[name, peak(hw, "bf16"), peak(hw, "fp8"), si(hw.memory, "B"),
+                 si(hw.memory_bandwidth, "B/s"), si(hw.intra_node_bandwidth, "B/s"),
+                 si(hw.inter_node_bandwidth, "B/s"), str(hw.devices_per_node)]
+                for name, hw in self.items()]
+        header = ["name", "bf16 peak", "fp8 peak", "memory", "memory bandwidth",
+                  "intra-node", "inter-node", "per node"]
+        # table() left-aligns its second column: right-align the numbers in it here.
+        width = max(len(header[1]), *(len(row[1]) for row in rows)) if rows else 0
+        for row in rows:
+            row[1] = row[1].rjust(width)
+        return table([header[0], header[1].rjust(width), *header[2:]], rows)
+
+    __str__ = __repr__
+
+
+def _core_repr(hw: _core.Hardware) -> str:
+    peaks = [f"peak_{fmt}={si(getattr(hw, f'peak_{fmt}'), 'FLOP/s')}"
+             for fmt in ("fp32", "tf32", "bf16", "fp16")]
+    fields = [*peaks, f"memory={si(hw.memory, 'B')}",
+              f"memory_bandwidth={si(hw.memory_bandwidth, 'B/s')}",
+              f"intra_node_bandwidth={si(hw.intra_node_bandwidth, 'B/s')}",
+              f"inter_node_bandwidth={si(hw.inter_node_bandwidth, 'B/s')}",
+              f"intra_node_latency={duration(hw.intra_node_latency)}",
+              f"inter_node_latency={duration(hw.inter_node_latency)}",
+              f"devices_per_node={hw.devices_per_node}"]
+    return f"Hardware({', '.join(fields)})"
+
+
+_core.Hardware.__repr__ = _core_repr  # type: ignore[method-assign,assignment]
+
+
+def hardware() -> HardwareTable:
+    """The built-in devices, by name (dense peaks; bandwidths per device, one direction)."""
+    return HardwareTable((key, _builtin(key)) for key in _table())
 
 
 def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Hardware:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from typing import Any
 
@@ -280,5 +280,81 @@ class Report:
         return f"{title}\n\n{self.layers}\n\n{self.summary()}"
 
     def __repr__(self) -> str:
-        return (f"<Report {self.architecture.name or ''} params={si(self.params.total)} "
-                f"flops.model={si(self.flops.model, 'FLOP')} step={self.time.step:.3g}s>")
+        m = self.memory
+        return (f"<Report {self.architecture.name or 'architecture'}: batch {self.batch} x "
+                f"seq_len {self.seq_len} on {self.devices} x {self.hardware.name}; "
+                f"params={si(self.params.total)}, flops.model={si(self.flops.model, 'FLOP')}, "
+                f"memory.per_gpu={si(m.per_gpu, 'B')} of {si(m.capacity, 'B')}, "
+                f"fits={m.fits}, time.step={duration(self.time.step)}, mfu={self.mfu:.1%}>")
+
+
+# Readable reprs of the core's result types: field=value with units (decimal prefixes,
+# as in summary(): 1 GB = 1e9 bytes). The values themselves stay plain numbers.
+def _fields(name: str, items: Iterable[tuple[str, str]]) -> str:
+    return f"{name}({', '.join(f'{key}={value}' for key, value in items)})"
+
+
+def _formatted(obj: Any, spec: Iterable[tuple[str, Callable[[Any], str]]]) -> Iterable[
+        tuple[str, str]]:
+    return ((field, fmt(getattr(obj, field))) for field, fmt in spec)
+
+
+def _count(value: float) -> str:
+    return si(value)
+
+
+def _flop(value: float) -> str:
+    return si(value, "FLOP")
+
+
+def _bytes(value: float) -> str:
+    return si(value, "B")
+
+
+def _seconds(value: float) -> str:
+    return "0 s" if value == 0 else duration(value)
+
+
+_PARAM_REPR = [(name, _count) for name in _PARAM_FIELDS]
+_FLOP_REPR = [(name, _flop) for name in _FLOP_FIELDS if "per_token" not in name] + [
+    ("per_token", lambda v: si(v, "FLOP/token")),
+    ("six_n_per_token", lambda v: si(v, "FLOP/token"))]
+_MEMORY_REPR: list[tuple[str, Callable[[Any], str]]] = [
+    ("per_gpu", _bytes), ("fits", repr), ("capacity", _bytes), ("params", _count),
+    ("weights", _bytes), ("gradients", _bytes), ("optimizer", _bytes),
+    ("activations", _bytes), ("activations_per_layer", _bytes),
+    ("activations_in_flight", _bytes), ("logits", _bytes), ("temporary", _bytes),
+    ("kv_cache", _bytes), ("inference", _bytes), ("max_inference_batch", repr),
+    ("pipeline_stage", repr)]
+_TIME_REPR: list[tuple[str, Callable[[Any], str]]] = [
+    ("step", _seconds), ("tokens_per_s", lambda v: f"{si(v)} tokens/s"),
+    ("tokens_per_step", lambda v: f"{si(v)} tokens"),
+    *((name, _seconds) for name in _TIME_FIELDS
+      if name not in ("step", "tokens_per_s", "tokens_per_step"))]
+
+
+def _training_repr(r: _core.TrainingReport) -> str:
+    m = r.memory
+    return _fields("TrainingReport", [
+        ("tokens", f"{si(r.tokens)} tokens"), ("params", si(r.params.total)),
+        ("flops.model", _flop(r.flops.model)), ("memory.per_gpu", _bytes(m.per_gpu)),
+        ("fits", repr(m.fits)), ("capacity", _bytes(m.capacity)),
+        ("time.step", _seconds(r.time.step)), ("mfu", f"{r.mfu:.1%}"),
+        ("devices", repr(r.devices))])
+
+
+def _efficiency_repr(e: _core.Efficiency) -> str:
+    return _fields("Efficiency", [(name, repr(getattr(e, name))) for name in
+                                  ("matmul", "memory", "network", "dp_overlap", "tile")])
+
+
+_core.ParamCounts.__repr__ = lambda self: _fields(  # type: ignore[method-assign]
+    "ParamCounts", _formatted(self, _PARAM_REPR))
+_core.FlopCounts.__repr__ = lambda self: _fields(  # type: ignore[method-assign]
+    "FlopCounts", _formatted(self, _FLOP_REPR))
+_core.MemoryReport.__repr__ = lambda self: _fields(  # type: ignore[method-assign]
+    "MemoryReport", _formatted(self, _MEMORY_REPR))
+_core.TimeReport.__repr__ = lambda self: _fields(  # type: ignore[method-assign]
+    "TimeReport", _formatted(self, _TIME_REPR))
+_core.TrainingReport.__repr__ = _training_repr  # type: ignore[method-assign,assignment]
+_core.Efficiency.__repr__ = _efficiency_repr  # type: ignore[method-assign,assignment]

@@ -122,3 +122,60 @@ def test_bad_workload(kwargs, field):
 def test_bad_architecture_argument():
     with pytest.raises(ValueError, match=r"^arch="):
         sp.estimate("llama-2-7b", batch=1, seq_len=1)  # type: ignore[arg-type]
+
+
+def test_reports_print_their_fields_with_units():
+    """Reports printed as <scalingperf._core.MemoryReport object at 0x...>."""
+    from scalingperf._format import duration, si
+
+    arch = sp.Architecture.preset("llama-2-7b")
+    report = sp.estimate(arch, batch=1, seq_len=4096)
+    m, t, p, f = report.memory, report.time, report.params, report.flops
+    texts = {
+        "ParamCounts": (repr(p), [f"total={si(p.total)}", f"embedding={si(p.embedding)}"]),
+        "FlopCounts": (repr(f), [f"model={si(f.model, 'FLOP')}",
+                                 f"per_token={si(f.per_token, 'FLOP/token')}"]),
+        "MemoryReport": (repr(m), [f"per_gpu={si(m.per_gpu, 'B')}", f"fits={m.fits}",
+                                   f"capacity={si(m.capacity, 'B')}",
+                                   f"activations={si(m.activations, 'B')}",
+                                   f"max_inference_batch={m.max_inference_batch}"]),
+        "TimeReport": (repr(t), [f"step={duration(t.step)}", "recompute=0 s",
+                                 f"tokens_per_s={si(t.tokens_per_s)} tokens/s"]),
+        "TrainingReport": (repr(report._result), [f"fits={m.fits}", "devices=1"]),
+        "Efficiency": (repr(sp.Efficiency()), ["matmul=0.75", "tile=128"]),
+    }
+    for name, (text, parts) in texts.items():
+        assert text.startswith(f"{name}("), text
+        assert text.endswith(")"), text
+        assert " object at 0x" not in text
+        for part in parts:
+            assert part in text, (name, part)
+    assert str(m) == repr(m)
+    # The report states whether it fits, on both sides of the answer.
+    assert "fits=False" in repr(report)
+    assert "llama-2-7b" in repr(report)
+    assert "fits=True" in repr(sp.estimate(arch, batch=1, seq_len=4096, tp=8, zero=1, dp=8))
+
+
+def test_hardware_prints_as_a_table_and_stays_a_mapping():
+    from collections.abc import Mapping
+
+    devices = sp.hardware()
+    assert isinstance(devices, Mapping)
+    assert isinstance(devices, dict)
+    assert all(isinstance(hw, sp.Hardware) for hw in devices.values())
+    assert devices["H100-SXM"].memory == 80e9
+    lines = repr(devices).splitlines()
+    assert str(devices) == repr(devices)
+    assert lines[0].split()[:3] == ["name", "bf16", "peak"]
+    assert set(lines[1]) == {"-", " "}
+    assert len(lines) == 2 + len(devices)
+    h100 = next(line for line in lines if line.startswith("H100-SXM "))
+    assert h100.split() == ["H100-SXM", "989", "TFLOP/s", "1.98", "PFLOP/s", "80", "GB",
+                            "3.35", "TB/s", "450", "GB/s", "50", "GB/s", "8"]
+    text = repr(devices["H100-SXM"])
+    assert text.startswith("Hardware(name='H100-SXM', peak_flops={fp32: 66.9 TFLOP/s")
+    assert "memory=80 GB" in text
+    assert "memory_bandwidth=3.35 TB/s" in text
+    assert "sources" not in text
+    assert repr(devices["H100-SXM"]._core).startswith("Hardware(peak_fp32=66.9 TFLOP/s")

@@ -9,9 +9,9 @@
 
 namespace scalingperf {
 
-using detail::check_range;
+using detail::in_range;
 using detail::parse;
-using detail::reject;
+using detail::refused;
 
 namespace {
 
@@ -32,50 +32,56 @@ bool layer_is_moe(const Architecture& a, std::int64_t layer) {
 
 }  // namespace
 
-Architecture resolve(Architecture a) {
-  check_range("d_model", a.d_model, 1, limits::d_model);
-  check_range("n_layers", a.n_layers, 1, limits::n_layers);
-  check_range("n_heads", a.n_heads, 1, limits::n_heads);
+namespace {
+/// Every check of resolve, with the derivations between them; false at the first field
+/// refused, recorded in `r` (see detail::Refusal: no message is built here).
+bool check_and_derive(Architecture& a, detail::Refusal* r) {
+  if (!in_range(r, "d_model", a.d_model, 1, limits::d_model) ||
+      !in_range(r, "n_layers", a.n_layers, 1, limits::n_layers) ||
+      !in_range(r, "n_heads", a.n_heads, 1, limits::n_heads)) {
+    return false;
+  }
   if (a.n_kv_heads == 0) a.n_kv_heads = a.n_heads;
-  check_range("n_kv_heads", a.n_kv_heads, 1, a.n_heads);
+  if (!in_range(r, "n_kv_heads", a.n_kv_heads, 1, a.n_heads)) return false;
   if (a.n_heads % a.n_kv_heads != 0) {
-    std::ostringstream allowed;
-    allowed << "it must divide n_heads=" << a.n_heads;
-    reject("n_kv_heads", a.n_kv_heads, allowed.str());
+    return refused(r, "n_kv_heads", static_cast<double>(a.n_kv_heads), "it must divide ",
+                   "n_heads", static_cast<double>(a.n_heads));
   }
   if (a.head_dim == 0) {
     if (a.d_model % a.n_heads != 0) {
-      std::ostringstream allowed;
-      allowed << "with head_dim implied as d_model / n_heads, n_heads must divide d_model="
-              << a.d_model << " (or pass head_dim)";
-      reject("n_heads", a.n_heads, allowed.str());
+      return refused(r, "n_heads", static_cast<double>(a.n_heads),
+                     "with head_dim implied as d_model / n_heads, n_heads must divide ",
+                     "d_model", static_cast<double>(a.d_model), " (or pass head_dim)");
     }
     a.head_dim = a.d_model / a.n_heads;
   }
-  check_range("head_dim", a.head_dim, 1, limits::head_dim);
+  if (!in_range(r, "head_dim", a.head_dim, 1, limits::head_dim)) return false;
   if (a.d_ff == 0) a.d_ff = default_d_ff(a);
-  check_range("d_ff", a.d_ff, 1, limits::d_ff);
-  check_range("vocab_size", a.vocab_size, 1, limits::vocab_size);
-  check_range("max_position_embeddings", a.max_position_embeddings, 1,
-              limits::max_position_embeddings);
-
-  check_range("n_experts", a.n_experts, 0, limits::n_experts);
-  check_range("top_k", a.top_k, 1, a.n_experts > 1 ? a.n_experts : 1);
-  check_range("n_shared_experts", a.n_shared_experts, 0,
-              a.n_experts > 1 ? limits::n_shared_experts : 0);
+  if (!in_range(r, "d_ff", a.d_ff, 1, limits::d_ff) ||
+      !in_range(r, "vocab_size", a.vocab_size, 1, limits::vocab_size) ||
+      !in_range(r, "max_position_embeddings", a.max_position_embeddings, 1,
+                limits::max_position_embeddings) ||
+      !in_range(r, "n_experts", a.n_experts, 0, limits::n_experts) ||
+      !in_range(r, "top_k", a.top_k, 1, a.n_experts > 1 ? a.n_experts : 1) ||
+      !in_range(r, "n_shared_experts", a.n_shared_experts, 0,
+                a.n_experts > 1 ? limits::n_shared_experts : 0)) {
+    return false;
+  }
   if (a.d_ff_expert == 0) a.d_ff_expert = a.d_ff;
-  check_range("d_ff_expert", a.d_ff_expert, 1, limits::d_ff);
+  if (!in_range(r, "d_ff_expert", a.d_ff_expert, 1, limits::d_ff)) return false;
   if (a.d_ff_shared == 0) a.d_ff_shared = a.d_ff_expert;
-  check_range("d_ff_shared", a.d_ff_shared, 1, limits::d_ff);
-  check_range("moe_every", a.moe_every, 1, a.n_layers);
-  check_range("first_dense_layers", a.first_dense_layers, 0, a.n_layers);
-  for (std::int64_t layer : a.dense_layers) check_range("dense_layers", layer, 0, a.n_layers - 1);
+  if (!in_range(r, "d_ff_shared", a.d_ff_shared, 1, limits::d_ff) ||
+      !in_range(r, "moe_every", a.moe_every, 1, a.n_layers) ||
+      !in_range(r, "first_dense_layers", a.first_dense_layers, 0, a.n_layers)) {
+    return false;
+  }
+  for (std::int64_t layer : a.dense_layers) {
+    if (!in_range(r, "dense_layers", layer, 0, a.n_layers - 1)) return false;
+  }
   if (!(std::isfinite(a.capacity_factor) && a.capacity_factor >= 0 &&
         a.capacity_factor <= limits::capacity_factor)) {
-    std::ostringstream allowed;
-    allowed << "allowed range is [0, " << limits::capacity_factor
-            << "] (0: dropless routing)";
-    reject("capacity_factor", a.capacity_factor, allowed.str());
+    return refused(r, "capacity_factor", a.capacity_factor,
+                   "allowed range is [0, 1024] (0: dropless routing)", nullptr, 0, "", true);
   }
   a.n_moe_layers = 0;
   if (a.n_experts > 1) {
@@ -91,12 +97,24 @@ Architecture resolve(Architecture a) {
     total += static_cast<double>(op.count) * static_cast<double>(op.params);
   });
   if (total > limits::total_params) {
-    std::ostringstream allowed;
-    allowed << "this shape has " << total << " parameters; at most " << limits::total_params
-            << " are supported";
-    reject("parameters", total, allowed.str());
+    return refused(r, "parameters", total, "this shape has ", "", total,
+                   " parameters; at most 1e+15 are supported", true, true);
   }
+  return true;
+}
+}  // namespace
+
+Architecture resolve(Architecture a) {
+  detail::Refusal refusal;
+  if (!check_and_derive(a, &refusal)) refusal.raise();
   return a;
+}
+
+bool resolve_in_place(Architecture& a, std::string* why) {
+  detail::Refusal refusal;
+  if (check_and_derive(a, &refusal)) return true;
+  if (why != nullptr) *why = refusal.message();
+  return false;
 }
 
 FfnKind parse_ffn_kind(const std::string& name) {

@@ -273,12 +273,7 @@ bool model_point(const Grid& grid, const std::vector<std::uint32_t>& digits, Arc
   }
   if (arch.n_experts <= 1 && arch.top_k > 1) return fail(why, "top_k > 1 needs experts");
   if (arch.n_experts > 1 && arch.top_k > arch.n_experts) return fail(why, "top_k > n_experts");
-  try {
-    arch = resolve(std::move(arch));
-  } catch (const std::invalid_argument& error) {
-    return fail(why, error.what());
-  }
-  return true;
+  return resolve_in_place(arch, why);
 }
 
 bool workload_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
@@ -293,12 +288,7 @@ bool workload_point(const Grid& grid, const std::vector<std::uint32_t>& digits,
       default: break;
     }
   });
-  try {
-    validate(arch, work);
-  } catch (const std::invalid_argument& error) {
-    return fail(why, error.what());
-  }
-  return true;
+  return is_valid(arch, work, why);
 }
 
 Layout layout_values(const Grid& grid, const std::vector<std::uint32_t>& digits) {
@@ -343,12 +333,7 @@ bool check_layout(const LayoutLimits& model, Layout& layout, std::string* why) {
     return fail(why, "ep does not divide n_experts and dp");
   }
   if (layout.zero > 0 && layout.dp == 1) return fail(why, "ZeRO needs dp > 1");
-  try {
-    layout = resolve(model, layout);
-  } catch (const std::invalid_argument& error) {
-    return fail(why, error.what());
-  }
-  return true;
+  return resolve_in_place(model, layout, why);
 }
 
 bool layout_point(const Grid& grid, const std::vector<std::uint32_t>& digits,

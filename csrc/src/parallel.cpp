@@ -6,52 +6,71 @@
 
 namespace scalingperf {
 
-using detail::check_range;
-using detail::reject;
 
 namespace {
-[[noreturn]] __attribute__((noinline, cold)) void reject_divides(const char* field,
-                                                                 std::int64_t degree,
-                                                                 const char* what,
-                                                                 std::int64_t value) {
-  std::ostringstream allowed;
-  allowed << "it must divide " << what << "=" << value;
-  reject(field, degree, allowed.str());
+bool divides(detail::Refusal* r, const char* field, std::int64_t degree, const char* what,
+             std::int64_t value) {
+  if (value % degree == 0) return true;
+  return detail::refused(r, field, static_cast<double>(degree), "it must divide ", what,
+                         static_cast<double>(value));
 }
 
-// Inlined: a sweep resolves every layout against every model; the message is built only
-// on failure.
-inline void require_divides(const char* field, std::int64_t degree, const char* what,
-                            std::int64_t value) {
-  if (value % degree != 0) reject_divides(field, degree, what, value);
+bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
+  using detail::in_range;
+  using detail::refused;
+  constexpr std::int64_t max_degree = std::int64_t{1} << 20;
+  if (!in_range(r, "tp", l.tp, 1, max_degree) || !in_range(r, "pp", l.pp, 1, model.n_layers) ||
+      !in_range(r, "dp", l.dp, 1, max_degree) || !in_range(r, "ep", l.ep, 1, max_degree) ||
+      !divides(r, "tp", l.tp, "n_heads", model.n_heads) ||
+      !divides(r, "tp", l.tp, "n_kv_heads", model.n_kv_heads) ||
+      !divides(r, "pp", l.pp, "n_layers", model.n_layers) ||
+      !in_range(r, "world size tp*pp*dp", l.tp * l.pp * l.dp, 1, max_degree)) {
+    return false;
+  }
+  if (l.ep > 1) {
+    if (!model.moe) {
+      return refused(r, "ep", static_cast<double>(l.ep),
+                     "expert parallelism needs a model with routed experts");
+    }
+    if (!divides(r, "ep", l.ep, "n_experts", model.n_experts) ||
+        !divides(r, "ep", l.ep, "dp (expert groups are carved out of data parallelism)", l.dp)) {
+      return false;
+    }
+  }
+  if (!in_range(r, "zero", l.zero, 0, 3)) return false;
+  if (l.zero > 0 && l.dp == 1) {
+    return refused(r, "zero", static_cast<double>(l.zero),
+                   "ZeRO shards over data parallelism: it needs dp > 1");
+  }
+  if (l.microbatches == 0) l.microbatches = l.pp;
+  if (!in_range(r, "microbatches", l.microbatches, 1, std::int64_t{1} << 24) ||
+      !in_range(r, "interleave", l.interleave, 1, model.n_layers)) {
+    return false;
+  }
+  if (l.interleave > 1) {
+    if (l.pp == 1) {
+      return refused(r, "interleave", static_cast<double>(l.interleave),
+                     "an interleaved schedule needs pp > 1");
+    }
+    if (!divides(r, "pp * interleave", l.pp * l.interleave, "n_layers", model.n_layers)) {
+      return false;
+    }
+  }
+  return true;
 }
 }  // namespace
 
 Layout resolve(const LayoutLimits& model, Layout l) {
-  constexpr std::int64_t max_degree = std::int64_t{1} << 20;
-  check_range("tp", l.tp, 1, max_degree);
-  check_range("pp", l.pp, 1, model.n_layers);
-  check_range("dp", l.dp, 1, max_degree);
-  check_range("ep", l.ep, 1, max_degree);
-  require_divides("tp", l.tp, "n_heads", model.n_heads);
-  require_divides("tp", l.tp, "n_kv_heads", model.n_kv_heads);
-  require_divides("pp", l.pp, "n_layers", model.n_layers);
-  check_range("world size tp*pp*dp", l.tp * l.pp * l.dp, 1, max_degree);
-  if (l.ep > 1) {
-    if (!model.moe) reject("ep", l.ep, "expert parallelism needs a model with routed experts");
-    require_divides("ep", l.ep, "n_experts", model.n_experts);
-    require_divides("ep", l.ep, "dp (expert groups are carved out of data parallelism)", l.dp);
-  }
-  check_range("zero", l.zero, 0, 3);
-  if (l.zero > 0 && l.dp == 1) reject("zero", l.zero, "ZeRO shards over data parallelism: it needs dp > 1");
-  if (l.microbatches == 0) l.microbatches = l.pp;
-  check_range("microbatches", l.microbatches, 1, std::int64_t{1} << 24);
-  check_range("interleave", l.interleave, 1, model.n_layers);
-  if (l.interleave > 1) {
-    if (l.pp == 1) reject("interleave", l.interleave, "an interleaved schedule needs pp > 1");
-    require_divides("pp * interleave", l.pp * l.interleave, "n_layers", model.n_layers);
-  }
+  detail::Refusal refusal;
+  if (!check(model, l, &refusal)) refusal.raise();
   return l;
+}
+
+bool resolve_in_place(const LayoutLimits& model, Layout& l, std::string* why) {
+  detail::Refusal refusal;
+  if (check(model, l, &refusal)) return true;
+  if (why != nullptr) *why = refusal.message();
+  return false;
 }
 
 Network network(const Hardware& hw, const Efficiency& e) {

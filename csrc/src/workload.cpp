@@ -6,19 +6,33 @@
 
 namespace scalingperf {
 
-using detail::check_range;
 using detail::parse;
-using detail::reject;
+
+namespace {
+bool check(const Architecture& arch, const Workload& work, detail::Refusal* r) {
+  if (!detail::in_range(r, "batch", work.batch, 1, limits::batch) ||
+      !detail::in_range(r, "seq_len", work.seq_len, 1, limits::seq_len)) {
+    return false;
+  }
+  if (arch.position == PositionKind::learned && work.seq_len > arch.max_position_embeddings) {
+    return detail::refused(r, "seq_len", static_cast<double>(work.seq_len),
+                           "a learned position table has ", "max_position_embeddings",
+                           static_cast<double>(arch.max_position_embeddings), " rows");
+  }
+  return true;
+}
+}  // namespace
 
 void validate(const Architecture& arch, const Workload& work) {
-  check_range("batch", work.batch, 1, limits::batch);
-  check_range("seq_len", work.seq_len, 1, limits::seq_len);
-  if (arch.position == PositionKind::learned && work.seq_len > arch.max_position_embeddings) {
-    std::ostringstream allowed;
-    allowed << "a learned position table has max_position_embeddings="
-            << arch.max_position_embeddings << " rows";
-    reject("seq_len", work.seq_len, allowed.str());
-  }
+  detail::Refusal refusal;
+  if (!check(arch, work, &refusal)) refusal.raise();
+}
+
+bool is_valid(const Architecture& arch, const Workload& work, std::string* why) {
+  detail::Refusal refusal;
+  if (check(arch, work, &refusal)) return true;
+  if (why != nullptr) *why = refusal.message();
+  return false;
 }
 
 Recompute parse_recompute(const std::string& name) {

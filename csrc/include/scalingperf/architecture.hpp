@@ -58,6 +58,9 @@ struct Architecture {
 /// Fills the derived fields and checks every field; throws std::invalid_argument naming
 /// the field, its value and the allowed range.
 Architecture resolve(Architecture arch);
+/// The same without an exception (sweeps refuse many points): false when refused, with
+/// the message `resolve` would throw in `why` (built only when asked for).
+bool resolve_in_place(Architecture& arch, std::string* why = nullptr);
 
 /// True when the architecture has routed experts in at least one layer.
 inline bool is_moe(const Architecture& arch) { return arch.n_moe_layers > 0; }

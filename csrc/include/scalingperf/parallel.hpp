@@ -46,6 +46,8 @@ inline LayoutLimits layout_limits(const Architecture& a) {
 /// Checks the layout against the model; throws std::invalid_argument. Resolves
 /// microbatches = 0.
 Layout resolve(const LayoutLimits& model, Layout layout);
+/// The same without an exception: false when refused, the message in `why` if given.
+bool resolve_in_place(const LayoutLimits& model, Layout& layout, std::string* why = nullptr);
 inline Layout resolve(const Architecture& arch, Layout layout) {
   return resolve(layout_limits(arch), layout);
 }

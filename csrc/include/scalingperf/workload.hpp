@@ -44,6 +44,8 @@ constexpr std::int64_t seq_len = std::int64_t{1} << 24;
 
 /// Checks batch and sequence length against the architecture; throws std::invalid_argument.
 void validate(const Architecture& arch, const Workload& work);
+/// The same without an exception: false when refused, the message in `why` if given.
+bool is_valid(const Architecture& arch, const Workload& work, std::string* why = nullptr);
 
 Recompute parse_recompute(const std::string& name);
 DType parse_dtype(const std::string& name);

@@ -155,8 +155,13 @@ class Report:
         elementwise FLOPs apart.
     memory : MemoryReport
         Bytes on the busiest device: ``weights``, ``gradients``, ``optimizer``,
-        ``activations`` (one micro-batch, logits included), ``activations_in_flight``,
-        ``temporary``, ``per_gpu``, ``fits``; inference ``kv_cache``, ``inference`` and
+        ``activations`` (saved for backward by one micro-batch, logits included: with
+        ``pp = 1`` exactly ``layers.total("saved_bytes")``, the full-recomputation
+        checkpoints being on the ``attn_norm`` row), ``activations_in_flight`` (the
+        micro-batches the pipeline schedule keeps), ``temporary`` (the transient peak, in
+        no row of the table: the logits' gradient, or one recomputed layer's working set
+        if larger), ``per_gpu`` (weights + gradients + optimizer + activations_in_flight +
+        temporary), ``fits``; inference ``kv_cache``, ``inference`` and
         ``max_inference_batch``.
     time : TimeReport
         Seconds: per micro-batch ``forward``, ``backward``, ``recompute``,

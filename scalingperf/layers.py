@@ -28,6 +28,18 @@ class OpTable:
     values are per instance and ``count`` is the number of instances. ``kind`` is
     "matmul" or "elementwise"; matmul FLOPs are in the ``flops_*`` columns, elementwise
     FLOPs (norms, softmax, activations, residuals, bias adds) in ``elementwise_*``.
+
+    ``saved_bytes`` is what one instance keeps for backward on one device (after tensor
+    and sequence parallelism) under the report's recomputation: selective recomputation
+    drops the attention core's scores; full recomputation drops everything a layer saves
+    but its input, the checkpoint (``2 s b h`` bytes in 16-bit, divided by tp only with
+    sequence parallelism), which the ``attn_norm`` row carries because it is that op's
+    input. So, with one pipeline stage, ``total("saved_bytes") ==
+    report.memory.activations`` exactly (logits included: the ``cross_entropy`` row), in
+    every mode; with ``pp`` stages a stage holds ``1/pp`` of the layer rows plus the
+    embedding rows (first) or the head rows (last). What is *not* in the table is the
+    transient peak ``memory.temporary``: the logits' gradient, or under full
+    recomputation one layer's working set if larger.
     """
 
     __slots__ = ("_columns",)

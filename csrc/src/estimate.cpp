@@ -11,7 +11,13 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
   rows.reserve(32);
   const Roofline roof = roofline(work, layout, hw, efficiency);
   for_each_op(arch, work, [&](const OpCost& op) {
-    const double saved = saves_dropped(op, work.recompute) ? 0.0 : saved_per_device(op, roof.share);
+    double saved = saves_dropped(op, work.recompute) ? 0.0 : saved_per_device(op, roof.share);
+    // Full recomputation drops everything a layer saves but its input, the checkpoint
+    // (memory.cpp counts it per layer). That tensor is what attn_norm reads, so its row
+    // carries it: the table then sums to memory.activations in every mode.
+    if (work.recompute == Recompute::full && op.op == Op::attn_norm) {
+      saved = checkpoint_bytes(arch, work) * roof.share.sequence;
+    }
     rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
                          params_per_device(op, roof.share), saved,
                          forward_seconds(op, executed_forward(op, work), roof)});

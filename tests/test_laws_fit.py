@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scalingperf import laws
-from scalingperf.laws import ExtrapolationWarning
+from scalingperf.laws import ExtrapolationWarning, _fit
 
 TRUE = laws.Besiroglu2024(fitted_range={})
 # laws.fit runs SciPy's L-BFGS; SciPy is not (yet) a dependency of the package.
@@ -111,6 +111,67 @@ def test_fit_refuses_too_few_or_degenerate_data():
         laws.fit(n, d, loss, n_bootstrap=-1)
     with pytest.raises(ValueError, match="grid"):
         laws.fit(n, d, loss, grid={"a": [1.0]})
+
+
+@needs_scipy
+def test_fit_says_the_data_do_not_support_a_negative_exponent():
+    """The fuzzer's fit reported "alpha=-0.13 is invalid" (ParametricLaw's check on its own
+    result): a loss that grows with N is data the law does not support."""
+    n, d = (g.ravel() for g in np.meshgrid(np.logspace(8, 10, 4), np.logspace(9, 11, 4)))
+    loss = 1.7 + 410.7 / d**0.28 + 1e-3 * n**0.3
+    with pytest.raises(ValueError, match=r"^N, D and loss do not support the law: its best fit "
+                                         r"has alpha=-0\.3, a loss that does not fall as N grows "
+                                         r"\(alpha must be > 0\); the data do not determine alpha$"):
+        laws.fit(n, d, loss, n_bootstrap=0, n_starts=2)
+
+
+def structureless(seed):
+    """Runs whose losses are uniform noise, unrelated to N and D."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(10, 80))
+    return 10 ** rng.uniform(7, 10, m), 10 ** rng.uniform(9, 12, m), rng.uniform(2, 4, m)
+
+
+@needs_scipy
+@pytest.mark.parametrize("seed", [22, 32, 33])
+def test_fit_refuses_structureless_data(seed):
+    """On noise the fuzzer's fit reported converged=True, B = 1.9e31 and a bootstrap
+    interval (inf, nan): the runs do not determine the law, and fit says which constant."""
+    with pytest.raises(ValueError, match=r"^N, D and loss do not (support the law|determine "
+                                         r"(alpha|beta)): .*(alpha|beta)"):
+        laws.fit(*structureless(seed), n_bootstrap=100)
+
+
+@needs_scipy
+def test_fit_says_which_exponent_is_within_two_standard_errors():
+    _, n, d, loss = isoflop_runs()
+    noisy = loss * np.exp(0.2 * np.random.default_rng(7).standard_normal(loss.size))
+    with pytest.raises(ValueError, match=r"^N, D and loss do not determine (alpha|beta): the best "
+                                         r"fit's \w+=\S+ has a standard error of \S+, so it is "
+                                         "not 2 standard errors above 0"):
+        laws.fit(n, d, noisy, n_bootstrap=0)
+
+
+@needs_scipy
+def test_fit_refuses_a_bootstrap_that_leaves_float64(monkeypatch):
+    """A refit on resampled runs that takes B = e^b beyond float64 would make B's
+    interval (x, inf) and a's NaN: fit names B instead of returning them."""
+    _, n, d, loss = isoflop_runs()
+    minimise = _fit._minimise
+    calls = []
+
+    def diverging(objective, starts, minimize):
+        theta, value, converged = minimise(objective, starts, minimize)
+        calls.append(theta)
+        if len(calls) == 3:  # the second bootstrap refit
+            theta = theta.copy()
+            theta[1] = 800.0
+        return theta, value, converged
+
+    monkeypatch.setattr(_fit, "_minimise", diverging)
+    with pytest.raises(ValueError, match=r"^N, D and loss do not determine B: 1 of 5 bootstrap "
+                                         "refits on resampled runs find no finite B$"):
+        laws.fit(n, d, loss, n_bootstrap=5, n_starts=1)
 
 
 @pytest.mark.parametrize("law", [TRUE, laws.Chinchilla2022(constants="tex", fitted_range={})],

@@ -28,6 +28,9 @@ PAPER_GRID = {"a": np.arange(0.0, 26.0, 5.0), "b": np.arange(0.0, 26.0, 5.0),
               "e": np.arange(-1.0, 1.01, 0.5), "alpha": np.arange(0.0, 2.01, 0.5),
               "beta": np.arange(0.0, 2.01, 0.5)}
 _NAMES = ("E", "A", "B", "alpha", "beta", "a", "b")
+#: An exponent counts as determined by the runs when its estimate lies at least this many
+#: standard errors above 0 (one-sided, about 97.5 % under a normal approximation).
+MIN_T = 2.0
 
 
 def _lbfgs() -> Callable[..., Any]:
@@ -143,10 +146,64 @@ def _minimise(objective: _Objective, starts: F64, minimize: Callable[..., Any],
 
 
 def _row(theta: F64) -> F64:
+    """E, A, B, alpha, beta, a, b at ``theta`` = (a, b, e, alpha, beta); inf where
+    e^a, e^b or e^e leave float64, NaN where alpha + beta = 0."""
     a, b, e, alpha, beta = (float(t) for t in theta)
     total = alpha + beta
-    return np.array([np.exp(e), np.exp(a), np.exp(b), alpha, beta,
-                     beta / total if total else np.nan, alpha / total if total else np.nan])
+    with np.errstate(over="ignore"):
+        return np.array([np.exp(e), np.exp(a), np.exp(b), alpha, beta,
+                         beta / total if total else np.nan, alpha / total if total else np.nan])
+
+
+def _standard_errors(objective: _Objective, theta: F64) -> F64:
+    """Approximate standard errors of (a, b, e, alpha, beta) at ``theta``: least squares'
+    ``sigma^2 (J^T J)^-1`` on the log-loss residuals (the Huber fit has no simpler
+    estimate), huge or infinite along directions the runs do not constrain."""
+    a, b, e, alpha, beta = theta
+    log_n, log_d = objective.log_n, objective.log_d
+    terms = np.stack([a - alpha * log_n, b - beta * log_d, np.full_like(log_n, e)])
+    top = terms.max(axis=0)
+    weights = np.exp(terms - top)
+    total = weights.sum(axis=0)
+    residuals = top + np.log(total) - objective.log_loss
+    weights /= total
+    jac = np.column_stack([weights[0], weights[1], weights[2], -weights[0] * log_n,
+                           -weights[1] * log_d])
+    sigma2 = residuals @ residuals / max(log_n.size - 5, 1)
+    # Columns scaled to unit norm for the SVD; a column of zeros (a term that vanishes at
+    # every run) leaves its parameters unconstrained.
+    scale = np.linalg.norm(jac, axis=0)
+    dead = scale == 0
+    scale[dead] = 1.0
+    _, singular, vt = np.linalg.svd(jac / scale, full_matrices=False)
+    singular = np.maximum(singular, singular[0] * 1e-12)
+    errors: F64 = np.sqrt(sigma2 * ((vt / singular[:, None]) ** 2).sum(axis=0)) / scale
+    errors[dead] = np.inf
+    return errors
+
+
+def _check_determined(objective: _Objective, theta: F64, point: F64) -> None:
+    """Refuse a best fit that N, D and loss do not support or determine: a constant
+    beyond float64, an exponent <= 0, or one within :data:`MIN_T` standard errors of 0."""
+    for name, value, variable in (("alpha", point[3], "N"), ("beta", point[4], "D")):
+        if not value > 0:
+            msg = (f"N, D and loss do not support the law: its best fit has {name}={value:.3g}, "
+                   f"a loss that does not fall as {variable} grows ({name} must be > 0); the "
+                   f"data do not determine {name}")
+            raise ValueError(msg)
+    for name, value in (("A", point[1]), ("B", point[2]), ("E", point[0])):
+        if not np.isfinite(value) or (name != "E" and value == 0):
+            msg = (f"N, D and loss do not determine {name}: the best fit takes it to {value:.3g}, "
+                   "beyond float64")
+            raise ValueError(msg)
+    errors = _standard_errors(objective, theta)
+    for name, value, error in (("alpha", point[3], errors[3]), ("beta", point[4], errors[4])):
+        if not value >= MIN_T * error:
+            msg = (f"N, D and loss do not determine {name}: the best fit's {name}={value:.3g} "
+                   f"has a standard error of {error:.3g}, so it is not {MIN_T:g} standard "
+                   "errors above 0; the runs are too few or too noisy for the law, or do not "
+                   "follow it")
+            raise ValueError(msg)
 
 
 def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
@@ -195,7 +252,11 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
     ------
     ValueError
         On bad input, fewer than 10 runs, or data that cannot identify the five
-        parameters (a single N or D, or D a fixed power of N).
+        parameters (a single N or D, or D a fixed power of N). Also when the runs do not
+        determine the law, naming the constant: the best fit has an exponent <= 0, a
+        constant beyond float64, or an exponent within :data:`MIN_T` (2) approximate
+        standard errors of 0 (noise, or too few runs); or a bootstrap refit finds no
+        finite value of a constant, so that its interval would be infinite or NaN.
     """
     if form != "chinchilla":
         msg = f"form={form!r} is invalid: the only form is 'chinchilla'"
@@ -213,10 +274,7 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
     ranked = starts_grid[np.argsort(objective.many(starts_grid), kind="stable")[:n_starts]]
     theta, value, converged = _minimise(objective, ranked, minimize)
     point = _row(theta)
-    if not point[3] + point[4] > 0:
-        msg = ("fit found alpha + beta <= 0: these runs do not identify a compute-optimal "
-               "allocation")
-        raise ValueError(msg)
+    _check_determined(objective, theta, point)
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n_bootstrap):
@@ -224,9 +282,14 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         resampled = _Objective(n[pick], d[pick], values[pick], delta)
         rows.append(_row(_minimise(resampled, theta[None, :], minimize)[0]))
     boot = np.array(rows).reshape(-1, len(_NAMES))
+    for name, column in zip(_NAMES, boot.T, strict=True):
+        if not np.isfinite(column).all():
+            msg = (f"N, D and loss do not determine {name}: {int((~np.isfinite(column)).sum())} "
+                   f"of {n_bootstrap} bootstrap refits on resampled runs find no finite {name}")
+            raise ValueError(msg)
     intervals: dict[str, tuple[float, float]] = {}
     if n_bootstrap:
-        low_q, high_q = np.nanpercentile(boot, [50 * (1 - ci), 50 * (1 + ci)], axis=0)
+        low_q, high_q = np.percentile(boot, [50 * (1 - ci), 50 * (1 + ci)], axis=0)
         intervals = {name: (float(lo), float(hi))
                      for name, lo, hi in zip(_NAMES, low_q, high_q, strict=True)}
     law = ParametricLaw(*(float(x) for x in point[:5]), fitted_range=_data_range(n, d),

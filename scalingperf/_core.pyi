@@ -295,7 +295,7 @@ def estimate(
     dp: int,
     ep: int,
     zero: int,
-    microbatches: int,
+    microbatches: int | None,
     interleave: int,
     sequence_parallel: bool,
     optimizer: str,

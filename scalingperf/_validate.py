@@ -8,6 +8,8 @@ import numbers
 import operator
 from typing import Any
 
+import numpy as np
+
 _INT64_MAX = 2**63 - 1
 
 
@@ -69,7 +71,7 @@ def real(field: str, value: Any) -> float:
 
 def flag(field: str, value: Any) -> bool:
     """``value`` as a bool (True/False or numpy's bool only)."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     msg = f"{field}={value!r} is invalid: it must be True or False"
     raise ValueError(msg)
@@ -78,6 +80,11 @@ def flag(field: str, value: Any) -> bool:
 def text(field: str, value: Any) -> str:
     """``value`` as a str; the C++ core checks it against the allowed names."""
     if not isinstance(value, str):
-        msg = f"{field}={value!r} is invalid: it must be a string"
+        msg = f"{field}={value!r} is invalid: it must be a string, not {type(value).__name__}"
         raise ValueError(msg)
-    return value
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        msg = f"{field}={value!r} is invalid: it is not valid Unicode text"
+        raise ValueError(msg) from None
+    return str(value)

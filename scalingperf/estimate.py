@@ -85,7 +85,7 @@ def estimate(
         Whose saved tensors the activation model follows.
     sequence_parallel, dropout : bool
     microbatches : int, optional
-        Micro-batches per step and replica (default ``pp``).
+        Micro-batches per step and replica; None (the default) means ``pp``.
     interleave : int
         Virtual pipeline stages per device (interleaved 1F1B).
     efficiency : Efficiency, optional
@@ -100,16 +100,17 @@ def estimate(
         msg = f"arch={arch!r} is invalid: it must be a scalingperf.Architecture"
         raise ValueError(msg)
     device = get_hardware(hardware)
-    args = (arch._core, device._core, efficiency or _DEFAULT_EFFICIENCY, batch, seq_len,
-            recompute, dtype, flash_attention, dropout, implementation, tp, pp, dp, ep, zero,
-            microbatches or 0, interleave, sequence_parallel, optimizer)
+    args = (arch._core, device._core, _DEFAULT_EFFICIENCY if efficiency is None else efficiency,
+            batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
+            dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer)
     try:
-        result = _core.estimate(*args)
+        return Report(arch, device, args, _core.estimate(*args))
     except TypeError:
-        # pybind11 takes only exact types; convert (or name the bad field) and retry.
-        args = (*args[:2], _efficiency(efficiency), *_converted(args[3:]))
-        result = _core.estimate(*args)
-    return Report(arch, device, args, result)
+        pass
+    # The core takes only exact int, bool and str (and None for microbatches): convert
+    # what is exactly representable (numpy integers, 2.0), name anything else, retry.
+    args = (*args[:2], _efficiency(efficiency), *_converted(args[3:]))
+    return Report(arch, device, args, _core.estimate(*args))
 
 
 def _efficiency(value: Any) -> _core.Efficiency:
@@ -130,7 +131,9 @@ def _converted(values: tuple[Any, ...]) -> list[Any]:
     """The options as the core's exact types, or a ValueError naming the field."""
     out: list[Any] = []
     for name, value in zip(_OPTION_NAMES, values, strict=True):
-        if name in _FLAG_OPTIONS:
+        if name == "microbatches" and value is None:
+            out.append(None)
+        elif name in _FLAG_OPTIONS:
             out.append(_validate.flag(name, value))
         elif name in _TEXT_OPTIONS:
             out.append(_validate.text(name, value))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from fractions import Fraction
 
+import numpy as np
 import pytest
 
 import scalingperf as sp
@@ -179,3 +182,39 @@ def test_hardware_prints_as_a_table_and_stays_a_mapping():
     assert "memory_bandwidth=3.35 TB/s" in text
     assert "sources" not in text
     assert repr(devices["H100-SXM"]._core).startswith("Hardware(peak_fp32=66.9 TFLOP/s")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    # Once truncated to 2, 100 and 2, or read as 1, False, True, the default...
+    (dict(batch=Decimal("2.7")), "batch=Decimal('2.7') is invalid: it must be an integer"),
+    (dict(seq_len=np.float32(100.5)), "seq_len=np.float32(100.5) is invalid: it must be a whole"),
+    (dict(tp=Fraction(5, 2)), "tp=Fraction(5, 2) is invalid: it must be a whole number"),
+    (dict(batch=True), "batch=True is invalid: it must be an integer, not bool"),
+    (dict(flash_attention=None), "flash_attention=None is invalid: it must be True or False"),
+    (dict(sequence_parallel=2.5), "sequence_parallel=2.5 is invalid: it must be True or False"),
+    (dict(dropout=1), "dropout=1 is invalid: it must be True or False"),
+    (dict(microbatches=0), "microbatches=0 is invalid: it must be >= 1 (leave it None"),
+    (dict(microbatches=np.int64(0)), "microbatches=0 is invalid"),
+    (dict(microbatches=-3), "microbatches=-3 is invalid"),
+    (dict(efficiency=""), "efficiency='' is invalid: it must be a scalingperf.Efficiency"),
+    (dict(efficiency=0), "efficiency=0 is invalid"),
+    (dict(dtype=b"\x80"), "dtype=b'\\x80' is invalid: it must be a string, not bytes"),
+    (dict(dtype="bf16\udc80"), "dtype='bf16\\udc80' is invalid: it is not valid Unicode"),
+    (dict(recompute=None), "recompute=None is invalid: it must be a string"),
+    (dict(zero=2**64), "zero=18446744073709551616 is invalid: it does not fit a 64-bit"),
+])
+def test_inexact_options_are_refused_not_truncated(options, message):
+    arch = sp.Architecture.preset("llama-2-7b")
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        sp.estimate(arch, **{"batch": 2, "seq_len": 100, **options})
+
+
+def test_exact_conversions_are_accepted():
+    arch = sp.Architecture.preset("llama-2-7b")
+    plain = sp.estimate(arch, batch=2, seq_len=128, tp=2, microbatches=3,
+                        flash_attention=True)
+    converted = sp.estimate(arch, batch=np.int64(2), seq_len=128.0, tp=Fraction(4, 2),
+                            microbatches=np.uint8(3), flash_attention=np.bool_(True))
+    assert converted.to_dict() == plain.to_dict()
+    assert (type(converted.batch), type(converted.seq_len)) == (int, int)
+    assert sp.estimate(arch, batch=2, seq_len=128, pp=4, microbatches=None).microbatches == 4

@@ -1,5 +1,8 @@
 #include "pybind11.hpp"
 
+#include <stdexcept>
+#include <string>
+
 #include "scalingperf/estimate.hpp"
 #include "scalingperf/training.hpp"
 
@@ -38,6 +41,50 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
   in.layout = sp::resolve(arch, sp::Layout{tp, pp, dp, ep, zero, microbatches, interleave,
                                            sequence_parallel, sp::parse_optimizer(optimizer)});
   return in;
+}
+
+// estimate()'s options arrive as Python objects and are taken only when their type is
+// exactly int, bool or str (None for microbatches). Anything else raises TypeError, which
+// sends scalingperf.estimate to its converting path: that accepts numpy integers and whole
+// floats and names the field of anything else. pybind11's own casters would silently
+// truncate 2.7 to 2, read None as False and 2.5 as True.
+[[noreturn]] void not_exact() { throw py::type_error("estimate(): convert the options"); }
+
+std::int64_t exact_int(py::handle value) {
+  if (PyLong_CheckExact(value.ptr())) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+    if (overflow == 0) return v;
+  }
+  not_exact();
+}
+
+bool exact_bool(py::handle value) {
+  if (value.ptr() == Py_True) return true;
+  if (value.ptr() == Py_False) return false;
+  not_exact();
+}
+
+std::string exact_str(py::handle value) {
+  if (PyUnicode_CheckExact(value.ptr())) {
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(value.ptr(), &size);
+    if (data != nullptr) return std::string(data, static_cast<std::size_t>(size));
+    PyErr_Clear();  // not encodable (lone surrogates): the converting path refuses it
+  }
+  not_exact();
+}
+
+/// None: one micro-batch per pipeline stage (0 for the core); an explicit 0 is refused.
+std::int64_t microbatches_of(py::handle value) {
+  if (value.is_none()) return 0;
+  const std::int64_t m = exact_int(value);
+  if (m < 1) {
+    throw std::invalid_argument("microbatches=" + std::to_string(m) +
+                                " is invalid: it must be >= 1 (leave it None for one per "
+                                "pipeline stage, pp)");
+  }
+  return m;
 }
 
 template <class T>
@@ -159,14 +206,17 @@ void bind_estimate(py::module_& m) {
   m.def(
       "estimate",
       [](const sp::Architecture& arch, const sp::Hardware& hw, const sp::Efficiency& efficiency,
-         std::int64_t batch, std::int64_t seq_len, const std::string& recompute,
-         const std::string& dtype, bool flash_attention, bool dropout,
-         const std::string& implementation, std::int64_t tp, std::int64_t pp, std::int64_t dp,
-         std::int64_t ep, std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
-         bool sequence_parallel, const std::string& optimizer) {
-        const Inputs in = convert(arch, hw, batch, seq_len, recompute, dtype, flash_attention,
-                                  dropout, implementation, tp, pp, dp, ep, zero, microbatches,
-                                  interleave, sequence_parallel, optimizer);
+         py::handle batch, py::handle seq_len, py::handle recompute, py::handle dtype,
+         py::handle flash_attention, py::handle dropout, py::handle implementation,
+         py::handle tp, py::handle pp, py::handle dp, py::handle ep, py::handle zero,
+         py::handle microbatches, py::handle interleave, py::handle sequence_parallel,
+         py::handle optimizer) {
+        const Inputs in =
+            convert(arch, hw, exact_int(batch), exact_int(seq_len), exact_str(recompute),
+                    exact_str(dtype), exact_bool(flash_attention), exact_bool(dropout),
+                    exact_str(implementation), exact_int(tp), exact_int(pp), exact_int(dp),
+                    exact_int(ep), exact_int(zero), microbatches_of(microbatches),
+                    exact_int(interleave), exact_bool(sequence_parallel), exact_str(optimizer));
         return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),
                            arch, in.work, in.layout, hw, efficiency};
       },

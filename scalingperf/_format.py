@@ -19,6 +19,23 @@ def si(value: float, unit: str = "") -> str:
     return f"{value:.3g} {unit}".rstrip()
 
 
+_COUNT_PREFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def count(value: float, noun: str) -> str:
+    """A count with the prefix English uses for model sizes, three significant digits:
+    6.74 B params, 124 M params, 4.1 k tokens."""
+    for scale, prefix in _COUNT_PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix} {noun}"
+    return f"{value:.3g} {noun}"
+
+
+def gib(nbytes: float) -> str:
+    """Bytes in GiB (2^30 bytes), three significant digits: 74.5 GiB."""
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
 def duration(seconds: float) -> str:
     """Seconds in s, ms or us, three significant digits."""
     for scale, unit in ((1.0, "s"), (1e-3, "ms")):
@@ -27,12 +44,12 @@ def duration(seconds: float) -> str:
     return f"{seconds / 1e-6:.3g} us"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table: first two columns left-aligned, the rest right-aligned."""
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 2) -> str:
+    """A plain-text table: the first ``left`` columns left-aligned, the rest right-aligned."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:
-        parts = [str(c).ljust(w) if i < 2 else str(c).rjust(w)
+        parts = [str(c).ljust(w) if i < left else str(c).rjust(w)
                  for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
         return "  ".join(parts).rstrip()
 

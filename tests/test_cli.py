@@ -249,22 +249,26 @@ def test_check_target_refuses_a_folder_it_cannot_write(tmp_path, monkeypatch):
         export.check_target(tmp_path / "old.json")
 
 
-VERBS = [["estimate"], ["estimate", "--json"], ["hardware"], ["presets"], ["--help"],
-         ["estimate", "--help"], SWEEP]
+def closed_stdout(*argv: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte: every write fails
+    try:
+        return subprocess.run(["scalingperf", *argv], stdout=write, stderr=subprocess.PIPE,
+                              text=True, check=False)
+    finally:
+        os.close(write)
 
 
 def test_a_closed_stdout_exits_1_quietly_for_every_verb():
-    import os
-
-    for argv in VERBS:
-        read, write = os.pipe()
-        os.close(read)  # the reader is gone before the first byte: every write fails
-        try:
-            result = subprocess.run(["scalingperf", *argv], stdout=write, stderr=subprocess.PIPE,
-                                    text=True, check=False)
-        finally:
-            os.close(write)
+    for argv in (["estimate"], ["estimate", "--json"], ["hardware"], ["presets"], SWEEP):
+        result = closed_stdout(*argv)
         assert result.returncode == 1, (argv, result.stderr)
+        assert result.stderr == "", (argv, result.stderr)
+    for argv in (["--help"], ["estimate", "--help"]):
+        result = closed_stdout(*argv)
+        assert result.returncode == 0, (argv, result.stderr)  # argparse ignores the error
         assert result.stderr == "", (argv, result.stderr)
 
 
@@ -277,25 +281,30 @@ def test_a_full_disk_on_stdout_is_one_line():
 
 
 def test_ctrl_c_is_one_line_and_exit_130():
+    import os
     import signal
     import time
 
-    # About 10^9 points: seconds of work, interrupted once the progress bar shows.
+    # 10^9 models: minutes of work, interrupted once the progress bar shows.
     process = subprocess.Popen(
-        ["scalingperf", "sweep", "d_model=64:64000000:64", "n_layers=1:1000:1", "head_dim=64",
-         "seq_len=8", "batch=1", "--top", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ["scalingperf", "sweep", "d_model=128", "vocab_size=1:1000000:1", "n_layers=1:1000:1",
+         "head_dim=64", "seq_len=8", "batch=1", "--top", "1", "--yes"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stderr is not None
     started = time.monotonic()
-    assert process.stderr.read(1) == "\r"  # the bar's first draw
+    # The bar's first draw: the sweep runs. (os.read: communicate() below reads the pipe
+    # itself and would miss what a buffered read took.)
+    assert os.read(process.stderr.fileno(), 2) == b"\r["
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    out, err_bytes = process.communicate(timeout=60)
+    err = err_bytes.decode()
     assert time.monotonic() - started < 30
     assert process.returncode == 130, err
     assert "Traceback" not in err
-    assert err.endswith("]" + err.rsplit("]", 1)[1])  # the bar, then its line ended
-    assert err.splitlines()[-1] == "scalingperf: interrupted"
-    assert out == ""
+    bar, interrupted = err.rsplit("\n", 2)[-3:-1]
+    assert bar.endswith("/1,000,000,000")  # the bar's line is ended before the message
+    assert interrupted == "scalingperf: interrupted"
+    assert out == b""
 
 
 def test_usage_errors_are_one_line():
@@ -335,8 +344,8 @@ def test_estimate_states_its_assumptions_and_units():
                  "  ZeRO stage       0: weights, gradients and optimizer states replicated over dp",
                  "  recomputation    none: every activation kept for backward",
                  "  devices          tp 1 x pp 1 x dp 1 = 1 x H100-SXM (74.5 GiB each)",
-                 "  micro-batch      1 sequence x 4,096 tokens (the model's context length); "
-                 "1 micro-batch per step and replica",
+                 ("  micro-batch      1 sequence x 4,096 tokens (the model's context length); "
+                  "1 micro-batch per step and replica"),
                  "  flash attention  yes: fused kernel, no s x s scores kept"):
         assert line + "\n" in head, line
     assert "mlp_gate" in rest

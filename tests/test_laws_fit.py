@@ -4,12 +4,13 @@ refused."""
 from __future__ import annotations
 
 import importlib.util
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from scalingperf import laws
-from scalingperf.laws import ExtrapolationWarning, _fit
+from scalingperf.laws import PAPER_GRID, ExtrapolationWarning, _fit
 
 TRUE = laws.Besiroglu2024(fitted_range={})
 # laws.fit runs SciPy's L-BFGS; SciPy is not (yet) a dependency of the package.
@@ -195,7 +196,8 @@ def test_fit_isoflop_warns_and_refuses():
     with pytest.warns(ExtrapolationWarning, match="outside the sampled sizes"):
         laws.fit_isoflop(c, n, loss)
     c, n, _, loss = isoflop_runs()
-    with pytest.raises(ValueError, match="at least 2 compute budgets, got 1"):
+    with pytest.raises(ValueError, match=r"at least 2 compute budgets \(distinct values of C\), "
+                                         "got 1"):
         laws.fit_isoflop(c[:9], n[:9], loss[:9])
     keep = np.arange(c.size) % 9 < 2
     with pytest.raises(ValueError, match="has 2 distinct model sizes"):
@@ -250,5 +252,72 @@ def test_fit_envelope_refuses():
     two = n >= np.sort(np.unique(n))[-2]
     with pytest.raises(ValueError, match="do not bracket the compute-optimal size"):
         laws.fit_envelope(n[two], d[two], loss[two])
-    with pytest.raises(ValueError, match="runs must have one label per checkpoint"):
+    with pytest.raises(ValueError, match=r"^runs is invalid: it must have one label per checkpoint"):
         laws.fit_envelope(n, d, loss, runs=[1, 2])
+
+
+def test_fit_envelope_refuses_n_budgets_beyond_the_limit_before_allocating():
+    """n_budgets=2**31 reached the OOM killer: it is refused before anything is allocated
+    (the envelope is also built one run at a time, not as a runs x budgets matrix)."""
+    n, d, loss = training_curves()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"^n_budgets=2147483648 is invalid: it must be an "
+                                             r"integer from 2 to 100000: finer than any"):
+            laws.fit_envelope(n, d, loss, n_budgets=2**31)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+    assert laws.fit_envelope(n, d, loss, n_budgets=_fit.MAX_BUDGETS).n_opt.size > 1000
+    with pytest.raises(ValueError, match=r"^min_runs=26 is invalid: it must be an integer from 1 "
+                                         r"to 25 \(the number of runs\)"):
+        laws.fit_envelope(n, d, loss, min_runs=26)
+    with pytest.raises(ValueError, match=r"^n_budgets=100\.0 is invalid"):
+        laws.fit_envelope(n, d, loss, n_budgets=100.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("runs", [np.full(1500, None), np.full(1500, np.nan), "run"],
+                         ids=["None", "nan", "str"])
+def test_fit_envelope_refuses_bad_labels(runs):
+    n, d, loss = training_curves()
+    with pytest.raises(ValueError, match=r"^runs is invalid"):
+        laws.fit_envelope(n, d, loss, runs=runs)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"n_bootstrap": 10**9}, r"^n_bootstrap=1000000000 is invalid: .* from 0 to 10000: "),
+    ({"n_bootstrap": True}, r"^n_bootstrap=True is invalid"),
+    ({"n_starts": 0}, r"^n_starts=0 is invalid: it must be an integer from 1 to 100000"),
+    ({"grid": {k: np.arange(100.0) for k in PAPER_GRID}}, r"^grid is invalid: it has 10{10} "),
+    ({"grid": 5}, r"^grid=5 is invalid: it must be a dict"),
+    ({"grid": {**PAPER_GRID, "a": ["x"]}}, r"^grid\['a'\]=\['x'\] is invalid"),
+    ({"seed": -1}, r"^seed=-1 is invalid: it must be None or an integer >= 0"),
+    ({"seed": 1.5}, r"^seed=1\.5 is invalid"),
+    ({"ci": np.array([0.5, 0.6])}, r"^ci is invalid: it must be a single number"),
+    ({"ci": "0.8"}, r"^ci='0\.8' is invalid"),
+    ({"ci": float("nan")}, r"^ci=nan is invalid: it must be a number in \(0, 1\)"),
+    ({"delta": [1e-3]}, r"^delta is invalid: it must be a single number"),
+    ({"form": np.array(["chinchilla"])}, r"^form=array\(\['chinchilla'\].* is invalid"),
+], ids=lambda x: "" if isinstance(x, str) else str(x)[:30])
+def test_fit_refuses_bad_arguments_before_fitting(kwargs, match):
+    """Bounded counts and checked types, before any allocation or L-BFGS run."""
+    _, n, d, loss = isoflop_runs()
+    with pytest.raises(ValueError, match=match):
+        laws.fit(n, d, loss, **kwargs)
+
+
+def test_fit_isoflop_refuses_optima_it_cannot_place():
+    c, n, _, _ = isoflop_runs()
+    # A nearly flat profile, its vertex at log N = 500: far beyond D = C / (6 N) >= 1.
+    flat = 3.0 + 1e-6 * np.log(n) ** 2 - 1e-3 * np.log(n)
+    with pytest.raises(ValueError, match=r"^the isoFLOP profile at C=1e\+18 has its minimum at "
+                                         r"N=10\^217 and loss=2\.75, where N or D"):
+        laws.fit_isoflop(c, n, flat)
+    # Sizes whose logs are one ulp apart still give a well-posed parabola (np.polyfit
+    # raised RankWarning), with its vertex at the middle size.
+    c3 = np.repeat([1e20, 1e21], 3)
+    n3 = np.repeat([1e9, 2e9], 3) * np.tile(1 + np.arange(3) * 4e-15, 2)
+    result = laws.fit_isoflop(c3, n3, np.tile([3.0, 2.0, 3.0], 2))
+    assert result.n_opt == pytest.approx([1e9, 2e9], rel=1e-14)
+    assert result.loss_opt == pytest.approx([2.0, 2.0])

@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,7 +18,17 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernels
-from ._base import F64, ExtrapolationWarning, counts, positive, user_stacklevel
+from ._base import (
+    F64,
+    ExtrapolationWarning,
+    as_numbers,
+    choice,
+    counts,
+    positive,
+    positive_scalar,
+    scalar,
+    user_stacklevel,
+)
 from ._chinchilla import ParametricLaw, PowerLawFrontier
 
 if TYPE_CHECKING:
@@ -62,11 +74,24 @@ def _runs(loss: npt.ArrayLike, **sizes: npt.ArrayLike) -> tuple[F64, F64, F64]:
     return x, y, arrays["loss"]
 
 
-def _counts(*limits: tuple[str, int, int]) -> None:
-    """Check each ``(name, count, low)``: ``count`` must be an integer >= ``low``."""
-    for name, count, low in limits:
-        if isinstance(count, bool) or not isinstance(count, int) or count < low:
-            msg = f"{name}={count!r} is invalid: it must be an integer >= {low}"
+#: Upper bounds on the sizes a caller picks, checked before anything is allocated or run:
+#: the paper's FLOP grid has 1,500 budgets, and 100,000 log-spaced ones are finer than
+#: any training curve is sampled;
+MAX_BUDGETS = 100_000
+#: bootstrap percentiles settle long before 10,000 resamples, each a full L-BFGS refit;
+MAX_BOOTSTRAP = 10_000
+#: and the paper's grid of starting points has 4,500 points (and L-BFGS starts from the
+#: ``n_starts`` best of them).
+MAX_GRID = 100_000
+
+
+def _counts(*limits: tuple[str, object, int, int, str]) -> None:
+    """Check each ``(name, count, low, high, why)``: ``count`` must be an integer from
+    ``low`` to ``high``; ``why`` explains the bound."""
+    for name, count, low, high, why in limits:
+        if (isinstance(count, bool) or not isinstance(count, (int, np.integer))
+                or not low <= count <= high):
+            msg = f"{name}={count!r} is invalid: it must be an integer from {low} to {high}{why}"
             raise ValueError(msg)
 
 
@@ -227,22 +252,24 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
     Parameters
     ----------
     N, D, loss : array
-        One entry per run: parameters, training tokens and final loss.
+        One entry per run: parameters and training tokens (from 1 to 1e40) and final
+        loss (> 0).
     form : {"chinchilla"}
         The functional form (only the parametric Chinchilla form for now).
     delta : float
         Huber threshold on log-loss residuals.
     grid : dict, optional
         Starting values per parameter name (``a``, ``b``, ``e``, ``alpha``, ``beta``);
-        default :data:`PAPER_GRID` (4500 points).
+        default :data:`PAPER_GRID` (4500 points); at most :data:`MAX_GRID` (100,000)
+        points.
     n_starts : int
-        L-BFGS runs, from the best grid points.
+        L-BFGS runs, from the best grid points (all of them if there are fewer).
     n_bootstrap : int
-        Bootstrap refits (0 for none).
+        Bootstrap refits (0 for none), at most :data:`MAX_BOOTSTRAP` (10,000).
     ci : float
-        Central mass of the bootstrap interval.
+        Central mass of the bootstrap interval, in (0, 1).
     seed : int, optional
-        Of the bootstrap resampling.
+        Of the bootstrap resampling (>= 0).
 
     Returns
     -------
@@ -258,15 +285,19 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         standard errors of 0 (noise, or too few runs); or a bootstrap refit finds no
         finite value of a constant, so that its interval would be infinite or NaN.
     """
-    if form != "chinchilla":
-        msg = f"form={form!r} is invalid: the only form is 'chinchilla'"
-        raise ValueError(msg)
+    choice("form", form, ("chinchilla",))
     n, d, values = _runs(loss, N=N, D=D)
-    delta = float(positive("delta", delta))
-    if not 0 < ci < 1:
-        msg = f"ci={ci!r} is invalid: it must be in (0, 1)"
+    delta = positive_scalar("delta", delta)
+    if not 0 < scalar("ci", as_numbers("ci", ci)) < 1:
+        msg = f"ci={ci!r} is invalid: it must be a number in (0, 1)"
         raise ValueError(msg)
-    _counts(("n_starts", n_starts, 1), ("n_bootstrap", n_bootstrap, 0))
+    _counts(("n_starts", n_starts, 1, MAX_GRID, " (the most points a grid may have)"),
+            ("n_bootstrap", n_bootstrap, 0, MAX_BOOTSTRAP,
+             ": percentiles settle long before, and each resample is a full refit"))
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        msg = f"seed={seed!r} is invalid: it must be None or an integer >= 0"
+        raise ValueError(msg)
     _check_identifiable(n, d, values)
     starts_grid = _grid(grid)
     minimize = _lbfgs()
@@ -299,27 +330,32 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
                          n_runs=int(n.size))
 
 
-def _grid(grid: dict[str, npt.ArrayLike] | None) -> F64:
+def _grid(grid: object) -> F64:
     chosen = PAPER_GRID if grid is None else grid
     keys = ("a", "b", "e", "alpha", "beta")
-    unknown = set(chosen) - set(keys)
-    if unknown or set(keys) - set(chosen):
-        msg = f"grid={sorted(chosen)!r} is invalid: it must give each of {', '.join(keys)}"
+    if not isinstance(chosen, Mapping) or set(chosen) != set(keys):
+        names = sorted(map(str, chosen)) if isinstance(chosen, Mapping) else chosen
+        msg = f"grid={names!r} is invalid: it must be a dict giving each of {', '.join(keys)}"
         raise ValueError(msg)
     axes = []
     for key in keys:
-        axis = np.atleast_1d(np.asarray(chosen[key], dtype=np.float64))
+        axis = np.atleast_1d(as_numbers(f"grid[{key!r}]", chosen[key]))
         if axis.ndim != 1 or axis.size == 0 or not np.isfinite(axis).all():
             msg = f"grid[{key!r}] is invalid: it must be a non-empty 1-D array of finite numbers"
             raise ValueError(msg)
         axes.append(axis)
+    points = math.prod(axis.size for axis in axes)
+    if points > MAX_GRID:
+        msg = (f"grid is invalid: it has {points} points, more than {MAX_GRID} (the paper's "
+               "has 4,500)")
+        raise ValueError(msg)
     return np.array(list(itertools.product(*axes)), dtype=np.float64)
 
 
 def _check_identifiable(n: F64, d: F64, values: F64) -> None:
     if n.size < 10:
-        msg = (f"fit needs at least 10 runs to estimate 5 parameters, got {n.size}: too few "
-               "points")
+        msg = (f"fit needs at least 10 runs (entries of N, D and loss) to estimate 5 "
+               f"parameters, got {n.size}: too few points")
         raise ValueError(msg)
     for name, array in (("N", n), ("D", d)):
         if np.unique(array).size < 3:
@@ -369,12 +405,19 @@ def _frontier(budgets: F64, n_opt: F64, loss_opt: F64, name: str) -> FrontierFit
     log_c = np.log(budgets)
     slope_n, icept_n = np.polyfit(log_c, np.log(n_opt), 1)
     slope_d, icept_d = np.polyfit(log_c, np.log(d_opt), 1)
-    if not (slope_n > 0 and slope_d > 0):
+    if not (slope_n > 0 and slope_d > 0 and np.ptp(n_opt) > 0):
         msg = (f"{name}: the optimal N or D does not grow with compute (exponents "
                f"{slope_n:.3g}, {slope_d:.3g}): the data are degenerate")
         raise ValueError(msg)
-    law = PowerLawFrontier(float(np.exp(icept_n)), float(slope_n), float(np.exp(icept_d)),
-                           float(slope_d), fitted_range=_data_range(n_opt, d_opt), name=name)
+    with np.errstate(over="ignore", under="ignore"):
+        n_coeff, d_coeff = float(np.exp(icept_n)), float(np.exp(icept_d))
+    for coeff, value, log in (("n_coeff", n_coeff, icept_n), ("d_coeff", d_coeff, icept_d)):
+        if not 0 < value < math.inf:
+            msg = (f"{name}: the power law through the optima has {coeff}=e^{log:.4g}, beyond "
+                   "float64: the data do not determine N_opt(C) and D_opt(C)")
+            raise ValueError(msg)
+    law = PowerLawFrontier(n_coeff, float(slope_n), d_coeff, float(slope_d),
+                           fitted_range=_data_range(n_opt, d_opt), name=name)
     return FrontierFit(law=law, a=float(slope_n), b=float(slope_d), budgets=budgets,
                        n_opt=n_opt, d_opt=d_opt, loss_opt=loss_opt)
 
@@ -408,7 +451,8 @@ def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> Fron
     keys = np.round(np.log(c), 9)
     budgets = np.unique(keys)
     if budgets.size < 2:
-        msg = f"fit_isoflop needs at least 2 compute budgets, got {budgets.size}: too few points"
+        msg = (f"fit_isoflop needs at least 2 compute budgets (distinct values of C), got "
+               f"{budgets.size}: too few points")
         raise ValueError(msg)
     n_opt, loss_opt, exact = [], [], []
     for key in budgets:
@@ -419,19 +463,34 @@ def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> Fron
             msg = (f"the isoFLOP profile at C={budget:.3g} has {np.unique(log_n).size} distinct "
                    "model sizes; a parabola needs at least 3: too few points")
             raise ValueError(msg)
-        p, q, r = np.polyfit(log_n, values[mask], 2)
+        # The parabola in u = (log N - centre) / half, which spans [-1, 1]: well
+        # conditioned however close together the sizes are.
+        centre, half = (log_n.max() + log_n.min()) / 2, (log_n.max() - log_n.min()) / 2
+        u = (log_n - centre) / half
+        (p, q, r), _, rank, _ = np.linalg.lstsq(np.column_stack([u * u, u, np.ones_like(u)]),
+                                                values[mask], rcond=None)
+        if rank < 3:
+            msg = (f"the isoFLOP profile at C={budget:.3g} has model sizes too close together "
+                   "(in N) to fit a parabola")
+            raise ValueError(msg)
         if not p > 0:
             msg = (f"the isoFLOP profile at C={budget:.3g} is not convex in log N (curvature "
-                   f"{p:.3g}): it has no minimum; the data are degenerate")
+                   f"{p / half**2:.3g}): it has no minimum; the data are degenerate")
             raise ValueError(msg)
-        vertex = -q / (2 * p)
+        vertex, least = centre - half * q / (2 * p), r - q * q / (4 * p)
+        if not 0 <= vertex <= math.log(budget / 6) or not least > 0:
+            msg = (f"the isoFLOP profile at C={budget:.3g} has its minimum at N=10^"
+                   f"{vertex / math.log(10):.3g} and loss={least:.3g}, where N or D = C / (6 N) "
+                   "is below 1 or the loss is not > 0: N and loss do not determine the optimum "
+                   "there")
+            raise ValueError(msg)
         if not log_n.min() <= vertex <= log_n.max():
             msg = (f"fit_isoflop: the minimum of the profile at C={budget:.3g} lies at "
                    f"N={np.exp(vertex):.3g}, outside the sampled sizes {np.exp(log_n.min()):.3g}"
                    f" to {np.exp(log_n.max()):.3g}; sample around it")
             warnings.warn(msg, ExtrapolationWarning, stacklevel=user_stacklevel())
         n_opt.append(np.exp(vertex))
-        loss_opt.append(r - q * q / (4 * p))
+        loss_opt.append(least)
         exact.append(budget)
     return _frontier(np.array(exact), np.array(n_opt), np.array(loss_opt), "fit_isoflop")
 
@@ -455,9 +514,10 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
     runs : array, optional
         Run label per checkpoint (default: runs are told apart by ``N``).
     n_budgets : int
-        FLOP values on the grid (the paper uses 1500).
+        FLOP values on the grid (the paper uses 1500), at most :data:`MAX_BUDGETS`
+        (100,000: finer than any training curve is sampled).
     min_runs : int
-        Budgets covered by fewer runs are left out.
+        Budgets covered by fewer runs are left out (at most the number of runs).
 
     Returns
     -------
@@ -470,46 +530,69 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
         that never changes run.
     """
     n, d, values = _runs(loss, N=N, D=D)
-    labels = n if runs is None else np.asarray(runs)
-    if labels.shape != n.shape:
-        msg = f"runs must have one label per checkpoint: {labels.shape} against {n.shape}"
-        raise ValueError(msg)
-    _counts(("n_budgets", n_budgets, 2), ("min_runs", min_runs, 1))
+    labels = n if runs is None else _labels(runs, n.shape)
+    _counts(("n_budgets", n_budgets, 2, MAX_BUDGETS, ": finer than any training curve"))
     names = np.unique(labels)
     if names.size < 2:
-        msg = f"fit_envelope needs at least 2 runs, got {names.size}: too few points"
+        msg = (f"fit_envelope needs at least 2 runs, got {names.size} (distinct labels in runs, "
+               "or values of N without runs): too few points")
         raise ValueError(msg)
+    _counts(("min_runs", min_runs, 1, names.size, " (the number of runs)"))
     log_c = np.log(6.0 * n * d)
     grid = np.linspace(log_c.min(), log_c.max(), n_budgets)
-    curves = np.full((names.size, n_budgets), np.inf)
+    # The envelope, one run at a time: its least loss at each budget, the size of the run
+    # that reaches it (the first in label order on ties) and how many runs reach it.
+    least = np.full(n_budgets, np.inf)
+    winner = np.zeros(n_budgets)
+    reached = np.zeros(n_budgets, dtype=np.int64)
     sizes = np.empty(names.size)
     for i, name in enumerate(names):
         mask = labels == name
         if np.unique(n[mask]).size != 1:
-            msg = f"run {name!r} has checkpoints with different N"
+            msg = f"run {name.item()!r} has checkpoints with different N"
             raise ValueError(msg)
         order = np.argsort(log_c[mask], kind="stable")
         x, y = log_c[mask][order], values[mask][order]
         if np.unique(x).size < 2:
-            msg = f"run {name!r} has a single checkpoint; a training curve needs at least 2"
+            msg = f"run {name.item()!r} has a single checkpoint; a training curve needs at least 2"
             raise ValueError(msg)
-        inside = (grid >= x[0]) & (grid <= x[-1])
-        curves[i, inside] = np.interp(grid[inside], x, y)
         sizes[i] = n[mask][0]
-    covered = np.isfinite(curves).sum(axis=0) >= min_runs
+        inside = np.flatnonzero((grid >= x[0]) & (grid <= x[-1]))
+        curve = np.interp(grid[inside], x, y)
+        reached[inside] += 1
+        lower = curve < least[inside]
+        least[inside[lower]] = curve[lower]
+        winner[inside[lower]] = sizes[i]
+    covered = reached >= min_runs
     if covered.sum() < 2:
-        msg = f"fewer than 2 budgets are reached by {min_runs} runs: too few points"
+        msg = f"fewer than 2 budgets are reached by min_runs={min_runs} runs: too few points"
         raise ValueError(msg)
-    best = curves[:, covered].argmin(axis=0)
+    best = winner[covered]
     # Where the smallest or the largest run wins, the optimum may lie beyond it: such
     # budgets are censored and left out.
-    interior = (sizes[best] > sizes.min()) & (sizes[best] < sizes.max())
-    if interior.sum() < 2 or np.unique(sizes[best][interior]).size < 2:
+    interior = (best > sizes.min()) & (best < sizes.max())
+    if interior.sum() < 2 or np.unique(best[interior]).size < 2:
         msg = ("the envelope is the smallest or the largest run, or the same run, at every "
                "budget: the runs do not bracket the compute-optimal size; the data are "
                "degenerate")
         raise ValueError(msg)
     budgets = np.exp(grid[covered][interior])
-    n_opt = sizes[best][interior]
-    loss_opt = curves[:, covered][best, np.arange(best.size)][interior]
-    return _frontier(budgets, n_opt, loss_opt, "fit_envelope")
+    return _frontier(budgets, best[interior], least[covered][interior], "fit_envelope")
+
+
+def _labels(runs: object, shape: tuple[int, ...]) -> npt.NDArray[Any]:
+    """``runs`` as an array of one label (integer, string or finite number) per
+    checkpoint, or a ValueError naming it."""
+    try:
+        labels = np.asarray(runs)
+    except (ValueError, TypeError):
+        labels = np.asarray(None)
+    if labels.dtype.kind not in "iuUSf" or (labels.dtype.kind == "f"
+                                            and not np.isfinite(labels).all()):
+        msg = (f"runs is invalid: its labels must be integers, strings or finite numbers, "
+               f"not {labels.dtype}")
+        raise ValueError(msg)
+    if labels.shape != shape:
+        msg = f"runs is invalid: it must have one label per checkpoint, {labels.shape} against {shape}"
+        raise ValueError(msg)
+    return labels

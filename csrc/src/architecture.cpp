@@ -12,6 +12,7 @@ namespace scalingperf {
 using detail::in_range;
 using detail::parse;
 using detail::refused;
+using detail::refused_real;
 
 namespace {
 
@@ -44,14 +45,13 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
   if (a.n_kv_heads == 0) a.n_kv_heads = a.n_heads;
   if (!in_range(r, "n_kv_heads", a.n_kv_heads, 1, a.n_heads)) return false;
   if (a.n_heads % a.n_kv_heads != 0) {
-    return refused(r, "n_kv_heads", static_cast<double>(a.n_kv_heads), "it must divide ",
-                   "n_heads", static_cast<double>(a.n_heads));
+    return refused(r, "n_kv_heads", a.n_kv_heads, "it must divide ", "n_heads", a.n_heads);
   }
   if (a.head_dim == 0) {
     if (a.d_model % a.n_heads != 0) {
-      return refused(r, "n_heads", static_cast<double>(a.n_heads),
+      return refused(r, "n_heads", a.n_heads,
                      "with head_dim implied as d_model / n_heads, n_heads must divide ",
-                     "d_model", static_cast<double>(a.d_model), " (or pass head_dim)");
+                     "d_model", a.d_model, " (or pass head_dim)");
     }
     a.head_dim = a.d_model / a.n_heads;
   }
@@ -80,8 +80,8 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
   }
   if (!(std::isfinite(a.capacity_factor) && a.capacity_factor >= 0 &&
         a.capacity_factor <= limits::capacity_factor)) {
-    return refused(r, "capacity_factor", a.capacity_factor,
-                   "allowed range is [0, 1024] (0: dropless routing)", nullptr, 0, "", true);
+    return refused_real(r, "capacity_factor", a.capacity_factor,
+                        "allowed range is [0, 1024] (0: dropless routing)");
   }
   a.n_moe_layers = 0;
   if (a.n_experts > 1) {
@@ -97,8 +97,8 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
     total += static_cast<double>(op.count) * static_cast<double>(op.params);
   });
   if (total > limits::total_params) {
-    return refused(r, "parameters", total, "this shape has ", "", total,
-                   " parameters; at most 1e+15 are supported", true, true);
+    return refused_real(r, "parameters", total, "this shape has ", "", total,
+                        " parameters; at most 1e+15 are supported");
   }
   return true;
 }

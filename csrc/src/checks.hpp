@@ -37,14 +37,13 @@ inline void check_range(const char* field, std::int64_t value, std::int64_t lo,
 /// message, the same words `reject` would throw, is built only when asked for.
 struct Refusal {
   const char* field = "";
-  double value = 0;
-  bool value_real = false;  ///< print the value as a real number, not an integer
-  bool range = false;       ///< "allowed range is [lo, hi]"
+  bool real = false;  ///< the values are real numbers (value_r, other_r), not integers
+  std::int64_t value = 0, other = 0;
+  double value_r = 0, other_r = 0;
+  bool range = false;  ///< "allowed range is [lo, hi]"
   std::int64_t lo = 0, hi = 0;
-  const char* rule = "";       ///< otherwise: rule, then what=other when `what` is set,
-  const char* what = nullptr;  ///< then tail
-  double other = 0;
-  bool other_real = false;
+  const char* rule = "";       ///< otherwise: rule, then what=other when `what` is set
+  const char* what = nullptr;  ///< ("" prints other alone), then tail
   const char* tail = "";
   std::string message() const;
   [[noreturn]] void raise() const;
@@ -57,7 +56,7 @@ inline bool in_range(Refusal* r, const char* field, std::int64_t value, std::int
   if (r != nullptr) {
     *r = Refusal{};
     r->field = field;
-    r->value = static_cast<double>(value);
+    r->value = value;
     r->range = true;
     r->lo = lo;
     r->hi = hi;
@@ -66,18 +65,31 @@ inline bool in_range(Refusal* r, const char* field, std::int64_t value, std::int
 }
 
 /// Records a refusal with a rule in words (and `what`=`other` after it); returns false.
-inline bool refused(Refusal* r, const char* field, double value, const char* rule,
-                    const char* what = nullptr, double other = 0, const char* tail = "",
-                    bool value_real = false, bool other_real = false) {
+inline bool refused(Refusal* r, const char* field, std::int64_t value, const char* rule,
+                    const char* what = nullptr, std::int64_t other = 0, const char* tail = "") {
   if (r != nullptr) {
     *r = Refusal{};
     r->field = field;
     r->value = value;
-    r->value_real = value_real;
     r->rule = rule;
     r->what = what;
     r->other = other;
-    r->other_real = other_real;
+    r->tail = tail;
+  }
+  return false;
+}
+
+/// The same for real values.
+inline bool refused_real(Refusal* r, const char* field, double value, const char* rule,
+                         const char* what = nullptr, double other = 0, const char* tail = "") {
+  if (r != nullptr) {
+    *r = Refusal{};
+    r->field = field;
+    r->real = true;
+    r->value_r = value;
+    r->rule = rule;
+    r->what = what;
+    r->other_r = other;
     r->tail = tail;
   }
   return false;
@@ -85,15 +97,12 @@ inline bool refused(Refusal* r, const char* field, double value, const char* rul
 
 inline std::string Refusal::message() const {
   std::ostringstream msg;
-  const auto print = [&](double v, bool real) {
-    if (real) {
-      msg << v;
-    } else {
-      msg << static_cast<std::int64_t>(v);
-    }
-  };
   msg << field << "=";
-  print(value, value_real);
+  if (real) {
+    msg << value_r;
+  } else {
+    msg << value;
+  }
   msg << " is invalid: ";
   if (range) {
     msg << "allowed range is [" << lo << ", " << hi << "]";
@@ -101,7 +110,11 @@ inline std::string Refusal::message() const {
     msg << rule;
     if (what != nullptr) {  // "" prints `other` alone
       if (*what != '\0') msg << what << "=";
-      print(other, other_real);
+      if (real) {
+        msg << other_r;
+      } else {
+        msg << other;
+      }
     }
     msg << tail;
   }

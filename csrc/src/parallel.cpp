@@ -11,8 +11,7 @@ namespace {
 bool divides(detail::Refusal* r, const char* field, std::int64_t degree, const char* what,
              std::int64_t value) {
   if (value % degree == 0) return true;
-  return detail::refused(r, field, static_cast<double>(degree), "it must divide ", what,
-                         static_cast<double>(value));
+  return detail::refused(r, field, degree, "it must divide ", what, value);
 }
 
 bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
@@ -29,7 +28,7 @@ bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
   }
   if (l.ep > 1) {
     if (!model.moe) {
-      return refused(r, "ep", static_cast<double>(l.ep),
+      return refused(r, "ep", l.ep,
                      "expert parallelism needs a model with routed experts");
     }
     if (!divides(r, "ep", l.ep, "n_experts", model.n_experts) ||
@@ -39,7 +38,7 @@ bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
   }
   if (!in_range(r, "zero", l.zero, 0, 3)) return false;
   if (l.zero > 0 && l.dp == 1) {
-    return refused(r, "zero", static_cast<double>(l.zero),
+    return refused(r, "zero", l.zero,
                    "ZeRO shards over data parallelism: it needs dp > 1");
   }
   if (l.microbatches == 0) l.microbatches = l.pp;
@@ -49,7 +48,7 @@ bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
   }
   if (l.interleave > 1) {
     if (l.pp == 1) {
-      return refused(r, "interleave", static_cast<double>(l.interleave),
+      return refused(r, "interleave", l.interleave,
                      "an interleaved schedule needs pp > 1");
     }
     if (!divides(r, "pp * interleave", l.pp * l.interleave, "n_layers", model.n_layers)) {

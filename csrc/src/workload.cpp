@@ -15,9 +15,8 @@ bool check(const Architecture& arch, const Workload& work, detail::Refusal* r) {
     return false;
   }
   if (arch.position == PositionKind::learned && work.seq_len > arch.max_position_embeddings) {
-    return detail::refused(r, "seq_len", static_cast<double>(work.seq_len),
-                           "a learned position table has ", "max_position_embeddings",
-                           static_cast<double>(arch.max_position_embeddings), " rows");
+    return detail::refused(r, "seq_len", work.seq_len, "a learned position table has ",
+                           "max_position_embeddings", arch.max_position_embeddings, " rows");
   }
   return true;
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The C++ core under AddressSanitizer and UndefinedBehaviorSanitizer (with
+# float-cast-overflow: a double converted to an integer it does not fit is undefined),
+# built apart from the normal install and run under the tests that drive the core with
+# hostile input, on a small hypothesis budget. Any report fails the run.
+#
+#   bash tools/sanitize.sh            # from the repository root; needs g++ and the build
+#                                     # requirements (scikit-build-core, pybind11, cython,
+#                                     # cython-cmake)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=build/sanitize/site
+rm -rf "$target"
+flags="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer"
+pip install --no-build-isolation --no-deps --quiet --target "$target" \
+  -Cbuild-dir=build/sanitize/build -Ccmake.build-type=Debug \
+  -Ccmake.define.CMAKE_CXX_FLAGS="-O1 $flags" \
+  -Ccmake.define.CMAKE_SHARED_LINKER_FLAGS="$flags" \
+  -Ccmake.define.CMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF .
+
+# Python itself is not instrumented: the runtime is preloaded, leaks (the interpreter's
+# own) are not checked, and every error aborts.
+export LD_PRELOAD
+LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export HYPOTHESIS_PROFILE=sanitize
+# -S: no .pth files, so an editable install of the package cannot shadow this build; the
+# site-packages directories (numpy, pytest, ...) come after it on the path.
+site_dirs=$(python -c 'import site, os; print(os.pathsep.join(site.getsitepackages()))')
+target=$(realpath "$target")
+export PYTHONPATH="$target:$site_dirs"
+root=$(pwd)
+cd "$(mktemp -d)"  # not the source tree: `python -m` puts the working folder on the path
+python -S -c 'import os, scalingperf._core as c; assert os.path.realpath(c.__file__).startswith("'"$target"'"), c.__file__'
+tests=(test_sweep.py test_sweep_contract.py test_layout_errors.py test_properties.py
+       test_estimate.py test_architecture.py test_memory.py test_time.py)
+python -S -m pytest -q -p no:cacheprovider -x -c "$root/pyproject.toml" --rootdir "$root" \
+  "${tests[@]/#/$root/tests/}" -k "not fork and not interrupt"

@@ -393,28 +393,6 @@ def _end_progress_line() -> None:
 
 #: Sweeps estimated to take longer than this ask for --yes first.
 CONFIRM_SECONDS = 60.0
-#: Cost columns the sweep table shows after the swept axes.
-_SHOWN_COSTS = ("params_total", "memory_per_gpu", "fits", "step_time", "tokens_per_s", "mfu")
-_HEADERS = {"params_total": "params", "memory_per_gpu": "memory/GPU", "step_time": "step",
-            "tokens_per_s": "tokens/s", "mfu": "MFU"}
-#: The column that shows an axis which is not a column itself.
-_AXIS_COLUMN = {"gqa_group": "n_kv_heads", "ffn_ratio": "d_ff"}
-
-
-def _sweep_cell(column: str, value: Any) -> str:
-    if column == "memory_per_gpu":
-        return f"{value / 2**30:.1f} GiB"
-    if column == "step_time":
-        return duration(value)
-    if column == "mfu":
-        return f"{value:.1%}"
-    if isinstance(value, (bool, str)):
-        return str(value)
-    if column in ("params_total", "tokens_per_s") or abs(value) >= 1e5:
-        return si(value)
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
 def _sweep(args: argparse.Namespace) -> int:
     if args.out:
         check_target(args.out)  # before the work: a bad --out is refused at once, not after it
@@ -437,17 +415,13 @@ def _sweep(args: argparse.Namespace) -> int:
                        feasible=False if args.include_infeasible else None)
     if args.out:
         write_result(result, args.out)
-    shown = list(dict.fromkeys([*(_AXIS_COLUMN.get(a, a) for a in grid.swept),
-                                *_SHOWN_COSTS]))
-    rows = [[_sweep_cell(c, result[c][i].item()) for c in shown]
-            for i in range(min(len(result), args.show))]
-    print(table([_HEADERS.get(c, c) for c in shown], rows))
+    print(result.table(args.show))
     fixed = [f"{name}={value}" for name, value in sorted(grid.spec.items())
              if name not in grid.swept and not isinstance(value, (list, tuple, range, dict))]
     print(f"\nfixed: {', '.join(fixed)}; {grid.hardware.name}")
     print(result.skipped)
     if len(result) > args.show:
-        print(f"({args.show} of {len(result):,} rows shown; --show N for more, --out FILE for all)")
+        print("(--show N for more rows, --out FILE for all)")
     return 0
 
 
@@ -471,10 +445,15 @@ def _hardware() -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    parser = _parser()
     try:
-        args = _parser().parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
     except SystemExit as done:  # --help: printed, nothing else to do
         return done.code if isinstance(done.code, int) else 0
+    if extra and args.verb == "sweep" and not any(item.startswith("-") for item in extra):
+        args.spec += extra  # NAME=VALUES after an option: argparse leaves them over
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.verb == "estimate":
         return _estimate(args)
     if args.verb == "hardware":

@@ -450,13 +450,18 @@ class Grid:
         given = {name: value for name, value in overrides.items() if value is not None}
         return [label for label, *_ in self._bounds({**self.spec, **given})]
 
-    def estimate_seconds(self, *, threads: int | None = None, samples: int = 8) -> float:
+    def estimate_seconds(self, batch: int | None = None, seq_len: int | None = None, *,
+                         threads: int | None = None, samples: int = 8) -> float:
         """About how long a full sweep of this grid takes on this machine, in seconds:
         ``samples`` short slices spread over the grid are swept now and timed (a top-k or
-        Pareto reduction that prunes takes less)."""
+        Pareto reduction that prunes takes less). ``batch`` and ``seq_len`` as in
+        :func:`scalingperf.sweep`."""
         from .sweep import estimate_seconds
 
-        return estimate_seconds(self, threads=threads, samples=samples)
+        changes = {name: value for name, value in (("batch", batch), ("seq_len", seq_len))
+                   if value is not None}
+        grid = self.replace(**changes) if changes else self
+        return estimate_seconds(grid, threads=threads, samples=samples)
 
     def why_invalid(self, index: int, **overrides: Any) -> str | None:
         """Why grid point ``index`` is not a row (None when it is one): a check it fails,

@@ -8,7 +8,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -521,20 +521,31 @@ class SweepResult:
                 pa.array(self._raw(name).astype(np.int32)), pa.array(list(names)))
         return pa.table(columns)
 
-    #: Cost columns a printed result shows after the swept axes.
-    _SHOWN = ("params_total", "memory_per_gpu", "fits", "step_time", "tokens_per_s", "mfu")
+    #: Cost columns a printed result shows after the swept axes, and their headers.
+    _SHOWN: ClassVar[tuple[str, ...]] = ("params_total", "memory_per_gpu", "fits", "step_time",
+                                         "tokens_per_s", "mfu")
+    _HEADERS: ClassVar[dict[str, str]] = {"params_total": "params", "memory_per_gpu": "memory/GPU",
+                                          "step_time": "step", "tokens_per_s": "tokens/s",
+                                          "mfu": "MFU"}
 
-    def __str__(self) -> str:
+    def table(self, rows: int = 10) -> str:
+        """The first ``rows`` rows as a text table: every swept axis, then parameters,
+        memory per GPU (GiB), whether it fits, step time, tokens/s and MFU."""
         from ._format import table
 
+        count = _validate.integer("rows", rows)
+        if count < 0:
+            msg = f"rows={count} is invalid: it must be >= 0"
+            raise ValueError(msg)
         axes = [_AXIS_COLUMN.get(name, name) for name in self.swept]
         shown = list(dict.fromkeys([*axes, *self._SHOWN]))
-        rows = [[_cell(self[c][i].item()) for c in shown] for i in range(min(len(self), 10))]
-        more = f"\n... {len(self) - 10:,} more rows" if len(self) > 10 else ""
-        units = {"params_total": "params_total", "memory_per_gpu": "memory_per_gpu (B)",
-                 "step_time": "step_time (s)", "tokens_per_s": "tokens/s"}
-        header = [units.get(c, c) for c in shown]
-        return f"{table(header, rows)}{more}\n\n{self.skipped}"
+        body = [[_cell(c, self[c][i].item()) for c in shown]
+                for i in range(min(len(self), count))]
+        more = f"\n({count:,} of {len(self):,} rows shown)" if len(self) > count else ""
+        return table([self._HEADERS.get(c, c) for c in shown], body) + more
+
+    def __str__(self) -> str:
+        return f"{self.table()}\n\n{self.skipped}"
 
     def __repr__(self) -> str:
         return (f"<SweepResult: {len(self):,} rows x {len(self.columns)} columns of "
@@ -546,12 +557,18 @@ class SweepResult:
 _AXIS_COLUMN = {"gqa_group": "n_kv_heads", "ffn_ratio": "d_ff"}
 
 
-def _cell(value: Any) -> str:
-    """A table cell: names and booleans as they are, large numbers with an SI prefix."""
-    from ._format import si
+def _cell(column: str, value: Any) -> str:
+    """A table cell with its unit: names and booleans as they are."""
+    from ._format import duration, si
 
+    if column == "memory_per_gpu":
+        return f"{value / 2**30:.1f} GiB"
+    if column == "step_time":
+        return duration(value)
+    if column == "mfu":
+        return f"{value:.1%}"
     if isinstance(value, (bool, str)):
         return str(value)
-    if isinstance(value, float):
-        return si(value) if abs(value) >= 1e5 else f"{value:.3g}"
-    return si(value) if abs(value) >= 1e5 else str(value)
+    if column in ("params_total", "tokens_per_s") or abs(value) >= 1e5:
+        return si(value)
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

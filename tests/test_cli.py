@@ -391,3 +391,12 @@ def test_estimate_json_has_the_assumptions():
         flash_attention=True)
     assert assumptions["efficiency"]["matmul"] == 0.75
     assert "per instance" in assumptions["layers"]
+
+
+def test_sweep_values_may_follow_options():
+    result = run("sweep", "--no-progress", "--top", "1", "d_model=128", "n_layers=2",
+                 "--by=-mfu", "head_dim=64", "seq_len=8", "batch=1")
+    assert result.returncode == 0, result.stderr
+    assert "1 grid points" in result.stdout
+    assert "unrecognized arguments: --nope" in one_error_line(
+        run("sweep", "d_model=128", "--nope", "n_layers=2"))

@@ -129,6 +129,10 @@ class Hardware:
     @property
     def devices_per_node(self) -> int: ...
 
+# Physically meaningful [lo, hi] of a device's numbers: peak_flops (FLOP/s), memory
+# (bytes), memory_bandwidth and link_bandwidth (bytes/s), latency (seconds, [lo, hi)).
+HARDWARE_LIMITS: dict[str, tuple[float, float]]
+
 class Efficiency:
     def __init__(
         self,

@@ -69,6 +69,15 @@ def real(field: str, value: Any) -> float:
     return result
 
 
+def number(field: str, value: Any) -> float:
+    """``value`` as a float, checked for type only: the core checks its range (NaN and
+    infinities included) and names the field in its own words."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        msg = f"{field}={value!r} is invalid: it must be a number, not {type(value).__name__}"
+        raise ValueError(msg)
+    return float(value)
+
+
 def flag(field: str, value: Any) -> bool:
     """``value`` as a bool (True/False or numpy's bool only)."""
     if isinstance(value, (bool, np.bool_)):

@@ -26,17 +26,27 @@ class Hardware:
 
     Parameters
     ----------
+    Every number must lie in a physically meaningful range (``_core.HARDWARE_LIMITS``;
+    far beyond today's devices either way, and narrow enough that every estimate stays
+    finite), or a ValueError names the field, the value and the range.
+
+    Parameters
+    ----------
     name : str
     peak_flops : dict
-        Dense peak FLOP/s per number format ("fp32", "tf32", "bf16", "fp16", "fp8"); a
-        missing or None entry means the device does not support that format.
+        Dense peak FLOP/s per number format ("fp32", "tf32", "bf16", "fp16", "fp8"), each
+        in [1e9, 1e18]; a missing or None entry means the device does not support that
+        format (0 is refused). At least one of fp32, tf32, bf16, fp16 is needed.
     memory : float
-        Device memory, bytes.
-    memory_bandwidth, intra_node_bandwidth, inter_node_bandwidth : float
-        Bytes/s per device, one direction.
+        Device memory, bytes, in [1e6, 1e15].
+    memory_bandwidth : float
+        Bytes/s, in [1e9, 1e17].
+    intra_node_bandwidth, inter_node_bandwidth : float
+        Bytes/s per device, one direction, in [1e6, 1e15].
     devices_per_node : int
+        In [1, 2^20].
     intra_node_latency, inter_node_latency : float
-        Seconds per message step (the alpha of the alpha-beta model).
+        Seconds per message step (the alpha of the alpha-beta model), in [0, 1).
     sources : dict
         Where each number comes from.
     """
@@ -54,20 +64,21 @@ class Hardware:
     _core: _core.Hardware = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unknown = set(self.peak_flops) - set(_FORMATS)
-        if unknown:
-            msg = f"peak_flops={dict(self.peak_flops)!r} is invalid: unknown formats {sorted(unknown)}"
+        if not isinstance(self.name, str):
+            msg = f"name={self.name!r} is invalid: it must be a string"
             raise ValueError(msg)
-        peaks = {f"peak_{fmt}": _validate.real(f"peak_flops[{fmt!r}]", self.peak_flops.get(fmt) or 0.0)
-                 for fmt in ("fp32", "tf32", "bf16", "fp16")}
+        peaks = _peaks(self.peak_flops)
+        if not isinstance(self.sources, Mapping):
+            msg = f"sources={self.sources!r} is invalid: it must be a dict of field: source"
+            raise ValueError(msg)
         core = _core.Hardware(
-            **peaks,
-            memory=_validate.real("memory", self.memory),
-            memory_bandwidth=_validate.real("memory_bandwidth", self.memory_bandwidth),
-            intra_node_bandwidth=_validate.real("intra_node_bandwidth", self.intra_node_bandwidth),
-            inter_node_bandwidth=_validate.real("inter_node_bandwidth", self.inter_node_bandwidth),
-            intra_node_latency=_validate.real("intra_node_latency", self.intra_node_latency),
-            inter_node_latency=_validate.real("inter_node_latency", self.inter_node_latency),
+            **{f"peak_{fmt}": peaks[fmt] for fmt in ("fp32", "tf32", "bf16", "fp16")},
+            memory=_validate.number("memory", self.memory),
+            memory_bandwidth=_validate.number("memory_bandwidth", self.memory_bandwidth),
+            intra_node_bandwidth=_validate.number("intra_node_bandwidth", self.intra_node_bandwidth),
+            inter_node_bandwidth=_validate.number("inter_node_bandwidth", self.inter_node_bandwidth),
+            intra_node_latency=_validate.number("intra_node_latency", self.intra_node_latency),
+            inter_node_latency=_validate.number("inter_node_latency", self.inter_node_latency),
             devices_per_node=_validate.integer("devices_per_node", self.devices_per_node),
         )
         object.__setattr__(self, "_core", core)
@@ -89,13 +100,16 @@ class Hardware:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> Hardware:
         """A device from a dict with the fields of the built-in table."""
+        if not isinstance(data, Mapping):
+            msg = f"hardware={data!r} is invalid: it must be a dict of the device's fields"
+            raise ValueError(msg)
         missing = [key for key in _REQUIRED if key not in data]
         if missing:
             msg = f"hardware is missing {', '.join(missing)}"
             raise ValueError(msg)
         fields = {key: data[key] for key in (*_REQUIRED, "intra_node_latency",
                                               "inter_node_latency", "sources") if key in data}
-        return cls(name=str(name or data.get("name", "custom")), **fields)
+        return cls(name=name or data.get("name", "custom"), **fields)
 
     @classmethod
     def from_json(cls, path: str | PathLike[str]) -> Hardware:
@@ -106,6 +120,38 @@ class Hardware:
             msg = f"hardware={str(path)!r} is invalid: {error}"
             raise ValueError(msg) from None
         return cls.from_dict(data)
+
+
+def _peaks(peak_flops: Any) -> dict[str, float]:
+    """FLOP/s per format (0.0: unsupported), each checked against the physical range."""
+    formats = ", ".join(_FORMATS)
+    if not isinstance(peak_flops, Mapping):
+        msg = (f"peak_flops={peak_flops!r} is invalid: it must be a dict of dense FLOP/s per "
+               f"number format ({formats}; None or absent: unsupported)")
+        raise ValueError(msg)
+    unknown = set(peak_flops) - set(_FORMATS)
+    if unknown:
+        msg = (f"peak_flops={dict(peak_flops)!r} is invalid: unknown formats "
+               f"{', '.join(sorted(map(repr, unknown)))} (known: {formats})")
+        raise ValueError(msg)
+    lo, hi = _core.HARDWARE_LIMITS["peak_flops"]
+    peaks = {}
+    for fmt in _FORMATS:
+        value = peak_flops.get(fmt)
+        if value is None:
+            peaks[fmt] = 0.0
+            continue
+        field = f"peak_flops[{fmt!r}]"
+        peaks[fmt] = _validate.number(field, value)
+        if not lo <= peaks[fmt] <= hi:
+            msg = (f"{field}={value!r} is invalid: allowed range is [{lo:g}, {hi:g}] FLOP/s "
+                   "(None or absent: the device lacks the format)")
+            raise ValueError(msg)
+    if not any(peaks[fmt] for fmt in ("fp32", "tf32", "bf16", "fp16")):
+        msg = (f"peak_flops={dict(peak_flops)!r} is invalid: at least one of fp32, tf32, bf16, "
+               "fp16 needs a peak")
+        raise ValueError(msg)
+    return peaks
 
 
 @cache

@@ -16,9 +16,35 @@ ParamCounts = _core.ParamCounts
 FlopCounts = _core.FlopCounts
 MemoryReport = _core.MemoryReport
 TimeReport = _core.TimeReport
-Efficiency = _core.Efficiency
-
 _DEFAULT_EFFICIENCY = _core.Efficiency()
+
+
+class Efficiency(_core.Efficiency):
+    """Achieved fractions of the peaks: the calibratable part of the time model.
+
+    Parameters
+    ----------
+    matmul, memory, network : float
+        Fractions of peak FLOP/s (for a GEMM with no tile waste), of memory bandwidth and
+        of link bandwidth for collectives, each in [0.001, 1].
+    dp_overlap : float
+        Fraction of the data-parallel gradient reduction hidden behind compute, [0, 1].
+    tile : int
+        GEMM output tile edge for tile quantisation, [1, 65536].
+
+    A value of the wrong type or out of range is a ValueError naming the field.
+    """
+
+    def __init__(self, *, matmul: float = _DEFAULT_EFFICIENCY.matmul,
+                 memory: float = _DEFAULT_EFFICIENCY.memory,
+                 network: float = _DEFAULT_EFFICIENCY.network,
+                 dp_overlap: float = _DEFAULT_EFFICIENCY.dp_overlap,
+                 tile: int = _DEFAULT_EFFICIENCY.tile) -> None:
+        super().__init__(matmul=_validate.number("matmul", matmul),
+                         memory=_validate.number("memory", memory),
+                         network=_validate.number("network", network),
+                         dp_overlap=_validate.number("dp_overlap", dp_overlap),
+                         tile=_validate.integer("tile", tile))
 _PARAM_FIELDS = ("total", "embedding", "non_embedding", "active", "active_non_embedding")
 _FLOP_FIELDS = ("forward", "backward", "forward_causal", "backward_causal",
                 "elementwise_forward", "elementwise_backward", "recompute", "model",

@@ -175,3 +175,59 @@ def test_from_hf_config_unreadable(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="not JSON"):
         sp.Architecture.from_hf_config(tmp_path / "bad.json")
+
+
+LLAMA_CONFIG = {"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 2,
+                "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512,
+                "vocab_size": 1000, "max_position_embeddings": 512}
+QWEN_MOE_CONFIG = {**LLAMA_CONFIG, "model_type": "qwen2_moe", "num_experts": 4,
+                   "num_experts_per_tok": 2, "moe_intermediate_size": 64}
+
+
+@pytest.mark.parametrize("key", ["hidden_size", "num_hidden_layers", "num_attention_heads",
+                                 "num_key_value_heads", "intermediate_size", "vocab_size",
+                                 "max_position_embeddings", "head_dim"])
+@pytest.mark.parametrize("value", [[4096], True, b"4096", "4096", 2.5, {}])
+def test_from_hf_config_bad_numbers_name_the_key(key, value):
+    """A list, bool or bytes in a numeric field raised TypeError or named d_model."""
+    with pytest.raises(ValueError, match="^" + re.escape(f"{key}={value!r} is invalid")):
+        sp.Architecture.from_hf_config({**LLAMA_CONFIG, key: value})
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({**LLAMA_CONFIG, "hidden_size": None}, ("hf_config of family 'llama' is missing "
+                                             "hidden_size (absent or null)")),
+    ({**LLAMA_CONFIG, "tie_word_embeddings": "false"}, ("tie_word_embeddings='false' is "
+                                                        "invalid: it must be True or False")),
+    ({**LLAMA_CONFIG, "attention_bias": None}, "attention_bias=None is invalid"),
+    ({**LLAMA_CONFIG, "model_type": ["llama"]}, "model_type=['llama'] is invalid"),
+    ({**LLAMA_CONFIG, "hidden_act": None}, "hidden_act=None is invalid: it must be a string"),
+    ({**LLAMA_CONFIG, "_name_or_path": 7}, "_name_or_path=7 is invalid"),
+    ({**LLAMA_CONFIG, "num_key_value_heads": 3}, ("n_kv_heads=3 is invalid: it must divide "
+                                                  "n_heads=4 (from the hf_config key "
+                                                  "'num_key_value_heads')")),
+    ({**QWEN_MOE_CONFIG, "mlp_only_layers": True}, ("mlp_only_layers=True is invalid: it must "
+                                                    "be a list of layer indices")),
+    ({**QWEN_MOE_CONFIG, "mlp_only_layers": [0.5]}, "mlp_only_layers=0.5 is invalid"),
+    ({**QWEN_MOE_CONFIG, "decoder_sparse_step": 0}, ("moe_every=0 is invalid: allowed range is "
+                                                     "[1, 2] (from the hf_config key "
+                                                     "'decoder_sparse_step')")),
+    ({**QWEN_MOE_CONFIG, "shared_expert_intermediate_size": {}},
+     "shared_expert_intermediate_size={} is invalid"),
+    ({**QWEN_MOE_CONFIG, "num_experts": None},
+     "hf_config of family 'qwen2_moe' is missing num_experts"),
+])
+def test_from_hf_config_bad_values(config, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        sp.Architecture.from_hf_config(config)
+
+
+def test_from_hf_config_accepts_whole_floats_and_nulls_for_derived_fields():
+    arch = sp.Architecture.from_hf_config({**LLAMA_CONFIG, "hidden_size": 256.0,
+                                           "num_key_value_heads": None, "head_dim": None})
+    assert (arch.d_model, arch.n_kv_heads, arch.head_dim) == (256, 4, 64)
+    moe = sp.Architecture.from_hf_config({**QWEN_MOE_CONFIG, "decoder_sparse_step": None,
+                                          "mlp_only_layers": None})
+    assert moe.n_moe_layers == 2
+    with pytest.raises(ValueError, match=r"^hf_config=5 is invalid"):
+        sp.Architecture.from_hf_config(5)  # type: ignore[arg-type]

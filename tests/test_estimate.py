@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from fractions import Fraction
@@ -218,3 +219,76 @@ def test_exact_conversions_are_accepted():
     assert converted.to_dict() == plain.to_dict()
     assert (type(converted.batch), type(converted.seq_len)) == (int, int)
     assert sp.estimate(arch, batch=2, seq_len=128, pp=4, microbatches=None).microbatches == 4
+
+
+DEVICE = dict(name="toy", peak_flops={"bf16": 1e15, "fp32": 5e13}, memory=80e9,
+              memory_bandwidth=3e12, intra_node_bandwidth=4e11, inter_node_bandwidth=5e10,
+              devices_per_node=8)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    # Once a TypeError from set(0) / set(None):
+    (dict(peak_flops=0), "peak_flops=0 is invalid: it must be a dict of dense FLOP/s"),
+    (dict(peak_flops=None), "peak_flops=None is invalid: it must be a dict"),
+    (dict(peak_flops={"bf16": 0}), ("peak_flops['bf16']=0 is invalid: allowed range is "
+                                    "[1e+09, 1e+18] FLOP/s")),
+    (dict(peak_flops={"bf16": "1e15"}), ("peak_flops['bf16']='1e15' is invalid: it must be a "
+                                         "number")),
+    (dict(peak_flops={"int4": 1}), "peak_flops={'int4': 1} is invalid: unknown formats 'int4'"),
+    (dict(peak_flops={"fp8": 1e15}), ("peak_flops={'fp8': 1000000000000000.0} is invalid: at "
+                                      "least one of fp32, tf32, bf16, fp16 needs a peak")),
+    # Once accepted, giving step=nan, mfu=nan and tp_gemm_efficiency=inf:
+    (dict(memory_bandwidth=1e-300), ("memory_bandwidth=1e-300 is invalid: allowed range is "
+                                     "[1e+09, 1e+17] bytes/s")),
+    (dict(intra_node_bandwidth=1e-30), ("intra_node_bandwidth=1e-30 is invalid: allowed range "
+                                        "is [1e+06, 1e+15] bytes/s")),
+    (dict(inter_node_bandwidth=1e16), "inter_node_bandwidth=1e+16 is invalid"),
+    (dict(memory=1e3), "memory=1000 is invalid: allowed range is [1e+06, 1e+15] bytes"),
+    (dict(memory=None), "memory=None is invalid: it must be a number, not NoneType"),
+    (dict(intra_node_latency=1.0), "intra_node_latency=1 is invalid: allowed range is [0, 1)"),
+    (dict(devices_per_node=0), "devices_per_node=0 is invalid: allowed range is [1, 1048576]"),
+    (dict(name=["x"]), "name=['x'] is invalid: it must be a string"),
+])
+def test_bad_hardware_names_the_field_and_range(changes, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        sp.estimate(sp.Architecture.preset("gpt2-small"), batch=1, seq_len=16,
+                    hardware={**DEVICE, **changes})
+
+
+def test_hardware_at_the_edges_of_its_ranges_gives_finite_answers():
+    limits = sp._core.HARDWARE_LIMITS
+    arch = sp.Architecture.preset("gpt2-small")
+    for edge in (0, 1):
+        device = dict(DEVICE, peak_flops={"bf16": limits["peak_flops"][edge]},
+                      memory=limits["memory"][edge],
+                      memory_bandwidth=limits["memory_bandwidth"][edge],
+                      intra_node_bandwidth=limits["link_bandwidth"][edge],
+                      inter_node_bandwidth=limits["link_bandwidth"][edge],
+                      intra_node_latency=0.999 * edge, inter_node_latency=0.0)
+        report = sp.estimate(arch, batch=1, seq_len=16, hardware=device, tp=4, dp=2, pp=2)
+        for value in (report.time.step, report.mfu, report.hfu, report.tp_efficiency,
+                      report.tp_gemm_efficiency, report.tp_communication_efficiency):
+            assert math.isfinite(value)
+            assert value > 0
+        assert 0 < report.mfu <= 1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(matmul="x"), "matmul='x' is invalid: it must be a number, not str"),  # TypeError once
+    (dict(memory=None), "memory=None is invalid: it must be a number"),
+    (dict(tile=2.5), "tile=2.5 is invalid: it must be a whole number"),
+    (dict(dp_overlap=True), "dp_overlap=True is invalid: it must be a number, not bool"),
+    (dict(matmul=2), "matmul_efficiency=2 is invalid: allowed range is [0.001, 1]"),
+])
+def test_efficiency_refuses_with_value_errors(kwargs, message):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        sp.Efficiency(**kwargs)
+
+
+def test_efficiency_converts_exact_values():
+    efficiency = sp.Efficiency(matmul=np.float32(0.5), tile=np.int64(64))
+    assert (efficiency.matmul, efficiency.tile) == (0.5, 64)
+    assert isinstance(efficiency, sp._core.Efficiency)
+    arch = sp.Architecture.preset("gpt2-small")
+    slow = sp.estimate(arch, batch=1, seq_len=1024, efficiency=efficiency)
+    assert slow.time.forward > sp.estimate(arch, batch=1, seq_len=1024).time.forward

@@ -33,6 +33,16 @@ void bind_hardware(py::module_& m) {
       .def_readonly("inter_node_latency", &sp::Hardware::inter_node_latency)
       .def_readonly("devices_per_node", &sp::Hardware::devices_per_node);
 
+  namespace limits = sp::hardware_limits;
+  py::dict ranges;
+  for (auto [field, range] :
+       {std::pair{"peak_flops", limits::peak_flops}, {"memory", limits::memory},
+        {"memory_bandwidth", limits::memory_bandwidth},
+        {"link_bandwidth", limits::link_bandwidth}, {"latency", limits::latency}}) {
+    ranges[field] = py::make_tuple(range.lo, range.hi);
+  }
+  m.attr("HARDWARE_LIMITS") = ranges;
+
   py::class_<sp::Efficiency>(m, "Efficiency", "Achieved fractions of the peaks.")
       .def(py::init([](double matmul, double memory, double network, double dp_overlap,
                        std::int64_t tile) {

@@ -1,6 +1,7 @@
 #include "scalingperf/hardware.hpp"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 
 #include "checks.hpp"
@@ -8,12 +9,18 @@
 namespace scalingperf {
 
 namespace {
-void check_positive(const char* field, double value) {
-  if (!(std::isfinite(value) && value > 0)) detail::reject(field, value, "it must be a positive number");
+void check_in(const char* field, double value, hardware_limits::Range range, const char* unit) {
+  if (!(value >= range.lo && value <= range.hi)) {  // NaN fails too
+    std::ostringstream allowed;
+    allowed << "allowed range is [" << range.lo << ", " << range.hi << "] " << unit;
+    detail::reject(field, value, allowed.str());
+  }
 }
 void check_fraction(const char* field, double value, double lo) {
   if (!(std::isfinite(value) && value >= lo && value <= 1)) {
-    detail::reject(field, value, "allowed range is [" + std::to_string(lo) + ", 1]");
+    std::ostringstream allowed;
+    allowed << "allowed range is [" << lo << ", 1]";
+    detail::reject(field, value, allowed.str());
   }
 }
 }  // namespace
@@ -24,20 +31,21 @@ void reject_unsupported(DType dtype) {
 }
 
 void validate(const Hardware& hw) {
+  namespace limits = hardware_limits;
   for (auto [field, value] : {std::pair{"peak_fp32", hw.peak_fp32}, {"peak_tf32", hw.peak_tf32},
                               {"peak_bf16", hw.peak_bf16}, {"peak_fp16", hw.peak_fp16}}) {
-    if (!(std::isfinite(value) && value >= 0)) detail::reject(field, value, "it must be >= 0 (0: unsupported)");
+    if (value != 0) check_in(field, value, limits::peak_flops, "FLOP/s (0: unsupported)");
   }
   if (!(hw.peak_fp32 > 0 || hw.peak_tf32 > 0 || hw.peak_bf16 > 0 || hw.peak_fp16 > 0)) {
     detail::reject("peak_flops", 0, "at least one number format needs a positive peak");
   }
-  check_positive("memory", hw.memory);
-  check_positive("memory_bandwidth", hw.memory_bandwidth);
-  check_positive("intra_node_bandwidth", hw.intra_node_bandwidth);
-  check_positive("inter_node_bandwidth", hw.inter_node_bandwidth);
+  check_in("memory", hw.memory, limits::memory, "bytes");
+  check_in("memory_bandwidth", hw.memory_bandwidth, limits::memory_bandwidth, "bytes/s");
+  check_in("intra_node_bandwidth", hw.intra_node_bandwidth, limits::link_bandwidth, "bytes/s");
+  check_in("inter_node_bandwidth", hw.inter_node_bandwidth, limits::link_bandwidth, "bytes/s");
   for (auto [field, value] : {std::pair{"intra_node_latency", hw.intra_node_latency},
                               {"inter_node_latency", hw.inter_node_latency}}) {
-    if (!(std::isfinite(value) && value >= 0 && value < 1)) {
+    if (!(value >= limits::latency.lo && value < limits::latency.hi)) {
       detail::reject(field, value, "allowed range is [0, 1) seconds");
     }
   }

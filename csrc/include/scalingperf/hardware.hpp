@@ -33,6 +33,21 @@ struct Efficiency {
   std::int64_t tile = 128;  ///< GEMM output tile edge, for tile quantisation
 };
 
+/// Physically meaningful ranges of a device's numbers, [lo, hi] (latencies [lo, hi)). Far
+/// beyond today's devices either way, and narrow enough that every time, rate and ratio
+/// of an estimate stays finite and positive: a bandwidth of 1e-300 bytes/s made step
+/// times overflow to inf and utilisation NaN.
+namespace hardware_limits {
+struct Range {
+  double lo, hi;
+};
+constexpr Range peak_flops{1e9, 1e18};        ///< FLOP/s per format: 1 GFLOP/s .. 1 EFLOP/s
+constexpr Range memory{1e6, 1e15};            ///< bytes: 1 MB .. 1 PB
+constexpr Range memory_bandwidth{1e9, 1e17};  ///< bytes/s: 1 GB/s .. 100 PB/s
+constexpr Range link_bandwidth{1e6, 1e15};    ///< bytes/s per device: 1 MB/s .. 1 PB/s
+constexpr Range latency{0, 1};                ///< seconds per message step, [0, 1)
+}  // namespace hardware_limits
+
 /// Throws std::invalid_argument: this hardware has no peak for the format.
 [[noreturn]] __attribute__((cold)) void reject_unsupported(DType dtype);
 

@@ -28,8 +28,11 @@ INTEGER_COLUMNS = frozenset(_core.SWEEP_INTEGER_COLUMNS)
 #: rows' grid indices, in the core, the first time one is asked for.
 CONFIGURATION_COLUMNS: tuple[str, ...] = tuple(_core.SWEEP_CONFIGURATION_COLUMNS)
 _COLUMN_SET = frozenset(COLUMNS)
-#: Default points per chunk when materialising: bounds the transient memory.
+#: Default points per chunk when materialising: bounds the transient memory. Without
+#: bounds the core counts a chunk's rows first and its buffer is exactly their size; with
+#: bounds (where=, max_memory, ...) it holds room for every point (~230 MiB per 2^20).
 DEFAULT_CHUNK = 1 << 22
+DEFAULT_BOUNDED_CHUNK = 1 << 20
 
 
 def sweep_columns() -> tuple[str, ...]:
@@ -187,7 +190,8 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
                  for c, name in enumerate(COLUMNS)}
         return SweepResult(grid, np.asarray(indices, dtype=np.int64), table,
                            _Origin(core, size, labels, left_out, reduction, n_threads))
-    step = DEFAULT_CHUNK if chunk is None else _validate.integer("chunk", chunk)
+    default_chunk = DEFAULT_BOUNDED_CHUNK if labels else DEFAULT_CHUNK
+    step = default_chunk if chunk is None else _validate.integer("chunk", chunk)
     if step < 1:
         msg = f"chunk={step} is invalid: it must be >= 1"
         raise ValueError(msg)
@@ -205,9 +209,13 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
     rejected = [0] * len(labels)
     for begin in range(0, size, step):
         end = min(size, begin + step)
-        count, index, columns, left_out = _core.sweep_rows(*args, begin, end, n_threads,
-                                                           progress)
+        count, index, columns, left_out = _core.sweep_rows(
+            *args, begin, end, n_threads, None if progress is None else _offset(progress, begin, size))
         rejected = [a + b for a, b in zip(rejected, left_out["rejected"], strict=True)]
+        if count < len(index):
+            # Only the kept rows outlive the chunk: memory is O(chunk + kept rows).
+            index = index[:count].copy()
+            columns = {name: values[:count].copy() for name, values in columns.items()}
         parts.append((count, index, columns))
     origin = _Origin(core, size, labels, {"rejected": rejected, "pruned": 0}, None, n_threads)
     if len(parts) == 1:
@@ -217,6 +225,12 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
     return SweepResult(grid, np.concatenate([p[1][: p[0]] for p in parts]),
                        {name: np.concatenate([p[2][name][: p[0]] for p in parts])
                         for name in parts[0][2]}, origin)
+
+
+def _offset(progress: Callable[[int, int], Any], begin: int,
+            size: int) -> Callable[[int, int], Any]:
+    """A chunk's progress as progress over the whole grid."""
+    return lambda done, _total: progress(begin + done, size)
 
 
 def estimate_seconds(grid: Grid, *, threads: int | None = None, samples: int = 8) -> float:

@@ -214,14 +214,14 @@ def test_fit_isoflop_names_its_own_arguments():
         laws.fit_isoflop(c, np.where(np.arange(n.size) == 3, -1.0, n), loss)
     with pytest.raises(ValueError, match=r"^C=0\.0 is invalid"):
         laws.fit_isoflop(np.where(np.arange(c.size) == 3, 0.0, c), n, loss)
-    with pytest.raises(ValueError, match=r"^N is invalid: it has 62 entries where C has 63; C, N, "
-                                         "loss must be equally long"):
+    with pytest.raises(ValueError, match=r"^C, N, loss are invalid together: they must be "
+                                         "equally long, one entry per run, not of 63, 62, 63 "):
         laws.fit_isoflop(c, n[:-1], loss)
     with pytest.raises(ValueError, match=r"^loss is invalid: it must be a 1-D array .* \(63, 1\)"):
         laws.fit_isoflop(c, n, loss[:, None])
     with pytest.raises(ValueError, match=r"^C is invalid: it must be a 1-D array .* shape \(\)"):
         laws.fit_isoflop(1e20, n, loss)
-    with pytest.raises(ValueError, match=r"^D is invalid: it has 62 entries where N has 63"):
+    with pytest.raises(ValueError, match=r"^N, D, loss are invalid together: .* 63, 62, 63 "):
         laws.fit_envelope(n, np.ones(62), loss)
 
 

@@ -98,8 +98,8 @@ class Clark2022:
         # 1 / e_start - 1 / e_max > 0 also refuses an e_start that float64 cannot tell
         # from e_max, where the offset of Ê would divide by zero.
         if not (self.e_start >= 1.0 and 1.0 / self.e_start - 1.0 / self.e_max > 0):
-            msg = (f"e_start={self.e_start:g} is invalid: it must be >= 1 and below "
-                   f"e_max={self.e_max:g}")
+            msg = (f"e_start={self.e_start:g} and e_max={self.e_max:g} are invalid together: "
+                   "they must be 1 <= e_start < e_max")
             raise ValueError(msg)
         self.published_n_cutoff = _PUBLISHED_CUTOFF[self.routing]
         self.fitted_range = ranges(CLARK_RANGE, fitted_range, ("N", "E"))

@@ -60,16 +60,16 @@ def _runs(loss: npt.ArrayLike, **sizes: npt.ArrayLike) -> tuple[F64, F64, F64]:
     equally long 1-D float64 arrays, or a ValueError naming the argument at fault."""
     arrays = {**{name: counts(name, value) for name, value in sizes.items()},
               "loss": positive("loss", loss)}
-    (first, size), *_ = ((name, array.size) for name, array in arrays.items())
     for name, array in arrays.items():
         if array.ndim != 1:
             msg = (f"{name} is invalid: it must be a 1-D array with one entry per run, not of "
                    f"shape {array.shape}")
             raise ValueError(msg)
-        if array.size != size:
-            msg = (f"{name} is invalid: it has {array.size} entries where {first} has {size}; "
-                   f"{', '.join(arrays)} must be equally long")
-            raise ValueError(msg)
+    lengths = [array.size for array in arrays.values()]
+    if len(set(lengths)) > 1:
+        msg = (f"{', '.join(arrays)} are invalid together: they must be equally long, one "
+               f"entry per run, not of {', '.join(map(str, lengths))} entries")
+        raise ValueError(msg)
     x, y = (arrays[name] for name in sizes)
     return x, y, arrays["loss"]
 
@@ -554,7 +554,8 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
         order = np.argsort(log_c[mask], kind="stable")
         x, y = log_c[mask][order], values[mask][order]
         if np.unique(x).size < 2:
-            msg = f"run {name.item()!r} has a single checkpoint; a training curve needs at least 2"
+            msg = (f"run {name.item()!r} has a single checkpoint (one value of 6 N D); a "
+                   "training curve needs at least 2")
             raise ValueError(msg)
         sizes[i] = n[mask][0]
         inside = np.flatnonzero((grid >= x[0]) & (grid <= x[-1]))
@@ -565,16 +566,17 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
         winner[inside[lower]] = sizes[i]
     covered = reached >= min_runs
     if covered.sum() < 2:
-        msg = f"fewer than 2 budgets are reached by min_runs={min_runs} runs: too few points"
+        msg = (f"fewer than 2 budgets 6 N D are reached by min_runs={min_runs} runs: too few "
+               "points")
         raise ValueError(msg)
     best = winner[covered]
     # Where the smallest or the largest run wins, the optimum may lie beyond it: such
     # budgets are censored and left out.
     interior = (best > sizes.min()) & (best < sizes.max())
     if interior.sum() < 2 or np.unique(best[interior]).size < 2:
-        msg = ("the envelope is the smallest or the largest run, or the same run, at every "
-               "budget: the runs do not bracket the compute-optimal size; the data are "
-               "degenerate")
+        msg = ("the envelope of N, D and loss is the smallest or the largest run, or the same "
+               "run, at every budget: the runs do not bracket the compute-optimal size; the "
+               "data are degenerate")
         raise ValueError(msg)
     budgets = np.exp(grid[covered][interior])
     return _frontier(budgets, best[interior], least[covered][interior], "fit_envelope")

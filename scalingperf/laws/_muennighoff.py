@@ -241,7 +241,7 @@ class Muennighoff2023(ParametricLaw):
             x1, x2 = np.where(left, x1_new, x2), np.where(left, x1, x2_new)
             new = profile(np.where(left, x1, x2), c, u)
             f1, f2 = np.where(left, new, f2), np.where(left, f1, new)
-            if float(np.max(high - low)) < 1e-9:
+            if float(np.max(high - low, initial=0.0)) < 1e-9:  # initial: no budgets
                 break
         result: F64 = np.exp(0.5 * (low + high))
         return result

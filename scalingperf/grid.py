@@ -45,6 +45,10 @@ _RANGE_CONSTRAINTS = {"params": "params_non_embedding", "active_params": "params
                       "aspect": "aspect_ratio"}
 #: Most values one axis may list: an axis is materialised as a list of numbers.
 MAX_AXIS_VALUES = 10_000_000
+#: Ranges of fixed architecture fields that are not axes (the core checks them against
+#: each point's depth too).
+_FIXED_RANGES = {"max_position_embeddings": (1, 2**24), "moe_every": (1, 2**16),
+                 "first_dense_layers": (0, 2**16)}
 #: Scalars given for these are one-value axes: the core derives from them per point.
 _DERIVED_SCALARS = ("gqa_group", "ffn_ratio")
 
@@ -151,6 +155,12 @@ def _nonnegative(field: str, value: Any) -> float:
     return result
 
 
+def _interleave(value: Any) -> int:
+    stages = _validate.integer("interleave", value)
+    _in_range("interleave", stages, 1, 2**16)
+    return stages
+
+
 def _in_range(field: str, value: int, lo: int, hi: int) -> None:
     if not lo <= value <= hi:
         msg = f"{field}={value} is invalid: allowed range is [{lo}, {hi}]"
@@ -214,6 +224,7 @@ class Grid:
                         if spec.get(n) is None)
         object.__setattr__(self, "_missing", missing)
         object.__setattr__(self, "_core_grid", self._make_core())  # validates now
+        _ = self.hardware, self.efficiency  # and the device and efficiencies
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt from its spec (the core's grid does not pickle): grids travel to worker
@@ -353,6 +364,24 @@ class Grid:
         for name in ("ffn", "position", "norm"):
             if name in base:
                 base[name] = _validate.text(name, base[name])
+        for name in ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_expert_gate"):
+            if name in base:
+                base[name] = _validate.flag(name, base[name])
+        for name, (lo, hi) in _FIXED_RANGES.items():
+            if name in base:
+                _in_range(name, base[name], lo, hi)
+        layers = base.get("dense_layers", ())
+        if not isinstance(layers, (list, tuple, range)):
+            msg = f"dense_layers={layers!r} is invalid: give a list of layer indices"
+            raise ValueError(msg)
+        for layer in layers:
+            _in_range("dense_layers", _validate.integer("dense_layers", layer), 0, 2**16 - 1)
+        if "capacity_factor" in base:
+            factor = _validate.real("capacity_factor", base["capacity_factor"])
+            if not 0 <= factor <= 1024:
+                msg = f"capacity_factor={factor} is invalid: allowed range is [0, 1024] (0: dropless)"
+                raise ValueError(msg)
+            base["capacity_factor"] = factor
         derive_heads = "n_heads" not in spec
         if derive_heads:
             head_dim = _validate.integer("head_dim", first.get("head_dim", spec.get("head_dim")))
@@ -372,8 +401,6 @@ class Grid:
             base[name] = 0 if value is None else value
         if "n_kv_heads" in first or "gqa_group" in first:
             base["n_kv_heads"] = 0
-        if base.get("max_position_embeddings") is not None:
-            _in_range("max_position_embeddings", base["max_position_embeddings"], 1, 2**24)
         base["dense_layers"] = list(base.get("dense_layers", ()))
         core_base = _core.Architecture(**base)
         bounds = [(column, lo, hi) for _, column, lo, hi in self._bounds(spec)]
@@ -406,7 +433,7 @@ class Grid:
             implementation=_validate.text("implementation", spec["implementation"]),
             tp=fixed["tp"], pp=fixed["pp"], dp=fixed["dp"], ep=fixed["ep"], zero=fixed["zero"],
             microbatches=fixed["microbatches"] or 0,
-            interleave=_validate.integer("interleave", spec["interleave"]),
+            interleave=_interleave(spec["interleave"]),
             sequence_parallel=_validate.flag("sequence_parallel", spec["sequence_parallel"]),
             optimizer=_validate.text("optimizer", spec["optimizer"]),
             ffn_multiple=_validate.integer("ffn_multiple", spec["ffn_multiple"]),

@@ -292,3 +292,29 @@ def test_efficiency_converts_exact_values():
     arch = sp.Architecture.preset("gpt2-small")
     slow = sp.estimate(arch, batch=1, seq_len=1024, efficiency=efficiency)
     assert slow.time.forward > sp.estimate(arch, batch=1, seq_len=1024).time.forward
+
+
+def _plain(value):
+    """True when ``value`` is made of plain Python containers and scalars only."""
+    if isinstance(value, dict):
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return value is None or type(value) in (int, float, bool, str)
+
+
+def test_to_dict_is_plain_json_after_numpy_inputs():
+    """to_dict() kept batch=np.int64(2): json.dumps failed."""
+    import json
+
+    arch = sp.Architecture(d_model=np.int64(256), n_layers=np.int32(2), n_heads=np.int64(4),
+                           vocab_size=np.uint16(1000), capacity_factor=np.float32(0.0))
+    device = dict(DEVICE, memory=np.float64(80e9), devices_per_node=np.int64(8),
+                  peak_flops={"bf16": np.float32(1e15)})
+    report = sp.estimate(arch, batch=np.int64(2), seq_len=np.int32(128), tp=np.int64(2),
+                         microbatches=np.int16(2), flash_attention=np.bool_(False),
+                         hardware=device)
+    data = report.to_dict()
+    assert _plain(data)
+    assert json.loads(json.dumps(data))["batch"] == 2
+    assert (data["batch"], data["seq_len"], data["architecture"]["d_model"]) == (2, 128, 256)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scalingperf as sp
 
@@ -158,3 +160,70 @@ def test_data_parallel_volume_under_zero():
     assert report.memory.params == pytest.approx(report.memory.weights / 2)
     expected = 2 * 63 / 64 * gradients / link + 2 * 63 * 8e-6
     assert report.time.dp_communication == pytest.approx(expected)
+
+
+def test_one_more_token_is_never_faster():
+    """gpt2-small, tp=2, fp32: the step got shorter from seq_len 1 to 2 while the FLOPs
+    doubled. The causal (flash) attention FLOPs were divided by the full square's tile
+    efficiency; the kernel computes whole blocks on and below the diagonal."""
+    arch = sp.Architecture.preset("gpt2-small")
+    one, two = (sp.estimate(arch, batch=1, seq_len=s, tp=2, dtype="fp32") for s in (1, 2))
+    assert two.flops.model > one.flops.model
+    assert two.time.step >= one.time.step
+    scores = [r.layers.row("attn_scores")["time_forward"] for r in (one, two)]
+    assert scores[1] == scores[0]  # both within one 128 x 128 block
+
+PRESET_NAMES = ["gpt2-small", "gpt3-xl", "llama-2-7b", "mistral-7b", "mixtral-8x7b",
+                "qwen1.5-moe-a2.7b", "deepseek-moe-16b"]
+
+
+@st.composite
+def small_models(draw):
+    heads = draw(st.sampled_from([1, 2, 4, 8]))
+    head_dim = draw(st.sampled_from([8, 16, 64, 80, 128]))
+    experts = draw(st.sampled_from([0, 4]))
+    return sp.Architecture(d_model=heads * head_dim, n_layers=draw(st.integers(1, 4)),
+                           n_heads=heads, ffn=draw(st.sampled_from(["gelu", "swiglu"])),
+                           vocab_size=draw(st.integers(2, 5000)),
+                           max_position_embeddings=4096,
+                           position=draw(st.sampled_from(["learned", "rotary"])),
+                           n_experts=experts, top_k=2 if experts else 1,
+                           capacity_factor=draw(st.sampled_from([0.0, 1.25])) if experts else 0.0)
+
+
+models = st.one_of(st.sampled_from(PRESET_NAMES).map(sp.Architecture.preset), small_models())
+layouts = st.fixed_dictionaries({
+    "tp": st.sampled_from([1, 2, 4]), "pp": st.sampled_from([1, 2]),
+    "dp": st.sampled_from([1, 8]), "dtype": st.sampled_from(["bf16", "fp32"]),
+    "recompute": st.sampled_from(["none", "selective", "full"]),
+    "flash_attention": st.booleans(), "sequence_parallel": st.booleans(),
+    "hardware": st.sampled_from(["H100-SXM", "A100-SXM4-80GB", "V100"]),
+})
+
+
+def _estimate_or_none(arch, batch, seq_len, layout):
+    try:
+        return sp.estimate(arch, batch=batch, seq_len=seq_len, **layout)
+    except ValueError:
+        return None  # a layout this model cannot take (tp not dividing its heads, ...)
+
+
+@settings(max_examples=150, deadline=None)
+@given(arch=models, layout=layouts, batch=st.integers(1, 8), seq_len=st.integers(1, 600),
+       more_batch=st.integers(1, 8), more_seq=st.integers(1, 300))
+def test_step_time_never_falls_as_the_work_grows(arch, layout, batch, seq_len, more_batch,
+                                                  more_seq):
+    if layout["sequence_parallel"] and layout["tp"] == 1:
+        layout = {**layout, "sequence_parallel": False}
+    if layout["hardware"] == "V100" and layout["dtype"] == "bf16":
+        layout = {**layout, "dtype": "fp16"}
+    seq_len = min(seq_len, arch.max_position_embeddings - more_seq)
+    base = _estimate_or_none(arch, batch, seq_len, layout)
+    if base is None:
+        return
+    longer = sp.estimate(arch, batch=batch, seq_len=seq_len + more_seq, **layout)
+    larger = sp.estimate(arch, batch=batch + more_batch, seq_len=seq_len, **layout)
+    for grown in (longer, larger):
+        assert grown.flops.model > base.flops.model
+        assert grown.time.step >= base.time.step
+        assert grown.time.forward >= base.time.forward

@@ -20,7 +20,8 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
     }
     rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
                          params_per_device(op, roof.share), saved,
-                         forward_seconds(op, executed_forward(op, work), roof)});
+                         forward_seconds(op, executed_forward(op, work), tiling(op, work),
+                                         roof)});
   });
   return rows;
 }

@@ -133,7 +133,7 @@ UtilisationTerms utilisation_terms(const Workload& w, const ModelCosts& costs, c
 InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) {
   InstanceSeconds s;
   for (const TimeOp& op : shape) {
-    const double seconds = forward_seconds(op, op.executed_forward, roof);
+    const double seconds = forward_seconds(op, op.executed_forward, op.tiling, roof);
     const auto k = static_cast<int>(op.section);
     s.all[k] += seconds;
     if (op.redone) s.redone[k] += seconds;

@@ -125,18 +125,50 @@ inline double tile_efficiency(double m, double n, const Roofline& r) {
   return rows / ceil_positive(rows) * (columns / ceil_positive(columns));
 }
 
+/// How the kernels tile an op. A flash-attention kernel runs causal attention in
+/// tile x tile blocks of the s x s query-key square and skips the blocks wholly above the
+/// diagonal (Dao et al. 2022): of ceil(s/T)^2 blocks it computes the n (n + 1) / 2 on and
+/// below it, each in full. Q K^T has the keys as its output columns, P V as its reduction
+/// (its output columns are the head's d_h).
+enum class Tiling : std::uint8_t { gemm, causal_scores, causal_values };
+
+inline Tiling tiling(const OpCost& op, const Workload& w) {
+  if (!w.flash_attention) return Tiling::gemm;
+  if (op.op == Op::attn_scores) return Tiling::causal_scores;
+  if (op.op == Op::attn_values) return Tiling::causal_values;
+  return Tiling::gemm;
+}
+
+/// Fraction of the computed blocks of a causal s x s square (s = m) that is real work:
+/// s (s + 1) / 2 scores of T^2 n (n + 1) / 2, with n = ceil(s / T). Executed FLOPs over it
+/// grow with n(n + 1), never shrink with s: dividing the triangle's FLOPs by the full
+/// square's tile efficiency made s = 2 faster than s = 1.
+inline double causal_tile_efficiency(double m, double n, Tiling tiling, const Roofline& r) {
+  if (m <= 0) return 1;
+  const double blocks = ceil_positive(m * r.per_tile);
+  const double square = m * (m + 1) / (r.tile * r.tile * blocks * (blocks + 1));
+  if (tiling == Tiling::causal_scores || n <= 0) return square;
+  const double columns = n * r.per_tile;
+  return square * (columns / ceil_positive(columns));
+}
+
 /// Forward seconds of one instance on one device: a roofline of its work against the
 /// device's peak (matmuls at the calibrated efficiency, less tile quantisation) and of its
 /// memory traffic against the device's bandwidth. `executed` is the matmul FLOPs the
-/// kernels run (see executed_forward). Works on an OpCost or a TimeOp.
+/// kernels run (see executed_forward), `tiling` how they run them (see tiling()). Works
+/// on an OpCost or a TimeOp.
 template <class Op>
-inline double forward_seconds(const Op& op, double executed, const Roofline& r) {
+inline double forward_seconds(const Op& op, double executed, Tiling tiling,
+                              const Roofline& r) {
   const double divide = op.split == Split::tensor ? r.share.tensor : r.share.sequence;
   const double memory_time = (op.bytes * divide + op.bytes_unsplit) * r.seconds_per_byte;
   double compute_time;
   if (op.kind == OpKind::matmul) {
     const double width = op.split_n ? op.gemm_n * r.share.tensor : op.gemm_n;
-    compute_time = executed * divide * r.seconds_per_flop / tile_efficiency(op.gemm_m, width, r);
+    const double useful = tiling == Tiling::gemm
+                              ? tile_efficiency(op.gemm_m, width, r)
+                              : causal_tile_efficiency(op.gemm_m, width, tiling, r);
+    compute_time = executed * divide * r.seconds_per_flop / useful;
   } else {
     compute_time = op.elementwise_forward * divide * r.seconds_per_vector_flop;
   }

@@ -73,6 +73,7 @@ struct TimeOp {
   Split split;
   bool split_n;
   bool redone;  ///< its forward is recomputed under the workload
+  Tiling tiling;  ///< how the kernels tile it (device.hpp)
 };
 
 constexpr int section_count = static_cast<int>(Section::head) + 1;
@@ -133,7 +134,8 @@ inline ModelShape model_shape(const Architecture& a, const Workload& w) {
     if (redone) s.executed_recompute += executed_forward(op, w);
     shape.ops[shape.size++] =
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
-               op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone};
+               op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone,
+               tiling(op, w)};
   });
   return shape;
 }

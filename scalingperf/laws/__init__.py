@@ -14,8 +14,11 @@ arguments, with its source in the docstring:
 
 The laws in N and D share ``loss(N, D)``, ``compute_optimal(C) -> (N, D)``,
 ``tokens_for(N)`` and ``isoflop(C, N_grid)``, all broadcasting over NumPy arrays; C is
-in FLOPs. :func:`fit`, :func:`fit_isoflop` and :func:`fit_envelope` estimate a law from
-your runs with Hoffmann et al.'s approaches 3, 2 and 1.
+in FLOPs. Counts (N, D, C, tokens, steps, batch sizes, experts) must be finite and from 1
+to 1e40, anything else raises a ValueError naming the argument, its value and the range.
+:func:`fit`, :func:`fit_isoflop` and :func:`fit_envelope` estimate a law from your runs
+with Hoffmann et al.'s approaches 3, 2 and 1, and say which constant the runs do not
+determine.
 """
 
 from __future__ import annotations

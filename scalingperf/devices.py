@@ -42,11 +42,13 @@ class Hardware:
     memory_bandwidth : float
         Bytes/s, in [1e9, 1e17].
     intra_node_bandwidth, inter_node_bandwidth : float
-        Bytes/s per device, one direction, in [1e6, 1e15].
+        Bytes/s per device, one direction, in [1e6, 1e15]; inter-node at most intra-node
+        (a device reaches other nodes through its own links).
     devices_per_node : int
         In [1, 2^20].
     intra_node_latency, inter_node_latency : float
-        Seconds per message step (the alpha of the alpha-beta model), in [0, 1).
+        Seconds per message step (the alpha of the alpha-beta model), in [0, 1);
+        inter-node at least intra-node.
     sources : dict
         Where each number comes from.
     """
@@ -105,7 +107,7 @@ class Hardware:
             raise ValueError(msg)
         missing = [key for key in _REQUIRED if key not in data]
         if missing:
-            msg = f"hardware is missing {', '.join(missing)}"
+            msg = f"hardware={dict(data)!r} is invalid: it is missing {', '.join(missing)}"
             raise ValueError(msg)
         fields = {key: data[key] for key in (*_REQUIRED, "intra_node_latency",
                                               "inter_node_latency", "sources") if key in data}

@@ -243,6 +243,12 @@ DEVICE = dict(name="toy", peak_flops={"bf16": 1e15, "fp32": 5e13}, memory=80e9,
     (dict(intra_node_bandwidth=1e-30), ("intra_node_bandwidth=1e-30 is invalid: allowed range "
                                         "is [1e+06, 1e+15] bytes/s")),
     (dict(inter_node_bandwidth=1e16), "inter_node_bandwidth=1e+16 is invalid"),
+    # A faster network outside the node made tp_gemm_efficiency 175 (its tp = 1 baseline
+    # put pipeline neighbours on the slow intra-node link):
+    (dict(intra_node_bandwidth=1e6), ("inter_node_bandwidth=5e+10 is invalid: it must be at "
+                                      "most intra_node_bandwidth=1e+06 bytes/s")),
+    (dict(intra_node_latency=1e-5), ("inter_node_latency=8e-06 is invalid: it must be at "
+                                     "least intra_node_latency=1e-05 s")),
     (dict(memory=1e3), "memory=1000 is invalid: allowed range is [1e+06, 1e+15] bytes"),
     (dict(memory=None), "memory=None is invalid: it must be a number, not NoneType"),
     (dict(intra_node_latency=1.0), "intra_node_latency=1 is invalid: allowed range is [0, 1)"),
@@ -264,7 +270,7 @@ def test_hardware_at_the_edges_of_its_ranges_gives_finite_answers():
                       memory_bandwidth=limits["memory_bandwidth"][edge],
                       intra_node_bandwidth=limits["link_bandwidth"][edge],
                       inter_node_bandwidth=limits["link_bandwidth"][edge],
-                      intra_node_latency=0.999 * edge, inter_node_latency=0.0)
+                      intra_node_latency=0.0, inter_node_latency=0.999 * edge)
         report = sp.estimate(arch, batch=1, seq_len=16, hardware=device, tp=4, dp=2, pp=2)
         for value in (report.time.step, report.mfu, report.hfu, report.tp_efficiency,
                       report.tp_gemm_efficiency, report.tp_communication_efficiency):

@@ -49,6 +49,22 @@ void validate(const Hardware& hw) {
       detail::reject(field, value, "allowed range is [0, 1) seconds");
     }
   }
+  // A device reaches other nodes through its own links, never faster than it reaches its
+  // node's devices. The tp = 1 baseline of tensor-parallel efficiency places its groups
+  // on nearer links; with a faster network outside the node it ran slower than tp devices
+  // could, and the GEMM part of the efficiency exceeded 1.
+  if (hw.inter_node_bandwidth > hw.intra_node_bandwidth) {
+    std::ostringstream allowed;
+    allowed << "it must be at most intra_node_bandwidth=" << hw.intra_node_bandwidth
+            << " bytes/s (a device reaches other nodes through its own links)";
+    detail::reject("inter_node_bandwidth", hw.inter_node_bandwidth, allowed.str());
+  }
+  if (hw.inter_node_latency < hw.intra_node_latency) {
+    std::ostringstream allowed;
+    allowed << "it must be at least intra_node_latency=" << hw.intra_node_latency
+            << " s (a message between nodes takes at least as long as within one)";
+    detail::reject("inter_node_latency", hw.inter_node_latency, allowed.str());
+  }
   detail::check_range("devices_per_node", hw.devices_per_node, 1, 1 << 20);
 }
 

@@ -10,11 +10,12 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from ._files import read_json_file
 from ._format import count, duration, gib, si, table
 from .architecture import Architecture
 from .devices import hardware
 from .estimate import Efficiency, Report, estimate
-from .export import check_target, write_result
+from .export import WriteError, check_target, write_result
 from .grid import AXES, Grid
 from .presets import presets
 from .sweep import SweepWarning, sweep
@@ -123,15 +124,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _estimate(args: argparse.Namespace) -> int:
     if args.hf_config is not None:
-        arch = Architecture.from_hf_config(args.hf_config)
+        arch = Architecture.from_hf_config(_hf_config(args.hf_config))
     else:
         arch = Architecture.preset(args.preset or DEFAULT_PRESET)
     seq_len = args.seq_len if args.seq_len is not None else arch.max_position_embeddings
     report = estimate(
         arch, batch=args.batch, seq_len=seq_len, recompute=args.recompute,
-        hardware=args.hardware, dtype=args.dtype, tp=args.tp, pp=args.pp, dp=args.dp,
-        ep=args.ep, zero=args.zero, microbatches=args.microbatches, interleave=args.interleave,
-        optimizer=args.optimizer, implementation=args.implementation,
+        hardware=_hardware_spec(args.hardware), dtype=args.dtype, tp=args.tp, pp=args.pp,
+        dp=args.dp, ep=args.ep, zero=args.zero, microbatches=args.microbatches,
+        interleave=args.interleave, optimizer=args.optimizer, implementation=args.implementation,
         sequence_parallel=args.sequence_parallel, dropout=args.dropout,
         flash_attention=args.flash_attention)
     budget = report.training(args.tokens) if args.tokens is not None else None
@@ -161,6 +162,19 @@ def _estimate(args: argparse.Namespace) -> int:
         print(f"\n{args.tokens:.3g} tokens: {budget['days']:.3g} days, "
               f"{budget['gpu_hours']:.3g} GPU-hours, {budget['pf_days']:.3g} PF-days")
     return 0
+
+
+def _hf_config(path: str) -> dict[str, Any]:
+    """The parsed config.json at ``path``, or in the folder ``path``."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "config.json")
+    return read_json_file("hf_config", path)
+
+
+def _hardware_spec(spec: str) -> str | dict[str, Any]:
+    """A device name as given; a JSON file (as ``get_hardware`` tells them apart, by the
+    .json ending) read here, so that a device, a FIFO or a huge file is refused."""
+    return read_json_file("hardware", spec) if spec.endswith(".json") else spec
 
 
 def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
@@ -356,9 +370,11 @@ def _parse_spec(items: Sequence[str]) -> dict[str, Any]:
         if name in spec:
             msg = f"{name}={text!r} is invalid: {name} is given twice; give each name once"
             raise ValueError(msg)
-        if ":" in text and name in AXES:
+        if name == "hardware":
+            spec[name] = _hardware_spec(text)
+        elif ":" in text and name in AXES:
             spec[name] = _parse_range(name, text)
-        elif ":" in text and name != "hardware":  # a JSON path may hold a colon
+        elif ":" in text:
             msg = (f"{name}={text!r} is invalid: {name} is not an axis, give one value; "
                    f"the axes are {', '.join(AXES)}")
             raise ValueError(msg)
@@ -491,10 +507,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit status.
 
     0: done. 2: bad input, usage errors included, with one line on stderr,
-    ``scalingperf: error: ...``. 1: the output could not be written; when its reader
-    closed the pipe early (``scalingperf estimate | head -1``) the command exits with 1
-    quietly, as the Python docs recommend, and on other write errors (a full disk) with
-    one line. 130: interrupted (Ctrl-C), one line.
+    ``scalingperf: error: ...``. 1: the output (stdout or the --out file) could not be
+    written; when stdout's reader closed the pipe early (``scalingperf estimate | head -1``)
+    the command exits with 1 quietly, as the Python docs recommend, and on other write
+    errors (a full disk) with one line. 130: interrupted (Ctrl-C), one line.
     """
     try:
         with warnings.catch_warnings():
@@ -512,6 +528,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _end_progress_line()
         print(f"scalingperf: error: {_one_line(str(error))}", file=sys.stderr)
         return 2
+    except WriteError as error:
+        _end_progress_line()
+        print(f"scalingperf: error: cannot write out={error.filename!r}: "
+              f"{error.strerror}", file=sys.stderr)
+        return 1
     except OSError as error:
         _end_progress_line()
         if error.filename is None:  # writing to stdout failed

@@ -119,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
 
     verbs.add_parser("presets", help="list the built-in architectures")
     verbs.add_parser("hardware", help="list the built-in devices")
+    val = verbs.add_parser("validate", help="predicted vs measured step times of published runs")
+    val.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    val.add_argument("--source", action="append", default=None, metavar="NAME",
+                     help="only this source (repeatable; default: all)")
     return parser
 
 
@@ -159,8 +163,9 @@ def _estimate(args: argparse.Namespace) -> int:
         print(f"\ndoes NOT fit: {gib(memory.per_gpu)} needed per GPU, {gib(memory.capacity)} "
               f"available; step time and MFU assume it did")
     if budget is not None:
+        caveat = "" if budget["fits"] else " (if it fit: it does not)"
         print(f"\n{args.tokens:.3g} tokens: {budget['days']:.3g} days, "
-              f"{budget['gpu_hours']:.3g} GPU-hours, {budget['pf_days']:.3g} PF-days")
+              f"{budget['gpu_hours']:.3g} GPU-hours, {budget['pf_days']:.3g} PF-days{caveat}")
     return 0
 
 
@@ -460,6 +465,14 @@ def _hardware() -> int:
     return 0
 
 
+def _validate_verb(args: argparse.Namespace) -> int:
+    from .validate import validate
+
+    result = validate(args.source)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result)
+    return 0
+
+
 def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     try:
@@ -476,6 +489,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return _hardware()
     if args.verb == "sweep":
         return _sweep(args)
+    if args.verb == "validate":
+        return _validate_verb(args)
     for name, source in presets().items():
         print(f"{name:20s} {source}")
     return 0

@@ -257,9 +257,14 @@ class Report:
             self._layers = OpTable(_core.op_table(self._result))
         return self._layers
 
-    def training(self, tokens: float) -> dict[str, float]:
-        """Days, GPU-hours and PF-days to train on ``tokens`` tokens at this step rate."""
-        return dict(_core.training_budget(self._result, _validate.real("tokens", tokens)))
+    def training(self, tokens: float) -> dict[str, float | bool]:
+        """Seconds, days, GPU-hours and PF-days to train on ``tokens`` tokens at this step
+        rate, and ``fits``: False when the configuration does not fit in the device's
+        memory, in which case the time is what it would take if it did."""
+        budget: dict[str, float | bool] = dict(
+            _core.training_budget(self._result, _validate.real("tokens", tokens)))
+        budget["fits"] = bool(self.memory.fits)
+        return budget
 
     def to_dict(self) -> dict[str, Any]:
         """Totals, memory, time and the per-op table as plain Python values, for JSON."""

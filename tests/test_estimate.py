@@ -324,3 +324,13 @@ def test_to_dict_is_plain_json_after_numpy_inputs():
     assert _plain(data)
     assert json.loads(json.dumps(data))["batch"] == 2
     assert (data["batch"], data["seq_len"], data["architecture"]["d_model"]) == (2, 128, 256)
+
+
+def test_a_training_budget_says_whether_the_configuration_fits():
+    big = sp.estimate(sp.Architecture.preset("llama-2-70b"), batch=1, seq_len=4096)
+    assert not big.memory.fits
+    assert big.training(2e12)["fits"] is False
+    small = sp.estimate(sp.Architecture.preset("gpt2-small"), batch=1, seq_len=1024)
+    budget = small.training(1e9)
+    assert budget["fits"] is True
+    assert budget["days"] > 0

@@ -20,8 +20,9 @@ from .grid import Grid
 from .layers import OpTable
 from .presets import presets
 from .sweep import Skipped, SweepResult, SweepWarning, sweep, sweep_columns
+from .validate import validate
 
 __all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report", "Skipped",
            "SweepResult", "SweepWarning", "abilities", "estimate", "hardware", "laws", "presets",
-           "sweep", "sweep_columns", "units"]
+           "sweep", "sweep_columns", "units", "validate"]
 __version__ = "0.1.0"

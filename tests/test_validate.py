@@ -1,0 +1,226 @@
+"""The validation suite: published, measured training runs shipped as package data,
+``sp.validate()`` and ``scalingperf validate``. No error threshold is asserted here (the time
+model is being improved separately); these tests check the data, the conversions into each
+source's measured quantity, and the interfaces."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from importlib import resources
+
+import pytest
+
+import scalingperf as sp
+from scalingperf.validate import (
+    FLOP_CONVENTIONS,
+    QUANTITIES,
+    ValidationResult,
+    convert,
+    records,
+    sources,
+)
+from scalingperf.validate import _architecture as architecture
+
+LAYOUT = ("gpus", "tp", "pp", "dp", "cp", "ep", "zero", "global_batch", "micro_batch",
+          "seq_len", "recompute", "sequence_parallel", "interleave", "flash_attention",
+          "dropout")
+
+
+@pytest.fixture(scope="module")
+def result() -> ValidationResult:
+    return sp.validate()
+
+
+def record(run_id: str) -> dict:
+    (rec,) = [rec for _, rec in records() if rec["id"] == run_id]
+    return rec
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["scalingperf", *args], capture_output=True, text=True, check=False)
+
+
+def test_files_are_package_data_beside_devices_json():
+    """Loaded through importlib.resources from scalingperf/data, as devices.json is (the
+    wheel ships the whole scalingperf package: [tool.scikit-build] wheel.packages)."""
+    folder = resources.files("scalingperf").joinpath("data/validation")
+    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".json"))
+    assert names == sorted(f"{name}.json" for name in sources())
+    assert len(names) >= 5
+
+
+def test_every_record_is_complete_and_cited():
+    all_records = records()
+    assert len(all_records) >= 60
+    ids = [rec["id"] for _, rec in all_records]
+    assert len(ids) == len(set(ids))
+    for name, citation in sources().items():
+        assert citation
+        assert any(source == name for source, _ in all_records)
+    for _, rec in all_records:
+        assert set(LAYOUT) <= set(rec["layout"]), rec["id"]
+        layout = rec["layout"]
+        assert layout["tp"] * layout["pp"] * layout["dp"] * layout["cp"] == layout["gpus"]
+        measured = rec["measured"]
+        assert measured["quantity"] in QUANTITIES
+        assert measured["value"] > 0
+        assert isinstance(measured["printed"], str)
+        assert measured["printed"]
+        assert rec["source"], rec["id"]
+        assert rec["hardware"]
+        assert rec["model"] is not None or rec.get("unsupported"), rec["id"]
+        if measured["quantity"] in ("tflops_per_gpu", "mfu"):
+            assert rec["flops_convention"], rec["id"]
+
+
+def test_every_record_predicts_or_says_why(result):
+    assert len(result.rows) == len(records())
+    for row in result.rows:
+        assert (row.predicted is None) == (row.reason is not None), row.id
+        if row.predicted is None:
+            assert row.error is None
+            assert row.reason
+        else:
+            assert math.isfinite(row.predicted)
+            assert row.predicted > 0
+            assert row.error == pytest.approx((row.predicted - row.measured) / row.measured)
+            assert row.abs_error == pytest.approx(abs(row.error))
+            assert row.predicted_step_s is not None
+            assert row.predicted_step_s > 0
+
+
+def test_coverage_of_the_data(result):
+    """Sources, device generations, dense and MoE, BF16 and FP8 are all there; FP8, context
+    parallelism, missing devices and uneven pipelines are listed with their reason."""
+    assert len({row.source for row in result.rows}) >= 5
+    devices = {row.hardware for row in result.rows}
+    assert {"A100-SXM4-80GB", "H100-SXM", "B200", "GB200"} <= devices
+    assert {row.dtype for row in result.rows} >= {"bf16", "fp16", "fp8"}
+    assert any(row.model.startswith("Qwen3") for row in result.predicted)  # an MoE, predicted
+    reasons = " ".join(row.reason or "" for row in result.not_expressible)
+    for why in ("fp8 not modelled", "context parallelism", "'GB200' not in devices.json"):
+        assert why in reasons
+
+
+def test_summary_per_source_device_and_overall(result):
+    summary = result.summary()
+    groups = {(s.group, s.name) for s in summary}
+    assert {("source", name) for name in sources()} <= groups
+    assert ("device", "A100-SXM4-80GB") in groups
+    assert summary[-1].group == "overall"
+    overall = summary[-1]
+    assert overall.runs == len(result.rows)
+    assert overall.predicted == len(result.predicted)
+    errors = sorted(abs(row.error) for row in result.predicted if row.error is not None)
+    assert overall.max == pytest.approx(errors[-1])
+    assert overall.mean == pytest.approx(sum(errors) / len(errors))
+    print(f"\n{result.summary_table()}")  # the figures, for the record (not asserted)
+
+
+def test_megatron_readme_gpt3_hand_check():
+    """Megatron-LM README (Jan 2021): 1536 sequences on 1024 A100s, 'around 32 seconds',
+    '138 teraFLOPs per GPU'. Narayanan's eq. 3, 96 B s l h^2 (1 + s/6h + V/16lh), turns the
+    printed time into the printed rate."""
+    rec = record("megatron-lm-readme-gpt3-175b-a100")
+    arch = architecture(rec["model"])
+    flops = 96 * 1536 * 2048 * 96 * 12288**2 * (1 + 2048 / (6 * 12288)
+                                                   + 51200 / (16 * 96 * 12288))
+    assert FLOP_CONVENTIONS["narayanan2021_eq3"](arch, 1536, 2048) == pytest.approx(flops)
+    assert flops / 32 / 1024 / 1e12 == pytest.approx(138, abs=0.5)
+    assert rec["also_printed"]["tflops_per_gpu"] == "138"
+
+
+def test_korthikanti_mfu_hand_check():
+    """Korthikanti et al. 2022: 175B, 64 A100s, 13.75 s per iteration (Table 5) is the
+    printed MFU of 51.4 % with the model-FLOP count 72 B s l h^2 (1 + s/6h + V/12lh)."""
+    rec = record("korthikanti2022-t5-175b-selective-sp")
+    arch = architecture(rec["model"])
+    flops = FLOP_CONVENTIONS["korthikanti2022_model"](arch, 64, 2048)
+    mfu = flops / rec["measured"]["value"] / 64 / 312e12
+    assert f"{mfu:.1%}" == rec["also_printed"]["mfu"] == "51.4%"
+
+
+@pytest.mark.parametrize(("run_id", "flops_per_sequence"), [
+    # Narayanan 1.7B: 96 s l h^2 (1 + s/6h + V/16lh), h 2304, l 24, V 51200, s 2048
+    ("narayanan2021-t1-1.7b",
+     96 * 2048 * 24 * 2304**2 * (1 + 2048 / (6 * 2304) + 51200 / (16 * 24 * 2304))),
+    # Megatron H100 1.7B: 12 s L h^2 ((1 + 1 + s/h) + 4 + V/(2Lh)), h 2048, L 24, s 4096
+    ("megatron-lm-readme-h100-1.7b",
+     12 * 4096 * 24 * 2048**2 * ((2 + 4096 / 2048) + 4 + 131072 / (2 * 24 * 2048))),
+])
+def test_tflops_conversion_uses_the_source_formula(run_id, flops_per_sequence):
+    """A predicted step equal to the one the printed rate implies converts back to the
+    printed TFLOP/s per GPU: the source's FLOP count, not ours."""
+    rec = record(run_id)
+    arch = architecture(rec["model"])
+    layout, printed = rec["layout"], rec["measured"]["value"]
+    flops = flops_per_sequence * layout["global_batch"]
+    step = flops / (printed * 1e12 * layout["gpus"])
+    assert convert(rec, arch, step) == pytest.approx(printed)
+    assert convert(rec, arch, step / 2) == pytest.approx(2 * printed)
+
+
+def test_tokens_per_second_conversion():
+    rec = record("torchtitan-llama3.1-8b-8gpu-fsdp")
+    arch = architecture(rec["model"])
+    step = 16 * 8192 / (5762 * 8)  # global batch 16 x 8192 tokens, 8 GPUs
+    assert convert(rec, arch, step) == pytest.approx(5762)
+
+
+def test_step_time_rows_compare_the_step(result):
+    (row,) = [r for r in result.rows if r.id == "korthikanti2022-t5-1t-full"]
+    assert row.quantity == "step_time_s"
+    assert row.predicted == row.predicted_step_s
+    assert row.measured == 94.42
+
+
+def test_sources_filter_and_unknown_source():
+    only = sp.validate("narayanan2021")
+    assert {row.source for row in only.rows} == {"narayanan2021"}
+    assert len(only.rows) == 10
+    two = sp.validate(["narayanan2021", "korthikanti2022"])
+    assert {row.source for row in two.rows} == {"narayanan2021", "korthikanti2022"}
+    with pytest.raises(ValueError, match="known sources are"):
+        sp.validate("nope")
+
+
+def test_str_and_dict(result):
+    text = str(result)
+    assert "mean |err|" in text
+    assert "not expressible because" in text
+    assert "narayanan2021-t1-1.7b" in text
+    data = json.loads(json.dumps(result.to_dict()))
+    assert len(data["rows"]) == len(result.rows)
+    assert data["summary"][-1]["group"] == "overall"
+    assert "ValidationResult" in repr(result)
+
+
+def test_to_pandas(result):
+    pytest.importorskip("pandas")
+    frame = result.to_pandas()
+    assert len(frame) == len(result.rows)
+    assert {"id", "measured", "predicted", "error", "reason"} <= set(frame.columns)
+
+
+def test_cli_prints_the_table():
+    done = run("validate")
+    assert done.returncode == 0, done.stderr
+    assert "mean |err|" in done.stdout
+    for name in sources():
+        assert name in done.stdout
+
+
+def test_cli_json_is_valid():
+    done = run("validate", "--json", "--source", "korthikanti2022")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert {row["source"] for row in data["rows"]} == {"korthikanti2022"}
+    assert len(data["rows"]) == 8
+
+
+def test_cli_unknown_source_is_a_usage_error():
+    done = run("validate", "--source", "nope")
+    assert done.returncode == 2
+    assert done.stderr.startswith("scalingperf: error: source='nope' is invalid")

@@ -115,17 +115,31 @@ class ValidationRow:
         """``|error|``, or None when not predicted."""
         return None if self.error is None else abs(self.error)
 
+    @property
+    def speed_error(self) -> float | None:
+        """The relative error of the predicted throughput, whatever was measured: ``error``
+        for rates (tokens/s, TFLOP/s, MFU), ``measured / predicted - 1`` for step times;
+        positive when the model is optimistic."""
+        if self.error is None or self.predicted is None:
+            return None
+        if self.quantity == "step_time_s":
+            return self.measured / self.predicted - 1
+        return self.error
+
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for JSON."""
         out = dataclasses.asdict(self)
         out["approximations"] = list(self.approximations)
         out["abs_error"] = self.abs_error
+        out["speed_error"] = self.speed_error
         return out
 
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """Errors over a group of predicted runs (a source, a device, or all of them)."""
+    """Errors over a group of predicted runs (a source, a device, or all of them): mean,
+    median and max ``|error|``, and ``bias``, the mean :attr:`ValidationRow.speed_error`
+    (positive: the model predicts faster training than measured)."""
 
     group: str
     name: str
@@ -141,12 +155,12 @@ class SummaryRow:
 
 
 def _summary_row(group: str, name: str, rows: Sequence[ValidationRow]) -> SummaryRow:
-    errors = [r.error for r in rows if r.error is not None]
-    absolute = [abs(e) for e in errors]
-    if not errors:
+    absolute = [abs(r.error) for r in rows if r.error is not None]
+    speed = [r.speed_error for r in rows if r.speed_error is not None]
+    if not absolute:
         return SummaryRow(group, name, len(rows), 0, None, None, None, None)
-    return SummaryRow(group, name, len(rows), len(errors), statistics.fmean(absolute),
-                      statistics.median(absolute), max(absolute), statistics.fmean(errors))
+    return SummaryRow(group, name, len(rows), len(absolute), statistics.fmean(absolute),
+                      statistics.median(absolute), max(absolute), statistics.fmean(speed))
 
 
 def _percent(value: float | None) -> str:
@@ -192,8 +206,9 @@ class ValidationResult:
         return [r for r in self.rows if r.error is None]
 
     def summary(self) -> list[SummaryRow]:
-        """Mean, median and max ``|error|`` and the mean signed error (bias) per source, per
-        device and overall; ``runs`` counts every record, ``predicted`` those expressed."""
+        """Mean, median and max ``|error|`` and the bias (mean signed error of the predicted
+        throughput, positive when optimistic) per source, per device and overall; ``runs``
+        counts every record, ``predicted`` those expressed."""
         out: list[SummaryRow] = []
         for group, key in (("source", "source"), ("device", "hardware")):
             names = sorted({getattr(r, key) for r in self.rows})
@@ -234,7 +249,9 @@ class ValidationResult:
 
     def __str__(self) -> str:
         title = (f"{len(self.rows)} published runs, {len(self.predicted)} predicted "
-                 "(default Efficiency); error = (predicted - measured) / measured\n")
+                 "(default Efficiency). error = (predicted - measured) / measured of the "
+                 "quantity the source measured;\nbias = mean signed error of the predicted "
+                 "throughput (+: the model is optimistic, predicts faster training)\n")
         parts = [title, self.rows_table(), "", self.summary_table()]
         if self.not_expressible:
             parts += ["", self.reasons_table()]

@@ -224,3 +224,16 @@ def test_cli_unknown_source_is_a_usage_error():
     done = run("validate", "--source", "nope")
     assert done.returncode == 2
     assert done.stderr.startswith("scalingperf: error: source='nope' is invalid")
+
+
+def test_bias_is_the_throughput_error(result):
+    """A step time predicted too short and a rate predicted too high both count as
+    optimistic in the bias."""
+    for row in result.predicted:
+        assert row.predicted is not None
+        assert row.speed_error is not None
+        if row.quantity == "step_time_s":
+            assert row.speed_error == pytest.approx(row.measured / row.predicted - 1)
+            assert (row.speed_error > 0) == (row.predicted < row.measured)
+        else:
+            assert row.speed_error == row.error

@@ -74,7 +74,7 @@ class Hardware:
             msg = f"sources={self.sources!r} is invalid: it must be a dict of field: source"
             raise ValueError(msg)
         core = _core.Hardware(
-            **{f"peak_{fmt}": peaks[fmt] for fmt in ("fp32", "tf32", "bf16", "fp16")},
+            **{f"peak_{fmt}": peaks[fmt] for fmt in _FORMATS},
             memory=_validate.number("memory", self.memory),
             memory_bandwidth=_validate.number("memory_bandwidth", self.memory_bandwidth),
             intra_node_bandwidth=_validate.number("intra_node_bandwidth", self.intra_node_bandwidth),

@@ -91,9 +91,12 @@ def estimate(
         The model (see :class:`Architecture`, :func:`presets`).
     batch, seq_len : int
         Sequences per micro-batch (per model replica) and tokens per sequence.
-    dtype : {"bf16", "fp16", "fp32", "tf32"}
+    dtype : {"bf16", "fp16", "fp32", "tf32", "fp8"}
         Number format of weights and activations (16-bit formats train with float32
-        master weights).
+        master weights). "fp8" runs the layers' weight GEMMs (projections, FFN, experts)
+        at the device's FP8 peak and keeps attention's GEMMs, the router and the head in
+        bf16, with everything stored in bf16 (Transformer Engine's recipe); MFU is then
+        against the FP8 peak.
     hardware : str, Hardware, dict or path
         A built-in device (see :func:`hardware`), or your own.
     tp, pp, dp, ep : int

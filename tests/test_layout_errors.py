@@ -35,7 +35,7 @@ MIXTRAL = sp.Architecture.preset("mixtral-8x7b")
     (LLAMA, dict(pp=4, interleave=3), "pp * interleave"),
     (LLAMA, dict(hardware="H100-NVL-9000"), "hardware"),
     (LLAMA, dict(hardware="V100-SXM2-32GB"), "dtype"),  # V100 has no bf16
-    (LLAMA, dict(dtype="fp8"), "dtype"),
+    (LLAMA, dict(dtype="fp8", hardware="A100-SXM4-80GB"), "dtype"),  # A100 has no FP8
     (LLAMA, dict(optimizer="lion"), "optimizer"),
     (LLAMA, dict(implementation="deepspeed"), "implementation"),
     (LLAMA, dict(tp=2.5), "tp"),

@@ -98,10 +98,25 @@ inline double executed_backward(const OpCost& op, const Workload& w) {
   return w.flash_attention ? op.backward_causal : op.backward;
 }
 
+/// Whether an op is a GEMM of a layer's weights (projections, FFN, experts): in FP8
+/// training those run in FP8, while attention's own GEMMs (Q K^T, P V), the router and
+/// the output head stay in bf16, as Transformer Engine and Megatron-LM run them.
+constexpr bool fp8_gemm(Op op) {
+  return op == Op::qkv_proj || op == Op::out_proj || op == Op::mlp_up || op == Op::mlp_gate ||
+         op == Op::mlp_down || op == Op::routed_experts || op == Op::shared_experts;
+}
+
+inline bool runs_fp8(const OpCost& op) { return fp8_gemm(op.op); }
+template <class TimeOp>
+inline bool runs_fp8(const TimeOp& op) {
+  return op.fp8;
+}
+
 /// What the roofline of one device needs, as reciprocals computed once per layout.
 struct Roofline {
   DeviceShare share;
   double seconds_per_flop;         ///< 1 / (peak x matmul efficiency)
+  double seconds_per_bf16_flop;    ///< the same at the 16-bit peak: GEMMs FP8 leaves alone
   double seconds_per_vector_flop;  ///< 1 / the float32 (or format) peak
   double seconds_per_byte;         ///< 1 / (bandwidth x memory efficiency)
   double tile;
@@ -111,8 +126,9 @@ struct Roofline {
 inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
                          const Efficiency& e) {
   const double peak = peak_flops(hw, w.dtype);
+  const double sixteen_bit = w.dtype == DType::fp8 ? peak_flops(hw, DType::bf16) : peak;
   const double tile = static_cast<double>(e.tile);
-  return {device_share(l), 1 / (peak * e.matmul),
+  return {device_share(l), 1 / (peak * e.matmul), 1 / (sixteen_bit * e.matmul),
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), 1 / (hw.memory_bandwidth * e.memory),
           tile, 1 / tile};
 }
@@ -156,7 +172,7 @@ inline double causal_tile_efficiency(double m, double n, Tiling tiling, const Ro
 /// device's peak (matmuls at the calibrated efficiency, less tile quantisation) and of its
 /// memory traffic against the device's bandwidth. `executed` is the matmul FLOPs the
 /// kernels run (see executed_forward), `tiling` how they run them (see tiling()). Works
-/// on an OpCost or a TimeOp.
+/// on a TimeOp, or an OpCost through as_time_op.
 template <class Op>
 inline double forward_seconds(const Op& op, double executed, Tiling tiling,
                               const Roofline& r) {
@@ -168,7 +184,8 @@ inline double forward_seconds(const Op& op, double executed, Tiling tiling,
     const double useful = tiling == Tiling::gemm
                               ? tile_efficiency(op.gemm_m, width, r)
                               : causal_tile_efficiency(op.gemm_m, width, tiling, r);
-    compute_time = executed * divide * r.seconds_per_flop / useful;
+    const double per_flop = runs_fp8(op) ? r.seconds_per_flop : r.seconds_per_bf16_flop;
+    compute_time = executed * divide * per_flop / useful;
   } else {
     compute_time = op.elementwise_forward * divide * r.seconds_per_vector_flop;
   }

@@ -22,6 +22,7 @@ struct Hardware {
   double intra_node_latency = 0;  ///< seconds per message step (the alpha of alpha-beta)
   double inter_node_latency = 0;
   std::int64_t devices_per_node = 1;
+  double peak_fp8 = 0;  ///< dense FP8 (E4M3/E5M2) GEMMs
 };
 
 /// Achieved fractions of the peaks: the calibratable part of the time model.
@@ -60,6 +61,7 @@ inline double peak_flops(const Hardware& hw, DType dtype) {
     case DType::tf32: peak = hw.peak_tf32; break;
     case DType::bf16: peak = hw.peak_bf16; break;
     case DType::fp16: peak = hw.peak_fp16; break;
+    case DType::fp8: peak = hw.peak_fp8; break;
   }
   if (!(peak > 0)) reject_unsupported(dtype);
   return peak;

@@ -15,7 +15,10 @@ namespace scalingperf {
 enum class Recompute : std::uint8_t { none, selective, full };
 
 /// Number format of weights and activations; fp32/tf32 differ only in the peak rate.
-enum class DType : std::uint8_t { fp32, tf32, bf16, fp16 };
+/// Number formats of training. fp8: the GEMMs of the linear layers run in FP8 (E4M3 /
+/// E5M2 with per-tensor scales, as NVIDIA's Transformer Engine does), while weights,
+/// gradients and activations are kept, and attention runs, in bf16.
+enum class DType : std::uint8_t { fp32, tf32, bf16, fp16, fp8 };
 
 /// Whose saved tensors the activation model follows: Megatron-LM's fused kernels (the
 /// model of Korthikanti et al. 2022) or Hugging Face transformers' modules as measured.
@@ -32,9 +35,10 @@ struct Workload {
   Implementation implementation = Implementation::megatron;
 };
 
-/// Bytes of one element in the given format.
+/// Bytes of one stored element (weight, gradient, activation) when training in the given
+/// format: FP8 training stores them in bf16 and casts the GEMM inputs on the fly.
 constexpr double bytes_of(DType dtype) {
-  return dtype == DType::bf16 || dtype == DType::fp16 ? 2.0 : 4.0;
+  return dtype == DType::bf16 || dtype == DType::fp16 || dtype == DType::fp8 ? 2.0 : 4.0;
 }
 
 namespace limits {

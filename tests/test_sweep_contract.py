@@ -237,3 +237,23 @@ def test_a_filtered_sweep_keeps_only_its_rows_in_memory():
     points, kept = map(int, done.stdout.split())
     assert points == 1009 * 128 * 6 * 4 * 2
     assert kept == 0
+
+
+@pytest.mark.parametrize(("extra", "outcome"), [
+    # d_ff = ratio x d_model rounded to the multiple: formed in floating point and checked
+    # against d_ff's limit before it becomes an integer (it overflowed int64 before).
+    (dict(ffn_ratio=[2**24], ffn_multiple=2**24), "ffn_ratio x d_model is above d_ff's limit"),
+    # tp x pp and batch x dp: each factor is range-checked first, so no product overflows.
+    (dict(tp=[2**20], pp=[2**20], n_gpus=2**20), "tp x pp does not divide n_gpus"),
+    (dict(n_gpus=2**62), "n_gpus=4611686018427387904 is invalid"),
+    (dict(global_batch=2**62), "global_batch=4611686018427387904 is invalid"),
+])
+def test_products_of_extreme_values_are_refused_not_overflowed(extra, outcome):
+    spec = dict(d_model=[2**20], n_layers=[4], head_dim=128, seq_len=8, batch=[2**24], **extra)
+    if "is invalid" in outcome:
+        with pytest.raises(ValueError, match=outcome):
+            sp.Grid(**spec)
+        return
+    with pytest.warns(sp.SweepWarning):
+        result = sp.sweep(sp.Grid(**spec))
+    assert result.skipped.as_dict() == {outcome: 1}

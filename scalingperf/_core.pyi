@@ -145,6 +145,7 @@ class Efficiency:
         network: float = 0.8,
         dp_overlap: float = 0.0,
         tile: int = 128,
+        attention: float = 0.75,
     ) -> None: ...
     @property
     def matmul(self) -> float: ...
@@ -156,6 +157,8 @@ class Efficiency:
     def dp_overlap(self) -> float: ...
     @property
     def tile(self) -> int: ...
+    @property
+    def attention(self) -> float: ...
 
 class ParamCounts:
     @property

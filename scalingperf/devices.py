@@ -20,6 +20,10 @@ _REQUIRED = ("peak_flops", "memory", "memory_bandwidth", "intra_node_bandwidth",
              "inter_node_bandwidth", "devices_per_node")
 
 
+#: The core's Efficiency (inside Hardware, ``_core`` names its field).
+_CoreEfficiency = _core.Efficiency
+
+
 @dataclass(frozen=True)
 class Hardware:
     """One accelerator and its links.
@@ -51,6 +55,10 @@ class Hardware:
         inter-node at least intra-node.
     sources : dict
         Where each number comes from.
+    efficiency : dict, optional
+        The device's measured fractions of its peaks (``Efficiency`` fields, such as
+        ``matmul`` and ``attention``), used when an estimate or a grid gives no
+        ``efficiency``; where absent, ``Efficiency()``'s defaults apply.
     """
 
     name: str
@@ -63,7 +71,9 @@ class Hardware:
     intra_node_latency: float = 3e-6
     inter_node_latency: float = 8e-6
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    efficiency: Mapping[str, float] | None = field(default=None, compare=False)
     _core: _core.Hardware = field(init=False, repr=False, compare=False)
+    _efficiency: _CoreEfficiency = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -84,6 +94,12 @@ class Hardware:
             devices_per_node=_validate.integer("devices_per_node", self.devices_per_node),
         )
         object.__setattr__(self, "_core", core)
+        object.__setattr__(self, "_efficiency", _default_efficiency(self.efficiency))
+
+    @property
+    def default_efficiency(self) -> _CoreEfficiency:
+        """What an estimate on this device uses unless given ``efficiency=``."""
+        return self._efficiency
 
     def __repr__(self) -> str:
         peaks = ", ".join(f"{fmt}: {si(value, 'FLOP/s')}" for fmt in _FORMATS
@@ -110,7 +126,8 @@ class Hardware:
             msg = f"hardware={dict(data)!r} is invalid: it is missing {', '.join(missing)}"
             raise ValueError(msg)
         fields = {key: data[key] for key in (*_REQUIRED, "intra_node_latency",
-                                              "inter_node_latency", "sources") if key in data}
+                                              "inter_node_latency", "sources", "efficiency")
+                  if key in data}
         return cls(name=name or data.get("name", "custom"), **fields)
 
     @classmethod
@@ -248,3 +265,20 @@ def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Ha
         return Hardware.from_json(spec)
     msg = f"hardware={spec!r} is invalid: give a device name, a Hardware, a dict or a JSON path"
     raise ValueError(msg)
+
+
+#: The Efficiency fields a device's table entry may set.
+_EFFICIENCY_FIELDS = ("matmul", "attention", "memory", "network", "dp_overlap", "tile")
+
+
+def _default_efficiency(values: Mapping[str, float] | None) -> _CoreEfficiency:
+    from .estimate import Efficiency
+
+    if values is None:
+        return Efficiency()
+    if not isinstance(values, Mapping) or set(values) - {*_EFFICIENCY_FIELDS, "source"}:
+        msg = (f"efficiency={values!r} is invalid: give a dict of "
+               f"{', '.join(_EFFICIENCY_FIELDS)} (and its source)")
+        raise ValueError(msg)
+    given: dict[str, Any] = {name: value for name, value in values.items() if name != "source"}
+    return Efficiency(**given)

@@ -27,6 +27,9 @@ class Efficiency(_core.Efficiency):
     matmul, memory, network : float
         Fractions of peak FLOP/s (for a GEMM with no tile waste), of memory bandwidth and
         of link bandwidth for collectives, each in [0.001, 1].
+    attention : float, optional
+        Fraction of the 16-bit peak that attention's own GEMMs (Q K^T, P V, fused in one
+        flash-attention kernel) reach, [0.001, 1]; by default the same as ``matmul``.
     dp_overlap : float
         Fraction of the data-parallel gradient reduction hidden behind compute, [0, 1].
     tile : int
@@ -39,12 +42,16 @@ class Efficiency(_core.Efficiency):
                  memory: float = _DEFAULT_EFFICIENCY.memory,
                  network: float = _DEFAULT_EFFICIENCY.network,
                  dp_overlap: float = _DEFAULT_EFFICIENCY.dp_overlap,
-                 tile: int = _DEFAULT_EFFICIENCY.tile) -> None:
-        super().__init__(matmul=_validate.number("matmul", matmul),
+                 tile: int = _DEFAULT_EFFICIENCY.tile,
+                 attention: float | None = None) -> None:
+        matmul = _validate.number("matmul", matmul)
+        super().__init__(matmul=matmul,
                          memory=_validate.number("memory", memory),
                          network=_validate.number("network", network),
                          dp_overlap=_validate.number("dp_overlap", dp_overlap),
-                         tile=_validate.integer("tile", tile))
+                         tile=_validate.integer("tile", tile),
+                         attention=matmul if attention is None
+                         else _validate.number("attention", attention))
 _PARAM_FIELDS = ("total", "embedding", "non_embedding", "active", "active_non_embedding")
 _FLOP_FIELDS = ("forward", "backward", "forward_causal", "backward_causal",
                 "elementwise_forward", "elementwise_backward", "recompute", "model",
@@ -118,8 +125,10 @@ def estimate(
     interleave : int
         Virtual pipeline stages per device (interleaved 1F1B).
     efficiency : Efficiency, optional
-        Achieved fractions of peak compute, memory and network bandwidth, and how much of
-        the data-parallel reduction overlaps compute.
+        Achieved fractions of peak compute (GEMMs, attention), memory and network
+        bandwidth, and how much of the data-parallel reduction overlaps compute. Default:
+        the device's measured fractions where its table entry has them
+        (``hardware.default_efficiency``), else ``Efficiency()``.
 
     Returns
     -------
@@ -129,7 +138,8 @@ def estimate(
         msg = f"arch={arch!r} is invalid: it must be a scalingperf.Architecture"
         raise ValueError(msg)
     device = get_hardware(hardware)
-    args = (arch._core, device._core, _DEFAULT_EFFICIENCY if efficiency is None else efficiency,
+    args = (arch._core, device._core,
+            device.default_efficiency if efficiency is None else efficiency,
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
             dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer)
     try:
@@ -138,7 +148,8 @@ def estimate(
         pass
     # The core takes only exact int, bool and str (and None for microbatches): convert
     # what is exactly representable (numpy integers, 2.0), name anything else, retry.
-    args = (*args[:2], _efficiency(efficiency), *_converted(args[3:]))
+    args = (*args[:2], args[2] if efficiency is None else _efficiency(efficiency),
+            *_converted(args[3:]))
     return Report(arch, device, args, _core.estimate(*args))
 
 
@@ -387,7 +398,8 @@ def _training_repr(r: _core.TrainingReport) -> str:
 
 def _efficiency_repr(e: _core.Efficiency) -> str:
     return _fields("Efficiency", [(name, repr(getattr(e, name))) for name in
-                                  ("matmul", "memory", "network", "dp_overlap", "tile")])
+                                  ("matmul", "attention", "memory", "network", "dp_overlap",
+                                   "tile")])
 
 
 _core.ParamCounts.__repr__ = lambda self: _fields(  # type: ignore[method-assign]

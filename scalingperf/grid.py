@@ -261,7 +261,8 @@ class Grid:
     def efficiency(self) -> _core.Efficiency:
         value = self.spec.get("efficiency")
         if value is None:
-            return _core.Efficiency()
+            default: _core.Efficiency = self.hardware.default_efficiency
+            return default
         if not isinstance(value, _core.Efficiency):
             msg = f"efficiency={value!r} is invalid: it must be a scalingperf.Efficiency"
             raise ValueError(msg)

@@ -249,7 +249,8 @@ class ValidationResult:
 
     def __str__(self) -> str:
         title = (f"{len(self.rows)} published runs, {len(self.predicted)} predicted "
-                 "(default Efficiency). error = (predicted - measured) / measured of the "
+                 "(each device's default efficiency). error = (predicted - measured) / measured "
+                 "of the "
                  "quantity the source measured;\nbias = mean signed error of the predicted "
                  "throughput (+: the model is optimistic, predicts faster training)\n")
         parts = [title, self.rows_table(), "", self.summary_table()]

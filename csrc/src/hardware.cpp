@@ -71,6 +71,7 @@ void validate(const Hardware& hw) {
 
 void validate(const Efficiency& e) {
   check_fraction("matmul_efficiency", e.matmul, 1e-3);
+  check_fraction("attention_efficiency", e.attention, 1e-3);
   check_fraction("memory_efficiency", e.memory, 1e-3);
   check_fraction("network_efficiency", e.network, 1e-3);
   check_fraction("dp_overlap", e.dp_overlap, 0);

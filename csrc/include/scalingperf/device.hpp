@@ -98,18 +98,25 @@ inline double executed_backward(const OpCost& op, const Workload& w) {
   return w.flash_attention ? op.backward_causal : op.backward;
 }
 
-/// Whether an op is a GEMM of a layer's weights (projections, FFN, experts): in FP8
-/// training those run in FP8, while attention's own GEMMs (Q K^T, P V), the router and
-/// the output head stay in bf16, as Transformer Engine and Megatron-LM run them.
-constexpr bool fp8_gemm(Op op) {
-  return op == Op::qkv_proj || op == Op::out_proj || op == Op::mlp_up || op == Op::mlp_gate ||
-         op == Op::mlp_down || op == Op::routed_experts || op == Op::shared_experts;
+/// Which rate a GEMM runs at: a layer's weight GEMMs (projections, FFN, experts) run in
+/// FP8 when training in fp8; attention's own GEMMs (Q K^T, P V) run at the attention
+/// efficiency of the 16-bit peak; the rest (router, gates, the output head) at the 16-bit
+/// peak, as Transformer Engine and Megatron-LM run them.
+enum class GemmKind : std::uint8_t { weight, attention, other };
+
+constexpr GemmKind gemm_kind(Op op) {
+  if (op == Op::qkv_proj || op == Op::out_proj || op == Op::mlp_up || op == Op::mlp_gate ||
+      op == Op::mlp_down || op == Op::routed_experts || op == Op::shared_experts) {
+    return GemmKind::weight;
+  }
+  if (op == Op::attn_scores || op == Op::attn_values) return GemmKind::attention;
+  return GemmKind::other;
 }
 
-inline bool runs_fp8(const OpCost& op) { return fp8_gemm(op.op); }
+inline GemmKind gemm_kind_of(const OpCost& op) { return gemm_kind(op.op); }
 template <class TimeOp>
-inline bool runs_fp8(const TimeOp& op) {
-  return op.fp8;
+inline GemmKind gemm_kind_of(const TimeOp& op) {
+  return op.gemm;
 }
 
 /// What the roofline of one device needs, as reciprocals computed once per layout.
@@ -117,6 +124,7 @@ struct Roofline {
   DeviceShare share;
   double seconds_per_flop;         ///< 1 / (peak x matmul efficiency)
   double seconds_per_bf16_flop;    ///< the same at the 16-bit peak: GEMMs FP8 leaves alone
+  double seconds_per_attention_flop;  ///< 1 / (16-bit peak x attention efficiency)
   double seconds_per_vector_flop;  ///< 1 / the float32 (or format) peak
   double seconds_per_byte;         ///< 1 / (bandwidth x memory efficiency)
   double tile;
@@ -129,6 +137,7 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
   const double sixteen_bit = w.dtype == DType::fp8 ? peak_flops(hw, DType::bf16) : peak;
   const double tile = static_cast<double>(e.tile);
   return {device_share(l), 1 / (peak * e.matmul), 1 / (sixteen_bit * e.matmul),
+          1 / (sixteen_bit * e.attention),
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), 1 / (hw.memory_bandwidth * e.memory),
           tile, 1 / tile};
 }
@@ -184,7 +193,10 @@ inline double forward_seconds(const Op& op, double executed, Tiling tiling,
     const double useful = tiling == Tiling::gemm
                               ? tile_efficiency(op.gemm_m, width, r)
                               : causal_tile_efficiency(op.gemm_m, width, tiling, r);
-    const double per_flop = runs_fp8(op) ? r.seconds_per_flop : r.seconds_per_bf16_flop;
+    const GemmKind kind = gemm_kind_of(op);
+    const double per_flop = kind == GemmKind::weight      ? r.seconds_per_flop
+                            : kind == GemmKind::attention ? r.seconds_per_attention_flop
+                                                          : r.seconds_per_bf16_flop;
     compute_time = executed * divide * per_flop / useful;
   } else {
     compute_time = op.elementwise_forward * divide * r.seconds_per_vector_flop;

@@ -32,6 +32,9 @@ struct Efficiency {
   double network = 0.8;   ///< of link bandwidth for collectives
   double dp_overlap = 0;  ///< fraction of the data-parallel gradient reduction hidden
   std::int64_t tile = 128;  ///< GEMM output tile edge, for tile quantisation
+  /// Of the 16-bit peak for attention's own GEMMs (Q K^T and P V): a fused attention
+  /// kernel (softmax, masking and rescaling between its two GEMMs) runs below a GEMM.
+  double attention = 0.75;
 };
 
 /// Physically meaningful ranges of a device's numbers, [lo, hi] (latencies [lo, hi)). Far

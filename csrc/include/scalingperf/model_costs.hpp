@@ -74,7 +74,7 @@ struct TimeOp {
   bool split_n;
   bool redone;  ///< its forward is recomputed under the workload
   Tiling tiling;  ///< how the kernels tile it (device.hpp)
-  bool fp8;       ///< a weight GEMM, run in FP8 when training in fp8 (fp8_gemm)
+  GemmKind gemm;  ///< which rate it runs at (gemm_kind)
 };
 
 constexpr int section_count = static_cast<int>(Section::head) + 1;
@@ -136,7 +136,7 @@ inline ModelShape model_shape(const Architecture& a, const Workload& w) {
     shape.ops[shape.size++] =
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
                op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone,
-               tiling(op, w), fp8_gemm(op.op)};
+               tiling(op, w), gemm_kind(op.op)};
   });
   return shape;
 }

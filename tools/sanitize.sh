@@ -4,16 +4,15 @@
 # built apart from the normal install and run under the tests that drive the core with
 # hostile input, on a small hypothesis budget. Any report fails the run.
 #
-#   bash tools/sanitize.sh            # from the repository root; needs g++ and the build
-#                                     # requirements (scikit-build-core, pybind11, cython,
-#                                     # cython-cmake)
+#   bash tools/sanitize.sh            # from the repository root; needs g++ (pip fetches the
+#                                     # build requirements into an isolated environment)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=build/sanitize/site
-rm -rf "$target"
+rm -rf build/sanitize  # a fresh build: an isolated build environment does not outlive it
 flags="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer"
-pip install --no-build-isolation --no-deps --quiet --target "$target" \
+pip install --no-deps --quiet --target "$target" \
   -Cbuild-dir=build/sanitize/build -Ccmake.build-type=Debug \
   -Ccmake.define.CMAKE_CXX_FLAGS="-O1 $flags" \
   -Ccmake.define.CMAKE_SHARED_LINKER_FLAGS="$flags" \

@@ -224,15 +224,16 @@ print(len(grid), len(result))
 """
 
 
-def test_a_filtered_sweep_keeps_only_its_rows_in_memory():
+def test_a_filtered_sweep_keeps_only_its_rows_in_memory(tmp_path):
     # 6.2 M points in 47 chunks of 30 MiB under a 1 GiB address-space limit: each chunk's
     # buffer (room for every point, as rows are only known once costed) is let go once
     # its kept rows are copied out (it was kept to the end: 1.4 GiB).
     import subprocess
     import sys
 
+    # Run outside the source tree, which would shadow the installed package.
     done = subprocess.run([sys.executable, "-c", _FILTERED_SWEEP], capture_output=True,
-                          text=True, check=False, timeout=120)
+                          text=True, check=False, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     points, kept = map(int, done.stdout.split())
     assert points == 1009 * 128 * 6 * 4 * 2

@@ -14,6 +14,7 @@ except ImportError as error:  # pragma: no cover - only without a build
 
 from . import abilities, laws, units
 from .architecture import Architecture
+from .calibrate import calibrate
 from .devices import Hardware, hardware
 from .estimate import Efficiency, Report, estimate
 from .grid import Grid
@@ -23,6 +24,6 @@ from .sweep import Skipped, SweepResult, SweepWarning, sweep, sweep_columns
 from .validate import validate
 
 __all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report", "Skipped",
-           "SweepResult", "SweepWarning", "abilities", "estimate", "hardware", "laws", "presets",
-           "sweep", "sweep_columns", "units", "validate"]
+           "SweepResult", "SweepWarning", "abilities", "calibrate", "estimate", "hardware", "laws",
+           "presets", "sweep", "sweep_columns", "units", "validate"]
 __version__ = "0.1.0"

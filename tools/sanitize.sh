@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The C++ core under AddressSanitizer and UndefinedBehaviorSanitizer (with
 # float-cast-overflow: a double converted to an integer it does not fit is undefined),
-# built apart from the normal install and run under the tests that drive the core with
-# hostile input, on a small hypothesis budget. Any report fails the run.
+# built apart from the normal install and run under the test suite, on a small hypothesis
+# budget. Any report fails the run.
 #
 #   bash tools/sanitize.sh            # from the repository root; needs g++ (pip fetches the
 #                                     # build requirements into an isolated environment)
@@ -33,7 +33,7 @@ export PYTHONPATH="$target:$site_dirs"
 root=$(pwd)
 cd "$(mktemp -d)"  # not the source tree: `python -m` puts the working folder on the path
 python -S -c 'import os, scalingperf._core as c; assert os.path.realpath(c.__file__).startswith("'"$target"'"), c.__file__'
-tests=(test_sweep.py test_sweep_contract.py test_layout_errors.py test_properties.py
-       test_estimate.py test_architecture.py test_memory.py test_time.py)
+# The whole suite, but the test that runs under an address-space limit: ASan reserves
+# terabytes of virtual memory for its shadow, so no such limit can hold under it.
 python -S -m pytest -q -p no:cacheprovider -x -c "$root/pyproject.toml" --rootdir "$root" \
-  "${tests[@]/#/$root/tests/}" -k "not fork and not interrupt"
+  "$root/tests" -k "not keeps_only_its_rows_in_memory"

@@ -280,6 +280,37 @@ class Report:
         budget["fits"] = bool(self.memory.fits)
         return budget
 
+    def step_interval(self, level: float = 0.8, *, by: str = "all") -> tuple[float, float]:
+        """``(lo, hi)`` seconds per step: the step time scaled by the ``(1 - level) / 2``
+        and ``(1 + level) / 2`` quantiles of measured / predicted step over the published
+        runs of :func:`validate` (``by="device"``: this device's runs where there are
+        enough). How far published runs fell from the model, not a statistical guarantee;
+        the model is optimistic on average, so at small levels the interval may lie above
+        the point estimate. See :mod:`scalingperf.intervals`."""
+        from .intervals import step_factors
+
+        lo, hi = step_factors(level, device=self.hardware.name, by=by)
+        return self.time.step * lo, self.time.step * hi
+
+    def tokens_per_s_interval(self, level: float = 0.8, *,
+                              by: str = "all") -> tuple[float, float]:
+        """``(lo, hi)`` tokens per second over the step interval (:meth:`step_interval`):
+        the longer step gives the lower rate."""
+        from .intervals import step_factors
+
+        lo, hi = step_factors(level, device=self.hardware.name, by=by)
+        return self.time.tokens_per_s / hi, self.time.tokens_per_s / lo
+
+    def training_interval(self, tokens: float, level: float = 0.8, *,
+                          by: str = "all") -> tuple[float, float]:
+        """``(lo, hi)`` days to train on ``tokens`` tokens over the step interval
+        (:meth:`step_interval`, :meth:`training`)."""
+        from .intervals import step_factors
+
+        lo, hi = step_factors(level, device=self.hardware.name, by=by)
+        days = float(self.training(tokens)["days"])
+        return days * lo, days * hi
+
     def to_dict(self) -> dict[str, Any]:
         """Totals, memory, time and the per-op table as plain Python values, for JSON."""
         return {

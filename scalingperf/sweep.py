@@ -509,6 +509,19 @@ class SweepResult:
         return SweepResult(self.grid, self.index, {**self._columns, name: loss},
                            self._origin)
 
+    def with_step_interval(self, level: float = 0.8, *, by: str = "all") -> SweepResult:
+        """A copy with ``step_time_lo`` and ``step_time_hi`` columns: ``step_time`` times
+        the two factors of :meth:`Report.step_interval` for the grid's device (the
+        quantiles of measured / predicted step over the published runs of
+        :func:`validate`; see :mod:`scalingperf.intervals`)."""
+        from .intervals import step_factors
+
+        lo, hi = step_factors(level, device=self.grid.hardware.name, by=by)
+        step = self["step_time"]
+        return SweepResult(self.grid, self.index,
+                           {**self._columns, "step_time_lo": step * lo,
+                            "step_time_hi": step * hi}, self._origin)
+
     def to_dict(self) -> dict[str, np.ndarray]:
         """The columns as NumPy arrays (cost columns are not copies; categories as names,
         ``fits`` as booleans)."""

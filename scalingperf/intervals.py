@@ -141,7 +141,8 @@ def step_factors(level: float = 0.8, *, device: str | None = None,
 @dataclass(frozen=True)
 class Coverage:
     """How many of a held-out source's ``runs`` fell ``inside`` the interval computed
-    without them, and the interval's ``(lo, hi)`` step factors."""
+    without them, and the ``(lo, hi)`` step factors of all the other sources' runs (with
+    ``by="device"``, a run of a device with enough runs used that device's instead)."""
 
     source: str
     runs: int

@@ -138,3 +138,15 @@ def test_sweep_columns_equal_report_intervals(by):
         top["step_time"][0] * out["step_time_lo"][0] / out["step_time"][0])
     with pytest.raises(ValueError, match="level="):
         res.with_step_interval(1.0)
+
+
+def test_readme_quotes_the_held_out_coverage():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Prediction intervals"):readme.index("## Grids")]
+    assert intervals.coverage_table(0.8) in section
+    pooled = intervals.held_out_coverage(0.8)["pooled"]
+    assert f"{pooled.fraction * 100:.0f} % where 80 % was asked" in section
+    low, high = intervals.step_factors(0.8)
+    assert f"factors {low:.2f} and {high:.2f}" in section

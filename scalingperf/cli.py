@@ -157,7 +157,7 @@ def _estimate(args: argparse.Namespace) -> int:
           "softmax, activations, residuals; saved: bytes kept for backward.\n")
     print(report.layers)
     print("\nTotals: FLOPs of one micro-batch, memory on the busiest GPU, time per step.\n")
-    print(_totals(report))
+    print(report.summary())
     memory = report.memory
     if not memory.fits:
         print(f"\ndoes NOT fit: {gib(memory.per_gpu)} needed per GPU, {gib(memory.capacity)} "
@@ -249,37 +249,6 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
             ("activations", activations), ("efficiency", efficiency)]
     width = max(len(label) for label, _ in rows)
     return "Assumptions\n" + "\n".join(f"  {label.ljust(width)}  {text}" for label, text in rows)
-
-
-def _totals(report: Report) -> str:
-    """The totals, each value with its unit."""
-    p, f, m, t = report.params, report.flops, report.memory, report.time
-    cost = "" if m.fits else " (as if it fit)"
-    rows = [
-        ["params", "total", count(p.total, "params")],
-        ["params", "embedding", count(p.embedding, "params")],
-        ["params", "non-embedding", count(p.non_embedding, "params")],
-        ["params", "active per token", count(p.active, "params")],
-        ["FLOPs", "forward", si(f.forward, "FLOP")],
-        ["FLOPs", "forward, causal attention", si(f.forward_causal, "FLOP")],
-        ["FLOPs", "backward", si(f.backward, "FLOP")],
-        ["FLOPs", "model (fwd + bwd)", si(f.model, "FLOP")],
-        ["FLOPs", f"hardware (recompute={report.recompute})", si(f.hardware, "FLOP")],
-        ["FLOPs", "elementwise fwd + bwd",
-         si(f.elementwise_forward + f.elementwise_backward, "FLOP")],
-        ["FLOPs", "per token", si(f.per_token, "FLOP")],
-        ["FLOPs", "6N per token (Kaplan)", si(f.six_n_per_token, "FLOP")],
-        ["memory", "weights + grads + optimizer", gib(m.weights + m.gradients + m.optimizer)],
-        ["memory", "activations in flight", gib(m.activations_in_flight)],
-        ["memory", "per GPU" + ("" if m.fits else " (does NOT fit)"), gib(m.per_gpu)],
-        ["memory", "available per GPU", gib(m.capacity)],
-        ["time", "step" + cost, duration(t.step)],
-        ["time", "tokens/s" + cost, count(t.tokens_per_s, "tokens/s")],
-        ["time", "MFU / HFU" + cost, f"{report.mfu:.1%} / {report.hfu:.1%}"],
-        ["time", "TP efficiency", f"{report.tp_efficiency:.1%}"],
-        ["time", "pipeline bubble", f"{report.pipeline_bubble:.1%}"],
-    ]
-    return table(["", "total", "value"], rows)
 
 
 #: Values one axis of a command-line sweep may hold. The count is worked out from START,

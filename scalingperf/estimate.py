@@ -7,7 +7,7 @@ from os import PathLike
 from typing import Any
 
 from . import _core, _validate
-from ._format import duration, si, table
+from ._format import count, duration, gib, si, table
 from .architecture import Architecture
 from .devices import Hardware, get_hardware
 from .layers import OpTable
@@ -328,13 +328,16 @@ class Report:
         }
 
     def summary(self) -> str:
-        """The totals as a small table."""
+        """The totals as a small table, each value with its unit: FLOPs of one micro-batch,
+        memory on the busiest GPU (GiB), time per step (marked when the configuration does
+        not fit: the time is what it would take if it did)."""
         p, f, m, t = self.params, self.flops, self.memory, self.time
+        cost = "" if m.fits else " (as if it fit)"
         rows = [
-            ["params", "total", si(p.total)],
-            ["params", "embedding", si(p.embedding)],
-            ["params", "non-embedding", si(p.non_embedding)],
-            ["params", "active per token", si(p.active)],
+            ["params", "total", count(p.total, "params")],
+            ["params", "embedding", count(p.embedding, "params")],
+            ["params", "non-embedding", count(p.non_embedding, "params")],
+            ["params", "active per token", count(p.active, "params")],
             ["FLOPs", "forward", si(f.forward, "FLOP")],
             ["FLOPs", "forward, causal attention", si(f.forward_causal, "FLOP")],
             ["FLOPs", "backward", si(f.backward, "FLOP")],
@@ -344,14 +347,13 @@ class Report:
              si(f.elementwise_forward + f.elementwise_backward, "FLOP")],
             ["FLOPs", "per token", si(f.per_token, "FLOP")],
             ["FLOPs", "6N per token (Kaplan)", si(f.six_n_per_token, "FLOP")],
-            ["memory", "weights + grads + optimizer",
-             si(m.weights + m.gradients + m.optimizer, "B")],
-            ["memory", "activations in flight", si(m.activations_in_flight, "B")],
-            ["memory", f"per GPU ({'fits' if m.fits else 'does NOT fit'} {si(m.capacity, 'B')})",
-             si(m.per_gpu, "B")],
-            ["time", "step", duration(t.step)],
-            ["time", "tokens/s", si(t.tokens_per_s)],
-            ["time", "MFU / HFU", f"{self.mfu:.1%} / {self.hfu:.1%}"],
+            ["memory", "weights + grads + optimizer", gib(m.weights + m.gradients + m.optimizer)],
+            ["memory", "activations in flight", gib(m.activations_in_flight)],
+            ["memory", "per GPU" + ("" if m.fits else " (does NOT fit)"), gib(m.per_gpu)],
+            ["memory", "available per GPU", gib(m.capacity)],
+            ["time", "step" + cost, duration(t.step)],
+            ["time", "tokens/s" + cost, count(t.tokens_per_s, "tokens/s")],
+            ["time", "MFU / HFU" + cost, f"{self.mfu:.1%} / {self.hfu:.1%}"],
             ["time", "TP efficiency", f"{self.tp_efficiency:.1%}"],
             ["time", "pipeline bubble", f"{self.pipeline_bubble:.1%}"],
         ]

@@ -60,3 +60,15 @@ def test_a_sweep_in_fp8_equals_its_estimates():
         assert report.time.step == result["step_time"][i]
     bf16 = sp.sweep(grid.replace(dtype="bf16"))
     assert np.all(result["step_time"] < bf16["step_time"])
+
+
+def test_mxfp8_runs_at_the_fp8_rate_where_the_tensor_cores_take_it():
+    arch = sp.Architecture.preset("llama-3-70b")
+    options = dict(batch=1, seq_len=8192, tp=8, hardware="B200")
+    fp8 = sp.estimate(arch, dtype="fp8", **options)
+    mx = sp.estimate(arch, dtype="mxfp8", **options)
+    assert mx.time.step == fp8.time.step
+    assert mx.memory.per_gpu == fp8.memory.per_gpu
+    # Hopper has no block-scaled MMA: refused, not silently run as FP8.
+    with pytest.raises(ValueError, match="dtype='mxfp8' is invalid"):
+        sp.estimate(arch, dtype="mxfp8", batch=1, seq_len=8192, tp=8, hardware="H100-SXM")

@@ -38,7 +38,7 @@ Recompute parse_recompute(const std::string& name) {
   return parse("recompute", name, {Recompute::none, Recompute::selective, Recompute::full});
 }
 DType parse_dtype(const std::string& name) {
-  return parse("dtype", name, {DType::bf16, DType::fp16, DType::fp32, DType::tf32, DType::fp8});
+  return parse("dtype", name, {DType::bf16, DType::fp16, DType::fp32, DType::tf32, DType::fp8, DType::mxfp8});
 }
 Implementation parse_implementation(const std::string& name) {
   return parse("implementation", name, {Implementation::megatron, Implementation::huggingface});
@@ -50,6 +50,7 @@ const char* name_of(DType dtype) {
     case DType::bf16: return "bf16";
     case DType::fp16: return "fp16";
     case DType::fp8: return "fp8";
+    case DType::mxfp8: return "mxfp8";
   }
   return "?";
 }

@@ -134,7 +134,8 @@ struct Roofline {
 inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
                          const Efficiency& e) {
   const double peak = peak_flops(hw, w.dtype);
-  const double sixteen_bit = w.dtype == DType::fp8 ? peak_flops(hw, DType::bf16) : peak;
+  const bool eight_bit = w.dtype == DType::fp8 || w.dtype == DType::mxfp8;
+  const double sixteen_bit = eight_bit ? peak_flops(hw, DType::bf16) : peak;
   const double tile = static_cast<double>(e.tile);
   return {device_share(l), 1 / (peak * e.matmul), 1 / (sixteen_bit * e.matmul),
           1 / (sixteen_bit * e.attention),

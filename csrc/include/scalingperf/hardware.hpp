@@ -22,7 +22,8 @@ struct Hardware {
   double intra_node_latency = 0;  ///< seconds per message step (the alpha of alpha-beta)
   double inter_node_latency = 0;
   std::int64_t devices_per_node = 1;
-  double peak_fp8 = 0;  ///< dense FP8 (E4M3/E5M2) GEMMs
+  double peak_fp8 = 0;    ///< dense FP8 (E4M3/E5M2) GEMMs
+  double peak_mxfp8 = 0;  ///< dense FP8 GEMMs with 1x32 block scales (Blackwell: = FP8)
 };
 
 /// Achieved fractions of the peaks: the calibratable part of the time model.
@@ -65,6 +66,7 @@ inline double peak_flops(const Hardware& hw, DType dtype) {
     case DType::bf16: peak = hw.peak_bf16; break;
     case DType::fp16: peak = hw.peak_fp16; break;
     case DType::fp8: peak = hw.peak_fp8; break;
+    case DType::mxfp8: peak = hw.peak_mxfp8; break;
   }
   if (!(peak > 0)) reject_unsupported(dtype);
   return peak;

@@ -17,8 +17,10 @@ enum class Recompute : std::uint8_t { none, selective, full };
 /// Number format of weights and activations; fp32/tf32 differ only in the peak rate.
 /// Number formats of training. fp8: the GEMMs of the linear layers run in FP8 (E4M3 /
 /// E5M2 with per-tensor scales, as NVIDIA's Transformer Engine does), while weights,
-/// gradients and activations are kept, and attention runs, in bf16.
-enum class DType : std::uint8_t { fp32, tf32, bf16, fp16, fp8 };
+/// gradients and activations are kept, and attention runs, in bf16. mxfp8: the same with
+/// a scale per 32 elements (the OCP microscaling format), which Blackwell's tensor cores
+/// take in hardware at their FP8 rate and Hopper's do not.
+enum class DType : std::uint8_t { fp32, tf32, bf16, fp16, fp8, mxfp8 };
 
 /// Whose saved tensors the activation model follows: Megatron-LM's fused kernels (the
 /// model of Korthikanti et al. 2022) or Hugging Face transformers' modules as measured.
@@ -38,7 +40,7 @@ struct Workload {
 /// Bytes of one stored element (weight, gradient, activation) when training in the given
 /// format: FP8 training stores them in bf16 and casts the GEMM inputs on the fly.
 constexpr double bytes_of(DType dtype) {
-  return dtype == DType::bf16 || dtype == DType::fp16 || dtype == DType::fp8 ? 2.0 : 4.0;
+  return dtype == DType::fp32 || dtype == DType::tf32 ? 4.0 : 2.0;
 }
 
 namespace limits {

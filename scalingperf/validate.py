@@ -75,12 +75,62 @@ def _megatron_r08(arch: Architecture, sequences: int, seq_len: int) -> float:
         + arch.vocab_size / (2 * layers * h)))
 
 
+def megatron_core_moe(arch: Architecture, sequences: int, seq_len: int, *,
+                      causal: bool = True) -> float:
+    """Megatron-Core's ``num_floating_point_operations`` for a transformer, MoE or dense
+    (Megatron-LM ``megatron/training/training.py``, ``transformer_flops``, unpacked BSHD
+    batches; read at commit d98e8a64ddf34856e74b24714e3bedb2f5a39553, the causal halving of
+    core attention since 8873b55d6a, "Fixes in number of floating-point operation estimates
+    for MoE and attention layer", 2025-03-06). Written from the formula, not copied.
+
+    Every GEMM counts ``3 x 2`` (forward, wgrad, dgrad; multiply-add), no recomputation.
+    With ``T = sequences * seq_len`` tokens, ``h = d_model``, ``q = n_heads * head_dim``,
+    ``kv = n_kv_heads * head_dim``, ``f = 3`` for a gated FFN and 2 otherwise::
+
+        6 T [ h f (d_ff * dense_layers + (d_ff_expert * top_k
+                                          + n_shared_experts * d_ff_shared) * moe_layers)
+              + layers * (h (q + 2 kv) + q h)
+              + h V ]
+        + 6 T seq_len * q * layers * (1 if causal else 2)
+
+    The routed experts count ``top_k`` experts of width ``moe_ffn_hidden_size`` (our
+    ``d_ff_expert``); the shared experts one FFN of ``moe_shared_expert_intermediate_size``
+    (``n_shared_experts * d_ff_shared``) per MoE layer; which layers are MoE follows the
+    architecture (Megatron's ``--moe-layer-freq``: ``moe_every``, ``first_dense_layers``,
+    ``dense_layers``). ``causal=False`` is the count before 8873b55d6a (core attention
+    ``QK^T`` and ``AV`` over the full ``seq_len^2``; with every layer MoE and no shared
+    expert it equals :func:`_megatron_r08`). Not counted, as in the source: router, norms,
+    softmax, the shared-expert gate. Not expressible here (so not implemented): multi-latent
+    attention, MTP layers, latent MoE, linear-attention layers, the attention output gate.
+    ``V`` is ``vocab_size`` as the record gives it; Megatron uses the padded vocabulary
+    (a multiple of ``make_vocab_size_divisible_by * tp``), so records give that one.
+    """
+    h, layers, vocab = arch.d_model, arch.n_layers, arch.vocab_size
+    heads, groups = _derived(arch.n_heads), _derived(arch.n_kv_heads)
+    head_dim = _derived(arch.head_dim)
+    query, key_value = heads * head_dim, groups * head_dim
+    ffn_factor = 3 if arch.ffn in ("swiglu", "geglu") else 2
+    moe_layers = arch.n_moe_layers
+    dense_layers = layers - moe_layers
+    mlp = h * ffn_factor * _derived(arch.d_ff) * dense_layers
+    if moe_layers:
+        routed = _derived(arch.d_ff_expert) * arch.top_k
+        shared = arch.n_shared_experts * _derived(arch.d_ff_shared)
+        mlp += h * ffn_factor * (routed + shared) * moe_layers
+    projections = layers * (h * (query + 2 * key_value) + query * h)
+    logits = h * vocab
+    tokens = sequences * seq_len
+    core_attention = 6 * tokens * seq_len * query * layers * (1 if causal else 2)
+    return float(6 * tokens * (mlp + projections + logits) + core_attention)
+
+
 #: FLOP counts of the sources, by the name records give in ``flops_convention``: FLOPs of
 #: one iteration of ``sequences`` sequences of ``seq_len`` tokens.
 FLOP_CONVENTIONS: dict[str, Callable[[Architecture, int, int], float]] = {
     "narayanan2021_eq3": _narayanan,
     "korthikanti2022_model": _korthikanti,
     "megatron_core_r0.8": _megatron_r08,
+    "megatron_core_moe": megatron_core_moe,
 }
 
 

@@ -18,6 +18,7 @@ from scalingperf.validate import (
     QUANTITIES,
     ValidationResult,
     convert,
+    megatron_core_moe,
     records,
     sources,
 )
@@ -140,6 +141,66 @@ def test_korthikanti_mfu_hand_check():
     flops = FLOP_CONVENTIONS["korthikanti2022_model"](arch, 64, 2048)
     mfu = flops / rec["measured"]["value"] / 64 / 312e12
     assert f"{mfu:.1%}" == rec["also_printed"]["mfu"] == "51.4%"
+
+
+def test_megatron_core_moe_small_config_by_hand():
+    """Megatron-Core's MoE FLOP count on a config small enough to add up by hand: h 8, 2
+    layers (layer 0 dense, layer 1 MoE: moe_every 2), 2 heads of 4 (q 8), 1 KV head (kv 4),
+    SwiGLU (3 GEMMs of h x width), d_ff 16, 4 experts top-2 of width 6, one shared expert of
+    width 4, vocabulary 10; 1 sequence of 4 tokens (T = 4)."""
+    arch = sp.Architecture(d_model=8, n_layers=2, n_heads=2, n_kv_heads=1, head_dim=4,
+                           d_ff=16, ffn="swiglu", vocab_size=10, max_position_embeddings=4,
+                           position="rotary", norm="rmsnorm", n_experts=4, top_k=2,
+                           d_ff_expert=6, n_shared_experts=1, d_ff_shared=4, moe_every=2)
+    assert arch.n_moe_layers == 1
+    mlp = 8 * 3 * 16 * 1 + 8 * 3 * (2 * 6 + 1 * 4) * 1  # dense layer + (top-2 + shared)
+    assert mlp == 768
+    projections = 2 * (8 * (8 + 2 * 4) + 8 * 8)  # QKV + output projection, both layers
+    assert projections == 384
+    logits = 8 * 10
+    linear = 6 * 4 * (mlp + projections + logits)  # 3 (fwd, wgrad, dgrad) x 2 (FMA) x T
+    assert linear == 29568
+    causal = 6 * 4 * 4 * 8 * 2 / 2 * 2  # 3 x 2 x T s q x layers, /2 causal mask, x2 QK^T, AV
+    assert causal == 1536
+    convention = FLOP_CONVENTIONS["megatron_core_moe"]
+    assert convention(arch, 1, 4) == pytest.approx(29568 + 1536)
+    assert megatron_core_moe(arch, 1, 4, causal=False) == pytest.approx(29568 + 2 * 1536)
+    assert convention(arch, 3, 4) == pytest.approx(3 * (29568 + 1536))
+
+
+def test_megatron_core_moe_without_the_causal_correction_is_r08():
+    """Before Megatron-LM 8873b55d6a (March 2025) core attention counted the full s^2; with
+    every layer MoE and no shared expert that count is the r0.8 formula already shipped."""
+    arch = architecture(record("moe-modelzoo-qwen3-235b-gb300-mxfp8")["model"])
+    assert arch.n_moe_layers == arch.n_layers
+    assert arch.n_shared_experts == 0
+    full = megatron_core_moe(arch, 8192, 4096, causal=False)
+    assert full == pytest.approx(FLOP_CONVENTIONS["megatron_core_r0.8"](arch, 8192, 4096))
+    # the correction removes half of 6 T s q L
+    halved = 6 * 8192 * 4096 * 4096 * 64 * 128 * 94
+    assert full - megatron_core_moe(arch, 8192, 4096) == pytest.approx(halved)
+
+
+def test_megatron_core_moe_records_predict_or_say_why(result):
+    """Every run counted with 'megatron_core_moe' is predicted (converted with that count) or
+    keeps a reason other than the FLOP convention; each carries the fields the count needs."""
+    rows = [row for row in result.rows if row.flops_convention == "megatron_core_moe"]
+    assert len(rows) == 8
+    assert not any("FLOP convention" in (row.reason or "") for row in rows)
+    predicted = [row for row in rows if row.predicted is not None]
+    assert [row.id for row in predicted] == ["moe-modelzoo-qwen3-235b-gb300-mxfp8"]
+    for row in rows:
+        rec = record(row.id)
+        assert {"n_experts", "top_k", "d_ff_expert", "n_shared_experts",
+                "moe_every"} <= set(rec["model"]), row.id
+    for row in predicted:
+        rec = record(row.id)
+        layout = rec["layout"]
+        assert row.predicted_step_s is not None
+        flops = megatron_core_moe(architecture(rec["model"]), layout["global_batch"],
+                                  layout["seq_len"])
+        assert row.predicted == pytest.approx(
+            flops / row.predicted_step_s / layout["gpus"] / 1e12)
 
 
 @pytest.mark.parametrize(("run_id", "flops_per_sequence"), [

@@ -1,0 +1,57 @@
+"""Rewrite the README's snapshots of the validation suite: the summary table of
+``scalingperf validate``, and the prediction-interval section's held-out coverage table,
+its pooled coverage and step factors (tests/test_intervals.py and tests/test_readme.py
+check that the README quotes what the code computes).
+
+    python tools/readme_tables.py
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import scalingperf as sp
+from scalingperf import intervals
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _replace_block(text: str, heading: str, block: str) -> str:
+    """The first ```text block after ``heading`` replaced by ``block``."""
+    start = text.index("```text", text.index(heading))
+    end = text.index("```\n", start + 7) + 4
+    return text[:start] + "```text\n" + block.rstrip("\n") + "\n```\n" + text[end:]
+
+
+def main() -> None:
+    text = README.read_text()
+    result = sp.validate()
+    text = _replace_block(text, "## Validation against published runs", result.summary_table())
+    text = _replace_block(text, "### Prediction intervals", intervals.coverage_table(0.8))
+    pooled = intervals.held_out_coverage(0.8)["pooled"].fraction
+    by_device = intervals.held_out_coverage(0.8, by="device")["pooled"].fraction
+    low, high = intervals.step_factors(0.8)
+    section = text.index("### Prediction intervals")
+    head, tail = text[:section], text[section:]
+    tail = re.sub(r"over the\s+\d+ runs `validate\(\)` predicts",
+                  f"over the\n{len(result.predicted)} runs `validate()` predicts", tail, count=1)
+    tail = re.sub(r"\d+ % where 80 % was asked", f"{pooled * 100:.0f} % where 80 % was asked",
+                  tail, count=1)
+    tail = re.sub(r"does worse held out \(\d+ %\)", f"does worse held out ({by_device * 100:.0f} %)",
+                  tail, count=1)
+    r70 = sp.estimate(sp.Architecture.preset("llama-3-70b"), 1, 8192, tp=8, pp=4, dp=16,
+                      microbatches=16)
+    lo, hi = r70.step_interval(0.8)
+    days = r70.training_interval(15e12, 0.8)
+    tail = re.sub(r"# \([\d.]+, [\d.]+\) s around [\d.]+ s: factors [\d.]+ and [\d.]+",
+                  f"# ({lo:.2f}, {hi:.2f}) s around {r70.time.step:.2f} s: factors {low:.2f} "
+                  f"and {high:.2f}", tail, count=1)
+    tail = re.sub(r"# \(\d+, \d+\) days on 15T tokens, estimate \d+",
+                  f"# ({days[0]:.0f}, {days[1]:.0f}) days on 15T tokens, estimate "
+                  f"{r70.training(15e12)['days']:.0f}", tail, count=1)
+    README.write_text(head + tail)
+
+
+if __name__ == "__main__":
+    main()

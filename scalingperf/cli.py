@@ -366,10 +366,13 @@ def _progress_bar(done: int, total: int) -> None:
     global _bar_open
     width = 40
     filled = int(width * done / max(total, 1))
+    # Marked open before it is drawn: a Ctrl-C may land between any two statements, and
+    # the message after it needs the bar's line ended.
+    _bar_open = True
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
-    _bar_open = done < total
-    if not _bar_open:
+    if done >= total:
         sys.stderr.write("\n")
+        _bar_open = False
     sys.stderr.flush()
 
 
@@ -383,6 +386,8 @@ def _end_progress_line() -> None:
 
 #: Sweeps estimated to take longer than this ask for --yes first.
 CONFIRM_SECONDS = 60.0
+
+
 def _sweep(args: argparse.Namespace) -> int:
     if args.out:
         check_target(args.out)  # before the work: a bad --out is refused at once, not after it

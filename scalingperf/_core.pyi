@@ -149,6 +149,7 @@ class Efficiency:
         dp_overlap: float = 0.0,
         tile: int = 128,
         attention: float = 0.75,
+        tp_overlap: float = 0.0,
     ) -> None: ...
     @property
     def matmul(self) -> float: ...
@@ -162,6 +163,8 @@ class Efficiency:
     def tile(self) -> int: ...
     @property
     def attention(self) -> float: ...
+    @property
+    def tp_overlap(self) -> float: ...
 
 class ParamCounts:
     @property

@@ -29,18 +29,21 @@ from .devices import Hardware, get_hardware
 from .estimate import Efficiency, estimate
 
 #: Efficiency fields calibrate() can fit (``tile`` is an integer, not a fraction).
-FITTABLE = ("matmul", "attention", "memory", "network", "dp_overlap")
+FITTABLE = ("matmul", "attention", "memory", "network", "dp_overlap", "tp_overlap")
+#: Fields fitted as they are (0 allowed), not as logarithms.
+_OVERLAPS = ("dp_overlap", "tp_overlap")
 #: The default fields to fit.
 DEFAULT_FIT = ("matmul", "attention", "network", "dp_overlap")
 #: Largest |relative error| a run may keep after the fit before the runs are called
 #: inconsistent with one set of efficiencies.
 INCONSISTENT = 0.5
 #: A field is undetermined when, across the runs, the RMS change of log(step time) per unit
-#: change of the field (per e-fold for the fractions, per unit for dp_overlap) that no other
+#: change of the field (per e-fold for the fractions, per unit for the overlaps) that no other
 #: fitted field can reproduce is below this.
 SENSITIVITY = 1e-3
 
-_LOWER = {"matmul": 1e-3, "attention": 1e-3, "memory": 1e-3, "network": 1e-3, "dp_overlap": 0.0}
+_LOWER = {"matmul": 1e-3, "attention": 1e-3, "memory": 1e-3, "network": 1e-3, "dp_overlap": 0.0,
+          "tp_overlap": 0.0}
 _UPPER = 1.0
 _Vector = Sequence[float] | npt.NDArray[np.float64]
 _ARCH_FIELDS = tuple(f.name for f in dataclasses.fields(Architecture)
@@ -330,7 +333,7 @@ def _parse(values: Mapping[str, Any], device: Hardware
 # ------------------------------------------------------------------------------- fitting
 class _Model:
     """Step times of the runs as a function of the free fields, in fit coordinates:
-    log(value) for the fractions, the value itself for dp_overlap."""
+    log(value) for the fractions, the value itself for the overlaps."""
 
     def __init__(self, runs: Sequence[_Run], device: Hardware, base: dict[str, float],
                  tied_attention: bool) -> None:
@@ -342,11 +345,11 @@ class _Model:
 
     @staticmethod
     def to_u(name: str, value: float) -> float:
-        return value if name == "dp_overlap" else math.log(value)
+        return value if name in _OVERLAPS else math.log(value)
 
     @staticmethod
     def from_u(name: str, u: float) -> float:
-        value = u if name == "dp_overlap" else math.exp(u)
+        value = u if name in _OVERLAPS else math.exp(u)
         return min(max(value, _LOWER[name]), _UPPER)
 
     @staticmethod
@@ -561,5 +564,5 @@ def _uncertainty(model: _Model, free: Sequence[str], u: npt.NDArray[np.float64]
     out = {}
     for j, name in enumerate(free):
         se = math.sqrt(max(float(cov[j, j]), 0.0))
-        out[name] = se if name == "dp_overlap" else model.from_u(name, float(u[j])) * se
+        out[name] = se if name in _OVERLAPS else model.from_u(name, float(u[j])) * se
     return out

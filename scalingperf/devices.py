@@ -268,7 +268,8 @@ def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Ha
 
 
 #: The Efficiency fields a device's table entry may set.
-_EFFICIENCY_FIELDS = ("matmul", "attention", "memory", "network", "dp_overlap", "tile")
+_EFFICIENCY_FIELDS = ("matmul", "attention", "memory", "network", "dp_overlap", "tp_overlap",
+                      "tile")
 
 
 def _default_efficiency(values: Mapping[str, float] | None) -> _CoreEfficiency:

@@ -30,6 +30,9 @@ class Efficiency(_core.Efficiency):
     attention : float, optional
         Fraction of the 16-bit peak that attention's own GEMMs (Q K^T, P V, fused in one
         flash-attention kernel) reach, [0.001, 1]; by default the same as ``matmul``.
+    tp_overlap : float
+        Fraction of the tensor-parallel collectives hidden behind the GEMMs they feed
+        (async TP, comm-GEMM overlap), [0, 1]; 0 (the default) exposes all of it.
     dp_overlap : float
         Fraction of the data-parallel gradient reduction hidden behind compute, [0, 1].
     tile : int
@@ -43,7 +46,8 @@ class Efficiency(_core.Efficiency):
                  network: float = _DEFAULT_EFFICIENCY.network,
                  dp_overlap: float = _DEFAULT_EFFICIENCY.dp_overlap,
                  tile: int = _DEFAULT_EFFICIENCY.tile,
-                 attention: float | None = None) -> None:
+                 attention: float | None = None,
+                 tp_overlap: float = _DEFAULT_EFFICIENCY.tp_overlap) -> None:
         matmul = _validate.number("matmul", matmul)
         super().__init__(matmul=matmul,
                          memory=_validate.number("memory", memory),
@@ -51,7 +55,8 @@ class Efficiency(_core.Efficiency):
                          dp_overlap=_validate.number("dp_overlap", dp_overlap),
                          tile=_validate.integer("tile", tile),
                          attention=matmul if attention is None
-                         else _validate.number("attention", attention))
+                         else _validate.number("attention", attention),
+                         tp_overlap=_validate.number("tp_overlap", tp_overlap))
 _PARAM_FIELDS = ("total", "embedding", "non_embedding", "active", "active_non_embedding")
 _FLOP_FIELDS = ("forward", "backward", "forward_causal", "backward_causal",
                 "elementwise_forward", "elementwise_backward", "recompute", "model",
@@ -89,6 +94,8 @@ def estimate(
     microbatches: int | None = None,
     interleave: int = 1,
     efficiency: _core.Efficiency | None = None,
+    tp_overlap: float | None = None,
+    dp_overlap: float | None = None,
 ) -> Report:
     """Parameters, FLOPs, memory per device and step time of training ``arch``.
 
@@ -129,6 +136,10 @@ def estimate(
         bandwidth, and how much of the data-parallel reduction overlaps compute. Default:
         the device's measured fractions where its table entry has them
         (``hardware.default_efficiency``), else ``Efficiency()``.
+    tp_overlap, dp_overlap : float or bool, optional
+        Override the efficiency's fractions of the tensor- and data-parallel collectives
+        hidden behind compute, [0, 1] (True: all of it, the bound async TP or a prefetching
+        FSDP approaches; False: none).
 
     Returns
     -------
@@ -138,6 +149,9 @@ def estimate(
         msg = f"arch={arch!r} is invalid: it must be a scalingperf.Architecture"
         raise ValueError(msg)
     device = get_hardware(hardware)
+    if tp_overlap is not None or dp_overlap is not None:
+        efficiency = _with_overlaps(_efficiency(efficiency) if efficiency is not None
+                                    else device.default_efficiency, tp_overlap, dp_overlap)
     args = (arch._core, device._core,
             device.default_efficiency if efficiency is None else efficiency,
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
@@ -151,6 +165,22 @@ def estimate(
     args = (*args[:2], args[2] if efficiency is None else _efficiency(efficiency),
             *_converted(args[3:]))
     return Report(arch, device, args, _core.estimate(*args))
+
+
+def _overlap(field: str, value: Any) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    return _validate.number(field, value)
+
+
+def _with_overlaps(base: _core.Efficiency, tp_overlap: Any, dp_overlap: Any) -> Efficiency:
+    """``base`` with the overlaps given (None: keep the base's)."""
+    return Efficiency(matmul=base.matmul, attention=base.attention, memory=base.memory,
+                      network=base.network, tile=base.tile,
+                      dp_overlap=base.dp_overlap if dp_overlap is None
+                      else _overlap("dp_overlap", dp_overlap),
+                      tp_overlap=base.tp_overlap if tp_overlap is None
+                      else _overlap("tp_overlap", tp_overlap))
 
 
 def _efficiency(value: Any) -> _core.Efficiency:
@@ -432,7 +462,7 @@ def _training_repr(r: _core.TrainingReport) -> str:
 def _efficiency_repr(e: _core.Efficiency) -> str:
     return _fields("Efficiency", [(name, repr(getattr(e, name))) for name in
                                   ("matmul", "attention", "memory", "network", "dp_overlap",
-                                   "tile")])
+                                   "tp_overlap", "tile")])
 
 
 _core.ParamCounts.__repr__ = lambda self: _fields(  # type: ignore[method-assign]

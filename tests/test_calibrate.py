@@ -246,3 +246,12 @@ def test_inconsistent_runs_are_refused_listing_the_worst():
     with pytest.raises(ValueError, match=r"inconsistent with one set of efficiencies.*"
                                          r"worst: run 4: predicted .* measured"):
         sp.calibrate(runs, hardware=DEVICE)
+
+
+def test_the_tensor_parallel_overlap_is_recovered_too():
+    truth = sp.Efficiency(matmul=0.55, attention=0.4, network=0.6, dp_overlap=0.3,
+                          tp_overlap=0.6)
+    fields = ("matmul", "attention", "network", "dp_overlap", "tp_overlap")
+    cal = sp.calibrate(measured(efficiency=truth), hardware=DEVICE, fit=fields)
+    for name in fields:
+        assert getattr(cal.efficiency, name) == pytest.approx(getattr(truth, name), abs=1e-3)

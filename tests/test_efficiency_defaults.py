@@ -70,3 +70,36 @@ def test_a_device_dict_may_carry_its_efficiency():
     assert device.default_efficiency.matmul == 0.5
     with pytest.raises(ValueError, match="efficiency="):
         sp.Hardware.from_dict({**entry, "efficiency": {"speed": 1}})
+
+
+def test_tp_overlap_hides_that_share_of_the_tensor_parallel_collectives():
+    arch = sp.Architecture.preset("llama-3-70b")
+    options = dict(batch=1, seq_len=8192, tp=8, dp=8)
+    exposed = sp.estimate(arch, **options)
+    half = sp.estimate(arch, tp_overlap=0.5, **options)
+    hidden = sp.estimate(arch, tp_overlap=True, **options)
+    assert half.time.tp_communication == pytest.approx(exposed.time.tp_communication / 2)
+    assert hidden.time.tp_communication == 0
+    assert hidden.time.step < half.time.step < exposed.time.step
+    assert half.time.forward == exposed.time.forward
+    # The estimate's own overrides, on the device's default efficiency.
+    device = sp.hardware()["H100-SXM"].default_efficiency
+    assert half.hardware.default_efficiency.matmul == device.matmul
+    explicit = sp.estimate(arch, efficiency=sp.Efficiency(matmul=device.matmul,
+                                                          attention=device.attention,
+                                                          tp_overlap=0.5), **options)
+    assert explicit.time.step == half.time.step
+    with pytest.raises(ValueError, match=r"tp_overlap=1.5 is invalid"):
+        sp.estimate(arch, tp_overlap=1.5, **options)
+    with pytest.raises(ValueError, match="dp_overlap"):
+        sp.estimate(arch, dp_overlap="most", **options)
+
+
+def test_pruned_reductions_stay_exact_with_overlaps():
+    # The step bound a top-k prunes with must use the same exposed share as the rows.
+    grid = sp.Grid(d_model=range(2048, 8193, 1024), n_layers=[16, 32], head_dim=128,
+                   tp=[1, 2, 4, 8], pp=[1, 2], n_gpus=64, global_batch=256, seq_len=4096,
+                   batch=1, efficiency=sp.Efficiency(tp_overlap=0.7, dp_overlap=0.5))
+    table = sp.sweep(grid)
+    for by in ("-mfu", "step_time"):
+        assert np.array_equal(sp.sweep(grid, top=7, by=by).index, table.top(7, by=by).index)

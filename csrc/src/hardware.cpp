@@ -75,6 +75,7 @@ void validate(const Efficiency& e) {
   check_fraction("memory_efficiency", e.memory, 1e-3);
   check_fraction("network_efficiency", e.network, 1e-3);
   check_fraction("dp_overlap", e.dp_overlap, 0);
+  check_fraction("tp_overlap", e.tp_overlap, 0);
   detail::check_range("tile", e.tile, 1, 1 << 16);
 }
 

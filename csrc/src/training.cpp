@@ -21,7 +21,8 @@ struct StageTimes {
 [[gnu::always_inline]] inline StageTimes stage_times(const Architecture& a, const Workload& w,
                                                      const Layout& l, const LayoutFactors& f,
                                                      const Network& net,
-                                                     const SectionSeconds& s) {
+                                                     const SectionSeconds& s,
+                                                     double tp_exposed) {
   const bool full = w.recompute == Recompute::full;
   StageTimes out;
   // Backward costs twice the forward for matmuls (two GEMMs of the same shape) and, by the
@@ -44,7 +45,8 @@ struct StageTimes {
   const double layers_per_stage = static_cast<double>(a.n_layers) * f.per_stage;
   if (l.tp > 1) {
     const double once = all_reduce(stream, f.tp_ring, link_for(net, l.tp, 1));
-    out.tp = layers_per_stage * ((full ? 6 : 4) * once) + once;
+    // The share efficiency.tp_overlap hides behind the GEMMs is not on the critical path.
+    out.tp = tp_exposed * (layers_per_stage * ((full ? 6 : 4) * once) + once);
   }
   // Expert parallelism: dispatch and combine all-to-alls forward and backward (and again
   // when recomputed) per MoE layer, k copies of each token.
@@ -72,10 +74,11 @@ struct PipelineTime {
 [[gnu::always_inline]] inline PipelineTime pipeline_time(const Architecture& a,
                                                          const Workload& w, const Layout& l,
                                                          const LayoutFactors& f,
-                                                         const Network& net,
+                                                         const Machine& machine,
                                                          const SectionSeconds& seconds) {
   PipelineTime p;
-  p.stage = stage_times(a, w, l, f, net, seconds);
+  p.stage = stage_times(a, w, l, f, machine.network, seconds,
+                        1 - machine.efficiency.tp_overlap);
   p.stage_seconds = p.stage.forward + p.stage.backward + p.stage.recompute + p.stage.tp +
                     p.stage.ep + p.stage.pp;
   const double m = static_cast<double>(l.microbatches);
@@ -102,7 +105,7 @@ double gradient_reduction(const Workload& w, const Layout& l, const LayoutFactor
 TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
                      const LayoutFactors& f, const Machine& machine,
                      const SectionSeconds& seconds, const MemoryReport& states) {
-  const PipelineTime p = pipeline_time(a, w, l, f, machine.network, seconds);
+  const PipelineTime p = pipeline_time(a, w, l, f, machine, seconds);
 
   // ZeRO 1 and 2: reduce-scatter plus all-gather, the same volume as an all-reduce; ZeRO 3
   // gathers the weights again forward and backward, 1.5x (Rajbhandari et al. 2020 §7).
@@ -249,7 +252,7 @@ StepBound step_bound(const Architecture& a, const Workload& w, const ModelCosts&
                      const SectionSeconds& at_layout) {
   const Layout& l = prepared.layout;
   const LayoutFactors& f = prepared.factors;
-  const PipelineTime p = pipeline_time(a, w, l, f, machine.network, at_layout);
+  const PipelineTime p = pipeline_time(a, w, l, f, machine, at_layout);
   // Every stage holds its share of the layers' parameters (the embedding or the head only
   // adds), and whatever the ZeRO stage the gradients take at least one all-reduce.
   const ParamShares& layers = costs.layers.params;

@@ -36,6 +36,9 @@ struct Efficiency {
   /// Of the 16-bit peak for attention's own GEMMs (Q K^T and P V): a fused attention
   /// kernel (softmax, masking and rescaling between its two GEMMs) runs below a GEMM.
   double attention = 0.75;
+  /// Fraction of the tensor-parallel collectives hidden behind the GEMMs they feed (async
+  /// TP, Transformer Engine's comm-GEMM overlap); 0: all exposed, as in plain Megatron.
+  double tp_overlap = 0;
 };
 
 /// Physically meaningful ranges of a device's numbers, [lo, hi] (latencies [lo, hi)). Far

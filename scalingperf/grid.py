@@ -203,6 +203,11 @@ class Grid:
     #: sequence length it is built with placeholders, to check every other field now.
     _core_grid: _core.Grid = dataclasses.field(init=False, repr=False, compare=False)
     _missing: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    #: The same grid keeping only rows that fit, which reductions sweep by default: built
+    #: the first time one asks for it, then kept (an AutoML loop's top-k would otherwise
+    #: rebuild it on every call).
+    _feasible_grid: _core.Grid | None = dataclasses.field(init=False, repr=False,
+                                                          compare=False)
 
     def __init__(self, **spec: Any) -> None:
         spec = _expand_shapes(spec)
@@ -224,6 +229,7 @@ class Grid:
                         if spec.get(n) is None)
         object.__setattr__(self, "_missing", missing)
         object.__setattr__(self, "_core_grid", self._make_core())  # validates now
+        object.__setattr__(self, "_feasible_grid", None)
         _ = self.hardware, self.efficiency  # and the device and efficiencies
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -339,7 +345,14 @@ class Grid:
             msg = (f"{missing[0]} is missing: give {missing[0]}= to the Grid or to "
                    f"sweep(grid, {missing[0]}=...)")
             raise ValueError(msg)
-        return self._make_core(**given) if given else self._core_grid
+        if not given:
+            return self._core_grid
+        if given == {"feasible": True}:
+            if self._feasible_grid is None:
+                object.__setattr__(self, "_feasible_grid", self._make_core(feasible=True))
+            assert self._feasible_grid is not None
+            return self._feasible_grid
+        return self._make_core(**given)
 
     def _make_core(self, **overrides: Any) -> _core.Grid:
         spec = {**_OPTIONS, **GRID_DEFAULTS, **self.spec, **overrides}

@@ -157,7 +157,6 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
     keep_feasible = reduces if feasible is None else _validate.flag("feasible", feasible)
     overrides = dict(where=where, feasible=keep_feasible or None)
     core = grid._build(**overrides)
-    labels = grid.bound_labels(**overrides)
     device, efficiency = grid.hardware, grid.efficiency
     n_threads = 0 if threads is None else _validate.integer("threads", threads)
     if n_threads < 0:
@@ -189,7 +188,8 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
                                 dtype=np.int64 if name in INTEGER_COLUMNS else np.float64)
                  for c, name in enumerate(COLUMNS)}
         return SweepResult(grid, np.asarray(indices, dtype=np.int64), table,
-                           _Origin(core, size, labels, left_out, reduction, n_threads))
+                           _Origin(core, size, overrides, left_out, reduction, n_threads))
+    labels = grid.bound_labels(**overrides)
     default_chunk = DEFAULT_BOUNDED_CHUNK if labels else DEFAULT_CHUNK
     step = default_chunk if chunk is None else _validate.integer("chunk", chunk)
     if step < 1:
@@ -217,7 +217,8 @@ def _sweep(grid: Grid, batch: int | None, seq_len: int | None, threads: int | No
             index = index[:count].copy()
             columns = {name: values[:count].copy() for name, values in columns.items()}
         parts.append((count, index, columns))
-    origin = _Origin(core, size, labels, {"rejected": rejected, "pruned": 0}, None, n_threads)
+    origin = _Origin(core, size, overrides, {"rejected": rejected, "pruned": 0}, None,
+                     n_threads)
     if len(parts) == 1:
         count, index, columns = parts[0]
         return SweepResult(grid, index[:count], {k: v[:count] for k, v in columns.items()},
@@ -279,7 +280,7 @@ class _Origin:
 
     core: _core.Grid
     size: int
-    bound_labels: list[str]
+    overrides: dict[str, Any]  # the sweep's options over the grid's (where, feasible)
     left_out: dict[str, Any]
     reduction: str | None
     threads: int
@@ -387,7 +388,8 @@ class SweepResult:
             return Skipped(0, 0, (), 0, len(self), None)
         reasons, valid = _core.skip_reasons(origin.core, 0, origin.size, origin.threads)
         entries = [(reason, int(count), example) for reason, count, example in reasons]
-        for label, count in zip(origin.bound_labels, origin.left_out["rejected"], strict=True):
+        labels = self.grid.bound_labels(**origin.overrides)  # in words, only when asked
+        for label, count in zip(labels, origin.left_out["rejected"], strict=True):
             if count:
                 entries.append((label, int(count), label))
         entries.sort(key=lambda entry: -entry[1])

@@ -408,10 +408,14 @@ SkipSummary skip_reasons(const Grid& g, std::uint64_t begin, std::uint64_t end,
     GridCursor cursor(g, outer, block.first_axis);
     int changed = 0;
     bool model_ok = false, workload_ok = false;
-    // The block's layouts refused for one model and micro-batch: the reason per offset
-    // ("" when valid), kept while the layout limits and micro-batch stay the same.
-    std::vector<std::string> layout_why;
-    std::optional<std::pair<LayoutLimits, std::int64_t>> layouts_for;
+    // The block's layouts refused for one model and micro-batch: a reason code per offset
+    // (-1 when valid) into `layout_reasons`, kept while the layout limits and micro-batch
+    // stay the same; points are counted per code and named once, when the walk ends.
+    // The current model's codes per micro-batch (a global batch makes the layouts depend
+    // on it), dropped when the model changes.
+    std::vector<std::pair<std::int64_t, std::vector<int>>> model_codes;
+    std::vector<std::string> layout_categories, layout_reasons;  // reason_of, first message
+    std::vector<std::uint64_t> layout_counts;
     for (; outer * block.size < range_end; ++outer, changed = cursor.advance()) {
       std::copy(cursor.digits().begin(), cursor.digits().end(), digits.begin());
       const std::uint64_t base = outer * block.size;
@@ -427,27 +431,44 @@ SkipSummary skip_reasons(const Grid& g, std::uint64_t begin, std::uint64_t end,
         tally.add(work_why, hi - lo);
         continue;
       }
-      const std::pair<LayoutLimits, std::int64_t> key{layout_limits(arch), work.batch};
-      if (outer_layout_axes || !layouts_for || !(layouts_for->first == key.first) ||
-          layouts_for->second != key.second) {
-        layouts_for = key;
-        layout_why.assign(block.size, std::string());
+      if (changed == 0 || outer_layout_axes) model_codes.clear();
+      const std::vector<int>* codes = nullptr;
+      for (const auto& [batch, list] : model_codes) {
+        if (batch == work.batch) codes = &list;
+      }
+      if (codes == nullptr) {
+        const LayoutLimits limits = layout_limits(arch);
+        std::vector<int> layout_code(block.size, -1);
         std::fill(digits.begin() + static_cast<std::ptrdiff_t>(block.first_axis), digits.end(), 0);
         for (std::uint64_t offset = 0; offset < block.size; ++offset) {
           Layout layout = layout_values(g, digits);
-          if (!(derive_layout(g, work, layout, &why) && check_layout(key.first, layout, &why))) {
-            layout_why[offset] = why;
+          if (!(derive_layout(g, work, layout, &why) && check_layout(limits, layout, &why))) {
+            const std::string category = reason_of(why);
+            const auto known =
+                std::find(layout_categories.begin(), layout_categories.end(), category);
+            layout_code[offset] = static_cast<int>(known - layout_categories.begin());
+            if (known == layout_categories.end()) {
+              layout_categories.push_back(category);
+              layout_reasons.push_back(why);
+              layout_counts.push_back(0);
+            }
           }
           next_digits(g, digits, block.first_axis);
         }
+        model_codes.emplace_back(work.batch, std::move(layout_code));
+        codes = &model_codes.back().second;
       }
       for (std::uint64_t offset = lo; offset < hi; ++offset) {
-        if (layout_why[offset].empty()) {
+        const int code = (*codes)[offset];
+        if (code < 0) {
           ++tally.valid;
         } else {
-          tally.add(layout_why[offset], 1);
+          ++layout_counts[static_cast<std::size_t>(code)];
         }
       }
+    }
+    for (std::size_t r = 0; r < layout_reasons.size(); ++r) {
+      tally.add(layout_reasons[r], layout_counts[r]);
     }
   });
   ReasonTally all;

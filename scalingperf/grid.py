@@ -93,11 +93,6 @@ def _pair(field: str, value: Any) -> tuple[float, float]:
     return lo, hi
 
 
-def _check_values(name: str, values: list[float]) -> None:
-    """The core's range check for one axis (or a scalar given for one)."""
-    _core.check_axis(name, values)
-
-
 def _level(name: str) -> int:
     """0 model, 1 workload, 2 layout."""
     return 0 if name in _MODEL_AXES else 1 if name in _WORKLOAD_AXES else 2
@@ -244,7 +239,7 @@ class Grid:
     @property
     def axes(self) -> dict[str, np.ndarray]:
         """The axes, in enumeration order (the last changes fastest; zipped axes together)."""
-        return {name: np.asarray(self.spec[name]) for name, _, _ in self._axis_order()}
+        return {name: np.asarray(self.spec[name]) for name, _, _ in _ordered(self.spec, self._zip_groups())}
 
     @property
     def swept(self) -> tuple[str, ...]:
@@ -309,10 +304,6 @@ class Grid:
             out.append(sorted(group, key=AXES.index))
         return out
 
-    def _axis_order(self) -> list[tuple[str, Any, bool]]:
-        """(name, values, follows the previous axis) in the core's order."""
-        return _ordered(self.spec, self._zip_groups())
-
     def _axis_values(self, name: str, values: Any) -> list[float]:
         count = len(values)
         if count > MAX_AXIS_VALUES:  # checked before the values are listed
@@ -334,7 +325,7 @@ class Grid:
             numbers = [_validate.real(name, item) for item in items]
         else:
             numbers = [float(_validate.integer(name, item)) for item in items]
-        _check_values(name, numbers)
+        _core.check_axis(name, numbers)
         return numbers
 
     def _build(self, **overrides: Any) -> _core.Grid:
@@ -374,7 +365,7 @@ class Grid:
             if name in base:
                 base[name] = _validate.integer(name, base[name])
                 if name in AXES and name not in first:
-                    _check_values(name, [float(base[name])])
+                    _core.check_axis(name, [float(base[name])])
         for name in ("ffn", "position", "norm"):
             if name in base:
                 base[name] = _validate.text(name, base[name])
@@ -399,7 +390,7 @@ class Grid:
         derive_heads = "n_heads" not in spec
         if derive_heads:
             head_dim = _validate.integer("head_dim", first.get("head_dim", spec.get("head_dim")))
-            _check_values("head_dim", [float(head_dim)])
+            _core.check_axis("head_dim", [float(head_dim)])
             base["n_heads"] = max(1, int(base["d_model"]) // head_dim)
         defaults = {f.name: f.default for f in dataclasses.fields(Architecture)
                     if f.default is not dataclasses.MISSING}
@@ -411,7 +402,7 @@ class Grid:
             if value is not None:
                 value = _validate.integer(name, value)
                 if name in AXES and name not in first:
-                    _check_values(name, [float(value)])
+                    _core.check_axis(name, [float(value)])
             base[name] = 0 if value is None else value
         if "n_kv_heads" in first or "gqa_group" in first:
             base["n_kv_heads"] = 0
@@ -430,12 +421,12 @@ class Grid:
                 fixed[name] = int(first[name])
             else:
                 fixed[name] = _validate.integer(name, fixed[name])
-                _check_values(name, [float(fixed[name])])
+                _core.check_axis(name, [float(fixed[name])])
         if "microbatches" in first:
             fixed["microbatches"] = int(first["microbatches"])
         elif fixed["microbatches"] is not None:
             fixed["microbatches"] = _validate.integer("microbatches", fixed["microbatches"])
-            _check_values("microbatches", [float(fixed["microbatches"])])
+            _core.check_axis("microbatches", [float(fixed["microbatches"])])
         if "recompute" in first:
             fixed["recompute"] = RECOMPUTE[int(first["recompute"])]
         return _core.Grid(

@@ -182,33 +182,40 @@ GridCursor::GridCursor(const Grid& grid, std::uint64_t index, std::size_t axes) 
   }
 }
 
-int GridCursor::advance() {
-  for (std::size_t a = digits_.size(); a-- > 0;) {
-    if (follows_[a]) continue;
-    const bool carry = ++digits_[a] == sizes_[a];
-    if (carry) digits_[a] = 0;
-    for (std::size_t f = a + 1; f < digits_.size() && follows_[f]; ++f) digits_[f] = digits_[a];
-    if (!carry) {
-      changed_axis_ = a;
-      return levels_[a];
-    }
+namespace {
+/// Moves `digits` from axis `first` on to the next combination, the last axis fastest
+/// (an axis that follows takes its leader's digit); returns the outermost axis whose digit
+/// changed without wrapping, or SIZE_MAX when all of them wrapped to zero.
+template <class Size, class Follows>
+std::size_t step_digits(std::vector<std::uint32_t>& digits, std::size_t first, Size&& size,
+                        Follows&& follows) {
+  for (std::size_t a = digits.size(); a-- > first;) {
+    if (follows(a)) continue;
+    const bool carry = ++digits[a] == size(a);
+    if (carry) digits[a] = 0;
+    for (std::size_t f = a + 1; f < digits.size() && follows(f); ++f) digits[f] = digits[a];
+    if (!carry) return a;
   }
-  changed_axis_ = 0;
-  return 0;  // wrapped past the end: every digit changed
+  return SIZE_MAX;
+}
+}  // namespace
+
+int GridCursor::advance() {
+  const std::size_t a = step_digits(
+      digits_, 0, [&](std::size_t i) { return sizes_[i]; },
+      [&](std::size_t i) { return static_cast<bool>(follows_[i]); });
+  if (a == SIZE_MAX) {
+    changed_axis_ = 0;
+    return 0;  // wrapped past the end: every digit changed
+  }
+  changed_axis_ = a;
+  return levels_[a];
 }
 
 bool next_digits(const Grid& grid, std::vector<std::uint32_t>& digits, std::size_t first) {
-  for (std::size_t a = digits.size(); a-- > first;) {
-    const Axis& axis = grid.axes[a];
-    if (axis.follows) continue;
-    const bool carry = ++digits[a] == axis.values.size();
-    if (carry) digits[a] = 0;
-    for (std::size_t f = a + 1; f < digits.size() && grid.axes[f].follows; ++f) {
-      digits[f] = digits[a];
-    }
-    if (!carry) return true;
-  }
-  return false;
+  return step_digits(
+             digits, first, [&](std::size_t a) { return grid.axes[a].values.size(); },
+             [&](std::size_t a) { return grid.axes[a].follows; }) != SIZE_MAX;
 }
 
 namespace {

@@ -46,18 +46,16 @@ _LOWER = {"matmul": 1e-3, "attention": 1e-3, "memory": 1e-3, "network": 1e-3, "d
           "tp_overlap": 0.0}
 _UPPER = 1.0
 _Vector = Sequence[float] | npt.NDArray[np.float64]
-_ARCH_FIELDS = tuple(f.name for f in dataclasses.fields(Architecture)
-                     if f.init and f.name != "name")
+_ARCH_TYPES = {f.name: f.type for f in dataclasses.fields(Architecture)
+               if f.init and f.name != "name"}
+_ARCH_FIELDS = tuple(_ARCH_TYPES)
 _INTEGER_OPTIONS = ("batch", "seq_len", "tp", "pp", "dp", "ep", "zero", "microbatches",
                     "interleave")
 _FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel")
 _TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer")
 _OPTIONS = (*_INTEGER_OPTIONS, *_FLAG_OPTIONS, *_TEXT_OPTIONS)
-_ARCH_INTEGERS = ("d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "d_ff",
-                  "vocab_size", "max_position_embeddings", "n_experts", "top_k",
-                  "n_shared_experts", "d_ff_expert", "d_ff_shared", "moe_every",
-                  "first_dense_layers")
-_ARCH_FLAGS = ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_expert_gate")
+_ARCH_INTEGERS = tuple(n for n, t in _ARCH_TYPES.items() if t in ("int", "int | None"))
+_ARCH_FLAGS = tuple(n for n, t in _ARCH_TYPES.items() if t == "bool")
 _LABELS = ("name", "id")
 _KNOWN = ("model", "arch", "step_time", "hardware", *_LABELS, *_OPTIONS, *_ARCH_FIELDS)
 
@@ -89,6 +87,11 @@ class CalibratedRun:
         return {"run": self.label, "measured": self.measured,
                 "predicted_before": self.predicted_before, "error_before": self.error_before,
                 "predicted": self.predicted, "error": self.error}
+
+
+def _mean_abs(errors: Iterable[float]) -> float:
+    """Mean |relative error| of the runs."""
+    return float(np.mean([abs(e) for e in errors]))
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class Calibration:
     @property
     def mean_abs_error(self) -> float:
         """Mean |relative error| after the fit."""
-        return float(np.mean([abs(r.error) for r in self.runs]))
+        return _mean_abs(r.error for r in self.runs)
 
     @property
     def max_abs_error(self) -> float:
@@ -139,7 +142,7 @@ class Calibration:
     @property
     def mean_abs_error_before(self) -> float:
         """Mean |relative error| with the device's default efficiency."""
-        return float(np.mean([abs(r.error_before) for r in self.runs]))
+        return _mean_abs(r.error_before for r in self.runs)
 
     @property
     def max_abs_error_before(self) -> float:
@@ -518,11 +521,11 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
                  for r, b, a in zip(parsed, before, after, strict=True))
     _check_consistent(rows, free)
     uncertainty = _uncertainty(model, free, u)
-    fitted = {n: float(getattr(efficiency, n)) for n in free}
-    mean = float(np.mean([abs(r.error) for r in rows]))
     calibrated = {n: float(getattr(efficiency, n)) for n in FITTABLE}
+    fitted = {n: calibrated[n] for n in free}
     source = (f"scalingperf.calibrate on {len(rows)} measured runs: fitted "
-              f"{', '.join(free) or 'nothing'} (mean |error| {mean:.1%}); "
+              f"{', '.join(free) or 'nothing'} (mean |error| "
+              f"{_mean_abs(r.error for r in rows):.1%}); "
               f"the rest from {device.name}'s default")
     device_out = dataclasses.replace(
         device, efficiency={**calibrated, "tile": efficiency.tile, "source": source})  # type: ignore[dict-item]

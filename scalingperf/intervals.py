@@ -28,6 +28,9 @@ from functools import cache
 
 import numpy as np
 
+from . import _validate
+from ._format import table
+
 #: Runs a device needs in the validation suite for ``by="device"`` to use its own
 #: residuals; devices with fewer use every run's.
 MIN_DEVICE_RUNS = 5
@@ -62,12 +65,8 @@ def residuals() -> tuple[Residual, ...]:
 
 def check_level(level: float) -> float:
     """``level`` as a float, or a ValueError naming it unless it is a number in (0, 1)."""
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer,
-                                                         np.floating)):
-        msg = f"level={level!r} is invalid: it must be a number in (0, 1), e.g. 0.8"
-        raise ValueError(msg)
-    value = float(level)
-    if not 0 < value < 1:  # also refuses nan
+    value = _validate.real("level", level)
+    if not 0 < value < 1:
         msg = f"level={level!r} is invalid: it must be in (0, 1), e.g. 0.8"
         raise ValueError(msg)
     return value
@@ -134,7 +133,12 @@ def step_factors(level: float = 0.8, *, device: str | None = None,
     ``device``'s runs when the suite has at least :data:`MIN_DEVICE_RUNS` of them, else of
     all runs."""
     quantiles = step_ratio_quantiles(level, by)
-    lo, hi = quantiles.get(device, quantiles["all"]) if device else quantiles["all"]
+    return _factors(quantiles.get(device, quantiles["all"]) if device else quantiles["all"])
+
+
+def _factors(quantiles: tuple[float, float]) -> tuple[float, float]:
+    """``(lo, hi)`` log ratios as the factors that multiply a predicted step."""
+    lo, hi = quantiles
     return math.exp(lo), math.exp(hi)
 
 
@@ -173,12 +177,10 @@ def held_out_coverage(level: float = 0.8, by: str = "all") -> dict[str, Coverage
         held = [r for r in runs if r.source == source]
         quantiles = _grouped(kept, value, grouping)
         inside = sum(1 for r in held if _inside(r, quantiles))
-        lo, hi = quantiles["all"]
-        out[source] = Coverage(source, len(held), inside, (math.exp(lo), math.exp(hi)))
-    lo, hi = step_ratio_quantiles(value)["all"]
+        out[source] = Coverage(source, len(held), inside, _factors(quantiles["all"]))
     out["pooled"] = Coverage("pooled", sum(c.runs for c in out.values()),
                              sum(c.inside for c in out.values()),
-                             (math.exp(lo), math.exp(hi)))
+                             _factors(step_ratio_quantiles(value)["all"]))
     return out
 
 
@@ -189,8 +191,6 @@ def _inside(run: Residual, quantiles: Mapping[str, tuple[float, float]]) -> bool
 
 def coverage_table(level: float = 0.8, by: str = "all") -> str:
     """:func:`held_out_coverage` as a text table."""
-    from ._format import table
-
     body = [[c.source, str(c.runs), str(c.inside), f"{c.fraction:.0%}",
              f"{c.factors[0]:.2f} - {c.factors[1]:.2f}"]
             for c in held_out_coverage(level, by).values()]

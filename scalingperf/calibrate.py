@@ -491,7 +491,6 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
 
     undetermined: dict[str, str] = {}
     free = list(fields)
-    u = np.zeros(0)
     while True:  # each pass drops a field or ends
         model.tied_attention = "attention" not in free and not explicit_attention
         u0 = [model.to_u(n, base[n]) for n in free]

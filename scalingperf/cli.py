@@ -14,7 +14,7 @@ from ._files import read_json_file
 from ._format import count, duration, gib, si, table
 from .architecture import Architecture
 from .devices import hardware
-from .estimate import Efficiency, Report, estimate
+from .estimate import Report, estimate
 from .export import WriteError, check_target, write_result
 from .grid import AXES, Grid
 from .presets import presets
@@ -184,7 +184,7 @@ def _hardware_spec(spec: str) -> str | dict[str, Any]:
 
 def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
     """What the estimate assumed, for --json."""
-    efficiency = Efficiency()
+    efficiency = report.hardware.default_efficiency  # what estimate used: none was given
     return {
         "dtype": args.dtype, "optimizer": args.optimizer, "zero": args.zero,
         "recompute": report.recompute, "tp": args.tp, "pp": args.pp, "dp": args.dp,
@@ -194,8 +194,9 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
         "interleave": args.interleave, "flash_attention": args.flash_attention,
         "sequence_parallel": args.sequence_parallel, "dropout": args.dropout,
         "implementation": args.implementation,
-        "efficiency": {"matmul": efficiency.matmul, "memory": efficiency.memory,
-                       "network": efficiency.network, "dp_overlap": efficiency.dp_overlap},
+        "efficiency": {"matmul": efficiency.matmul, "attention": efficiency.attention,
+                       "memory": efficiency.memory, "network": efficiency.network,
+                       "dp_overlap": efficiency.dp_overlap, "tp_overlap": efficiency.tp_overlap},
         "layers": "values per instance (one layer of that type) and one micro-batch; the "
                   "model has `count` instances of each",
     }
@@ -236,7 +237,7 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
              else "no: s x s attention scores kept in memory")
     whose = "Megatron-LM" if args.implementation == "megatron" else "Hugging Face transformers"
     activations = f"saved tensors as in {whose}, {'with' if args.dropout else 'no'} dropout"
-    e = Efficiency()
+    e = report.hardware.default_efficiency
     bandwidth = (f"{e.memory:.0%} of memory and network bandwidth" if e.memory == e.network
                  else f"{e.memory:.0%} of memory and {e.network:.0%} of network bandwidth")
     efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s, {bandwidth}; gradient reduction "

@@ -588,16 +588,18 @@ _AXIS_COLUMN = {"gqa_group": "n_kv_heads", "ffn_ratio": "d_ff"}
 
 def _cell(column: str, value: Any) -> str:
     """A table cell with its unit: names and booleans as they are."""
-    from ._format import duration, si
+    from ._format import count, duration, gib, si
 
     if column == "memory_per_gpu":
-        return f"{value / 2**30:.1f} GiB"
+        return gib(value)
     if column == "step_time":
         return duration(value)
     if column == "mfu":
         return f"{value:.1%}"
     if isinstance(value, (bool, str)):
         return str(value)
-    if column in ("params_total", "tokens_per_s") or abs(value) >= 1e5:
+    if column in ("params_total", "tokens_per_s"):
+        return count(value, "").rstrip()  # 6.74 B: the prefixes of model sizes, as estimate
+    if abs(value) >= 1e5:
         return si(value)
     return f"{value:.3g}" if isinstance(value, float) else str(value)

@@ -28,8 +28,6 @@ _CoreEfficiency = _core.Efficiency
 class Hardware:
     """One accelerator and its links.
 
-    Parameters
-    ----------
     Every number must lie in a physically meaningful range (``_core.HARDWARE_LIMITS``;
     far beyond today's devices either way, and narrow enough that every estimate stays
     finite), or a ValueError names the field, the value and the range.
@@ -214,18 +212,14 @@ class HardwareTable(dict[str, Hardware]):
                 for name, hw in self.items()]
         header = ["name", "bf16 peak", "fp8 peak", "memory", "memory bandwidth",
                   "intra-node", "inter-node", "per node"]
-        # table() left-aligns its second column: right-align the numbers in it here.
-        width = max(len(header[1]), *(len(row[1]) for row in rows)) if rows else 0
-        for row in rows:
-            row[1] = row[1].rjust(width)
-        return table([header[0], header[1].rjust(width), *header[2:]], rows)
+        return table(header, rows, left=1)
 
     __str__ = __repr__
 
 
 def _core_repr(hw: _core.Hardware) -> str:
     peaks = [f"peak_{fmt}={si(getattr(hw, f'peak_{fmt}'), 'FLOP/s')}"
-             for fmt in ("fp32", "tf32", "bf16", "fp16")]
+             for fmt in _FORMATS]
     fields = [*peaks, f"memory={si(hw.memory, 'B')}",
               f"memory_bandwidth={si(hw.memory_bandwidth, 'B/s')}",
               f"intra_node_bandwidth={si(hw.intra_node_bandwidth, 'B/s')}",

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from importlib.util import find_spec
 from os import PathLike
 from pathlib import Path
@@ -23,11 +24,12 @@ class WriteError(OSError):
 SUFFIXES = (".csv", ".json", ".parquet")
 
 
-def check_target(path: str | PathLike[str]) -> Path:
-    """Check, before any work, that ``write_result`` can write ``path``.
+def check_target(path: str | PathLike[str], suffixes: tuple[str, ...] = SUFFIXES) -> Path:
+    """Check, before any work, that ``write_result`` (or :func:`write_file` with these
+    ``suffixes``) can write ``path``.
 
-    The extension must be ``.csv``, ``.json`` or ``.parquet`` (pyarrow installed); the
-    folder must exist and be writable (the rows are written to a temporary file there
+    The extension must be one of ``suffixes``: by default ``.csv``, ``.json`` or
+    ``.parquet`` (pyarrow installed); the folder must exist and be writable (the rows are written to a temporary file there
     first); the target must not be a folder, a device, a FIFO or a symbolic link (an
     existing regular file is replaced). Returns the path; raises a ValueError naming the
     problem otherwise.
@@ -35,8 +37,10 @@ def check_target(path: str | PathLike[str]) -> Path:
     target = Path(path)
     name = str(path)
     suffix = target.suffix.lower()
-    if suffix not in SUFFIXES:
-        msg = f"out={name!r} is invalid: use a .csv, .json or .parquet file"
+    if suffix not in suffixes:
+        allowed = (f"{', '.join(suffixes[:-1])} or {suffixes[-1]}" if len(suffixes) > 1
+                   else suffixes[0])
+        msg = f"out={name!r} is invalid: use a {allowed} file"
         raise ValueError(msg)
     if suffix == ".parquet" and find_spec("pyarrow") is None:
         msg = f"out={name!r} is invalid: .parquet needs pyarrow (pip install pyarrow)"
@@ -84,10 +88,9 @@ def write_result(result: SweepResult, path: str | PathLike[str]) -> Path:
     one step: a reader never sees half a file, a failed write leaves the old file as it
     was, and a symbolic link put at ``path`` is replaced, never written through.
     """
-    target = check_target(path)
-    suffix = target.suffix.lower()
-    temporary = _temporary_file(target)
-    try:
+    suffix = Path(path).suffix.lower()
+
+    def write(temporary: Path) -> None:
         if suffix == ".csv":
             if _has_pandas():
                 result.to_pandas().to_csv(temporary, index=False)
@@ -100,6 +103,19 @@ def write_result(result: SweepResult, path: str | PathLike[str]) -> Path:
             import pyarrow.parquet as pq
 
             pq.write_table(result.to_arrow(), temporary)
+
+    return write_file(path, write)
+
+
+def write_file(path: str | PathLike[str], write: Callable[[Path], object],
+               suffixes: tuple[str, ...] = SUFFIXES) -> Path:
+    """Check ``path`` (:func:`check_target` with ``suffixes``), then call ``write`` on a
+    temporary file beside it and move that file over ``path`` in one step. Returns the
+    path; an OSError while writing becomes a :class:`WriteError` naming ``path``."""
+    target = check_target(path, suffixes)
+    temporary = _temporary_file(target)
+    try:
+        write(temporary)
         with temporary.open("rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, target)

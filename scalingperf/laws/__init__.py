@@ -12,6 +12,11 @@ arguments, with its source in the docstring:
 - :class:`Clark2022`: routed (mixture-of-experts) models, L(N, E);
 - :class:`TokensPerParameter`: the 20-tokens-per-parameter rule of thumb.
 
+Every law says which parameters its ``N`` counts (``params_convention``: non-embedding
+as Kaplan et al., total as Hoffmann et al.; :class:`ParamConvention`), and
+``law.params_of(model)`` counts them on an :class:`~scalingperf.Architecture` or a
+:class:`~scalingperf.Report`.
+
 The laws in N and D share ``loss(N, D)``, ``compute_optimal(C) -> (N, D)``,
 ``tokens_for(N)`` and ``isoflop(C, N_grid)``, all broadcasting over NumPy arrays; C is
 in FLOPs. Counts (N, D, C, tokens, steps, batch sizes, experts) must be finite and from 1
@@ -33,7 +38,18 @@ except ImportError as error:  # pragma: no cover - only without a build
     raise
 
 from ..abilities import abilities_at
-from ._base import PF_DAY, ExtrapolationWarning, ScalingLaw
+from ._base import (
+    NON_EMBEDDING,
+    PARAM_CONVENTIONS,
+    PEARCE_SONG_GAMMA,
+    PF_DAY,
+    TOTAL,
+    ExtrapolationWarning,
+    ParamConvention,
+    ScalingLaw,
+    param_convention,
+    total_from_non_embedding,
+)
 from ._chinchilla import (
     GOPHER_FLOPS,
     Besiroglu2024,
@@ -47,7 +63,9 @@ from ._fit import PAPER_GRID, FrontierFit, ParametricFit, fit, fit_envelope, fit
 from ._kaplan import Kaplan2020
 from ._muennighoff import Muennighoff2023
 
-__all__ = ["GOPHER_FLOPS", "PAPER_GRID", "PF_DAY", "Besiroglu2024", "Chinchilla2022",
-           "Clark2022", "ExtrapolationWarning", "FrontierFit", "Kaplan2020", "Muennighoff2023",
-           "ParametricFit", "ParametricLaw", "PowerLawFrontier", "ScalingLaw",
-           "TokensPerParameter", "abilities_at", "fit", "fit_envelope", "fit_isoflop"]
+__all__ = ["GOPHER_FLOPS", "NON_EMBEDDING", "PAPER_GRID", "PARAM_CONVENTIONS",
+           "PEARCE_SONG_GAMMA", "PF_DAY", "TOTAL", "Besiroglu2024", "Chinchilla2022",
+           "Clark2022", "ExtrapolationWarning", "FrontierFit", "Kaplan2020",
+           "Muennighoff2023", "ParamConvention", "ParametricFit", "ParametricLaw",
+           "PowerLawFrontier", "ScalingLaw", "TokensPerParameter", "abilities_at", "fit",
+           "fit_envelope", "fit_isoflop", "param_convention", "total_from_non_embedding"]

@@ -10,13 +10,18 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from numbers import Integral
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _kernels
+
+if TYPE_CHECKING:
+    from ..architecture import Architecture
+    from ..estimate import Report
 
 #: One petaflop/s-day in FLOPs (Kaplan et al. 2020 give compute in PF-days).
 PF_DAY = 1e15 * 24 * 3600
@@ -258,7 +263,124 @@ def ranges(default: Mapping[str, Bounds], given: object, keys: tuple[str, ...],
     return result
 
 
-class ScalingLaw(abc.ABC):
+@dataclass(frozen=True)
+class ParamConvention:
+    """Which parameters a law's ``N`` counts.
+
+    Published laws differ here, and the difference moves their allocations: Kaplan et al.
+    2020 (§2.1) count non-embedding parameters, leaving out the token and position tables
+    (and, GPT-2's output projection being tied to the token table, the head); Hoffmann et
+    al. 2022 count every parameter. Pearce & Song 2024 (arXiv:2406.12907) trace most of
+    the gap between Kaplan's ``N_opt ∝ C^0.73`` and Chinchilla's ``C^0.50`` to this
+    choice at small scale; Porian et al. 2024 (arXiv:2406.19146) to the head's cost left
+    out of Kaplan's count, with warm-up and optimiser tuning.
+
+    Attributes
+    ----------
+    embeddings : bool
+        The token (and learned position) embedding tables are counted.
+    head : bool
+        The output projection (``vocab_size x d_model``) is counted. When it is tied to
+        the token table and ``embeddings`` is true, the shared matrix counts once.
+    experts : {"active", "all"}
+        For a mixture of experts: the parameters one token passes through (its ``top_k``
+        routed experts, the shared ones, attention), or every expert.
+    """
+
+    embeddings: bool
+    head: bool
+    experts: Literal["active", "all"] = "active"
+
+    @property
+    def name(self) -> str:
+        """``"total"``, ``"non_embedding"``, ``"non_embedding_with_head"`` or
+        ``"total_without_head"``, with ``"+all_experts"`` when every expert counts."""
+        base = {(True, True): "total", (False, False): "non_embedding",
+                (False, True): "non_embedding_with_head",
+                (True, False): "total_without_head"}[(self.embeddings, self.head)]
+        return base if self.experts == "active" else f"{base}+all_experts"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def count(self, model: Architecture | Report) -> float:
+        """The parameters of ``model`` (an :class:`~scalingperf.Architecture` or the
+        :class:`~scalingperf.Report` of :func:`~scalingperf.estimate`) in this
+        convention."""
+        from ..architecture import Architecture
+        from ..estimate import Report, estimate
+
+        if isinstance(model, Architecture):
+            model = estimate(model, 1, 1)
+        if not isinstance(model, Report):
+            msg = (f"model={model!r} is invalid: it must be a scalingperf.Architecture or "
+                   "the Report of scalingperf.estimate")
+            raise ValueError(msg)
+        arch, counts = model.architecture, model.params
+        active = self.experts == "active"
+        body = counts.active_non_embedding if active else counts.non_embedding
+        head = arch.vocab_size * arch.d_model
+        tied = bool(arch.tie_embeddings)
+        # ParamCounts.embedding holds the token and position tables and an untied head.
+        tables = counts.embedding - (0 if tied else head)
+        n = body + (tables if self.embeddings else 0)
+        if self.head and not (tied and self.embeddings):
+            n += head
+        return float(n)
+
+
+#: Kaplan et al. 2020's N: no embedding table, no (tied) output projection.
+NON_EMBEDDING = ParamConvention(embeddings=False, head=False)
+#: Hoffmann et al. 2022's N: every parameter.
+TOTAL = ParamConvention(embeddings=True, head=True)
+#: The conventions by name, as :func:`param_convention` accepts them.
+PARAM_CONVENTIONS: dict[str, ParamConvention] = {
+    c.name: c for c in (TOTAL, NON_EMBEDDING, ParamConvention(False, True),
+                        ParamConvention(True, False))}
+
+
+def param_convention(value: object) -> ParamConvention:
+    """``value`` as a :class:`ParamConvention`: one already, or the name of one in
+    :data:`PARAM_CONVENTIONS`; else a ValueError naming the options."""
+    if isinstance(value, ParamConvention):
+        return value
+    if isinstance(value, str) and value in PARAM_CONVENTIONS:
+        return PARAM_CONVENTIONS[value]
+    allowed = ", ".join(repr(k) for k in PARAM_CONVENTIONS)
+    msg = f"params_convention={value!r} is invalid: it must be a ParamConvention or one of {allowed}"
+    raise ValueError(msg)
+
+
+#: Pearce & Song 2024 (arXiv:2406.12907), the fit through the configurations of
+#: Hoffmann et al. 2022's Table A9 (vocabulary 32k): ``N_T = N_\E + 47491 N_\E^(1/3)``.
+PEARCE_SONG_GAMMA = 47491.0
+
+
+def total_from_non_embedding(n_non_embedding: npt.ArrayLike,
+                             gamma: float = PEARCE_SONG_GAMMA) -> float | F64:
+    """Total parameters of a model with ``n_non_embedding`` non-embedding ones, for the
+    family of shapes Pearce & Song 2024 fit: ``N_T = N_\\E + gamma
+    N_\\E^(1/3)``: the embedding grows with ``d_model``, which grows as ``N_\\E^(1/3)`` at
+    a fixed aspect ratio. Broadcasts; ValueError outside :data:`COUNT_RANGE`."""
+    g = positive_scalar("gamma", gamma)
+    shape, (n,) = broadcast(N=counts("n_non_embedding", n_non_embedding))
+    return output(n + g * np.cbrt(n), shape, n_non_embedding=n)
+
+
+class Convention:
+    """What a law's ``N`` counts: the :attr:`params_convention` attribute and
+    :meth:`params_of`, shared by every law."""
+
+    #: Which parameters ``N`` counts (see :class:`ParamConvention`).
+    params_convention: ParamConvention = TOTAL
+
+    def params_of(self, model: Architecture | Report) -> float:
+        """``N`` of ``model`` (an :class:`~scalingperf.Architecture` or a
+        :class:`~scalingperf.Report`) as this law counts it, to pass to its methods."""
+        return self.params_convention.count(model)
+
+
+class ScalingLaw(Convention, abc.ABC):
     """A loss law in parameters ``N`` and training tokens ``D``, and the compute-optimal
     allocation it implies under ``C = 6 N D``.
 

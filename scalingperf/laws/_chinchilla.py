@@ -14,7 +14,10 @@ import numpy.typing as npt
 from . import _kernels
 from ._base import (
     F64,
+    TOTAL,
     Bounds,
+    Convention,
+    ParamConvention,
     ScalingLaw,
     as_numbers,
     broadcast,
@@ -23,6 +26,7 @@ from ._base import (
     documented,
     floating,
     output,
+    param_convention,
     positive_scalar,
     power,
     ranges,
@@ -86,11 +90,16 @@ class ParametricLaw(_LossFrontier):
         it results warn with :class:`ExtrapolationWarning`. ``{}`` turns checks off.
     name : str
         Shown in warnings and ``repr``.
+    params_convention : ParamConvention or str
+        Which parameters ``N`` counts: ``"total"`` (default, as Hoffmann et al.),
+        ``"non_embedding"`` (as Kaplan et al.), ... (see :class:`ParamConvention`).
     """
 
     def __init__(self, E: float, A: float, B: float, alpha: float, beta: float, *,
                  fitted_range: Mapping[str, Bounds] | None = None,
-                 name: str = "ParametricLaw") -> None:
+                 name: str = "ParametricLaw",
+                 params_convention: ParamConvention | str = TOTAL) -> None:
+        self.params_convention = param_convention(params_convention)
         self.E = scalar("E", as_numbers("E", E))
         if not (math.isfinite(self.E) and self.E >= 0):
             msg = f"E={self.E!r} is invalid: it must be finite and >= 0"
@@ -162,11 +171,15 @@ class PowerLawFrontier(ScalingLaw):
     fitted_range : dict, optional
         ``{"N": ..., "D": ...}`` ranges behind the fit (checked on the results).
     name : str
+    params_convention : ParamConvention or str
+        Which parameters ``N`` counts (default ``"total"``; see :class:`ParamConvention`).
     """
 
     def __init__(self, n_coeff: float, a: float, d_coeff: float, b: float, *,
                  fitted_range: Mapping[str, Bounds] | None = None,
-                 name: str = "PowerLawFrontier") -> None:
+                 name: str = "PowerLawFrontier",
+                 params_convention: ParamConvention | str = TOTAL) -> None:
+        self.params_convention = param_convention(params_convention)
         self.n_coeff = positive_scalar("n_coeff", n_coeff)
         self.a = positive_scalar("a", a)
         self.d_coeff = positive_scalar("d_coeff", d_coeff)
@@ -425,7 +438,7 @@ class Besiroglu2024(ParametricLaw):
         self.fitted_range = ranges(CHINCHILLA_RANGE, fitted_range, ("N", "D"))
 
 
-class TokensPerParameter:
+class TokensPerParameter(Convention):
     """The rule of thumb "train on about 20 tokens per parameter".
 
     It is not a fitted law: it summarises Hoffmann et al. 2022, whose Table 3 (approach 1)

@@ -12,6 +12,7 @@ import numpy.typing as npt
 from ._base import (
     F64,
     Bounds,
+    Convention,
     broadcast,
     check_range,
     choice,
@@ -41,7 +42,7 @@ _PUBLISHED_CUTOFF = {"s-base": 937e9, "rl-r": 85e9, "hash": 83e9}
 CLARK_RANGE: dict[str, Bounds] = {"N": (1.5e7, 1.3e9), "E": (1.0, 512.0)}
 
 
-class Clark2022:
+class Clark2022(Convention):
     """Clark et al. 2022, "Unified Scaling Laws for Routed Language Models" (ICML 2022,
     arXiv:2202.01169): the loss of a routed (mixture-of-experts) model as a function of
     the parameter count ``N`` of its dense base model and its number of experts ``E``.
@@ -68,6 +69,11 @@ class Clark2022:
 
     These constants were checked against a secondary transcription of the paper's
     Table 3, not against the PDF itself.
+
+    ``N`` is the dense base model's parameter count (per token, so ``experts="active"``).
+    Whether the paper's N includes the embedding tables was not verified here;
+    :attr:`params_convention` is ``TOTAL``, the count of the DeepMind papers of the
+    period (Hoffmann et al. 2022).
 
     ``N`` and ``E`` must be finite and from 1 to 1e40
     (:data:`~scalingperf.laws._base.COUNT_RANGE`); other values raise a ValueError naming

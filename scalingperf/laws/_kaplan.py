@@ -12,6 +12,7 @@ from . import _kernels
 from ._base import (
     F64,
     LOSS_RANGE,
+    NON_EMBEDDING,
     PF_DAY,
     Bounds,
     ScalingLaw,
@@ -64,6 +65,10 @@ class Kaplan2020(ScalingLaw):
     (possibly for several epochs), and ``C_min`` the compute at a batch far below the
     critical one: neither is Hoffmann et al.'s single-epoch ``C = 6 N D``.
 
+    ``N`` is non-embedding (:attr:`params_convention` is ``NON_EMBEDDING``; §2.1: "the
+    number of model parameters, excluding all vocabulary and positional embeddings"):
+    take it from a model with :meth:`params_of`.
+
     Every constant is an attribute and a keyword argument of the constructor. ``N``,
     ``D``, ``C``, ``S`` and ``B`` must be finite and from 1 to 1e40
     (:data:`~scalingperf.laws._base.COUNT_RANGE`), a loss ``L`` from 1e-3 to 1e3 nats per
@@ -76,6 +81,8 @@ class Kaplan2020(ScalingLaw):
         compute range of ``loss_compute`` is where ``N_opt(C)`` lies in the N range.
         ``{}`` turns the :class:`ExtrapolationWarning` checks off.
     """
+
+    params_convention = NON_EMBEDDING
 
     def __init__(self, *, alpha_n: float = 0.076, n_c: float = 8.8e13,
                  alpha_d: float = 0.095, d_c: float = 5.4e13,

@@ -11,13 +11,17 @@ import numpy.typing as npt
 
 from ._base import (
     F64,
+    NON_EMBEDDING,
     Bounds,
+    Convention,
+    ParamConvention,
     broadcast,
     check_range,
     counts,
     finite_scalar,
     floating,
     output,
+    param_convention,
     positive_scalar,
     power,
     ranges,
@@ -28,7 +32,7 @@ from ._base import (
 DEEPSEEK_RANGE: dict[str, Bounds] = {"C": (1e17, 3e20)}
 
 
-class DeepSeek2024:
+class DeepSeek2024(Convention):
     """Bi et al. 2024, "DeepSeek LLM: Scaling Open-Source Language Models with
     Longtermism" (arXiv:2401.02954), §3: hyper-parameters and the model/data allocation as
     power laws in the compute budget ``C``.
@@ -67,16 +71,20 @@ class DeepSeek2024:
     fitted_range : dict, optional
         ``{"C": (low, high)}``; default 1e17 to 3e20 FLOPs. ``{}`` turns the
         :class:`ExtrapolationWarning` checks off.
+    params_convention : ParamConvention or str, optional
+        Which parameters ``N`` counts (default non-embedding, as the paper).
     """
 
-    #: ``N`` here is ``M``, non-embedding FLOPs per token (not a parameter count).
-    parameters = "non-embedding FLOPs per token"
+    #: Model scale is ``M``, non-embedding FLOPs per token: ``6 N`` with ``N`` the
+    #: non-embedding parameters, plus attention's ``12 n_layer d_model l_seq``.
+    params_convention = NON_EMBEDDING
 
     def __init__(self, *, lr_coeff: float = 0.3118, lr_exponent: float = -0.1250,
                  batch_coeff: float = 0.2920, batch_exponent: float = 0.3271,
                  m_coeff: float = 0.1715, m_exponent: float = 0.5243,
                  d_coeff: float = 5.8316, d_exponent: float = 0.4757,
-                 fitted_range: Mapping[str, Bounds] | None = None) -> None:
+                 fitted_range: Mapping[str, Bounds] | None = None,
+                 params_convention: ParamConvention | str = NON_EMBEDDING) -> None:
         self.lr_coeff = positive_scalar("lr_coeff", lr_coeff)
         self.lr_exponent = finite_scalar("lr_exponent", lr_exponent)
         self.batch_coeff = positive_scalar("batch_coeff", batch_coeff)
@@ -85,6 +93,7 @@ class DeepSeek2024:
         self.m_exponent = finite_scalar("m_exponent", m_exponent)
         self.d_coeff = positive_scalar("d_coeff", d_coeff)
         self.d_exponent = finite_scalar("d_exponent", d_exponent)
+        self.params_convention = param_convention(params_convention)
         self.fitted_range = ranges(DEEPSEEK_RANGE, fitted_range, ("C",))
         self.name = "DeepSeek2024"
 

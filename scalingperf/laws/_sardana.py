@@ -13,6 +13,8 @@ import numpy.typing as npt
 from ._base import (
     COUNT_RANGE,
     F64,
+    Convention,
+    ParamConvention,
     as_numbers,
     broadcast,
     check_range,
@@ -44,7 +46,7 @@ def _inference_tokens(value: object) -> F64:
     return array
 
 
-class Sardana2024:
+class Sardana2024(Convention):
     """Sardana, Portes, Doubov and Frankle 2024, "Beyond Chinchilla-Optimal: Accounting
     for Inference in Language Model Scaling Laws" (ICML 2024, arXiv:2401.00448): the
     parameters ``N`` and training tokens ``D`` of the cheapest model that reaches a loss
@@ -88,6 +90,8 @@ class Sardana2024:
             raise ValueError(msg)
         self.law = law
         self.name = "Sardana2024"
+        #: The loss law's (every parameter, for Hoffmann et al.'s fit).
+        self.params_convention: ParamConvention = law.params_convention
 
     def __repr__(self) -> str:
         return f"Sardana2024({self.law!r})"

@@ -11,13 +11,17 @@ import numpy.typing as npt
 
 from ._base import (
     F64,
+    NON_EMBEDDING,
     Bounds,
+    Convention,
+    ParamConvention,
     broadcast,
     check_range,
     counts,
     finite_scalar,
     floating,
     output,
+    param_convention,
     positive_scalar,
     ranges,
 )
@@ -27,7 +31,7 @@ from ._base import (
 STEPLAW_RANGE: dict[str, Bounds] = {"N": (2.1466368e8, 1.073741824e9), "D": (4e9, 1e11)}
 
 
-class StepLaw2025:
+class StepLaw2025(Convention):
     """Li et al. 2025, "Predictable Scale: Part I, Step Law -- Optimal Hyperparameter
     Scaling Law in Large Language Model Pretraining" (arXiv:2503.04715): the optimal peak
     learning rate and batch size of AdamW pre-training from the non-embedding parameter
@@ -59,20 +63,25 @@ class StepLaw2025:
     fitted_range : dict, optional
         Default: N from 214.7M to 1.07B, D from 4B to 100B. ``{}`` turns the
         :class:`ExtrapolationWarning` checks off.
+    params_convention : ParamConvention or str, optional
+        Which parameters ``N`` counts (default non-embedding, as the paper).
     """
 
-    #: ``N`` counts parameters without the embeddings.
-    parameters = "non-embedding"
+    #: ``N`` counts parameters without the embeddings: in the authors' data N = n_layer
+    #: (4 d_model^2 + 3 d_model d_ffn), attention and SwiGLU weights, no vocabulary.
+    params_convention = NON_EMBEDDING
 
     def __init__(self, *, lr_coeff: float = 1.79, lr_n_exponent: float = -0.713,
                  lr_d_exponent: float = 0.307, batch_coeff: float = 0.58,
                  batch_exponent: float = 0.571,
-                 fitted_range: Mapping[str, Bounds] | None = None) -> None:
+                 fitted_range: Mapping[str, Bounds] | None = None,
+                 params_convention: ParamConvention | str = NON_EMBEDDING) -> None:
         self.lr_coeff = positive_scalar("lr_coeff", lr_coeff)
         self.lr_n_exponent = finite_scalar("lr_n_exponent", lr_n_exponent)
         self.lr_d_exponent = finite_scalar("lr_d_exponent", lr_d_exponent)
         self.batch_coeff = positive_scalar("batch_coeff", batch_coeff)
         self.batch_exponent = finite_scalar("batch_exponent", batch_exponent)
+        self.params_convention = param_convention(params_convention)
         self.fitted_range = ranges(STEPLAW_RANGE, fitted_range, ("N", "D"))
         self.name = "StepLaw2025"
 

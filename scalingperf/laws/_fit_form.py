@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -143,7 +144,7 @@ def _deepseek(runs: Mapping[str, npt.ArrayLike]) -> FormFit:
                "tokens": ("d_coeff", "d_exponent")}
     fits = {name: fit_power_law(name, runs[name], {"C": c})
             for name in targets if name in runs}
-    constants: dict[str, float] = {}
+    constants: dict[str, Any] = {}
     for name, result in fits.items():
         coeff, exponent = targets[name]
         constants[coeff] = result.coeff
@@ -155,7 +156,7 @@ def _deepseek(runs: Mapping[str, npt.ArrayLike]) -> FormFit:
 def _steplaw(runs: Mapping[str, npt.ArrayLike]) -> FormFit:
     n, d = runs["N"], runs["D"]
     fits: dict[str, PowerLawFit] = {}
-    constants: dict[str, float] = {}
+    constants: dict[str, Any] = {}
     if "learning_rate" in runs:
         result = fit_power_law("learning_rate", runs["learning_rate"], {"N": n, "D": d})
         fits["learning_rate"] = result

@@ -10,7 +10,11 @@ arguments, with its source in the docstring:
 - :class:`Besiroglu2024`: the replication's refit of approach 3;
 - :class:`Muennighoff2023`: the same form in effective (repeated) data and parameters;
 - :class:`Clark2022`: routed (mixture-of-experts) models, L(N, E);
-- :class:`TokensPerParameter`: the 20-tokens-per-parameter rule of thumb.
+- :class:`TokensPerParameter`: the 20-tokens-per-parameter rule of thumb;
+- :class:`DeepSeek2024`: Bi et al.'s learning rate, batch size and model/data scale as
+  power laws in compute;
+- :class:`StepLaw2025`: Li et al.'s learning rate and batch size from N and D;
+- :class:`Sardana2024`: the cheapest model for a loss when it will also serve inference.
 
 Every law says which parameters its ``N`` counts (``params_convention``: non-embedding
 as Kaplan et al., total as Hoffmann et al.; :class:`ParamConvention`), and
@@ -59,13 +63,19 @@ from ._chinchilla import (
     TokensPerParameter,
 )
 from ._clark import Clark2022
+from ._deepseek import DeepSeek2024
 from ._fit import PAPER_GRID, FrontierFit, ParametricFit, fit, fit_envelope, fit_isoflop
+from ._fit_form import FormFit, PowerLawFit, fit_form, fit_power_law
 from ._kaplan import Kaplan2020
 from ._muennighoff import Muennighoff2023
+from ._sardana import Sardana2024
+from ._steplaw import StepLaw2025
 
 __all__ = ["GOPHER_FLOPS", "NON_EMBEDDING", "PAPER_GRID", "PARAM_CONVENTIONS",
            "PEARCE_SONG_GAMMA", "PF_DAY", "TOTAL", "Besiroglu2024", "Chinchilla2022",
-           "Clark2022", "ExtrapolationWarning", "FrontierFit", "Kaplan2020",
-           "Muennighoff2023", "ParamConvention", "ParametricFit", "ParametricLaw",
-           "PowerLawFrontier", "ScalingLaw", "TokensPerParameter", "abilities_at", "fit",
-           "fit_envelope", "fit_isoflop", "param_convention", "total_from_non_embedding"]
+           "Clark2022", "DeepSeek2024", "ExtrapolationWarning", "FormFit", "FrontierFit",
+           "Kaplan2020", "Muennighoff2023", "ParamConvention", "ParametricFit",
+           "ParametricLaw", "PowerLawFit", "PowerLawFrontier", "Sardana2024", "ScalingLaw",
+           "StepLaw2025", "TokensPerParameter", "abilities_at", "fit", "fit_envelope",
+           "fit_form", "fit_isoflop", "fit_power_law", "param_convention",
+           "total_from_non_embedding"]

@@ -1,0 +1,91 @@
+"""fit_form: the hyper-parameter laws' power-law forms fitted to runs."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scalingperf import laws
+
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None)
+BUDGETS = np.geomspace(1e17, 3e20, 8)
+
+
+def test_deepseek_recovers_its_constants():
+    """Noiseless runs drawn from the published law give back its constants."""
+    law = laws.DeepSeek2024()
+    m, d = law.compute_optimal(BUDGETS)
+    result = laws.fit_form("deepseek", C=BUDGETS, learning_rate=law.learning_rate(BUDGETS),
+                           batch_size=law.batch_size(BUDGETS), model_scale=m, tokens=d)
+    fitted = result.law
+    for name in ("lr_coeff", "lr_exponent", "batch_coeff", "batch_exponent", "m_coeff",
+                 "m_exponent", "d_coeff", "d_exponent"):
+        assert getattr(fitted, name) == pytest.approx(getattr(law, name), rel=1e-9)
+    assert fitted.fitted_range == {"C": (1e17, 3e20)}
+    assert result.fits["learning_rate"].rms_log_residual < 1e-12
+    assert result.fits["batch_size"].n_runs == 8
+
+
+def test_untouched_targets_keep_the_papers_constants():
+    result = laws.fit_form("deepseek", C=BUDGETS, learning_rate=1e-3 * (BUDGETS / 1e17) ** -0.2)
+    assert result.law.lr_exponent == pytest.approx(-0.2, rel=1e-12)
+    assert result.law.lr_coeff == pytest.approx(1e-3 * 1e17**0.2, rel=1e-9)
+    assert result.law.batch_coeff == laws.DeepSeek2024().batch_coeff
+    assert set(result.fits) == {"learning_rate"}
+
+
+def test_steplaw_with_noise_has_errors_that_cover_the_truth():
+    rng = np.random.default_rng(1)
+    n = np.repeat(np.geomspace(2.2e8, 1e9, 4), 4)
+    d = np.tile(np.geomspace(4e9, 1e11, 4), 4)
+    truth = laws.StepLaw2025()
+    lr = truth.learning_rate(n, d) * np.exp(rng.normal(0.0, 0.05, n.size))
+    result = laws.fit_form("steplaw", N=n, D=d, learning_rate=lr, batch_size=truth.batch_size(d))
+    fit = result.fits["learning_rate"]
+    assert fit.exponents["N"] == pytest.approx(-0.713, abs=4 * fit.stderr["N"])
+    assert fit.exponents["D"] == pytest.approx(0.307, abs=4 * fit.stderr["D"])
+    assert 0.02 < fit.rms_log_residual < 0.08
+    assert result.law.batch_exponent == pytest.approx(0.571, rel=1e-9)
+    assert result.law.fitted_range["N"] == pytest.approx((2.2e8, 1e9))
+
+
+def test_power_law_exact_fit_has_infinite_errors():
+    fit = laws.fit_power_law("y", [2.0, 8.0], {"x": [1.0, 4.0]})
+    assert fit.coeff == pytest.approx(2.0)
+    assert fit.exponents["x"] == pytest.approx(1.0)
+    assert math.isinf(fit.stderr["x"])
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda: laws.fit_form("kaplan", C=BUDGETS, learning_rate=BUDGETS), "form"),
+    (lambda: laws.fit_form("deepseek", learning_rate=BUDGETS), "C is missing"),
+    (lambda: laws.fit_form("deepseek", C=BUDGETS), "at least one of"),
+    (lambda: laws.fit_form("deepseek", C=BUDGETS, lr=BUDGETS), "lr is invalid"),
+    (lambda: laws.fit_form("steplaw", N=BUDGETS, D=BUDGETS, learning_rate=BUDGETS), "degenerate"),
+    (lambda: laws.fit_form("steplaw", N=[1e9] * 4, D=[1e9, 2e9, 3e9, 4e9],
+                           learning_rate=[1.0] * 4), "degenerate"),
+    (lambda: laws.fit_form("deepseek", C=BUDGETS[:2], learning_rate=[1.0, 2.0, 3.0]),
+     "equally long"),
+    (lambda: laws.fit_form("deepseek", C=[1e18], learning_rate=[1.0]), "at least 2"),
+    (lambda: laws.fit_form("deepseek", C=BUDGETS, learning_rate=-BUDGETS), "learning_rate"),
+    (lambda: laws.fit_form("deepseek", C=[[1e18, 1e19]], learning_rate=[[1.0, 2.0]]), "1-D"),
+    (lambda: laws.fit_form("deepseek", C=BUDGETS * 0, learning_rate=BUDGETS), "C="),
+])
+def test_bad_runs(call, field):
+    with pytest.raises(ValueError, match=re.escape(field)):
+        call()
+
+
+@SETTINGS
+@given(coeff=st.floats(-20, 20), exponent=st.floats(-2, 2), runs=st.integers(3, 12))
+def test_recovers_any_power_law(coeff, exponent, runs):
+    x = np.geomspace(1e10, 1e20, runs)
+    y = np.exp(coeff + exponent * np.log(x))
+    fit = laws.fit_power_law("y", y, {"x": x})
+    assert math.log(fit.coeff) == pytest.approx(coeff, abs=1e-6)
+    assert fit.exponents["x"] == pytest.approx(exponent, abs=1e-8)

@@ -63,6 +63,7 @@ from ._chinchilla import (
     TokensPerParameter,
 )
 from ._clark import Clark2022
+from ._compare import LawRow, LawTable, compare, register, registered
 from ._deepseek import DeepSeek2024
 from ._fit import PAPER_GRID, FrontierFit, ParametricFit, fit, fit_envelope, fit_isoflop
 from ._fit_form import FormFit, PowerLawFit, fit_form, fit_power_law
@@ -74,8 +75,8 @@ from ._steplaw import StepLaw2025
 __all__ = ["GOPHER_FLOPS", "NON_EMBEDDING", "PAPER_GRID", "PARAM_CONVENTIONS",
            "PEARCE_SONG_GAMMA", "PF_DAY", "TOTAL", "Besiroglu2024", "Chinchilla2022",
            "Clark2022", "DeepSeek2024", "ExtrapolationWarning", "FormFit", "FrontierFit",
-           "Kaplan2020", "Muennighoff2023", "ParamConvention", "ParametricFit",
+           "Kaplan2020", "LawRow", "LawTable", "Muennighoff2023", "ParamConvention", "ParametricFit",
            "ParametricLaw", "PowerLawFit", "PowerLawFrontier", "Sardana2024", "ScalingLaw",
-           "StepLaw2025", "TokensPerParameter", "abilities_at", "fit", "fit_envelope",
-           "fit_form", "fit_isoflop", "fit_power_law", "param_convention",
-           "total_from_non_embedding"]
+           "StepLaw2025", "TokensPerParameter", "abilities_at", "compare", "fit", "fit_envelope",
+           "fit_form", "fit_isoflop", "fit_power_law", "param_convention", "register",
+           "registered", "total_from_non_embedding"]

@@ -12,7 +12,7 @@ except ImportError as error:  # pragma: no cover - only without a build
     )
     raise
 
-from . import abilities, laws, units
+from . import abilities, laws, plot, units
 from .architecture import Architecture
 from .calibrate import calibrate
 from .devices import Hardware, hardware
@@ -25,5 +25,5 @@ from .validate import validate
 
 __all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report", "Skipped",
            "SweepResult", "SweepWarning", "abilities", "calibrate", "estimate", "hardware", "laws",
-           "presets", "sweep", "sweep_columns", "units", "validate"]
+           "plot", "presets", "sweep", "sweep_columns", "units", "validate"]
 __version__ = "0.1.0"

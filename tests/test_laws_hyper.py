@@ -164,3 +164,16 @@ def test_conventions():
     assert laws.StepLaw2025(params_convention="total").params_convention is laws.TOTAL
     with pytest.raises(ValueError, match="params_convention="):
         laws.StepLaw2025(params_convention="heads")
+
+
+def test_compare_lists_them():
+    """compare() shows DeepSeek's eq. 4 with N = M_opt / 6 (so C = 6 N D) and Step Law
+    without an allocation."""
+    table = laws.compare(compute=1e20)
+    row = table["DeepSeek2024"]
+    m, d = laws.DeepSeek2024().compute_optimal(1e20)
+    assert (row.params, row.tokens) == pytest.approx((m / 6, d))
+    assert row.compute == 1e20
+    assert row.params_convention == "non_embedding"
+    assert table["StepLaw2025"].params is None
+    assert "hyper-parameters only" in str(table)

@@ -142,3 +142,9 @@ def test_convention_is_the_loss_laws():
     assert laws.Sardana2024().params_convention is laws.TOTAL
     fitted = laws.ParametricLaw(1.69, 406.4, 410.7, 0.34, 0.28, params_convention="non_embedding")
     assert laws.Sardana2024(fitted).params_convention is laws.NON_EMBEDDING
+
+
+def test_compare_lists_it():
+    row = laws.compare(compute=1e21)["Sardana2024"]
+    assert (row.params, row.tokens) == pytest.approx(laws.Sardana2024().compute_optimal(1e21))
+    assert row.loss == pytest.approx(laws.Sardana2024().loss(row.params, row.tokens))

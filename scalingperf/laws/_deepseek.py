@@ -26,6 +26,7 @@ from ._base import (
     power,
     ranges,
 )
+from ._compare import register
 
 #: The compute budgets of the small-scale runs behind the fits: eight isoFLOP budgets
 #: from 1e17 to 3e20 FLOPs (§3.2, Figure 4).
@@ -211,3 +212,24 @@ class DeepSeek2024(Convention):
         m: F64 = 72.0 * layers * width * width + 12.0 * layers * width * seq
         return output(np.asarray(m, dtype=np.float64), shape, n_layer=layers,
                       d_model=width, seq_len=seq)
+
+
+class _ComparedAllocation:
+    """DeepSeek2024's eq. 4 as :func:`~scalingperf.laws.compare` lists it: ``N = M_opt /
+    6``, so that ``C = M D = 6 N D`` (``N`` then counts attention's FLOPs per token as
+    parameters)."""
+
+    name = "DeepSeek2024"
+
+    def __init__(self, law: DeepSeek2024) -> None:
+        self.law = law
+        self.params_convention = law.params_convention
+
+    def compute_optimal(self, C: float) -> tuple[float, float]:
+        m, d = self.law.compute_optimal(C)
+        return m / 6.0, d
+
+
+register(_ComparedAllocation(DeepSeek2024()), source="Bi et al. 2024, eq. 4", loss=False,
+         note="N is M_opt / 6 (M: non-embedding FLOPs per token, attention included); "
+              "learning_rate(C) and batch_size(C) give its hyper-parameters")

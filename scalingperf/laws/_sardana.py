@@ -23,6 +23,7 @@ from ._base import (
     output,
 )
 from ._chinchilla import CHINCHILLA_RANGE, ParametricLaw
+from ._compare import register
 
 #: Bisection steps: each halves the bracket of a log-space unknown whose starting width
 #: is at most 2,000 (natural-log units), so 120 steps leave it below 1e-30.
@@ -121,6 +122,23 @@ class Sardana2024(Convention):
         float or numpy.ndarray
         """
         return self.law.loss(N, D)
+
+    @overload
+    def tokens_for(self, N: float) -> float: ...
+    @overload
+    def tokens_for(self, N: npt.ArrayLike) -> F64: ...
+    def tokens_for(self, N: npt.ArrayLike) -> float | F64:
+        """The loss law's compute-optimal tokens for ``N`` parameters (no inference).
+
+        Parameters
+        ----------
+        N : float or array
+
+        Returns
+        -------
+        float or numpy.ndarray
+        """
+        return self.law.tokens_for(N)
 
     @overload
     def total_flops(self, N: float, D: float, inference_tokens: float) -> float: ...
@@ -286,3 +304,9 @@ def _bisect(test: Callable[[F64], npt.NDArray[np.bool_]], size: int, low: float 
         hi = np.where(same, hi, mid)
     result: F64 = 0.5 * (lo + hi)
     return result
+
+
+register(Sardana2024(), source="Sardana et al. 2024, §2 on Hoffmann et al.'s eq. 10",
+         note="with no inference: Hoffmann et al.'s approach 3 with three-digit exponents; "
+              "compute_optimal(C, inference_tokens) and optimal_for_loss(L, "
+              "inference_tokens) add the serving cost")

@@ -25,6 +25,7 @@ from ._base import (
     positive_scalar,
     ranges,
 )
+from ._compare import register
 
 #: The dense runs behind the fit (the authors' data/dense_lr_bs_loss.csv): 214.7M to
 #: 1.07B non-embedding parameters, 4B to 100B tokens.
@@ -135,3 +136,7 @@ class StepLaw2025(Convention):
         shape, (d,) = broadcast(D=counts("D", D))
         check_range(self.name, "D", d, self.fitted_range.get("D"), "token count")
         return output(self.batch_coeff * np.exp(self.batch_exponent * np.log(d)), shape, D=d)
+
+
+register(StepLaw2025(), source="Li et al. 2025, the Step Law", loss=False,
+         note="hyper-parameters only: learning_rate(N, D) and batch_size(D), no allocation")

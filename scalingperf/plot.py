@@ -41,6 +41,8 @@ DEFAULT_BUDGETS = (1e19, 1e20, 1e21, 1e22, 1e23)
 _COLUMNS: dict[str, tuple[str, float]] = {
     "loss": ("predicted loss (nats/token)", 1.0),
     "train_days": ("training time (days)", 1.0),
+    "days": ("training time (days)", 1.0),
+    "tokens": ("training tokens (billions)", 1e-9),
     "step_time": ("step time (s)", 1.0),
     "memory_per_gpu": ("memory per GPU (GiB)", 2.0**-30),
     "memory_activations": ("activations per GPU (GiB)", 2.0**-30),
@@ -303,27 +305,31 @@ def _log_if_wide(ax: Axes, axis: str, values: np.ndarray) -> None:
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
 
 
-def pareto(result: Any, x: str = "train_days", y: str = "loss", *, pick: int | None = None,
+def pareto(result: Any, x: str | None = None, y: str = "loss", *, pick: int | None = None,
            feasible: bool = True, title: str | None = None) -> Figure:
     """A sweep's rows and their Pareto front in two columns, e.g. predicted loss against
     training days, or step time against memory per GPU.
 
     Parameters
     ----------
-    result : SweepResult or plan
-        The rows (a plan: its ``candidates``, with its ``best`` marked).
+    result : SweepResult or Plan
+        The rows; a :func:`scalingperf.plan` result draws its ``candidates`` and marks its
+        ``best`` (their first row: candidates are ranked best first).
     x, y : str
         Columns of ``result``, each minimised ("-" in front to maximise), as in
-        :meth:`SweepResult.pareto`. ``"loss"`` needs a loss column
-        (``sweep(..., law=)`` or :meth:`SweepResult.with_loss`).
+        :meth:`SweepResult.pareto`; ``x`` defaults to ``"train_days"`` (a plan's
+        ``"days"``, the time each layout trains for). ``"loss"`` needs a loss column
+        (``sweep(..., law=)`` or :meth:`SweepResult.with_loss`; a plan has one).
     pick : int, optional
-        A row of ``result`` to highlight (e.g. the one you chose).
+        A row of ``result`` to highlight (e.g. the one you chose; a plan's best by
+        default).
     feasible : bool
         The front over the rows that fit only (default), as ``SweepResult.pareto``.
     title : str, optional
         The figure's title (default: says what is drawn).
     """
-    rows, pick = _rows_and_pick(result, pick)
+    rows, pick, planned = _rows_and_pick(result, pick)
+    x = x or ("days" if planned else "train_days")
     xs, x_label = _column(rows, x)
     ys, y_label = _column(rows, y)
     front = rows.pareto(x, y, feasible=feasible)
@@ -343,52 +349,49 @@ def pareto(result: Any, x: str = "train_days", y: str = "loss", *, pick: int | N
             label=f"Pareto front ({len(front)})")
     if pick is not None:
         ax.plot([xs[pick]], [ys[pick]], "*", color="gold", markersize=18,
-                markeredgecolor="black", label=_pick_label(rows, pick))
+                markeredgecolor="black",
+                label=("plan's " if planned else "") + _pick_label(rows, pick))
     _log_if_wide(ax, "x", xs)
     _log_if_wide(ax, "y", ys)
     ax.set_xlabel(x_label + (" (higher is better)" if x.startswith("-") else ""))
     ax.set_ylabel(y_label + (" (higher is better)" if y.startswith("-") else ""))
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize="small")
-    ax.set_title(title or f"{len(rows)} configurations: {y_label.split(' (')[0]} against "
-                 f"{x_label.split(' (')[0]}")
+    what = f"{y_label.split(' (')[0]} against {x_label.split(' (')[0]}"
+    if title is None and planned:
+        title = (f"Plan for {_sci(result.compute)} FLOPs on {result.gpus} "
+                 f"{result.hardware.name}: {len(rows)} candidates that fit")
+    ax.set_title(title or f"{len(rows)} configurations: {what}")
     return fig
 
 
-def _rows_and_pick(result: Any, pick: int | None) -> tuple[SweepResult, int | None]:
+def _rows_and_pick(result: Any, pick: int | None) -> tuple[SweepResult, int | None, bool]:
+    """The rows to draw, the row to mark, and whether ``result`` is a plan."""
     from .sweep import SweepResult
 
-    if not isinstance(result, SweepResult) and hasattr(result, "candidates"):
-        rows = result.candidates
-        if pick is None:
-            pick = _plan_pick(result)
-    else:
-        rows = result
+    planned = not isinstance(result, SweepResult) and hasattr(result, "candidates")
+    rows = result.candidates if planned else result
     if not isinstance(rows, SweepResult):
         msg = f"result={type(result).__name__} is invalid: give a SweepResult or a plan"
         raise ValueError(msg)
     if len(rows) == 0:
         msg = "result is invalid: it has no rows to draw"
         raise ValueError(msg)
+    if planned and pick is None:
+        pick = 0  # the plan's best: its candidates are ranked best first
     if pick is not None:
         pick = _validate.integer("pick", pick)
         if not 0 <= pick < len(rows):
             msg = f"pick={pick} is invalid: give a row from 0 to {len(rows) - 1}"
             raise ValueError(msg)
-    return rows, pick
-
-
-def _plan_pick(plan: Any) -> int | None:
-    """The row of a plan's candidates that is its ``best`` (its ``best_row`` where the
-    plan states it)."""
-    row = getattr(plan, "best_row", None)
-    return None if row is None else int(row)
+    return rows, pick, planned
 
 
 def _pick_label(rows: SweepResult, i: int) -> str:
     row = rows.row(i)
     layout = "/".join(f"{k}{row[k]}" for k in ("tp", "pp", "dp") if k in row)
-    return f"pick: d_model {row['d_model']}, {row['n_layers']} layers, {layout}"
+    experts = f", {row['n_experts']} experts" if row.get("n_experts", 0) > 1 else ""
+    return f"pick: d_model {row['d_model']}, {row['n_layers']} layers{experts}, {layout}"
 
 
 def layers(report: Report, *, per: str = "model") -> Figure:
@@ -400,8 +403,10 @@ def layers(report: Report, *, per: str = "model") -> Figure:
     report : Report
         An :func:`estimate` result.
     per : {"model", "layer"}
-        Whole model per step (each op times its count, default) or one instance of each
-        layer type.
+        The whole model (each op times its count, default) or one instance of each layer
+        type. Values are for one micro-batch, as in ``report.layers``: FLOPs of the model,
+        saved activations and compute time (no communication, bubble or optimizer) on one
+        GPU.
     """
     from .estimate import Report
 
@@ -420,13 +425,12 @@ def layers(report: Report, *, per: str = "model") -> Figure:
 
     labels = [f"{s} · {o}" for s, o in zip(table["section"], table["op"], strict=True)]
     panels: Sequence[tuple[str, str, float, Mapping[str, np.ndarray]]] = (
-        ("FLOPs", "FLOPs per step (TFLOP)" if per == "model" else "FLOPs per layer (TFLOP)",
-         1e-12, {"forward": col("flops_forward", "elementwise_forward"),
+        ("FLOPs", "FLOPs of one micro-batch (TFLOP)", 1e-12, {"forward": col("flops_forward", "elementwise_forward"),
                  "backward": col("flops_backward", "elementwise_backward"),
                  "recompute": col("flops_recompute")}),
         ("Activation memory", "saved for backward per GPU (GiB)", 2.0**-30,
          {"saved activations": col("saved_bytes")}),
-        ("Time", "compute time per GPU (ms)", 1e3,
+        ("Time", "compute time per GPU, one micro-batch (ms)", 1e3,
          {"forward": col("time_forward"), "backward": col("time_backward")}),
     )
     fig, axes = _figure(13.5, 0.26 * len(table) + 1.8, 3, sharey=True)
@@ -447,7 +451,7 @@ def layers(report: Report, *, per: str = "model") -> Figure:
     axes[0].set_yticks(positions, labels, fontsize="small")
     arch = report.architecture
     name = getattr(arch, "name", None) or "model"
-    scope = "whole model, one step" if per == "model" else "one layer of each type"
+    scope = "whole model" if per == "model" else "one layer of each type"
     fig.suptitle(f"{name}: {scope}, micro-batch of {report.batch} x {report.seq_len} tokens "
                  f"on {report.hardware.name}")
     return fig

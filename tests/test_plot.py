@@ -8,6 +8,7 @@ import subprocess
 import sys
 import warnings
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -168,6 +169,23 @@ def test_pareto_draws_the_results_front_and_the_pick(sweep_result):
     assert f"fits ({fits})" in labels
 
 
+def test_pareto_of_a_plan_marks_its_best_first_candidate(sweep_result):
+    """A plan (anything with ``candidates``, ranked best first) has row 0 marked."""
+    ranked = sweep_result.top(len(sweep_result), by="loss")
+    plan_like = SimpleNamespace(candidates=ranked, compute=GOPHER, gpus=512,
+                                hardware=ranked.grid.hardware)
+    fig = plot.pareto(plan_like, "train_days")
+    (ax,) = fig.axes
+    (star,) = _stars(ax)
+    assert star.get_xdata()[0] == ranked["train_days"][0]
+    assert star.get_ydata()[0] == ranked["loss"][0] == ranked["loss"].min()
+    assert star.get_label().startswith("plan's pick: d_model")
+    assert ax.get_title() == (f"Plan for $5.8 \\times 10^{{23}}$ FLOPs on 512 H100-SXM: "
+                              f"{len(ranked)} candidates that fit")
+    with pytest.raises(ValueError, match="column='days' is invalid"):
+        plot.pareto(plan_like)  # a plan's own time column, which these rows lack
+
+
 def test_pareto_in_display_units_and_directions(sweep_result):
     fig = plot.pareto(sweep_result, "step_time", "-mfu")
     (ax,) = fig.axes
@@ -200,7 +218,7 @@ def test_layers_bars_add_up_to_the_reports_totals():
     fig = plot.layers(report)
     flops, memory, time = fig.axes
     assert [ax.get_title() for ax in fig.axes] == ["FLOPs", "Activation memory", "Time"]
-    assert fig.get_suptitle().startswith("llama-2-7b: whole model, one step")
+    assert fig.get_suptitle().startswith("llama-2-7b: whole model, micro-batch of 1 x 4096")
     table = report.layers
 
     def total(ax, label):
@@ -214,7 +232,7 @@ def test_layers_bars_add_up_to_the_reports_totals():
         report.memory.activations / 2**30)
     assert total(time, "backward") == pytest.approx(table.total("time_backward") * 1e3)
     assert flops.get_yticklabels()[0].get_text() == "embedding · token_embedding"
-    assert flops.get_xlabel() == "FLOPs per step (TFLOP)"
+    assert flops.get_xlabel() == "FLOPs of one micro-batch (TFLOP)"
 
 
 def test_layers_per_layer_and_refusals():

@@ -1,0 +1,163 @@
+"""The joint MoE law of Ludziejewski et al. 2025 against its paper's Tables 1, 3 and 4
+(tests/data/published_laws.json), its allocations, and its input boundary."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scalingperf import laws
+from scalingperf.laws import ExtrapolationWarning
+
+PAPER = json.loads((Path(__file__).parent / "data" / "published_laws.json").read_text())[
+    "ludziejewski2025"]
+SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, database=None)
+
+
+def quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        return function(*args, **kwargs)
+
+
+def printed(value: float) -> float:
+    """Half a unit in the last digit printed of ``value``, relative to it (1.7e9: 0.05e9)."""
+    exponent = math.floor(math.log10(value))
+    mantissa = f"{value / 10**exponent:.6g}"
+    digits = len(mantissa.replace(".", "").lstrip("0"))
+    return 0.5 * 10.0 ** (exponent - digits + 1) / value
+
+
+def test_constants_are_table3():
+    law = laws.Ludziejewski2025()
+    for name, value in PAPER["table3"].items():
+        if name != "where":
+            assert getattr(law, name) == value, name
+
+
+@pytest.mark.parametrize("row", PAPER["table1"]["rows"],
+                         ids=lambda r: f"{r['flops']:.0e}-E{r['experts']}")
+def test_table1(row):
+    """Every compute-optimal N and D of Table 1 within the rounding it prints, or 1.3 %
+    where it prints three digits (Table 3's constants are themselves rounded)."""
+    n, d = quiet(laws.Ludziejewski2025().compute_optimal, row["flops"], row["experts"])
+    assert n == pytest.approx(row["params"], rel=max(0.013, printed(row["params"])))
+    assert d == pytest.approx(row["tokens"], rel=max(0.013, printed(row["tokens"])))
+    assert 6 * n * d == pytest.approx(row["flops"], rel=1e-12)
+
+
+def test_table1_broadcasts():
+    rows = PAPER["table1"]["rows"]
+    flops = np.array([r["flops"] for r in rows]).reshape(3, 6)
+    experts = np.array([r["experts"] for r in rows[:6]])
+    n, d = quiet(laws.Ludziejewski2025().compute_optimal, flops, experts)
+    assert n.shape == d.shape == (3, 6)
+    np.testing.assert_allclose(n.ravel(), [r["params"] for r in rows], rtol=0.035)
+    # Finding 1: more experts, fewer active parameters and more tokens.
+    assert np.all(np.diff(n, axis=1) < 0)
+    assert np.all(np.diff(d, axis=1) > 0)
+
+
+@pytest.mark.parametrize("row", PAPER["table4"]["rows"], ids=lambda r: f"E{r['experts']}")
+def test_table4(row):
+    """The law reduced to Hoffmann et al.'s form at fixed E: coefficients within 0.3 %,
+    exponents within 2e-4 (Table 3's four digits)."""
+    reduced = laws.Ludziejewski2025().reduced(row["experts"])
+    assert pytest.approx(row["m"], rel=3e-3) == reduced.A
+    assert -reduced.alpha == pytest.approx(row["mu"], abs=2e-4)
+    assert pytest.approx(row["n"], rel=3e-3) == reduced.B
+    assert -reduced.beta == pytest.approx(row["nu"], abs=2e-4)
+    assert reduced.E == 1.3637
+    assert reduced.params_convention is laws.TOTAL
+
+
+def test_loss_matches_its_reduction_and_more_experts_help():
+    law = laws.Ludziejewski2025()
+    n, d = 5e8, 1e10
+    for experts in (1, 4, 32):
+        assert law.loss(n, d, experts) == pytest.approx(law.reduced(experts).loss(n, d),
+                                                        rel=1e-12)
+    losses = law.loss(n, d, [1, 2, 4, 8, 16, 32])
+    assert np.all(np.diff(losses) < 0)
+    assert law.expert_saturation(1) == pytest.approx(law.e_start, rel=1e-12)
+
+
+def test_learning_rate_eq8():
+    law = laws.Ludziejewski2025()
+    assert law.learning_rate(1e8) == pytest.approx(math.exp(8.39 - 0.81 * math.log(1e8)))
+    assert law.learning_rate(1e8, 8) / law.learning_rate(1e8) == pytest.approx(8**-0.25)
+
+
+def test_inference_and_memory_optima():
+    law = laws.Ludziejewski2025(fitted_range={})
+    n_c, _ = law.compute_optimal(5e22, [1, 8])
+    n_i, d_i = law.inference_optimal(5e22, 1e11, [1, 8])
+    assert np.all(n_i < n_c)
+    np.testing.assert_allclose(6 * n_i * d_i + 2 * n_i * 1e11, 5e22, rtol=1e-9)
+    np.testing.assert_allclose(law.inference_optimal(5e22, 0.0, [1, 8])[0], n_c, rtol=1e-9)
+    # A generous limit leaves the compute optimum; a tight one caps the model.
+    assert law.memory_optimal(5e22, 1e13, 8) == pytest.approx(law.compute_optimal(5e22, 8))
+    n_m, d_m = law.memory_optimal(5e22, 2e9, [1, 8])
+    assert n_m[0] == pytest.approx(2e9, rel=1e-6)  # dense: total = active
+    assert n_m[1] < n_m[0]
+    np.testing.assert_allclose(6 * n_m * d_m, 5e22, rtol=1e-12)
+
+
+def test_extrapolation_warns():
+    law = laws.Ludziejewski2025()
+    with pytest.warns(ExtrapolationWarning, match="E=64"):
+        law.loss(1e9, 1e10, 64)
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda law: law.loss(0.0, 1e9), "N"),
+    (lambda law: law.loss(1e9, math.nan), "D"),
+    (lambda law: law.loss(1e9, 1e9, 0.5), "E"),
+    (lambda law: law.compute_optimal("x"), "C"),
+    (lambda law: law.inference_optimal(1e21, -1.0), "inference_tokens"),
+    (lambda law: law.inference_optimal(10.0, 1e3), "C"),
+    (lambda law: law.memory_optimal(1e21, 1.0), "max_params"),
+    (lambda law: law.memory_optimal(1e21, 1e9, vocab_size=0), "vocab_size"),
+    (lambda law: law.reduced([1, 2]), "E"),
+    (lambda law: law.learning_rate(1e9, None), "E"),
+])
+def test_bad_inputs(call, field):
+    with pytest.raises(ValueError, match=re.escape(field)):
+        call(laws.Ludziejewski2025(fitted_range={}))
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"a": 0.0}, "a"), ({"c": -1.0}, "c"), ({"gamma": math.inf}, "gamma"),
+    ({"e_start": 0.5}, "e_start"), ({"e_start": 300.0}, "e_start"),
+    ({"fitted_range": {"M": (1, 2)}}, "fitted_range"), ({"params_convention": "x"},
+                                                        "params_convention"),
+])
+def test_bad_constants(kwargs, field):
+    with pytest.raises(ValueError, match=re.escape(field)):
+        laws.Ludziejewski2025(**kwargs)
+
+
+@SETTINGS
+@given(n=st.floats(0, 40), d=st.floats(0, 40), e=st.floats(0, 40))
+def test_loss_is_finite_or_refused(n, d, e):
+    """Any counts in range give a finite loss above c, or a ValueError naming the inputs
+    (where the constants take a term beyond float64)."""
+    law = laws.Ludziejewski2025(fitted_range={})
+    try:
+        value = law.loss(10.0**n, 10.0**d, 10.0**e)
+    except ValueError as error:
+        message = str(error)
+    else:
+        message = ""
+        assert math.isfinite(value)
+        assert value > law.c
+    if message:
+        assert "N=" in message

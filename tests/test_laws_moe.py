@@ -161,3 +161,76 @@ def test_loss_is_finite_or_refused(n, d, e):
         assert value > law.c
     if message:
         assert "N=" in message
+
+
+# Krajewski et al. 2024 -------------------------------------------------------------------
+
+KRAJEWSKI = json.loads((Path(__file__).parent / "data" / "published_laws.json").read_text())[
+    "krajewski2024"]
+
+
+def test_krajewski_constants_are_table1():
+    for model in ("moe", "dense"):
+        law = laws.Krajewski2024(model)
+        for name, value in KRAJEWSKI["table1"][model].items():
+            assert getattr(law, name) == value, (model, name)
+    law = laws.Krajewski2024()
+    assert (law.expansion, law.c_f, law.c_r) == (64.0, 6.0, 14.0)
+    assert law.params_convention.name == "non_embedding+all_experts"
+
+
+@pytest.mark.parametrize("row", KRAJEWSKI["table2"]["rows"],
+                         ids=lambda r: f"{r['active_params']:.0e}")
+def test_krajewski_table2(row):
+    """From each printed budget, the law picks Table 2's granularity, its active
+    parameters and tokens within 3 %; the printed (N, D, G) cost the printed FLOPs within
+    0.5 %, and the law's loss is 0.012 to 0.023 below the printed one."""
+    law = laws.Krajewski2024(fitted_range={})
+    n, d, g = law.compute_optimal(row["flops"])
+    assert g == row["granularity"]
+    assert law.active_params(n) == pytest.approx(row["active_params"], rel=0.03)
+    assert d == pytest.approx(row["tokens"], rel=0.03)
+    total = row["active_params"] * (8 * 64 + 4) / 12
+    assert law.training_flops(total, row["tokens"], row["granularity"]) == pytest.approx(
+        row["flops"], rel=5e-3)
+    gap = row["loss"] - law.loss(n, d, g)
+    assert 0.011 < gap < 0.024
+
+
+def test_krajewski_granularity_helps_and_costs():
+    law = laws.Krajewski2024(fitted_range={})
+    losses = law.loss(1e9, 3e10, [1, 2, 4, 8, 16])
+    assert np.all(np.diff(losses) < 0)
+    flops = law.training_flops(1e9, 3e10, [1, 16])
+    assert flops[1] > flops[0]
+    # A small budget does not pay for the router of a fine granularity.
+    assert law.compute_optimal(1e17)[2] < law.compute_optimal(1e25)[2]
+    dense = laws.Krajewski2024("dense", fitted_range={})
+    assert dense.loss(1e9, 3e10, 8) == dense.loss(1e9, 3e10, 1)
+    assert dense.compute_optimal(1e21)[2] == 1.0
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda: laws.Krajewski2024("sparse"), "model"),
+    (lambda: laws.Krajewski2024(expansion=0.5), "expansion"),
+    (lambda: laws.Krajewski2024(g=-1.0), "g"),
+    (lambda: laws.Krajewski2024(alpha=0.0), "alpha"),
+    (lambda: laws.Krajewski2024().loss(1e9, 1e10, 0.0), "G"),
+    (lambda: laws.Krajewski2024().compute_optimal(1e20, granularities=[]), "granularities"),
+    (lambda: laws.Krajewski2024().compute_optimal(1e20, granularities=[0.5]),
+     "granularities"),
+    (lambda: laws.Krajewski2024().training_flops(1e9, math.inf), "D"),
+])
+def test_krajewski_bad_inputs(call, field):
+    with pytest.raises(ValueError, match=re.escape(field)):
+        call()
+
+
+def test_compare_lists_the_moe_laws():
+    table = laws.compare(compute=1e21)
+    assert table["Ludziejewski2025"].params == pytest.approx(
+        quiet(laws.Ludziejewski2025().compute_optimal, 1e21)[0])
+    row = table["Krajewski2024('moe')"]
+    n, d, _ = quiet(laws.Krajewski2024().compute_optimal, 1e21)
+    assert (row.params, row.tokens) == pytest.approx((n, d))
+    assert row.params_convention == "non_embedding+all_experts"

@@ -16,7 +16,9 @@ arguments, with its source in the docstring:
 - :class:`StepLaw2025`: Li et al.'s learning rate and batch size from N and D;
 - :class:`Sardana2024`: the cheapest model for a loss when it will also serve inference;
 - :class:`Ludziejewski2025`: dense and mixture-of-experts models in one law, L(N, D, E),
-  with compute-, memory- and inference-optimal allocations.
+  with compute-, memory- and inference-optimal allocations;
+- :class:`Krajewski2024`: fine-grained mixture of experts, L(N, D, G), and the
+  compute-optimal (N, D, G) with the router's FLOPs.
 
 Every law says which parameters its ``N`` counts (``params_convention``: non-embedding
 as Kaplan et al., total as Hoffmann et al.; :class:`ParamConvention`), and
@@ -70,6 +72,7 @@ from ._deepseek import DeepSeek2024
 from ._fit import PAPER_GRID, FrontierFit, ParametricFit, fit, fit_envelope, fit_isoflop
 from ._fit_form import FormFit, PowerLawFit, fit_form, fit_power_law
 from ._kaplan import Kaplan2020
+from ._krajewski import Krajewski2024
 from ._ludziejewski import Ludziejewski2025
 from ._muennighoff import Muennighoff2023
 from ._sardana import Sardana2024
@@ -78,7 +81,7 @@ from ._steplaw import StepLaw2025
 __all__ = ["GOPHER_FLOPS", "NON_EMBEDDING", "PAPER_GRID", "PARAM_CONVENTIONS",
            "PEARCE_SONG_GAMMA", "PF_DAY", "TOTAL", "Besiroglu2024", "Chinchilla2022",
            "Clark2022", "DeepSeek2024", "ExtrapolationWarning", "FormFit", "FrontierFit",
-           "Kaplan2020", "LawRow", "LawTable", "Ludziejewski2025", "Muennighoff2023", "ParamConvention", "ParametricFit",
+           "Kaplan2020", "Krajewski2024", "LawRow", "LawTable", "Ludziejewski2025", "Muennighoff2023", "ParamConvention", "ParametricFit",
            "ParametricLaw", "PowerLawFit", "PowerLawFrontier", "Sardana2024", "ScalingLaw",
            "StepLaw2025", "TokensPerParameter", "abilities_at", "compare", "fit", "fit_envelope",
            "fit_form", "fit_isoflop", "fit_power_law", "param_convention", "register",

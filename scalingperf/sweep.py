@@ -477,11 +477,13 @@ class SweepResult:
         tokens : float or array, optional
             Training tokens per row (default: ``tokens_at_budget``, from the grid's
             ``compute``).
-        routed : Clark2022, optional
-            The law for rows with routed experts: Clark et al. 2022's L(N, E), with N the
-            parameters a token uses (active, non-embedding: the dense base model) and E
-            the expert count. Their law was fitted at one token count (130B), so
-            ``tokens`` does not enter it. Required when the result has MoE rows.
+        routed : Ludziejewski2025 or Clark2022, optional
+            The law for rows with routed experts. Ludziejewski et al. 2025's joint law
+            L(N, D, E) takes the parameters a token uses (``params_active``, embeddings
+            included), the row's tokens and the expert count. Clark et al. 2022's L(N, E)
+            takes the active non-embedding parameters (the dense base model) and the
+            expert count; it was fitted at one token count (130B), so ``tokens`` does not
+            enter it. Required when the result has MoE rows.
         """
         from . import laws
 
@@ -501,13 +503,18 @@ class SweepResult:
                       else "params_total")
             loss[dense] = dense_law.loss(self[counts][dense].astype(np.float64), d[dense])
         if np.any(moe):
-            if not isinstance(routed, laws.Clark2022):
+            experts = self["n_experts"][moe].astype(np.float64)
+            if isinstance(routed, laws.Ludziejewski2025):
+                loss[moe] = routed.loss(self["params_active"][moe].astype(np.float64),
+                                        d[moe], experts)
+            elif isinstance(routed, laws.Clark2022):
+                active = self["params_active"][moe] - self["params_embedding"][moe]
+                loss[moe] = routed.loss(active.astype(np.float64), experts)
+            else:
                 msg = ("routed is missing: rows with routed experts need a routed law, "
-                       "e.g. routed=scalingperf.laws.Clark2022()")
+                       "e.g. routed=scalingperf.laws.Ludziejewski2025() (with the rows' "
+                       "tokens) or scalingperf.laws.Clark2022()")
                 raise ValueError(msg)
-            active = self["params_active"][moe] - self["params_embedding"][moe]
-            loss[moe] = routed.loss(active.astype(np.float64),
-                                    self["n_experts"][moe].astype(np.float64))
         return SweepResult(self.grid, self.index, {**self._columns, name: loss},
                            self._origin)
 

@@ -234,3 +234,28 @@ def test_compare_lists_the_moe_laws():
     n, d, _ = quiet(laws.Krajewski2024().compute_optimal, 1e21)
     assert (row.params, row.tokens) == pytest.approx((n, d))
     assert row.params_convention == "non_embedding+all_experts"
+
+
+def test_sweep_moe_rows_use_the_joint_law_with_their_tokens():
+    """with_loss(routed=Ludziejewski2025()): MoE rows get L(params_active, tokens, E), so
+    training longer lowers their loss (Clark et al.'s law has no token term)."""
+    import scalingperf as sp
+
+    grid = sp.Grid(d_model=[1024, 2048], n_layers=[8], n_heads=16, ffn_ratio=8 / 3,
+                   ffn_multiple=256, n_experts=[1, 8], top_k=1, seq_len=2048, batch=1,
+                   dp=8, ep=[1, 8], ffn="swiglu", position="rotary", norm="rmsnorm",
+                   vocab_size=32000, max_position_embeddings=8192)
+    result = sp.sweep(grid)
+    joint = laws.Ludziejewski2025(fitted_range={})
+    dense = laws.Chinchilla2022(approach=3, fitted_range={})
+    short = result.with_loss(dense, tokens=1e10, routed=joint)
+    long = result.with_loss(dense, tokens=1e11, routed=joint)
+    moe = result["n_experts"] > 1
+    assert moe.any()
+    assert (~moe).any()
+    expected = joint.loss(result["params_active"][moe].astype(float), 1e10,
+                          result["n_experts"][moe].astype(float))
+    assert np.array_equal(short["loss"][moe], expected)
+    assert np.all(long["loss"][moe] < short["loss"][moe])
+    with pytest.raises(ValueError, match="Ludziejewski2025"):
+        result.with_loss(dense, tokens=1e10)

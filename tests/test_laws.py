@@ -66,45 +66,104 @@ def test_chinchilla_gopher_approach1():
         assert ratio == pytest.approx(1.0, abs=0.01 if row["flops"] != GOPHER else 0.05)
 
 
+TABLE_A2 = HOFFMANN["tableA3_approach2"]["rows"]
+TABLE_A3 = HOFFMANN["tableA3_approach3"]["rows"]
+
+
+def _rounding(value, unit=None):
+    """Half a unit of the last printed digit: three significant digits unless given."""
+    return (unit if unit is not None else 10 ** (math.floor(math.log10(value)) - 2)) / 2
+
+
+@pytest.mark.parametrize("row", [r for r in TABLE_A2 if r["params"] != 6.7e10],
+                         ids=lambda r: f"{r['params']:.0e}")
+def test_chinchilla_tableA3_approach2(row):
+    """Table A3, approach 2: each size's FLOPs and tokens within the rounding printed."""
+    law = laws.Chinchilla2022(approach=2)
+    inside = row["params"] <= 1.6e10
+    budget = law.budget_for(row["params"]) if inside else quiet(law.budget_for, row["params"])
+    tokens = law.tokens_for(row["params"]) if inside else quiet(law.tokens_for, row["params"])
+    assert abs(budget - row["flops"]) <= _rounding(row["flops"])
+    assert abs(tokens - row["tokens"]) <= _rounding(row["tokens"], row["tokens_unit"])
+
+
+def test_chinchilla_tableA3_approach2_67b_row():
+    """The 67B row (6.88e23, 1.7T) lies above the frontier through the other eight: 7 %
+    in FLOPs and 6 % in tokens. Its FLOPs are the frontier's for a 69.5B model."""
+    law = laws.Chinchilla2022(approach=2)
+    row = next(r for r in TABLE_A2 if r["params"] == 6.7e10)
+    with EXTRAPOLATES:
+        assert law.budget_for(6.7e10) / row["flops"] == pytest.approx(0.929, abs=1e-3)
+    with EXTRAPOLATES:
+        assert law.tokens_for(6.7e10) / row["tokens"] == pytest.approx(0.936, abs=1e-3)
+    with EXTRAPOLATES:
+        assert law.compute_optimal(row["flops"])[0] == pytest.approx(6.95e10, rel=2e-3)
+
+
 def test_chinchilla_gopher_approach2():
-    """Approach 2 at Gopher's budget: 63B and 1.4T, with Table 2's a = 0.49, b = 0.51."""
+    """Approach 2 at Gopher's budget: 63.7B and 1.51T, with Table 2's a = 0.49, b = 0.51
+    (Figure 3's graphic reads 63B and 1.4T); C = 6 N D to 0.1 %."""
     law = laws.Chinchilla2022(approach=2)
     with EXTRAPOLATES:
         n, d = law.compute_optimal(GOPHER)
-    printed = HOFFMANN["gopher_allocation"]["2"]
-    assert (n, d) == pytest.approx((printed["params"], printed["tokens"]), rel=1e-12)
-    assert (law.a, law.b) == (0.49, 0.51)
-    # The two power laws are fit separately: 6 N D is 8 % below the budget.
-    assert 6 * n * d / GOPHER == pytest.approx(0.919, abs=1e-3)
+    assert n == pytest.approx(6.367e10, rel=1e-3)
+    assert d == pytest.approx(1.508e12, rel=1e-3)
+    assert (round(law.a, 2), round(law.b, 2)) == (0.49, 0.51)
+    assert 6 * n * d / GOPHER == pytest.approx(1.0, abs=1e-3)
 
 
 def test_chinchilla_approach3_gopher():
-    """Approach 3 at Gopher's budget: the paper reports 40B. Eq. 10's rounded constants
-    give 32.2B; the TeX source's (E = 1.6934, alpha = 0.3392, beta = 0.2849) give 40.3B."""
+    """Approach 3 at Gopher's budget: the paper reports 40B. The default, unrounded
+    constants (E = 1.6934, alpha = 0.3392, beta = 0.2849) give 40.3B; eq. 10's rounded
+    ones, constants="printed", 32.2B."""
     eq10, tex = HOFFMANN["eq10"], HOFFMANN["tex_source"]
-    rounded = laws.Chinchilla2022(approach=3)
+    default = laws.Chinchilla2022(approach=3)
+    assert (default.E, default.alpha, default.beta) == (tex["E"], tex["alpha"], tex["beta"])
+    assert (eq10["A"], eq10["B"]) == (default.A, default.B)
+    with EXTRAPOLATES:
+        n, d = default.compute_optimal(GOPHER)
+    assert round(n / 1e9) == HOFFMANN["gopher_allocation"]["3"]["params"] / 1e9
+    assert n == pytest.approx(4.031e10, rel=1e-3)
+    assert 6 * n * d == pytest.approx(GOPHER, rel=1e-12)
+    rounded = laws.Chinchilla2022(approach=3, constants="printed")
     assert (rounded.E, rounded.A, rounded.B, rounded.alpha, rounded.beta) == (
         eq10["E"], eq10["A"], eq10["B"], eq10["alpha"], eq10["beta"])
     with EXTRAPOLATES:
         n_rounded, _ = rounded.compute_optimal(GOPHER)
     assert n_rounded == pytest.approx(3.219e10, rel=1e-3)
-    precise = laws.Chinchilla2022(approach=3, constants="tex")
-    assert (precise.E, precise.alpha, precise.beta) == (tex["E"], tex["alpha"], tex["beta"])
-    with EXTRAPOLATES:
-        n, d = precise.compute_optimal(GOPHER)
-    assert n == pytest.approx(HOFFMANN["gopher_allocation"]["3"]["params"], rel=0.01)
-    assert 6 * n * d == pytest.approx(GOPHER, rel=1e-12)
+
+
+# Table A3's approach-3 column against the default: (FLOPs, tokens) the law gives for
+# each size over what the table prints (see Chinchilla2022's docstring).
+_A3_RESIDUAL = {4e8: (1.065, 1.066), 1e9: (1.082, 1.078), 1e10: (1.105, 1.104),
+                6.7e10: (1.025, 1.064), 1.75e11: (1.140, 1.140), 2.8e11: (1.142, 1.191),
+                5.2e11: (1.147, 1.150), 1e12: (1.157, 1.158), 1e13: (1.186, 1.185)}
+
+
+@pytest.mark.parametrize("row", TABLE_A3, ids=lambda r: f"{r['params']:.0e}")
+def test_chinchilla_tableA3_approach3(row):
+    """Table A3, approach 3: the residual of the default constants, pinned per row
+    (6.5 % to 18.6 % more FLOPs and tokens than printed; the printed constants are 57 %
+    to 122 % off), and the column's own line N = 0.5376 C^0.4586."""
+    law = laws.Chinchilla2022(approach=3, fitted_range={})
+    flops, tokens = _A3_RESIDUAL[row["params"]]
+    assert law.budget_for(row["params"]) / row["flops"] == pytest.approx(flops, abs=2e-3)
+    assert law.tokens_for(row["params"]) / row["tokens"] == pytest.approx(tokens, abs=2e-3)
+    printed = laws.Chinchilla2022(approach=3, constants="printed", fitted_range={})
+    assert 1.57 <= printed.budget_for(row["params"]) / row["flops"] <= 2.23
+    if row["params"] not in (6.7e10, 2.8e11):  # off C = 6 N D by 4 %
+        assert 0.5376 * row["flops"] ** 0.4586 == pytest.approx(row["params"], rel=0.012)
 
 
 @pytest.mark.parametrize("approach", [1, 2, 3])
 def test_chinchilla_table2_exponents(approach):
-    """Table 2: a and b of each approach, to the two digits printed (approach 3 with
-    the TeX constants; the rounded ones give a = 0.452)."""
-    law = laws.Chinchilla2022(approach=approach, constants="tex" if approach == 3 else "paper")
+    """Table 2: a and b of each approach, to the two digits printed, from the defaults
+    (eq. 10's rounded constants give a = 0.452, which prints as 0.45)."""
+    law = laws.Chinchilla2022(approach=approach)
     printed = HOFFMANN["table2_exponents"][str(approach)]
     assert round(law.a, 2) == printed["a"]
     assert round(law.b, 2) == printed["b"]
-    assert laws.Chinchilla2022(approach=3).a == pytest.approx(0.28 / 0.62)
+    assert laws.Chinchilla2022(approach=3, constants="printed").a == pytest.approx(0.28 / 0.62)
 
 
 def test_approach3_closed_form_is_the_isoflop_minimum():
@@ -351,7 +410,7 @@ def test_frontiers_have_no_loss(approach):
 
 def test_overrides():
     law = laws.Chinchilla2022(E=2.0, alpha=0.3)
-    assert (law.E, law.A, law.alpha, law.beta) == (2.0, 406.4, 0.3, 0.28)
+    assert (law.E, law.A, law.alpha, law.beta) == (2.0, 406.4, 0.3, 0.2849)
     assert law.parametric.loss(1e9, 2e10) == law.loss(1e9, 2e10)
     frontier = laws.Chinchilla2022(approach=1, a=0.5)
     assert frontier.a == 0.5
@@ -361,8 +420,8 @@ def test_overrides():
         laws.Chinchilla2022(approach=3, n_coeff=1.0)
     with pytest.raises(ValueError, match="approach=4 is invalid"):
         laws.Chinchilla2022(approach=4)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="constants='tex' is invalid with approach 1"):
-        laws.Chinchilla2022(approach=1, constants="tex")
+    with pytest.raises(ValueError, match="constants='printed' is invalid with approach 1"):
+        laws.Chinchilla2022(approach=1, constants="printed")
     with pytest.raises(ValueError, match=re.escape("beta=-1.0 is invalid")):
         laws.Besiroglu2024(beta=-1.0)
     with pytest.raises(ValueError, match="routing='top-2' is invalid"):
@@ -412,7 +471,7 @@ def test_choices_refuse_arrays_and_other_types(bad):
     """The fuzzer's Clark2022(routing=np.array(...)) raised TypeError (unhashable)."""
     with pytest.raises(ValueError, match=r"^routing=.* is invalid: it must be one of 's-base', "):
         laws.Clark2022(routing=bad)
-    with pytest.raises(ValueError, match=r"^constants=.* is invalid: it must be one of 'paper'"):
+    with pytest.raises(ValueError, match=r"^constants=.* is invalid: it must be one of 'tex', 'printed'"):
         laws.Chinchilla2022(constants=bad)
 
 

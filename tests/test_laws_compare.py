@@ -28,7 +28,9 @@ def test_compare_at_gopher_budget():
     in its own parameter convention, with its loss where it has one."""
     table = laws.compare(compute=GOPHER)
     assert table.labels[:len(BUILT_IN)] == BUILT_IN
-    assert table.compute == GOPHER and table.params is None and table.tokens is None
+    assert table.compute == GOPHER
+    assert table.params is None
+    assert table.tokens is None
     for label in BUILT_IN:
         law, row = laws.registered()[label], table[label]
         assert row.params_convention == law.params_convention.name
@@ -64,7 +66,8 @@ def test_compare_at_a_given_run(kwargs, n, d):
     """Two of C, N, D fix the third by C = 6 N D: every law's loss at the same run."""
     table = laws.compare(**kwargs)
     for row in table.rows:
-        assert row.params == pytest.approx(n) and row.tokens == pytest.approx(d)
+        assert row.params == pytest.approx(n)
+        assert row.tokens == pytest.approx(d)
         assert row.compute == pytest.approx(6 * n * d)
     assert table["Chinchilla2022(approach=3)"].loss == pytest.approx(
         _quiet(laws.Chinchilla2022().loss, n, d))
@@ -76,9 +79,11 @@ def test_table_outputs():
     text = str(table)
     for label in BUILT_IN:
         assert label in text
-    assert "non_embedding" in text and "Hoffmann et al. 2022" in text
+    assert "non_embedding" in text
+    assert "Hoffmann et al. 2022" in text
     data = table.to_dict()
-    assert data["compute"] == 1e21 and len(data["rows"]) == len(table.rows)
+    assert data["compute"] == 1e21
+    assert len(data["rows"]) == len(table.rows)
     assert set(data["rows"][0]) == {"law", "params", "tokens", "tokens_per_param", "compute",
                                     "loss", "params_convention", "extrapolated", "source", "note"}
     frame = table.to_pandas()
@@ -121,7 +126,8 @@ def test_compare_any_budget(compute):
     """Across budgets, every allocating law gives finite N and D > 0 and no warning."""
     for row in laws.compare(compute=compute).rows:
         if row.params is not None:
-            assert row.params > 0 and row.tokens > 0
+            assert row.params > 0
+            assert row.tokens > 0
             assert math.isfinite(row.params * row.tokens)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from importlib.util import find_spec
 from typing import Any
 
@@ -192,7 +193,7 @@ def _pareto(args: argparse.Namespace) -> Any:
     from . import plot
     from .cli import _parse_spec
     from .grid import Grid
-    from .laws import Clark2022
+    from .laws import Clark2022, ExtrapolationWarning
     from .sweep import SweepWarning, sweep
 
     if not args.spec:
@@ -207,7 +208,12 @@ def _pareto(args: argparse.Namespace) -> Any:
         result = sweep(grid)
     if needs_loss and len(result):
         routed = Clark2022() if (result["n_experts"] > 1).any() else None
-        result = result.with_loss(args.law, tokens=args.tokens, routed=routed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ExtrapolationWarning)
+            result = result.with_loss(args.law, tokens=args.tokens, routed=routed)
+        # Said once each, as `scalingperf laws` does: the picture still shows the rows.
+        for note in dict.fromkeys(str(w.message) for w in caught):
+            print(f"scalingperf: warning: {note}", file=sys.stderr)
     if len(result) == 0:
         msg = f"the sweep kept no rows: {result.skipped}".replace("\n", "; ")
         raise ValueError(msg)

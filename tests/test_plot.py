@@ -317,3 +317,28 @@ def test_import_scalingperf_does_not_import_matplotlib(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_readme_pictures_exist_and_are_the_ones_the_tool_draws(tmp_path):
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    shown = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", readme)
+    assert len(shown) >= 2
+    spec = importlib.util.spec_from_file_location("make_pictures", root / "tools/make_pictures.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert sorted(shown) == sorted(f"docs/{name}.png" for name in tool.PICTURES)
+    for path in shown:
+        image = imread(root / path)
+        assert image.shape[0] > 200
+        assert image.shape[1] > 400
+        assert (root / path).stat().st_size < 200_000  # small enough for the repository
+    # The tool redraws a picture at the README's size.
+    tool.DOCS = tmp_path
+    tool.main(["isoflop"])
+    redrawn = imread(tmp_path / "isoflop.png")
+    assert redrawn.shape == imread(root / "docs/isoflop.png").shape

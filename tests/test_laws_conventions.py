@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import scalingperf as sp
@@ -88,3 +89,48 @@ def test_laws_without_a_separate_import(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, check=True)
     assert done.stdout.split() == ["Kaplan2020", "1.2"]
+
+
+# The reconciliation --------------------------------------------------------------------
+
+def _non_embedding_optimum(law, budget):
+    """The non-embedding size that minimises ``law``'s loss at ``budget`` FLOPs counted
+    as Kaplan et al. count them, ``C = 6 N_\\E D``, for the family of shapes of Pearce &
+    Song 2024 (``N_T = N_\\E + 47491 N_\\E^(1/3)``): a fine grid, 2000 points a decade."""
+    grid = np.logspace(1, 13, 24001)
+    grid = grid[6 * grid <= budget]
+    losses = law.loss(laws.total_from_non_embedding(grid), budget / (6 * grid))
+    return float(grid[np.argmin(losses)])
+
+
+def test_kaplan_and_chinchilla_reconciled():
+    """Pearce & Song 2024: Chinchilla's law, counted in Kaplan's non-embedding parameters
+    and compute, over the sizes Kaplan et al. trained (768 to 1.5e9 non-embedding
+    parameters, §1), has Kaplan's exponent N_opt ∝ C^0.73 (eq. 1.7); in total parameters,
+    or at scale, it has Chinchilla's a = 0.46 (Table 2)."""
+    chinchilla = laws.Chinchilla2022(approach=3, fitted_range={})
+    kaplan = laws.Kaplan2020()
+    low, high = kaplan.fitted_range["N"]
+    assert (low, high) == (768.0, 1.5e9)
+    assert laws.PEARCE_SONG_GAMMA == 47491
+    budgets = np.logspace(12.5, 21.5, 73)
+    optima = np.array([_non_embedding_optimum(chinchilla, c) for c in budgets])
+    inside = (optima >= low) & (optima <= high)
+    assert inside.sum() > 50  # the budgets span Kaplan's sizes
+    slope = np.polyfit(np.log(budgets[inside]), np.log(optima[inside]), 1)[0]
+    assert slope == pytest.approx(kaplan.n_opt_exponent, abs=0.02)  # 0.738 against 0.73
+    # The same law in total parameters: a = beta / (alpha + beta) = 0.456 at every scale.
+    assert round(chinchilla.a, 2) == 0.46
+    large = np.logspace(24, 27, 13)
+    at_scale = np.array([_non_embedding_optimum(chinchilla, c) for c in large])
+    assert np.polyfit(np.log(large), np.log(at_scale), 1)[0] == pytest.approx(
+        chinchilla.a, abs=0.005)
+
+
+def test_total_from_non_embedding():
+    assert laws.total_from_non_embedding(1e9) == pytest.approx(1e9 + 47491 * 1e3)
+    assert laws.total_from_non_embedding([8.0, 27.0], gamma=1.0).tolist() == [10.0, 30.0]
+    with pytest.raises(ValueError, match=r"n_non_embedding=0\.0 is invalid"):
+        laws.total_from_non_embedding(0.0)
+    with pytest.raises(ValueError, match=r"gamma=-1\.0 is invalid"):
+        laws.total_from_non_embedding(1e9, gamma=-1.0)

@@ -443,7 +443,8 @@ class Besiroglu2024(ParametricLaw):
     standard errors 0.03, 124.58, 1293.23, 0.02, 0.02). The implied ``a = beta / (alpha +
     beta) = 0.5126`` agrees with approaches 1 and 2, unlike the original approach-3 fit,
     which the authors trace to an optimiser stopped early (Huber losses averaged instead
-    of summed) and to rounded published constants.
+    of summed) and to rounded published constants. ``N`` counts all parameters, as in
+    Hoffmann et al.'s runs it refits (:attr:`params_convention` ``TOTAL``).
 
     Parameters
     ----------
@@ -467,7 +468,8 @@ class TokensPerParameter(Convention):
     It is not a fitted law: it summarises Hoffmann et al. 2022, whose Table 3 (approach 1)
     gives 20.2B tokens for 1B parameters and ~21 for 1T, and whose Chinchilla (70B on 1.4T
     tokens) trained at 20. Approach 3 and the Besiroglu et al. 2024 refit give ratios
-    that drift with compute. No range is checked.
+    that drift with compute. No range is checked. ``N`` counts all parameters, as
+    Hoffmann et al. do (:attr:`params_convention` ``TOTAL``).
 
     Parameters
     ----------

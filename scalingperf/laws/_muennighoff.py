@@ -66,6 +66,10 @@ class Muennighoff2023(ParametricLaw):
     0.3526596``), i.e. ``E = 1.87``, ``A = 521``, ``B = 1488``; and the decay constants
     ``R_N* = 5.309743``, ``R_D* = 15.387756`` fit on 182 runs with the base law fixed.
 
+    ``N`` is taken as the total parameter count (:attr:`params_convention` ``TOTAL``),
+    after Hoffmann et al. 2022 whose method the paper follows; this was not verified in
+    the paper itself.
+
     ``N``, ``D``, ``C`` and ``unique_tokens`` must be finite and from 1 to 1e40
     (:data:`~scalingperf.laws._base.COUNT_RANGE`); other values raise a ValueError naming
     the argument.

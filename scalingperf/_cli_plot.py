@@ -22,42 +22,36 @@ SUFFIXES = (".png", ".svg")
 DEFAULT_PRESET = "llama-2-7b"
 
 
-def _number(low: float, high: float) -> Any:
-    """An argparse type: a finite number from ``low`` to ``high``."""
+def _ranged(convert: Any, low: float, high: float) -> Any:
+    """An argparse type: ``convert(text)`` (int or float), finite, from ``low`` to ``high``."""
+    noun = "an integer" if convert is int else "a number"
 
-    def parse(text: str) -> float:
+    def parse(text: str) -> Any:
         try:
-            value = float(text)
+            value = convert(text)
         except ValueError:
             value = math.nan
         if not low <= value <= high:
-            msg = f"{text!r} is invalid: give a number from {low:g} to {high:g}"
+            bounds = f"{low} to {high}" if convert is int else f"{low:g} to {high:g}"
+            msg = f"{text!r} is invalid: give {noun} from {bounds}"
             raise argparse.ArgumentTypeError(msg)
         return value
 
     return parse
+
+
+def _number(low: float, high: float) -> Any:
+    return _ranged(float, low, high)
+
+
+def _integer(low: int, high: int) -> Any:
+    return _ranged(int, low, high)
 
 
 def _budgets(text: str) -> list[float]:
     """An argparse type: FLOP budgets separated by commas."""
     parse = _number(1, 1e40)
     return [parse(part) for part in text.split(",")]
-
-
-def _integer(low: int, high: int) -> Any:
-    """An argparse type: an integer from ``low`` to ``high``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if not low <= value <= high:
-            msg = f"{text!r} is invalid: give an integer from {low} to {high}"
-            raise argparse.ArgumentTypeError(msg)
-        return value
-
-    return parse
 
 
 def _integers(text: str) -> list[int]:

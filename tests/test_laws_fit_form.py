@@ -89,3 +89,58 @@ def test_recovers_any_power_law(coeff, exponent, runs):
     fit = laws.fit_power_law("y", y, {"x": x})
     assert math.log(fit.coeff) == pytest.approx(coeff, abs=1e-6)
     assert fit.exponents["x"] == pytest.approx(exponent, abs=1e-8)
+
+
+# Loss laws with an input besides N and D ---------------------------------------------------
+
+def grid_runs(sizes, tokens, extra):
+    n, d, x = np.meshgrid(sizes, tokens, extra, indexing="ij")
+    return n.ravel(), d.ravel(), x.ravel()
+
+
+def test_ludziejewski_recovers_table3():
+    """Noiseless runs from the published joint MoE law give back its nine free constants."""
+    law = laws.Ludziejewski2025(fitted_range={})
+    n, d, e = grid_runs(np.geomspace(8e7, 2.7e9, 4), np.geomspace(5e8, 8e10, 4), [1, 4, 16, 32])
+    result = laws.fit_loss_form("ludziejewski", n, d, law.loss(n, d, e), E=e, n_starts=2)
+    for name in ("a", "alpha", "delta", "gamma", "b", "beta", "omega", "zeta", "c"):
+        assert result.constants[name] == pytest.approx(getattr(law, name), rel=1e-6), name
+    assert result.law.fitted_range["E"] == (1.0, 32.0)
+    assert result.rms_log_residual < 1e-9
+    assert result.n_runs == 64
+
+
+def test_krajewski_recovers_table1_with_noise_close():
+    law = laws.Krajewski2024(fitted_range={})
+    n, d, g = grid_runs(np.geomspace(1.3e8, 3.7e9, 4), np.geomspace(1.6e10, 1.3e11, 4),
+                        [1, 2, 4, 8, 16])
+    exact = laws.fit_loss_form("krajewski", n, d, law.loss(n, d, g), G=g, n_starts=2)
+    for name in ("a", "alpha", "b", "beta", "g", "gamma", "c"):
+        assert exact.constants[name] == pytest.approx(getattr(law, name), rel=1e-6), name
+    rng = np.random.default_rng(3)
+    noisy = law.loss(n, d, g) * np.exp(rng.normal(0.0, 0.003, n.size))
+    result = laws.fit_loss_form("krajewski", n, d, noisy, G=g, n_starts=2)
+    assert 0.001 < result.rms_log_residual < 0.006
+    np.testing.assert_allclose(result.law.loss(n, d, g), law.loss(n, d, g), rtol=0.01)
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda n, d, x, y: laws.fit_loss_form("clark", n, d, y, E=x), "form"),
+    (lambda n, d, x, y: laws.fit_loss_form("krajewski", n, d, y), "G is missing"),
+    (lambda n, d, x, y: laws.fit_loss_form("krajewski", n, d, y, E=x), "E is invalid"),
+    (lambda n, d, x, y: laws.fit_loss_form("krajewski", n[:5], d[:5], y[:5], G=x[:5]),
+     "too few"),
+    (lambda n, d, x, y: laws.fit_loss_form("krajewski", n, d, y, G=np.ones_like(x)),
+     "G takes fewer than 3"),
+    (lambda n, d, x, y: laws.fit_loss_form("krajewski", n, d, -y, G=x), "loss"),
+    (lambda n, d, x, y: laws.fit_loss_form("krajewski", n, d[:-1], y, G=x), "equally long"),
+    (lambda n, d, x, y: laws.fit_loss_form("krajewski", n, d, y, G=x, n_starts=0),
+     "n_starts"),
+    (lambda n, d, x, y: laws.fit_loss_form("krajewski", n, d, y, G=x, delta=0.0), "delta"),
+])
+def test_loss_form_bad_runs(call, field):
+    law = laws.Krajewski2024(fitted_range={})
+    n, d, g = grid_runs(np.geomspace(1.3e8, 3.7e9, 4), np.geomspace(1.6e10, 1.3e11, 3),
+                        [1, 4, 16])
+    with pytest.raises(ValueError, match=re.escape(field)):
+        call(n, d, g, law.loss(n, d, g))

@@ -31,7 +31,8 @@ in FLOPs. Counts (N, D, C, tokens, steps, batch sizes, experts) must be finite a
 to 1e40, anything else raises a ValueError naming the argument, its value and the range.
 :func:`fit`, :func:`fit_isoflop` and :func:`fit_envelope` estimate a law from your runs
 with Hoffmann et al.'s approaches 3, 2 and 1, and say which constant the runs do not
-determine.
+determine; :func:`fit_form` fits the hyper-parameter laws' power laws and
+:func:`fit_loss_form` the MoE laws' forms (experts, granularity).
 """
 
 from __future__ import annotations
@@ -70,7 +71,15 @@ from ._clark import Clark2022
 from ._compare import LawRow, LawTable, compare, register, registered
 from ._deepseek import DeepSeek2024
 from ._fit import PAPER_GRID, FrontierFit, ParametricFit, fit, fit_envelope, fit_isoflop
-from ._fit_form import FormFit, PowerLawFit, fit_form, fit_power_law
+from ._fit_form import (
+    LOSS_FORMS,
+    FormFit,
+    LossFormFit,
+    PowerLawFit,
+    fit_form,
+    fit_loss_form,
+    fit_power_law,
+)
 from ._kaplan import Kaplan2020
 from ._krajewski import Krajewski2024
 from ._ludziejewski import Ludziejewski2025
@@ -78,11 +87,13 @@ from ._muennighoff import Muennighoff2023
 from ._sardana import Sardana2024
 from ._steplaw import StepLaw2025
 
-__all__ = ["GOPHER_FLOPS", "NON_EMBEDDING", "PAPER_GRID", "PARAM_CONVENTIONS",
-           "PEARCE_SONG_GAMMA", "PF_DAY", "TOTAL", "Besiroglu2024", "Chinchilla2022",
-           "Clark2022", "DeepSeek2024", "ExtrapolationWarning", "FormFit", "FrontierFit",
-           "Kaplan2020", "Krajewski2024", "LawRow", "LawTable", "Ludziejewski2025", "Muennighoff2023", "ParamConvention", "ParametricFit",
-           "ParametricLaw", "PowerLawFit", "PowerLawFrontier", "Sardana2024", "ScalingLaw",
-           "StepLaw2025", "TokensPerParameter", "abilities_at", "compare", "fit", "fit_envelope",
-           "fit_form", "fit_isoflop", "fit_power_law", "param_convention", "register",
-           "registered", "total_from_non_embedding"]
+__all__ = ["GOPHER_FLOPS", "LOSS_FORMS", "NON_EMBEDDING", "PAPER_GRID",
+           "PARAM_CONVENTIONS", "PEARCE_SONG_GAMMA", "PF_DAY", "TOTAL", "Besiroglu2024",
+           "Chinchilla2022", "Clark2022", "DeepSeek2024", "ExtrapolationWarning",
+           "FormFit", "FrontierFit", "Kaplan2020", "Krajewski2024", "LawRow", "LawTable",
+           "LossFormFit", "Ludziejewski2025", "Muennighoff2023", "ParamConvention",
+           "ParametricFit", "ParametricLaw", "PowerLawFit", "PowerLawFrontier",
+           "Sardana2024", "ScalingLaw", "StepLaw2025", "TokensPerParameter",
+           "abilities_at", "compare", "fit", "fit_envelope", "fit_form", "fit_isoflop",
+           "fit_loss_form", "fit_power_law", "param_convention", "register", "registered",
+           "total_from_non_embedding"]

@@ -1,6 +1,12 @@
-"""Fitting the power-law forms of the hyper-parameter laws to a user's runs: each target
-(learning rate, batch size, model or data scale) is ``k prod(x_i^e_i)``, a straight line
-in logs, fitted by least squares once for every law that has that form."""
+"""Fitting the newer laws' forms to a user's runs, once for every law of a kind:
+
+- the hyper-parameter laws (DeepSeek2024, StepLaw2025): each target (learning rate,
+  batch size, model or data scale) is ``k prod(x_i^e_i)``, a straight line in logs,
+  fitted by least squares;
+- the loss laws with more inputs than N and D (Ludziejewski2025's experts,
+  Krajewski2024's granularity): a Huber regression on log-loss, as their papers fit
+  them, by L-BFGS from the best points of a grid of starts.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._base import F64, as_numbers, counts, positive
+from ._base import F64, as_numbers, counts, positive, positive_scalar
 from ._deepseek import DeepSeek2024
+from ._krajewski import Krajewski2024
+from ._ludziejewski import Ludziejewski2025
 from ._steplaw import StepLaw2025
 
 #: A design (a column of ones and the log inputs, columns scaled to unit norm) whose
@@ -227,3 +235,239 @@ def fit_form(form: str, **runs: npt.ArrayLike) -> FormFit:
         msg = f"form={form!r} needs at least one of {', '.join(targets)} to fit"
         raise ValueError(msg)
     return build({name: as_numbers(name, value) for name, value in runs.items()})
+
+
+# Loss laws with inputs beyond N and D ------------------------------------------------------
+
+@dataclass(frozen=True)
+class LossFormFit:
+    """The result of :func:`fit_loss_form`.
+
+    Attributes
+    ----------
+    law : Ludziejewski2025 or Krajewski2024
+        The law with the fitted constants, its ``fitted_range`` the runs'.
+    constants : dict
+        The fitted constants by the law's constructor names.
+    objective : float
+        Sum over runs of the Huber loss of the log-loss residuals, over ``delta``.
+    rms_log_residual : float
+    converged : bool
+        Whether the optimiser reported convergence at the optimum.
+    n_runs : int
+    """
+
+    law: Ludziejewski2025 | Krajewski2024
+    constants: dict[str, float]
+    objective: float
+    rms_log_residual: float
+    converged: bool
+    n_runs: int
+
+
+@dataclass(frozen=True)
+class _LossForm:
+    """A loss law as :func:`fit_loss_form` fits it: its inputs besides N and D, the
+    names of its free constants (those named ``log_*`` are fitted in logs), a grid of
+    starting values for each, the log-loss it predicts, and how to build the law."""
+
+    extra: str
+    names: tuple[str, ...]
+    starts: tuple[tuple[float, ...], ...]
+    log_loss: Callable[[F64, F64, F64, F64], F64]
+    build: Callable[[dict[str, float], dict[str, tuple[float, float]]],
+                    Ludziejewski2025 | Krajewski2024]
+
+
+def _ludziejewski_log_loss(theta: F64, n: F64, d: F64, e: F64) -> F64:
+    """Eq. 6's log-loss; ``theta`` is one point (k,) or a column per point (k, P)."""
+    log_a, alpha, delta, gamma, log_b, beta, omega, zeta, log_c = (
+        np.asarray(t, dtype=np.float64)[..., None] for t in theta)
+    log_e = np.log(Ludziejewski2025(fitted_range={})._ehat(e))
+    first = log_a + delta * log_e + (alpha + gamma * log_e) * np.log(n)
+    second = log_b + omega * log_e + (beta + zeta * log_e) * np.log(d)
+    result: F64 = np.logaddexp(np.logaddexp(first, second), log_c + 0.0 * first)
+    return result
+
+
+def _krajewski_log_loss(theta: F64, n: F64, d: F64, g: F64) -> F64:
+    """Eq. 9's log-loss; ``theta`` is one point (k,) or a column per point (k, P)."""
+    log_a, alpha, log_b, beta, log_g, gamma, log_c = (
+        np.asarray(t, dtype=np.float64)[..., None] for t in theta)
+    first = np.logaddexp(log_g - gamma * np.log(g), log_a) - alpha * np.log(n)
+    second = log_b - beta * np.log(d)
+    result: F64 = np.logaddexp(np.logaddexp(first, second), log_c + 0.0 * first)
+    return result
+
+
+def _build_ludziejewski(values: dict[str, float], bounds: dict[str, tuple[float, float]],
+                        ) -> Ludziejewski2025:
+    return Ludziejewski2025(
+        a=math.exp(values["log_a"]), alpha=values["alpha"], delta=values["delta"],
+        gamma=values["gamma"], b=math.exp(values["log_b"]), beta=values["beta"],
+        omega=values["omega"], zeta=values["zeta"], c=math.exp(values["log_c"]),
+        fitted_range={"N": bounds["N"], "D": bounds["D"], "E": bounds["E"]})
+
+
+def _build_krajewski(values: dict[str, float], bounds: dict[str, tuple[float, float]],
+                     ) -> Krajewski2024:
+    return Krajewski2024(
+        a=math.exp(values["log_a"]), alpha=values["alpha"], b=math.exp(values["log_b"]),
+        beta=values["beta"], g=math.exp(values["log_g"]), gamma=values["gamma"],
+        c=math.exp(values["log_c"]),
+        fitted_range={"N": bounds["N"], "D": bounds["D"], "G": bounds["G"]})
+
+
+#: The loss forms :func:`fit_loss_form` knows. Starting grids follow the papers' own
+#: (Ludziejewski et al. 2025, Appendix B: exponents in {0.05, 0.25, 0.5}, interaction
+#: terms in {-0.5, 0, 0.5}, coefficients in {30, 100, 300}, c in {0.5, 1, 2}), the
+#: exponents negative as eq. 6 writes them; Krajewski et al. 2024 give none, so theirs
+#: spans the same orders of magnitude.
+LOSS_FORMS: dict[str, _LossForm] = {
+    "ludziejewski": _LossForm(
+        "E", ("log_a", "alpha", "delta", "gamma", "log_b", "beta", "omega", "zeta", "log_c"),
+        (tuple(np.log([30.0, 100.0, 300.0])), (-0.05, -0.25, -0.5), (-0.5, 0.0, 0.5),
+         (-0.5, 0.0, 0.5), tuple(np.log([30.0, 100.0, 300.0])), (-0.05, -0.25, -0.5),
+         (-0.5, 0.0, 0.5), (-0.5, 0.0, 0.5), tuple(np.log([0.5, 1.0, 2.0]))),
+        _ludziejewski_log_loss, _build_ludziejewski),
+    "krajewski": _LossForm(
+        "G", ("log_a", "alpha", "log_b", "beta", "log_g", "gamma", "log_c"),
+        (tuple(np.log([3.0, 30.0, 300.0])), (0.05, 0.25, 0.5), tuple(np.log([3.0, 30.0, 300.0])),
+         (0.05, 0.25, 0.5), tuple(np.log([0.3, 3.0])), (0.25, 0.75), tuple(np.log([0.5, 1.5]))),
+        _krajewski_log_loss, _build_krajewski),
+}
+
+
+def _huber_rows(residual: F64, delta: float) -> F64:
+    """Huber loss of the residuals, summed along the last axis, over ``delta``; NaN as
+    infinite."""
+    size = np.abs(residual)
+    total = np.sum(np.where(size <= delta, 0.5 * residual**2, delta * (size - 0.5 * delta)),
+                   axis=-1) / delta
+    result: F64 = np.where(np.isfinite(total), total, np.inf)
+    return result
+
+
+def _huber(residual: F64, delta: float) -> float:
+    return float(_huber_rows(residual, delta))
+
+
+def fit_loss_form(form: str, N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
+                  delta: float = 1e-3, n_starts: int = 8,
+                  **extra: npt.ArrayLike) -> LossFormFit:
+    """Fit a loss law with an input besides ``N`` and ``D`` to runs, by Huber regression
+    on log-loss (the papers' objective; Hoffmann et al.'s ``delta``).
+
+    - ``"ludziejewski"``: eq. 6 of Ludziejewski et al. 2025 with ``E=`` the expert
+      counts; ``E_start`` and ``E_max`` keep the paper's values (Table 3), which the
+      other nine constants do not determine without many expert counts;
+    - ``"krajewski"``: eq. 9 of Krajewski et al. 2024 with ``G=`` the granularities (at
+      the expansion rate of your runs).
+
+    The objective is evaluated on every point of the form's grid of starts
+    (:data:`LOSS_FORMS`), and SciPy's trust-region least squares with a Huber loss runs
+    from the ``n_starts`` best; the lowest optimum wins.
+
+    Parameters
+    ----------
+    form : {"ludziejewski", "krajewski"}
+    N, D, loss : array
+        One entry per run: N as the law counts it (active parameters with embeddings;
+        every expert's non-embedding parameters), tokens, final loss.
+    delta : float
+        Huber threshold on log-loss residuals.
+    n_starts : int
+        L-BFGS runs (1 to the grid's size).
+    **extra : array
+        ``E=`` or ``G=``, one entry per run.
+
+    Returns
+    -------
+    LossFormFit
+
+    Raises
+    ------
+    ValueError
+        Naming the argument at fault: an unknown form, a missing or unknown input, arrays
+        not 1-D or unequal, values out of range, fewer runs than twice the constants, an
+        input that takes fewer than 3 values, or a fit whose constants leave float64 or
+        whose loss does not fall with N and D.
+    """
+    if not isinstance(form, str) or form not in LOSS_FORMS:
+        allowed = ", ".join(repr(name) for name in LOSS_FORMS)
+        msg = f"form={form!r} is invalid: it must be one of {allowed}"
+        raise ValueError(msg)
+    spec = LOSS_FORMS[form]
+    for name in extra:
+        if name != spec.extra:
+            msg = f"{name} is invalid for form={form!r}: it takes {spec.extra}= besides N, D, loss"
+            raise ValueError(msg)
+    if spec.extra not in extra:
+        msg = f"{spec.extra} is missing: form={form!r} needs {spec.extra}= for every run"
+        raise ValueError(msg)
+    arrays = {"N": counts("N", N), "D": counts("D", D),
+              spec.extra: counts(spec.extra, extra[spec.extra]), "loss": positive("loss", loss)}
+    sizes = {name: array.size for name, array in arrays.items()}
+    for name, array in arrays.items():
+        if array.ndim != 1:
+            msg = (f"{name} is invalid: it must be a 1-D array with one entry per run, not of "
+                   f"shape {array.shape}")
+            raise ValueError(msg)
+    if len(set(sizes.values())) > 1:
+        msg = (f"{', '.join(sizes)} are invalid together: they must be equally long, one "
+               f"entry per run, not of {', '.join(map(str, sizes.values()))} entries")
+        raise ValueError(msg)
+    n, d, x, values = arrays["N"], arrays["D"], arrays[spec.extra], arrays["loss"]
+    if n.size < 2 * len(spec.names):
+        msg = (f"fit_loss_form({form!r}) needs at least {2 * len(spec.names)} runs (twice its "
+               f"{len(spec.names)} constants), got {n.size}: too few points")
+        raise ValueError(msg)
+    for name, array in (("N", n), ("D", d), (spec.extra, x)):
+        if np.unique(array).size < 3:
+            msg = (f"{name} takes fewer than 3 distinct values: the data are degenerate and "
+                   f"cannot determine the constants that depend on {name}")
+            raise ValueError(msg)
+    delta = positive_scalar("delta", delta)
+    grid = np.array(np.meshgrid(*spec.starts, indexing="ij")).reshape(len(spec.names), -1).T
+    if (isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer))
+            or not 1 <= n_starts <= grid.shape[0]):
+        msg = f"n_starts={n_starts!r} is invalid: it must be an integer from 1 to {grid.shape[0]}"
+        raise ValueError(msg)
+    log_loss = np.log(values)
+
+    def residuals(theta: F64) -> F64:
+        with np.errstate(all="ignore"):
+            result: F64 = spec.log_loss(theta, n, d, x) - log_loss
+        return np.where(np.isfinite(result), result, 1e3)
+
+    from scipy.optimize import least_squares  # type: ignore[import-untyped, unused-ignore]
+
+    with np.errstate(all="ignore"):
+        scores = [_huber_rows(spec.log_loss(chunk.T, n, d, x) - log_loss, delta)
+                  for chunk in np.array_split(grid, max(1, grid.shape[0] // 2048))]
+    ranked = grid[np.argsort(np.concatenate(scores), kind="stable")[:n_starts]]
+    best: tuple[F64, float, bool] | None = None
+    for start in ranked:
+        # Huber regression (loss "huber" with f_scale = delta) by a trust-region method.
+        result = least_squares(residuals, start, loss="huber", f_scale=delta,
+                               x_scale="jac", ftol=1e-15, xtol=1e-15, gtol=1e-15,
+                               max_nfev=20000)
+        value = _huber(np.asarray(result.fun, dtype=np.float64), delta)
+        if best is None or value < best[1]:
+            best = (np.asarray(result.x, dtype=np.float64), value, bool(result.success))
+    assert best is not None
+    theta, value, converged = best
+    constants = {name: float(t) for name, t in zip(spec.names, theta, strict=True)}
+    bounds = {name: _range(array) for name, array in (("N", n), ("D", d), (spec.extra, x))}
+    try:
+        law = spec.build(constants, bounds)
+    except (ValueError, OverflowError) as error:
+        msg = (f"N, D, {spec.extra} and loss do not determine the law of form={form!r}: its "
+               f"best fit has constants the law refuses ({error})")
+        raise ValueError(msg) from None
+    residual = residuals(theta)
+    named = {(name.removeprefix("log_")):
+             (math.exp(v) if name.startswith("log_") else v) for name, v in constants.items()}
+    return LossFormFit(law=law, constants=named, objective=value,
+                       rms_log_residual=float(np.sqrt(np.mean(residual**2))),
+                       converged=converged, n_runs=int(n.size))

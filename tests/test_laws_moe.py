@@ -259,3 +259,25 @@ def test_sweep_moe_rows_use_the_joint_law_with_their_tokens():
     assert np.all(long["loss"][moe] < short["loss"][moe])
     with pytest.raises(ValueError, match="Ludziejewski2025"):
         result.with_loss(dense, tokens=1e10)
+
+
+@SETTINGS
+@given(n=st.floats(0, 40), d=st.floats(0, 40), g=st.floats(0, 40), c=st.floats(0, 40))
+def test_krajewski_is_finite_or_refused(n, d, g, c):
+    """Counts in range give a finite loss above c and an allocation that spends the
+    budget, or a ValueError naming the inputs."""
+    law = laws.Krajewski2024(fitted_range={})
+    value = law.loss(10.0**n, 10.0**d, 10.0**g)
+    assert math.isfinite(value)
+    assert value > law.c
+    try:
+        params, tokens, grain = law.compute_optimal(10.0**c)
+    except ValueError as error:
+        message = str(error)
+    else:
+        message = ""
+        assert grain in (1, 2, 4, 8, 16, 32, 64, 128)
+        if tokens > 1 and params > 1:
+            assert law.training_flops(params, tokens, grain) == pytest.approx(10.0**c, rel=1e-6)
+    if message:
+        assert "C=" in message

@@ -359,8 +359,8 @@ def pareto(result: Any, x: str | None = None, y: str = "loss", *, pick: int | No
     ax.legend(fontsize="small")
     what = f"{y_label.split(' (')[0]} against {x_label.split(' (')[0]}"
     if title is None and planned:
-        title = (f"Plan for {_sci(result.compute)} FLOPs on {result.gpus} "
-                 f"{result.hardware.name}: {len(rows)} candidates that fit")
+        title = (f"Plan for {_sci(result.compute)} FLOPs on {result.gpus:,} "
+                 f"{result.hardware.name}\n{len(rows):,} candidates that fit")
     ax.set_title(title or f"{len(rows)} configurations: {what}")
     return fig
 

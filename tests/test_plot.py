@@ -180,8 +180,8 @@ def test_pareto_of_a_plan_marks_its_best_first_candidate(sweep_result):
     assert star.get_xdata()[0] == ranked["train_days"][0]
     assert star.get_ydata()[0] == ranked["loss"][0] == ranked["loss"].min()
     assert star.get_label().startswith("plan's pick: d_model")
-    assert ax.get_title() == (f"Plan for $5.8 \\times 10^{{23}}$ FLOPs on 512 H100-SXM: "
-                              f"{len(ranked)} candidates that fit")
+    assert ax.get_title() == (f"Plan for $5.8 \\times 10^{{23}}$ FLOPs on 512 H100-SXM\n"
+                              f"{len(ranked):,} candidates that fit")
     with pytest.raises(ValueError, match="column='days' is invalid"):
         plot.pareto(plan_like)  # a plan's own time column, which these rows lack
 

@@ -19,11 +19,12 @@ from .devices import Hardware, hardware
 from .estimate import Efficiency, Report, estimate
 from .grid import Grid
 from .layers import OpTable
+from .plan import Plan, plan
 from .presets import presets
 from .sweep import Skipped, SweepResult, SweepWarning, sweep, sweep_columns
 from .validate import validate
 
-__all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Report", "Skipped",
-           "SweepResult", "SweepWarning", "abilities", "calibrate", "estimate", "hardware", "laws",
-           "plot", "presets", "sweep", "sweep_columns", "units", "validate"]
+__all__ = ["Architecture", "Efficiency", "Grid", "Hardware", "OpTable", "Plan", "Report",
+           "Skipped", "SweepResult", "SweepWarning", "abilities", "calibrate", "estimate", "hardware", "laws",
+           "plan", "plot", "presets", "sweep", "sweep_columns", "units", "validate"]
 __version__ = "0.1.0"

@@ -27,8 +27,8 @@ def _not_regular(mode: int) -> str:
     return f"not a regular file ({kind})"
 
 
-def read_json_file(field: str, path: str | PathLike[str]) -> dict[str, Any]:
-    """The JSON object in the regular file ``path``, at most :data:`MAX_BYTES` long.
+def read_text_file(field: str, path: str | PathLike[str], what: str = "an input file") -> str:
+    """The UTF-8 text of the regular file ``path``, at most :data:`MAX_BYTES` long.
 
     Devices, FIFOs, folders and sockets are refused before they are opened (``/dev/zero``
     never ends, a FIFO blocks until a writer comes). Every failure is a ValueError naming
@@ -48,7 +48,7 @@ def read_json_file(field: str, path: str | PathLike[str]) -> dict[str, Any]:
         invalid(_not_regular(info.st_mode))
     if info.st_size > MAX_BYTES:
         invalid(f"{info.st_size:,} bytes, over the limit of {MAX_BYTES:,} "
-                "(16 MiB) for a JSON input file")
+                f"(16 MiB) for {what}")
     # O_NONBLOCK: should the path be swapped for a FIFO after the stat above, opening it
     # returns at once instead of waiting for a writer; the fstat below then refuses it.
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -65,11 +65,24 @@ def read_json_file(field: str, path: str | PathLike[str]) -> dict[str, Any]:
         except OSError as error:
             invalid(f"cannot read it ({error.strerror})")
     if len(data) > MAX_BYTES:  # it grew after the stat
-        invalid(f"over the limit of {MAX_BYTES:,} bytes (16 MiB) for a JSON input file")
+        invalid(f"over the limit of {MAX_BYTES:,} bytes (16 MiB) for {what}")
     try:
         text = data.decode("utf-8-sig")  # a leading byte-order mark is allowed
     except UnicodeDecodeError as error:
         invalid(f"not UTF-8 text (byte {error.start} is {data[error.start]:#04x})")
+    return text
+
+
+def read_json_file(field: str, path: str | PathLike[str]) -> dict[str, Any]:
+    """The JSON object in the regular file ``path`` (read as :func:`read_text_file` does);
+    a ValueError naming ``field`` and the path unless it holds one."""
+    name = os.fspath(path)
+    text = read_text_file(field, name, "a JSON input file")
+
+    def invalid(reason: str) -> NoReturn:
+        msg = f"{field}={name!r} is invalid: {reason}"
+        raise ValueError(msg) from None
+
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:

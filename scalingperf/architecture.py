@@ -196,3 +196,11 @@ class Architecture:
         from .hf_config import from_hf_config
 
         return from_hf_config(config)
+
+    def to_hf_config(self, family: str = "llama") -> dict[str, Any]:
+        """This architecture as a Hugging Face config dict of ``family`` (gpt2, llama,
+        mistral, mixtral, qwen2, qwen2_moe), which :meth:`from_hf_config` reads back; see
+        :func:`scalingperf.hf_write.to_hf_config`."""
+        from .hf_write import to_hf_config
+
+        return to_hf_config(self, family)

@@ -10,7 +10,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ._files import read_json_file
+from . import __version__, _cli_laws, _cli_plan, _cli_plot
+from ._files import read_json_file, read_text_file
 from ._format import count, duration, gib, si, table
 from .architecture import Architecture
 from .devices import hardware
@@ -55,8 +56,11 @@ def _at_least(minimum: int) -> Any:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="scalingperf",
-        description="FLOPs, parameters and per-layer costs of transformer architectures.",
+        description="Which transformer to train for a budget, what each layer costs, whether "
+                    "it fits and how long it takes: FLOPs, parameters, memory and step time "
+                    "before any GPU-hour is spent.",
     )
+    parser.add_argument("--version", action="version", version=f"scalingperf {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     est = verbs.add_parser("estimate", help="per-layer table and totals of one configuration")
@@ -65,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"a built-in architecture (default {DEFAULT_PRESET}; see `presets`)")
     source.add_argument("--hf-config", metavar="PATH",
                         help="a Hugging Face config.json (or the folder holding it)")
+    _architecture_flags(est)
     est.add_argument("--batch", type=int, default=1, help="sequences per micro-batch (default 1)")
     est.add_argument("--seq-len", type=int, default=None,
                      help="tokens per sequence (default: the model's context length)")
@@ -98,7 +103,11 @@ def _parser() -> argparse.ArgumentParser:
                     "values as NAME=VALUE. Example: scalingperf sweep d_model=1024:8192:256 "
                     "n_layers=8:96:4 head_dim=128 ffn=swiglu tp=1,2,4,8 n_gpus=64 "
                     "global_batch=512 seq_len=4096 batch=1 --top 10 --by=-mfu")
-    sw.add_argument("spec", nargs="+", metavar="NAME=VALUES", help="axes and fixed values")
+    sw.add_argument("spec", nargs="*", metavar="NAME=VALUES", help="axes and fixed values")
+    sw.add_argument("--grid", metavar="FILE", default=None,
+                    help="axes and fixed values from a .json or .yaml file: a mapping of NAME "
+                         "to a value, a list, or 'START:STOP:STEP' (YAML needs PyYAML: pip "
+                         "install 'scalingperf[yaml]'); NAME=VALUES given too are added")
     reduce = sw.add_mutually_exclusive_group()
     reduce.add_argument("--top", type=_at_least(1), default=None, help="keep the best K rows")
     reduce.add_argument("--pareto", metavar="X,Y", default=None,
@@ -123,11 +132,66 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--json", action="store_true", help="print JSON instead of tables")
     val.add_argument("--source", action="append", default=None, metavar="NAME",
                      help="only this source (repeatable; default: all)")
+    _cli_plan.add_parser(verbs)
+    _cli_laws.add_parsers(verbs)
+    _cli_plot.add_parser(verbs)
     return parser
 
 
+#: Architecture fields the estimate verb takes as flags (--d-model 4096 ...), and their types.
+_ARCH_FLAGS: tuple[tuple[str, Any, str], ...] = (
+    ("d_model", int, "model width"), ("n_layers", int, "layers"),
+    ("n_heads", int, "attention heads (default d_model / head_dim)"),
+    ("n_kv_heads", int, "key/value heads (default n_heads)"),
+    ("head_dim", int, "per-head width (default d_model / n_heads)"),
+    ("d_ff", int, "FFN width (default 4 d_model; 8/3 d_model when gated)"),
+    ("ffn", str, "gelu, relu, swiglu or geglu (default gelu)"),
+    ("vocab_size", int, "vocabulary (default 50,257)"),
+    ("max_position_embeddings", int, "context length (default 2,048)"),
+    ("position", str, "learned, rotary or none (default learned)"),
+    ("norm", str, "layernorm or rmsnorm (default layernorm)"),
+    ("n_experts", int, "routed experts (default 0: dense)"),
+    ("top_k", int, "experts per token (default 1)"),
+)
+
+
+def _architecture_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "architecture from flags",
+        "instead of --preset or --hf-config: --d-model and --n-layers, and any other field "
+        "of scalingperf.Architecture (its defaults otherwise)")
+    for name, kind, meaning in _ARCH_FLAGS:
+        group.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
+                           dest=f"arch_{name}", help=meaning)
+    group.add_argument("--tie-embeddings", action="store_true", default=None,
+                       dest="arch_tie_embeddings", help="share the input and output embedding")
+
+
+def _flag_architecture(args: argparse.Namespace) -> Architecture | None:
+    """The Architecture the --d-model, --n-layers, ... flags give, or None without them."""
+    fields = {name: getattr(args, f"arch_{name}")
+              for name in (*(flag[0] for flag in _ARCH_FLAGS), "tie_embeddings")
+              if getattr(args, f"arch_{name}") is not None}
+    if not fields:
+        return None
+    if args.preset is not None or args.hf_config is not None:
+        given = "--preset" if args.preset is not None else "--hf-config"
+        msg = (f"{given} and --{next(iter(fields)).replace('_', '-')} are invalid together: "
+               "describe the model by one of a preset, a config.json or flags")
+        raise ValueError(msg)
+    missing = [name for name in ("d_model", "n_layers") if name not in fields]
+    if missing:
+        msg = (f"{missing[0]} is missing: an architecture from flags needs "
+               f"--d-model and --n-layers")
+        raise ValueError(msg)
+    return Architecture(**fields)
+
+
 def _estimate(args: argparse.Namespace) -> int:
-    if args.hf_config is not None:
+    from_flags = _flag_architecture(args)
+    if from_flags is not None:
+        arch = from_flags
+    elif args.hf_config is not None:
         arch = Architecture.from_hf_config(_hf_config(args.hf_config))
     else:
         arch = Architecture.preset(args.preset or DEFAULT_PRESET)
@@ -334,6 +398,52 @@ def _checked(name: str, text: str, value: Any) -> Any:
     return value
 
 
+def _load_grid_text(path: str, text: str) -> Any:
+    """The document in a .json, .yaml or .yml grid file."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except ValueError as error:
+            msg = f"grid={path!r} is invalid: not JSON ({error})"
+            raise ValueError(msg) from None
+    if suffix not in (".yaml", ".yml"):
+        msg = f"grid={path!r} is invalid: give a .json, .yaml or .yml file"
+        raise ValueError(msg)
+    try:
+        import yaml  # type: ignore[import-untyped, unused-ignore]
+    except ImportError:
+        msg = (f"grid={path!r} needs PyYAML to read YAML: pip install 'scalingperf[yaml]' "
+               "(or give the grid as JSON)")
+        raise ValueError(msg) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        at = f" at line {where.line + 1} column {where.column + 1}" if where else ""
+        msg = f"grid={path!r} is invalid: not YAML ({getattr(error, 'problem', error)}{at})"
+        raise ValueError(msg) from None
+
+
+def _grid_file(path: str) -> dict[str, Any]:
+    """Grid keywords from a JSON or YAML mapping: a value, a list of values, or the text
+    'START:STOP:STEP' (STOP included) for an axis, as on the command line."""
+    document = _load_grid_text(path, read_text_file("grid", path, "a grid file"))
+    if not isinstance(document, dict) or not all(isinstance(k, str) for k in document):
+        msg = (f"grid={path!r} is invalid: expected a mapping of names to values, e.g. "
+               "{\"d_model\": [2048, 4096], \"n_layers\": \"8:32:8\", \"tp\": 8}")
+        raise ValueError(msg)
+    spec: dict[str, Any] = {}
+    for name, value in document.items():
+        if isinstance(value, str) and ":" in value:
+            spec.update(_parse_spec([f"{name}={value}"]))
+        elif name == "hardware" and isinstance(value, str):
+            spec[name] = _hardware_spec(value)
+        else:
+            spec[name] = value
+    return spec
+
+
 def _parse_spec(items: Sequence[str]) -> dict[str, Any]:
     """``NAME=START:STOP:STEP``, ``NAME=V1,V2,...`` and ``NAME=VALUE`` as Grid keywords."""
     spec: dict[str, Any] = {}
@@ -392,7 +502,17 @@ CONFIRM_SECONDS = 60.0
 def _sweep(args: argparse.Namespace) -> int:
     if args.out:
         check_target(args.out)  # before the work: a bad --out is refused at once, not after it
-    grid = Grid(**_parse_spec(args.spec))
+    spec = _grid_file(args.grid) if args.grid else {}
+    for name, value in _parse_spec(args.spec).items():
+        if name in spec:
+            msg = (f"{name} is invalid: it is given both in grid={args.grid!r} and as "
+                   f"{name}=...; give each name once")
+            raise ValueError(msg)
+        spec[name] = value
+    if not spec:
+        msg = f"the sweep is empty: give NAME=VALUES or --grid FILE ({_SPEC_SYNTAX})"
+        raise ValueError(msg)
+    grid = Grid(**spec)
     pareto = tuple(args.pareto.split(",")) if args.pareto else None
     if pareto is not None and len(pareto) != 2:
         msg = f"pareto={args.pareto!r} is invalid: give two columns, X,Y"
@@ -466,6 +586,14 @@ def _run(argv: Sequence[str] | None) -> int:
         return _sweep(args)
     if args.verb == "validate":
         return _validate_verb(args)
+    if args.verb == "plan":
+        return _cli_plan.run(args)
+    if args.verb == "laws":
+        return _cli_laws.run_laws(args)
+    if args.verb == "fit":
+        return _cli_laws.run_fit(args)
+    if args.verb == "plot":
+        return _cli_plot.run(args)
     for name, source in presets().items():
         print(f"{name:20s} {source}")
     return 0

@@ -153,7 +153,7 @@ def scalingperf(*argv: str) -> subprocess.CompletedProcess[str]:
     ["sweep", "d_model=1:1000000", "n_layers=2"],
     ["sweep", *BASE, "--out", "/no/such/folder/rows.csv"],
     ["presets", "extra"],
-    ["--version"],
+    ["--no-such-option"],
 ])
 def test_refusals_in_a_process_are_one_line(argv: list[str]) -> None:
     result = scalingperf(*argv)

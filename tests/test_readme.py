@@ -41,16 +41,31 @@ def test_readme_python_blocks_run_as_printed(tmp_path, monkeypatch):
     assert 0.4 < namespace["fit"].a < 0.5  # the stand-in runs were made with a = 0.45
 
 
-def test_readme_quick_start_estimate_runs_and_states_its_assumptions():
+def test_readme_quick_start_plans_the_gopher_budget(tmp_path):
     quick_start = blocks("bash")[0][1]
     commands = [shlex.split(part) for line in quick_start.splitlines()
                 for part in line.split("&&") if part.strip().startswith("scalingperf")]
-    assert commands == [["scalingperf", "estimate"]]
-    result = subprocess.run(commands[0], capture_output=True, text=True, check=False)
+    assert commands == [["scalingperf", "plan"]]
+    result = subprocess.run(commands[0], capture_output=True, text=True, check=False,
+                            cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     out = result.stdout
-    assert "llama-2-7b: batch 1 x seq_len 4096" in out  # as the README says
+    # As the README says: Gopher's budget on 1,024 H100s, the laws side by side, the
+    # answer, why it won and the assumptions, in that order.
+    assert out.startswith("Plan for 5.76e23 FLOPs on 1,024 x H100-SXM")
+    assert (out.index("Loss-optimal size by law") < out.index("Answer")
+            < out.index("Why this one") < out.index("Assumptions"))
+    assert "interval" in out
+
+
+def test_estimate_on_its_defaults_states_its_assumptions(tmp_path):
+    result = subprocess.run(["scalingperf", "estimate"], capture_output=True, text=True,
+                            check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    assert "llama-2-7b: batch 1 x seq_len 4096" in out
     assumptions = out.split("Assumptions\n", 1)[1].split("\n\n", 1)[0].splitlines()
     labels = [line.split("  ")[1] for line in assumptions]
     assert labels == ["precision", "optimizer", "ZeRO stage", "recomputation", "devices",

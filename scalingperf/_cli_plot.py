@@ -92,21 +92,32 @@ def add_parser(subparsers: Any) -> None:
 
     par = kind("pareto")
     par.add_argument("spec", nargs="*", metavar="NAME=VALUES",
-                     help="the sweep, as `scalingperf sweep` takes it (e.g. "
+                     help="a sweep, as `scalingperf sweep` takes it (e.g. "
                           "d_model=2048:8192:512 n_layers=16:64:8 head_dim=128 tp=1,2,4,8 "
-                          "n_gpus=64 global_batch=512 seq_len=4096 batch=1 compute=1e22)")
-    par.add_argument("-x", default="train_days", metavar="COLUMN",
+                          "n_gpus=64 global_batch=512 seq_len=4096 batch=1 compute=1e22; the "
+                          "loss column needs compute=); without one, the plan of --compute, "
+                          "--gpus, --days and --hardware, its pick marked")
+    par.add_argument("-x", default=None, metavar="COLUMN",
                      help="the x column, minimised ('-' in front to maximise; default "
-                          "train_days)")
+                          "train_days, a plan's days)")
     par.add_argument("-y", default="loss", metavar="COLUMN",
-                     help="the y column (default loss: the law's prediction at the tokens "
-                          "of the grid's compute=, or --tokens)")
+                     help="the y column (default loss: the law's prediction)")
     par.add_argument("--law", default="chinchilla",
-                     help="the law of the loss column: chinchilla, besiroglu or kaplan")
-    par.add_argument("--tokens", type=_number(1, 1e40), default=None,
-                     help="training tokens for the loss column (default: the budget's)")
+                     choices=("chinchilla", "besiroglu", "kaplan", "muennighoff"),
+                     help="the law of the loss column (muennighoff: a plan with --tokens)")
     par.add_argument("--include-infeasible", action="store_true",
-                     help="the front over every row, not only those that fit")
+                     help="a sweep's front over every row, not only those that fit")
+    plan = par.add_argument_group("a plan (as `scalingperf plan`), when no sweep is given")
+    plan.add_argument("--compute", type=_number(1, 1e40), default=None, metavar="FLOPS",
+                      help="training FLOPs (default 5.76e23 unless --days is given)")
+    plan.add_argument("--gpus", type=_integer(1, 2**20), default=None,
+                      help="devices (default 1,024)")
+    plan.add_argument("--days", type=_number(1e-6, 1e6), default=None,
+                      help="wall-clock days")
+    plan.add_argument("--tokens", type=_number(1, 1e40), default=None,
+                      help="unique tokens of data (the data-constrained law)")
+    plan.add_argument("--hardware", default="H100-SXM",
+                      help="a built-in device or a JSON file (default H100-SXM)")
 
     lay = kind("layers")
     source = lay.add_mutually_exclusive_group()
@@ -182,36 +193,62 @@ def _frontier(args: argparse.Namespace) -> Any:
 
 
 def _pareto(args: argparse.Namespace) -> Any:
+    from . import plot
+
+    planned = [f"--{name}" for name in ("compute", "gpus", "days", "tokens")
+               if getattr(args, name) is not None]
+    if args.spec and planned:
+        msg = (f"{planned[0]} is invalid with a sweep (NAME=VALUES): draw a sweep, or a plan "
+               "from --compute, --gpus, --days and --tokens, not both")
+        raise ValueError(msg)
+    rows: Any = _swept(args) if args.spec else _planned(args)
+    return plot.pareto(rows, args.x, args.y, feasible=not args.include_infeasible)
+
+
+def _planned(args: argparse.Namespace) -> Any:
+    from .cli import _hardware_spec
+    from .plan import plan
+
+    return _noting_extrapolation(
+        lambda: plan(compute=args.compute, gpus=args.gpus, days=args.days,
+                     hardware=_hardware_spec(args.hardware), tokens=args.tokens,
+                     law=args.law))
+
+
+def _swept(args: argparse.Namespace) -> Any:
     import warnings
 
-    from . import plot
     from .cli import _parse_spec
     from .grid import Grid
-    from .laws import Clark2022, ExtrapolationWarning
+    from .laws import Clark2022
     from .sweep import SweepWarning, sweep
 
-    if not args.spec:
-        msg = ("the sweep is missing: give its axes and values as NAME=VALUES, e.g. "
-               "d_model=2048:8192:512 n_layers=16:64:8 head_dim=128 seq_len=4096 batch=1 "
-               "compute=1e22")
-        raise ValueError(msg)
     grid = Grid(**_parse_spec(args.spec))
-    needs_loss = "loss" in (args.x.removeprefix("-"), args.y.removeprefix("-"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SweepWarning)  # an empty result is refused below
         result = sweep(grid)
-    if needs_loss and len(result):
-        routed = Clark2022() if (result["n_experts"] > 1).any() else None
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ExtrapolationWarning)
-            result = result.with_loss(args.law, tokens=args.tokens, routed=routed)
-        # Said once each, as `scalingperf laws` does: the picture still shows the rows.
-        for note in dict.fromkeys(str(w.message) for w in caught):
-            print(f"scalingperf: warning: {note}", file=sys.stderr)
     if len(result) == 0:
         msg = f"the sweep kept no rows: {result.skipped}".replace("\n", "; ")
         raise ValueError(msg)
-    return plot.pareto(result, args.x, args.y, feasible=not args.include_infeasible)
+    if "loss" in ((args.x or "").removeprefix("-"), args.y.removeprefix("-")):
+        routed = Clark2022() if (result["n_experts"] > 1).any() else None
+        result = _noting_extrapolation(lambda: result.with_loss(args.law, routed=routed))
+    return result
+
+
+def _noting_extrapolation(work: Any) -> Any:
+    """``work()``, its extrapolation warnings said once each on stderr (as `scalingperf
+    laws` does): the picture still shows every row."""
+    import warnings
+
+    from .laws import ExtrapolationWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExtrapolationWarning)
+        result = work()
+    for note in dict.fromkeys(str(w.message) for w in caught):
+        print(f"scalingperf: warning: {note}", file=sys.stderr)
+    return result
 
 
 def _layers(args: argparse.Namespace) -> Any:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._format import count, duration, gib, si, table
-from ._plan_search import FAMILIES
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -43,7 +42,7 @@ def _shape(row: dict[str, Any]) -> str:
 
 def _short(row: dict[str, Any]) -> str:
     experts = f", {row['n_experts']}E top-{row['top_k']}" if row["n_experts"] > 1 else ""
-    return f"{row['d_model']} x {row['n_layers']}{experts} ({FAMILIES[row['family']]})"
+    return f"{row['d_model']} x {row['n_layers']}{experts} ({row['family']})"
 
 
 def _layout(row: dict[str, Any]) -> str:
@@ -222,9 +221,7 @@ def plan_dict(p: Plan, rows: int = 10) -> dict[str, Any]:
                  "tokens_per_s": p.best.time.tokens_per_s},
         "candidates": {"count": len(p.candidates), "shapes": p.shapes,
                        "layouts_tried": p.layouts_tried,
-                       "top": [{**p.candidates.row(i),
-                                "family": FAMILIES[int(p.candidates["family"][i])]}
-                               for i in range(keep)]},
+                       "top": [p.candidates.row(i) for i in range(keep)]},
         "caveats": list(p.caveats),
     }
 
@@ -245,7 +242,7 @@ def candidates_table(p: Plan, rows: int = 10) -> str:
         seen.add(key)
         experts = f" {row['n_experts']}E/{row['top_k']}" if row["n_experts"] > 1 else ""
         layout = f"{row['tp']}/{row['pp']}/{row['ep']}/{row['dp']}"
-        body.append([f"{row['d_model']} x {row['n_layers']}{experts}", FAMILIES[row["family"]],
+        body.append([f"{row['d_model']} x {row['n_layers']}{experts}", row["family"],
                      layout, str(row["zero"]), str(row["batch"]), row["recompute"],
                      count(row["params_total"], "").rstrip(), gib(row["memory_per_gpu"]),
                      f"{row['mfu']:.1%}", count(row["tokens"], "").rstrip(),

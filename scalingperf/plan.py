@@ -24,6 +24,9 @@ from .estimate import Report
 from .intervals import check_level
 from .sweep import SweepResult
 
+__all__ = ["DAY", "DEFAULT_COMPUTE", "DEFAULT_GLOBAL_BATCH", "DEFAULT_GPUS", "DEFAULT_SEQ_LEN",
+           "FAMILIES", "Plan", "plan"]
+
 #: Seconds in a day.
 DAY = 86400.0
 #: The default budget: Gopher's 5.76e23 FLOPs (Rae et al. 2021; Hoffmann et al. 2022
@@ -77,7 +80,8 @@ class Plan:
     candidates : SweepResult
         Every (shape, layout) that fits, best first: the sweep's columns plus ``loss``
         (the ranking law at the row's ``tokens``), ``tokens`` (what the run processes
-        within the budget), ``days`` and ``family`` (an index into :data:`FAMILIES`).
+        within the budget), ``days`` and ``family`` (the name of the family of shapes
+        that proposed the row, one of :data:`FAMILIES`).
     best : Report
         :func:`scalingperf.estimate` of the winner on its layout.
     """
@@ -122,7 +126,7 @@ class Plan:
 
     @property
     def family(self) -> str:
-        return FAMILIES[int(self.candidates["family"][0])]
+        return str(self.candidates["family"][0])
 
     def days_interval(self) -> tuple[float, float]:
         """The winner's training time over the step-time interval of
@@ -247,11 +251,11 @@ def _search(target: float, *, gpus: int, device: Hardware, seq_len: int, global_
         raise ValueError(msg)
     if not trains.all():
         rows, tokens, rate = rows.where(trains), tokens[trains], rate[trains]
-    keys = {(s.d_model, s.n_layers, s.head_dim, s.n_experts, s.top_k): FAMILIES.index(s.family)
+    keys = {(s.d_model, s.n_layers, s.head_dim, s.n_experts, s.top_k): s.family
             for s in shapes}
     family = np.array([keys[(int(a), int(b), int(c), int(e), int(k))] for a, b, c, e, k in zip(
         rows["d_model"], rows["n_layers"], rows["head_dim"], rows["n_experts"], rows["top_k"],
-        strict=True)], dtype=np.int64)
+        strict=True)])
     loss = _row_loss(rows, law, tokens, unique)
     days = tokens / rate / DAY
     # Within ``slack`` of the best loss, the shorter run first; then by loss.

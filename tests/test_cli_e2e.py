@@ -71,6 +71,7 @@ def test_plan_json_and_out(tmp_path):
     assert len(rows) == data["candidates"]["count"]
     assert float(rows[0]["loss"]) == pytest.approx(data["best"]["loss"])
     assert {row["n_experts"] for row in rows} <= {"0", "1"}
+    assert {row["family"] for row in rows} <= {"standard", "deep-narrow", "kaplan-aspect"}
 
 
 def test_plan_inverse_from_gpus_and_days(tmp_path):

@@ -22,8 +22,6 @@ from scalingperf.presets import preset
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: Dots per inch of the README's PNGs: readable on a page, small in the repository.
 DPI = 72
-#: Gopher's training FLOPs (Rae et al. 2021; the budget of Hoffmann et al. 2022, Table 3).
-GOPHER = laws.GOPHER_FLOPS
 
 
 def isoflop() -> Any:
@@ -32,15 +30,12 @@ def isoflop() -> Any:
 
 
 def pareto() -> Any:
-    """`scalingperf plot pareto d_model=... compute=5.76e23 -o docs/pareto.png`: isoFLOP
-    shapes from 5B to 150B parameters at Gopher's budget on 1,024 H100s, every layout."""
-    grid = sp.Grid.isoflop(GOPHER, min_params=5e9, max_params=1.5e11, tp=[1, 2, 4, 8],
-                           pp=[1, 2, 4, 8], n_gpus=1024, global_batch=1024, seq_len=2048,
-                           batch=1, recompute=["selective", "full"])
+    """`scalingperf plot pareto -o docs/pareto.png`: the plan of `scalingperf plan` (Gopher's
+    budget on 1,024 H100s), its candidates' predicted loss against training days."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", laws.ExtrapolationWarning)  # the laws' data ends at 16B
-        result = sp.sweep(grid, law="chinchilla")
-    return sp.plot.pareto(result, "train_days", "loss")
+        chosen = sp.plan()
+    return sp.plot.pareto(chosen)
 
 
 def layers() -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -207,3 +208,24 @@ def _parsed(convert, text):
         return convert(text)
     except ValueError:
         return None
+
+
+def test_the_readmes_plot_commands_run_as_printed(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Pictures"):]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)[1].replace("\\\n", " ")
+    commands = [shlex.split(line, comments=True) for line in block.splitlines()]
+    kinds = {command[2] for command in commands}
+    assert kinds == {"isoflop", "frontier", "pareto", "layers", "tp-efficiency", "validation"}
+    for command in commands:
+        assert command[:2] == ["scalingperf", "plot"]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
+                                check=False)
+        assert result.returncode == 0, (command, result.stderr)
+        target = tmp_path / command[command.index("-o") + 1]
+        if target.suffix == ".png":
+            assert imread(target).shape[:2] == reported_size(result.stdout)[::-1]
+        else:
+            assert ET.parse(target).getroot().tag.endswith("svg")

@@ -260,7 +260,7 @@ def _search(target: float, *, gpus: int, device: Hardware, seq_len: int, global_
     days = tokens / rate / DAY
     # Within ``slack`` of the best loss, the shorter run first; then by loss.
     tied = loss <= loss.min() + slack
-    order = np.lexsort((rows.index, days, np.where(tied, 0.0, loss), days * tied, ~tied))
+    order = np.lexsort((rows.index, days, loss, days * tied, ~tied))
     ranked = _with_columns(rows, {"loss": loss, "tokens": tokens, "days": days,
                                   "family": family}, order)
     return _Search(ranked, shapes, len(grid), slack)
@@ -369,21 +369,25 @@ def plan(compute: float | None = None, gpus: int | None = None, days: float | No
     caveats: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", laws.ExtrapolationWarning)
-        assumed_mfu = None
+        # GPUs x days: first at the device's default matmul efficiency (an upper bound
+        # on MFU), then at the MFU that search's winner reaches.
+        assumed_mfu = None if seconds is None else device.default_efficiency.matmul
+        options: dict[str, Any] = dict(
+            gpus=n_gpus, device=device, seq_len=seq, global_batch=batch, dtype=dtype,
+            law=ranking, compute=compute_limit, seconds=seconds, unique=unique,
+            moe=_validate.flag("moe", moe), serving=serving)
+
+        def search(mfu: float | None) -> tuple[float, float, _Search]:
+            budget = _budget(compute_limit, n_gpus, peak, seconds, mfu)
+            target = (_optimum(ranking, budget, unique)[0] if serving is None
+                      else float(serving[0].compute_optimal(budget, serving[1])[0]))
+            slack = _slack(ranking, budget, unique, tolerance, compute_limit is not None)
+            return budget, target, _search(target, slack=slack, **options)
+
+        budget, target, found = search(assumed_mfu)
         if seconds is not None:
-            assumed_mfu = device.default_efficiency.matmul
-        budget = _budget(compute_limit, n_gpus, peak, seconds, assumed_mfu)
-        options: dict[str, Any] = dict(gpus=n_gpus, device=device, seq_len=seq, global_batch=batch,
-                       dtype=dtype, law=ranking, compute=compute_limit, seconds=seconds,
-                       unique=unique, moe=_validate.flag("moe", moe), serving=serving)
-        target = (_optimum(ranking, budget, unique)[0] if serving is None
-                  else float(serving[0].compute_optimal(budget, serving[1])[0]))
-        found = _search(target, slack=_slack(ranking, budget, unique, tolerance), **options)
-        if seconds is not None:  # again at the MFU the layouts actually reach
             assumed_mfu = float(found.result["mfu"][0])
-            budget = _budget(compute_limit, n_gpus, peak, seconds, assumed_mfu)
-            target = _optimum(ranking, budget, unique)[0]
-            found = _search(target, slack=_slack(ranking, budget, unique, tolerance), **options)
+            budget, target, found = search(assumed_mfu)
         table = laws.compare(compute=budget)
     for warning in caught:
         if issubclass(warning.category, laws.ExtrapolationWarning):
@@ -425,10 +429,11 @@ def _serving(inference_tokens: Any, ranking: Any, compute: float | None
     return laws.Sardana2024(parametric), served
 
 
-def _slack(law: Any, compute: float, unique: float | None, tolerance: float) -> float:
+def _slack(law: Any, compute: float, unique: float | None, tolerance: float,
+           timed_by_compute: bool) -> float:
     """The loss ``tolerance`` more compute buys at the optimum: losses closer than this to
-    the best are ties, which the shorter run wins."""
-    if tolerance == 0:
+    the best are ties, which the shorter run wins (0 when every run takes the same days)."""
+    if tolerance == 0 or not timed_by_compute:
         return 0.0
 
     def best(c: float) -> float:

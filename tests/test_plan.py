@@ -178,6 +178,9 @@ def test_days_trains_each_layout_for_the_time_given(month):
     assert month.compute == pytest.approx(512 * peak * month.assumed_mfu * 30 * DAY)
     # The size was chosen at the MFU the first search's winner reached.
     assert 0 < month.assumed_mfu < 1
+    # Every run takes the 30 days: the lowest loss wins, no tolerance applies.
+    assert month.slack == 0
+    assert np.all(np.diff(c["loss"]) >= 0)
 
 
 def test_days_and_compute_stop_at_whichever_comes_first():

@@ -210,8 +210,7 @@ def plan_dict(p: Plan, rows: int = 10) -> dict[str, Any]:
         "compute": p.compute,
         "assumed_mfu": p.assumed_mfu,
         "laws": p.laws.to_dict()["rows"],
-        "best": {"family": p.family, "layout": {k: p.candidates.row(0)[k] for k in (
-                     "tp", "pp", "dp", "ep", "zero", "batch", "microbatches", "recompute")},
+        "best": {"family": p.family, "layout": p.layout,
                  "architecture": p.best.architecture.to_dict(),
                  "params": p.best.params.total, "active_params": p.best.params.active,
                  "tokens": p.tokens, "days": p.days, "days_interval": [lo, hi],

@@ -38,6 +38,7 @@ DEFAULT_GPUS = 1024
 #: 1,024 x 2,048 = 2.1M tokens lies in that range.
 DEFAULT_SEQ_LEN = 2048
 DEFAULT_GLOBAL_BATCH = 1024
+_LAYOUT = ("tp", "pp", "dp", "ep", "zero", "batch", "microbatches", "recompute")
 _LAW_NAMES = ("chinchilla", "besiroglu", "kaplan", "muennighoff")
 
 
@@ -83,7 +84,7 @@ class Plan:
         within the budget), ``days`` and ``family`` (the name of the family of shapes
         that proposed the row, one of :data:`FAMILIES`).
     best : Report
-        :func:`scalingperf.estimate` of the winner on its layout.
+        :func:`scalingperf.estimate` of the winner on its layout (:attr:`layout`).
     """
 
     compute: float
@@ -126,7 +127,16 @@ class Plan:
 
     @property
     def family(self) -> str:
+        """The family of shapes the winner comes from (one of :data:`FAMILIES`)."""
         return str(self.candidates["family"][0])
+
+    @property
+    def layout(self) -> dict[str, Any]:
+        """The winner's layout: ``tp``, ``pp``, ``dp``, ``ep``, ``zero``, ``batch`` (the
+        micro-batch), ``microbatches`` per step and ``recompute``, as :func:`estimate`
+        takes them."""
+        row = self.candidates.row(0)
+        return {name: row[name] for name in _LAYOUT}
 
     def days_interval(self) -> tuple[float, float]:
         """The winner's training time over the step-time interval of

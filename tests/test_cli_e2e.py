@@ -83,6 +83,27 @@ def test_plan_inverse_from_gpus_and_days(tmp_path):
     assert 0 < data["assumed_mfu"] < 1
 
 
+def test_plan_for_a_fixed_dataset_and_for_serving(tmp_path):
+    data = run(tmp_path, "plan", "--compute", "1e23", "--gpus", "512", "--tokens", "2e11",
+               "--no-moe", "--json")
+    assert data.returncode == 0, data.stderr
+    answer = json.loads(data.stdout)
+    assert answer["question"]["unique_tokens"] == 2e11
+    assert answer["question"]["law"].startswith("Muennighoff 2023")
+    serving = run(tmp_path, "plan", "--compute", "1e23", "--gpus", "512",
+                  "--inference-tokens", "5e12", "--no-moe")
+    assert serving.returncode == 0, serving.stderr
+    assert "serving 5 T tokens after training" in serving.stdout
+
+
+def test_plan_on_another_device(tmp_path):
+    result = run(tmp_path, "plan", "--compute", "1e21", "--gpus", "64", "--hardware",
+                 "A100-SXM4-80GB", "--no-moe", "--show", "3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Plan for 1e21 FLOPs on 64 x A100-SXM4-80GB (bf16)")
+    assert "The best 3 models" in result.stdout
+
+
 def test_plan_refuses_an_unwritable_out_before_the_search(tmp_path):
     message = one_line_error(run(tmp_path, "plan", "--out", "no/such/folder/x.csv"))
     assert "out=" in message

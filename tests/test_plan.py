@@ -123,6 +123,10 @@ def test_best_is_the_estimate_of_the_first_candidate(gopher):
     assert best.params.total == row["params_total"]
     assert best.time.step == pytest.approx(row["step_time"], rel=1e-12)
     assert best.devices == 1024
+    layout = gopher.layout
+    assert layout["tp"] * layout["pp"] * layout["dp"] == 1024
+    again = sp.estimate(best.architecture, seq_len=gopher.seq_len, **layout)
+    assert again.time.step == best.time.step
     assert gopher.days == pytest.approx(float(best.training(gopher.tokens)["days"]), rel=1e-9)
     lo, hi = gopher.days_interval()
     assert 0 < lo < hi

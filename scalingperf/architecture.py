@@ -13,9 +13,17 @@ _INTEGER_FIELDS = (
     "d_model", "n_layers", "vocab_size", "max_position_embeddings",
     "n_experts", "top_k", "n_shared_experts", "moe_every", "first_dense_layers",
 )
-_DERIVED_FIELDS = ("n_kv_heads", "head_dim", "d_ff", "d_ff_expert", "d_ff_shared")
+_DERIVED_FIELDS = ("n_kv_heads", "head_dim", "d_ff", "d_ff_expert", "d_ff_shared", "v_head_dim")
 _FLAG_FIELDS = ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_expert_gate")
 _TEXT_FIELDS = ("ffn", "position", "norm")
+#: The per-layer features, with their defaults: checked and passed to the core only when
+#: given (most architectures leave them all at their defaults, and construction stays fast).
+_FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0,
+                     "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0}
+_FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
+                  "attention_sinks": False, "attention_output_gate": False,
+                  "router_bias": False}
+_FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding"}
 
 
 def _heads_from_head_dim(d_model: int, head_dim: int) -> int:
@@ -34,6 +42,16 @@ def _heads_from_head_dim(d_model: int, head_dim: int) -> int:
                f"must divide d_model={d_model} (or give n_heads)")
         raise ValueError(msg)
     return d_model // head_dim
+
+
+def _layer_list(name: str, value: Any) -> list[int]:
+    """A sequence of layer indices as a list of ints, or a ValueError naming ``name``."""
+    try:
+        layers = tuple(value)
+    except TypeError:
+        msg = f"{name}={value!r} is invalid: it must be a sequence of layer indices"
+        raise ValueError(msg) from None
+    return [_validate.integer(name, i) for i in layers]
 
 
 @dataclass(frozen=True)
@@ -67,11 +85,50 @@ class Architecture:
     vocab_size, max_position_embeddings : int
         Vocabulary size and context length (rows of a learned position table).
     position : {"learned", "rotary", "none"}
-    norm : {"layernorm", "rmsnorm"}
-        LayerNorm has a weight and a bias per feature, RMSNorm a weight.
-    qkv_bias, out_bias, mlp_bias : bool
-        Biases on the query/key/value projections, the attention output projection, and
-        the feed-forward (and expert) matrices.
+    norm : {"layernorm", "rmsnorm", "layernorm_nobias", "weightless"}
+        LayerNorm has a weight and a bias per feature, RMSNorm and LayerNorm without bias
+        a weight (Cohere, StableLM-2), a weightless LayerNorm none (OLMo-1). Every norm of
+        the model (layer, query-key, latent and final norms) is of this kind.
+    norm_placement : {"pre", "sandwich", "post"}
+        Norms before each sub-layer (GPT-2, Llama), before and after each (Gemma 2/3:
+        four per layer), or only after each sub-layer's output, before its residual add
+        (OLMo-2).
+    qk_norm : {"none", "head", "full"}
+        A norm on the queries and keys: one weight of ``head_dim`` shared by the heads
+        (Qwen3, Gemma-3), or a weight per query and key channel (OLMo-2, Cohere).
+    parallel_block : bool
+        Attention and MLP read the same normed input and their outputs are added to the
+        residual stream together, with one norm per layer (GPT-J, Falcon-7B, Phi-2,
+        Cohere). GPT-NeoX's parallel residual keeps two norms: it is ``False`` here
+        (same parameters and matmul FLOPs).
+    embedding_norm : bool
+        A norm on the token embeddings (BLOOM's ``word_embeddings_layernorm``).
+    qkv_bias, out_bias, mlp_bias, lm_head_bias : bool
+        Biases on the query/key/value projections (with MLA: on the down-projections),
+        the attention output projection, the feed-forward (and expert) matrices, and the
+        output head (Phi-2).
+    attention_sinks : bool
+        A learned logit per head joins each softmax's normaliser (GPT-OSS).
+    attention_output_gate : bool
+        The query projection also yields a sigmoid gate on the attention output
+        (Qwen3-Next), doubling its width.
+    attention_window, window_kind, global_every, global_layers
+        Sliding-window (``window_kind="sliding"``: each query sees the last
+        ``attention_window`` keys, itself included) or chunked attention (``"chunked"``:
+        causal within chunks of that length, Llama 4). With a window, layer ``i`` (from
+        0) has full attention when ``global_every > 0`` and ``(i + 1) % global_every ==
+        0`` or ``i`` is in ``global_layers``, and the window otherwise: Gemma-2 and GPT-OSS
+        ``global_every=2``, Gemma-3 ``6``, Llama 4 ``4``, Mistral 7B ``0`` (every layer
+        windowed). ``attention_window=0``: every layer has full attention. Windows change
+        the causal (executed) attention FLOPs, the attention time and the KV cache; the
+        eager count of the full square stays ``flops.forward``.
+    kv_lora_rank, q_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim : int
+        Multi-head latent attention (DeepSeek-V2/V3, MiniCPM3, Kimi K2), on when
+        ``kv_lora_rank > 0``: keys and values through a ``kv_lora_rank`` latent, queries
+        through a ``q_lora_rank`` one (0: projected directly), ``qk_nope_head_dim +
+        qk_rope_head_dim`` query-key channels per head (``head_dim`` is derived from them)
+        and ``v_head_dim`` value channels (default ``qk_nope_head_dim``). The KV cache
+        holds ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer.
     tie_embeddings : bool
         Whether the output projection shares the token embedding matrix.
     n_experts, top_k : int
@@ -82,6 +139,10 @@ class Architecture:
         Hidden width of one routed expert.
     shared_expert_gate : bool
         A sigmoid gate (a d_model x 1 projection) on the shared experts (Qwen2-MoE).
+    router_bias : bool
+        A bias per expert on the router's logits (GPT-OSS). DeepSeek-V3's score-correction
+        bias is updated by a rule, not trained: transformers keeps it as a buffer, and it
+        is not counted here either.
     moe_every, first_dense_layers, dense_layers
         Layer ``i`` (from 0) is an MoE layer when ``(i + 1) % moe_every == 0``,
         ``i >= first_dense_layers`` and ``i`` is not in ``dense_layers``.
@@ -117,6 +178,23 @@ class Architecture:
     first_dense_layers: int = 0
     dense_layers: tuple[int, ...] = ()
     capacity_factor: float = 0.0
+    norm_placement: str = "pre"
+    qk_norm: str = "none"
+    parallel_block: bool = False
+    embedding_norm: bool = False
+    lm_head_bias: bool = False
+    attention_sinks: bool = False
+    attention_output_gate: bool = False
+    attention_window: int = 0
+    window_kind: str = "sliding"
+    global_every: int = 0
+    global_layers: tuple[int, ...] = ()
+    kv_lora_rank: int = 0
+    q_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int | None = None
+    router_bias: bool = False
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -139,17 +217,23 @@ class Architecture:
             values[name] = _validate.flag(name, getattr(self, name))
         for name in _TEXT_FIELDS:
             values[name] = _validate.text(name, getattr(self, name))
-        try:
-            layers = tuple(self.dense_layers)
-        except TypeError:
-            msg = f"dense_layers={self.dense_layers!r} is invalid: it must be a sequence of layer indices"
-            raise ValueError(msg) from None
-        values["dense_layers"] = [_validate.integer("dense_layers", i) for i in layers]
+        features: dict[str, Any] = {}
+        for checks, check in ((_FEATURE_INTEGERS, _validate.integer),
+                              (_FEATURE_FLAGS, _validate.flag), (_FEATURE_TEXTS, _validate.text)):
+            for name, default in checks.items():
+                value = getattr(self, name)
+                if type(value) is not type(default) or value != default:
+                    features[name] = check(name, value)
+        values["dense_layers"] = _layer_list("dense_layers", self.dense_layers)
+        if self.global_layers != ():
+            features["global_layers"] = _layer_list("global_layers", self.global_layers)
         values["capacity_factor"] = _validate.real("capacity_factor", self.capacity_factor)
-        core = _core.Architecture(**values).resolved()
+        core = _core.Architecture(**values, **features).resolved()
         for name in ("n_heads", *_INTEGER_FIELDS, *_DERIVED_FIELDS, *_FLAG_FIELDS,
                      *_TEXT_FIELDS):
             object.__setattr__(self, name, getattr(core, name))
+        for name, value in features.items():  # as checked: the core keeps them as given
+            object.__setattr__(self, name, tuple(value) if name == "global_layers" else value)
         object.__setattr__(self, "dense_layers", tuple(core.dense_layers))
         object.__setattr__(self, "capacity_factor", core.capacity_factor)
         object.__setattr__(self, "_core", core)
@@ -164,6 +248,11 @@ class Architecture:
         return int(self._core.n_moe_layers)
 
     @property
+    def n_window_layers(self) -> int:
+        """Number of layers with windowed (sliding or chunked) attention."""
+        return int(self._core.n_window_layers)
+
+    @property
     def is_moe(self) -> bool:
         """True when at least one layer has routed experts."""
         return self.n_moe_layers > 0
@@ -176,7 +265,8 @@ class Architecture:
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain Python values."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        out["dense_layers"] = list(self.dense_layers)
+        for name in ("dense_layers", "global_layers"):
+            out[name] = list(getattr(self, name))
         return out
 
     @classmethod

@@ -14,12 +14,17 @@ from . import _core, _validate
 from .architecture import Architecture
 from .devices import Hardware, get_hardware
 
+#: Fixed architecture fields of the per-layer features (not axes), checked by the core.
+_LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm",
+                 "lm_head_bias", "attention_sinks", "attention_output_gate", "window_kind",
+                 "global_layers", "kv_lora_rank", "q_lora_rank", "qk_nope_head_dim",
+                 "qk_rope_head_dim", "v_head_dim", "router_bias")
 #: Axes in the order the core enumerates them: model, then workload, then layout.
 AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group", "d_ff",
         "ffn_ratio", "ffn", "n_experts", "top_k", "n_shared_experts", "d_ff_expert",
-        "vocab_size", "seq_len", "batch", "recompute", "tp", "pp", "dp", "ep", "zero",
-        "microbatches")
-_MODEL_AXES = AXES[:14]
+        "attention_window", "global_every", "vocab_size", "seq_len", "batch", "recompute",
+        "tp", "pp", "dp", "ep", "zero", "microbatches")
+_MODEL_AXES = AXES[:16]
 _WORKLOAD_AXES = ("seq_len", "batch", "recompute")
 FFN_KINDS = ("gelu", "relu", "swiglu", "geglu")
 RECOMPUTE = ("none", "selective", "full")
@@ -29,7 +34,8 @@ _ARCH_FIXED = ("n_heads", "head_dim", "n_kv_heads", "d_ff", "ffn", "n_experts", 
                "n_shared_experts", "d_ff_expert", "vocab_size", "max_position_embeddings",
                "position", "norm", "qkv_bias", "out_bias", "mlp_bias", "tie_embeddings",
                "d_ff_shared", "shared_expert_gate", "moe_every", "first_dense_layers",
-               "dense_layers", "capacity_factor")
+               "dense_layers", "capacity_factor", "attention_window", "global_every",
+               *_LAYER_FIELDS)
 #: What a grid's model is when the spec does not say: a modern decoder (Llama-2 /
 #: Mistral: rotary positions, so no table limits the sequence, RMSNorm, SwiGLU, a 32,000
 #: token vocabulary). The one place these defaults live; an Architecture's own defaults
@@ -361,26 +367,32 @@ class Grid:
             if value is not None:
                 base[name] = value
         for name in ("d_model", "n_layers", "n_heads", "vocab_size", "max_position_embeddings",
-                     "n_experts", "top_k", "n_shared_experts", "moe_every", "first_dense_layers"):
+                     "n_experts", "top_k", "n_shared_experts", "moe_every", "first_dense_layers",
+                     "attention_window", "global_every", "kv_lora_rank", "q_lora_rank",
+                     "qk_nope_head_dim", "qk_rope_head_dim"):
             if name in base:
                 base[name] = _validate.integer(name, base[name])
                 if name in AXES and name not in first:
                     _core.check_axis(name, [float(base[name])])
-        for name in ("ffn", "position", "norm"):
+        for name in ("ffn", "position", "norm", "norm_placement", "qk_norm", "window_kind"):
             if name in base:
                 base[name] = _validate.text(name, base[name])
-        for name in ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_expert_gate"):
+        for name in ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_expert_gate",
+                     "parallel_block", "embedding_norm", "lm_head_bias", "attention_sinks",
+                     "attention_output_gate", "router_bias"):
             if name in base:
                 base[name] = _validate.flag(name, base[name])
         for name, (lo, hi) in _FIXED_RANGES.items():
             if name in base:
                 _in_range(name, base[name], lo, hi)
-        layers = base.get("dense_layers", ())
-        if not isinstance(layers, (list, tuple, range)):
-            msg = f"dense_layers={layers!r} is invalid: give a list of layer indices"
-            raise ValueError(msg)
-        for layer in layers:
-            _in_range("dense_layers", _validate.integer("dense_layers", layer), 0, 2**16 - 1)
+        for list_name in ("dense_layers", "global_layers"):
+            layers = base.get(list_name, ())
+            if not isinstance(layers, (list, tuple, range)):
+                msg = f"{list_name}={layers!r} is invalid: give a list of layer indices"
+                raise ValueError(msg)
+            for layer in layers:
+                _in_range(list_name, _validate.integer(list_name, layer), 0, 2**16 - 1)
+            base[list_name] = [int(layer) for layer in layers]
         if "capacity_factor" in base:
             factor = _validate.real("capacity_factor", base["capacity_factor"])
             if not 0 <= factor <= 1024:
@@ -397,7 +409,7 @@ class Grid:
         for name, value in defaults.items():
             if name in _ARCH_FIXED and name not in base and value is not None:
                 base[name] = value
-        for name in ("n_kv_heads", "head_dim", "d_ff", "d_ff_expert", "d_ff_shared"):
+        for name in ("n_kv_heads", "head_dim", "d_ff", "d_ff_expert", "d_ff_shared", "v_head_dim"):
             value = base.get(name)
             if value is not None:
                 value = _validate.integer(name, value)
@@ -520,8 +532,11 @@ class Grid:
             if name in self.spec and not _is_axis(self.spec[name]):
                 fields[name] = self.spec[name]
         for name in ("d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "d_ff",
-                     "n_experts", "top_k", "n_shared_experts", "d_ff_expert", "vocab_size"):
+                     "n_experts", "top_k", "n_shared_experts", "d_ff_expert", "vocab_size",
+                     "attention_window", "global_every"):
             fields[name] = int(row[name])
+        if fields.get("kv_lora_rank"):
+            fields["head_dim"] = None  # derived from the latent attention's dimensions
         ffn = row["ffn"]
         fields["ffn"] = ffn if isinstance(ffn, str) else FFN_KINDS[int(ffn)]
         if fields["n_experts"] <= 1:

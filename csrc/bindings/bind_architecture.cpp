@@ -16,7 +16,15 @@ void bind_architecture(py::module_& m) {
                        std::int64_t n_shared_experts, std::int64_t d_ff_expert,
                        std::int64_t d_ff_shared, bool shared_expert_gate,
                        std::int64_t moe_every, std::int64_t first_dense_layers,
-                       std::vector<std::int64_t> dense_layers, double capacity_factor) {
+                       std::vector<std::int64_t> dense_layers, double capacity_factor,
+                       const std::string& norm_placement, const std::string& qk_norm,
+                       bool parallel_block, bool embedding_norm, bool lm_head_bias,
+                       bool attention_sinks, bool attention_output_gate,
+                       std::int64_t attention_window, const std::string& window_kind,
+                       std::int64_t global_every, std::vector<std::int64_t> global_layers,
+                       std::int64_t kv_lora_rank, std::int64_t q_lora_rank,
+                       std::int64_t qk_nope_head_dim, std::int64_t qk_rope_head_dim,
+                       std::int64_t v_head_dim, bool router_bias) {
              sp::Architecture a;
              a.d_model = d_model;
              a.n_layers = n_layers;
@@ -43,6 +51,23 @@ void bind_architecture(py::module_& m) {
              a.first_dense_layers = first_dense_layers;
              a.dense_layers = std::move(dense_layers);
              a.capacity_factor = capacity_factor;
+             a.norm_placement = sp::parse_norm_placement(norm_placement);
+             a.qk_norm = sp::parse_qk_norm(qk_norm);
+             a.parallel_block = parallel_block;
+             a.embedding_norm = embedding_norm;
+             a.lm_head_bias = lm_head_bias;
+             a.attention_sinks = attention_sinks;
+             a.attention_output_gate = attention_output_gate;
+             a.attention_window = attention_window;
+             a.window_kind = sp::parse_window_kind(window_kind);
+             a.global_every = global_every;
+             a.global_layers = std::move(global_layers);
+             a.kv_lora_rank = kv_lora_rank;
+             a.q_lora_rank = q_lora_rank;
+             a.qk_nope_head_dim = qk_nope_head_dim;
+             a.qk_rope_head_dim = qk_rope_head_dim;
+             a.v_head_dim = v_head_dim;
+             a.router_bias = router_bias;
              return a;
            }),
            py::kw_only(), py::arg("d_model"), py::arg("n_layers"), py::arg("n_heads"),
@@ -57,7 +82,16 @@ void bind_architecture(py::module_& m) {
            py::arg("shared_expert_gate") = false, py::arg("moe_every") = 1,
            py::arg("first_dense_layers") = 0,
            py::arg("dense_layers") = std::vector<std::int64_t>{},
-           py::arg("capacity_factor") = 0.0)
+           py::arg("capacity_factor") = 0.0, py::arg("norm_placement") = "pre",
+           py::arg("qk_norm") = "none", py::arg("parallel_block") = false,
+           py::arg("embedding_norm") = false, py::arg("lm_head_bias") = false,
+           py::arg("attention_sinks") = false, py::arg("attention_output_gate") = false,
+           py::arg("attention_window") = 0, py::arg("window_kind") = "sliding",
+           py::arg("global_every") = 0,
+           py::arg("global_layers") = std::vector<std::int64_t>{},
+           py::arg("kv_lora_rank") = 0, py::arg("q_lora_rank") = 0,
+           py::arg("qk_nope_head_dim") = 0, py::arg("qk_rope_head_dim") = 0,
+           py::arg("v_head_dim") = 0, py::arg("router_bias") = false)
       .def("resolved", &sp::resolve,
            "A copy with derived fields filled in; raises ValueError for an invalid field.")
       .def_readonly("d_model", &sp::Architecture::d_model)
@@ -86,5 +120,26 @@ void bind_architecture(py::module_& m) {
       .def_readonly("first_dense_layers", &sp::Architecture::first_dense_layers)
       .def_readonly("dense_layers", &sp::Architecture::dense_layers)
       .def_readonly("capacity_factor", &sp::Architecture::capacity_factor)
-      .def_readonly("n_moe_layers", &sp::Architecture::n_moe_layers);
+      .def_readonly("n_moe_layers", &sp::Architecture::n_moe_layers)
+      .def_property_readonly(
+          "norm_placement", [](const sp::Architecture& a) { return sp::name_of(a.norm_placement); })
+      .def_property_readonly("qk_norm",
+                             [](const sp::Architecture& a) { return sp::name_of(a.qk_norm); })
+      .def_readonly("parallel_block", &sp::Architecture::parallel_block)
+      .def_readonly("embedding_norm", &sp::Architecture::embedding_norm)
+      .def_readonly("lm_head_bias", &sp::Architecture::lm_head_bias)
+      .def_readonly("attention_sinks", &sp::Architecture::attention_sinks)
+      .def_readonly("attention_output_gate", &sp::Architecture::attention_output_gate)
+      .def_readonly("attention_window", &sp::Architecture::attention_window)
+      .def_property_readonly(
+          "window_kind", [](const sp::Architecture& a) { return sp::name_of(a.window_kind); })
+      .def_readonly("global_every", &sp::Architecture::global_every)
+      .def_readonly("global_layers", &sp::Architecture::global_layers)
+      .def_readonly("kv_lora_rank", &sp::Architecture::kv_lora_rank)
+      .def_readonly("q_lora_rank", &sp::Architecture::q_lora_rank)
+      .def_readonly("qk_nope_head_dim", &sp::Architecture::qk_nope_head_dim)
+      .def_readonly("qk_rope_head_dim", &sp::Architecture::qk_rope_head_dim)
+      .def_readonly("v_head_dim", &sp::Architecture::v_head_dim)
+      .def_readonly("router_bias", &sp::Architecture::router_bias)
+      .def_readonly("n_window_layers", &sp::Architecture::n_window_layers);
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 #include "scalingperf/ops.hpp"
 #include "scalingperf/workload.hpp"
@@ -23,6 +24,14 @@ std::int64_t default_d_ff(const Architecture& a) {
   return (two_thirds + 255) / 256 * 256;
 }
 
+bool layer_is_global(const Architecture& a, std::int64_t layer) {
+  if (a.global_every > 0 && (layer + 1) % a.global_every == 0) return true;
+  for (std::int64_t global : a.global_layers) {
+    if (global == layer) return true;
+  }
+  return false;
+}
+
 bool layer_is_moe(const Architecture& a, std::int64_t layer) {
   if (layer < a.first_dense_layers || (layer + 1) % a.moe_every != 0) return false;
   for (std::int64_t dense : a.dense_layers) {
@@ -34,6 +43,78 @@ bool layer_is_moe(const Architecture& a, std::int64_t layer) {
 }  // namespace
 
 namespace {
+/// Multi-head latent attention's dimensions; derives head_dim (the query-key width) and
+/// n_kv_heads (every head has its own decompressed keys and values).
+bool check_mla(Architecture& a, detail::Refusal* r) {
+  if (!in_range(r, "kv_lora_rank", a.kv_lora_rank, 0, limits::d_ff)) return false;
+  if (!is_mla(a)) {
+    for (auto [field, value] : {std::pair{"q_lora_rank", a.q_lora_rank},
+                                std::pair{"qk_nope_head_dim", a.qk_nope_head_dim},
+                                std::pair{"qk_rope_head_dim", a.qk_rope_head_dim},
+                                std::pair{"v_head_dim", a.v_head_dim}}) {
+      if (value != 0) {
+        return refused(r, field, value, "it applies to multi-head latent attention only; ",
+                       "kv_lora_rank", a.kv_lora_rank, " (give kv_lora_rank >= 1)");
+      }
+    }
+    return true;
+  }
+  if (!in_range(r, "q_lora_rank", a.q_lora_rank, 0, limits::d_ff) ||
+      !in_range(r, "qk_nope_head_dim", a.qk_nope_head_dim, 0, limits::head_dim) ||
+      !in_range(r, "qk_rope_head_dim", a.qk_rope_head_dim, 0, limits::head_dim)) {
+    return false;
+  }
+  const std::int64_t qk = a.qk_nope_head_dim + a.qk_rope_head_dim;
+  if (qk < 1) {
+    return refused(r, "qk_nope_head_dim", a.qk_nope_head_dim,
+                   "queries and keys need a width: it and ", "qk_rope_head_dim",
+                   a.qk_rope_head_dim, " sum to 0");
+  }
+  if (a.v_head_dim == 0) a.v_head_dim = a.qk_nope_head_dim;
+  if (!in_range(r, "v_head_dim", a.v_head_dim, 1, limits::head_dim)) return false;
+  if (a.head_dim == 0) a.head_dim = qk;
+  if (a.head_dim != qk) {
+    return refused(r, "head_dim", a.head_dim,
+                   "with multi-head latent attention it is qk_nope_head_dim + ",
+                   "qk_rope_head_dim", a.qk_rope_head_dim, " (leave it unset)");
+  }
+  if (a.n_kv_heads != 0 && a.n_kv_heads != a.n_heads) {
+    return refused(r, "n_kv_heads", a.n_kv_heads,
+                   "multi-head latent attention decompresses keys for every head: it must be ",
+                   "n_heads", a.n_heads, " (or unset)");
+  }
+  if (a.qk_norm != QkNorm::none || a.attention_output_gate) {
+    return refused(r, "kv_lora_rank", a.kv_lora_rank,
+                   "qk_norm and attention_output_gate apply to standard attention only (turn "
+                   "them off, or give ", "kv_lora_rank", 0, ")");
+  }
+  return true;
+}
+
+/// The window and which layers are global; counts the windowed layers.
+bool check_windows(Architecture& a, detail::Refusal* r) {
+  if (!in_range(r, "attention_window", a.attention_window, 0, limits::max_position_embeddings) ||
+      !in_range(r, "global_every", a.global_every, 0, a.n_layers)) {
+    return false;
+  }
+  for (std::int64_t layer : a.global_layers) {
+    if (!in_range(r, "global_layers", layer, 0, a.n_layers - 1)) return false;
+  }
+  a.n_window_layers = 0;
+  if (a.attention_window == 0) {
+    if (a.global_every != 0 || !a.global_layers.empty()) {
+      return refused(r, "global_every", a.global_every,
+                     "global layers need windowed ones: give ", "attention_window",
+                     a.attention_window, " a window (>= 1)");
+    }
+    return true;
+  }
+  for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
+    a.n_window_layers += layer_is_global(a, layer) ? 0 : 1;
+  }
+  return true;
+}
+
 /// Every check of resolve, with the derivations between them; false at the first field
 /// refused, recorded in `r` (see detail::Refusal: no message is built here).
 bool check_and_derive(Architecture& a, detail::Refusal* r) {
@@ -42,6 +123,7 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
       !in_range(r, "n_heads", a.n_heads, 1, limits::n_heads)) {
     return false;
   }
+  if (!check_mla(a, r)) return false;
   if (a.n_kv_heads == 0) a.n_kv_heads = a.n_heads;
   if (!in_range(r, "n_kv_heads", a.n_kv_heads, 1, a.n_heads)) return false;
   if (a.n_heads % a.n_kv_heads != 0) {
@@ -83,6 +165,7 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
     return refused_real(r, "capacity_factor", a.capacity_factor,
                         "allowed range is [0, 1024] (0: dropless routing)");
   }
+  if (!check_windows(a, r)) return false;
   a.n_moe_layers = 0;
   if (a.n_experts > 1) {
     for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
@@ -125,7 +208,18 @@ PositionKind parse_position_kind(const std::string& name) {
                {PositionKind::learned, PositionKind::rotary, PositionKind::none});
 }
 NormKind parse_norm_kind(const std::string& name) {
-  return parse("norm", name, {NormKind::layernorm, NormKind::rmsnorm});
+  return parse("norm", name, {NormKind::layernorm, NormKind::rmsnorm,
+                               NormKind::layernorm_nobias, NormKind::weightless});
+}
+NormPlacement parse_norm_placement(const std::string& name) {
+  return parse("norm_placement", name,
+               {NormPlacement::pre, NormPlacement::sandwich, NormPlacement::post});
+}
+QkNorm parse_qk_norm(const std::string& name) {
+  return parse("qk_norm", name, {QkNorm::none, QkNorm::head, QkNorm::full});
+}
+WindowKind parse_window_kind(const std::string& name) {
+  return parse("window_kind", name, {WindowKind::sliding, WindowKind::chunked});
 }
 
 const char* name_of(FfnKind kind) {
@@ -146,7 +240,32 @@ const char* name_of(PositionKind kind) {
   return "?";
 }
 const char* name_of(NormKind kind) {
-  return kind == NormKind::layernorm ? "layernorm" : "rmsnorm";
+  switch (kind) {
+    case NormKind::layernorm: return "layernorm";
+    case NormKind::rmsnorm: return "rmsnorm";
+    case NormKind::layernorm_nobias: return "layernorm_nobias";
+    case NormKind::weightless: return "weightless";
+  }
+  return "?";
+}
+const char* name_of(NormPlacement placement) {
+  switch (placement) {
+    case NormPlacement::pre: return "pre";
+    case NormPlacement::sandwich: return "sandwich";
+    case NormPlacement::post: return "post";
+  }
+  return "?";
+}
+const char* name_of(QkNorm qk_norm) {
+  switch (qk_norm) {
+    case QkNorm::none: return "none";
+    case QkNorm::head: return "head";
+    case QkNorm::full: return "full";
+  }
+  return "?";
+}
+const char* name_of(WindowKind kind) {
+  return kind == WindowKind::sliding ? "sliding" : "chunked";
 }
 
 }  // namespace scalingperf

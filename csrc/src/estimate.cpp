@@ -11,11 +11,13 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
   rows.reserve(32);
   const Roofline roof = roofline(work, layout, hw, efficiency);
   for_each_op(arch, work, [&](const OpCost& op) {
+    if (op.count == 0) return;  // a section this depth has no layers of (see for_each_op)
     double saved = saves_dropped(op, work.recompute) ? 0.0 : saved_per_device(op, roof.share);
     // Full recomputation drops everything a layer saves but its input, the checkpoint
-    // (memory.cpp counts it per layer). That tensor is what attn_norm reads, so its row
-    // carries it: the table then sums to memory.activations in every mode.
-    if (work.recompute == Recompute::full && op.op == Op::attn_norm) {
+    // (memory.cpp counts it per layer). That tensor is what the layer's first op reads
+    // (attn_norm, unless the norms come after), so its row carries it: the table then sums
+    // to memory.activations in every mode.
+    if (work.recompute == Recompute::full && op.op == layer_input_op(arch)) {
       saved = checkpoint_bytes(arch, work) * roof.share.sequence;
     }
     rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
@@ -30,6 +32,7 @@ const char* name_of(Section section) {
   switch (section) {
     case Section::embedding: return "embedding";
     case Section::attention: return "attention";
+    case Section::window_attention: return "window_attention";
     case Section::mlp: return "mlp";
     case Section::moe: return "moe";
     case Section::head: return "head";
@@ -46,6 +49,17 @@ const char* name_of(Op op) {
     case Op::token_embedding: return "token_embedding";
     case Op::position_embedding: return "position_embedding";
     case Op::attn_norm: return "attn_norm";
+    case Op::embedding_norm: return "embedding_norm";
+    case Op::mla_q_down: return "mla_q_down";
+    case Op::mla_q_norm: return "mla_q_norm";
+    case Op::mla_q_up: return "mla_q_up";
+    case Op::mla_kv_down: return "mla_kv_down";
+    case Op::mla_kv_norm: return "mla_kv_norm";
+    case Op::mla_kv_up: return "mla_kv_up";
+    case Op::qk_norm: return "qk_norm";
+    case Op::attn_gate: return "attn_gate";
+    case Op::attn_post_norm: return "attn_post_norm";
+    case Op::mlp_post_norm: return "mlp_post_norm";
     case Op::qkv_proj: return "qkv_proj";
     case Op::rope: return "rope";
     case Op::attn_scores: return "attn_scores";

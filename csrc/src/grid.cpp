@@ -15,7 +15,8 @@ constexpr AxisKind all_axes[] = {
     AxisKind::d_model, AxisKind::n_layers, AxisKind::n_heads, AxisKind::head_dim,
     AxisKind::n_kv_heads, AxisKind::gqa_group, AxisKind::d_ff, AxisKind::ffn_ratio,
     AxisKind::ffn, AxisKind::n_experts, AxisKind::top_k, AxisKind::n_shared_experts,
-    AxisKind::d_ff_expert, AxisKind::vocab_size, AxisKind::seq_len, AxisKind::batch,
+    AxisKind::d_ff_expert, AxisKind::attention_window, AxisKind::global_every,
+    AxisKind::vocab_size, AxisKind::seq_len, AxisKind::batch,
     AxisKind::recompute, AxisKind::tp, AxisKind::pp, AxisKind::dp, AxisKind::ep,
     AxisKind::zero, AxisKind::microbatches};
 
@@ -45,6 +46,8 @@ const char* name_of(AxisKind kind) {
     case AxisKind::top_k: return "top_k";
     case AxisKind::n_shared_experts: return "n_shared_experts";
     case AxisKind::d_ff_expert: return "d_ff_expert";
+    case AxisKind::attention_window: return "attention_window";
+    case AxisKind::global_every: return "global_every";
     case AxisKind::vocab_size: return "vocab_size";
     case AxisKind::seq_len: return "seq_len";
     case AxisKind::batch: return "batch";
@@ -91,6 +94,8 @@ AxisRange axis_range(AxisKind kind) {
     case AxisKind::top_k: return {1, double(limits::n_experts), true};
     case AxisKind::n_shared_experts: return {0, double(limits::n_shared_experts), true};
     case AxisKind::d_ff_expert: return {1, double(limits::d_ff), true};
+    case AxisKind::attention_window: return {0, double(limits::max_position_embeddings), true};
+    case AxisKind::global_every: return {0, double(limits::n_layers), true};
     case AxisKind::vocab_size: return {1, double(limits::vocab_size), true};
     case AxisKind::seq_len: return {1, double(limits::seq_len), true};
     case AxisKind::batch: return {1, double(limits::batch), true};
@@ -250,6 +255,8 @@ bool model_point(const Grid& grid, const std::vector<std::uint32_t>& digits, Arc
       case AxisKind::top_k: arch.top_k = integer; break;
       case AxisKind::n_shared_experts: arch.n_shared_experts = integer; break;
       case AxisKind::d_ff_expert: arch.d_ff_expert = integer; break;
+      case AxisKind::attention_window: arch.attention_window = integer; break;
+      case AxisKind::global_every: arch.global_every = integer; break;
       case AxisKind::vocab_size: arch.vocab_size = integer; break;
       default: break;
     }

@@ -170,13 +170,22 @@ void add_inference_memory(const Architecture& a, const Workload& w, const ModelC
                           const Layout& l, const LayoutFactors& f, const Hardware& hw,
                           MemoryReport& m) {
   // Keys and values of every layer on the stage, kv heads split over tp (2 L h_kv d_h s b
-  // bytes for the whole model), next to the stage's weights.
+  // bytes for the whole model), next to the stage's weights. A windowed layer keeps only
+  // its window's keys (cached_positions). Multi-head latent attention caches the
+  // kv_lora_rank latent and the qk_rope_head_dim shared rotary key per token and layer
+  // (DeepSeek-V2 §2.1.2, Table 1: (d_c + d_h^R) l elements per token), whole on every
+  // tensor-parallel rank.
   const StageParams params = stage_params(a, costs, l, f.share, f.per_stage);
   const double act = bytes_of(w.dtype);
-  const double kv_per_sequence = 2 * static_cast<double>(a.n_layers) * f.per_stage *
-                                 static_cast<double>(a.n_kv_heads) * f.share.tensor *
-                                 static_cast<double>(a.head_dim) *
-                                 static_cast<double>(w.seq_len) * act;
+  const double s = static_cast<double>(w.seq_len);
+  const double positions =
+      static_cast<double>(a.n_layers - a.n_window_layers) * cached_positions(s, a, false) +
+      static_cast<double>(a.n_window_layers) * cached_positions(s, a, true);
+  const double per_position =
+      is_mla(a) ? static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim)
+                : 2 * static_cast<double>(a.n_kv_heads) * f.share.tensor *
+                      static_cast<double>(a.head_dim);
+  const double kv_per_sequence = positions * f.per_stage * per_position * act;
   const double inference_weights = act * (std::max(params.first, params.last) + params.experts);
   m.kv_cache = kv_per_sequence * static_cast<double>(w.batch);
   m.inference = inference_weights + m.kv_cache;

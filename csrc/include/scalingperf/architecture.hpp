@@ -15,8 +15,22 @@ namespace scalingperf {
 enum class FfnKind : std::uint8_t { gelu, relu, swiglu, geglu };
 /// How positions enter the model: a learned table (GPT-2/3), rotary (Su et al. 2021), or none.
 enum class PositionKind : std::uint8_t { learned, rotary, none };
-/// LayerNorm has a weight and a bias per feature; RMSNorm (Zhang & Sennrich 2019) a weight.
-enum class NormKind : std::uint8_t { layernorm, rmsnorm };
+/// LayerNorm has a weight and a bias per feature; RMSNorm (Zhang & Sennrich 2019) a weight;
+/// layernorm_nobias a weight only (OLMo-2's predecessors, Cohere, StableLM-2); weightless
+/// LayerNorm no parameters (OLMo-1's non-parametric LayerNorm, Groeneveld et al. 2024 §2.1).
+enum class NormKind : std::uint8_t { layernorm, rmsnorm, layernorm_nobias, weightless };
+/// Where a layer's norms sit: before each sub-layer (pre, GPT-2/Llama); before and after
+/// each (sandwich: Gemma 2/3's four norms per layer); or only after each sub-layer's
+/// output, before its residual add (post: OLMo-2, OLMo et al. 2024 §3.2).
+enum class NormPlacement : std::uint8_t { pre, sandwich, post };
+/// Normalisation of queries and keys before attention (Dehghani et al. 2023): none; head
+/// (one weight of head_dim shared by every head: Qwen3, Gemma-3); full (a weight for every
+/// query and key channel: OLMo-2 over the whole projection, Cohere per head).
+enum class QkNorm : std::uint8_t { none, head, full };
+/// The attention of the layers that have a window: a sliding window of the last
+/// `attention_window` keys (Beltagy et al. 2020; Mistral, Gemma 2/3, GPT-OSS), or causal
+/// attention within fixed chunks of that length (Llama 4's chunked attention).
+enum class WindowKind : std::uint8_t { sliding, chunked };
 
 /// True for the gated FFNs, which have an extra d_model x d_ff matrix.
 constexpr bool is_gated(FfnKind kind) {
@@ -36,10 +50,28 @@ struct Architecture {
   std::int64_t max_position_embeddings = 0;
   PositionKind position = PositionKind::learned;
   NormKind norm = NormKind::layernorm;
+  NormPlacement norm_placement = NormPlacement::pre;
+  QkNorm qk_norm = QkNorm::none;
+  bool parallel_block = false;  ///< attention and MLP read one shared norm's output
+  bool embedding_norm = false;  ///< a norm on the token embeddings (BLOOM)
   bool qkv_bias = false;
   bool out_bias = false;
   bool mlp_bias = false;
+  bool lm_head_bias = false;
   bool tie_embeddings = false;
+  bool attention_sinks = false;       ///< a learned logit per head in the softmax (GPT-OSS)
+  bool attention_output_gate = false;  ///< sigmoid(x W_g) gates the attention output (Qwen3-Next)
+  // Sliding-window / chunked attention (0: every layer attends to the whole sequence).
+  std::int64_t attention_window = 0;
+  WindowKind window_kind = WindowKind::sliding;
+  std::int64_t global_every = 0;  ///< layer i is global when (i + 1) % global_every == 0 ...
+  std::vector<std::int64_t> global_layers;  ///< ... or i is listed here; the rest windowed
+  // Multi-head latent attention (DeepSeek-V2 §2.1): on when kv_lora_rank > 0.
+  std::int64_t kv_lora_rank = 0;
+  std::int64_t q_lora_rank = 0;  ///< 0: queries projected directly from d_model
+  std::int64_t qk_nope_head_dim = 0;
+  std::int64_t qk_rope_head_dim = 0;
+  std::int64_t v_head_dim = 0;  ///< 0: qk_nope_head_dim
   // Mixture of experts (dense when n_experts is 0 or 1).
   std::int64_t n_experts = 0;
   std::int64_t top_k = 1;
@@ -47,12 +79,14 @@ struct Architecture {
   std::int64_t d_ff_expert = 0;   ///< 0: d_ff
   std::int64_t d_ff_shared = 0;   ///< width of each shared expert; 0: d_ff_expert
   bool shared_expert_gate = false;  ///< sigmoid gate on the shared experts (Qwen2-MoE)
+  bool router_bias = false;         ///< a bias per expert on the router's logits (GPT-OSS)
   std::int64_t moe_every = 1;       ///< layer i is MoE when (i + 1) % moe_every == 0 ...
   std::int64_t first_dense_layers = 0;  ///< ... and i >= first_dense_layers ...
   std::vector<std::int64_t> dense_layers;  ///< ... and i is not listed here.
   double capacity_factor = 0.0;  ///< 0: dropless routing (every token reaches top_k experts)
   // Derived by resolve.
   std::int64_t n_moe_layers = 0;
+  std::int64_t n_window_layers = 0;  ///< layers with windowed (sliding or chunked) attention
 };
 
 /// Fills the derived fields and checks every field; throws std::invalid_argument naming
@@ -64,11 +98,19 @@ bool resolve_in_place(Architecture& arch, std::string* why = nullptr);
 
 /// True when the architecture has routed experts in at least one layer.
 inline bool is_moe(const Architecture& arch) { return arch.n_moe_layers > 0; }
+/// True for multi-head latent attention.
+inline bool is_mla(const Architecture& arch) { return arch.kv_lora_rank > 0; }
 
 FfnKind parse_ffn_kind(const std::string& name);
 PositionKind parse_position_kind(const std::string& name);
 NormKind parse_norm_kind(const std::string& name);
+NormPlacement parse_norm_placement(const std::string& name);
+QkNorm parse_qk_norm(const std::string& name);
+WindowKind parse_window_kind(const std::string& name);
 const char* name_of(FfnKind kind);
+const char* name_of(NormPlacement placement);
+const char* name_of(QkNorm qk_norm);
+const char* name_of(WindowKind kind);
 const char* name_of(PositionKind kind);
 const char* name_of(NormKind kind);
 

@@ -43,6 +43,8 @@ inline double tokens_at_budget(const Grid& g, const TrainingReport& r) {
   X(top_k, true, a.top_k)                                      \
   X(n_shared_experts, true, a.n_shared_experts)                \
   X(d_ff_expert, true, a.d_ff_expert)                          \
+  X(attention_window, true, a.attention_window)                \
+  X(global_every, true, a.global_every)                        \
   X(vocab_size, true, a.vocab_size)                            \
   X(seq_len, true, w.seq_len)                                  \
   X(batch, true, w.batch)                                      \

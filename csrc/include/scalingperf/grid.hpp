@@ -19,7 +19,8 @@ namespace scalingperf {
 /// that the inner loop changes only what is cheap to change.
 enum class AxisKind : std::uint8_t {
   d_model, n_layers, n_heads, head_dim, n_kv_heads, gqa_group, d_ff, ffn_ratio, ffn,
-  n_experts, top_k, n_shared_experts, d_ff_expert, vocab_size,                 // model
+  n_experts, top_k, n_shared_experts, d_ff_expert, attention_window, global_every,
+  vocab_size,                                                                  // model
   seq_len, batch, recompute,                                                   // workload
   tp, pp, dp, ep, zero, microbatches,                                          // layout
 };

@@ -79,12 +79,13 @@ struct TimeOp {
 
 constexpr int section_count = static_cast<int>(Section::head) + 1;
 
-/// Instances of each section in a model: one embedding and one head, n_layers attention
-/// blocks, and the dense and the routed FFN layers.
+/// Instances of each section in a model: one embedding and one head, the attention
+/// blocks of full and of windowed attention, and the dense and the routed FFN layers.
 inline std::array<double, section_count> section_instances(const Architecture& a) {
   const auto layers = static_cast<double>(a.n_layers);
   const auto moe = static_cast<double>(a.n_moe_layers);
-  return {1, layers, layers - moe, moe, 1};
+  const auto windowed = static_cast<double>(a.n_window_layers);
+  return {1, layers - windowed, windowed, layers - moe, moe, 1};
 }
 
 /// The sums of one instance of a section (every op of a section has the same count).
@@ -103,7 +104,7 @@ struct InstanceSums {
 struct ModelShape {
   std::array<InstanceSums, section_count> sections;
   SavedShares logits;  ///< the loss's saved float32 logits
-  std::array<TimeOp, 32> ops;
+  std::array<TimeOp, 64> ops;
   std::size_t size = 0;
   double tokens = 0;
   const TimeOp* begin() const { return ops.data(); }

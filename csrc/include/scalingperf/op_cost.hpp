@@ -1,0 +1,307 @@
+#pragma once
+/// What one op of the per-op table is (OpCost), the per-element constants of elementwise
+/// work, and the builders every kind of layer shares (LayerContext). The op list itself is
+/// `for_each_op` in ops.hpp; each kind of token mixer adds its ops from its own header.
+///
+/// FLOPs count 2 per multiply-add. A matmul of an (m x k) by a (k x n) matrix costs
+/// 2 m k n forward and twice that backward (gradients of both inputs; Kaplan et al. 2020
+/// §2.1, Narayanan et al. 2021 §5.1). Elementwise work is counted apart, with the
+/// per-element constants in `elementwise` below.
+
+#include <cmath>
+#include <cstdint>
+
+#include "scalingperf/architecture.hpp"
+#include "scalingperf/workload.hpp"
+
+namespace scalingperf {
+
+/// Where an op sits: once before the layers, in every layer, in the dense-FFN or MoE
+/// layers, or once after them.
+/// Layers with windowed (sliding or chunked) attention are a section of their own
+/// (`window_attention`), so that their attention is costed once and counted apart.
+enum class Section : std::uint8_t { embedding, attention, window_attention, mlp, moe, head };
+/// Matmuls are the FLOPs of the model; elementwise ops are reported apart.
+enum class OpKind : std::uint8_t { matmul, elementwise };
+
+enum class Op : std::uint8_t {
+  token_embedding,
+  position_embedding,
+  embedding_norm,
+  attn_norm,
+  qkv_proj,
+  mla_q_down,
+  mla_q_norm,
+  mla_q_up,
+  mla_kv_down,
+  mla_kv_norm,
+  mla_kv_up,
+  qk_norm,
+  rope,
+  attn_scores,
+  attn_softmax,
+  attn_values,
+  attn_gate,
+  out_proj,
+  attn_post_norm,
+  attn_residual,
+  mlp_norm,
+  mlp_up,
+  mlp_gate,
+  mlp_act,
+  mlp_down,
+  mlp_post_norm,
+  mlp_residual,
+  moe_norm,
+  router,
+  routed_experts,
+  shared_experts,
+  shared_expert_gate,
+  expert_combine,
+  moe_residual,
+  final_norm,
+  lm_head,
+  cross_entropy,
+};
+
+const char* name_of(Section section);
+const char* name_of(Op op);
+const char* name_of(OpKind kind);
+
+/// Elementwise FLOPs per element, a documented convention (no two kernels agree): each
+/// arithmetic operation on one element counts 1; transcendental functions count 1.
+namespace elementwise {
+constexpr double layernorm = 7;       ///< mean, subtract, square, sum, normalise, scale, shift
+constexpr double layernorm_nobias = 6;  ///< the same without the shift
+constexpr double weightless_norm = 5;   ///< mean, subtract, square, sum, normalise
+constexpr double rmsnorm = 4;         ///< square, sum, normalise, scale
+constexpr double bias = 1;            ///< one add per output element
+constexpr double residual = 1;        ///< one add per element of the residual stream
+constexpr double position_add = 1;    ///< adding the learned position vector
+constexpr double rope = 3;            ///< x cos + rotate(x) sin, per element of q and k
+constexpr double scores = 7;          ///< scale, mask, softmax (max, subtract, exp, sum, divide)
+constexpr double gelu = 8;            ///< tanh approximation: x^3, scale, add, scale, tanh, add, mul, half
+constexpr double relu = 1;
+constexpr double silu = 4;            ///< negate, exp, add one, divide
+constexpr double gate_multiply = 1;   ///< act(gate) * up in SwiGLU / GeGLU
+constexpr double sigmoid = 4;
+constexpr double router_softmax = 5;  ///< softmax over the experts, per logit
+constexpr double expert_combine = 2;  ///< scale by the routing weight, add, per routed element
+constexpr double cross_entropy = 5;   ///< log-softmax over the vocabulary, per logit
+/// Backward elementwise work, as a multiple of the forward (a convention).
+constexpr double backward = 2;
+}  // namespace elementwise
+
+/// How tensor parallelism (Shoeybi et al. 2019) divides an op's work: `tensor` ops are
+/// split over the tensor-parallel ranks (heads, FFN columns, vocabulary); `sequence` ops
+/// (norms, residuals, dropout, router) are replicated, and split only under sequence
+/// parallelism (Korthikanti et al. 2022 §4.2.2).
+enum class Split : std::uint8_t { tensor, sequence };
+
+/// The cost of one op in one layer, and how many layers have it.
+struct OpCost {
+  Section section;
+  Op op;
+  OpKind kind;
+  std::int64_t count;          ///< instances in the model
+  std::int64_t params;         ///< per instance
+  std::int64_t active_params;  ///< per instance, used by one token (routed: top_k experts)
+  bool embedding;              ///< a vocabulary or position table (Kaplan's N excludes it)
+  double forward;              ///< matmul FLOPs per instance, full attention
+  double forward_causal;       ///< matmul FLOPs per instance, causal attention
+  double backward;             ///< matmul FLOPs per instance, full attention
+  double backward_causal;
+  double elementwise_forward;  ///< per instance
+  double elementwise_backward;
+  bool recomputed_full;       ///< its forward is redone under full recomputation
+  bool recomputed_selective;  ///< ... and under selective recomputation (attention core)
+  Split split = Split::sequence;
+  // Sharding of the parameters (per instance): params_split is divided by tp (column-,
+  // row- and vocabulary-parallel weights), params_experts by ep x tp; the rest is
+  // replicated (norms, row-parallel biases, router).
+  std::int64_t params_split = 0;
+  std::int64_t params_experts = 0;
+  // Forward memory traffic in bytes per instance: `bytes` divides like the op's work,
+  // `bytes_unsplit` is what every tensor-parallel rank moves whole (the replicated input
+  // of a column-parallel GEMM, the output of a row-parallel one before its all-reduce).
+  double bytes = 0;
+  double bytes_unsplit = 0;
+  // Output tile of one GEMM (m x n) and how many such GEMMs; n is divided by tp when
+  // split_n. Used for tile quantisation.
+  double gemm_m = 0;
+  double gemm_n = 0;
+  bool split_n = false;
+  // Bytes saved for backward, per instance, one micro-batch, before sharding:
+  // saved_split is divided by tp, saved_replicated only under sequence parallelism,
+  // saved_unsplit never.
+  double saved_split = 0;
+  double saved_replicated = 0;
+  double saved_unsplit = 0;
+};
+
+namespace detail {
+
+inline OpCost matmul(Section section, Op op, std::int64_t count, std::int64_t params,
+                     double forward, double elementwise_forward = 0) {
+  const bool in_layer = section != Section::embedding && section != Section::head;
+  return OpCost{section, op, OpKind::matmul, count, params, params, false,
+                forward, forward, 2 * forward, 2 * forward, elementwise_forward,
+                elementwise::backward * elementwise_forward, in_layer, false};
+}
+
+inline OpCost pointwise(Section section, Op op, std::int64_t count, std::int64_t params,
+                        double elementwise_forward) {
+  const bool in_layer = section != Section::embedding && section != Section::head;
+  return OpCost{section, op, OpKind::elementwise, count, params, params, false,
+                0, 0, 0, 0, elementwise_forward,
+                elementwise::backward * elementwise_forward, in_layer, false};
+}
+
+/// Parameters of one norm over `width` features: LayerNorm a weight and a bias, RMSNorm
+/// and LayerNorm without bias a weight, a weightless norm none.
+inline std::int64_t norm_params(const Architecture& a, std::int64_t width) {
+  switch (a.norm) {
+    case NormKind::layernorm: return 2 * width;
+    case NormKind::rmsnorm:
+    case NormKind::layernorm_nobias: return width;
+    case NormKind::weightless: return 0;
+  }
+  return 0;
+}
+inline std::int64_t norm_params(const Architecture& a) { return norm_params(a, a.d_model); }
+
+inline double norm_flops(const Architecture& a) {
+  switch (a.norm) {
+    case NormKind::layernorm: return elementwise::layernorm;
+    case NormKind::rmsnorm: return elementwise::rmsnorm;
+    case NormKind::layernorm_nobias: return elementwise::layernorm_nobias;
+    case NormKind::weightless: return elementwise::weightless_norm;
+  }
+  return 0;
+}
+
+/// FLOPs per element of the FFN's hidden activation (the gate's product included).
+inline double activation_flops(FfnKind kind) {
+  switch (kind) {
+    case FfnKind::gelu: return elementwise::gelu;
+    case FfnKind::relu: return elementwise::relu;
+    case FfnKind::swiglu: return elementwise::silu + elementwise::gate_multiply;
+    case FfnKind::geglu: return elementwise::gelu + elementwise::gate_multiply;
+  }
+  return 0;
+}
+
+/// Tensors of the FFN's hidden width that its activation saves. Megatron's fused kernels
+/// keep the activation's input(s); transformers keeps the gate and up outputs and the
+/// SiLU output for SwiGLU/GeGLU, and GPT-2's tanh GELU written in Python keeps four.
+inline double activation_saves(FfnKind kind, bool huggingface) {
+  if (is_gated(kind)) return huggingface ? 3 : 2;
+  if (kind == FfnKind::gelu && huggingface) return 4;
+  return 1;
+}
+
+/// Weight matrices of one FFN: up and down, plus the gate when gated.
+inline std::int64_t ffn_matrices(FfnKind kind) { return is_gated(kind) ? 3 : 2; }
+
+/// Parameters of one FFN of hidden width `width`.
+inline std::int64_t ffn_params(const Architecture& a, std::int64_t width) {
+  const std::int64_t weights = ffn_matrices(a.ffn) * a.d_model * width;
+  const std::int64_t biases = a.mlp_bias ? (ffn_matrices(a.ffn) - 1) * width + a.d_model : 0;
+  return weights + biases;
+}
+
+/// Elementwise FLOPs of one FFN per token: activation, gate product and bias adds.
+inline double ffn_elementwise_per_token(const Architecture& a, std::int64_t width) {
+  const double biases =
+      a.mlp_bias ? elementwise::bias * ((ffn_matrices(a.ffn) - 1) * width + a.d_model) : 0;
+  return activation_flops(a.ffn) * width + biases;
+}
+
+}  // namespace detail
+
+/// Token slots the routed experts compute. Dropless routing computes top_k per token.
+/// With a capacity factor c, each expert holds ceil(c k T / E) slots and computes them all,
+/// padding included (Lepikhin et al. 2021 GShard §2.2; Fedus et al. 2022 Switch §2.2).
+inline double routed_token_slots(const Architecture& a, double tokens) {
+  const double routed = tokens * static_cast<double>(a.top_k);
+  if (a.capacity_factor <= 0) return routed;
+  const double experts = static_cast<double>(a.n_experts);
+  return std::ceil(a.capacity_factor * routed / experts) * experts;
+}
+
+/// Bytes of one micro-batch's tensors, from its element count.
+struct Bytes {
+  double act;    ///< one activation element (the training dtype)
+  double fp32;   ///< 4
+  double mask;   ///< a dropout mask element: 1 byte (a bool)
+};
+
+/// A linear layer over `tokens` rows: FLOPs, memory traffic and its tile.
+/// Column-parallel layers split their output (each rank reads the whole input);
+/// row-parallel ones split their input (each rank writes a whole partial output).
+inline void set_linear(OpCost& op, double tokens, double in, double out, double act_bytes,
+                       bool column_parallel) {
+  op.split = Split::tensor;
+  op.gemm_m = tokens;
+  op.gemm_n = out;
+  op.split_n = column_parallel;
+  const double weights = act_bytes * in * out;
+  if (column_parallel) {
+    op.bytes = weights + act_bytes * tokens * out;
+    op.bytes_unsplit = act_bytes * tokens * in;
+  } else {
+    op.bytes = weights + act_bytes * tokens * in;
+    op.bytes_unsplit = act_bytes * tokens * out;
+  }
+}
+
+
+/// The quantities every op of one micro-batch shares, and the ops every kind of layer
+/// builds the same way (norms, residual adds).
+struct LayerContext {
+  const Architecture& a;
+  const Workload& w;
+  double b, s, tokens, d, act, mask, stream;
+  bool hf, rms;
+
+  LayerContext(const Architecture& arch, const Workload& work)
+      : a(arch), w(work), b(static_cast<double>(work.batch)),
+        s(static_cast<double>(work.seq_len)), tokens(b * s),
+        d(static_cast<double>(arch.d_model)), act(bytes_of(work.dtype)),
+        // Bytes per element of a dropout mask: a bool on GPUs; transformers on the CPU
+        // keeps it in the activations' format.
+        mask(work.dropout ? (work.implementation == Implementation::huggingface ? act : 1.0)
+                          : 0.0),
+        stream(tokens * d), hf(work.implementation == Implementation::huggingface),
+        rms(arch.norm == NormKind::rmsnorm) {}
+
+  /// A norm over `width` features per token (the residual stream by default). Norms save
+  /// their input; transformers' RMSNorm saves a float32 copy of its input, the float32
+  /// reciprocal RMS per token and the normalised input before the weight; its LayerNorm
+  /// saves the input with the mean and reciprocal deviation per token.
+  OpCost norm(Section section, Op op, std::int64_t count, double width = 0) const {
+    if (width <= 0) width = d;
+    const double elements = tokens * width;
+    OpCost c = detail::pointwise(section, op, count,
+                                 detail::norm_params(a, static_cast<std::int64_t>(width)),
+                                 detail::norm_flops(a) * elements);
+    c.bytes = 2 * act * elements;
+    if (!hf) {
+      c.saved_replicated = act * elements;
+    } else if (rms) {
+      c.saved_replicated = (4 + act) * elements + 4 * tokens;
+    } else {
+      c.saved_replicated = act * elements + 2 * act * tokens;
+    }
+    return c;
+  }
+  /// A residual add of `adds` outputs (and the dropout before it, saving its mask).
+  OpCost residual(Section section, Op op, std::int64_t count, double adds = 1) const {
+    OpCost c = detail::pointwise(section, op, count, 0, adds * elementwise::residual * stream);
+    c.bytes = (2 + adds) * act * stream;
+    c.saved_replicated = adds * mask * stream;
+    return c;
+  }
+};
+
+}  // namespace scalingperf

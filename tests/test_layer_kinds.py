@@ -1,0 +1,188 @@
+"""Layers that differ: windowed attention patterns, multi-head latent attention, norms and
+biases that change the counts; through FLOPs, the KV cache, the time and the op table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scalingperf as sp
+
+from .boundary import result_or_field_error
+
+BASE = dict(d_model=256, n_layers=6, n_heads=8, n_kv_heads=2, d_ff=512, ffn="swiglu",
+            vocab_size=1000, max_position_embeddings=4096, position="rotary", norm="rmsnorm")
+
+
+def _pairs_by_mask(s: int, window: int, kind: str) -> int:
+    """Query-key pairs a mask keeps, counted entry by entry (transformers' mask rules)."""
+    q = np.arange(s)[:, None]
+    k = np.arange(s)[None, :]
+    keep = k <= q
+    if kind == "sliding":
+        keep &= k > q - window
+    else:
+        keep &= (k // window) == (q // window)
+    return int(keep.sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(s=st.integers(1, 300), window=st.integers(1, 400),
+       kind=st.sampled_from(["sliding", "chunked"]))
+def test_window_causal_flops_count_the_masked_pairs(s: int, window: int, kind: str) -> None:
+    arch = sp.Architecture(**BASE, attention_window=window, window_kind=kind)
+    row = sp.estimate(arch, batch=2, seq_len=s).layers.row("attn_scores", "window_attention")
+    pairs = _pairs_by_mask(s, window, kind)
+    assert row["flops_forward_causal"] == 2 * 2 * 8 * pairs * 32
+    assert row["flops_forward"] == 2 * 2 * 8 * s * s * 32  # the eager square, unchanged
+
+
+def test_pattern_counts_and_unchanged_parameters() -> None:
+    full = sp.estimate(sp.Architecture(**BASE), batch=1, seq_len=2048)
+    # Gemma-2's pattern: layers 1, 3, 5 global, the rest a 512-token window.
+    arch = sp.Architecture(**BASE, attention_window=512, global_every=2)
+    assert arch.n_window_layers == 3
+    report = sp.estimate(arch, batch=1, seq_len=2048)
+    assert report.params.total == full.params.total
+    assert report.flops.forward == full.flops.forward
+    table = report.layers
+    assert table.row("attn_scores", "attention")["count"] == 3
+    assert table.row("attn_scores", "window_attention")["count"] == 3
+    s, w = 2048, 512
+    saved_pairs = s * (s + 1) / 2 - (w * (w + 1) / 2 + (s - w) * w)
+    assert full.flops.forward_causal - report.flops.forward_causal == pytest.approx(
+        3 * 2 * 2 * 8 * 32 * saved_pairs)
+    # KV cache: 3 layers of 2048 positions and 3 of 512 (2 x h_kv x d_h x 2 bytes each).
+    assert report.memory.kv_cache == 2 * 2 * 32 * 2 * (3 * 2048 + 3 * 512)
+    assert full.memory.kv_cache == 2 * 2 * 32 * 2 * 6 * 2048
+    assert report.time.step < full.time.step
+
+
+def test_global_layers_list_and_all_windowed() -> None:
+    listed = sp.Architecture(**BASE, attention_window=64, global_layers=(0, 5))
+    assert listed.n_window_layers == 4
+    mistral = sp.Architecture(**BASE, attention_window=64)
+    assert mistral.n_window_layers == 6
+    table = sp.estimate(mistral, batch=1, seq_len=128).layers
+    assert "attention" not in set(table["section"])
+    # Full recomputation keeps each layer's input, on its first op, for every layer.
+    report = sp.estimate(mistral, batch=1, seq_len=128, recompute="full")
+    assert report.layers.total("saved_bytes") == pytest.approx(report.memory.activations)
+
+
+def test_mla_counts_and_compressed_cache() -> None:
+    """DeepSeek-V2 §2.1.2: the cache holds (d_c + d_h^R) elements per token and layer."""
+    arch = sp.Architecture(**BASE | dict(n_kv_heads=None), kv_lora_rank=64, q_lora_rank=96,
+                           qk_nope_head_dim=32, qk_rope_head_dim=16, v_head_dim=24)
+    assert (arch.head_dim, arch.n_kv_heads) == (48, 8)
+    report = sp.estimate(arch, batch=3, seq_len=100)
+    assert report.memory.kv_cache == 6 * (64 + 16) * 100 * 3 * 2
+    d, h = 256, 8
+    per_layer = (d * 96 + 96 + 96 * h * 48 + d * (64 + 16) + 64 + 64 * h * (32 + 24)
+                 + h * 24 * d + 2 * d + 3 * d * 512)
+    assert report.params.total == 6 * per_layer + 2 * 1000 * d + d
+    table = report.layers
+    tokens = 300
+    assert table.row("attn_scores")["flops_forward"] == 2 * 3 * h * 100 * 100 * 48
+    assert table.row("attn_values")["flops_forward"] == 2 * 3 * h * 100 * 100 * 24
+    assert table.row("mla_kv_up")["flops_forward"] == 2 * tokens * 64 * h * (32 + 24)
+    # Selective and full recomputation still balance the table against the memory.
+    for recompute in ("none", "selective", "full"):
+        r = sp.estimate(arch, batch=1, seq_len=64, recompute=recompute, tp=2)
+        assert r.layers.total("saved_bytes") == pytest.approx(r.memory.activations)
+
+
+def test_norms_and_biases_change_parameters_as_documented() -> None:
+    base = sp.estimate(sp.Architecture(**BASE), batch=1, seq_len=8).params.total
+    d, layers, v, h, hkv, dh = 256, 6, 1000, 8, 2, 32
+
+    def params(**changes: object) -> int:
+        return sp.estimate(sp.Architecture(**BASE | changes), batch=1, seq_len=8).params.total
+
+    assert params(norm_placement="sandwich") - base == layers * 2 * d
+    assert params(norm_placement="post") == base
+    assert params(qk_norm="head") - base == layers * 2 * dh
+    assert params(qk_norm="full") - base == layers * (h + hkv) * dh
+    assert params(parallel_block=True) - base == -layers * d
+    assert params(lm_head_bias=True) - base == v
+    assert params(embedding_norm=True) - base == d
+    assert params(attention_sinks=True) - base == layers * h
+    assert params(attention_output_gate=True) - base == layers * d * h * dh
+    assert params(norm="layernorm") - base == (2 * layers + 1) * d
+    assert params(norm="layernorm_nobias") == base
+    assert params(norm="weightless") - base == -(2 * layers + 1) * d
+    moe = dict(n_experts=4, top_k=2)
+    assert params(**moe, router_bias=True) - params(**moe) == layers * 4
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    (dict(global_every=2), "global_every"),
+    (dict(global_layers=(1,)), "global_every"),
+    (dict(attention_window=-1), "attention_window"),
+    (dict(attention_window=8, global_every=7), "global_every"),
+    (dict(attention_window=8, global_layers=(6,)), "global_layers"),
+    (dict(window_kind="banded"), "window_kind"),
+    (dict(norm_placement="middle"), "norm_placement"),
+    (dict(qk_norm="yes"), "qk_norm"),
+    (dict(norm="scalenorm"), "norm"),
+    (dict(q_lora_rank=16), "q_lora_rank"),
+    (dict(qk_rope_head_dim=16), "qk_rope_head_dim"),
+    (dict(kv_lora_rank=16, qk_nope_head_dim=0, qk_rope_head_dim=0), "qk_nope_head_dim"),
+    (dict(kv_lora_rank=16, qk_nope_head_dim=16, head_dim=8), "head_dim"),
+    (dict(kv_lora_rank=16, qk_nope_head_dim=16, qk_norm="head"), "kv_lora_rank"),
+    (dict(kv_lora_rank=-1), "kv_lora_rank"),
+    (dict(v_head_dim=0), "v_head_dim"),
+])
+def test_invalid_fields_are_named(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(ValueError, match=f"^{field}="):
+        sp.Architecture(**BASE | dict(n_kv_heads=None) | changes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(window=st.integers(-2, 2**24 + 2), every=st.integers(-2, 9),
+       rank=st.integers(-2, 2**24 + 2), nope=st.integers(-1, 70000), rope=st.integers(-1, 70000))
+def test_boundaries_refuse_with_the_field(window: int, every: int, rank: int, nope: int,
+                                          rope: int) -> None:
+    arch = result_or_field_error(lambda: sp.Architecture(
+        **BASE | dict(n_kv_heads=None), attention_window=window, global_every=every,
+        kv_lora_rank=rank, qk_nope_head_dim=nope, qk_rope_head_dim=rope))
+    if arch is not None:
+        assert 0 <= arch.n_window_layers <= arch.n_layers
+        assert arch.head_dim == (nope + rope if rank > 0 else 32)
+
+
+def test_sweep_rows_equal_estimates_with_layer_kinds() -> None:
+    arch = sp.Architecture.preset("gemma-2-9b")
+    grid = sp.Grid(**{k: v for k, v in arch.to_dict().items() if k != "name"},
+                   seq_len=8192, batch=1, tp=[1, 2, 4], hardware="H100-SXM")
+    result = sp.sweep(grid)
+    for i in range(len(result)):
+        tp = int(result["tp"][i])
+        report = sp.estimate(arch, batch=1, seq_len=8192, tp=tp, hardware="H100-SXM")
+        assert result["step_time"][i] == pytest.approx(report.time.step, rel=1e-12)
+        assert result["params_total"][i] == report.params.total
+
+
+def test_layer_pattern_axes_sweep_and_rebuild() -> None:
+    """attention_window and global_every are model axes: each row's architecture,
+    rebuilt from the row, estimates exactly as the sweep costed it."""
+    grid = sp.Grid(d_model=1024, n_layers=[12, 24], n_heads=8, n_kv_heads=2,
+                   attention_window=[256, 1024, 8192], global_every=[0, 2, 6],
+                   qk_norm="head", norm_placement="sandwich", seq_len=4096, batch=1,
+                   tp=[1, 2], hardware="H100-SXM")
+    result = sp.sweep(grid)
+    assert len(result) == 2 * 3 * 3 * 2
+    causal = {}
+    for i in range(len(result)):
+        row = {name: result[name][i] for name in result.columns}
+        arch = grid.architecture(row)
+        report = sp.estimate(arch, batch=1, seq_len=4096, tp=int(row["tp"]), hardware="H100-SXM")
+        assert row["step_time"] == pytest.approx(report.time.step, rel=1e-12)
+        assert row["flops_forward_causal"] == pytest.approx(report.flops.forward_causal, rel=1e-12)
+        causal[(arch.n_layers, arch.attention_window, arch.global_every)] = report.flops.forward_causal
+    # A window at least as long as the sequence costs what full attention does; smaller
+    # windows and fewer global layers cost less.
+    assert causal[(12, 8192, 0)] == pytest.approx(causal[(12, 8192, 2)])
+    assert causal[(12, 256, 0)] < causal[(12, 256, 6)] < causal[(12, 256, 2)] < causal[(12, 8192, 2)]

@@ -321,3 +321,26 @@ def test_fit_isoflop_refuses_optima_it_cannot_place():
     result = laws.fit_isoflop(c3, n3, np.tile([3.0, 2.0, 3.0], 2))
     assert result.n_opt == pytest.approx([1e9, 2e9], rel=1e-14)
     assert result.loss_opt == pytest.approx([2.0, 2.0])
+
+
+def test_fits_carry_the_parameter_convention_of_the_runs():
+    """Every fit says which parameters the runs' N counted: total by default (as Hoffmann
+    et al.), or what the caller says; a bad convention is refused before fitting."""
+    c, n, d, loss = isoflop_runs(spread=0.5)
+    assert laws.fit_isoflop(c, n, loss).law.params_convention is laws.TOTAL
+    kaplan_style = laws.fit_isoflop(c, n, loss, params_convention="non_embedding")
+    assert kaplan_style.law.params_convention is laws.NON_EMBEDDING
+    curves = training_curves()
+    assert laws.fit_envelope(*curves, params_convention=laws.NON_EMBEDDING).law \
+        .params_convention is laws.NON_EMBEDDING
+    for fit, args in ((laws.fit_isoflop, (c, n, loss)), (laws.fit_envelope, curves),
+                      (laws.fit, (n, d, loss))):
+        with pytest.raises(ValueError, match="params_convention='kaplan' is invalid"):
+            fit(*args, params_convention="kaplan")
+
+
+@needs_scipy
+def test_fit_carries_the_parameter_convention():
+    _, n, d, loss = isoflop_runs()
+    result = laws.fit(n, d, loss, n_bootstrap=0, params_convention="non_embedding")
+    assert result.law.params_convention is laws.NON_EMBEDDING

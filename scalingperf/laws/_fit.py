@@ -20,10 +20,13 @@ import numpy.typing as npt
 from . import _kernels
 from ._base import (
     F64,
+    TOTAL,
     ExtrapolationWarning,
+    ParamConvention,
     as_numbers,
     choice,
     counts,
+    param_convention,
     positive,
     positive_scalar,
     scalar,
@@ -234,7 +237,8 @@ def _check_determined(objective: _Objective, theta: F64, point: F64) -> None:
 def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         form: Literal["chinchilla"] = "chinchilla", *, delta: float = 1e-3,
         grid: dict[str, npt.ArrayLike] | None = None, n_starts: int = 16,
-        n_bootstrap: int = 100, ci: float = 0.8, seed: int | None = 0) -> ParametricFit:
+        n_bootstrap: int = 100, ci: float = 0.8, seed: int | None = 0,
+        params_convention: ParamConvention | str = TOTAL) -> ParametricFit:
     """Fit ``L = E + A / N^alpha + B / D^beta`` to runs, as Hoffmann et al. 2022 approach 3.
 
     The objective is eq. 3 of the paper (Appendix D.2): the sum over runs of the Huber
@@ -270,6 +274,9 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         Central mass of the bootstrap interval, in (0, 1).
     seed : int, optional
         Of the bootstrap resampling (>= 0).
+    params_convention : ParamConvention or str
+        Which parameters your ``N`` counts (default ``"total"``, as Hoffmann et al.;
+        ``"non_embedding"`` as Kaplan et al.): the fitted law's ``params_convention``.
 
     Returns
     -------
@@ -286,6 +293,7 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         finite value of a constant, so that its interval would be infinite or NaN.
     """
     choice("form", form, ("chinchilla",))
+    convention = param_convention(params_convention)
     n, d, values = _runs(loss, N=N, D=D)
     delta = positive_scalar("delta", delta)
     if not 0 < scalar("ci", as_numbers("ci", ci)) < 1:
@@ -324,7 +332,7 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         intervals = {name: (float(lo), float(hi))
                      for name, lo, hi in zip(_NAMES, low_q, high_q, strict=True)}
     law = ParametricLaw(*(float(x) for x in point[:5]), fitted_range=_data_range(n, d),
-                        name="fit")
+                        name="fit", params_convention=convention)
     return ParametricFit(law=law, a=float(point[5]), b=float(point[6]), ci=intervals,
                          bootstrap=boot, objective=value * delta, converged=converged,
                          n_runs=int(n.size))
@@ -398,7 +406,8 @@ class FrontierFit:
     loss_opt: F64 = field(repr=False)
 
 
-def _frontier(budgets: F64, n_opt: F64, loss_opt: F64, name: str) -> FrontierFit:
+def _frontier(budgets: F64, n_opt: F64, loss_opt: F64, name: str,
+              convention: ParamConvention) -> FrontierFit:
     """Power laws through the optima ``n_opt`` at ``budgets``, with ``D_opt = C / (6
     N_opt)``."""
     d_opt = budgets / (6.0 * n_opt)
@@ -417,12 +426,14 @@ def _frontier(budgets: F64, n_opt: F64, loss_opt: F64, name: str) -> FrontierFit
                    "float64: the data do not determine N_opt(C) and D_opt(C)")
             raise ValueError(msg)
     law = PowerLawFrontier(n_coeff, float(slope_n), d_coeff, float(slope_d),
-                           fitted_range=_data_range(n_opt, d_opt), name=name)
+                           fitted_range=_data_range(n_opt, d_opt), name=name,
+                           params_convention=convention)
     return FrontierFit(law=law, a=float(slope_n), b=float(slope_d), budgets=budgets,
                        n_opt=n_opt, d_opt=d_opt, loss_opt=loss_opt)
 
 
-def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> FrontierFit:
+def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike, *,
+                params_convention: ParamConvention | str = TOTAL) -> FrontierFit:
     """Hoffmann et al. 2022 approach 2: a parabola in ``log N`` through each isoFLOP
     profile, and power laws through the minima.
 
@@ -436,6 +447,9 @@ def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> Fron
     ----------
     C, N, loss : array
         One entry per run: training FLOPs, parameters and final loss.
+    params_convention : ParamConvention or str
+        Which parameters your ``N`` counts (default ``"total"``, as Hoffmann et al.;
+        ``"non_embedding"`` as Kaplan et al.): the fitted law's ``params_convention``.
 
     Returns
     -------
@@ -447,6 +461,7 @@ def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> Fron
         On bad input, fewer than 2 budgets, a budget with fewer than 3 sizes, or a
         profile that is not convex.
     """
+    convention = param_convention(params_convention)
     c, n, values = _runs(loss, C=C, N=N)
     keys = np.round(np.log(c), 9)
     budgets = np.unique(keys)
@@ -492,12 +507,14 @@ def fit_isoflop(C: npt.ArrayLike, N: npt.ArrayLike, loss: npt.ArrayLike) -> Fron
         n_opt.append(np.exp(vertex))
         loss_opt.append(least)
         exact.append(budget)
-    return _frontier(np.array(exact), np.array(n_opt), np.array(loss_opt), "fit_isoflop")
+    return _frontier(np.array(exact), np.array(n_opt), np.array(loss_opt), "fit_isoflop",
+                     convention)
 
 
 def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
                  runs: npt.ArrayLike | None = None, n_budgets: int = 1500,
-                 min_runs: int = 2) -> FrontierFit:
+                 min_runs: int = 2,
+                 params_convention: ParamConvention | str = TOTAL) -> FrontierFit:
     """Hoffmann et al. 2022 approach 1: the envelope of training curves.
 
     Each checkpoint of each run is a point ``(C = 6 N D, loss)``. Each run's curve is
@@ -518,6 +535,9 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
         (100,000: finer than any training curve is sampled).
     min_runs : int
         Budgets covered by fewer runs are left out (at most the number of runs).
+    params_convention : ParamConvention or str
+        Which parameters your ``N`` counts (default ``"total"``, as Hoffmann et al.;
+        ``"non_embedding"`` as Kaplan et al.): the fitted law's ``params_convention``.
 
     Returns
     -------
@@ -529,6 +549,7 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
         On bad input, fewer than 2 runs, a run with a single checkpoint, or an envelope
         that never changes run.
     """
+    convention = param_convention(params_convention)
     n, d, values = _runs(loss, N=N, D=D)
     labels = n if runs is None else _labels(runs, n.shape)
     _counts(("n_budgets", n_budgets, 2, MAX_BUDGETS, ": finer than any training curve"))
@@ -579,7 +600,8 @@ def fit_envelope(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike, *,
                "data are degenerate")
         raise ValueError(msg)
     budgets = np.exp(grid[covered][interior])
-    return _frontier(budgets, best[interior], least[covered][interior], "fit_envelope")
+    return _frontier(budgets, best[interior], least[covered][interior], "fit_envelope",
+                     convention)
 
 
 def _labels(runs: object, shape: tuple[int, ...]) -> npt.NDArray[Any]:

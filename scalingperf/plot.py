@@ -460,8 +460,10 @@ def layers(report: Report, *, per: str = "model") -> Figure:
 def tp_efficiency(result: SweepResult, *, title: str | None = None) -> Figure:
     """Tensor-parallel efficiency against width and depth: a sweep's ``tp_efficiency``
     column over ``d_model`` (left) and ``n_layers`` (right), one series per TP degree.
-    At a fixed parameter count, deeper and narrower shapes (Tay et al. 2021's DeepNarrow)
-    have smaller GEMMs per layer, so tensor parallelism hides less of its communication.
+    A layer's tensor-parallel all-reduces (Shoeybi et al. 2019, Megatron-LM) move about
+    ``b s d`` values against ``b s d^2`` GEMM FLOPs, so the share of the step spent
+    communicating falls with width; at a fixed parameter count the deeper, narrower
+    shapes that Tay et al. 2021 favour for quality (DeepNarrow) pay for it here.
 
     Parameters
     ----------
@@ -493,8 +495,8 @@ def tp_efficiency(result: SweepResult, *, title: str | None = None) -> Figure:
         ax.set_xlabel(_COLUMNS[column][0])
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("tensor-parallel efficiency (1 = no communication cost)")
-    axes[0].set_title("Wider layers: larger GEMMs per collective")
-    axes[1].set_title("Deeper models: more collectives per step")
+    axes[0].set_title("Against width")
+    axes[1].set_title("Against depth (deeper is narrower at one size)")
     axes[1].legend(fontsize="small")
     fig.suptitle(title or f"Tensor-parallel efficiency against width and depth "
                  f"({len(result)} configurations, {result.grid.hardware.name})")

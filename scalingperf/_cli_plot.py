@@ -63,8 +63,9 @@ def add_parser(subparsers: Any) -> None:
     """Add the ``plot`` verb, with one sub-command per kind of picture."""
     plot = subparsers.add_parser(
         "plot", help="draw a picture (needs matplotlib: pip install 'scalingperf[plot]')",
-        description="Draw one of the package's pictures to a PNG or SVG file. Kinds: "
-                    + "; ".join(f"{kind}: {what}" for kind, what in KINDS.items()) + ".")
+        description="Draw one of the package's pictures to a PNG or SVG file (matplotlib: "
+                    "pip install 'scalingperf[plot]'). `scalingperf plot KIND --help` gives "
+                    "each kind's options.")
     kinds = plot.add_subparsers(dest="kind", required=True, metavar="KIND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-o", "--out", required=True, metavar="FILE",

@@ -137,3 +137,25 @@ def _quiet(function, *args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", laws.ExtrapolationWarning)
         return function(*args)
+
+
+def test_compare_a_model_counts_n_per_law():
+    """Given a model, each law takes N as it counts it: GPT-2 small is 85.1M parameters to
+    Kaplan et al. (no embedding tables), 124.4M to Hoffmann et al."""
+    import scalingperf as sp
+
+    gpt2 = sp.Architecture.preset("gpt2-small")
+    table = laws.compare(params=gpt2, tokens=1e10)
+    assert table.model == "gpt2-small"
+    assert table.to_dict()["model"] == "gpt2-small"
+    assert "model=gpt2-small" in str(table)
+    kaplan, chinchilla = table["Kaplan2020"], table["Chinchilla2022(approach=3)"]
+    assert kaplan.params == laws.Kaplan2020().params_of(gpt2) == laws.NON_EMBEDDING.count(gpt2)
+    assert chinchilla.params == laws.TOTAL.count(gpt2)
+    assert chinchilla.params - kaplan.params == 50257 * 768 + 1024 * 768
+    assert chinchilla.loss == pytest.approx(laws.Chinchilla2022().loss(chinchilla.params, 1e10))
+    report = sp.estimate(gpt2, 1, 1)
+    assert laws.compare(params=report, compute=1e20)["Kaplan2020"].tokens == pytest.approx(
+        1e20 / (6 * kaplan.params))
+    with pytest.raises(ValueError, match=r"compute=1000\.0 is invalid with params=124439808\.0"):
+        laws.compare(params=gpt2, compute=1e3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .._format import count, table
 from ._base import (
@@ -19,6 +19,10 @@ from ._chinchilla import Besiroglu2024, Chinchilla2022, TokensPerParameter
 from ._clark import Clark2022
 from ._kaplan import Kaplan2020
 from ._muennighoff import Muennighoff2023
+
+if TYPE_CHECKING:
+    from ..architecture import Architecture
+    from ..estimate import Report
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class LawTable:
     params: float | None
     tokens: float | None
     rows: tuple[LawRow, ...] = field(default=())
+    model: str | None = None
 
     def __getitem__(self, law: str) -> LawRow:
         for row in self.rows:
@@ -62,9 +67,10 @@ class LawTable:
         return [row.law for row in self.rows]
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"compute": ..., "params": ..., "tokens": ..., "rows": [row dicts]}``."""
+        """``{"compute": ..., "params": ..., "tokens": ..., "model": ..., "rows": [row
+        dicts]}`` (``model`` names the model ``params`` was given as, else None)."""
         return {"compute": self.compute, "params": self.params, "tokens": self.tokens,
-                "rows": [asdict(row) for row in self.rows]}
+                "model": self.model, "rows": [asdict(row) for row in self.rows]}
 
     def to_pandas(self) -> Any:
         """The rows as a pandas DataFrame indexed by law (needs pandas)."""
@@ -81,9 +87,11 @@ class LawTable:
                 _cell(row.params, "count"), _cell(row.tokens, "count"),
                 _cell(row.tokens_per_param, ".3g"), _cell(row.compute, ".3g"),
                 _cell(row.loss, ".4g")])
-        given = ", ".join(f"{name}={value:.3g}" for name, value in
-                          (("compute", self.compute), ("params", self.params),
-                           ("tokens", self.tokens)) if value is not None)
+        given = ", ".join([f"{name}={value:.3g}" for name, value in
+                           (("compute", self.compute), ("params", self.params),
+                            ("tokens", self.tokens)) if value is not None]
+                          + ([f"model={self.model} (N as each law counts it)"]
+                             if self.model else []))
         lines = [f"Scaling laws at {given}", table(header, rows, left=3)]
         if any(row.extrapolated for row in self.rows):
             lines.append("* outside the range the law was fitted on (an extrapolation)")
@@ -154,7 +162,7 @@ def _optional(name: str, value: object) -> float | None:
     return None if value is None else scalar(name, counts(name, value))
 
 
-def compare(compute: float | None = None, params: float | None = None,
+def compare(compute: float | None = None, params: float | Architecture | Report | None = None,
             tokens: float | None = None) -> LawTable:
     """Every registered law side by side (:func:`register` adds one).
 
@@ -164,6 +172,10 @@ def compare(compute: float | None = None, params: float | None = None,
     - ``params`` alone: the tokens each law recommends for ``N`` parameters, and ``C = 6 N
       D``;
     - two of them: the third from ``C = 6 N D``, the same for every law.
+
+    ``params`` may also be a model, an :class:`~scalingperf.Architecture` or the
+    :class:`~scalingperf.Report` of :func:`~scalingperf.estimate`: each law then takes its
+    ``N`` as that law counts it (``law.params_of(model)``), and ``C = 6 N D`` with that N.
 
     The loss is each law's prediction at its ``N`` and ``D``, where it has a loss surface.
     ``N`` is in each law's own convention (the "N counts" column: Kaplan et al. count
@@ -182,22 +194,46 @@ def compare(compute: float | None = None, params: float | None = None,
     >>> round(row.params / 1e9)
     40
     """
-    c, n, d = (_optional("compute", compute), _optional("params", params),
+    model = params if _is_model(params) else None
+    c, n, d = (_optional("compute", compute),
+               _optional("params", None if model is not None else params),
                _optional("tokens", tokens))
-    given = [v is not None for v in (c, n, d)]
+    counted = {label: _counted(entry.law, model) if model is not None else n
+               for label, entry in _REGISTRY.items()}
+    given = [v is not None for v in (c, n if model is None else model, d)]
     if sum(given) == 0 or sum(given) == 3 or (d is not None and sum(given) == 1):
         msg = (f"compute={compute!r}, params={params!r}, tokens={tokens!r} are invalid "
                "together: give compute, params, or two of compute, params and tokens")
         raise ValueError(msg)
-    if c is not None and (n is not None or d is not None):
-        other = n if n is not None else d
-        assert other is not None
-        if c / (6.0 * other) < 1:
-            msg = (f"compute={c!r} is invalid with {'params' if n else 'tokens'}={other!r}: "
-                   "C / 6 must be at least that, to leave one token or parameter")
-            raise ValueError(msg)
-    rows = tuple(_row(label, entry, c, n, d) for label, entry in _REGISTRY.items())
-    return LawTable(c, n, d, rows)
+    if c is not None and d is not None and c / (6.0 * d) < 1:
+        msg = (f"compute={c!r} is invalid with tokens={d!r}: C / 6 must be at least that, "
+               "to leave one parameter")
+        raise ValueError(msg)
+    largest = max((v for v in counted.values() if v is not None), default=None)
+    if c is not None and largest is not None and c / (6.0 * largest) < 1:
+        msg = (f"compute={c!r} is invalid with params={largest!r}: C / 6 must be at least "
+               "that, to leave one token")
+        raise ValueError(msg)
+    rows = tuple(_row(label, entry, c, counted[label], d)
+                 for label, entry in _REGISTRY.items())
+    return LawTable(c, n, d, rows, None if model is None else _model_name(model))
+
+
+def _is_model(value: object) -> TypeGuard[Architecture | Report]:
+    from ..architecture import Architecture
+    from ..estimate import Report
+
+    return isinstance(value, Architecture | Report)
+
+
+def _model_name(model: Architecture | Report) -> str:
+    arch = model.architecture if hasattr(model, "architecture") else model
+    return str(getattr(arch, "name", None) or type(arch).__name__)
+
+
+def _counted(law: Any, model: Architecture | Report) -> float:
+    """``N`` of ``model`` as ``law`` counts it."""
+    return param_convention(law.params_convention).count(model)
 
 
 def _row(label: str, entry: _Entry, c: float | None, n: float | None,

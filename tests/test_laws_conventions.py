@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scalingperf as sp
 from scalingperf import laws
@@ -134,3 +136,21 @@ def test_total_from_non_embedding():
         laws.total_from_non_embedding(0.0)
     with pytest.raises(ValueError, match=r"gamma=-1\.0 is invalid"):
         laws.total_from_non_embedding(1e9, gamma=-1.0)
+
+
+@given(st.sampled_from(sorted(sp.presets())), st.booleans())
+@settings(max_examples=25, deadline=None)
+def test_conventions_are_ordered(name, every_expert):
+    """On every preset: the non-embedding count is the least, the total the most, and
+    adding the head or the tables lands between; all experts count at least the active."""
+    arch = sp.Architecture.preset(name)
+    experts = "all" if every_expert else "active"
+    count = {key: laws.ParamConvention(*flags, experts=experts).count(arch)
+             for key, flags in (("none", (False, False)), ("head", (False, True)),
+                                ("tables", (True, False)), ("all", (True, True)))}
+    assert count["none"] < count["head"] <= count["all"]
+    assert count["none"] < count["tables"] <= count["all"]
+    assert count["all"] == pytest.approx(count["head"] + count["tables"] - count["none"]
+                                         - (arch.vocab_size * arch.d_model
+                                            if arch.tie_embeddings else 0))
+    assert laws.ParamConvention(True, True, "all").count(arch) >= laws.TOTAL.count(arch)

@@ -144,3 +144,20 @@ def test_loss_form_bad_runs(call, field):
                         [1, 4, 16])
     with pytest.raises(ValueError, match=re.escape(field)):
         call(n, d, g, law.loss(n, d, g))
+
+
+def test_fit_dispatches_to_the_loss_forms():
+    """laws.fit(N, D, loss, form=..., E= or G=) fits the MoE laws; the Chinchilla form
+    refuses an extra input and the MoE forms approach 3's grid."""
+    law = laws.Krajewski2024(fitted_range={})
+    n, d, g = grid_runs(np.geomspace(1.3e8, 3.7e9, 4), np.geomspace(1.6e10, 1.3e11, 3),
+                        [1, 4, 16])
+    result = laws.fit(n, d, law.loss(n, d, g), form="krajewski", G=g, n_starts=2)
+    assert isinstance(result, laws.LossFormFit)
+    assert result.constants["gamma"] == pytest.approx(law.gamma, rel=1e-6)
+    with pytest.raises(ValueError, match="G is invalid with form='chinchilla'"):
+        laws.fit(n, d, law.loss(n, d, g), G=g)
+    with pytest.raises(ValueError, match="grid is invalid"):
+        laws.fit(n, d, law.loss(n, d, g), form="krajewski", G=g, grid={})
+    with pytest.raises(ValueError, match="form='kaplan' is invalid"):
+        laws.fit(n, d, law.loss(n, d, g), form="kaplan")

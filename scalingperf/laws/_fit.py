@@ -12,7 +12,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,7 @@ from ._base import (
     user_stacklevel,
 )
 from ._chinchilla import ParametricLaw, PowerLawFrontier
+from ._fit_form import LOSS_FORMS, LossFormFit, fit_loss_form
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -234,11 +235,24 @@ def _check_determined(objective: _Objective, theta: F64, point: F64) -> None:
             raise ValueError(msg)
 
 
+@overload
 def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         form: Literal["chinchilla"] = "chinchilla", *, delta: float = 1e-3,
         grid: dict[str, npt.ArrayLike] | None = None, n_starts: int = 16,
         n_bootstrap: int = 100, ci: float = 0.8, seed: int | None = 0,
-        params_convention: ParamConvention | str = TOTAL) -> ParametricFit:
+        params_convention: ParamConvention | str = TOTAL) -> ParametricFit: ...
+@overload
+def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
+        form: Literal["ludziejewski", "krajewski"], *, delta: float = 1e-3,
+        grid: None = None, n_starts: int = 16, n_bootstrap: int = 100, ci: float = 0.8,
+        seed: int | None = 0, params_convention: ParamConvention | str = TOTAL,
+        **extra: npt.ArrayLike) -> LossFormFit: ...
+def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
+        form: str = "chinchilla", *, delta: float = 1e-3,
+        grid: dict[str, npt.ArrayLike] | None = None, n_starts: int = 16,
+        n_bootstrap: int = 100, ci: float = 0.8, seed: int | None = 0,
+        params_convention: ParamConvention | str = TOTAL,
+        **extra: Any) -> ParametricFit | LossFormFit:
     """Fit ``L = E + A / N^alpha + B / D^beta`` to runs, as Hoffmann et al. 2022 approach 3.
 
     The objective is eq. 3 of the paper (Appendix D.2): the sum over runs of the Huber
@@ -258,8 +272,13 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
     N, D, loss : array
         One entry per run: parameters and training tokens (from 1 to 1e40) and final
         loss (> 0).
-    form : {"chinchilla"}
-        The functional form (only the parametric Chinchilla form for now).
+    form : {"chinchilla", "ludziejewski", "krajewski"}
+        The functional form: Hoffmann et al.'s parametric loss, or a mixture-of-experts
+        law with one more input, passed by keyword (``E=`` experts for
+        Ludziejewski et al. 2025's eq. 6, ``G=`` granularities for Krajewski et al.
+        2024's eq. 9). Those two are fitted by :func:`fit_loss_form` with ``delta`` and
+        ``n_starts`` and return a :class:`LossFormFit`; the other options are approach
+        3's.
     delta : float
         Huber threshold on log-loss residuals.
     grid : dict, optional
@@ -292,7 +311,15 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         standard errors of 0 (noise, or too few runs); or a bootstrap refit finds no
         finite value of a constant, so that its interval would be infinite or NaN.
     """
-    choice("form", form, ("chinchilla",))
+    if isinstance(form, str) and form in LOSS_FORMS:
+        if grid is not None:
+            msg = f"grid is invalid with form={form!r}: it starts from its own (LOSS_FORMS)"
+            raise ValueError(msg)
+        return fit_loss_form(form, N, D, loss, delta=delta, n_starts=n_starts, **extra)
+    choice("form", form, ("chinchilla", *LOSS_FORMS))
+    for name in extra:
+        msg = f"{name} is invalid with form='chinchilla': it takes N, D and loss only"
+        raise ValueError(msg)
     convention = param_convention(params_convention)
     n, d, values = _runs(loss, N=N, D=D)
     delta = positive_scalar("delta", delta)

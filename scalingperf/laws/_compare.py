@@ -247,8 +247,10 @@ def _row(label: str, entry: _Entry, c: float | None, n: float | None,
             n, d = _call(law, "compute_optimal", c) or (None, None)
         elif n is not None and c is None and d is None:
             d = _call(law, "tokens_for", n)
-        elif c is not None:
-            n, d = (n, c / (6.0 * n)) if n is not None else (c / (6.0 * d), d)  # type: ignore[operator]
+        elif c is not None and n is not None:
+            d = c / (6.0 * n)
+        elif c is not None and d is not None:
+            n = c / (6.0 * d)
         if n is not None and d is not None and c is None:
             c = 6.0 * n * d
         loss = _call(law, "loss", n, d) if entry.loss and n is not None and d is not None else None
@@ -279,10 +281,10 @@ def _call(law: Any, method: str, *args: float) -> Any:
         return None
 
 
-def _number(value: object) -> float | None:
+def _number(value: Any) -> float | None:
     if value is None:
         return None
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     return number if math.isfinite(number) else None
 
 

@@ -389,7 +389,9 @@ class ScalingLaw(Convention, abc.ABC):
     :data:`COUNT_RANGE` (1 to 1e40), else a ValueError names the argument, its value and
     the range; so must a result (a ValueError names the inputs where extreme constants
     take it beyond float64). Values outside the law's ``fitted_range`` warn with
-    :class:`ExtrapolationWarning`. Subclasses implement the ``_loss``,
+    :class:`ExtrapolationWarning`. ``N`` counts the parameters :attr:`params_convention`
+    says (total by default; :meth:`params_of` counts them on a model). Subclasses
+    implement the ``_loss``,
     ``_compute_optimal`` and ``_tokens_for`` hooks on flat, checked arrays, and
     ``_budget_for`` where they can invert their allocation (:meth:`budget_for`).
     """

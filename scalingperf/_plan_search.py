@@ -17,7 +17,7 @@ from .sweep import SweepResult, SweepWarning, sweep
 
 #: The families of shapes the planner tries, in the order a shared shape is credited.
 #: "standard": depth and width together (Grid.uniform); "deep-narrow": Tay et al. 2021;
-#: "kaplan-aspect": Kaplan et al. 2020 Figure 5's wide range of d_model / n_layers;
+#: "kaplan-aspect": Kaplan et al. 2020's aspect ratios (Figure 5), head_dim 64;
 #: "moe": routed experts on a standard base (Clark et al. 2022).
 FAMILIES = ("standard", "deep-narrow", "kaplan-aspect", "moe")
 _FAMILY_GRIDS: tuple[tuple[str, Any], ...] = (
@@ -41,7 +41,6 @@ PIPELINE = (1, 2, 4, 8, 16, 32)
 ZERO = (0, 1)
 RECOMPUTE = ("none", "selective", "full")
 MICRO_BATCH = (1, 2, 4)
-_SHAPE_KEYS = ("d_model", "n_layers", "head_dim", "d_ff", "n_experts", "top_k", "d_ff_expert")
 
 
 @dataclass(frozen=True)

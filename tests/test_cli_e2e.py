@@ -74,6 +74,18 @@ def test_plan_json_and_out(tmp_path):
     assert {row["family"] for row in rows} <= {"standard", "deep-narrow", "kaplan-aspect"}
 
 
+def test_plan_out_parquet_names_its_categories(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    result = run(tmp_path, "plan", "--compute", "1e21", "--gpus", "32", "--no-moe",
+                 "--show", "0", "--out", "candidates.parquet")
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(tmp_path / "candidates.parquet")
+    assert set(table.column("family").to_pylist()) <= {"standard", "deep-narrow",
+                                                       "kaplan-aspect"}
+    assert set(table.column("recompute").to_pylist()) <= {"none", "selective", "full"}
+    assert table.num_rows > 0
+
+
 def test_plan_inverse_from_gpus_and_days(tmp_path):
     result = run(tmp_path, "plan", "--gpus", "256", "--days", "14", "--no-moe", "--json")
     assert result.returncode == 0, result.stderr

@@ -56,8 +56,8 @@ def _layout(row: dict[str, Any]) -> str:
 def _question(p: Plan) -> str:
     device = f"{p.gpus:,} x {p.hardware.name} ({p.dtype})"
     if p.days_limit is not None:
-        head = (f"Plan for {p.days_limit:.3g} days on {device}: {sci(p.compute)} FLOPs at the "
-                f"{p.assumed_mfu:.1%} MFU the best layout reaches")
+        head = (f"Plan for {p.days_limit:.3g} days on {device}: {sci(p.compute)} FLOPs at "
+                f"{p.assumed_mfu:.1%} MFU (what a first search's winner reached)")
         if p.compute_limit is not None and p.compute_limit <= p.compute:
             head += f" (capped by the {sci(p.compute_limit)}-FLOP budget)"
     else:
@@ -93,8 +93,14 @@ def _laws(p: Plan) -> str:
 
 def _answer(p: Plan, row: dict[str, Any]) -> str:
     r = p.best
-    lo, hi = p.days_interval()
     training = r.training(p.tokens)
+    if p.compute_limit is None:  # the time is given: how many tokens it buys is uncertain
+        low, high = p.tokens_interval()
+        spread = (f"{p.level:.0%} interval {count(low, '').rstrip()} to "
+                  f"{count(high, 'tokens')}")
+    else:
+        lo, hi = p.days_interval()
+        spread = f"{p.level:.0%} interval {lo:.3g}-{hi:.3g} days"
     m = r.memory
     active = (f", {count(r.params.active, 'active per token')}"
               if r.params.active != r.params.total else "")
@@ -102,9 +108,9 @@ def _answer(p: Plan, row: dict[str, Any]) -> str:
         ("model", f"{_shape(row)} ({p.family} family)"),
         ("", f"{count(r.params.total, 'params')}{active}"),
         ("layout", _layout(row)),
-        ("training", (f"{count(p.tokens, 'tokens')} in {_days(p.days)} ({p.level:.0%} "
-                      f"interval {lo:.3g}-{hi:.3g} days, from the validation residuals); "
-                      f"{si(float(training['gpu_hours']))} GPU-hours")),
+        ("training", (f"{count(p.tokens, 'tokens')} in {_days(p.days)} ({spread}, from "
+                      f"the validation residuals); {si(float(training['gpu_hours']))} "
+                      "GPU-hours")),
         ("loss", f"{p.loss:.4g} predicted by {_law_name(p.law)}"
                  + ("; routed experts counted as Clark et al. 2022's effective dense size"
                     if row["n_experts"] > 1 else "")),
@@ -211,6 +217,7 @@ def plan_dict(p: Plan, rows: int = 10) -> dict[str, Any]:
         "assumed_mfu": p.assumed_mfu,
         "laws": p.laws.to_dict()["rows"],
         "best": {"family": p.family, "layout": p.layout,
+                 "tokens_interval": list(p.tokens_interval()),
                  "architecture": p.best.architecture.to_dict(),
                  "params": p.best.params.total, "active_params": p.best.params.active,
                  "tokens": p.tokens, "days": p.days, "days_interval": [lo, hi],

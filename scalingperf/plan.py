@@ -143,6 +143,14 @@ class Plan:
         :meth:`Report.training_interval` (from the validation residuals), at :attr:`level`."""
         return self.best.training_interval(self.tokens, self.level)
 
+    def tokens_interval(self) -> tuple[float, float]:
+        """The tokens the winner processes in :attr:`days` over the tokens/s interval of
+        :meth:`Report.tokens_per_s_interval`, at :attr:`level`: what a run of fixed
+        length may get through."""
+        low, high = self.best.tokens_per_s_interval(self.level)
+        seconds = self.days * DAY
+        return low * seconds, high * seconds
+
     def explain(self) -> str:
         """Why the winner won, in words and numbers."""
         from ._plan_explain import explain

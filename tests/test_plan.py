@@ -182,6 +182,12 @@ def test_days_trains_each_layout_for_the_time_given(month):
     assert month.compute == pytest.approx(512 * peak * month.assumed_mfu * 30 * DAY)
     # The size was chosen at the MFU the first search's winner reached.
     assert 0 < month.assumed_mfu < 1
+    # A fixed time: the interval is on the tokens it buys in those 30 days.
+    low, high = month.tokens_interval()
+    rate_low, rate_high = month.best.tokens_per_s_interval(0.8)
+    assert (low, high) == pytest.approx((rate_low * 30 * DAY, rate_high * 30 * DAY))
+    assert low < high
+    assert f"{low / 1e9:.3g} B" in month.explain() or f"{low / 1e12:.3g} T" in month.explain()
     # Every run takes the 30 days: the lowest loss wins, no tolerance applies.
     assert month.slack == 0
     assert np.all(np.diff(c["loss"]) >= 0)

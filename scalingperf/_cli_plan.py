@@ -55,8 +55,10 @@ def add_parser(verbs: Any) -> None:
     verb.add_argument("--inference-tokens", type=positive_number, default=None, metavar="D",
                       help="tokens the model will serve: --compute is then lifetime FLOPs "
                            "(Sardana et al. 2024)")
-    verb.add_argument("--no-moe", dest="moe", action="store_false",
-                      help="dense models only (no routed-expert variants)")
+    verb.add_argument("--moe", action="store_true",
+                      help="try routed-expert (mixture-of-experts) variants too, ranked by "
+                           "Clark et al. 2022's effective size (an extrapolation beyond its "
+                           "1.3B-parameter fits)")
     verb.add_argument("--show", type=int, default=10,
                       help="models to list after the explanation (default 10)")
     verb.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -30,11 +30,12 @@ _FAMILY_GRIDS: tuple[tuple[str, Any], ...] = (
 SIZE_STEPS = (0.5, 0.7, 1.0, 1.4, 2.0)
 #: A shape counts as "at" a size when its non-embedding parameters are this close.
 _SIZE_MATCH = 0.05
-#: Routed variants of the best standard shapes (Clark et al. 2022 sweep E up to 512;
-#: Mixtral uses 8 experts, top-2).
+#: Routed variants of standard shapes (Clark et al. 2022 sweep E up to 512; Mixtral uses
+#: 8 experts, top-2), each expert as wide as the base's FFN, as in Clark et al.: on bases
+#: of these multiples of the optimal size (E copies of a full-size base rarely fit).
 MOE_EXPERTS = (8, 64)
 MOE_TOP_K = (1, 2)
-_MOE_BASES = 2
+MOE_BASE_SIZES = (0.5, 1.0)
 #: Layout axes: tensor parallel within a node, pipeline stages, ZeRO stages 0 and 1
 #: (Megatron's distributed optimizer), the three recomputation modes and micro-batches.
 PIPELINE = (1, 2, 4, 8, 16, 32)
@@ -52,6 +53,7 @@ class Shape:
     n_layers: int
     head_dim: int
     d_ff: int
+    params: float  # non-embedding parameters of the dense shape, from the core
     n_experts: int = 1
     top_k: int = 1
 
@@ -79,11 +81,12 @@ def _family_shapes(family: str, make: Any, target: float, workload: dict[str, An
         by_aspect = np.argsort(rows["aspect_ratio"], kind="stable")
         picks = sorted({by_aspect[0], by_aspect[len(by_aspect) // 2], by_aspect[-1]})
         shapes.extend(Shape(family, int(rows["d_model"][i]), int(rows["n_layers"][i]),
-                            int(rows["head_dim"][i]), int(rows["d_ff"][i])) for i in picks)
+                            int(rows["head_dim"][i]), int(rows["d_ff"][i]),
+                            float(rows["params_non_embedding"][i])) for i in picks)
     return shapes
 
 
-def propose_shapes(target: float, seq_len: int, *, moe: bool = True) -> list[Shape]:
+def propose_shapes(target: float, seq_len: int, *, moe: bool = False) -> list[Shape]:
     """Dense shapes of every family around ``target`` parameters, then (``moe``) routed
     variants of the standard shapes nearest to it; each shape once (the first family to
     propose it)."""
@@ -97,10 +100,11 @@ def propose_shapes(target: float, seq_len: int, *, moe: bool = True) -> list[Sha
                 seen.add(key)
                 shapes.append(shape)
     standard = [s for s in shapes if s.family == "standard"]
-    bases = sorted(standard, key=lambda s: abs(math.log(12 * s.n_layers * s.d_model**2 / target)))
-    for base in bases[:_MOE_BASES if moe else 0]:
+    bases = {min(standard, key=lambda s: abs(math.log(s.params / (size * target))))
+             for size in MOE_BASE_SIZES} if moe and standard else set()
+    for base in sorted(bases, key=lambda s: s.params):
         shapes.extend(Shape("moe", base.d_model, base.n_layers, base.head_dim, base.d_ff,
-                            n_experts=experts, top_k=k)
+                            base.params, n_experts=experts, top_k=k)
                       for experts in MOE_EXPERTS for k in MOE_TOP_K)
     return shapes
 

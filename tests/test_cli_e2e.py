@@ -59,7 +59,7 @@ def test_plan_on_defaults_answers_the_gopher_question(tmp_path):
 
 
 def test_plan_json_and_out(tmp_path):
-    result = run(tmp_path, "plan", "--compute", "1e22", "--gpus", "64", "--no-moe", "--json",
+    result = run(tmp_path, "plan", "--compute", "1e22", "--gpus", "64", "--json",
                  "--out", "candidates.csv")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -76,7 +76,7 @@ def test_plan_json_and_out(tmp_path):
 
 def test_plan_out_parquet_names_its_categories(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
-    result = run(tmp_path, "plan", "--compute", "1e21", "--gpus", "32", "--no-moe",
+    result = run(tmp_path, "plan", "--compute", "1e21", "--gpus", "32",
                  "--show", "0", "--out", "candidates.parquet")
     assert result.returncode == 0, result.stderr
     table = pq.read_table(tmp_path / "candidates.parquet")
@@ -87,7 +87,7 @@ def test_plan_out_parquet_names_its_categories(tmp_path):
 
 
 def test_plan_inverse_from_gpus_and_days(tmp_path):
-    result = run(tmp_path, "plan", "--gpus", "256", "--days", "14", "--no-moe", "--json")
+    result = run(tmp_path, "plan", "--gpus", "256", "--days", "14", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["question"]["days"] == 14
@@ -97,20 +97,29 @@ def test_plan_inverse_from_gpus_and_days(tmp_path):
 
 def test_plan_for_a_fixed_dataset_and_for_serving(tmp_path):
     data = run(tmp_path, "plan", "--compute", "1e23", "--gpus", "512", "--tokens", "2e11",
-               "--no-moe", "--json")
+               "--json")
     assert data.returncode == 0, data.stderr
     answer = json.loads(data.stdout)
     assert answer["question"]["unique_tokens"] == 2e11
     assert answer["question"]["law"].startswith("Muennighoff 2023")
     serving = run(tmp_path, "plan", "--compute", "1e23", "--gpus", "512",
-                  "--inference-tokens", "5e12", "--no-moe")
+                  "--inference-tokens", "5e12")
     assert serving.returncode == 0, serving.stderr
     assert "serving 5 T tokens after training" in serving.stdout
 
 
+def test_plan_with_routed_variants(tmp_path):
+    result = run(tmp_path, "plan", "--compute", "1e22", "--gpus", "64", "--moe", "--show", "0",
+                 "--out", "candidates.csv")
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "candidates.csv", newline="") as file:
+        families = {row["family"] for row in csv.DictReader(file)}
+    assert "moe" in families
+
+
 def test_plan_on_another_device(tmp_path):
     result = run(tmp_path, "plan", "--compute", "1e21", "--gpus", "64", "--hardware",
-                 "A100-SXM4-80GB", "--no-moe", "--show", "3")
+                 "A100-SXM4-80GB", "--show", "3")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Plan for 1e21 FLOPs on 64 x A100-SXM4-80GB (bf16)")
     assert "The best 3 models" in result.stdout
@@ -128,7 +137,7 @@ def test_plan_refuses_an_unwritable_out_before_the_search(tmp_path):
     (("plan", "--days", "0"), "--days"),
     (("plan", "--gpus", "0"), "gpus=0"),
     (("plan", "--law", "gpt"), "--law"),
-    (("plan", "--gpus", "1", "--no-moe"), "nothing fits"),
+    (("plan", "--gpus", "1"), "nothing fits"),
     (("laws", "--compute", "abc"), "--compute"),
     (("sweep",), "the sweep is empty"),
     (("estimate", "--d-model", "512"), "n_layers is missing"),

@@ -31,6 +31,11 @@ def gopher() -> sp.Plan:
 
 
 @pytest.fixture(scope="module")
+def routed() -> sp.Plan:
+    return plan(compute=1e22, gpus=64, moe=True)
+
+
+@pytest.fixture(scope="module")
 def month() -> sp.Plan:
     return plan(days=30, gpus=512)
 
@@ -77,16 +82,26 @@ def test_candidates_are_ranked_by_the_law_at_their_tokens(gopher):
     expected = _quiet(laws.Chinchilla2022(), c["params_total"][dense].astype(float),
                       c["tokens"][dense])
     np.testing.assert_allclose(loss[dense], expected, rtol=1e-12)
-    # Routed rows: the dense law at Clark et al. 2022's effective size of the active body.
-    moe = ~dense
-    if moe.any():
-        body = (c["params_active"][moe] - c["params_embedding"][moe]).astype(float)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", laws.ExtrapolationWarning)
-            effective = laws.Clark2022().effective_params(body, c["n_experts"][moe].astype(float))
-        expected = _quiet(laws.Chinchilla2022(), effective + c["params_embedding"][moe],
-                          c["tokens"][moe])
-        np.testing.assert_allclose(loss[moe], expected, rtol=1e-12)
+    assert dense.all()  # routed variants only when asked for
+
+
+def test_routed_variants_rank_by_clarks_effective_size(routed):
+    c = routed.candidates
+    moe = c["n_experts"] > 1
+    assert moe.any()
+    assert set(c["family"][moe].tolist()) == {"moe"}
+    assert set(c["n_experts"][moe].tolist()) <= {8, 64}
+    # The dense law at Clark et al. 2022's effective size of the active body.
+    body = (c["params_active"][moe] - c["params_embedding"][moe]).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", laws.ExtrapolationWarning)
+        effective = laws.Clark2022().effective_params(body, c["n_experts"][moe].astype(float))
+    expected = _quiet(laws.Chinchilla2022(), effective + c["params_embedding"][moe],
+                      c["tokens"][moe])
+    np.testing.assert_allclose(c["loss"][moe], expected, rtol=1e-12)
+    # Their experts are copies of the base FFN (Clark et al.'s setup), spread over ep.
+    assert (c["d_ff_expert"][moe] == c["d_ff"][moe]).all()
+    assert (c["devices"] == 64).all()
 
 
 def test_losses_within_the_tolerance_are_ties_won_by_the_shorter_run(gopher):
@@ -108,7 +123,7 @@ def test_losses_within_the_tolerance_are_ties_won_by_the_shorter_run(gopher):
 
 
 def test_tolerance_zero_ranks_by_loss_alone():
-    p = plan(compute=1e22, gpus=64, moe=False, tolerance=0)
+    p = plan(compute=1e22, gpus=64, tolerance=0)
     loss = p.candidates["loss"]
     assert np.all(np.diff(loss) >= 0)
     assert p.slack == 0
@@ -136,14 +151,11 @@ def test_families_cover_the_published_shapes(gopher):
     c = gopher.candidates
     names = set(c["family"].tolist())
     assert names <= set(FAMILIES)
-    assert {"standard", "deep-narrow", "kaplan-aspect"} <= names
+    assert names == {"standard", "deep-narrow", "kaplan-aspect"}
     # Tay et al. 2021's DeepNarrow shapes keep d_model / n_layers between 8 and 48.
     narrow = c["family"] == "deep-narrow"
     assert ((c["aspect_ratio"][narrow] >= 8) & (c["aspect_ratio"][narrow] <= 48)).all()
-    # The routed variants have experts; the dense families do not.
-    moe = c["family"] == "moe"
-    assert (c["n_experts"][moe] > 1).all()
-    assert (c["n_experts"][~moe] <= 1).all()
+    assert (c["n_experts"] <= 1).all()
 
 
 def test_sizes_span_the_laws_optimum(gopher):
@@ -194,7 +206,7 @@ def test_days_trains_each_layout_for_the_time_given(month):
 
 
 def test_days_and_compute_stop_at_whichever_comes_first():
-    p = plan(compute=1e22, days=30, gpus=256, moe=False)
+    p = plan(compute=1e22, days=30, gpus=256)
     c = p.candidates
     assert (c["tokens"] <= c["tokens_per_s"] * 30 * DAY * (1 + 1e-12)).all()
     per_token = c["flops_per_step"] / (p.global_batch * p.seq_len)
@@ -204,7 +216,7 @@ def test_days_and_compute_stop_at_whichever_comes_first():
 
 def test_unique_tokens_rank_by_the_data_constrained_law():
     unique = 2e11
-    p = plan(compute=1e23, tokens=unique, gpus=512, moe=False)
+    p = plan(compute=1e23, tokens=unique, gpus=512)
     assert isinstance(p.law, laws.Muennighoff2023)
     c = p.candidates
     expected = _quiet(laws.Muennighoff2023(), c["params_total"].astype(float), c["tokens"],
@@ -216,7 +228,7 @@ def test_unique_tokens_rank_by_the_data_constrained_law():
 
 
 def test_dense_only_and_another_law():
-    p = plan(compute=1e22, gpus=64, law="besiroglu", moe=False)
+    p = plan(compute=1e22, gpus=64, law="besiroglu")
     assert (p.candidates["n_experts"] <= 1).all()
     assert isinstance(p.law, laws.Besiroglu2024)
     assert p.target_params == pytest.approx(
@@ -225,7 +237,7 @@ def test_dense_only_and_another_law():
 
 def test_inference_tokens_size_by_sardana_and_leave_less_to_train():
     served = 5e12
-    p = plan(compute=1e23, gpus=512, inference_tokens=served, moe=False)
+    p = plan(compute=1e23, gpus=512, inference_tokens=served)
     sardana = laws.Sardana2024(laws.Chinchilla2022().parametric)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", laws.ExtrapolationWarning)
@@ -254,7 +266,7 @@ def test_inference_tokens_need_a_budget_and_a_chinchilla_law():
 
 def test_nothing_fits_is_a_clear_error():
     with pytest.raises(ValueError, match=r"nothing fits.*give more GPUs"):
-        plan(compute=GOPHER, gpus=1, moe=False)
+        plan(compute=GOPHER, gpus=1)
 
 
 @pytest.mark.parametrize(("kwargs", "field"), [

@@ -11,7 +11,13 @@ import math
 from typing import Any
 
 #: CSV column names fit accepts for each quantity (the first one found is used).
-_COLUMNS = {"N": ("N", "params", "parameters"), "D": ("D", "tokens"), "loss": ("loss",)}
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "N": ("N", "params", "parameters"), "D": ("D", "tokens"), "loss": ("loss",)}
+#: The mixture-of-experts forms fit takes, and the column each needs besides N, D and loss:
+#: Ludziejewski et al. 2025 (eq. 6) the experts E, Krajewski et al. 2024 (eq. 9) the
+#: granularity G.
+_FORM_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ludziejewski": ("E", ("E", "experts")), "krajewski": ("G", ("G", "granularity"))}
 
 
 def add_parsers(verbs: Any) -> None:
@@ -38,6 +44,10 @@ def add_parsers(verbs: Any) -> None:
                     "N (or params), D (or tokens) and loss. Needs SciPy "
                     "(pip install 'scalingperf[fit]').")
     fit.add_argument("runs", metavar="RUNS.csv", help="the runs")
+    fit.add_argument("--form", default="chinchilla", choices=("chinchilla", *_FORM_COLUMNS),
+                     help="the law's form: chinchilla (default); ludziejewski (needs an E "
+                          "column of experts) or krajewski (a G column of granularities), "
+                          "fitted without intervals")
     fit.add_argument("--bootstrap", type=int, default=100,
                      help="bootstrap refits for the intervals (default 100; 0 for none)")
     fit.add_argument("--ci", type=float, default=0.8,
@@ -68,8 +78,9 @@ def _number(path: str, line: int, column: str, text: str) -> float:
     return value
 
 
-def read_runs(path: str) -> dict[str, list[float]]:
-    """The N, D and loss columns of a CSV of runs (with a header)."""
+def read_runs(path: str, form: str = "chinchilla") -> dict[str, list[float]]:
+    """The N, D and loss columns of a CSV of runs (with a header), and the column the
+    ``form`` needs besides."""
     from ._files import read_text_file
 
     text = read_text_file("runs", path, "a CSV file of runs")
@@ -77,7 +88,11 @@ def read_runs(path: str) -> dict[str, list[float]]:
     header = [name.strip() for name in reader.fieldnames or []]
     reader.fieldnames = header
     chosen: dict[str, str] = {}
-    for quantity, names in _COLUMNS.items():
+    columns = dict(_COLUMNS)
+    if form in _FORM_COLUMNS:
+        quantity, names = _FORM_COLUMNS[form]
+        columns[quantity] = names
+    for quantity, names in columns.items():
         found = next((name for name in names if name in header), None)
         if found is None:
             msg = (f"runs={path!r} is invalid: no {' or '.join(names)} column (the header "
@@ -95,8 +110,10 @@ def run_fit(args: argparse.Namespace) -> int:
     from ._format import table
     from .laws import fit
 
-    runs = read_runs(args.runs)
+    runs = read_runs(args.runs, args.form)
     try:
+        if args.form in _FORM_COLUMNS:
+            return _print_form_fit(args, runs)
         result = fit(runs["N"], runs["D"], runs["loss"], n_bootstrap=args.bootstrap,
                      ci=args.ci, seed=args.seed)
     except ImportError:
@@ -120,4 +137,25 @@ def run_fit(args: argparse.Namespace) -> int:
     print(table(["constant", "value", f"{args.ci:.0%} CI low", "high"], rows, left=1))
     if not result.converged:
         print("\nL-BFGS did not report convergence at the optimum: treat the fit with care.")
+    return 0
+
+
+def _print_form_fit(args: argparse.Namespace, runs: dict[str, list[float]]) -> int:
+    """A mixture-of-experts loss form fitted to the runs: its constants (no intervals)."""
+    from ._format import table
+    from .laws import fit_loss_form
+
+    extra, _ = _FORM_COLUMNS[args.form]
+    inputs: dict[str, Any] = {extra: runs[extra]}
+    result = fit_loss_form(args.form, runs["N"], runs["D"], runs["loss"], **inputs)
+    if args.json:
+        print(json.dumps({"runs": result.n_runs, "form": args.form,
+                          "constants": result.constants, "converged": result.converged,
+                          "rms_log_residual": result.rms_log_residual,
+                          "objective": result.objective}, indent=2))
+        return 0
+    print(f"{type(result.law).__name__} fitted to {result.n_runs} runs (RMS log-residual "
+          f"{result.rms_log_residual:.3g})\n")
+    print(table(["constant", "value"],
+                [[name, f"{value:.4g}"] for name, value in result.constants.items()], left=1))
     return 0

@@ -186,6 +186,25 @@ def test_fit_a_csv_of_runs(tmp_path):
     assert lo <= data["constants"]["E"] <= hi
 
 
+def test_fit_a_mixture_of_experts_form(tmp_path):
+    from scalingperf.laws import Ludziejewski2025
+
+    # Noiseless runs from Ludziejewski et al. 2025's published constants (eq. 6): the fit
+    # must give them back.
+    truth = Ludziejewski2025(fitted_range={})
+    (tmp_path / "runs.csv").write_text("N,D,E,loss\n" + "".join(
+        f"{n},{d},{e},{truth.loss(n, d, e)}\n"
+        for n in (1e8, 3e8, 1e9) for d in (5e9, 2e10, 8e10) for e in (1, 8, 32)))
+    result = run(tmp_path, "fit", "runs.csv", "--form", "ludziejewski", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["runs"] == 27
+    for name in ("alpha", "beta", "delta", "gamma"):
+        assert data["constants"][name] == pytest.approx(getattr(truth, name), rel=1e-3)
+    missing = run(tmp_path, "fit", "runs.csv", "--form", "krajewski")
+    assert "no G or granularity column" in one_line_error(missing)
+
+
 def test_fit_names_a_bad_cell(tmp_path):
     (tmp_path / "runs.csv").write_text("N,D,loss\n1e9,2e10,oops\n")
     assert "line 2, column loss" in one_line_error(run(tmp_path, "fit", "runs.csv"))

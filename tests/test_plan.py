@@ -295,3 +295,12 @@ def test_days_outside_the_range_are_refused(days):
 def test_gpus_outside_the_range_are_refused(gpus):
     with pytest.raises(ValueError, match="gpus="):
         plan(gpus=gpus)
+
+
+@settings(max_examples=30, deadline=None)
+@given(value=st.one_of(st.floats(max_value=1.0, exclude_max=True),
+                       st.floats(min_value=1e40, exclude_min=True), st.just(math.nan)),
+       field=st.sampled_from(["compute", "tokens"]))
+def test_counts_outside_the_range_are_refused(value, field):
+    with pytest.raises(ValueError, match=f"{field}="):
+        plan(**{field: value})

@@ -1,8 +1,16 @@
-"""Reading Hugging Face ``config.json`` files into an Architecture."""
+"""Reading Hugging Face ``config.json`` files into an Architecture.
+
+The reader follows what the config says, through the table of families in
+:mod:`scalingperf.hf_families`: each key of the config is either read into a field, known
+to change no count, or refused by name. A family the table does not list is read with
+Llama's naming when every one of its keys is understood, with an
+:class:`UnknownFamilyWarning` saying what was assumed.
+"""
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -10,80 +18,86 @@ from typing import Any
 
 from . import _validate
 from .architecture import Architecture
+from .hf_families import (
+    FAMILIES,
+    LLAMA_KEYS,
+    NEUTRAL_KEYS,
+    NEUTRAL_SUFFIXES,
+    OFF_KEYS,
+    Family,
+)
 
 _GPT2_KEYS = ("n_embd", "n_layer", "n_head", "vocab_size", "n_positions")
-_LLAMA_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads",
-               "intermediate_size", "vocab_size", "max_position_embeddings")
-_FIELD_KEYS = {
-    "d_model": "hidden_size", "n_layers": "num_hidden_layers", "n_heads": "num_attention_heads",
-    "n_kv_heads": "num_key_value_heads", "head_dim": "head_dim", "d_ff": "intermediate_size",
-    "vocab_size": "vocab_size", "max_position_embeddings": "max_position_embeddings",
-    "n_experts": "num_experts", "top_k": "num_experts_per_tok",
-    "d_ff_expert": "moe_intermediate_size", "d_ff_shared": "shared_expert_intermediate_size",
-    "moe_every": "decoder_sparse_step", "dense_layers": "mlp_only_layers",
-}
-_GPT2_FIELD_KEYS = {"d_model": "n_embd", "n_layers": "n_layer", "n_heads": "n_head",
-                    "d_ff": "n_inner", "vocab_size": "vocab_size",
-                    "max_position_embeddings": "n_positions"}
-_GELU_NAMES = ("gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "gelu_python", "quick_gelu")
+_REQUIRED = ("d_model", "n_layers", "n_heads", "vocab_size", "max_position_embeddings")
+_GELU_NAMES = ("gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "gelu_python",
+               "quick_gelu", "gelu_accurate")
 _SILU_NAMES = ("silu", "swish")
+#: Squared ReLU has ReLU's matrices; read as relu (its elementwise square is not counted).
+_RELU_NAMES = ("relu", "relu2")
+#: Attention kinds of ``layer_types`` an Architecture expresses.
+_ATTENTION_LAYER_TYPES = ("full_attention", "sliding_attention", "chunked_attention")
+#: What an unknown family is assumed to be: Llama's layout.
+#: Keys read by :func:`_windows` for every family.
+_WINDOW_KEYS = ("layer_types", "sliding_window", "use_sliding_window", "max_window_layers",
+                "attention_chunk_size")
+_UNKNOWN_FAMILY = Family(fixed={"position": "rotary", "norm": "rmsnorm"},
+                         flags={"qkv_bias": ("attention_bias", False),
+                                "out_bias": ("attention_bias", False),
+                                "mlp_bias": ("mlp_bias", False)})
+
+
+class UnknownFamilyWarning(UserWarning):
+    """A config of a ``model_type`` the family table does not list was read with Llama's
+    naming and layout (rotary positions, RMSNorm, pre-norm blocks, biases only where
+    ``attention_bias``/``mlp_bias`` say), because every key it has is understood."""
 
 
 def from_hf_config(config: str | PathLike[str] | Mapping[str, Any]) -> Architecture:
-    """Architecture of a Hugging Face causal-LM config (a ``config.json`` path or a dict).
+    """Architecture of a Hugging Face causal-LM config (a ``config.json`` path, its folder,
+    or the parsed dict).
 
-    Supported ``model_type`` values: gpt2, llama, mistral, mixtral, qwen2, qwen2_moe. A
-    config without ``model_type`` is recognised by its field names.
+    The families of :data:`scalingperf.hf_families.FAMILIES` are read by name; a config
+    without ``model_type`` is recognised by its keys. Another ``model_type`` is read with
+    Llama's naming, with an :class:`UnknownFamilyWarning`, when every key is understood.
+    A key that may change a count and is not understood, a family with a feature no
+    Architecture field expresses, or a bad value is a ValueError naming it.
     """
     data = _load(config)
     model_type = data.get("model_type")
     if model_type is None:
         model_type = _guess_model_type(data)
-    readers = {"gpt2": _gpt2, "llama": _llama, "mistral": _mistral, "mixtral": _mixtral,
-               "qwen2": _qwen2, "qwen2_moe": _qwen2_moe}
-    if not isinstance(model_type, str) or model_type not in readers:
-        msg = (f"model_type={model_type!r} is invalid: supported Hugging Face families are "
-               f"{', '.join(readers)}")
+    if not isinstance(model_type, str) or not model_type:
+        msg = f"model_type={model_type!r} is invalid: it must be a non-empty string"
         raise ValueError(msg)
-    fields = readers[model_type](data)
+    family = FAMILIES.get(model_type)
+    if family is None:
+        _check_unknown_family(data, model_type)
+        family = _UNKNOWN_FAMILY
+    if family.needs:
+        msg = (f"model_type={model_type!r} is refused: the family has "
+               f"{'; '.join(family.needs)}, which no Architecture field expresses yet")
+        raise ValueError(msg)
+    _check_keys(data, model_type, family)
+    fields, sources = _read(data, model_type, family)
     name = data.get("_name_or_path") or model_type
     if not isinstance(name, str):
         msg = f"_name_or_path={name!r} is invalid: it must be a string"
         raise ValueError(msg)
     try:
-        return Architecture(**fields, name=name)
+        arch = Architecture(**fields, name=name)
     except ValueError as error:
         # The core names the Architecture field; say which key of the config it came from.
-        keys = _GPT2_FIELD_KEYS if model_type == "gpt2" else _FIELD_KEYS
-        if model_type == "mixtral":
-            keys = {**keys, "n_experts": "num_local_experts", "d_ff_expert": "intermediate_size"}
         field = str(error).partition("=")[0]
-        if field in keys and keys[field] in data:
-            msg = f"{error} (from the hf_config key {keys[field]!r})"
+        if field in sources:
+            msg = f"{error} (from the hf_config key {sources[field]!r})"
             raise ValueError(msg) from None
         raise
-
-
-# Every value is checked under its Hugging Face key, so that an error names the key of the
-# config (hidden_size=[4096] rather than d_model=[4096]).
-def _int(data: Mapping[str, Any], key: str) -> int:
-    """A required integer (whole floats such as 4096.0 accepted)."""
-    return _validate.integer(key, data[key])
-
-
-def _optional_int(data: Mapping[str, Any], key: str) -> int | None:
-    """An integer, or None when the key is absent or null (the field is then derived)."""
-    value = data.get(key)
-    return None if value is None else _validate.integer(key, value)
-
-
-def _flag(data: Mapping[str, Any], key: str, default: bool) -> bool:
-    """A boolean; ``default`` (transformers' own) only when the key is absent."""
-    return _validate.flag(key, data[key]) if key in data else default
-
-
-def _text(data: Mapping[str, Any], key: str, default: str) -> str:
-    return _validate.text(key, data[key]) if key in data else default
+    if model_type not in FAMILIES:
+        warnings.warn(f"model_type={model_type!r} is not in the family table: read with "
+                      "Llama's naming and layout (rotary positions, RMSNorm, pre-norm, "
+                      "biases only as attention_bias/mlp_bias say), every key understood",
+                      UnknownFamilyWarning, stacklevel=2)
+    return arch
 
 
 def _load(config: str | PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
@@ -117,7 +131,8 @@ def _guess_model_type(data: Mapping[str, Any]) -> str:
         return "mixtral"
     if "moe_intermediate_size" in data:
         return "qwen2_moe"
-    missing = [key for key in _LLAMA_KEYS if key not in data]
+    llama = [_key_name(LLAMA_KEYS[f]) for f in _REQUIRED]
+    missing = [key for key in llama if key not in data]
     if missing:
         msg = ("hf_config has no model_type and lacks the fields of a known family: "
                f"missing {', '.join(missing)} (Llama-like) or "
@@ -126,97 +141,232 @@ def _guess_model_type(data: Mapping[str, Any]) -> str:
     return "llama"
 
 
-def _require(data: Mapping[str, Any], keys: tuple[str, ...], family: str) -> None:
-    missing = [key for key in keys if data.get(key) is None]
+def _key_name(keys: str | tuple[str, ...]) -> str:
+    return keys if isinstance(keys, str) else " or ".join(keys)
+
+
+def _alternatives(keys: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (keys,) if isinstance(keys, str) else keys
+
+
+def _field_keys(family: Family) -> dict[str, tuple[str, ...]]:
+    """Every Architecture field the family reads, with its config key alternatives."""
+    keys = {f: _alternatives(k) for f, k in {**LLAMA_KEYS, **family.keys}.items()}
+    for f, k in family.moe.items():
+        if f != "shared":
+            keys[f] = _alternatives(k)
+    for f in family.fixed:
+        keys.pop(f, None)
+    for f, (key, _) in family.flags.items():
+        keys[f] = (key,)
+    return keys
+
+
+def _understood(family: Family) -> set[str]:
+    keys = {k for alts in _field_keys(family).values() for k in alts}
+    extra = {k for k in (family.multi_query, family.d_ff_multiple) if k is not None}
+    extra |= {key for key, *_ in family.switches.values()}
+    return keys | NEUTRAL_KEYS | family.neutral | set(family.requires) | set(
+        family.activation[0]) | set(_WINDOW_KEYS) | set(OFF_KEYS) | extra
+
+
+def _check_unknown_family(data: Mapping[str, Any], model_type: str) -> None:
+    missing = [_key_name(LLAMA_KEYS[f]) for f in _REQUIRED
+               if data.get(_key_name(LLAMA_KEYS[f])) is None]
     if missing:
-        msg = f"hf_config of family {family!r} is missing {', '.join(missing)} (absent or null)"
+        msg = (f"model_type={model_type!r} is invalid: not a family of the table "
+               f"({', '.join(FAMILIES)}), and it lacks the Llama-named keys another family "
+               f"is read by: missing {', '.join(missing)}")
         raise ValueError(msg)
 
 
-def _gpt2(data: Mapping[str, Any]) -> dict[str, Any]:
-    _require(data, _GPT2_KEYS, "gpt2")
-    act = _text(data, "activation_function", "gelu_new")
-    if act in _GELU_NAMES:
-        ffn = "gelu"
-    elif act == "relu":
-        ffn = "relu"
-    else:
-        msg = f"activation_function={act!r} is invalid: gpt2 configs support gelu variants and relu"
+def _is_off(value: Any) -> bool:
+    return value is None or value is False or value == 0 or value in ([], {}, "")
+
+
+def _check_keys(data: Mapping[str, Any], model_type: str, family: Family) -> None:
+    """Every key is read, neutral, or refused by name."""
+    understood = _understood(family)
+    for key, value in data.items():
+        if key not in understood and not key.endswith(NEUTRAL_SUFFIXES):
+            msg = (f"hf_config key {key}={value!r} is not understood for model_type "
+                   f"{model_type!r}: it may change the parameters or FLOPs, so the config "
+                   "is refused rather than read without it")
+            raise ValueError(msg)
+    for key, feature in OFF_KEYS.items():
+        if not _is_off(data.get(key)):
+            msg = (f"{key}={data[key]!r} is refused: {feature} is not expressible as an "
+                   "Architecture")
+            raise ValueError(msg)
+    for key, wanted in family.requires.items():
+        if key in data and data[key] != wanted:
+            msg = (f"{key}={data[key]!r} is refused for model_type {model_type!r}: only "
+                   f"{wanted!r} is read")
+            raise ValueError(msg)
+
+
+def _value(data: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
+    for key in keys:
+        if key in data:
+            return key, data[key]
+    return None, None
+
+
+def _read(data: Mapping[str, Any], model_type: str,
+          family: Family) -> tuple[dict[str, Any], dict[str, str]]:
+    """The Architecture fields, and the config key each was read from."""
+    fields: dict[str, Any] = dict(family.fixed)
+    sources: dict[str, str] = {}
+    missing = []
+    for name, keys in _field_keys(family).items():
+        key, value = _value(data, keys)
+        if name in family.flags:
+            flag_key, default = family.flags[name]
+            fields[name] = _validate.flag(flag_key, value) if key else default
+            continue
+        if key is not None:
+            sources[name] = key
+        if name in _REQUIRED and value is None:
+            missing.append(_key_name(keys))
+        elif name == "dense_layers":
+            fields[name] = _dense_layers(key, value)
+        elif name == "tie_embeddings":
+            fields[name] = False if key is None else _validate.flag(key, value)
+        elif value is not None and key is not None:
+            fields[name] = _validate.integer(key, value)
+    if missing:
+        msg = f"hf_config of family {model_type!r} is missing {', '.join(missing)} (absent or null)"
         raise ValueError(msg)
-    return dict(
-        d_model=_int(data, "n_embd"), n_layers=_int(data, "n_layer"),
-        n_heads=_int(data, "n_head"), d_ff=_optional_int(data, "n_inner"), ffn=ffn,
-        vocab_size=_int(data, "vocab_size"), max_position_embeddings=_int(data, "n_positions"),
-        position="learned", norm="layernorm", qkv_bias=True, out_bias=True, mlp_bias=True,
-        tie_embeddings=_flag(data, "tie_word_embeddings", True),
-    )
+    fields["ffn"] = _ffn(data, family)
+    for name, (key, on, off, default) in family.switches.items():
+        fields[name] = on if (_validate.flag(key, data[key]) if key in data else default) else off
+    fields.update(_windows(data, fields["n_layers"]))
+    if family.multi_query and _validate.flag(family.multi_query,
+                                             data.get(family.multi_query, False)):
+        fields["n_kv_heads"] = 1
+    if family.d_ff_multiple and data.get(family.d_ff_multiple) is not None:
+        multiple = _validate.integer(family.d_ff_multiple, data[family.d_ff_multiple])
+        fields["d_ff"] = multiple * fields["d_model"]
+        sources["d_ff"] = family.d_ff_multiple
+    if family.moe:
+        _moe(data, model_type, family, fields)
+    return fields, sources
 
 
-def _gated_ffn(data: Mapping[str, Any]) -> str:
-    act = _text(data, "hidden_act", "silu")
-    if act in _SILU_NAMES:
-        return "swiglu"
+def _dense_layers(key: str | None, value: Any) -> tuple[int, ...]:
+    """Dense layers from a list of their indices, or from a per-layer list of kinds
+    (``"dense"``, ``"sparse"``/``"moe"``)."""
+    if value is None or key is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        msg = f"{key}={value!r} is invalid: it must be a list of layer indices"
+        raise ValueError(msg)
+    if value and all(isinstance(kind, str) for kind in value):
+        for kind in value:
+            if kind not in ("dense", "sparse", "moe"):
+                msg = (f"{key} entry {kind!r} is refused: only dense and sparse (MoE) "
+                       "MLP layers are expressible as an Architecture")
+                raise ValueError(msg)
+        return tuple(i for i, kind in enumerate(value) if kind == "dense")
+    return tuple(_validate.integer(key, i) for i in value)
+
+
+def _windows(data: Mapping[str, Any], n_layers: int) -> dict[str, Any]:
+    """Sliding-window or chunked attention, and which layers keep full attention.
+
+    From ``layer_types`` when the config has it (transformers 5's per-layer list), else
+    GPT-Neo's ``attention_layers``, else ``sliding_window`` on every layer (Mistral) or,
+    with ``use_sliding_window``, on the layers from ``max_window_layers`` on (Qwen2).
+    """
+    kinds = data.get("layer_types")
+    key = "layer_types"
+    if kinds is None and data.get("attention_layers") is not None:
+        key = "attention_layers"
+        local = {"local": "sliding_attention", "global": "full_attention"}
+        # GPT-Neo reads the first num_layers entries of the list.
+        kinds = [local.get(k, k) for k in _list(key, data[key])][:n_layers]
+    if kinds is None:
+        window = data.get("sliding_window")
+        if window is None or data.get("use_sliding_window") is False:
+            return {}
+        first = 0
+        if data.get("use_sliding_window") is True and data.get("max_window_layers") is not None:
+            first = _validate.integer("max_window_layers", data["max_window_layers"])
+        kinds = ["full_attention" if i < first else "sliding_attention"
+                 for i in range(n_layers)]
+    kinds = _list(key, kinds)
+    for kind in kinds:
+        if kind not in _ATTENTION_LAYER_TYPES:
+            msg = (f"{key} entry {kind!r} is refused: only attention layers "
+                   f"({', '.join(_ATTENTION_LAYER_TYPES)}) are expressible as an Architecture")
+            raise ValueError(msg)
+    if len(kinds) != n_layers:
+        msg = f"{key}={kinds!r} is invalid: it must have one entry per layer ({n_layers})"
+        raise ValueError(msg)
+    windowed = {k for k in kinds if k != "full_attention"}
+    if not windowed:
+        return {}
+    if len(windowed) > 1:
+        msg = f"{key}={kinds!r} is refused: sliding and chunked layers in one model"
+        raise ValueError(msg)
+    chunked = windowed == {"chunked_attention"}
+    window_key = "attention_chunk_size" if chunked else next(
+        (k for k in ("sliding_window", "window_size") if data.get(k) is not None),
+        "sliding_window")
+    if data.get(window_key) is None:
+        msg = f"{key} has windowed layers but {window_key} is absent or null"
+        raise ValueError(msg)
+    return {"attention_window": _validate.integer(window_key, data[window_key]),
+            "window_kind": "chunked" if chunked else "sliding",
+            "global_layers": tuple(i for i, k in enumerate(kinds) if k == "full_attention")}
+
+
+def _list(key: str, value: Any) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        msg = f"{key}={value!r} is invalid: it must be a list with one entry per layer"
+        raise ValueError(msg)
+    return list(value)
+
+
+def _ffn(data: Mapping[str, Any], family: Family) -> str:
+    keys, default = family.activation
+    key = next((k for k in keys if k in data), keys[0] if keys else "activation")
+    act = _validate.text(key, data[key]) if key in data else default
+    if family.gated:
+        if act in _SILU_NAMES:
+            return "swiglu"
+        if act in _GELU_NAMES:
+            return "geglu"
+        msg = f"{key}={act!r} is invalid: gated FFNs support silu (SwiGLU) and gelu (GeGLU)"
+        raise ValueError(msg)
     if act in _GELU_NAMES:
-        return "geglu"
-    msg = f"hidden_act={act!r} is invalid: gated FFNs support silu (SwiGLU) and gelu (GeGLU)"
+        return "gelu"
+    if act in _RELU_NAMES:
+        return "relu"
+    msg = f"{key}={act!r} is invalid: ungated FFNs support gelu variants, relu and relu2"
     raise ValueError(msg)
 
 
-def _llama_like(data: Mapping[str, Any], family: str, *, qkv_bias: bool, out_bias: bool,
-                mlp_bias: bool) -> dict[str, Any]:
-    _require(data, _LLAMA_KEYS, family)
-    return dict(
-        d_model=_int(data, "hidden_size"), n_layers=_int(data, "num_hidden_layers"),
-        n_heads=_int(data, "num_attention_heads"),
-        n_kv_heads=_optional_int(data, "num_key_value_heads"),
-        head_dim=_optional_int(data, "head_dim"), d_ff=_int(data, "intermediate_size"),
-        ffn=_gated_ffn(data), vocab_size=_int(data, "vocab_size"),
-        max_position_embeddings=_int(data, "max_position_embeddings"), position="rotary",
-        norm="rmsnorm", qkv_bias=qkv_bias, out_bias=out_bias, mlp_bias=mlp_bias,
-        tie_embeddings=_flag(data, "tie_word_embeddings", False),
-    )
-
-
-def _llama(data: Mapping[str, Any]) -> dict[str, Any]:
-    bias = _flag(data, "attention_bias", False)
-    return _llama_like(data, "llama", qkv_bias=bias, out_bias=bias,
-                       mlp_bias=_flag(data, "mlp_bias", False))
-
-
-def _mistral(data: Mapping[str, Any]) -> dict[str, Any]:
-    return _llama_like(data, "mistral", qkv_bias=False, out_bias=False, mlp_bias=False)
-
-
-def _qwen2(data: Mapping[str, Any]) -> dict[str, Any]:
-    # Qwen2 attention always has biases on q, k and v, never on the output projection.
-    return _llama_like(data, "qwen2", qkv_bias=True, out_bias=False, mlp_bias=False)
-
-
-def _mixtral(data: Mapping[str, Any]) -> dict[str, Any]:
-    _require(data, ("num_local_experts", "num_experts_per_tok"), "mixtral")
-    fields = _llama_like(data, "mixtral", qkv_bias=False, out_bias=False, mlp_bias=False)
-    fields.update(n_experts=_int(data, "num_local_experts"),
-                  top_k=_int(data, "num_experts_per_tok"), d_ff_expert=fields["d_ff"])
-    return fields
-
-
-def _qwen2_moe(data: Mapping[str, Any]) -> dict[str, Any]:
-    _require(data, ("num_experts", "num_experts_per_tok", "moe_intermediate_size"), "qwen2_moe")
-    fields = _llama_like(data, "qwen2_moe", qkv_bias=True, out_bias=False, mlp_bias=False)
-    # No (or a 0-wide) shared expert when the key is absent, null or 0.
-    shared = _optional_int(data, "shared_expert_intermediate_size") or 0
-    step = _optional_int(data, "decoder_sparse_step")
-    dense = data.get("mlp_only_layers")
-    if dense is None:
-        dense = []
-    if not isinstance(dense, (list, tuple)):
-        msg = f"mlp_only_layers={dense!r} is invalid: it must be a list of layer indices"
+def _moe(data: Mapping[str, Any], model_type: str, family: Family,
+         fields: dict[str, Any]) -> None:
+    moe = family.moe
+    need = [_key_name(moe[f]) for f in ("n_experts", "top_k")
+            if _value(data, _alternatives(moe[f]))[1] is None]
+    if need:
+        msg = f"hf_config of family {model_type!r} is missing {', '.join(need)}"
         raise ValueError(msg)
-    fields.update(
-        n_experts=_int(data, "num_experts"), top_k=_int(data, "num_experts_per_tok"),
-        d_ff_expert=_int(data, "moe_intermediate_size"), n_shared_experts=1 if shared else 0,
-        d_ff_shared=shared or None, shared_expert_gate=bool(shared),
-        moe_every=1 if step is None else step,  # transformers' default: every layer
-        dense_layers=tuple(_validate.integer("mlp_only_layers", i) for i in dense),
-    )
-    return fields
+    if "d_ff_expert" not in fields:
+        fields["d_ff_expert"] = fields.get("d_ff")
+    fields.setdefault("moe_every", 1)
+    shared = moe.get("shared")
+    if shared == "gated_width":
+        # One sigmoid-gated shared expert of that width; none when absent, null or 0.
+        width = fields.pop("d_ff_shared", None) or 0
+        fields.update(n_shared_experts=1 if width else 0, d_ff_shared=width or None,
+                      shared_expert_gate=bool(width))
+    elif shared == "width":
+        # One ungated shared expert of that width; none when absent, null or 0.
+        width = fields.pop("d_ff_shared", None) or 0
+        fields.update(n_shared_experts=1 if width else 0, d_ff_shared=width or None)
+    elif shared == "count":
+        fields.setdefault("n_shared_experts", 0)

@@ -92,8 +92,11 @@ def _llama(arch: Architecture) -> dict[str, Any]:
 def _mistral(arch: Architecture) -> dict[str, Any]:
     _dense(arch, "mistral")
     _biases(arch, "mistral", (False,), (False,), (False,))
-    # No sliding window: the architecture attends over the whole sequence.
-    return {**_llama_like(arch, "mistral"), "sliding_window": None}
+    # Mistral's sliding_window applies to every layer (None: full attention).
+    _require(arch, "mistral", "window_kind", ("sliding",))
+    _require(arch, "mistral", "global_every", (0,))
+    _require(arch, "mistral", "global_layers", ((),))
+    return {**_llama_like(arch, "mistral"), "sliding_window": arch.attention_window or None}
 
 
 def _qwen2(arch: Architecture) -> dict[str, Any]:

@@ -1,0 +1,540 @@
+"""The Hugging Face families :func:`scalingperf.hf_config.from_hf_config` reads, as data.
+
+Each :class:`Family` says, for one ``model_type`` of ``transformers``, under which config
+keys it keeps the sizes an :class:`~scalingperf.architecture.Architecture` needs (where
+they differ from Llama's naming), which parts its modelling code fixes whatever the
+config says (Qwen2's q/k/v biases, GPT-2's learned positions), which keys change nothing
+the estimate counts, and which structural features it has that an Architecture cannot
+express yet: a family with such a feature is refused, naming it.
+
+The facts come from each family's ``configuration_*.py`` and ``modeling_*.py`` in
+transformers 5.x, and are checked against models built from those classes
+(``tests/data/hf_families.json``, made by ``tools/make_golden_hf_families.py``): every
+family read here has parameters equal to ``num_parameters()`` and matmul FLOPs within
+0.1 % of FlopCounterMode's (``tests/test_hf_families.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+#: Config keys of Llama's naming, per Architecture field. A tuple lists alternatives: the
+#: first present in the config is read.
+LLAMA_KEYS: Mapping[str, str | tuple[str, ...]] = MappingProxyType({
+    "d_model": "hidden_size", "n_layers": "num_hidden_layers",
+    "n_heads": "num_attention_heads", "n_kv_heads": "num_key_value_heads",
+    "head_dim": "head_dim", "d_ff": "intermediate_size", "vocab_size": "vocab_size",
+    "max_position_embeddings": "max_position_embeddings",
+    "tie_embeddings": "tie_word_embeddings",
+})
+
+#: Suffixes of keys that change no count in any family: token ids and dropout rates.
+NEUTRAL_SUFFIXES = ("_token_id", "_token_ids", "_dropout")
+
+#: Keys that change neither the parameters nor the matmul FLOPs of a decoder, in any
+#: family: bookkeeping, token ids, dropout, initialisation, norm epsilons, the RoPE base
+#: and scaling (elementwise), router loss settings, generation defaults. (Sliding windows
+#: and ``layer_types`` are read for every family, by :mod:`scalingperf.hf_config`.)
+NEUTRAL_KEYS = frozenset({
+    "_name_or_path", "architectures", "auto_map", "chunk_size_feed_forward", "dtype",
+    "torch_dtype", "id2label", "label2id", "model_type", "output_attentions",
+    "output_hidden_states", "problem_type", "return_dict", "transformers_version",
+    "use_cache", "bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id",
+    "decoder_start_token_id", "initializer_range", "initializer_factor", "init_std",
+    "rms_norm_eps", "layer_norm_eps", "layer_norm_epsilon", "norm_eps", "norm_epsilon",
+    "attention_dropout", "hidden_dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop",
+    "dropout", "embedding_dropout", "residual_dropout", "hidden_dropout_prob",
+    "attention_probs_dropout_prob", "mlp_dropout", "rope_theta", "rope_scaling",
+    "rope_parameters", "partial_rotary_factor", "rotary_pct", "rotary_emb_base",
+    "pretraining_tp", "router_aux_loss_coef", "output_router_logits",
+    "router_jitter_noise", "norm_topk_prob", "routed_scaling_factor", "tokenizer_class", "is_decoder",
+    "quantization_config", "_attn_implementation_autoset", "max_length",
+    "use_bfloat16", "torchscript", "tf_legacy_loss", "logits_soft_cap",
+    "attention_multiplier", "embedding_multiplier", "residual_multiplier",
+    "logits_scaling", "scale_attn_weights", "attn_logit_softcapping",
+    "final_logit_softcapping", "query_pre_attn_scalar", "z_loss_coef",
+    "router_z_loss_coef", "rope_interleave", "clip_qkv",
+})
+
+#: Keys whose value must be "off" (False, None, 0 or empty) for any family: each names a
+#: feature that no Architecture field expresses yet.
+OFF_KEYS: Mapping[str, str] = MappingProxyType({
+    "is_encoder_decoder": "an encoder-decoder model",
+    "add_cross_attention": "cross-attention layers",
+    "pruned_heads": "pruned attention heads (a different head count per layer)",
+})
+
+
+@dataclass(frozen=True)
+class Family:
+    """How one ``model_type`` keeps an Architecture in its config.
+
+    keys
+        Architecture field to config key(s), over :data:`LLAMA_KEYS`.
+    fixed
+        Architecture fields the modelling code sets whatever the config says.
+    flags
+        Architecture field to ``(config key, transformers' default)`` for booleans.
+    activation
+        ``(config key, default)`` of the activation; ``gated`` says whether the MLP
+        multiplies it by a second projection (SwiGLU, GeGLU).
+    moe
+        MoE fields to config keys (``n_experts``, ``top_k``, ``d_ff_expert``,
+        ``moe_every``, ``first_dense_layers``, ``dense_layers``) and ``shared``: how the
+        shared expert is given (``"gated_width"``: one sigmoid-gated expert of the width
+        under ``d_ff_shared``; ``"width"``: one ungated expert of that width; ``"count"``:
+        ``n_shared_experts`` experts of width ``d_ff_expert``). ``dense_layers`` may name a
+        list of layer indices or a per-layer list of ``"dense"``/``"sparse"`` kinds.
+    needs
+        Structural features of the family that no Architecture field expresses: the
+        family is refused, naming them.
+    neutral
+        The family's own keys that change no count.
+    requires
+        Config keys with the one value the reader understands (any other is refused).
+    multi_query
+        A boolean key that, when true, gives one key/value head (GPT-BigCode, Falcon).
+    d_ff_multiple
+        A key giving ``d_ff`` as a multiple of ``d_model`` (MPT's ``expansion_ratio``).
+    switches
+        Architecture field to ``(boolean config key, value when true, value when false,
+        transformers' default)``: ``use_qk_norm`` turning ``qk_norm`` to ``"head"``.
+    """
+
+    keys: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    flags: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+    activation: tuple[tuple[str, ...], str] = (("hidden_act",), "silu")
+    gated: bool = True
+    moe: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+    neutral: frozenset[str] = frozenset()
+    requires: Mapping[str, Any] = field(default_factory=dict)
+    multi_query: str | None = None
+    d_ff_multiple: str | None = None
+    switches: Mapping[str, tuple[str, Any, Any, bool]] = field(default_factory=dict)
+
+
+_ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
+_ROTARY_LN = {"position": "rotary", "norm": "layernorm"}
+_NO_BIAS = {"qkv_bias": False, "out_bias": False, "mlp_bias": False}
+_LLAMA_FLAGS = {"qkv_bias": ("attention_bias", False), "out_bias": ("attention_bias", False),
+                "mlp_bias": ("mlp_bias", False)}
+_GEMMA_ACT = (("hidden_activation", "hidden_act"), "gelu_pytorch_tanh")
+_GPT2_NAMES: dict[str, str | tuple[str, ...]] = {"d_model": "n_embd", "n_layers": "n_layer", "n_heads": "n_head",
+               "n_kv_heads": (), "head_dim": (), "d_ff": "n_inner",
+               "max_position_embeddings": "n_positions"}
+_GPT2_HEAD = frozenset({"summary_type", "summary_use_proj", "summary_activation",
+                        "summary_proj_to_labels", "summary_first_dropout",
+                        "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"})
+_QWEN_MOE = {"n_experts": "num_experts", "top_k": "num_experts_per_tok",
+             "d_ff_expert": "moe_intermediate_size",
+             "d_ff_shared": "shared_expert_intermediate_size",
+             "moe_every": "decoder_sparse_step", "dense_layers": "mlp_only_layers",
+             "shared": "gated_width"}
+_DEEPSEEK_MOE = {"n_experts": "n_routed_experts", "top_k": "num_experts_per_tok",
+                 "d_ff_expert": "moe_intermediate_size", "n_shared_experts": "n_shared_experts",
+                 "first_dense_layers": "first_k_dense_replace",
+                 "dense_layers": "mlp_layer_types", "shared": "count"}
+#: Group-limited routing picks experts differently, not how many a token reaches.
+_GROUP_ROUTING = frozenset({"n_group", "topk_group", "num_nextn_predict_layers"})
+
+_ATTN_BIAS = _LLAMA_FLAGS
+#: Experts as wide as intermediate_size (OLMoE, MiniMax-M2), every layer MoE.
+_FULL_WIDTH_MOE = {"n_experts": "num_experts", "top_k": "num_experts_per_tok",
+                   "d_ff_expert": "intermediate_size"}
+#: Multi-head latent attention; head_dim is derived from the query-key dims.
+_MLA_KEYS: dict[str, str | tuple[str, ...]] = {
+    "head_dim": (), "kv_lora_rank": "kv_lora_rank", "q_lora_rank": "q_lora_rank",
+    "qk_nope_head_dim": "qk_nope_head_dim", "qk_rope_head_dim": "qk_rope_head_dim",
+    "v_head_dim": "v_head_dim"}
+_DEEPSEEK_ROUTING = frozenset({"topk_method", "scoring_func", "aux_loss_alpha",
+                               "seq_aux", "ep_size"})
+#: MLA configs also hold head_dim (the rotary width) and qk_head_dim (nope + rope).
+_MLA_DERIVED = frozenset({"head_dim", "qk_head_dim"})
+_INDEXER = "a sparse-attention indexer (DeepSeek Sparse Attention)"
+_QK_NORM = "QK-norm (a norm on the queries and keys)"
+_SANDWICH = "extra post-attention/post-MLP norms (sandwich or post-norm blocks)"
+_LINEAR_ATTN = "linear-attention layers (gated DeltaNet / lightning attention)"
+_SSM = "state-space (Mamba) layers"
+_POS_OFFSET = "a learned position table with 2 extra rows (OPT/BART offset)"
+_SUB_NORM = "extra norms inside the attention and MLP (BitNet sub-norms)"
+_POST_NORM = "post-norm blocks (a norm after each residual add, none before the head)"
+_CROSS_ATTN = "cross-attention layers"
+
+#: The families read or refused by name. An unknown ``model_type`` is read with Llama's
+#: naming when every key of its config is understood (see :mod:`scalingperf.hf_config`).
+FAMILIES: Mapping[str, Family] = MappingProxyType({
+    # ---- GPT-2 lineage: learned positions, LayerNorm, biases everywhere
+    "gpt2": Family(keys=_GPT2_NAMES,
+                   fixed={"position": "learned", "norm": "layernorm", "qkv_bias": True,
+                          "out_bias": True, "mlp_bias": True},
+                   flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                   activation=(("activation_function",), "gelu_new"), gated=False,
+                   neutral=_GPT2_HEAD),
+    "gpt_bigcode": Family(keys=_GPT2_NAMES,
+                          fixed={"position": "learned", "norm": "layernorm", "qkv_bias": True,
+                                 "out_bias": True, "mlp_bias": True},
+                          flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                          activation=(("activation_function",), "gelu_pytorch_tanh"),
+                          gated=False, multi_query="multi_query",
+                          neutral=frozenset({"attention_softmax_in_fp32",
+                                             "scale_attention_softmax_in_fp32",
+                                             "num_key_value_heads"})),
+    "gpt_neo": Family(keys={"n_layers": "num_layers", "n_heads": "num_heads",
+                            "n_kv_heads": (), "head_dim": ()},
+                      fixed={"position": "learned", "norm": "layernorm", "qkv_bias": False,
+                             "out_bias": True, "mlp_bias": True},
+                      flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                      activation=(("activation_function",), "gelu_new"), gated=False,
+                      # Local layers mask a window of the full score matrix.
+                      neutral=frozenset({"attention_types", "attention_layers",
+                                         "window_size", "resid_dropout", "embed_dropout",
+                                         "classifier_dropout"})),
+    "gpt_neox": Family(keys={"n_kv_heads": (), "head_dim": ()},
+                       fixed={**_ROTARY_LN, "mlp_bias": True},
+                       flags={"qkv_bias": ("attention_bias", True),
+                              "out_bias": ("attention_bias", True)},
+                       activation=(("hidden_act",), "gelu"), gated=False,
+                       # The parallel residual keeps both norms: same counts as sequential.
+                       neutral=frozenset({"use_parallel_residual", "classifier_dropout",
+                                          "rotary_emb_base"})),
+    "gpt_neox_japanese": Family(needs=("an attention output bias in the last layer only",)),
+    "xglm": Family(keys={"d_model": "d_model", "n_layers": "num_layers",
+                         "n_heads": "attention_heads", "n_kv_heads": (), "head_dim": (),
+                         "d_ff": "ffn_dim"},
+                   # Sinusoidal positions: a buffer, no parameters.
+                   fixed={"position": "none", "norm": "layernorm", "qkv_bias": True,
+                          "out_bias": True, "mlp_bias": True},
+                   flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                   activation=(("activation_function",), "gelu"), gated=False,
+                   neutral=frozenset({"scale_embedding", "layerdrop", "activation_dropout"})),
+    "starcoder2": Family(fixed=_ROTARY_LN,
+                         flags={"qkv_bias": ("use_bias", True), "out_bias": ("use_bias", True),
+                                "mlp_bias": ("use_bias", True),
+                                "tie_embeddings": ("tie_word_embeddings", True)},
+                         activation=(("hidden_act",), "gelu_pytorch_tanh"), gated=False),
+    "stablelm": Family(fixed={**_ROTARY_LN, "out_bias": False, "mlp_bias": False},
+                       flags={"qkv_bias": ("use_qkv_bias", False)},
+                       requires={"qk_layernorm": False, "use_parallel_residual": False}),
+    "jais2": Family(fixed=_ROTARY_LN, flags=_LLAMA_FLAGS, activation=(("hidden_act",), "relu2"),
+                    gated=False),
+    # ---- Llama lineage: rotary positions, RMSNorm, gated MLP
+    "llama": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
+    "mistral": Family(fixed={**_ROTARY_RMS, **_NO_BIAS}),
+    "ministral": Family(fixed={**_ROTARY_RMS, **_NO_BIAS}),
+    "ministral3": Family(fixed={**_ROTARY_RMS, **_NO_BIAS}),
+    "qwen2": Family(fixed={**_ROTARY_RMS, "qkv_bias": True, "out_bias": False,
+                           "mlp_bias": False}),
+    "cwm": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
+    "emu3_text_model": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
+    "exaone": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
+    "internlm3": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
+    "iquestcoder": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
+    "helium": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
+    "granite": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
+    "smollm3": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS,
+                      # Layers without RoPE differ only in an elementwise rotation.
+                      neutral=frozenset({"no_rope_layers", "no_rope_layer_interval"})),
+    "seed_oss": Family(fixed=_ROTARY_RMS,
+                       flags={"qkv_bias": ("attention_bias", True),
+                              "out_bias": ("attention_out_bias", False),
+                              "mlp_bias": ("mlp_bias", False)}),
+    "glm": Family(fixed={**_ROTARY_RMS, "out_bias": False, "mlp_bias": False},
+                  flags={"qkv_bias": ("attention_bias", True)}),
+    "ernie4_5": Family(fixed=_ROTARY_RMS,
+                       flags={"qkv_bias": ("use_bias", False), "out_bias": ("use_bias", False),
+                              "mlp_bias": ("use_bias", False),
+                              "tie_embeddings": ("tie_word_embeddings", True)}),
+    # Fused qkv and gate_up projections: the same matrices, stacked.
+    "phi3": Family(fixed={**_ROTARY_RMS, **_NO_BIAS},
+                   neutral=frozenset({"original_max_position_embeddings"})),
+    "arcee": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS,
+                    activation=(("hidden_act",), "relu2"), gated=False),
+    "gemma": Family(fixed={**_ROTARY_RMS, "mlp_bias": False},
+                    flags={"qkv_bias": ("attention_bias", False),
+                           "out_bias": ("attention_bias", False),
+                           "tie_embeddings": ("tie_word_embeddings", True)},
+                    activation=_GEMMA_ACT, neutral=frozenset({"use_bidirectional_attention"})),
+    "vaultgemma": Family(fixed={**_ROTARY_RMS, "mlp_bias": False},
+                         flags={"qkv_bias": ("attention_bias", False),
+                                "out_bias": ("attention_bias", False),
+                                "tie_embeddings": ("tie_word_embeddings", True)},
+                         activation=_GEMMA_ACT),
+    # ---- mixture of experts
+    "mixtral": Family(fixed={**_ROTARY_RMS, **_NO_BIAS},
+                      moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
+                           "d_ff_expert": "intermediate_size"}),
+    "qwen2_moe": Family(fixed={**_ROTARY_RMS, "out_bias": False, "mlp_bias": False},
+                        flags={"qkv_bias": ("qkv_bias", True)}, moe=_QWEN_MOE),
+    "granitemoe": Family(fixed={**_ROTARY_RMS, "mlp_bias": False}, flags={
+                             "qkv_bias": ("attention_bias", False),
+                             "out_bias": ("attention_bias", False)},
+                         moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
+                              "d_ff_expert": "intermediate_size"}),
+    "granitemoeshared": Family(fixed={**_ROTARY_RMS, "mlp_bias": False}, flags={
+                                   "qkv_bias": ("attention_bias", False),
+                                   "out_bias": ("attention_bias", False)},
+                               moe={"n_experts": "num_local_experts",
+                                    "top_k": "num_experts_per_tok",
+                                    "d_ff_expert": "intermediate_size"},
+                               requires={"shared_intermediate_size": 0}),
+    "phimoe": Family(fixed={"position": "rotary", "norm": "layernorm", "mlp_bias": False},
+                     flags={"qkv_bias": ("attention_bias", False),
+                            "out_bias": ("attention_bias", False)},
+                     moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
+                          "d_ff_expert": "intermediate_size"},
+                     requires={"lm_head_bias": False},
+                     neutral=frozenset({"input_jitter_noise"})),
+    "solar_open": Family(fixed={**_ROTARY_RMS, "mlp_bias": False},
+                         flags={"qkv_bias": ("attention_bias", False),
+                                "out_bias": ("attention_bias", False)},
+                         moe=_DEEPSEEK_MOE, neutral=_GROUP_ROUTING),
+    "glm4_moe": Family(fixed={**_ROTARY_RMS, "out_bias": False, "mlp_bias": False},
+                       flags={"qkv_bias": ("attention_bias", False)},
+                       moe=_DEEPSEEK_MOE, neutral=_GROUP_ROUTING,
+                       requires={"use_qk_norm": False}),
+    "aria_text": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS,
+                        moe={"n_experts": "moe_num_experts", "top_k": "moe_topk",
+                             "d_ff_expert": "intermediate_size",
+                             "n_shared_experts": "moe_num_shared_experts", "shared": "count"}),
+    # ---- per-layer features: QK-norm, sandwich/post norms, parallel blocks, sinks, ...
+    "qwen3": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                    flags=_ATTN_BIAS),
+    "qwen3_moe": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                        flags=_ATTN_BIAS, moe={**_QWEN_MOE, "n_experts": (
+                            "num_experts", "num_local_experts"), "shared": "width"}),
+    "mellum": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                     flags=_ATTN_BIAS,
+                     moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
+                          "d_ff_expert": "moe_intermediate_size",
+                          "dense_layers": "mlp_layer_types"},
+                     neutral=frozenset({"mtp_layer_types", "mtp_mlp_layer_types",
+                                        "num_nextn_predict_layers"})),
+    "hunyuan_v1_dense": Family(fixed={**_ROTARY_RMS, "qk_norm": "head"}, flags=_LLAMA_FLAGS),
+    "dots1": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                    flags=_ATTN_BIAS, moe=_DEEPSEEK_MOE, neutral=_GROUP_ROUTING),
+    "olmoe": Family(fixed={**_ROTARY_RMS, "qk_norm": "full", "mlp_bias": False},
+                    flags=_ATTN_BIAS, moe=_FULL_WIDTH_MOE),
+    "minimax_m2": Family(fixed={**_ROTARY_RMS, "qk_norm": "full", "mlp_bias": False},
+                         flags=_ATTN_BIAS,
+                         moe={**_FULL_WIDTH_MOE, "n_experts": "num_local_experts"}),
+    "flex_olmo": Family(fixed={**_ROTARY_RMS, "qk_norm": "full", "norm_placement": "post",
+                               "mlp_bias": False}, flags=_ATTN_BIAS, moe=_FULL_WIDTH_MOE),
+    "olmo2": Family(fixed={**_ROTARY_RMS, "qk_norm": "full", "norm_placement": "post"},
+                    flags=_LLAMA_FLAGS),
+    "olmo3": Family(fixed={**_ROTARY_RMS, "qk_norm": "full", "norm_placement": "post"},
+                    flags=_LLAMA_FLAGS),
+    "exaone4": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "norm_placement": "post"},
+                      flags=_LLAMA_FLAGS, neutral=frozenset({"sliding_window_pattern"})),
+    "exaone_moe": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                         flags=_ATTN_BIAS,
+                         moe={**_DEEPSEEK_MOE, "n_experts": "num_experts",
+                              "n_shared_experts": "num_shared_experts",
+                              "dense_layers": "mlp_layer_types"},
+                         neutral=_GROUP_ROUTING | {"sliding_window_pattern"}),
+    "hy_v3": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                    flags=_ATTN_BIAS,
+                    moe={"n_experts": "num_experts", "top_k": "num_experts_per_tok",
+                         "d_ff_expert": "moe_intermediate_size",
+                         "n_shared_experts": "num_shared_experts",
+                         "dense_layers": "mlp_layer_types", "shared": "count"},
+                    neutral=frozenset({"router_scaling_factor", "enable_moe_fp32_combine"})),
+    "sarvam_moe": Family(fixed={**_ROTARY_RMS, "mlp_bias": False}, flags=_ATTN_BIAS,
+                         switches={"qk_norm": ("use_qk_norm", "head", "none", False)},
+                         moe=_DEEPSEEK_MOE, neutral=_GROUP_ROUTING),
+    "kolibri1": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "norm_placement": "sandwich",
+                              "mlp_bias": False}, flags=_ATTN_BIAS,
+                       moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
+                            "d_ff_expert": "moe_intermediate_size",
+                            "d_ff_shared": "shared_expert_intermediate_size",
+                            "shared": "width"}),
+    "persimmon": Family(keys={"n_kv_heads": ()}, fixed={**_ROTARY_LN, "qkv_bias": True,
+                                                        "out_bias": True, "mlp_bias": True},
+                        switches={"qk_norm": ("qk_layernorm", "head", "none", True)},
+                        activation=(("hidden_act",), "relu2"), gated=False),
+    "gemma2": Family(fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "mlp_bias": False},
+                     flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
+                     activation=_GEMMA_ACT, neutral=frozenset({"use_bidirectional_attention"})),
+    "gemma3_text": Family(fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "qk_norm": "head",
+                                 "mlp_bias": False},
+                          flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
+                          activation=_GEMMA_ACT,
+                          neutral=frozenset({"use_bidirectional_attention",
+                                             "_sliding_window_pattern", "rope_local_base_freq",
+                                             "sliding_window_pattern"})),
+    "glm4": Family(fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "out_bias": False,
+                          "mlp_bias": False}, flags={"qkv_bias": ("attention_bias", True)}),
+    "hyperclovax": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS,
+                          switches={"norm_placement": ("use_post_norm", "sandwich", "pre",
+                                                       True)}),
+    "olmo": Family(fixed={"position": "rotary", "norm": "weightless"}, flags=_LLAMA_FLAGS),
+    # nanochat: weightless RMSNorm on the residual stream and on queries and keys.
+    "nanochat": Family(fixed={"position": "rotary", "norm": "weightless", "qk_norm": "head",
+                              "mlp_bias": False}, flags=_ATTN_BIAS,
+                       activation=(("hidden_act",), "relu2"), gated=False),
+    "cohere": Family(fixed={"position": "rotary", "norm": "layernorm_nobias",
+                            "parallel_block": True, "mlp_bias": False},
+                     flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
+                     switches={"qk_norm": ("use_qk_norm", "full", "none", False)},
+                     neutral=frozenset({"logit_scale"})),
+    "cohere2": Family(fixed={"position": "rotary", "norm": "layernorm_nobias",
+                             "parallel_block": True, "mlp_bias": False},
+                      flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
+                      neutral=frozenset({"logit_scale", "sliding_window_pattern"})),
+    "falcon": Family(keys={"n_kv_heads": (), "head_dim": (), "d_ff": "ffn_hidden_size"},
+                     fixed={**_ROTARY_LN, "parallel_block": True},
+                     flags={"qkv_bias": ("bias", False), "out_bias": ("bias", False),
+                            "mlp_bias": ("bias", False),
+                            "tie_embeddings": ("tie_word_embeddings", True)},
+                     activation=(("activation",), "gelu"), gated=False,
+                     multi_query="multi_query",
+                     requires={"new_decoder_architecture": False, "alibi": False,
+                               "parallel_attn": True},
+                     neutral=frozenset({"num_ln_in_parallel_attn", "num_kv_heads"})),
+    "gptj": Family(keys={**_GPT2_NAMES, "max_position_embeddings": "n_positions"},
+                   fixed={"position": "rotary", "norm": "layernorm", "parallel_block": True,
+                          "qkv_bias": False, "out_bias": False, "mlp_bias": True,
+                          "lm_head_bias": True},
+                   activation=(("activation_function",), "gelu_new"), gated=False,
+                   neutral=frozenset({"rotary_dim"})),
+    "codegen": Family(keys={**_GPT2_NAMES, "max_position_embeddings": "n_positions"},
+                      fixed={"position": "rotary", "norm": "layernorm", "parallel_block": True,
+                             "qkv_bias": False, "out_bias": False, "mlp_bias": True,
+                             "lm_head_bias": True},
+                      activation=(("activation_function",), "gelu_new"), gated=False,
+                      neutral=frozenset({"rotary_dim", "n_ctx"})),
+    "phi": Family(keys={"head_dim": ()},
+                  fixed={**_ROTARY_LN, "parallel_block": True, "qkv_bias": True,
+                         "out_bias": True, "mlp_bias": True, "lm_head_bias": True},
+                  activation=(("hidden_act",), "gelu_new"), gated=False,
+                  switches={"qk_norm": ("qk_layernorm", "head", "none", False)}),
+    "bloom": Family(keys={"n_layers": "n_layer", "n_heads": "n_head", "n_kv_heads": (),
+                          "head_dim": (), "d_ff": (), "max_position_embeddings": ()},
+                    # ALiBi: no position parameters; no table, so no context limit read.
+                    fixed={"position": "none", "norm": "layernorm", "embedding_norm": True,
+                           "qkv_bias": True, "out_bias": True, "mlp_bias": True,
+                           "max_position_embeddings": 2**24},
+                    flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                    activation=((), "gelu"), gated=False,
+                    requires={"apply_residual_connection_post_layernorm": False},
+                    neutral=frozenset({"slow_but_exact", "pretraining_tp"})),
+    "gpt_oss": Family(fixed={**_ROTARY_RMS, "attention_sinks": True, "router_bias": True,
+                             "mlp_bias": True},
+                      flags={"qkv_bias": ("attention_bias", True),
+                             "out_bias": ("attention_bias", True)},
+                      moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
+                           "d_ff_expert": "intermediate_size"},
+                      # Clamp and scale of its SwiGLU: elementwise.
+                      neutral=frozenset({"swiglu_alpha", "swiglu_limit"})),
+    "granite_swa": Family(fixed={**_ROTARY_RMS, "attention_sinks": True}, flags={
+                              **_LLAMA_FLAGS, "tie_embeddings": ("tie_word_embeddings", True)},
+                          neutral=frozenset({"layer_rope_theta"})),
+    "granitemoe_swa": Family(fixed={**_ROTARY_RMS, "attention_sinks": True, "mlp_bias": False},
+                             flags=_ATTN_BIAS,
+                             moe={"n_experts": "num_local_experts",
+                                  "top_k": "num_experts_per_tok",
+                                  "d_ff_expert": "intermediate_size"},
+                             requires={"shared_intermediate_size": 0},
+                             neutral=frozenset({"layer_rope_theta"})),
+    "flint": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "attention_sinks": True,
+                           "mlp_bias": False}, flags=_ATTN_BIAS,
+                    moe={**_QWEN_MOE, "shared": "width"}),
+    "afmoe": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "norm_placement": "sandwich",
+                           "attention_output_gate": True, "router_bias": True,
+                           "mlp_bias": False}, flags=_ATTN_BIAS,
+                    moe={"n_experts": "num_experts", "top_k": "num_experts_per_tok",
+                         "d_ff_expert": "moe_intermediate_size",
+                         "n_shared_experts": "num_shared_experts",
+                         "first_dense_layers": "num_dense_layers", "shared": "count"},
+                    neutral=frozenset({"route_scale", "global_attn_every_n_layers",
+                                       "mup_enabled", "route_norm", "score_func"})),
+    "hunyuan_v1_moe": Family(fixed={**_ROTARY_RMS, "qk_norm": "head"}, flags=_ATTN_BIAS,
+                             moe={"n_experts": "num_experts", "top_k": "moe_topk",
+                                  "d_ff_expert": "intermediate_size",
+                                  "d_ff_shared": "intermediate_size", "shared": "width"}),
+    "cohere2_moe": Family(fixed={"position": "rotary", "norm": "layernorm_nobias",
+                                 "parallel_block": True},
+                          flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
+                          moe={"n_experts": "num_experts", "top_k": "num_experts_per_tok",
+                               "d_ff_expert": "intermediate_size",
+                               "n_shared_experts": "num_shared_experts",
+                               "dense_layers": "mlp_layer_types", "shared": "count"},
+                          requires={"prefix_dense_intermediate_size": None},
+                          neutral=frozenset({"logit_scale", "sliding_window_pattern",
+                                             "shared_expert_combination_strategy",
+                                             "expert_selection_fn",
+                                             "prefix_dense_sliding_window_pattern"})),
+    # Sinusoidal positions (no parameters); the LM head shares the embedding, with a bias.
+    "ctrl": Family(keys={**_GPT2_NAMES, "d_ff": "dff"},
+                   fixed={"position": "none", "norm": "layernorm", "qkv_bias": True,
+                          "out_bias": True, "mlp_bias": True, "lm_head_bias": True},
+                   flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                   activation=((), "relu"), gated=False),
+    # ---- multi-head latent attention
+    **{name: Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False}, flags=_ATTN_BIAS,
+                    moe=_DEEPSEEK_MOE,
+                    neutral=_GROUP_ROUTING | _DEEPSEEK_ROUTING | _MLA_DERIVED)
+       for name in ("deepseek_v3", "glm4_moe_lite", "sarvam_mla")},
+    "deepseek_v2": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False},
+                          flags=_ATTN_BIAS, moe=_DEEPSEEK_MOE,
+                          requires={"moe_layer_freq": 1},
+                          neutral=_GROUP_ROUTING | _DEEPSEEK_ROUTING | _MLA_DERIVED),
+    "minicpm3": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False},
+                       flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
+                       neutral=_MLA_DERIVED | {"scale_emb", "dim_model_base", "scale_depth"}),
+    "youtu": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False},
+                    flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
+                    neutral=_MLA_DERIVED | {"embedding_initializer_range"}),
+    # ---- refused: each has a structural feature no Architecture field expresses yet
+    **{name: Family(needs=needs) for name, needs in {
+        "apertus": ("the xIELU activation with learned parameters",),
+        "apertus1p5_text": ("the xIELU activation with learned parameters",),
+        "beam": ("a learned bias on the attention output gate",),
+        "laguna": ("a different head count per layer",),
+        "gemma3n_text": (_QK_NORM, _SANDWICH, "per-layer embeddings and AltUp"),
+        "gemma4_text": ("per-layer embeddings",),
+        "gemma4_unified_text": ("a different head dim per layer",),
+        "mpt": ("ALiBi and clip settings in a nested attn_config",), "bitnet": (_SUB_NORM,),
+        "cohere_compass_text": ("a text tower of a retrieval model",),
+        "openai-gpt": (_POST_NORM,), "bert-generation": (_POST_NORM,),
+        "biogpt": (_POS_OFFSET,), "opt": (_POS_OFFSET,), "trocr": (_POS_OFFSET,),
+        "ernie4_5_moe": ("MoE layers by start/end/interval indices (not mapped yet)",),
+        "llama4_text": ("a weightless L2 QK-norm beside weighted RMSNorms",),
+        "diffllama": ("differential attention (two softmax maps and lambda parameters)",),
+        "doge": ("dynamic-mask attention and residual scales",),
+        "jetmoe": ("mixture-of-attention-heads experts",),
+        "moshi": ("multi-codebook audio embeddings",),
+        "modernbert-decoder": (_POST_NORM,),
+        "mllama_text_model": (_CROSS_ATTN,), "git": ("an image encoder",),
+        "cpmant": ("segment embeddings and relative position buckets",),
+        "xlnet": ("two-stream relative attention",),
+        "hrm_text": ("recurrent hierarchical modules run several cycles",),
+        "zaya": ("convolutional QKV and an MLP router",),
+        "deepseek_v32": (_INDEXER,),
+        "deepseek_v4": ("compressed sparse attention and hyper-connections",),
+        "axk1": ("a norm after each MoE block",), "axk2": (_INDEXER,), "glm_moe_dsa": (_INDEXER,),
+        "longcat_flash": ("two attention and MLP blocks per layer",), "hy_v4": ("hyper-connections and a sparse-attention indexer",), "dots3_note_text": (_INDEXER,),
+        "mimo_v2_flash": ("a value head dim different from the query-key head dim",),
+        "kimi_linear": (_LINEAR_ATTN,), "qwen3_next": (_LINEAR_ATTN,),
+        "qwen3_5_text": (_LINEAR_ATTN,), "qwen3_5_moe_text": (_LINEAR_ATTN,),
+        "olmo_hybrid": (_LINEAR_ATTN,), "bailing_hybrid": (_LINEAR_ATTN,),
+        "lara_mini": (_LINEAR_ATTN,), "minimax": (_LINEAR_ATTN,),
+        "lfm2": ("short convolution layers",),
+        "lfm2_moe": ("short convolution layers",),
+        "lfm3": ("short convolution layers",),
+        "mamba": (_SSM,), "mamba2": (_SSM,), "falcon_mamba": (_SSM,), "bamba": (_SSM,),
+        "falcon_h1": (_SSM,), "granitemoehybrid": (_SSM,), "jamba": (_SSM,),
+        "nemotron_h": (_SSM,), "zamba": (_SSM,), "zamba2": (_SSM,),
+        "recurrent_gemma": ("RG-LRU recurrent layers",), "rwkv": ("RWKV time mixing",),
+        "xlstm": ("mLSTM layers",),
+        "phi4_multimodal": ("image and audio encoders in the causal-LM class",),
+        "minimax_m3_vl_text": ("sparse block-indexed attention",),
+        "inkling_text": ("convolutional keys/values and relative-position logits",),
+        "inkling2_text": ("convolutional keys/values and relative-position logits",),
+        "inkling2_loop_text": ("convolutional keys/values and relative-position logits",),
+    }.items()},
+})

@@ -1,0 +1,205 @@
+"""from_hf_config against every decoder-only causal-LM family of transformers.
+
+Golden data: tools/make_golden_hf_families.py builds each family of transformers'
+MODEL_FOR_CAUSAL_LM_MAPPING_NAMES from its own default config class, shrunk (4 layers,
+width 64, eager attention and experts, float32 on the CPU), and records num_parameters()
+and FlopCounterMode's forward and forward + backward FLOPs. A family is either read with
+exact parameters and matmul FLOPs within 0.1 %, or refused with a message naming what it
+has that an Architecture cannot express.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+from golden import load_golden
+from hypothesis import given
+from hypothesis import strategies as st
+
+import scalingperf as sp
+from scalingperf.hf_config import UnknownFamilyWarning, _understood
+from scalingperf.hf_families import FAMILIES, NEUTRAL_KEYS
+
+GOLDEN = load_golden("hf_families.json")
+BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
+# The counts this commit reaches; a change to the reader or the table that reads fewer
+# families exactly, or refuses more, fails here and must say why.
+READ_EXACTLY_AT_LEAST = 80
+
+
+def _read(entry):
+    return sp.Architecture.from_hf_config(entry["hf_config"])
+
+
+def _outcome(entry):
+    """('read', report) or ('refused', message)."""
+    try:
+        arch = _read(entry)
+    except ValueError as error:
+        return "refused", str(error)
+    return "read", sp.estimate(arch, batch=entry["batch"], seq_len=entry["seq_len"])
+
+
+def test_golden_covers_the_mapping():
+    """Every causal-LM family of the mapping has an entry: built, skipped with a reason
+    (encoder, encoder-decoder, wrapper of another family's text config) or failed with
+    the error transformers raised."""
+    assert len(GOLDEN["families"]) >= 190
+    assert len(BUILT) >= 110
+    for entry in GOLDEN["families"]:
+        assert entry["status"] in ("built", "skipped", "build_failed", "config_failed")
+        if entry["status"] != "built":
+            assert entry["reason"]
+
+
+@pytest.mark.parametrize("family", sorted(BUILT))
+def test_every_built_family_is_in_the_table(family):
+    """No shipped family falls through to the unknown-family path by accident."""
+    assert BUILT[family]["hf_config"]["model_type"] in FAMILIES
+
+
+@pytest.mark.parametrize("family", sorted(BUILT))
+def test_read_exactly_or_refused_naming_the_feature(family):
+    entry = BUILT[family]
+    kind, result = _outcome(entry)
+    if kind == "refused":
+        assert re.search(r"is refused: the family has .+, which no Architecture field "
+                         r"expresses yet$", result), result
+        return
+    report = result
+    assert report.params.total == entry["params"]
+    assert report.flops.forward == pytest.approx(entry["flops_forward"], rel=1e-3)
+    assert report.flops.model == pytest.approx(entry["flops_forward_backward"], rel=1e-3)
+    # Nothing with multiply-adds ran outside the counter's sight in a family we read.
+    assert entry["uncounted_ops"] == {}
+
+
+def test_refused_families_and_their_reasons():
+    refused = {}
+    for family, entry in sorted(BUILT.items()):
+        kind, result = _outcome(entry)
+        if kind == "refused":
+            refused[family] = result.partition("the family has ")[2]
+    read = len(BUILT) - len(refused)
+    assert read >= READ_EXACTLY_AT_LEAST, (read, refused)
+    # Each reason is the table's list of missing features, in words.
+    for family, reason in refused.items():
+        model_type = BUILT[family]["hf_config"]["model_type"]
+        assert FAMILIES[model_type].needs
+        for feature in FAMILIES[model_type].needs:
+            assert feature in reason
+    # The families the issue names first are read; hybrids are refused naming the layers.
+    for family in ("qwen3", "qwen3_moe", "gemma2", "gemma3_text", "deepseek_v3", "olmo2",
+                   "olmoe", "gpt_oss", "phi3", "falcon", "stablelm", "starcoder2",
+                   "gpt_neox", "granite"):
+        assert family not in refused, refused.get(family)
+    assert "linear-attention layers" in refused["qwen3_next"]
+    assert "state-space (Mamba) layers" in refused["jamba"]
+
+
+def test_qwen3_relabelled_as_qwen2_is_refused_not_given_biases():
+    """Qwen2's modelling code always puts biases on q, k and v; a Qwen3 config relabelled
+    as qwen2 says attention_bias=false, a key qwen2 does not read: refused by name."""
+    config = dict(BUILT["qwen3"]["hf_config"], model_type="qwen2")
+    with pytest.raises(ValueError, match=r"^hf_config key attention_bias=False is not "
+                                         r"understood for model_type 'qwen2'"):
+        sp.Architecture.from_hf_config(config)
+
+
+def _llama_config():
+    return dict(BUILT["llama"]["hf_config"])
+
+
+def test_unknown_family_with_understood_keys_is_read_with_a_warning():
+    config = dict(_llama_config(), model_type="my_llama")
+    with pytest.warns(UnknownFamilyWarning, match="model_type='my_llama'"):
+        arch = sp.Architecture.from_hf_config(config)
+    assert arch == sp.Architecture.from_hf_config(_llama_config())
+
+
+def test_known_family_reads_without_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sp.Architecture.from_hf_config(_llama_config())
+
+
+def test_unknown_family_with_an_unknown_key_is_refused_naming_it():
+    config = dict(_llama_config(), model_type="my_llama", use_qk_norm=True)
+    with pytest.raises(ValueError, match=r"^hf_config key use_qk_norm=True is not understood"):
+        sp.Architecture.from_hf_config(config)
+
+
+def test_layer_types_other_than_attention_are_refused():
+    config = dict(_llama_config(), layer_types=["full_attention", "linear_attention"] * 2)
+    with pytest.raises(ValueError, match=r"^layer_types entry 'linear_attention' is refused"):
+        sp.Architecture.from_hf_config(config)
+
+
+def test_a_required_value_is_checked():
+    config = dict(BUILT["stablelm"]["hf_config"], qk_layernorm=True)
+    with pytest.raises(ValueError, match=r"^qk_layernorm=True is refused for model_type "
+                                         r"'stablelm': only False is read"):
+        sp.Architecture.from_hf_config(config)
+
+
+def test_multi_query_and_biases_follow_the_config():
+    bigcode = dict(BUILT["gpt_bigcode"]["hf_config"])
+    assert sp.Architecture.from_hf_config(bigcode).n_kv_heads == 1
+    mha = sp.Architecture.from_hf_config(dict(bigcode, multi_query=False))
+    assert mha.n_kv_heads == mha.n_heads
+    seed = dict(BUILT["seed_oss"]["hf_config"])
+    arch = sp.Architecture.from_hf_config(dict(seed, attention_out_bias=True))
+    assert (arch.qkv_bias, arch.out_bias, arch.mlp_bias) == (True, True, False)
+
+
+_LLAMA_UNDERSTOOD = _understood(FAMILIES["llama"])
+
+
+@given(st.from_regex(r"[a-z][a-z_]{2,20}", fullmatch=True).filter(
+    lambda key: key not in _LLAMA_UNDERSTOOD), st.one_of(st.booleans(), st.integers(), st.none()))
+def test_any_key_outside_the_table_is_refused_naming_it(key, value):
+    config = dict(_llama_config(), **{key: value})
+    with pytest.raises(ValueError, match="^" + re.escape(f"hf_config key {key}={value!r} is not "
+                                                         "understood for model_type 'llama'")):
+        sp.Architecture.from_hf_config(config)
+
+
+@given(st.sampled_from(sorted(NEUTRAL_KEYS)), st.one_of(st.booleans(), st.integers(), st.none()))
+def test_keys_that_change_no_count_change_nothing(key, value):
+    config = dict(_llama_config(), **{key: value})
+    if key in ("model_type", "_name_or_path") and value is not None:
+        return  # not values of these keys
+    assert sp.Architecture.from_hf_config(config) == sp.Architecture.from_hf_config(
+        _llama_config())
+
+
+@given(st.integers(min_value=-2, max_value=5))
+def test_layer_count_boundary_names_the_key(n_layers):
+    config = dict(_llama_config(), num_hidden_layers=n_layers)
+    if n_layers >= 1:
+        assert sp.Architecture.from_hf_config(config).n_layers == n_layers
+    else:
+        with pytest.raises(ValueError, match="from the hf_config key 'num_hidden_layers'"):
+            sp.Architecture.from_hf_config(config)
+
+
+# google/gemma-2b and google/gemma-7b config.json shapes.
+_GEMMA_2B = {"model_type": "gemma", "hidden_size": 2048, "num_hidden_layers": 18,
+             "num_attention_heads": 8, "num_key_value_heads": 1, "head_dim": 256,
+             "intermediate_size": 16384, "vocab_size": 256000,
+             "max_position_embeddings": 8192, "hidden_act": "gelu_pytorch_tanh"}
+_GEMMA_7B = {**_GEMMA_2B, "hidden_size": 3072, "num_hidden_layers": 28,
+             "num_attention_heads": 16, "num_key_value_heads": 16, "intermediate_size": 24576}
+
+
+@pytest.mark.parametrize(("config", "published"), [(_GEMMA_2B, 1_981_884_416),
+                                                   (_GEMMA_7B, 7_751_248_896)])
+def test_gemma_non_embedding_parameters_as_published(config, published):
+    """Gemma Team 2024, "Gemma: Open Models Based on Gemini Research and Technology",
+    Table 2 (parameter counts): non-embedding parameters. Its embedding counts use a
+    vocabulary padded to 256,128 rows, so only the non-embedding part is compared."""
+    report = sp.estimate(sp.Architecture.from_hf_config(config), batch=1, seq_len=1)
+    assert report.params.non_embedding == published
+    assert report.params.embedding == config["vocab_size"] * config["hidden_size"]  # tied

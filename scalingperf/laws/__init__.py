@@ -19,6 +19,8 @@ arguments, with its source in the docstring:
   with compute-, memory- and inference-optimal allocations;
 - :class:`Krajewski2024`: fine-grained mixture of experts, L(N, D, G), and the
   compute-optimal (N, D, G) with the router's FLOPs.
+- :class:`Gadre2024`: over-trained models, L(C, M) in compute and tokens per parameter,
+  and the average downstream top-1 error as a function of the loss.
 
 Every law says which parameters its ``N`` counts (``params_convention``: non-embedding
 as Kaplan et al., total as Hoffmann et al.; :class:`ParamConvention`), and
@@ -80,6 +82,7 @@ from ._fit_form import (
     fit_loss_form,
     fit_power_law,
 )
+from ._gadre import Gadre2024
 from ._kaplan import Kaplan2020
 from ._krajewski import Krajewski2024
 from ._ludziejewski import Ludziejewski2025
@@ -90,8 +93,8 @@ from ._steplaw import StepLaw2025
 __all__ = ["GOPHER_FLOPS", "LOSS_FORMS", "NON_EMBEDDING", "PAPER_GRID",
            "PARAM_CONVENTIONS", "PEARCE_SONG_GAMMA", "PF_DAY", "TOTAL", "Besiroglu2024",
            "Chinchilla2022", "Clark2022", "DeepSeek2024", "ExtrapolationWarning",
-           "FormFit", "FrontierFit", "Kaplan2020", "Krajewski2024", "LawRow", "LawTable",
-           "LossFormFit", "Ludziejewski2025", "Muennighoff2023", "ParamConvention",
+           "FormFit", "FrontierFit", "Gadre2024", "Kaplan2020", "Krajewski2024", "LawRow",
+           "LawTable", "LossFormFit", "Ludziejewski2025", "Muennighoff2023", "ParamConvention",
            "ParametricFit", "ParametricLaw", "PowerLawFit", "PowerLawFrontier",
            "Sardana2024", "ScalingLaw", "StepLaw2025", "TokensPerParameter",
            "abilities_at", "compare", "fit", "fit_envelope", "fit_form", "fit_isoflop",

@@ -155,6 +155,8 @@ def _field_keys(family: Family) -> dict[str, tuple[str, ...]]:
     for f, k in family.moe.items():
         if f != "shared":
             keys[f] = _alternatives(k)
+    for f in family.fixed_moe:
+        keys.pop(f, None)
     for f in family.fixed:
         keys.pop(f, None)
     for f, (key, _) in family.flags.items():
@@ -230,6 +232,11 @@ def _read(data: Mapping[str, Any], model_type: str,
             missing.append(_key_name(keys))
         elif name == "dense_layers":
             fields[name] = _dense_layers(key, value)
+        elif name == "moe_layers":
+            # Every layer not listed is dense.
+            moe_layers = set(_dense_layers(key, value))
+            fields["dense_layers"] = tuple(i for i in range(_validate.integer(
+                "num_hidden_layers", data.get("num_hidden_layers", 0))) if i not in moe_layers)
         elif name == "tie_embeddings":
             fields[name] = False if key is None else _validate.flag(key, value)
         elif value is not None and key is not None:
@@ -358,6 +365,7 @@ def _moe(data: Mapping[str, Any], model_type: str, family: Family,
     if "d_ff_expert" not in fields:
         fields["d_ff_expert"] = fields.get("d_ff")
     fields.setdefault("moe_every", 1)
+    fields.update(family.fixed_moe)
     shared = moe.get("shared")
     if shared == "gated_width":
         # One sigmoid-gated shared expert of that width; none when absent, null or 0.

@@ -87,7 +87,10 @@ class Family:
         shared expert is given (``"gated_width"``: one sigmoid-gated expert of the width
         under ``d_ff_shared``; ``"width"``: one ungated expert of that width; ``"count"``:
         ``n_shared_experts`` experts of width ``d_ff_expert``). ``dense_layers`` may name a
-        list of layer indices or a per-layer list of ``"dense"``/``"sparse"`` kinds.
+        list of layer indices or a per-layer list of ``"dense"``/``"sparse"`` kinds;
+        ``moe_layers`` names a list of the MoE layers' indices instead.
+    fixed_moe
+        MoE fields the modelling code fixes (Llama 4's one shared expert).
     needs
         Structural features of the family that no Architecture field expresses: the
         family is refused, naming them.
@@ -116,6 +119,7 @@ class Family:
     multi_query: str | None = None
     d_ff_multiple: str | None = None
     switches: Mapping[str, tuple[str, Any, Any, bool]] = field(default_factory=dict)
+    fixed_moe: Mapping[str, Any] = field(default_factory=dict)
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -452,6 +456,19 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                          "first_dense_layers": "num_dense_layers", "shared": "count"},
                     neutral=frozenset({"route_scale", "global_attn_every_n_layers",
                                        "mup_enabled", "route_norm", "score_func"})),
+    # Llama 4: dense layers of intermediate_size_mlp, MoE layers (moe_layers) of one routed
+    # and one shared expert of intermediate_size; chunked attention from layer_types. Its
+    # QK-norm is an L2 norm without a weight: no parameter, no matmul (qk_norm "none").
+    "llama4_text": Family(keys={"d_ff": "intermediate_size_mlp"},
+                          fixed={**_ROTARY_RMS, "mlp_bias": False}, flags=_ATTN_BIAS,
+                          moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
+                               "d_ff_expert": "intermediate_size", "moe_layers": "moe_layers",
+                               "shared": "count"},
+                          fixed_moe={"n_shared_experts": 1},
+                          neutral=frozenset({"interleave_moe_layer_step", "use_qk_norm",
+                                             "no_rope_layers", "no_rope_layer_interval",
+                                             "attn_temperature_tuning", "floor_scale",
+                                             "attn_scale"})),
     "hunyuan_v1_moe": Family(fixed={**_ROTARY_RMS, "qk_norm": "head"}, flags=_ATTN_BIAS,
                              moe={"n_experts": "num_experts", "top_k": "moe_topk",
                                   "d_ff_expert": "intermediate_size",
@@ -503,7 +520,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "openai-gpt": (_POST_NORM,), "bert-generation": (_POST_NORM,),
         "biogpt": (_POS_OFFSET,), "opt": (_POS_OFFSET,), "trocr": (_POS_OFFSET,),
         "ernie4_5_moe": ("MoE layers by start/end/interval indices (not mapped yet)",),
-        "llama4_text": ("a weightless L2 QK-norm beside weighted RMSNorms",),
         "diffllama": ("differential attention (two softmax maps and lambda parameters)",),
         "doge": ("dynamic-mask attention and residual scales",),
         "jetmoe": ("mixture-of-attention-heads experts",),

@@ -56,7 +56,8 @@ NEUTRAL_KEYS = frozenset({
     "attention_multiplier", "embedding_multiplier", "residual_multiplier",
     "logits_scaling", "scale_attn_weights", "attn_logit_softcapping",
     "final_logit_softcapping", "query_pre_attn_scalar", "z_loss_coef",
-    "router_z_loss_coef", "rope_interleave", "clip_qkv",
+    "router_z_loss_coef", "rope_interleave", "clip_qkv", "cache_implementation",
+    "use_mrope",
 })
 
 #: Keys whose value must be "off" (False, None, 0 or empty) for any family: each names a
@@ -493,7 +494,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                    activation=((), "relu"), gated=False),
     # ---- multi-head latent attention
     **{name: Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False}, flags=_ATTN_BIAS,
-                    moe=_DEEPSEEK_MOE,
+                    moe=_DEEPSEEK_MOE, requires={"moe_layer_freq": 1},
                     neutral=_GROUP_ROUTING | _DEEPSEEK_ROUTING | _MLA_DERIVED)
        for name in ("deepseek_v3", "glm4_moe_lite", "sarvam_mla")},
     "deepseek_v2": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False},

@@ -228,3 +228,42 @@ def test_gemma_non_embedding_parameters_as_published(config, published):
     report = sp.estimate(sp.Architecture.from_hf_config(config), batch=1, seq_len=1)
     assert report.params.non_embedding == published
     assert report.params.embedding == config["vocab_size"] * config["hidden_size"]  # tied
+
+
+# Released config.json files, with the keys they carry (training and inference settings
+# included): each reads to the preset of the same model, whose counts are checked against
+# transformers' num_parameters() and the published totals (tests/test_presets_layer_kinds.py).
+_DEEPSEEK_V3 = {
+    "model_type": "deepseek_v3", "architectures": ["DeepseekV3ForCausalLM"],
+    "hidden_size": 7168, "intermediate_size": 18432, "moe_intermediate_size": 2048,
+    "num_hidden_layers": 61, "num_attention_heads": 128, "num_key_value_heads": 128,
+    "n_shared_experts": 1, "n_routed_experts": 256, "routed_scaling_factor": 2.5,
+    "kv_lora_rank": 512, "q_lora_rank": 1536, "qk_rope_head_dim": 64, "v_head_dim": 128,
+    "qk_nope_head_dim": 128, "topk_method": "noaux_tc", "n_group": 8, "topk_group": 4,
+    "num_experts_per_tok": 8, "moe_layer_freq": 1, "first_k_dense_replace": 3,
+    "norm_topk_prob": True, "scoring_func": "sigmoid", "aux_loss_alpha": 0.001,
+    "seq_aux": True, "vocab_size": 129280, "max_position_embeddings": 163840,
+    "rms_norm_eps": 1e-6, "tie_word_embeddings": False, "rope_theta": 10000,
+    "rope_scaling": {"type": "yarn", "factor": 40}, "attention_bias": False,
+    "num_nextn_predict_layers": 1, "ep_size": 1, "hidden_act": "silu", "use_cache": True,
+    "torch_dtype": "bfloat16", "bos_token_id": 0, "eos_token_id": 1,
+    "initializer_range": 0.02, "pretraining_tp": 1, "attention_dropout": 0.0}
+_QWEN3_8B = {
+    "model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"], "hidden_size": 4096,
+    "intermediate_size": 12288, "num_hidden_layers": 36, "num_attention_heads": 32,
+    "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+    "max_position_embeddings": 40960, "tie_word_embeddings": False, "attention_bias": False,
+    "attention_dropout": 0.0, "hidden_act": "silu", "rms_norm_eps": 1e-6,
+    "rope_theta": 1000000, "rope_scaling": None, "use_sliding_window": False,
+    "sliding_window": None, "max_window_layers": 36, "use_cache": True,
+    "torch_dtype": "bfloat16", "bos_token_id": 151643, "eos_token_id": 151645,
+    "initializer_range": 0.02}
+
+
+@pytest.mark.parametrize(("config", "preset"), [(_DEEPSEEK_V3, "deepseek-v3"),
+                                                (_QWEN3_8B, "qwen3-8b")])
+def test_released_configs_read_to_their_presets(config, preset):
+    arch = sp.Architecture.from_hf_config(config)
+    assert arch == sp.Architecture.preset(preset)
+    with pytest.raises(ValueError, match="moe_layer_freq=2 is refused"):
+        sp.Architecture.from_hf_config({**_DEEPSEEK_V3, "moe_layer_freq": 2})

@@ -247,7 +247,7 @@ def _read(data: Mapping[str, Any], model_type: str,
     fields["ffn"] = _ffn(data, family)
     for name, (key, on, off, default) in family.switches.items():
         fields[name] = on if (_validate.flag(key, data[key]) if key in data else default) else off
-    fields.update(_windows(data, fields["n_layers"]))
+    fields.update(_windows(data, fields["n_layers"], model_type, family))
     if family.multi_query and _validate.flag(family.multi_query,
                                              data.get(family.multi_query, False)):
         fields["n_kv_heads"] = 1
@@ -278,12 +278,15 @@ def _dense_layers(key: str | None, value: Any) -> tuple[int, ...]:
     return tuple(_validate.integer(key, i) for i in value)
 
 
-def _windows(data: Mapping[str, Any], n_layers: int) -> dict[str, Any]:
+def _windows(data: Mapping[str, Any], n_layers: int, model_type: str,
+             family: Family) -> dict[str, Any]:
     """Sliding-window or chunked attention, and which layers keep full attention.
 
     From ``layer_types`` when the config has it (transformers 5's per-layer list), else
-    GPT-Neo's ``attention_layers``, else ``sliding_window`` on every layer (Mistral) or,
-    with ``use_sliding_window``, on the layers from ``max_window_layers`` on (Qwen2).
+    GPT-Neo's ``attention_layers``, else the family's pattern (Gemma-2: full attention on
+    every 2nd layer), else ``sliding_window`` on every layer (Mistral) or, with
+    ``use_sliding_window``, on the layers from ``max_window_layers`` on (Qwen2); any other
+    family with a window and no ``layer_types`` is refused.
     """
     kinds = data.get("layer_types")
     key = "layer_types"
@@ -296,6 +299,16 @@ def _windows(data: Mapping[str, Any], n_layers: int) -> dict[str, Any]:
         window = data.get("sliding_window")
         if window is None or data.get("use_sliding_window") is False:
             return {}
+        if family.window_pattern is not None:
+            pattern_key, every = family.window_pattern
+            if pattern_key is not None and data.get(pattern_key) is not None:
+                every = _validate.integer(pattern_key, data[pattern_key])
+            return {"attention_window": _validate.integer("sliding_window", window),
+                    "global_every": every}
+        if not family.uniform_window:
+            msg = (f"sliding_window={window!r} without layer_types is refused for model_type "
+                   f"{model_type!r}: which layers are windowed is not known; give layer_types")
+            raise ValueError(msg)
         first = 0
         if data.get("use_sliding_window") is True and data.get("max_window_layers") is not None:
             first = _validate.integer("max_window_layers", data["max_window_layers"])

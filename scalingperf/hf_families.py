@@ -92,6 +92,11 @@ class Family:
         ``moe_layers`` names a list of the MoE layers' indices instead.
     fixed_moe
         MoE fields the modelling code fixes (Llama 4's one shared expert).
+    uniform_window, window_pattern
+        How ``sliding_window`` applies when the config has no ``layer_types``: to every
+        layer (Mistral), or with full attention on every ``n``-th layer, ``n`` under a
+        key or fixed (``(key, default)``: Gemma-2 every 2nd, Gemma-3 every 6th). Any
+        other family needs ``layer_types`` with a window.
     needs
         Structural features of the family that no Architecture field expresses: the
         family is refused, naming them.
@@ -121,6 +126,8 @@ class Family:
     d_ff_multiple: str | None = None
     switches: Mapping[str, tuple[str, Any, Any, bool]] = field(default_factory=dict)
     fixed_moe: Mapping[str, Any] = field(default_factory=dict)
+    uniform_window: bool = False
+    window_pattern: tuple[str | None, int] | None = None
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -217,7 +224,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                    flags={"tie_embeddings": ("tie_word_embeddings", True)},
                    activation=(("activation_function",), "gelu"), gated=False,
                    neutral=frozenset({"scale_embedding", "layerdrop", "activation_dropout"})),
-    "starcoder2": Family(fixed=_ROTARY_LN,
+    "starcoder2": Family(uniform_window=True, fixed=_ROTARY_LN,
                          flags={"qkv_bias": ("use_bias", True), "out_bias": ("use_bias", True),
                                 "mlp_bias": ("use_bias", True),
                                 "tie_embeddings": ("tie_word_embeddings", True)},
@@ -229,10 +236,10 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                     gated=False),
     # ---- Llama lineage: rotary positions, RMSNorm, gated MLP
     "llama": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
-    "mistral": Family(fixed={**_ROTARY_RMS, **_NO_BIAS}),
+    "mistral": Family(uniform_window=True, fixed={**_ROTARY_RMS, **_NO_BIAS}),
     "ministral": Family(fixed={**_ROTARY_RMS, **_NO_BIAS}),
     "ministral3": Family(fixed={**_ROTARY_RMS, **_NO_BIAS}),
-    "qwen2": Family(fixed={**_ROTARY_RMS, "qkv_bias": True, "out_bias": False,
+    "qwen2": Family(uniform_window=True, fixed={**_ROTARY_RMS, "qkv_bias": True, "out_bias": False,
                            "mlp_bias": False}),
     "cwm": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
     "emu3_text_model": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS),
@@ -255,7 +262,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                               "mlp_bias": ("use_bias", False),
                               "tie_embeddings": ("tie_word_embeddings", True)}),
     # Fused qkv and gate_up projections: the same matrices, stacked.
-    "phi3": Family(fixed={**_ROTARY_RMS, **_NO_BIAS},
+    "phi3": Family(uniform_window=True, fixed={**_ROTARY_RMS, **_NO_BIAS},
                    neutral=frozenset({"original_max_position_embeddings"})),
     "arcee": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS,
                     activation=(("hidden_act",), "relu2"), gated=False),
@@ -270,10 +277,10 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                 "tie_embeddings": ("tie_word_embeddings", True)},
                          activation=_GEMMA_ACT),
     # ---- mixture of experts
-    "mixtral": Family(fixed={**_ROTARY_RMS, **_NO_BIAS},
+    "mixtral": Family(uniform_window=True, fixed={**_ROTARY_RMS, **_NO_BIAS},
                       moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
                            "d_ff_expert": "intermediate_size"}),
-    "qwen2_moe": Family(fixed={**_ROTARY_RMS, "out_bias": False, "mlp_bias": False},
+    "qwen2_moe": Family(uniform_window=True, fixed={**_ROTARY_RMS, "out_bias": False, "mlp_bias": False},
                         flags={"qkv_bias": ("qkv_bias", True)}, moe=_QWEN_MOE),
     "granitemoe": Family(fixed={**_ROTARY_RMS, "mlp_bias": False}, flags={
                              "qkv_bias": ("attention_bias", False),
@@ -287,7 +294,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                     "top_k": "num_experts_per_tok",
                                     "d_ff_expert": "intermediate_size"},
                                requires={"shared_intermediate_size": 0}),
-    "phimoe": Family(fixed={"position": "rotary", "norm": "layernorm", "mlp_bias": False},
+    "phimoe": Family(uniform_window=True, fixed={"position": "rotary", "norm": "layernorm", "mlp_bias": False},
                      flags={"qkv_bias": ("attention_bias", False),
                             "out_bias": ("attention_bias", False)},
                      moe={"n_experts": "num_local_experts", "top_k": "num_experts_per_tok",
@@ -307,9 +314,9 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                              "d_ff_expert": "intermediate_size",
                              "n_shared_experts": "moe_num_shared_experts", "shared": "count"}),
     # ---- per-layer features: QK-norm, sandwich/post norms, parallel blocks, sinks, ...
-    "qwen3": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+    "qwen3": Family(uniform_window=True, fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
                     flags=_ATTN_BIAS),
-    "qwen3_moe": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+    "qwen3_moe": Family(uniform_window=True, fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
                         flags=_ATTN_BIAS, moe={**_QWEN_MOE, "n_experts": (
                             "num_experts", "num_local_experts"), "shared": "width"}),
     "mellum": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
@@ -361,10 +368,10 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                                         "out_bias": True, "mlp_bias": True},
                         switches={"qk_norm": ("qk_layernorm", "head", "none", True)},
                         activation=(("hidden_act",), "relu2"), gated=False),
-    "gemma2": Family(fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "mlp_bias": False},
+    "gemma2": Family(window_pattern=(None, 2), fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "mlp_bias": False},
                      flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
                      activation=_GEMMA_ACT, neutral=frozenset({"use_bidirectional_attention"})),
-    "gemma3_text": Family(fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "qk_norm": "head",
+    "gemma3_text": Family(window_pattern=("sliding_window_pattern", 6), fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "qk_norm": "head",
                                  "mlp_bias": False},
                           flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
                           activation=_GEMMA_ACT,
@@ -386,7 +393,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                      flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
                      switches={"qk_norm": ("use_qk_norm", "full", "none", False)},
                      neutral=frozenset({"logit_scale"})),
-    "cohere2": Family(fixed={"position": "rotary", "norm": "layernorm_nobias",
+    "cohere2": Family(window_pattern=("sliding_window_pattern", 4), fixed={"position": "rotary", "norm": "layernorm_nobias",
                              "parallel_block": True, "mlp_bias": False},
                       flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
                       neutral=frozenset({"logit_scale", "sliding_window_pattern"})),

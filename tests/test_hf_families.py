@@ -267,3 +267,25 @@ def test_released_configs_read_to_their_presets(config, preset):
     assert arch == sp.Architecture.preset(preset)
     with pytest.raises(ValueError, match="moe_layer_freq=2 is refused"):
         sp.Architecture.from_hf_config({**_DEEPSEEK_V3, "moe_layer_freq": 2})
+
+
+def test_windows_without_layer_types_follow_the_family_or_are_refused():
+    """A config.json written before layer_types existed: Gemma-2's pattern (full
+    attention on every 2nd layer) gives the same layers as its layer_types; Mistral's
+    window covers every layer; a family whose pattern is not known is refused."""
+    gemma2 = dict(BUILT["gemma2"]["hf_config"])
+    old = {k: v for k, v in gemma2.items() if k != "layer_types"}
+    with_types, without = sp.Architecture.from_hf_config(gemma2), sp.Architecture.from_hf_config(old)
+    for arch in (with_types, without):
+        assert arch.attention_window == gemma2["sliding_window"]
+    report = sp.estimate(without, batch=1, seq_len=64)
+    assert report.flops.forward_causal == sp.estimate(with_types, batch=1,
+                                                      seq_len=64).flops.forward_causal
+    mistral = sp.Architecture.from_hf_config({
+        **{k: v for k, v in BUILT["mistral"]["hf_config"].items() if k != "layer_types"},
+        "sliding_window": 16})
+    assert (mistral.attention_window, mistral.global_every, mistral.global_layers) == (16, 0, ())
+    exaone4 = {k: v for k, v in BUILT["exaone4"]["hf_config"].items() if k != "layer_types"}
+    with pytest.raises(ValueError, match=r"^sliding_window=16 without layer_types is refused "
+                                         r"for model_type 'exaone4'"):
+        sp.Architecture.from_hf_config(exaone4)

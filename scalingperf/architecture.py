@@ -19,11 +19,14 @@ _TEXT_FIELDS = ("ffn", "position", "norm")
 #: The per-layer features, with their defaults: checked and passed to the core only when
 #: given (most architectures leave them all at their defaults, and construction stays fast).
 _FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0,
-                     "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0}
+                     "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0,
+                     "attention_every": 0, "linear_heads": 0, "linear_head_dim": 0,
+                     "linear_key_heads": 0, "linear_key_dim": 0, "linear_conv_kernel": 4}
 _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
                   "attention_sinks": False, "attention_output_gate": False,
-                  "router_bias": False}
-_FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding"}
+                  "router_bias": False, "linear_conv_bias": False}
+_FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding",
+                  "linear_mixer": "none"}
 
 
 def _heads_from_head_dim(d_model: int, head_dim: int) -> int:
@@ -129,6 +132,19 @@ class Architecture:
         qk_rope_head_dim`` query-key channels per head (``head_dim`` is derived from them)
         and ``v_head_dim`` value channels (default ``qk_nope_head_dim``). The KV cache
         holds ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer.
+    linear_mixer : {"none", "gated_deltanet", "mamba2"}
+        Hybrids: the token mixer of the layers without attention, gated DeltaNet linear
+        attention (Qwen3-Next) or Mamba-2 (Bamba, Nemotron-H's mixers). Layer ``i`` keeps
+        attention when ``(i + 1) % attention_every == 0`` or ``i`` is in
+        ``attention_layers`` (Qwen3-Next ``attention_every=4``).
+    attention_every, attention_layers
+        See ``linear_mixer``; both unset without one.
+    linear_heads, linear_head_dim, linear_key_heads, linear_key_dim : int
+        Gated DeltaNet: value heads and their width, key (and query) heads and their
+        width. Mamba-2: heads and their width P, groups of B and C, and the state size N.
+    linear_conv_kernel, linear_conv_bias
+        Width of the depthwise causal convolution (4 in both), and whether it has a bias
+        (Mamba-2's ``conv_bias``; gated DeltaNet has none).
     tie_embeddings : bool
         Whether the output projection shares the token embedding matrix.
     n_experts, top_k : int
@@ -195,6 +211,15 @@ class Architecture:
     qk_rope_head_dim: int = 0
     v_head_dim: int | None = None
     router_bias: bool = False
+    linear_mixer: str = "none"
+    attention_every: int = 0
+    attention_layers: tuple[int, ...] = ()
+    linear_heads: int = 0
+    linear_head_dim: int = 0
+    linear_key_heads: int = 0
+    linear_key_dim: int = 0
+    linear_conv_kernel: int = 4
+    linear_conv_bias: bool = False
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -225,15 +250,16 @@ class Architecture:
                 if type(value) is not type(default) or value != default:
                     features[name] = check(name, value)
         values["dense_layers"] = _layer_list("dense_layers", self.dense_layers)
-        if self.global_layers != ():
-            features["global_layers"] = _layer_list("global_layers", self.global_layers)
+        for name in ("global_layers", "attention_layers"):
+            if getattr(self, name) != ():
+                features[name] = _layer_list(name, getattr(self, name))
         values["capacity_factor"] = _validate.real("capacity_factor", self.capacity_factor)
         core = _core.Architecture(**values, **features).resolved()
         for name in ("n_heads", *_INTEGER_FIELDS, *_DERIVED_FIELDS, *_FLAG_FIELDS,
                      *_TEXT_FIELDS):
             object.__setattr__(self, name, getattr(core, name))
         for name, value in features.items():  # as checked: the core keeps them as given
-            object.__setattr__(self, name, tuple(value) if name == "global_layers" else value)
+            object.__setattr__(self, name, tuple(value) if isinstance(value, list) else value)
         object.__setattr__(self, "dense_layers", tuple(core.dense_layers))
         object.__setattr__(self, "capacity_factor", core.capacity_factor)
         object.__setattr__(self, "_core", core)
@@ -253,6 +279,11 @@ class Architecture:
         return int(self._core.n_window_layers)
 
     @property
+    def n_linear_layers(self) -> int:
+        """Number of a hybrid's layers with the linear mixer instead of attention."""
+        return int(self._core.n_linear_layers)
+
+    @property
     def is_moe(self) -> bool:
         """True when at least one layer has routed experts."""
         return self.n_moe_layers > 0
@@ -265,7 +296,7 @@ class Architecture:
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain Python values."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        for name in ("dense_layers", "global_layers"):
+        for name in ("dense_layers", "global_layers", "attention_layers"):
             out[name] = list(getattr(self, name))
         return out
 

@@ -18,7 +18,9 @@ from .devices import Hardware, get_hardware
 _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm",
                  "lm_head_bias", "attention_sinks", "attention_output_gate", "window_kind",
                  "global_layers", "kv_lora_rank", "q_lora_rank", "qk_nope_head_dim",
-                 "qk_rope_head_dim", "v_head_dim", "router_bias")
+                 "qk_rope_head_dim", "v_head_dim", "router_bias", "linear_mixer",
+                 "attention_every", "attention_layers", "linear_heads", "linear_head_dim",
+                 "linear_key_heads", "linear_key_dim", "linear_conv_kernel", "linear_conv_bias")
 #: Axes in the order the core enumerates them: model, then workload, then layout.
 AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group", "d_ff",
         "ffn_ratio", "ffn", "n_experts", "top_k", "n_shared_experts", "d_ff_expert",
@@ -369,23 +371,26 @@ class Grid:
         for name in ("d_model", "n_layers", "n_heads", "vocab_size", "max_position_embeddings",
                      "n_experts", "top_k", "n_shared_experts", "moe_every", "first_dense_layers",
                      "attention_window", "global_every", "kv_lora_rank", "q_lora_rank",
-                     "qk_nope_head_dim", "qk_rope_head_dim"):
+                     "qk_nope_head_dim", "qk_rope_head_dim", "attention_every", "linear_heads",
+                     "linear_head_dim", "linear_key_heads", "linear_key_dim",
+                     "linear_conv_kernel"):
             if name in base:
                 base[name] = _validate.integer(name, base[name])
                 if name in AXES and name not in first:
                     _core.check_axis(name, [float(base[name])])
-        for name in ("ffn", "position", "norm", "norm_placement", "qk_norm", "window_kind"):
+        for name in ("ffn", "position", "norm", "norm_placement", "qk_norm", "window_kind",
+                     "linear_mixer"):
             if name in base:
                 base[name] = _validate.text(name, base[name])
         for name in ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_expert_gate",
                      "parallel_block", "embedding_norm", "lm_head_bias", "attention_sinks",
-                     "attention_output_gate", "router_bias"):
+                     "attention_output_gate", "router_bias", "linear_conv_bias"):
             if name in base:
                 base[name] = _validate.flag(name, base[name])
         for name, (lo, hi) in _FIXED_RANGES.items():
             if name in base:
                 _in_range(name, base[name], lo, hi)
-        for list_name in ("dense_layers", "global_layers"):
+        for list_name in ("dense_layers", "global_layers", "attention_layers"):
             layers = base.get(list_name, ())
             if not isinstance(layers, (list, tuple, range)):
                 msg = f"{list_name}={layers!r} is invalid: give a list of layer indices"

@@ -147,6 +147,16 @@ _PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         _LLAMA4, n_experts=16)),
     "llama-4-maverick": ("Meta 2025, Llama 4 model card (text decoder)", dict(
         _LLAMA4, n_experts=128, moe_every=2, max_position_embeddings=1048576)),
+    # Qwen Team 2025 (Qwen3-Next-80B-A3B model card and released config): a hybrid of
+    # gated DeltaNet (32 value heads and 16 key heads of 128) and gated attention (every
+    # fourth layer; 16 heads of 256, 2 KV heads, QK-norm), every layer MoE with 512
+    # experts of width 512, top-10, and one gated shared expert.
+    "qwen3-next-80b-a3b": ("Qwen3-Next-80B-A3B model card", dict(
+        _QWEN3, d_model=2048, n_layers=48, n_heads=16, n_kv_heads=2, head_dim=256,
+        d_ff=5120, max_position_embeddings=262144, attention_output_gate=True,
+        n_experts=512, top_k=10, d_ff_expert=512, n_shared_experts=1, d_ff_shared=512,
+        shared_expert_gate=True, linear_mixer="gated_deltanet", attention_every=4,
+        linear_heads=32, linear_head_dim=128, linear_key_heads=16, linear_key_dim=128)),
     # OLMo et al. 2024 (2 OLMo 2 Furious), §3.2 and the released configs: norms after each
     # sub-layer (post), QK-norm over the whole projections.
     "olmo-2-7b": ("OLMo et al. 2024, OLMo 2, Table 1", dict(

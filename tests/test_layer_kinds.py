@@ -186,3 +186,93 @@ def test_layer_pattern_axes_sweep_and_rebuild() -> None:
     # windows and fewer global layers cost less.
     assert causal[(12, 8192, 0)] == pytest.approx(causal[(12, 8192, 2)])
     assert causal[(12, 256, 0)] < causal[(12, 256, 6)] < causal[(12, 256, 2)] < causal[(12, 8192, 2)]
+
+
+HYBRID = dict(BASE, linear_heads=4, linear_head_dim=16, linear_key_heads=2, linear_key_dim=8)
+
+
+@pytest.mark.parametrize("mixer", ["gated_deltanet", "mamba2"])
+def test_hybrid_layers_counts_state_and_memory(mixer: str) -> None:
+    """Qwen3-Next's pattern (every 4th layer attention) with gated DeltaNet or Mamba-2:
+    parameters by hand, the recurrent state in place of the KV cache, and the table
+    balanced against the memory in every recomputation mode."""
+    arch = sp.Architecture(**HYBRID, linear_mixer=mixer, attention_every=3,
+                           linear_conv_bias=mixer == "mamba2")
+    assert arch.n_linear_layers == 4
+    report = sp.estimate(arch, batch=2, seq_len=64)
+    d, hv, dv, hk, dk, k = 256, 4, 16, 2, 8, 4
+    if mixer == "gated_deltanet":
+        conv = 2 * hk * dk + hv * dv
+        mixer_params = d * (2 * hk * dk + 2 * hv * dv + 2 * hv) + conv * k + 2 * hv + dv
+        state = hv * dk * dv
+    else:
+        conv = hv * dv + 2 * hk * dk
+        mixer_params = d * (2 * hv * dv + 2 * hk * dk + hv) + conv * (k + 1) + 3 * hv + hv * dv
+        state = hv * dv * dk
+    mixer_params += hv * dv * d + d  # out_proj and the layer's norm
+    full = sp.estimate(sp.Architecture(**BASE), batch=2, seq_len=64)
+    attention_params = full.layers.row("qkv_proj")["params"] + full.layers.row("out_proj")["params"] + d
+    assert report.params.total == full.params.total + 4 * (mixer_params - attention_params)
+    # KV cache: 2 attention layers of 64 positions; 4 layers of state and K - 1 inputs.
+    assert report.memory.kv_cache == 2 * 2 * (2 * 2 * 2 * 32 * 64 + 4 * (state + (k - 1) * conv))
+    for recompute in ("none", "selective", "full"):
+        r = sp.estimate(arch, batch=1, seq_len=64, recompute=recompute, tp=2)
+        assert r.layers.total("saved_bytes") == pytest.approx(r.memory.activations)
+    # The scan is elementwise work; the convolution is counted with the matmuls.
+    assert report.layers.row("linear_scan")["kind"] == "elementwise"
+    assert report.layers.row("linear_conv")["flops_forward"] == 2 * 128 * conv * k
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    (dict(attention_every=2), "attention_every"),
+    (dict(attention_layers=(1,)), "attention_every"),
+    (dict(linear_mixer="mamba3"), "linear_mixer"),
+    (dict(linear_mixer="mamba2", linear_heads=0), "linear_heads"),
+    (dict(linear_mixer="mamba2", linear_key_heads=3), "linear_key_heads"),
+    (dict(linear_mixer="mamba2", linear_key_heads=8), "linear_key_heads"),
+    (dict(linear_mixer="gated_deltanet", attention_every=7), "attention_every"),
+    (dict(linear_mixer="gated_deltanet", attention_layers=(6,)), "attention_layers"),
+    (dict(linear_mixer="gated_deltanet", linear_conv_kernel=0), "linear_conv_kernel"),
+])
+def test_invalid_hybrid_fields_are_named(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(ValueError, match=f"^{field}="):
+        sp.Architecture(**HYBRID | changes)
+
+
+def test_hybrid_sweep_rows_equal_estimates() -> None:
+    fixed = dict(linear_mixer="gated_deltanet", attention_every=4, linear_heads=8,
+                 linear_head_dim=64, linear_key_heads=4, linear_key_dim=64,
+                 attention_window=512, global_every=2)
+    grid = sp.Grid(d_model=[512, 1024], n_layers=[8, 16], n_heads=8, seq_len=2048, batch=1,
+                   tp=[1, 2], hardware="H100-SXM", **fixed)
+    result = sp.sweep(grid)
+    assert len(result) == 8
+    for i in range(len(result)):
+        row = {name: result[name][i] for name in result.columns}
+        arch = grid.architecture(row)
+        assert arch.n_linear_layers == arch.n_layers * 3 // 4
+        report = sp.estimate(arch, batch=1, seq_len=2048, tp=int(row["tp"]),
+                             hardware="H100-SXM")
+        assert row["step_time"] == pytest.approx(report.time.step, rel=1e-12)
+        assert row["params_total"] == report.params.total
+
+
+@settings(max_examples=80, deadline=None)
+@given(d=st.integers(1, 2**20), layers=st.integers(1, 2**16), experts=st.integers(0, 4096),
+       ff=st.integers(1, 2**24), kind=st.sampled_from(["plain", "mla", "hybrid", "sandwich"]))
+def test_accepted_shapes_are_within_the_parameter_limit(d: int, layers: int, experts: int,
+                                                        ff: int, kind: str) -> None:
+    """Resolve refuses a shape over 1e15 parameters whichever way it decides (a quick
+    bound, or the exact sum when the bound is over): what it accepts is under the limit."""
+    extra: dict[str, object] = {
+        "plain": {}, "sandwich": dict(norm_placement="sandwich", qk_norm="full"),
+        "mla": dict(kv_lora_rank=512, q_lora_rank=1536, qk_nope_head_dim=128,
+                    qk_rope_head_dim=64, n_kv_heads=None, head_dim=None),
+        "hybrid": dict(linear_mixer="mamba2", linear_heads=64, linear_head_dim=64,
+                       linear_key_heads=8, linear_key_dim=128, attention_every=4),
+    }[kind]
+    fields = dict(BASE, d_model=d, n_layers=layers, n_heads=8, n_kv_heads=8, head_dim=128,
+                  d_ff=ff, n_experts=experts, top_k=1) | extra
+    arch = result_or_field_error(lambda: sp.Architecture(**fields))
+    if arch is not None:
+        assert sp.estimate(arch, batch=1, seq_len=1).params.total <= 1e15

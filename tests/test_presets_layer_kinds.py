@@ -60,6 +60,10 @@ PUBLISHED = [
     ("llama-4-scout", "active", 17e9, 0.5e9, "Llama 4 model card"),
     ("llama-4-maverick", "active", 17e9, 0.5e9, "Llama 4 model card"),
     ("llama-4-maverick", "total", 400.5e9, 0.5e9, "Llama 4 model card (400B, truncated)"),
+    # Qwen3-Next-80B-A3B model card: 80B total, 3B activated (embeddings not counted:
+    # with them the activated count is 3.87B).
+    ("qwen3-next-80b-a3b", "total", 80e9, 0.5e9, "Qwen3-Next-80B-A3B model card"),
+    ("qwen3-next-80b-a3b", "active_non_embedding", 3e9, 0.5e9, "Qwen3-Next-80B-A3B model card"),
     # Abdin et al. 2024, Phi-3 report, §2: 3.8B (mini) and 14B (medium).
     ("phi-3-mini", "total", 3.8e9, 0.05e9, "Phi-3 report, §2"),
     ("phi-3-medium", "total", 14e9, 0.5e9, "Phi-3 report, §2"),

@@ -89,6 +89,18 @@ CASES = [
           num_attention_heads=4, num_key_value_heads=2, head_dim=24, num_local_experts=4,
           num_experts_per_tok=1, interleave_moe_layer_step=2, attention_chunk_size=6,
           pad_token_id=0, bos_token_id=1, eos_token_id=2), True),
+    ("qwen3_next", "Qwen3NextConfig",
+     dict(_COMMON, intermediate_size=96, moe_intermediate_size=40,
+          shared_expert_intermediate_size=48, num_hidden_layers=4, num_attention_heads=4,
+          num_key_value_heads=2, head_dim=24, num_experts=4, num_experts_per_tok=2,
+          linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=16,
+          linear_value_head_dim=12, full_attention_interval=4, decoder_sparse_step=1,
+          mlp_only_layers=[], tie_word_embeddings=False), True),
+    ("bamba", "BambaConfig",
+     dict(_COMMON, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4,
+          num_key_value_heads=2, attn_layer_indices=[1], mamba_n_heads=8, mamba_d_head=16,
+          mamba_n_groups=2, mamba_d_state=8, mamba_expand=2, mamba_chunk_size=8,
+          tie_word_embeddings=False, pad_token_id=0, bos_token_id=1, eos_token_id=2), False),
     ("deepseek_v2", "DeepseekV2Config",
      dict(_COMMON, intermediate_size=96, moe_intermediate_size=40, num_hidden_layers=2,
           num_attention_heads=4, num_key_value_heads=4, n_routed_experts=4,
@@ -156,6 +168,14 @@ PRESETS = [
         num_key_value_heads=8, head_dim=128, num_local_experts=128, num_experts_per_tok=1,
         interleave_moe_layer_step=2, attention_chunk_size=8192,
         max_position_embeddings=1048576, tie_word_embeddings=False)),
+    ("qwen3-next-80b-a3b", "Qwen3NextConfig", dict(
+        vocab_size=151936, hidden_size=2048, intermediate_size=5120,
+        moe_intermediate_size=512, shared_expert_intermediate_size=512,
+        num_hidden_layers=48, num_attention_heads=16, num_key_value_heads=2, head_dim=256,
+        num_experts=512, num_experts_per_tok=10, linear_num_key_heads=16,
+        linear_num_value_heads=32, linear_key_head_dim=128, linear_value_head_dim=128,
+        linear_conv_kernel_dim=4, full_attention_interval=4, decoder_sparse_step=1,
+        mlp_only_layers=[], max_position_embeddings=262144, tie_word_embeddings=False)),
     ("olmo-2-7b", "Olmo2Config", dict(
         vocab_size=100352, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
         num_attention_heads=32, num_key_value_heads=32, max_position_embeddings=4096,
@@ -204,9 +224,24 @@ def count(model, vocab: int) -> dict:
         logits = model(input_ids).logits
         loss = F.cross_entropy(logits.reshape(-1, vocab), labels.reshape(-1))
         loss.backward()
+    counts = forward.get_flop_counts()
+    # A linear mixer's own FLOPs (its module's count less its children's; module counts
+    # include their children's), convolutions left out: the scan, in the chunked matmul
+    # form transformers' CPU path runs, which the core reports apart as elementwise work.
+    def matmuls(name: str) -> int:
+        return sum(v for op, v in counts[name].items() if "convolution" not in str(op))
+
+    scan = 0
+    for name in counts:
+        if name.split(".")[-1] in ("linear_attn", "mamba"):
+            children = sum(matmuls(child) for child in counts
+                           if child.startswith(name + ".") and child.count(".") == name.count(".") + 1)
+            scan += matmuls(name) - children
+    conv = sum(v for op, v in counts["Global"].items() if "convolution" in str(op))
     return dict(flops_forward=int(forward.get_total_flops()),
                 flops_forward_backward=int(both.get_total_flops()),
-                forward_by_op={str(k): int(v) for k, v in forward.get_flop_counts()["Global"].items()})
+                forward_by_op={str(k): int(v) for k, v in counts["Global"].items()},
+                forward_scan=int(scan), forward_conv=int(conv))
 
 
 def main() -> int:

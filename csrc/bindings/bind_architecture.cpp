@@ -24,7 +24,12 @@ void bind_architecture(py::module_& m) {
                        std::int64_t global_every, std::vector<std::int64_t> global_layers,
                        std::int64_t kv_lora_rank, std::int64_t q_lora_rank,
                        std::int64_t qk_nope_head_dim, std::int64_t qk_rope_head_dim,
-                       std::int64_t v_head_dim, bool router_bias) {
+                       std::int64_t v_head_dim, bool router_bias,
+                       const std::string& linear_mixer, std::int64_t attention_every,
+                       std::vector<std::int64_t> attention_layers, std::int64_t linear_heads,
+                       std::int64_t linear_head_dim, std::int64_t linear_key_heads,
+                       std::int64_t linear_key_dim, std::int64_t linear_conv_kernel,
+                       bool linear_conv_bias) {
              sp::Architecture a;
              a.d_model = d_model;
              a.n_layers = n_layers;
@@ -68,6 +73,15 @@ void bind_architecture(py::module_& m) {
              a.qk_rope_head_dim = qk_rope_head_dim;
              a.v_head_dim = v_head_dim;
              a.router_bias = router_bias;
+             a.linear_mixer = sp::parse_linear_mixer(linear_mixer);
+             a.attention_every = attention_every;
+             a.attention_layers = std::move(attention_layers);
+             a.linear_heads = linear_heads;
+             a.linear_head_dim = linear_head_dim;
+             a.linear_key_heads = linear_key_heads;
+             a.linear_key_dim = linear_key_dim;
+             a.linear_conv_kernel = linear_conv_kernel;
+             a.linear_conv_bias = linear_conv_bias;
              return a;
            }),
            py::kw_only(), py::arg("d_model"), py::arg("n_layers"), py::arg("n_heads"),
@@ -91,7 +105,12 @@ void bind_architecture(py::module_& m) {
            py::arg("global_layers") = std::vector<std::int64_t>{},
            py::arg("kv_lora_rank") = 0, py::arg("q_lora_rank") = 0,
            py::arg("qk_nope_head_dim") = 0, py::arg("qk_rope_head_dim") = 0,
-           py::arg("v_head_dim") = 0, py::arg("router_bias") = false)
+           py::arg("v_head_dim") = 0, py::arg("router_bias") = false,
+           py::arg("linear_mixer") = "none", py::arg("attention_every") = 0,
+           py::arg("attention_layers") = std::vector<std::int64_t>{},
+           py::arg("linear_heads") = 0, py::arg("linear_head_dim") = 0,
+           py::arg("linear_key_heads") = 0, py::arg("linear_key_dim") = 0,
+           py::arg("linear_conv_kernel") = 4, py::arg("linear_conv_bias") = false)
       .def("resolved", &sp::resolve,
            "A copy with derived fields filled in; raises ValueError for an invalid field.")
       .def_readonly("d_model", &sp::Architecture::d_model)
@@ -141,5 +160,16 @@ void bind_architecture(py::module_& m) {
       .def_readonly("qk_rope_head_dim", &sp::Architecture::qk_rope_head_dim)
       .def_readonly("v_head_dim", &sp::Architecture::v_head_dim)
       .def_readonly("router_bias", &sp::Architecture::router_bias)
-      .def_readonly("n_window_layers", &sp::Architecture::n_window_layers);
+      .def_readonly("n_window_layers", &sp::Architecture::n_window_layers)
+      .def_property_readonly(
+          "linear_mixer", [](const sp::Architecture& a) { return sp::name_of(a.linear_mixer); })
+      .def_readonly("attention_every", &sp::Architecture::attention_every)
+      .def_readonly("attention_layers", &sp::Architecture::attention_layers)
+      .def_readonly("linear_heads", &sp::Architecture::linear_heads)
+      .def_readonly("linear_head_dim", &sp::Architecture::linear_head_dim)
+      .def_readonly("linear_key_heads", &sp::Architecture::linear_key_heads)
+      .def_readonly("linear_key_dim", &sp::Architecture::linear_key_dim)
+      .def_readonly("linear_conv_kernel", &sp::Architecture::linear_conv_kernel)
+      .def_readonly("linear_conv_bias", &sp::Architecture::linear_conv_bias)
+      .def_readonly("n_linear_layers", &sp::Architecture::n_linear_layers);
 }

@@ -1,5 +1,6 @@
 #include "scalingperf/architecture.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <utility>
@@ -91,6 +92,79 @@ bool check_mla(Architecture& a, detail::Refusal* r) {
   return true;
 }
 
+bool layer_has_attention(const Architecture& a, std::int64_t layer) {
+  if (a.linear_mixer == LinearMixer::none) return true;
+  if (a.attention_every > 0 && (layer + 1) % a.attention_every == 0) return true;
+  for (std::int64_t listed : a.attention_layers) {
+    if (listed == layer) return true;
+  }
+  return false;
+}
+
+/// The linear mixer's dimensions and which layers keep attention; counts the others.
+bool check_linear_mixer(Architecture& a, detail::Refusal* r) {
+  if (!in_range(r, "attention_every", a.attention_every, 0, a.n_layers)) return false;
+  for (std::int64_t layer : a.attention_layers) {
+    if (!in_range(r, "attention_layers", layer, 0, a.n_layers - 1)) return false;
+  }
+  a.n_linear_layers = 0;
+  if (a.linear_mixer == LinearMixer::none) {
+    if (a.attention_every != 0 || !a.attention_layers.empty()) {
+      return refused(r, "attention_every", a.attention_every,
+                     "attention_every and attention_layers pick the attention layers of a "
+                     "hybrid: give linear_mixer ('gated_deltanet' or 'mamba2')");
+    }
+    return true;
+  }
+  if (!in_range(r, "linear_heads", a.linear_heads, 1, limits::n_heads) ||
+      !in_range(r, "linear_head_dim", a.linear_head_dim, 1, limits::head_dim) ||
+      !in_range(r, "linear_key_heads", a.linear_key_heads, 1, a.linear_heads) ||
+      !in_range(r, "linear_key_dim", a.linear_key_dim, 1, limits::head_dim) ||
+      !in_range(r, "linear_conv_kernel", a.linear_conv_kernel, 1, 1024)) {
+    return false;
+  }
+  if (a.linear_heads % a.linear_key_heads != 0) {
+    return refused(r, "linear_key_heads", a.linear_key_heads, "it must divide ",
+                   "linear_heads", a.linear_heads);
+  }
+  for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
+    a.n_linear_layers += layer_has_attention(a, layer) ? 0 : 1;
+  }
+  return true;
+}
+
+/// A bound above the parameter count: every layer given every weight any kind of layer
+/// may have (both attention variants, the linear mixer, a dense MLP and a full MoE block,
+/// six norms), each matrix with its bias and weights for three matrices per FFN, with
+/// every table. Generous by design: it only decides whether the exact sum is needed.
+double parameters_bound(const Architecture& a) {
+  const auto d = static_cast<double>(a.d_model);
+  const auto h = static_cast<double>(a.n_heads);
+  const auto hkv = static_cast<double>(a.n_kv_heads);
+  const auto dh = static_cast<double>(a.head_dim);
+  const auto q = static_cast<double>(a.q_lora_rank);
+  const auto kv = static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);
+  const auto dv = static_cast<double>(std::max(a.v_head_dim, a.head_dim));
+  const double attention = (d + 1) * (2 * h + 2 * hkv) * dh + (h * dv + 1) * d +
+                           2 * (h + hkv) * dh + h;
+  const double latent = (d + 1 + h * dh) * q + (d + 1 + h * (dh + dv)) * kv + 2 * (q + kv);
+  double linear = 0;
+  if (a.linear_mixer != LinearMixer::none) {
+    const LinearMixerWidths m = linear_mixer_widths(a);
+    linear = static_cast<double>(m.in_proj) * d +
+             static_cast<double>(m.conv) * static_cast<double>(a.linear_conv_kernel + 1) +
+             static_cast<double>(m.scan_params + m.value) * (d + 1) +
+             2 * static_cast<double>(m.value);
+  }
+  auto ffn = [&](std::int64_t width) { return 3 * (d + 1) * static_cast<double>(width) + d; };
+  const double experts = static_cast<double>(a.n_experts) * (ffn(a.d_ff_expert) + 2 * d + 2) +
+                         static_cast<double>(a.n_shared_experts) * ffn(a.d_ff_shared) + d;
+  const double layer = attention + latent + linear + ffn(a.d_ff) + experts + 12 * d;
+  const auto v = static_cast<double>(a.vocab_size);
+  return static_cast<double>(a.n_layers) * layer + (2 * d + 1) * v +
+         static_cast<double>(a.max_position_embeddings) * d + 6 * d;
+}
+
 /// The window and which layers are global; counts the windowed layers.
 bool check_windows(Architecture& a, detail::Refusal* r) {
   if (!in_range(r, "attention_window", a.attention_window, 0, limits::max_position_embeddings) ||
@@ -110,7 +184,7 @@ bool check_windows(Architecture& a, detail::Refusal* r) {
     return true;
   }
   for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
-    a.n_window_layers += layer_is_global(a, layer) ? 0 : 1;
+    a.n_window_layers += layer_has_attention(a, layer) && !layer_is_global(a, layer) ? 1 : 0;
   }
   return true;
 }
@@ -165,7 +239,7 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
     return refused_real(r, "capacity_factor", a.capacity_factor,
                         "allowed range is [0, 1024] (0: dropless routing)");
   }
-  if (!check_windows(a, r)) return false;
+  if (!check_linear_mixer(a, r) || !check_windows(a, r)) return false;
   a.n_moe_layers = 0;
   if (a.n_experts > 1) {
     for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
@@ -174,7 +248,10 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
   }
 
   // Summed in floating point, so that an absurd shape is refused before any 64-bit
-  // parameter total could wrap around.
+  // parameter total could wrap around. A sweep resolves every point: the exact sum over
+  // the op list runs only when a quick bound above it (parameters_bound) is over the
+  // limit, so the decision is the same.
+  if (parameters_bound(a) <= limits::total_params) return true;
   double total = 0;
   for_each_op(a, Workload{}, [&](const OpCost& op) {
     total += static_cast<double>(op.count) * static_cast<double>(op.params);
@@ -217,6 +294,10 @@ NormPlacement parse_norm_placement(const std::string& name) {
 }
 QkNorm parse_qk_norm(const std::string& name) {
   return parse("qk_norm", name, {QkNorm::none, QkNorm::head, QkNorm::full});
+}
+LinearMixer parse_linear_mixer(const std::string& name) {
+  return parse("linear_mixer", name,
+               {LinearMixer::none, LinearMixer::gated_deltanet, LinearMixer::mamba2});
 }
 WindowKind parse_window_kind(const std::string& name) {
   return parse("window_kind", name, {WindowKind::sliding, WindowKind::chunked});
@@ -261,6 +342,14 @@ const char* name_of(QkNorm qk_norm) {
     case QkNorm::none: return "none";
     case QkNorm::head: return "head";
     case QkNorm::full: return "full";
+  }
+  return "?";
+}
+const char* name_of(LinearMixer mixer) {
+  switch (mixer) {
+    case LinearMixer::none: return "none";
+    case LinearMixer::gated_deltanet: return "gated_deltanet";
+    case LinearMixer::mamba2: return "mamba2";
   }
   return "?";
 }

@@ -17,7 +17,7 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
     // (memory.cpp counts it per layer). That tensor is what the layer's first op reads
     // (attn_norm, unless the norms come after), so its row carries it: the table then sums
     // to memory.activations in every mode.
-    if (work.recompute == Recompute::full && op.op == layer_input_op(arch)) {
+    if (work.recompute == Recompute::full && is_layer_input(arch, op.op)) {
       saved = checkpoint_bytes(arch, work) * roof.share.sequence;
     }
     rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
@@ -33,6 +33,7 @@ const char* name_of(Section section) {
     case Section::embedding: return "embedding";
     case Section::attention: return "attention";
     case Section::window_attention: return "window_attention";
+    case Section::linear_mixer: return "linear_mixer";
     case Section::mlp: return "mlp";
     case Section::moe: return "moe";
     case Section::head: return "head";
@@ -49,6 +50,11 @@ const char* name_of(Op op) {
     case Op::token_embedding: return "token_embedding";
     case Op::position_embedding: return "position_embedding";
     case Op::attn_norm: return "attn_norm";
+    case Op::linear_in_proj: return "linear_in_proj";
+    case Op::linear_conv: return "linear_conv";
+    case Op::linear_scan: return "linear_scan";
+    case Op::linear_norm: return "linear_norm";
+    case Op::linear_out_proj: return "linear_out_proj";
     case Op::embedding_norm: return "embedding_norm";
     case Op::mla_q_down: return "mla_q_down";
     case Op::mla_q_norm: return "mla_q_norm";

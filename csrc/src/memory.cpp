@@ -179,13 +179,20 @@ void add_inference_memory(const Architecture& a, const Workload& w, const ModelC
   const double act = bytes_of(w.dtype);
   const double s = static_cast<double>(w.seq_len);
   const double positions =
-      static_cast<double>(a.n_layers - a.n_window_layers) * cached_positions(s, a, false) +
+      static_cast<double>(a.n_layers - a.n_window_layers - a.n_linear_layers) *
+          cached_positions(s, a, false) +
       static_cast<double>(a.n_window_layers) * cached_positions(s, a, true);
   const double per_position =
       is_mla(a) ? static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim)
                 : 2 * static_cast<double>(a.n_kv_heads) * f.share.tensor *
                       static_cast<double>(a.head_dim);
-  const double kv_per_sequence = positions * f.per_stage * per_position * act;
+  // A hybrid's linear mixers keep their recurrent and convolution states instead, split
+  // over tp with their heads, whatever the sequence length.
+  const double states = a.linear_mixer == LinearMixer::none
+                            ? 0.0
+                            : static_cast<double>(a.n_linear_layers) *
+                                  linear_mixer_cache(a) * f.share.tensor;
+  const double kv_per_sequence = (positions * per_position + states) * f.per_stage * act;
   const double inference_weights = act * (std::max(params.first, params.last) + params.experts);
   m.kv_cache = kv_per_sequence * static_cast<double>(w.batch);
   m.inference = inference_weights + m.kv_cache;

@@ -152,6 +152,7 @@ SectionSeconds section_seconds(const InstanceSeconds& s,
   out.embedding = s.all[embedding];
   out.head = s.all[head];
   for (int k = embedding + 1; k < head; ++k) {  // the layers' sections
+    if (instances[k] == 0) continue;
     out.layers += instances[k] * s.all[k];
     out.layers_redone += instances[k] * s.redone[k];
   }

@@ -31,6 +31,10 @@ enum class QkNorm : std::uint8_t { none, head, full };
 /// `attention_window` keys (Beltagy et al. 2020; Mistral, Gemma 2/3, GPT-OSS), or causal
 /// attention within fixed chunks of that length (Llama 4's chunked attention).
 enum class WindowKind : std::uint8_t { sliding, chunked };
+/// The token mixer of the layers without attention in a hybrid: none (every layer has
+/// attention); gated DeltaNet linear attention (Yang et al. 2025, Gated Delta Networks;
+/// Qwen3-Next); or Mamba-2's state-space duality layer (Dao & Gu 2024; Bamba, Nemotron-H).
+enum class LinearMixer : std::uint8_t { none, gated_deltanet, mamba2 };
 
 /// True for the gated FFNs, which have an extra d_model x d_ff matrix.
 constexpr bool is_gated(FfnKind kind) {
@@ -72,6 +76,17 @@ struct Architecture {
   std::int64_t qk_nope_head_dim = 0;
   std::int64_t qk_rope_head_dim = 0;
   std::int64_t v_head_dim = 0;  ///< 0: qk_nope_head_dim
+  // Hybrids: layers without attention have the linear mixer. With one, layer i has
+  // attention when (i + 1) % attention_every == 0 or i is in attention_layers.
+  LinearMixer linear_mixer = LinearMixer::none;
+  std::int64_t attention_every = 0;
+  std::vector<std::int64_t> attention_layers;
+  std::int64_t linear_heads = 0;      ///< value heads (gated DeltaNet) / heads (Mamba-2)
+  std::int64_t linear_head_dim = 0;   ///< value head width / Mamba-2's head width
+  std::int64_t linear_key_heads = 0;  ///< key heads / Mamba-2's groups of B and C
+  std::int64_t linear_key_dim = 0;    ///< key head width / Mamba-2's state size
+  std::int64_t linear_conv_kernel = 4;  ///< width of the depthwise causal convolution
+  bool linear_conv_bias = false;
   // Mixture of experts (dense when n_experts is 0 or 1).
   std::int64_t n_experts = 0;
   std::int64_t top_k = 1;
@@ -87,6 +102,7 @@ struct Architecture {
   // Derived by resolve.
   std::int64_t n_moe_layers = 0;
   std::int64_t n_window_layers = 0;  ///< layers with windowed (sliding or chunked) attention
+  std::int64_t n_linear_layers = 0;  ///< layers with the linear mixer instead of attention
 };
 
 /// Fills the derived fields and checks every field; throws std::invalid_argument naming
@@ -107,10 +123,12 @@ NormKind parse_norm_kind(const std::string& name);
 NormPlacement parse_norm_placement(const std::string& name);
 QkNorm parse_qk_norm(const std::string& name);
 WindowKind parse_window_kind(const std::string& name);
+LinearMixer parse_linear_mixer(const std::string& name);
 const char* name_of(FfnKind kind);
 const char* name_of(NormPlacement placement);
 const char* name_of(QkNorm qk_norm);
 const char* name_of(WindowKind kind);
+const char* name_of(LinearMixer mixer);
 const char* name_of(PositionKind kind);
 const char* name_of(NormKind kind);
 

@@ -39,8 +39,10 @@ inline double cached_positions(double s, const Architecture& a, bool windowed) {
 /// h (qk_nope_head_dim + v_head_dim); scores over qk_nope + qk_rope channels per head,
 /// values of v_head_dim. The down-projections are replicated over tensor parallelism and
 /// the up-projections column-parallel, as Megatron-Core's MLA does.
+// Always inlined: a caller that reads only some fields (resolve's parameter total, per
+// grid point) then lets the compiler drop the rest, as when the ops were one function.
 template <class Visitor>
-inline void visit_attention(const LayerContext& c, Section section, std::int64_t count,
+[[gnu::always_inline]] inline void visit_attention(const LayerContext& c, Section section, std::int64_t count,
                             Visitor& visit) {
   using detail::matmul;
   using detail::pointwise;

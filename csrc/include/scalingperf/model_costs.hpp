@@ -80,12 +80,14 @@ struct TimeOp {
 constexpr int section_count = static_cast<int>(Section::head) + 1;
 
 /// Instances of each section in a model: one embedding and one head, the attention
-/// blocks of full and of windowed attention, and the dense and the routed FFN layers.
+/// blocks of full and of windowed attention, the linear mixers of a hybrid, and the dense
+/// and the routed FFN layers.
 inline std::array<double, section_count> section_instances(const Architecture& a) {
   const auto layers = static_cast<double>(a.n_layers);
   const auto moe = static_cast<double>(a.n_moe_layers);
   const auto windowed = static_cast<double>(a.n_window_layers);
-  return {1, layers - windowed, windowed, layers - moe, moe, 1};
+  const auto linear = static_cast<double>(a.n_linear_layers);
+  return {1, layers - windowed - linear, windowed, linear, layers - moe, moe, 1};
 }
 
 /// The sums of one instance of a section (every op of a section has the same count).
@@ -161,6 +163,7 @@ inline void add_totals(const ModelShape& shape, ModelCosts& c) {
   for (int k = 0; k < section_count; ++k) {
     const InstanceSums& s = shape.sections[k];
     const double n = c.instances[k];
+    if (n == 0) continue;  // a kind of layer this model has none of (most have few kinds)
     const auto count = static_cast<std::int64_t>(n);
     p.total += count * s.params;
     p.active += count * s.active_params;
@@ -193,6 +196,7 @@ inline void model_costs(const ModelShape& shape, const Architecture& a, ModelCos
   for (int k = 0; k < section_count; ++k) {
     const InstanceSums& s = shape.sections[k];
     const double n = c.instances[k];
+    if (n == 0) continue;
     c.executed_model += n * s.executed_model;
     c.executed_recompute += n * s.executed_recompute;
     const auto section = static_cast<Section>(k);

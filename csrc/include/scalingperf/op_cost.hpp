@@ -19,8 +19,11 @@ namespace scalingperf {
 /// Where an op sits: once before the layers, in every layer, in the dense-FFN or MoE
 /// layers, or once after them.
 /// Layers with windowed (sliding or chunked) attention are a section of their own
-/// (`window_attention`), so that their attention is costed once and counted apart.
-enum class Section : std::uint8_t { embedding, attention, window_attention, mlp, moe, head };
+/// (`window_attention`), and so are a hybrid's layers with a linear mixer instead of
+/// attention (`linear_mixer`), so that each is costed once and counted apart.
+enum class Section : std::uint8_t {
+  embedding, attention, window_attention, linear_mixer, mlp, moe, head
+};
 /// Matmuls are the FLOPs of the model; elementwise ops are reported apart.
 enum class OpKind : std::uint8_t { matmul, elementwise };
 
@@ -43,6 +46,11 @@ enum class Op : std::uint8_t {
   attn_values,
   attn_gate,
   out_proj,
+  linear_in_proj,
+  linear_conv,
+  linear_scan,
+  linear_norm,
+  linear_out_proj,
   attn_post_norm,
   attn_residual,
   mlp_norm,
@@ -279,7 +287,8 @@ struct LayerContext {
   /// their input; transformers' RMSNorm saves a float32 copy of its input, the float32
   /// reciprocal RMS per token and the normalised input before the weight; its LayerNorm
   /// saves the input with the mean and reciprocal deviation per token.
-  OpCost norm(Section section, Op op, std::int64_t count, double width = 0) const {
+  [[gnu::always_inline]] OpCost norm(Section section, Op op, std::int64_t count,
+                                     double width = 0) const {
     if (width <= 0) width = d;
     const double elements = tokens * width;
     OpCost c = detail::pointwise(section, op, count,
@@ -296,7 +305,8 @@ struct LayerContext {
     return c;
   }
   /// A residual add of `adds` outputs (and the dropout before it, saving its mask).
-  OpCost residual(Section section, Op op, std::int64_t count, double adds = 1) const {
+  [[gnu::always_inline]] OpCost residual(Section section, Op op, std::int64_t count,
+                                         double adds = 1) const {
     OpCost c = detail::pointwise(section, op, count, 0, adds * elementwise::residual * stream);
     c.bytes = (2 + adds) * act * stream;
     c.saved_replicated = adds * mask * stream;

@@ -3,13 +3,14 @@
 /// FLOPs are defined. `for_each_op` visits every op of every layer type once, with the
 /// number of layers of that type; the per-layer report and every total are sums over this
 /// visit, so a table row and a total can never disagree. The ops of each kind of token
-/// mixer come from its own header (attention_ops.hpp).
+/// mixer come from its own header (attention_ops.hpp, linear_mixer_ops.hpp).
 
 #include <cmath>
 #include <cstdint>
 
 #include "scalingperf/architecture.hpp"
 #include "scalingperf/attention_ops.hpp"
+#include "scalingperf/linear_mixer_ops.hpp"
 #include "scalingperf/op_cost.hpp"
 #include "scalingperf/workload.hpp"
 
@@ -67,12 +68,16 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   // Attention: the layers of full attention, then those with a window. A section is
   // visited when the pattern gives it layers at some depth, even if none at this one:
   // a sweep keeps one shape for every depth (model_costs.hpp).
-  if (a.attention_window == 0 || a.global_every > 0 || !a.global_layers.empty()) {
-    visit_attention(ctx, Section::attention, L - a.n_window_layers, visit);
+  const bool attention = a.linear_mixer == LinearMixer::none || a.attention_every > 0 ||
+                         !a.attention_layers.empty();
+  if (attention &&
+      (a.attention_window == 0 || a.global_every > 0 || !a.global_layers.empty())) {
+    visit_attention(ctx, Section::attention, L - a.n_window_layers - a.n_linear_layers, visit);
   }
-  if (a.attention_window > 0) {
+  if (attention && a.attention_window > 0) {
     visit_attention(ctx, Section::window_attention, a.n_window_layers, visit);
   }
+  if (a.linear_mixer != LinearMixer::none) visit_linear_mixer(ctx, a.n_linear_layers, visit);
 
   // Dense feed-forward layers.
   if (dense_layers > 0 || a.moe_every > 1 || a.first_dense_layers > 0) {
@@ -218,11 +223,13 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   visit(loss);
 }
 
-/// The first op of every layer, whose input is the layer's input (the checkpoint of full
-/// recomputation): its norm, or its first projection when the norms come after.
-inline Op layer_input_op(const Architecture& a) {
-  if (a.norm_placement != NormPlacement::post) return Op::attn_norm;
-  return is_mla(a) && a.q_lora_rank > 0 ? Op::mla_q_down : Op::qkv_proj;
+/// Whether an op is the first of its layer, whose input is the layer's input (the
+/// checkpoint of full recomputation): its norm, or its first projection when the norms
+/// come after.
+inline bool is_layer_input(const Architecture& a, Op op) {
+  if (a.norm_placement != NormPlacement::post) return op == Op::attn_norm;
+  return op == Op::linear_in_proj ||
+         op == (is_mla(a) && a.q_lora_rank > 0 ? Op::mla_q_down : Op::qkv_proj);
 }
 
 /// Bytes a layer keeps under full recomputation: its input (Korthikanti et al. 2022

@@ -1,0 +1,122 @@
+#pragma once
+/// The ops of a hybrid's layers without attention: gated DeltaNet linear attention or a
+/// Mamba-2 state-space layer. Both project the stream to their inputs and a gate, run a
+/// depthwise causal convolution over the mixed channels, a recurrence over the sequence
+/// (the scan), a gated RMSNorm, and an output projection.
+///
+/// Gated DeltaNet (Yang et al. 2025, "Gated Delta Networks", §3; transformers'
+/// Qwen3-Next): h_k key heads of width d_k (queries and keys), h_v value heads of width
+/// d_v (values and the output gate z), and per value head a decay and a step size; the
+/// convolution runs over 2 h_k d_k + h_v d_v channels without bias. State per value head:
+/// d_k x d_v.
+///
+/// Mamba-2 (Dao & Gu 2024, "Transformers are SSMs", §7 and Fig. 6; transformers'
+/// Mamba2Mixer): in the same fields, linear_heads = h heads of width P (x and z),
+/// linear_key_heads = g groups of B and C, linear_key_dim = N the state size, and a dt per
+/// head; the convolution runs over h P + 2 g N channels; A, D and dt's bias per head.
+/// State per head: P x N.
+///
+/// The projections are matmuls; the depthwise convolution's 2 K multiply-adds per channel
+/// and token are counted with them (FlopCounterMode counts it too). The scan is reported
+/// as elementwise work, per token and head in its recurrent form (a convention: chunked
+/// kernels trade some of it for matmuls): gated DeltaNet decays its d_k x d_v state,
+/// reads it with the key, writes the delta rule's rank-one update and reads it with the
+/// query, 7 d_k d_v; Mamba-2 decays its P x N state, adds B x, and reads it with C,
+/// 5 P N, plus D's skip, P.
+
+#include <cstdint>
+
+#include "scalingperf/op_cost.hpp"
+
+namespace scalingperf {
+
+/// Channels of the convolution, and the widths of the input projection and the value
+/// (output) side of one linear mixer.
+struct LinearMixerWidths {
+  std::int64_t conv, in_proj, value, scan_params;
+  double scan_flops_per_token;
+  double state;  ///< elements of the recurrent state of one layer and sequence
+};
+
+inline LinearMixerWidths linear_mixer_widths(const Architecture& a) {
+  const std::int64_t value = a.linear_heads * a.linear_head_dim;
+  const std::int64_t keys = a.linear_key_heads * a.linear_key_dim;
+  const auto heads = static_cast<double>(a.linear_heads);
+  const auto dv = static_cast<double>(a.linear_head_dim);
+  const auto dk = static_cast<double>(a.linear_key_dim);
+  if (a.linear_mixer == LinearMixer::gated_deltanet) {
+    // q, k, v and z; then the step size and the decay per value head.
+    return {2 * keys + value, 2 * keys + 2 * value + 2 * a.linear_heads, value,
+            2 * a.linear_heads, 7 * heads * dk * dv, heads * dk * dv};
+  }
+  // x and z, B and C, and dt per head.
+  return {value + 2 * keys, 2 * value + 2 * keys + a.linear_heads, value,
+          3 * a.linear_heads, heads * (5 * dv * dk + dv), heads * dv * dk};
+}
+
+/// Elements one layer of a sequence keeps for inference: the recurrent state and the
+/// convolution's last K - 1 inputs.
+inline double linear_mixer_cache(const Architecture& a) {
+  const LinearMixerWidths m = linear_mixer_widths(a);
+  return m.state + static_cast<double>(a.linear_conv_kernel - 1) * static_cast<double>(m.conv);
+}
+
+template <class Visitor>
+[[gnu::always_inline]] inline void visit_linear_mixer(const LayerContext& c, std::int64_t count, Visitor& visit) {
+  using detail::matmul;
+  using detail::pointwise;
+  const Architecture& a = c.a;
+  const Section section = Section::linear_mixer;
+  const double tokens = c.tokens, d = c.d, act = c.act;
+  const LinearMixerWidths m = linear_mixer_widths(a);
+  const auto conv = static_cast<double>(m.conv);
+  const auto value = static_cast<double>(m.value);
+  const auto kernel = static_cast<double>(a.linear_conv_kernel);
+
+  if (a.norm_placement != NormPlacement::post) visit(c.norm(section, Op::attn_norm, count));
+  OpCost in = matmul(section, Op::linear_in_proj, count, a.d_model * m.in_proj,
+                     2 * tokens * d * static_cast<double>(m.in_proj));
+  in.params_split = in.params;
+  set_linear(in, tokens, d, static_cast<double>(m.in_proj), act, true);
+  in.saved_replicated = act * c.stream;  // its input
+  visit(in);
+  OpCost cv = matmul(section, Op::linear_conv, count,
+                     m.conv * a.linear_conv_kernel + (a.linear_conv_bias ? m.conv : 0),
+                     2 * tokens * conv * kernel,
+                     elementwise::silu * tokens * conv);  // and its SiLU
+  cv.params_split = cv.params;
+  cv.split = Split::tensor;
+  cv.bytes = 2 * act * tokens * conv;
+  cv.saved_split = 2 * act * tokens * conv;  // its input, and the SiLU's
+  visit(cv);
+  OpCost scan = pointwise(section, Op::linear_scan, count, m.scan_params,
+                          tokens * m.scan_flops_per_token);
+  scan.params_split = scan.params;
+  scan.split = Split::tensor;
+  scan.bytes = act * tokens * (conv + value);
+  scan.saved_split = act * tokens * (conv + value);  // its inputs and output
+  visit(scan);
+  // RMSNorm gated by SiLU(z): over one head's width (gated DeltaNet) or all of them.
+  const std::int64_t norm_width =
+      a.linear_mixer == LinearMixer::gated_deltanet ? a.linear_head_dim : m.value;
+  OpCost norm = pointwise(section, Op::linear_norm, count, detail::norm_params(a, norm_width),
+                          (detail::norm_flops(a) + elementwise::silu +
+                           elementwise::gate_multiply) * tokens * value);
+  if (norm_width == m.value) norm.params_split = norm.params;
+  norm.split = Split::tensor;
+  norm.bytes = 3 * act * tokens * value;
+  norm.saved_split = 2 * act * tokens * value;  // its input and the gate
+  visit(norm);
+  OpCost out = matmul(section, Op::linear_out_proj, count, m.value * a.d_model,
+                      2 * tokens * value * d);
+  out.params_split = out.params;
+  set_linear(out, tokens, value, d, act, false);
+  out.saved_split = act * tokens * value;  // its input
+  visit(out);
+  if (a.norm_placement != NormPlacement::pre) {
+    visit(c.norm(section, Op::attn_post_norm, count));
+  }
+  visit(c.residual(section, Op::attn_residual, count, a.parallel_block ? 2 : 1));
+}
+
+}  // namespace scalingperf

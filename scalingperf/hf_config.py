@@ -153,7 +153,7 @@ def _field_keys(family: Family) -> dict[str, tuple[str, ...]]:
     """Every Architecture field the family reads, with its config key alternatives."""
     keys = {f: _alternatives(k) for f, k in {**LLAMA_KEYS, **family.keys}.items()}
     for f, k in family.moe.items():
-        if f != "shared":
+        if f not in ("shared", "moe_range"):
             keys[f] = _alternatives(k)
     for f in family.fixed_moe:
         keys.pop(f, None)
@@ -168,6 +168,7 @@ def _understood(family: Family) -> set[str]:
     keys = {k for alts in _field_keys(family).values() for k in alts}
     extra = {k for k in (family.multi_query, family.d_ff_multiple) if k is not None}
     extra |= {key for key, *_ in family.switches.values()}
+    extra |= set(_alternatives(family.moe.get("moe_range", ())))
     return keys | NEUTRAL_KEYS | family.neutral | set(family.requires) | set(
         family.activation[0]) | set(_WINDOW_KEYS) | set(OFF_KEYS) | extra
 
@@ -278,6 +279,29 @@ def _dense_layers(key: str | None, value: Any) -> tuple[int, ...]:
     return tuple(_validate.integer(key, i) for i in value)
 
 
+def _dense_outside_range(data: Mapping[str, Any], keys: tuple[str, ...],
+                         n_layers: int) -> tuple[int, ...]:
+    """Dense layers of a family whose MoE layers are ``start <= i <= end`` with
+    ``(i + 1) % interval == 0`` (Ernie 4.5's rule, ``modeling_ernie4_5_moe.py``; the
+    defaults and ``end = -1`` meaning the last layer are its config class's)."""
+    start_key, end_key, interval_key = keys
+
+    def read(key: str, default: int) -> int:
+        value = data.get(key)
+        return default if value is None else _validate.integer(key, value)
+
+    start = read(start_key, 1)
+    end = read(end_key, -1)
+    if end == -1:  # transformers' "up to the last layer"
+        end = n_layers - 1
+    interval = read(interval_key, 1)
+    if interval < 1:
+        msg = f"{interval_key}={interval!r} is invalid: it must be at least 1"
+        raise ValueError(msg)
+    return tuple(i for i in range(n_layers)
+                 if not (start <= i <= end and (i + 1) % interval == 0))
+
+
 def _windows(data: Mapping[str, Any], n_layers: int, model_type: str,
              family: Family) -> dict[str, Any]:
     """Sliding-window or chunked attention, and which layers keep full attention.
@@ -379,6 +403,9 @@ def _moe(data: Mapping[str, Any], model_type: str, family: Family,
         fields["d_ff_expert"] = fields.get("d_ff")
     fields.setdefault("moe_every", 1)
     fields.update(family.fixed_moe)
+    if "moe_range" in moe:
+        fields["dense_layers"] = _dense_outside_range(data, _alternatives(moe["moe_range"]),
+                                                      fields["n_layers"])
     shared = moe.get("shared")
     if shared == "gated_width":
         # One sigmoid-gated shared expert of that width; none when absent, null or 0.

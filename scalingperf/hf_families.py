@@ -89,7 +89,10 @@ class Family:
         under ``d_ff_shared``; ``"width"``: one ungated expert of that width; ``"count"``:
         ``n_shared_experts`` experts of width ``d_ff_expert``). ``dense_layers`` may name a
         list of layer indices or a per-layer list of ``"dense"``/``"sparse"`` kinds;
-        ``moe_layers`` names a list of the MoE layers' indices instead.
+        ``moe_layers`` names a list of the MoE layers' indices instead; ``moe_range``
+        names three keys ``(start, end, interval)``: layer ``i`` is MoE when
+        ``start <= i <= end`` and ``(i + 1) % interval == 0`` (Ernie 4.5), every other
+        layer dense.
     fixed_moe
         MoE fields the modelling code fixes (Llama 4's one shared expert).
     uniform_window, window_pattern
@@ -261,6 +264,21 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                        flags={"qkv_bias": ("use_bias", False), "out_bias": ("use_bias", False),
                               "mlp_bias": ("use_bias", False),
                               "tie_embeddings": ("tie_word_embeddings", True)}),
+    # Ernie 4.5 MoE: its router adds a score-correction bias (one per expert) before the
+    # top-k; the shared experts are one MLP of moe_num_shared_experts x the expert width.
+    "ernie4_5_moe": Family(fixed={**_ROTARY_RMS, "router_bias": True},
+                           flags={"qkv_bias": ("use_bias", False),
+                                  "out_bias": ("use_bias", False),
+                                  "mlp_bias": ("use_bias", False),
+                                  "lm_head_bias": ("use_bias", False),
+                                  "tie_embeddings": ("tie_word_embeddings", True)},
+                           moe={"n_experts": "moe_num_experts", "top_k": "moe_k",
+                                "d_ff_expert": "moe_intermediate_size",
+                                "n_shared_experts": "moe_num_shared_experts",
+                                "moe_range": ("moe_layer_start_index", "moe_layer_end_index",
+                                              "moe_layer_interval"),
+                                "shared": "count"},
+                           neutral=frozenset({"moe_norm_min"})),
     # Fused qkv and gate_up projections: the same matrices, stacked.
     "phi3": Family(uniform_window=True, fixed={**_ROTARY_RMS, **_NO_BIAS},
                    neutral=frozenset({"original_max_position_embeddings"})),
@@ -527,7 +545,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "cohere_compass_text": ("a text tower of a retrieval model",),
         "openai-gpt": (_POST_NORM,), "bert-generation": (_POST_NORM,),
         "biogpt": (_POS_OFFSET,), "opt": (_POS_OFFSET,), "trocr": (_POS_OFFSET,),
-        "ernie4_5_moe": ("MoE layers by start/end/interval indices (not mapped yet)",),
         "diffllama": ("differential attention (two softmax maps and lambda parameters)",),
         "doge": ("dynamic-mask attention and residual scales",),
         "jetmoe": ("mixture-of-attention-heads experts",),

@@ -26,7 +26,7 @@ GOLDEN = load_golden("hf_families.json")
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 81
+READ_EXACTLY_AT_LEAST = 82
 
 
 def _read(entry):
@@ -99,6 +99,26 @@ def test_llama4_reads_its_pattern():
     assert (arch.n_shared_experts, arch.window_kind) == (1, "chunked")
     assert arch.d_ff == config["intermediate_size_mlp"]
     assert _unrouted_expert_flops("llama4_text", BUILT["llama4_text"]) > 0
+
+
+@given(n_layers=st.integers(1, 12), start=st.integers(0, 12), end=st.integers(-1, 12),
+       interval=st.integers(1, 4))
+def test_ernie_moe_layers_follow_start_end_interval(n_layers, start, end, interval):
+    """Ernie 4.5 MoE: layer i is MoE when start <= i <= end (end -1: the last layer) and
+    (i + 1) % interval == 0, as modeling_ernie4_5_moe.py builds it."""
+    config = {**BUILT["ernie4_5_moe"]["hf_config"], "num_hidden_layers": n_layers,
+              "moe_layer_start_index": start, "moe_layer_end_index": end,
+              "moe_layer_interval": interval}
+    last = n_layers - 1 if end == -1 else end
+    moe = {i for i in range(n_layers) if start <= i <= last and (i + 1) % interval == 0}
+    arch = sp.Architecture.from_hf_config(config)
+    assert set(range(n_layers)) - set(arch.dense_layers) == moe
+
+
+def test_ernie_moe_interval_below_one_is_refused():
+    config = {**BUILT["ernie4_5_moe"]["hf_config"], "moe_layer_interval": 0}
+    with pytest.raises(ValueError, match="moe_layer_interval=0 is invalid"):
+        sp.Architecture.from_hf_config(config)
 
 
 def test_refused_families_and_their_reasons():

@@ -39,6 +39,27 @@ def _dense(arch: Architecture, family: str) -> None:
         raise ValueError(msg)
 
 
+#: Layer features none of these families' configs has a key for, with the only value each
+#: writes: a different value would be dropped from the written config without a word.
+_UNWRITTEN: dict[str, Any] = {
+    "norm_placement": "pre", "qk_norm": "none", "parallel_block": False,
+    "embedding_norm": False, "lm_head_bias": False, "attention_sinks": False,
+    "attention_output_gate": False, "router_bias": False, "kv_lora_rank": 0,
+    "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0, "linear_mixer": "none"}
+
+
+def _expressible(arch: Architecture, family: str) -> None:
+    """Refuse what the family's config would silently drop: the layer features above,
+    and an attention window in every family but Mistral (whose sliding_window is it)."""
+    for field, only in _UNWRITTEN.items():
+        _require(arch, family, field, (only,))
+    if family != "mistral" and arch.attention_window:
+        msg = (f"attention_window={arch.attention_window} is invalid for a {family} "
+               "config: the writer has no window key for it; it must be 0 (write mistral "
+               "for a sliding window on every layer)")
+        raise ValueError(msg)
+
+
 def _header(arch: Architecture, family: str) -> dict[str, Any]:
     return {"architectures": [FAMILIES[family]], "model_type": family,
             "_name_or_path": arch.name or family}
@@ -162,4 +183,5 @@ def to_hf_config(arch: Architecture, family: str = "llama") -> dict[str, Any]:
     if family not in _WRITERS:
         msg = f"family={family!r} is invalid: give one of {', '.join(_WRITERS)}"
         raise ValueError(msg)
+    _expressible(arch, family)
     return {**_header(arch, family), **_WRITERS[family](arch)}

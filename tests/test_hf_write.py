@@ -21,8 +21,8 @@ from scalingperf.hf_write import FAMILIES
 CONFIGS = [case["hf_config"] for case in load_golden("golden_flops.json")["cases"]] + [
     model["hf_config"] for model in load_golden("golden_presets.json")["models"]]
 #: Keys written with a value of their own rather than the source config's: the header,
-#: and Mistral's sliding window, which an Architecture does not model (written as None,
-#: full attention).
+#: and Mistral's sliding window (None in these configs: full attention; an Architecture
+#: with a window is written with it, and refused by the other families' writers).
 _NOT_COMPARED = {"architectures", "_name_or_path", "sliding_window", "model_type"}
 
 
@@ -84,6 +84,34 @@ def test_the_default_family_is_llama():
 ])
 def test_what_a_family_cannot_express_is_refused(arch, family, field):
     with pytest.raises(ValueError, match=f"^{field}="):
+        arch.to_hf_config(family)
+
+
+_WINDOWED = sp.Architecture(d_model=256, n_layers=2, n_heads=4, ffn="swiglu",
+                            position="rotary", norm="rmsnorm", attention_window=128)
+
+
+@pytest.mark.parametrize(("arch", "family"), [
+    (_WINDOWED, "llama"), (_WINDOWED.replace(qkv_bias=True), "qwen2"),
+    (_WINDOWED.replace(n_experts=4, top_k=2, d_ff_expert=768), "mixtral"),
+    (_WINDOWED.replace(qkv_bias=True, n_experts=4, top_k=2, d_ff_expert=64), "qwen2_moe"),
+    (sp.Architecture.preset("gpt2-small").replace(attention_window=64), "gpt2"),
+])
+def test_a_window_is_refused_where_the_config_has_no_key_for_it(arch, family):
+    """Only Mistral's writer has sliding_window; the others would drop it silently."""
+    with pytest.raises(ValueError, match=r"^attention_window=.* invalid for a .* config"):
+        arch.to_hf_config(family)
+    assert arch.replace(attention_window=0).to_hf_config(family)["model_type"] == family
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("qk_norm", "head"), ("norm_placement", "sandwich"), ("parallel_block", True),
+    ("lm_head_bias", True), ("attention_sinks", True), ("router_bias", True)])
+@pytest.mark.parametrize("family", ["llama", "mistral"])
+def test_layer_features_no_writer_has_are_refused(field, value, family):
+    arch = sp.Architecture(d_model=256, n_layers=2, n_heads=4, ffn="swiglu",
+                           position="rotary", norm="rmsnorm", **{field: value})
+    with pytest.raises(ValueError, match=f"^{field}={value!r} is invalid for a {family}"):
         arch.to_hf_config(family)
 
 

@@ -356,7 +356,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         ShapeEntry* kept = reuse.entry(digits, g);
         shape = kept != nullptr ? kept : &own;
         if (kept == nullptr || !shape->ready) {
-          shape->shape = model_shape(arch, work);
+          model_shape(arch, work, shape->shape);
           shape->at_tp1 = instance_seconds(
               shape->shape, roofline(work, single_device_tensor(g.layout), hw, e));
           shape->splits.clear();

@@ -114,8 +114,12 @@ struct ModelShape {
 };
 
 /// Visits a resolved architecture's ops once under a validated workload.
-inline ModelShape model_shape(const Architecture& a, const Workload& w) {
-  ModelShape shape;
+/// Into `shape`, reused: a sweep builds one per model and workload, and a ModelShape (its
+/// op records) is large enough that building it in place and not copying it shows.
+inline void model_shape(const Architecture& a, const Workload& w, ModelShape& shape) {
+  shape.sections = {};
+  shape.logits = SavedShares{};
+  shape.size = 0;
   shape.tokens = static_cast<double>(w.batch) * static_cast<double>(w.seq_len);
   for_each_op(a, w, [&](const OpCost& op) {
     InstanceSums& s = shape.sections[static_cast<int>(op.section)];
@@ -141,6 +145,11 @@ inline ModelShape model_shape(const Architecture& a, const Workload& w) {
                op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone,
                tiling(op, w), gemm_kind(op.op)};
   });
+}
+
+inline ModelShape model_shape(const Architecture& a, const Workload& w) {
+  ModelShape shape;
+  model_shape(a, w, shape);
   return shape;
 }
 

@@ -258,6 +258,7 @@ def _read(data: Mapping[str, Any], model_type: str,
         sources["d_ff"] = family.d_ff_multiple
     if family.moe:
         _moe(data, model_type, family, fields)
+    fields["max_position_embeddings"] += family.position_offset
     return fields, sources
 
 

@@ -111,6 +111,10 @@ class Family:
         A boolean key that, when true, gives one key/value head (GPT-BigCode, Falcon).
     d_ff_multiple
         A key giving ``d_ff`` as a multiple of ``d_model`` (MPT's ``expansion_ratio``).
+    position_offset
+        Extra rows of a learned position table: OPT's and BioGPT's hold
+        ``max_position_embeddings + 2`` (position ids are shifted by 2), read as that many
+        positions, so the context limit checked is 2 more than the model uses.
     switches
         Architecture field to ``(boolean config key, value when true, value when false,
         transformers' default)``: ``use_qk_norm`` turning ``qk_norm`` to ``"head"``.
@@ -131,6 +135,7 @@ class Family:
     fixed_moe: Mapping[str, Any] = field(default_factory=dict)
     uniform_window: bool = False
     window_pattern: tuple[str | None, int] | None = None
+    position_offset: int = 0
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -227,6 +232,15 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                    flags={"tie_embeddings": ("tie_word_embeddings", True)},
                    activation=(("activation_function",), "gelu"), gated=False,
                    neutral=frozenset({"scale_embedding", "layerdrop", "activation_dropout"})),
+    # BioGPT: pre-LayerNorm blocks, biases everywhere, positions shifted by 2 rows; the
+    # embedding scale is elementwise.
+    "biogpt": Family(keys={"n_kv_heads": (), "head_dim": ()}, position_offset=2,
+                     fixed={"position": "learned", "norm": "layernorm", "qkv_bias": True,
+                            "out_bias": True, "mlp_bias": True},
+                     flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                     activation=(("hidden_act",), "gelu"), gated=False,
+                     neutral=frozenset({"scale_embedding", "layerdrop",
+                                        "activation_dropout"})),
     "starcoder2": Family(uniform_window=True, fixed=_ROTARY_LN,
                          flags={"qkv_bias": ("use_bias", True), "out_bias": ("use_bias", True),
                                 "mlp_bias": ("use_bias", True),
@@ -544,7 +558,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "mpt": ("ALiBi and clip settings in a nested attn_config",), "bitnet": (_SUB_NORM,),
         "cohere_compass_text": ("a text tower of a retrieval model",),
         "openai-gpt": (_POST_NORM,), "bert-generation": (_POST_NORM,),
-        "biogpt": (_POS_OFFSET,), "opt": (_POS_OFFSET,), "trocr": (_POS_OFFSET,),
+        "opt": (_POS_OFFSET,), "trocr": (_POS_OFFSET,),
         "diffllama": ("differential attention (two softmax maps and lambda parameters)",),
         "doge": ("dynamic-mask attention and residual scales",),
         "jetmoe": ("mixture-of-attention-heads experts",),

@@ -26,7 +26,7 @@ GOLDEN = load_golden("hf_families.json")
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 82
+READ_EXACTLY_AT_LEAST = 83
 
 
 def _read(entry):
@@ -113,6 +113,13 @@ def test_ernie_moe_layers_follow_start_end_interval(n_layers, start, end, interv
     moe = {i for i in range(n_layers) if start <= i <= last and (i + 1) % interval == 0}
     arch = sp.Architecture.from_hf_config(config)
     assert set(range(n_layers)) - set(arch.dense_layers) == moe
+
+
+def test_biogpt_position_table_has_two_extra_rows():
+    """BioGptLearnedPositionalEmbedding holds max_position_embeddings + 2 rows."""
+    config = BUILT["biogpt"]["hf_config"]
+    arch = _read(BUILT["biogpt"])
+    assert arch.max_position_embeddings == config["max_position_embeddings"] + 2
 
 
 def test_ernie_moe_interval_below_one_is_refused():

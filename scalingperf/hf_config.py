@@ -167,7 +167,7 @@ def _field_keys(family: Family) -> dict[str, tuple[str, ...]]:
 def _understood(family: Family) -> set[str]:
     keys = {k for alts in _field_keys(family).values() for k in alts}
     extra = {k for k in (family.multi_query, family.d_ff_multiple) if k is not None}
-    extra |= {key for key, *_ in family.switches.values()}
+    extra |= {key for key, *_ in family.switches.values()} | set(family.equal_to)
     extra |= set(_alternatives(family.moe.get("moe_range", ())))
     return keys | NEUTRAL_KEYS | family.neutral | set(family.requires) | set(
         family.activation[0]) | set(_WINDOW_KEYS) | set(OFF_KEYS) | extra
@@ -259,6 +259,12 @@ def _read(data: Mapping[str, Any], model_type: str,
     if family.moe:
         _moe(data, model_type, family, fields)
     fields["max_position_embeddings"] += family.position_offset
+    for key, name in family.equal_to.items():
+        if data.get(key) is not None and data[key] != fields[name]:
+            msg = (f"{key}={data[key]!r} is refused for model_type {model_type!r}: only "
+                   f"{fields[name]!r} (equal to {sources.get(name, name)}) is read; another "
+                   "value adds projections no Architecture field expresses")
+            raise ValueError(msg)
     return fields, sources
 
 

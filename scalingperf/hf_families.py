@@ -111,6 +111,9 @@ class Family:
         A boolean key that, when true, gives one key/value head (GPT-BigCode, Falcon).
     d_ff_multiple
         A key giving ``d_ff`` as a multiple of ``d_model`` (MPT's ``expansion_ratio``).
+    equal_to
+        Config keys that must equal an Architecture field read (OPT's
+        ``word_embed_proj_dim`` and ``d_model``: otherwise projections are added).
     position_offset
         Extra rows of a learned position table: OPT's and BioGPT's hold
         ``max_position_embeddings + 2`` (position ids are shifted by 2), read as that many
@@ -136,6 +139,7 @@ class Family:
     uniform_window: bool = False
     window_pattern: tuple[str | None, int] | None = None
     position_offset: int = 0
+    equal_to: Mapping[str, str] = field(default_factory=dict)
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -241,6 +245,18 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                      activation=(("hidden_act",), "gelu"), gated=False,
                      neutral=frozenset({"scale_embedding", "layerdrop",
                                         "activation_dropout"})),
+    # OPT: pre-LayerNorm blocks (do_layer_norm_before), positions shifted by 2 rows, ReLU.
+    "opt": Family(keys={"n_kv_heads": (), "head_dim": (), "d_ff": "ffn_dim"},
+                  position_offset=2,
+                  fixed={"position": "learned", "norm": "layernorm"},
+                  flags={"qkv_bias": ("enable_bias", True), "out_bias": ("enable_bias", True),
+                         "mlp_bias": ("enable_bias", True),
+                         "tie_embeddings": ("tie_word_embeddings", True)},
+                  activation=(("activation_function",), "relu"), gated=False,
+                  requires={"do_layer_norm_before": True, "_remove_final_layer_norm": False,
+                            "layer_norm_elementwise_affine": True},
+                  equal_to={"word_embed_proj_dim": "d_model"},
+                  neutral=frozenset({"layerdrop"})),
     "starcoder2": Family(uniform_window=True, fixed=_ROTARY_LN,
                          flags={"qkv_bias": ("use_bias", True), "out_bias": ("use_bias", True),
                                 "mlp_bias": ("use_bias", True),
@@ -558,7 +574,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "mpt": ("ALiBi and clip settings in a nested attn_config",), "bitnet": (_SUB_NORM,),
         "cohere_compass_text": ("a text tower of a retrieval model",),
         "openai-gpt": (_POST_NORM,), "bert-generation": (_POST_NORM,),
-        "opt": (_POS_OFFSET,), "trocr": (_POS_OFFSET,),
+        "trocr": (_POS_OFFSET,),
         "diffllama": ("differential attention (two softmax maps and lambda parameters)",),
         "doge": ("dynamic-mask attention and residual scales",),
         "jetmoe": ("mixture-of-attention-heads experts",),

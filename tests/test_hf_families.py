@@ -26,7 +26,7 @@ GOLDEN = load_golden("hf_families.json")
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 83
+READ_EXACTLY_AT_LEAST = 84
 
 
 def _read(entry):
@@ -115,11 +115,21 @@ def test_ernie_moe_layers_follow_start_end_interval(n_layers, start, end, interv
     assert set(range(n_layers)) - set(arch.dense_layers) == moe
 
 
-def test_biogpt_position_table_has_two_extra_rows():
-    """BioGptLearnedPositionalEmbedding holds max_position_embeddings + 2 rows."""
-    config = BUILT["biogpt"]["hf_config"]
-    arch = _read(BUILT["biogpt"])
+@pytest.mark.parametrize("family", ["biogpt", "opt"])
+def test_position_table_has_two_extra_rows(family):
+    """BioGPT's and OPT's learned position tables hold max_position_embeddings + 2 rows."""
+    config = BUILT[family]["hf_config"]
+    arch = _read(BUILT[family])
     assert arch.max_position_embeddings == config["max_position_embeddings"] + 2
+
+
+@given(width=st.integers(1, 4096).filter(lambda w: w != 64))
+def test_opt_with_an_embedding_projection_is_refused(width):
+    """OPT-350m's word_embed_proj_dim (512) differs from its hidden_size (1024): transformers
+    then adds project_in/project_out, which no Architecture field expresses."""
+    config = {**BUILT["opt"]["hf_config"], "word_embed_proj_dim": width}
+    with pytest.raises(ValueError, match=f"^word_embed_proj_dim={width} is refused"):
+        sp.Architecture.from_hf_config(config)
 
 
 def test_ernie_moe_interval_below_one_is_refused():

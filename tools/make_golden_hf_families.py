@@ -26,6 +26,7 @@ Run (CPU-only torch; the exact pin keeps pip from pulling a CUDA build)::
     pip install torch==2.13.0 transformers numpy
     python tools/make_golden_hf_families.py            # all families
     python tools/make_golden_hf_families.py qwen3 olmo2  # some (printed, not written)
+    python tools/make_golden_hf_families.py --update opt  # rebuild some, replace their entries
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # must be set before transformers is imported
 
+import json
 import math
 import multiprocessing
 import sys
@@ -87,6 +89,8 @@ _SIZES: dict[str, int] = {
     # multi-head latent attention
     "q_lora_rank": 32, "kv_lora_rank": 16, "qk_rope_head_dim": 8, "qk_nope_head_dim": 16,
     "v_head_dim": 16, "qk_head_dim": 24,
+    # OPT's embedding width (project_in/out exist only when it differs from hidden_size)
+    "word_embed_proj_dim": 64,
     # vocabulary and positions
     "vocab_size": 512, "max_position_embeddings": 256, "n_positions": 256, "n_ctx": 256,
     "seq_length": 256, "max_sequence_length": 256,
@@ -333,8 +337,24 @@ def run_isolated(key: str) -> dict[str, Any]:
     return entry
 
 
+def _replace_entries(families: list[dict[str, Any]]) -> None:
+    """Replace these families' entries in the committed file, keeping every other one."""
+    data = json.loads(OUT.read_text())
+    if (data["transformers"], data["torch"]) != (transformers.__version__, torch.__version__):
+        msg = (f"{OUT.name} was made with transformers {data['transformers']} and torch "
+               f"{data['torch']}: regenerate the whole file with these versions instead")
+        raise SystemExit(msg)
+    new = {entry["family"]: entry for entry in families}
+    data["families"] = [new.get(entry["family"], entry) for entry in data["families"]]
+    hf.write_json(OUT, data, indent=1)
+    print(f"replaced {', '.join(new)} in {OUT.relative_to(hf.REPO_ROOT)}")
+
+
 def main(argv: list[str]) -> int:
     torch.set_num_threads(1)
+    update = argv[:1] == ["--update"]
+    if update:
+        argv = argv[1:]
     keys = argv or list(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
     t0 = time.time()
     families = []
@@ -346,6 +366,9 @@ def main(argv: list[str]) -> int:
                   if entry["status"] == "built" else entry.get("reason", ""))
         print(f"{key:28s} {entry['status']:13s} {detail[:150]} ({time.time() - t:.1f}s)",
               flush=True)
+    if update:
+        _replace_entries(families)
+        return 0
     if argv:
         return 0
     hf.write_json(OUT, dict(

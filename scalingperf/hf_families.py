@@ -257,6 +257,10 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                             "layer_norm_elementwise_affine": True},
                   equal_to={"word_embed_proj_dim": "d_model"},
                   neutral=frozenset({"layerdrop"})),
+    # Nemotron: LayerNorm1P (a LayerNorm whose weight is stored minus one: same
+    # parameters), an ungated squared-ReLU MLP, partial rotary (elementwise).
+    "nemotron": Family(fixed=_ROTARY_LN, flags=_LLAMA_FLAGS,
+                       activation=(("hidden_act",), "relu2"), gated=False),
     "starcoder2": Family(uniform_window=True, fixed=_ROTARY_LN,
                          flags={"qkv_bias": ("use_bias", True), "out_bias": ("use_bias", True),
                                 "mlp_bias": ("use_bias", True),

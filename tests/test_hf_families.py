@@ -26,7 +26,7 @@ GOLDEN = load_golden("hf_families.json")
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 84
+READ_EXACTLY_AT_LEAST = 85
 
 
 def _read(entry):

@@ -110,7 +110,7 @@ _PER_LAYER_KEYS = ("layer_types", "layers_block_type", "hybrid_override_pattern"
                    "mlp_layer_types", "attn_layer_indices", "block_types")
 # Keys a default config may leave None although the modelling code multiplies by them.
 _EXPERT_COUNT_KEYS = ("num_experts", "num_local_experts", "n_routed_experts", "num_experts_per_tok",
-                      "n_shared_experts", "head_dim")
+                      "n_shared_experts", "head_dim", "num_key_value_heads")
 _TOKEN_ID_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id")
 
 # FLOPs (2 per multiply-add) of ops FlopCounterMode has no formula for, from their

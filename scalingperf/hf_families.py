@@ -184,7 +184,6 @@ _QK_NORM = "QK-norm (a norm on the queries and keys)"
 _SANDWICH = "extra post-attention/post-MLP norms (sandwich or post-norm blocks)"
 _LINEAR_ATTN = "linear-attention layers (gated DeltaNet / lightning attention)"
 _SSM = "state-space (Mamba) layers"
-_POS_OFFSET = "a learned position table with 2 extra rows (OPT/BART offset)"
 _SUB_NORM = "extra norms inside the attention and MLP (BitNet sub-norms)"
 _POST_NORM = "post-norm blocks (a norm after each residual add, none before the head)"
 _CROSS_ATTN = "cross-attention layers"
@@ -578,7 +577,9 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "mpt": ("ALiBi and clip settings in a nested attn_config",), "bitnet": (_SUB_NORM,),
         "cohere_compass_text": ("a text tower of a retrieval model",),
         "openai-gpt": (_POST_NORM,), "bert-generation": (_POST_NORM,),
-        "trocr": (_POS_OFFSET,),
+        # TrOCR's decoder adds, then norms (post-LN, as BART); its position offset alone
+        # would be read (Family.position_offset).
+        "trocr": (_POST_NORM,),
         "diffllama": ("differential attention (two softmax maps and lambda parameters)",),
         "doge": ("dynamic-mask attention and residual scales",),
         "jetmoe": ("mixture-of-attention-heads experts",),

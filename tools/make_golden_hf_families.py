@@ -74,6 +74,7 @@ _SIZES: dict[str, int] = {
     "num_attention_heads": 4, "n_head": 4, "n_heads": 4, "num_heads": 4,
     "num_key_value_heads": 2, "n_kv_heads": 2, "num_kv_heads": 2,
     "multi_query_group_num": 2, "head_dim": 16, "kv_channels": 16,
+    "decoder_attention_heads": 4, "decoder_ffn_dim": 96,  # TrOCR's decoder naming
     "attention_head_dim": 16,
     # feed-forward
     "intermediate_size": 96, "n_inner": 96, "ffn_hidden_size": 96, "ffn_dim": 96,
@@ -103,7 +104,7 @@ _SIZES: dict[str, int] = {
     "rotary_dim": 8,
 }
 # Layer counts, and the sliding window (shorter than SEQ_LEN, so a mask would matter).
-_LAYER_KEYS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers")
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "n_layers", "num_layers", "decoder_layers")
 _WINDOW_KEYS = ("sliding_window", "attention_window_size", "window_size")
 # Lists with one entry per layer: cut or cycled to N_LAYERS.
 _PER_LAYER_KEYS = ("layer_types", "layers_block_type", "hybrid_override_pattern",

@@ -73,6 +73,7 @@ def from_hf_config(config: str | PathLike[str] | Mapping[str, Any]) -> Architect
     if family is None:
         _check_unknown_family(data, model_type)
         family = _UNKNOWN_FAMILY
+    data = _flatten(data, family.nested)
     if family.needs:
         msg = (f"model_type={model_type!r} is refused: the family has "
                f"{'; '.join(family.needs)}, which no Architecture field expresses yet")
@@ -98,6 +99,28 @@ def from_hf_config(config: str | PathLike[str] | Mapping[str, Any]) -> Architect
                       "biases only as attention_bias/mlp_bias say), every key understood",
                       UnknownFamilyWarning, stacklevel=2)
     return arch
+
+
+def _flatten(data: dict[str, Any], nested: tuple[str, ...]) -> dict[str, Any]:
+    """The keys of nested config dicts (DBRX's attn_config, ffn_config) moved up; their
+    bookkeeping keys are dropped, and a key given twice must agree."""
+    flat = dict(data)
+    for outer in nested:
+        inner = flat.get(outer)
+        if inner is None:
+            continue
+        if not isinstance(inner, Mapping):
+            msg = f"{outer}={inner!r} is invalid: it must be a dict of config keys"
+            raise ValueError(msg)
+        for key, value in inner.items():
+            if key in NEUTRAL_KEYS:
+                continue
+            if key in flat and flat[key] != value:
+                msg = (f"{outer}.{key}={value!r} is invalid: it disagrees with {key}="
+                       f"{flat[key]!r} given elsewhere in the config")
+                raise ValueError(msg)
+            flat[key] = value
+    return flat
 
 
 def _load(config: str | PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
@@ -263,7 +286,7 @@ def _read(data: Mapping[str, Any], model_type: str,
         if data.get(key) is not None and data[key] != fields[name]:
             msg = (f"{key}={data[key]!r} is refused for model_type {model_type!r}: only "
                    f"{fields[name]!r} (equal to {sources.get(name, name)}) is read; another "
-                   "value adds projections no Architecture field expresses")
+                   "value is a layout no Architecture field expresses")
             raise ValueError(msg)
     return fields, sources
 
@@ -382,7 +405,10 @@ def _list(key: str, value: Any) -> list[Any]:
 def _ffn(data: Mapping[str, Any], family: Family) -> str:
     keys, default = family.activation
     key = next((k for k in keys if k in data), keys[0] if keys else "activation")
-    act = _validate.text(key, data[key]) if key in data else default
+    value = data.get(key, default)
+    if isinstance(value, Mapping):  # DBRX's ffn_act_fn: {"name": "silu"}
+        key, value = f"{key}.name", value.get("name", default)
+    act = _validate.text(key, value)
     if family.gated:
         if act in _SILU_NAMES:
             return "swiglu"

@@ -111,6 +111,9 @@ class Family:
         A boolean key that, when true, gives one key/value head (GPT-BigCode, Falcon).
     d_ff_multiple
         A key giving ``d_ff`` as a multiple of ``d_model`` (MPT's ``expansion_ratio``).
+    nested
+        Keys holding a dict of further keys (DBRX's ``attn_config`` and ``ffn_config``),
+        read as if they were top-level keys.
     equal_to
         Config keys that must equal an Architecture field read (OPT's
         ``word_embed_proj_dim`` and ``d_model``: otherwise projections are added).
@@ -140,6 +143,7 @@ class Family:
     window_pattern: tuple[str | None, int] | None = None
     position_offset: int = 0
     equal_to: Mapping[str, str] = field(default_factory=dict)
+    nested: tuple[str, ...] = ()
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -260,6 +264,21 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     # parameters), an ungated squared-ReLU MLP, partial rotary (elementwise).
     "nemotron": Family(fixed=_ROTARY_LN, flags=_LLAMA_FLAGS,
                        activation=(("hidden_act",), "relu2"), gated=False),
+    # DBRX: sizes in nested attn_config/ffn_config; fused Wqkv, LayerNorm without bias,
+    # GLU experts (ffn_act_fn) of ffn_hidden_size, router without bias, no tying.
+    "dbrx": Family(keys={"d_model": "d_model", "n_layers": "n_layers", "n_heads": "n_heads",
+                         "n_kv_heads": "kv_n_heads", "head_dim": (), "d_ff": (),
+                         "max_position_embeddings": "max_seq_len"},
+                   nested=("attn_config", "ffn_config"),
+                   fixed={"position": "rotary", "norm": "layernorm_nobias", **_NO_BIAS},
+                   flags={"tie_embeddings": ("tie_word_embeddings", False)},
+                   activation=(("ffn_act_fn",), "silu"),
+                   moe={"n_experts": "moe_num_experts", "top_k": "moe_top_k",
+                        "d_ff_expert": "ffn_hidden_size"},
+                   equal_to={"hidden_size": "d_model", "num_key_value_heads": "n_kv_heads"},
+                   neutral=frozenset({"attn_pdrop", "emb_pdrop", "moe_jitter_eps", "moe_loss_weight",
+                                      "moe_normalize_expert_weights", "ffn_config",
+                                      "attn_config"})),
     "starcoder2": Family(uniform_window=True, fixed=_ROTARY_LN,
                          flags={"qkv_bias": ("use_bias", True), "out_bias": ("use_bias", True),
                                 "mlp_bias": ("use_bias", True),

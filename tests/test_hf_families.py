@@ -26,7 +26,7 @@ GOLDEN = load_golden("hf_families.json")
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 85
+READ_EXACTLY_AT_LEAST = 86
 
 
 def _read(entry):
@@ -130,6 +130,25 @@ def test_opt_with_an_embedding_projection_is_refused(width):
     config = {**BUILT["opt"]["hf_config"], "word_embed_proj_dim": width}
     with pytest.raises(ValueError, match=f"^word_embed_proj_dim={width} is refused"):
         sp.Architecture.from_hf_config(config)
+
+
+def test_dbrx_nested_configs_are_read_and_must_agree():
+    """DBRX keeps kv_n_heads in attn_config and the expert sizes in ffn_config; a nested
+    key that disagrees with the same key elsewhere is refused, naming both."""
+    config = BUILT["dbrx"]["hf_config"]
+    arch = _read(BUILT["dbrx"])
+    assert arch.n_kv_heads == config["attn_config"]["kv_n_heads"]
+    assert (arch.n_experts, arch.d_ff_expert) == (config["ffn_config"]["moe_num_experts"],
+                                                  config["ffn_config"]["ffn_hidden_size"])
+    wider = {**config, "ffn_config": {**config["ffn_config"], "hidden_size": 128}}
+    with pytest.raises(ValueError, match=r"^hidden_size=128 is refused .*equal to d_model"):
+        sp.Architecture.from_hf_config(wider)
+    top_k = config["ffn_config"]["moe_top_k"]
+    with pytest.raises(ValueError, match=rf"^ffn_config.moe_top_k={top_k} is invalid: it "
+                                         rf"disagrees with moe_top_k={top_k + 1}"):
+        sp.Architecture.from_hf_config({**config, "moe_top_k": top_k + 1})
+    with pytest.raises(ValueError, match=r"^attn_config=3 is invalid"):
+        sp.Architecture.from_hf_config({**config, "attn_config": 3})
 
 
 def test_ernie_moe_interval_below_one_is_refused():

@@ -73,7 +73,7 @@ _SIZES: dict[str, int] = {
     # heads
     "num_attention_heads": 4, "n_head": 4, "n_heads": 4, "num_heads": 4,
     "num_key_value_heads": 2, "n_kv_heads": 2, "num_kv_heads": 2,
-    "multi_query_group_num": 2, "head_dim": 16, "kv_channels": 16,
+    "multi_query_group_num": 2, "kv_n_heads": 2, "head_dim": 16, "kv_channels": 16,
     "decoder_attention_heads": 4, "decoder_ffn_dim": 96,  # TrOCR's decoder naming
     "attention_head_dim": 16,
     # feed-forward
@@ -140,6 +140,9 @@ _HAND_COUNT = {
     "aten.mv": _mv_flops,
     "aten.addmv": _mv_flops,
 }
+#: Reductions with a "linalg" name: a vector norm squares and sums, elementwise work like
+#: LayerNorm's variance, which the counter leaves out in every family.
+_NOT_MATMUL = ("linalg_vector_norm",)
 _MATMUL_LIKE = ("scaled_dot_product", "solve", "matmul", "einsum", "mv", "dot", "outer",
                 "cholesky", "inverse", "fft", "_grouped_mm", "linalg", "tensordot")
 
@@ -155,7 +158,8 @@ class _UncountedOps(TorchDispatchMode):
         packet = func._overloadpacket
         name = str(packet)
         short = name.removeprefix("aten.")
-        if packet not in flop_registry and any(m in short for m in _MATMUL_LIKE):
+        if (packet not in flop_registry and any(m in short for m in _MATMUL_LIKE)
+                and short not in _NOT_MATMUL):
             entry = self.ops.setdefault(name, {"calls": 0, "flops_forward_by_hand": 0})
             entry["calls"] += 1
             formula = _HAND_COUNT.get(name)
@@ -215,6 +219,20 @@ def shrink(config: Any) -> Any:
                 "hidden_dropout_prob", "router_jitter_noise", "ffn_dropout"):
         if isinstance(data.get(key), float):
             new[key] = 0.0
+    # DBRX keeps its sizes in nested attn_config/ffn_config dicts; its attention config
+    # class in transformers 5.24 lacks the rope_theta its modelling code reads (set to
+    # 10000: an elementwise rotation, no count changes).
+    for key in ("attn_config", "ffn_config"):
+        if isinstance(data.get(key), dict):
+            sub = data[key]
+            new[key] = {**sub, **{k: v for k, v in _SIZES.items()
+                                  if isinstance(sub.get(k), int) and v is not None}}
+    if isinstance(data.get("attn_config"), dict):
+        new["attn_config"].setdefault("rope_theta", 10000.0)
+        # Its clip_qkv=None default reaches torch.clamp(None, None); any bound (an
+        # elementwise clamp) builds.
+        if new["attn_config"].get("clip_qkv") is None:
+            new["attn_config"]["clip_qkv"] = 8.0
     kwargs = {k: v for k, v in data.items()
               if k not in ("model_type", "transformers_version", "architectures")}
     kwargs.update(new)

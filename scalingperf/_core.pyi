@@ -332,6 +332,8 @@ class TimeReport:
     @property
     def pp_communication(self) -> float: ...
     @property
+    def cp_communication(self) -> float: ...
+    @property
     def stage(self) -> float: ...
     @property
     def bubble(self) -> float: ...
@@ -397,6 +399,9 @@ def estimate(
     interleave: int,
     sequence_parallel: bool,
     optimizer: str,
+    cp: int,
+    layers_per_stage: tuple[int, int, int] | str | None,
+    recompute_every: int | None,
     /,
 ) -> TrainingReport: ...
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
@@ -432,6 +437,13 @@ class Grid:
         global_batch: int,
         compute: float,
         bounds: list[tuple[str, float, float]],
+        cp: int = 1,
+        first_stage_layers: int = -1,
+        middle_stage_layers: int = -1,
+        last_stage_layers: int = -1,
+        embedding_in_split: bool = False,
+        loss_in_split: bool = False,
+        recompute_every: int = 0,
     ) -> None: ...
     @property
     def size(self) -> int: ...

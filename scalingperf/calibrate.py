@@ -49,7 +49,7 @@ _Vector = Sequence[float] | npt.NDArray[np.float64]
 _ARCH_TYPES = {f.name: f.type for f in dataclasses.fields(Architecture)
                if f.init and f.name != "name"}
 _ARCH_FIELDS = tuple(_ARCH_TYPES)
-_INTEGER_OPTIONS = ("batch", "seq_len", "tp", "pp", "dp", "ep", "zero", "microbatches",
+_INTEGER_OPTIONS = ("batch", "seq_len", "tp", "cp", "pp", "dp", "ep", "zero", "microbatches",
                     "interleave")
 _FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel")
 _TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
 from . import _core, _validate
 from ._format import count, duration, gib, si, table
+from ._stages import stage_split
 from .architecture import Architecture
 from .devices import Hardware, get_hardware
 from .layers import OpTable
@@ -65,7 +66,7 @@ _MEMORY_FIELDS = ("params", "weights", "gradients", "optimizer", "activations", 
                   "activations_in_flight", "logits", "temporary", "per_gpu", "capacity", "fits",
                   "kv_cache", "inference", "max_inference_batch", "pipeline_stage")
 _TIME_FIELDS = ("forward", "backward", "recompute", "tp_communication", "ep_communication",
-                "pp_communication", "stage", "bubble", "dp_communication", "optimizer", "step",
+                "pp_communication", "cp_communication", "stage", "bubble", "dp_communication", "optimizer", "step",
                 "tokens_per_step", "tokens_per_s")
 _RATIOS = ("mfu", "hfu", "tp_efficiency", "tp_gemm_efficiency", "tp_communication_efficiency",
            "pipeline_bubble")
@@ -84,6 +85,7 @@ def estimate(
     pp: int = 1,
     dp: int = 1,
     ep: int = 1,
+    cp: int = 1,
     zero: int = 0,
     optimizer: str = "adamw",
     recompute: str = "none",
@@ -96,6 +98,8 @@ def estimate(
     efficiency: _core.Efficiency | None = None,
     tp_overlap: float | None = None,
     dp_overlap: float | None = None,
+    layers_per_stage: Sequence[int] | str | None = None,
+    recompute_every: int | None = None,
 ) -> Report:
     """Parameters, FLOPs, memory per device and step time of training ``arch``.
 
@@ -114,7 +118,19 @@ def estimate(
     hardware : str, Hardware, dict or path
         A built-in device (see :func:`hardware`), or your own.
     tp, pp, dp, ep : int
-        Tensor-, pipeline-, data- and expert-parallel degrees (ep divides dp).
+        Tensor-, pipeline-, data- and expert-parallel degrees (ep divides dp x cp: expert
+        groups are carved out of the data- and context-parallel ranks).
+    cp : int
+        Context-parallel degree: each sequence split over cp ranks, which hold the same
+        weights (world size tp x cp x pp x dp). Ring attention as in Megatron-Core and
+        Transformer Engine: each rank holds two chunks of seq_len / (2 cp) tokens, one
+        from each end of the sequence, so causal attention's work is equal on every rank
+        (2 cp must divide seq_len); keys and values go around the cp ring point to point,
+        cp - 1 steps per attention forward and again with their gradients backward, each
+        step overlapped with the attention of the block it brought (exposed:
+        max(0, transfer - attention / cp) per step, ``time.cp_communication``). Every
+        op's work and saved activations divide by cp; gradients are reduced, and ZeRO
+        shards, over dp x cp.
     zero : {0, 1, 2, 3}
         ZeRO stage over dp (Rajbhandari et al. 2020).
     optimizer : {"adamw", "adamw-bf16", "sgd"}
@@ -122,6 +138,13 @@ def estimate(
         in 16-bit), AdamW with 16-bit states and no master copy, SGD with momentum.
     recompute : {"none", "selective", "full"}
         Activation recomputation (Korthikanti et al. 2022).
+    recompute_every : int, optional
+        Full recomputation of every n-th transformer layer of each pipeline device, the
+        others saving everything (needs ``recompute="none"``): torchtitan's
+        ``selective_ac_option = "n"``, which counts a device's blocks from 1 and
+        checkpoints block k when k % n == 0, so floor(layers / n) layers per device keep
+        only their input and redo their forward (and its collectives) in backward.
+        ``recompute_every=1`` is ``recompute="full"``. None (the default): no layer.
     flash_attention : bool
         A fused attention kernel: no s x s scores in memory, masked blocks skipped.
     implementation : {"megatron", "huggingface"}
@@ -131,6 +154,19 @@ def estimate(
         Micro-batches per step and replica; None (the default) means ``pp``.
     interleave : int
         Virtual pipeline stages per device (interleaved 1F1B).
+    layers_per_stage : list of int or str, optional
+        Uneven pipeline stages. A list of the transformer layers on each of the ``pp``
+        devices (with ``interleave``, all of a device's virtual stages together): the
+        first and the last may differ, the devices between hold the same number, as
+        Megatron-LM's ``--decoder-first-pipeline-num-layers`` /
+        ``--decoder-last-pipeline-num-layers`` split them (Llama 3 405B: 126 layers on
+        16 stages, one fewer on the first and the last). Or a rule: ``"embedding"``,
+        ``"loss"`` or ``"embedding+loss"`` count the embedding (the loss) as one layer of
+        the first (last) virtual stage and split ``n_layers + 1 (+ 1)`` evenly over
+        ``pp x interleave`` virtual stages (Megatron-Core's
+        ``account_for_embedding_in_pipeline_split`` / ``account_for_loss_in_pipeline_split``).
+        None (the default): ``pp`` divides ``n_layers`` evenly. The slowest device sets the
+        stage time (and so the bubble), the busiest device's memory decides the fit.
     efficiency : Efficiency, optional
         Achieved fractions of peak compute (GEMMs, attention), memory and network
         bandwidth, and how much of the data-parallel reduction overlaps compute. Default:
@@ -155,7 +191,8 @@ def estimate(
     args = (arch._core, device._core,
             device.default_efficiency if efficiency is None else efficiency,
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
-            dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer)
+            dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer, cp,
+            stage_split(layers_per_stage, pp), recompute_every)
     try:
         return Report(arch, device, args, _core.estimate(*args))
     except TypeError:
@@ -194,15 +231,17 @@ def _efficiency(value: Any) -> _core.Efficiency:
 
 _OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "dropout",
                  "implementation", "tp", "pp", "dp", "ep", "zero", "microbatches",
-                 "interleave", "sequence_parallel", "optimizer")
+                 "interleave", "sequence_parallel", "optimizer", "cp", "layers_per_stage",
+                 "recompute_every")
 
 
 def _converted(values: tuple[Any, ...]) -> list[Any]:
     """The options as the core's exact types, or a ValueError naming the field."""
     out: list[Any] = []
     for name, value in zip(_OPTION_NAMES, values, strict=True):
-        if name == "microbatches" and value is None:
-            out.append(None)
+        if ((name in ("microbatches", "recompute_every") and value is None)
+                or name == "layers_per_stage"):
+            out.append(value)  # None, or already exact (stage_split)
         elif name in _FLAG_OPTIONS:
             out.append(_validate.flag(name, value))
         elif name in _TEXT_OPTIONS:
@@ -238,7 +277,8 @@ class Report:
         ``max_inference_batch``.
     time : TimeReport
         Seconds: per micro-batch ``forward``, ``backward``, ``recompute``,
-        ``tp_communication``, ``ep_communication``, ``pp_communication``, ``stage``; per step
+        ``tp_communication``, ``ep_communication``, ``pp_communication``,
+        ``cp_communication``, ``stage``; per step
         ``bubble``, ``dp_communication``, ``optimizer``, ``step``; ``tokens_per_s``.
     mfu, hfu : float
         Model and hardware FLOPs utilisation.
@@ -291,7 +331,7 @@ class Report:
     tp_gemm_efficiency = property(lambda self: self._result.tp_gemm_efficiency)
     tp_communication_efficiency = property(lambda self: self._result.tp_communication_efficiency)
     pipeline_bubble = property(lambda self: self._result.pipeline_bubble)
-    devices = property(lambda self: self._result.devices, doc="tp x pp x dp.")
+    devices = property(lambda self: self._result.devices, doc="tp x cp x pp x dp.")
     microbatches = property(lambda self: self._result.microbatches)
 
     @property

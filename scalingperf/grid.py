@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _core, _validate
+from ._stages import stage_split
 from .architecture import Architecture
 from .devices import Hardware, get_hardware
 
@@ -25,7 +26,7 @@ _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm"
 AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group", "d_ff",
         "ffn_ratio", "ffn", "n_experts", "top_k", "n_shared_experts", "d_ff_expert",
         "attention_window", "global_every", "vocab_size", "seq_len", "batch", "recompute",
-        "tp", "pp", "dp", "ep", "zero", "microbatches")
+        "tp", "cp", "pp", "dp", "ep", "zero", "microbatches")
 _MODEL_AXES = AXES[:16]
 _WORKLOAD_AXES = ("seq_len", "batch", "recompute")
 FFN_KINDS = ("gelu", "relu", "swiglu", "geglu")
@@ -47,8 +48,8 @@ GRID_DEFAULTS: dict[str, Any] = dict(ffn="swiglu", position="rotary", norm="rmsn
 _OPTIONS = dict(dtype="bf16", flash_attention=True, dropout=False, implementation="megatron",
                 sequence_parallel=False, optimizer="adamw", interleave=1, ffn_multiple=1,
                 n_gpus=0, global_batch=0, compute=0.0, hardware="H100-SXM", efficiency=None,
-                batch=None, seq_len=None, recompute="none", tp=1, pp=1, dp=1, ep=1, zero=0,
-                microbatches=None)
+                batch=None, seq_len=None, recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1,
+                zero=0, microbatches=None, layers_per_stage=None, recompute_every=None)
 _RANGE_CONSTRAINTS = {"params": "params_non_embedding", "active_params": "params_active",
                       "aspect": "aspect_ratio"}
 #: Most values one axis may list: an axis is materialised as a list of numbers.
@@ -150,6 +151,24 @@ def _expand_shapes(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def _stage_split(value: Any, pp: Any) -> tuple[int, int, int] | str | None:
+    """A grid's layers_per_stage: a list only with a fixed pp (its middle derives from it)."""
+    if value is not None and not isinstance(value, str) and _is_axis(pp):
+        msg = (f"layers_per_stage={value!r} is invalid: a list of layers per stage needs a "
+               "fixed pp, not an axis (or give a rule such as 'embedding+loss')")
+        raise ValueError(msg)
+    return stage_split(value, pp)
+
+
+def _recompute_every(value: Any) -> int:
+    """A grid's recompute_every: None (0 for the core) or n >= 1."""
+    if value is None:
+        return 0
+    every = _validate.integer("recompute_every", value)
+    _in_range("recompute_every", every, 1, 2**20)
+    return every
+
+
 def _nonnegative(field: str, value: Any) -> float:
     result = _validate.real(field, value)
     if result < 0:
@@ -175,7 +194,7 @@ class Grid:
     """A grid of configurations: every combination of the axes given as sequences.
 
     Any architecture field, ``seq_len``, ``batch``, ``recompute`` and the layout (``tp``,
-    ``pp``, ``dp``, ``ep``, ``zero``, ``microbatches``) can be an axis (a list, range or
+    ``cp``, ``pp``, ``dp``, ``ep``, ``zero``, ``microbatches``) can be an axis (a list, range or
     array) or fixed (a scalar). Derived axes: ``head_dim`` without ``n_heads`` gives
     ``n_heads = d_model / head_dim``; ``gqa_group`` gives ``n_kv_heads = n_heads / group``;
     ``ffn_ratio`` (with ``ffn_multiple``) gives ``d_ff = ratio x d_model`` rounded up.
@@ -189,7 +208,7 @@ class Grid:
     decoder (:data:`GRID_DEFAULTS`: SwiGLU, rotary, RMSNorm, 32,000 tokens).
 
     Constraints, evaluated in the core: points whose sizes do not divide are skipped;
-    ``n_gpus`` fixes the world size (``dp = n_gpus / (tp pp)``); ``global_batch`` (sequences
+    ``n_gpus`` fixes the world size (``dp = n_gpus / (tp cp pp)``); ``global_batch`` (sequences
     per step) sets ``microbatches``; ``params`` and ``active_params`` (non-embedding,
     ``(lo, hi)``), ``aspect`` (``d_model / n_layers``, ``(lo, hi)``) and ``max_memory``
     (bytes per GPU, or ``"device"``) bound the rows; ``compute`` (FLOPs) adds
@@ -197,7 +216,10 @@ class Grid:
 
     Other options as in :func:`scalingperf.estimate`: ``dtype``, ``hardware``,
     ``flash_attention``, ``dropout``, ``implementation``, ``sequence_parallel``,
-    ``optimizer``, ``interleave``, ``efficiency``.
+    ``optimizer``, ``interleave``, ``efficiency``, ``recompute_every``, ``layers_per_stage``
+    (a rule such as
+    ``"embedding+loss"`` applies to every point; a list needs a fixed ``pp`` of its
+    length).
     """
 
     spec: Mapping[str, Any]
@@ -426,14 +448,14 @@ class Grid:
         base["dense_layers"] = list(base.get("dense_layers", ()))
         core_base = _core.Architecture(**base)
         bounds = [(column, lo, hi) for _, column, lo, hi in self._bounds(spec)]
-        fixed = {name: spec[name] for name in ("batch", "seq_len", "recompute", "tp", "pp", "dp",
-                                                "ep", "zero", "microbatches")}
+        fixed = {name: spec[name] for name in ("batch", "seq_len", "recompute", "tp", "cp", "pp",
+                                                "dp", "ep", "zero", "microbatches")}
         for name in ("batch", "seq_len"):
             if name in first:
                 fixed[name] = int(first[name])
             elif fixed[name] is None:
                 fixed[name] = 1  # a placeholder: _build refuses to sweep without it
-        for name in ("batch", "seq_len", "tp", "pp", "dp", "ep", "zero"):
+        for name in ("batch", "seq_len", "tp", "cp", "pp", "dp", "ep", "zero"):
             if name in first:
                 fixed[name] = int(first[name])
             else:
@@ -446,6 +468,7 @@ class Grid:
             _core.check_axis("microbatches", [float(fixed["microbatches"])])
         if "recompute" in first:
             fixed["recompute"] = RECOMPUTE[int(first["recompute"])]
+        split = _stage_split(spec["layers_per_stage"], spec["pp"])
         return _core.Grid(
             base=core_base, axes=axes, batch=fixed["batch"], seq_len=fixed["seq_len"],
             recompute=_validate.text("recompute", fixed["recompute"]),
@@ -461,7 +484,13 @@ class Grid:
             ffn_multiple=_validate.integer("ffn_multiple", spec["ffn_multiple"]),
             derive_heads=derive_heads, n_gpus=_validate.integer("n_gpus", spec["n_gpus"]),
             global_batch=_validate.integer("global_batch", spec["global_batch"]),
-            compute=_nonnegative("compute", spec["compute"]), bounds=bounds)
+            compute=_nonnegative("compute", spec["compute"]), bounds=bounds, cp=fixed["cp"],
+            first_stage_layers=split[0] if isinstance(split, tuple) else -1,
+            middle_stage_layers=split[1] if isinstance(split, tuple) else -1,
+            last_stage_layers=split[2] if isinstance(split, tuple) else -1,
+            embedding_in_split=isinstance(split, str) and split != "loss",
+            loss_in_split=isinstance(split, str) and split != "embedding",
+            recompute_every=_recompute_every(spec["recompute_every"]))
 
     def _bounds(self, spec: Mapping[str, Any]) -> list[tuple[str, str, float, float]]:
         """The bounds on result columns, in the core's order: (what the user asked for,

@@ -455,9 +455,12 @@ class SweepResult:
         options = {name: spec[name] for name in ("dtype", "flash_attention", "dropout",
                                                  "implementation", "sequence_parallel",
                                                  "optimizer", "interleave", "efficiency",
-                                                 "hardware") if name in spec}
+                                                 "hardware", "layers_per_stage",
+                                                 "recompute_every")
+                   if name in spec}
         return estimate(self.architecture(i), batch=row["batch"], seq_len=row["seq_len"],
-                        recompute=row["recompute"], tp=row["tp"], pp=row["pp"], dp=row["dp"],
+                        recompute=row["recompute"], tp=row["tp"], cp=row["cp"], pp=row["pp"],
+                        dp=row["dp"],
                         ep=row["ep"], zero=row["zero"], microbatches=row["microbatches"],
                         **options)
 

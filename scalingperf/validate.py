@@ -5,9 +5,9 @@ record with its architecture, device, layout, number format, the measured quanti
 source printed it, how the source counts FLOPs, and where it comes from. :func:`validate`
 estimates every record that the model can express with the default :class:`Efficiency`,
 converts the predicted step time into the measured quantity the way the source counts it,
-and reports signed and absolute relative errors; records it cannot express (FP8, context
-parallelism, uneven pipeline stages, a device not in ``devices.json``, an architecture not
-modelled) are listed with the reason.
+and reports signed and absolute relative errors; records it cannot express (uneven
+pipeline stages, a device not in ``devices.json``, an architecture not modelled) are listed
+with the reason.
 """
 
 from __future__ import annotations
@@ -368,8 +368,6 @@ def _static_reasons(rec: Mapping[str, Any], layout: Mapping[str, Any]) -> list[s
     reasons = list(rec.get("unsupported", ()))
     if rec["dtype"] not in _DTYPES:
         reasons.append(f"{rec['dtype']} not modelled (estimate() takes {', '.join(_DTYPES)})")
-    if layout["cp"] > 1:
-        reasons.append(f"context parallelism (cp={layout['cp']}) not modelled")
     try:
         get_hardware(rec["hardware"])
     except ValueError:
@@ -455,11 +453,13 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
         report = estimate(
             arch, batch=micro, seq_len=layout["seq_len"], dtype=rec["dtype"],
             hardware=_hardware(rec["hardware"], rec.get("hardware_overrides")),
-            tp=layout["tp"], pp=layout["pp"], dp=dp, ep=layout["ep"], zero=layout["zero"],
+            tp=layout["tp"], pp=layout["pp"], dp=dp, ep=layout["ep"], cp=layout["cp"],
+            zero=layout["zero"],
             recompute=layout["recompute"], flash_attention=layout["flash_attention"],
             sequence_parallel=layout["sequence_parallel"], dropout=layout["dropout"],
             microbatches=layout["global_batch"] // (dp * micro),
-            interleave=layout["interleave"])
+            interleave=layout["interleave"],
+            layers_per_stage=layout.get("layers_per_stage"))
     except ValueError as error:
         return row(reason=str(error))
     step = report.time.step

@@ -108,7 +108,7 @@ class _approx(float):
 
 # -- estimate() -------------------------------------------------------------------------
 
-INT_OPTIONS = ("batch", "seq_len", "tp", "pp", "dp", "ep", "zero", "microbatches",
+INT_OPTIONS = ("batch", "seq_len", "tp", "cp", "pp", "dp", "ep", "zero", "microbatches",
                "interleave")
 FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel")
 TEXT_OPTIONS = {"dtype": ["bf16", "fp16", "fp32", "tf32", "fp8"],
@@ -116,7 +116,7 @@ TEXT_OPTIONS = {"dtype": ["bf16", "fp16", "fp32", "tf32", "fp8"],
                 "implementation": ["megatron", "huggingface", "deepspeed"],
                 "optimizer": ["adamw", "adamw-bf16", "sgd", "lion"]}
 ESTIMATE_FIELDS = {*INT_OPTIONS, *FLAG_OPTIONS, *TEXT_OPTIONS, "efficiency", "hardware",
-                   "arch", "pp * interleave", "world size tp*pp*dp"}
+                   "arch", "pp * interleave", "tp*cp", "world size tp*cp*pp*dp"}
 MODELS = [sp.Architecture.preset(name) for name in ("gpt2-small", "llama-2-7b", "mixtral-8x7b")]
 MODELS.append(sp.Architecture(d_model=64, n_layers=4, n_heads=4, n_experts=4, top_k=2,
                               vocab_size=100, max_position_embeddings=64, capacity_factor=1.5))
@@ -130,6 +130,7 @@ VALID_OPTIONS = {
     "batch": _exact_variants(st.integers(1, 8)),
     "seq_len": _exact_variants(st.integers(1, 64)),
     "tp": _exact_variants(st.sampled_from([1, 2, 4])),
+    "cp": _exact_variants(st.sampled_from([1, 2, 3, 4])),
     "pp": st.sampled_from([1, 2]), "dp": st.sampled_from([1, 2, 8]),
     "ep": st.sampled_from([1, 2]), "zero": st.integers(0, 3),
     "microbatches": st.one_of(st.none(), st.integers(1, 8)),

@@ -34,7 +34,9 @@ def test_residuals_are_the_step_ratio_of_every_predicted_run():
     assert intervals.residuals() is runs  # cached
 
 
-@pytest.mark.parametrize("level", [0.5, 0.8, 0.9, 0.95])
+# Not at 0.5: the model is optimistic on average, so a narrow interval may lie above the
+# point estimate (Report.step_interval says so).
+@pytest.mark.parametrize("level", [0.8, 0.9, 0.95])
 def test_intervals_contain_the_point_estimate(report, level):
     lo, hi = report.step_interval(level)
     assert lo <= report.time.step <= hi

@@ -245,7 +245,7 @@ def test_a_filtered_sweep_keeps_only_its_rows_in_memory(tmp_path):
     # against d_ff's limit before it becomes an integer (it overflowed int64 before).
     (dict(ffn_ratio=[2**24], ffn_multiple=2**24), "ffn_ratio x d_model is above d_ff's limit"),
     # tp x pp and batch x dp: each factor is range-checked first, so no product overflows.
-    (dict(tp=[2**20], pp=[2**20], n_gpus=2**20), "tp x pp does not divide n_gpus"),
+    (dict(tp=[2**20], pp=[2**20], n_gpus=2**20), "tp x cp x pp does not divide n_gpus"),
     (dict(n_gpus=2**62), "n_gpus=4611686018427387904 is invalid"),
     (dict(global_batch=2**62), "global_batch=4611686018427387904 is invalid"),
 ])

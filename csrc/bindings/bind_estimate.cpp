@@ -26,20 +26,36 @@ struct BoundReport {
   sp::Efficiency efficiency;
 };
 
+/// layers_per_stage as estimate() passes it: None, the (first, middle, last) devices'
+/// layers, or a rule naming what counts as a layer ("embedding", "loss",
+/// "embedding+loss").
+struct StageSplit {
+  std::int64_t first = -1, middle = -1, last = -1;
+  bool embedding = false, loss = false;
+};
+
 Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_t batch,
                std::int64_t seq_len, const std::string& recompute, const std::string& dtype,
                bool flash_attention, bool dropout, const std::string& implementation,
                std::int64_t tp, std::int64_t pp, std::int64_t dp, std::int64_t ep,
                std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
-               bool sequence_parallel, const std::string& optimizer) {
+               bool sequence_parallel, const std::string& optimizer, std::int64_t cp,
+               const StageSplit& split, std::int64_t recompute_every) {
   Inputs in;
   in.work = sp::Workload{batch,           seq_len, sp::parse_recompute(recompute),
                          sp::parse_dtype(dtype), flash_attention, dropout,
-                         sp::parse_implementation(implementation)};
+                         sp::parse_implementation(implementation), recompute_every};
   sp::validate(arch, in.work);
   sp::peak_flops(hw, in.work.dtype);  // the device must support the format
-  in.layout = sp::resolve(arch, sp::Layout{tp, pp, dp, ep, zero, microbatches, interleave,
-                                           sequence_parallel, sp::parse_optimizer(optimizer)});
+  sp::Layout layout{tp, pp, dp, ep, zero, microbatches, interleave,
+                    sequence_parallel, sp::parse_optimizer(optimizer), cp};
+  layout.first_stage_layers = split.first;
+  layout.middle_stage_layers = split.middle;
+  layout.last_stage_layers = split.last;
+  layout.embedding_in_split = split.embedding;
+  layout.loss_in_split = split.loss;
+  in.layout = sp::resolve(arch, layout);
+  sp::check_context(in.work, in.layout);
   return in;
 }
 
@@ -73,6 +89,34 @@ std::string exact_str(py::handle value) {
     PyErr_Clear();  // not encodable (lone surrogates): the converting path refuses it
   }
   not_exact();
+}
+
+StageSplit stage_split_of(py::handle value) {
+  StageSplit split;
+  if (value.is_none()) return split;
+  if (PyTuple_CheckExact(value.ptr()) && PyTuple_GET_SIZE(value.ptr()) == 3) {
+    split.first = exact_int(PyTuple_GET_ITEM(value.ptr(), 0));
+    split.middle = exact_int(PyTuple_GET_ITEM(value.ptr(), 1));
+    split.last = exact_int(PyTuple_GET_ITEM(value.ptr(), 2));
+    return split;
+  }
+  const std::string rule = exact_str(value);
+  if (rule != "embedding" && rule != "loss" && rule != "embedding+loss") not_exact();
+  split.embedding = rule != "loss";
+  split.loss = rule != "embedding";
+  return split;
+}
+
+/// None: no layer checkpointed (0 for the core); an explicit 0 is refused.
+std::int64_t recompute_every_of(py::handle value) {
+  if (value.is_none()) return 0;
+  const std::int64_t n = exact_int(value);
+  if (n < 1) {
+    throw std::invalid_argument("recompute_every=" + std::to_string(n) +
+                                " is invalid: it must be >= 1 (leave it None to checkpoint no "
+                                "layer)");
+  }
+  return n;
 }
 
 /// None: one micro-batch per pipeline stage (0 for the core); an explicit 0 is refused.
@@ -177,6 +221,7 @@ void bind_estimate(py::module_& m) {
       .def_readonly("tp_communication", &sp::TimeReport::tp_communication)
       .def_readonly("ep_communication", &sp::TimeReport::ep_communication)
       .def_readonly("pp_communication", &sp::TimeReport::pp_communication)
+      .def_readonly("cp_communication", &sp::TimeReport::cp_communication)
       .def_readonly("stage", &sp::TimeReport::stage)
       .def_readonly("bubble", &sp::TimeReport::bubble)
       .def_readonly("dp_communication", &sp::TimeReport::dp_communication)
@@ -210,13 +255,16 @@ void bind_estimate(py::module_& m) {
          py::handle flash_attention, py::handle dropout, py::handle implementation,
          py::handle tp, py::handle pp, py::handle dp, py::handle ep, py::handle zero,
          py::handle microbatches, py::handle interleave, py::handle sequence_parallel,
-         py::handle optimizer) {
+         py::handle optimizer, py::handle cp, py::handle layers_per_stage,
+         py::handle recompute_every) {
         const Inputs in =
             convert(arch, hw, exact_int(batch), exact_int(seq_len), exact_str(recompute),
                     exact_str(dtype), exact_bool(flash_attention), exact_bool(dropout),
                     exact_str(implementation), exact_int(tp), exact_int(pp), exact_int(dp),
                     exact_int(ep), exact_int(zero), microbatches_of(microbatches),
-                    exact_int(interleave), exact_bool(sequence_parallel), exact_str(optimizer));
+                    exact_int(interleave), exact_bool(sequence_parallel), exact_str(optimizer),
+                    exact_int(cp), stage_split_of(layers_per_stage),
+                    recompute_every_of(recompute_every));
         return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),
                            arch, in.work, in.layout, hw, efficiency};
       },

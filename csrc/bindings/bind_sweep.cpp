@@ -106,14 +106,23 @@ void bind_sweep(py::module_& m) {
                        std::int64_t microbatches, std::int64_t interleave,
                        bool sequence_parallel, const std::string& optimizer,
                        std::int64_t ffn_multiple, bool derive_heads, std::int64_t n_gpus,
-                       std::int64_t global_batch, double compute, py::list bounds) {
+                       std::int64_t global_batch, double compute, py::list bounds,
+                       std::int64_t cp, std::int64_t first_stage_layers,
+                       std::int64_t middle_stage_layers, std::int64_t last_stage_layers, bool embedding_in_split,
+                       bool loss_in_split, std::int64_t recompute_every) {
              sp::Grid g;
              g.base = base;
              g.work = sp::Workload{batch, seq_len, sp::parse_recompute(recompute),
                                    sp::parse_dtype(dtype), flash_attention, dropout,
-                                   sp::parse_implementation(implementation)};
+                                   sp::parse_implementation(implementation),
+                                   recompute_every};
              g.layout = sp::Layout{tp, pp, dp, ep, zero, microbatches, interleave,
-                                   sequence_parallel, sp::parse_optimizer(optimizer)};
+                                   sequence_parallel, sp::parse_optimizer(optimizer), cp};
+             g.layout.first_stage_layers = first_stage_layers;
+             g.layout.middle_stage_layers = middle_stage_layers;
+             g.layout.last_stage_layers = last_stage_layers;
+             g.layout.embedding_in_split = embedding_in_split;
+             g.layout.loss_in_split = loss_in_split;
              int level = 0;
              for (auto item : axes) {
                auto spec = item.cast<std::tuple<std::string, std::vector<double>, bool>>();
@@ -173,7 +182,11 @@ void bind_sweep(py::module_& m) {
            py::arg("dp"), py::arg("ep"), py::arg("zero"), py::arg("microbatches"),
            py::arg("interleave"), py::arg("sequence_parallel"), py::arg("optimizer"),
            py::arg("ffn_multiple"), py::arg("derive_heads"), py::arg("n_gpus"),
-           py::arg("global_batch"), py::arg("compute"), py::arg("bounds"))
+           py::arg("global_batch"), py::arg("compute"), py::arg("bounds"), py::arg("cp") = 1,
+           py::arg("first_stage_layers") = -1, py::arg("middle_stage_layers") = -1,
+           py::arg("last_stage_layers") = -1,
+           py::arg("embedding_in_split") = false, py::arg("loss_in_split") = false,
+           py::arg("recompute_every") = 0)
       .def_property_readonly("size", [](const sp::Grid& g) { return sp::grid_size(g); });
 
   py::list names;

@@ -18,12 +18,14 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
     // (attn_norm, unless the norms come after), so its row carries it: the table then sums
     // to memory.activations in every mode.
     if (work.recompute == Recompute::full && is_layer_input(arch, op.op)) {
-      saved = checkpoint_bytes(arch, work) * roof.share.sequence;
+      saved = checkpoint_bytes(arch, work) * roof.share.sequence * roof.share.context;
     }
+    // Context parallelism gives each rank 1 / cp of the op (see stage_times).
     rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
                          params_per_device(op, roof.share), saved,
                          forward_seconds(op, executed_forward(op, work), tiling(op, work),
-                                         roof)});
+                                         roof) *
+                             roof.share.context});
   });
   return rows;
 }

@@ -17,7 +17,7 @@ constexpr AxisKind all_axes[] = {
     AxisKind::ffn, AxisKind::n_experts, AxisKind::top_k, AxisKind::n_shared_experts,
     AxisKind::d_ff_expert, AxisKind::attention_window, AxisKind::global_every,
     AxisKind::vocab_size, AxisKind::seq_len, AxisKind::batch,
-    AxisKind::recompute, AxisKind::tp, AxisKind::pp, AxisKind::dp, AxisKind::ep,
+    AxisKind::recompute, AxisKind::tp, AxisKind::cp, AxisKind::pp, AxisKind::dp, AxisKind::ep,
     AxisKind::zero, AxisKind::microbatches};
 
 constexpr FfnKind ffn_kinds[] = {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu};
@@ -53,6 +53,7 @@ const char* name_of(AxisKind kind) {
     case AxisKind::batch: return "batch";
     case AxisKind::recompute: return "recompute";
     case AxisKind::tp: return "tp";
+    case AxisKind::cp: return "cp";
     case AxisKind::pp: return "pp";
     case AxisKind::dp: return "dp";
     case AxisKind::ep: return "ep";
@@ -100,7 +101,8 @@ AxisRange axis_range(AxisKind kind) {
     case AxisKind::seq_len: return {1, double(limits::seq_len), true};
     case AxisKind::batch: return {1, double(limits::batch), true};
     case AxisKind::recompute: return {0, 2, true};
-    case AxisKind::tp: case AxisKind::pp: case AxisKind::dp: case AxisKind::ep:
+    case AxisKind::tp: case AxisKind::cp: case AxisKind::pp: case AxisKind::dp:
+    case AxisKind::ep:
       return {1, max_degree, true};
     case AxisKind::zero: return {0, 3, true};
     case AxisKind::microbatches: return {1, double(std::int64_t{1} << 24), true};
@@ -311,6 +313,7 @@ Layout layout_values(const Grid& grid, const std::vector<std::uint32_t>& digits)
     const auto integer = static_cast<std::int64_t>(value);
     switch (kind) {
       case AxisKind::tp: layout.tp = integer; break;
+      case AxisKind::cp: layout.cp = integer; break;
       case AxisKind::pp: layout.pp = integer; break;
       case AxisKind::dp: layout.dp = integer; break;
       case AxisKind::ep: layout.ep = integer; break;
@@ -324,8 +327,10 @@ Layout layout_values(const Grid& grid, const std::vector<std::uint32_t>& digits)
 
 bool derive_layout(const Grid& grid, const Workload& work, Layout& layout, std::string* why) {
   if (grid.n_gpus > 0) {
-    const std::int64_t model = layout.tp * layout.pp;
-    if (model <= 0 || grid.n_gpus % model != 0) return fail(why, "tp x pp does not divide n_gpus");
+    const std::int64_t model = layout.tp * layout.cp * layout.pp;
+    if (model <= 0 || grid.n_gpus % model != 0) {
+      return fail(why, "tp x cp x pp does not divide n_gpus");
+    }
     layout.dp = grid.n_gpus / model;
   }
   if (grid.global_batch > 0) {
@@ -335,6 +340,9 @@ bool derive_layout(const Grid& grid, const Workload& work, Layout& layout, std::
     }
     layout.microbatches = grid.global_batch / per_step;
   }
+  if (layout.cp > 1 && work.seq_len % (2 * layout.cp) != 0) {
+    return fail(why, "2 x cp does not divide seq_len");
+  }
   return true;
 }
 
@@ -342,11 +350,16 @@ bool check_layout(const LayoutLimits& model, Layout& layout, std::string* why) {
   if (layout.tp <= 0 || model.n_heads % layout.tp != 0 || model.n_kv_heads % layout.tp != 0) {
     return fail(why, "tp does not divide the heads");
   }
-  if (layout.pp <= 0 || model.n_layers % layout.pp != 0) return fail(why, "pp does not divide n_layers");
-  if (layout.ep > 1 && (model.n_experts % layout.ep != 0 || layout.dp % layout.ep != 0)) {
-    return fail(why, "ep does not divide n_experts and dp");
+  const bool even = layout.first_stage_layers < 0 && layout.last_stage_layers < 0 &&
+                    !layout.embedding_in_split && !layout.loss_in_split;
+  if (layout.pp <= 0 || (even && model.n_layers % layout.pp != 0)) {
+    return fail(why, "pp does not divide n_layers");
   }
-  if (layout.zero > 0 && layout.dp == 1) return fail(why, "ZeRO needs dp > 1");
+  if (layout.ep > 1 &&
+      (model.n_experts % layout.ep != 0 || data_ranks(layout) % layout.ep != 0)) {
+    return fail(why, "ep does not divide n_experts and dp x cp");
+  }
+  if (layout.zero > 0 && data_ranks(layout) == 1) return fail(why, "ZeRO needs dp x cp > 1");
   return resolve_in_place(model, layout, why);
 }
 

@@ -24,20 +24,25 @@ StateBytes state_bytes(DType dtype, Optimizer optimizer) {
 
 namespace {
 
-/// Parameters on the first and the last pipeline stage (non-expert), and the routed
-/// experts a stage holds.
+/// Parameters on the first, the last and a middle pipeline device: non-expert, and the
+/// routed experts of its layers.
 struct StageParams {
-  double first, last, experts;
+  double first, last, middle;
+  double first_experts, last_experts, middle_experts;
 };
 
 StageParams stage_params(const Architecture& a, const ModelCosts& costs, const Layout& l,
-                         const DeviceShare& share, double per_stage) {
+                         const LayoutFactors& f) {
   // The embedding on the first stage, the head on the last (with its own copy of a tied
   // embedding when they differ: Shoeybi et al. 2019 §3).
-  const double layers = costs.layers.params.non_expert(share) * per_stage;
+  const DeviceShare& share = f.share;
+  const double layers = costs.layers.params.non_expert(share);
+  const double experts = costs.layers.params.expert(share);
   const double embedding = costs.embedding.params.non_expert(share);
   const double head = costs.head.params.non_expert(share);
-  StageParams s{layers + embedding, layers + head, costs.layers.params.expert(share) * per_stage};
+  StageParams s{layers * f.first_share + embedding, layers * f.last_share + head,
+                layers * f.middle_share,            experts * f.first_share,
+                experts * f.last_share,             experts * f.middle_share};
   if (l.pp == 1) {
     s.first += head;
     s.last = s.first;
@@ -77,10 +82,14 @@ void set_states(const States& s, MemoryReport& m) {
 
 double memory_floor(const Workload& w, const ModelCosts& costs, const Layout& l,
                     const LayoutFactors& f) {
+  // The device with the most layers holds at least their states and one micro-batch of
+  // what they save; memory() weighs that device too.
+  const double most = std::max({f.first_share, f.last_share, f.middle_share});
   const ParamShares& layers = costs.layers.params;
-  const double saved =
-      w.recompute == Recompute::full ? 0 : costs.layers.saved.on(f.share) * f.per_stage;
-  return states(layers.non_expert(f.share) * f.per_stage, layers.expert(f.share) * f.per_stage,
+  const double saved = w.recompute == Recompute::full || w.recompute_every > 0
+                           ? 0
+                           : costs.layers.saved.on(f.share) * most;
+  return states(layers.non_expert(f.share) * most, layers.expert(f.share) * most,
                 state_bytes(w.dtype, l.optimizer), l, f.per_replica, f.per_expert_replica)
              .total() +
          saved;
@@ -88,94 +97,141 @@ double memory_floor(const Workload& w, const ModelCosts& costs, const Layout& l,
 
 MemoryReport parameter_memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
                               const Layout& l, const LayoutFactors& f) {
-  const StageParams s = stage_params(a, costs, l, f.share, f.per_stage);
+  const StageParams s = stage_params(a, costs, l, f);
+  const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
   MemoryReport m;
-  set_states(states(std::max(s.first, s.last), s.experts, state_bytes(w.dtype, l.optimizer), l,
-                    f.per_replica, f.per_expert_replica),
-             m);
+  if (!f.uneven) {
+    set_states(states(std::max(s.first, s.last), s.first_experts, per_param, l, f.per_replica,
+                      f.per_expert_replica),
+               m);
+    return m;
+  }
+  States most = states(s.first, s.first_experts, per_param, l, f.per_replica,
+                       f.per_expert_replica);
+  for (const auto& [params, experts] :
+       {std::pair{s.last, s.last_experts}, std::pair{s.middle, s.middle_experts}}) {
+    const States other = states(params, experts, per_param, l, f.per_replica, f.per_expert_replica);
+    if (other.total() > most.total()) most = other;
+  }
+  set_states(most, m);
   return m;
 }
+
+namespace {
+
+/// What one pipeline device holds at its peak.
+struct DeviceMemory {
+  States states;
+  double activations, in_flight, temporary, per_gpu;
+};
+
+DeviceMemory device_memory(const States& states, double activations, double in_flight,
+                           double temporary) {
+  return {states, activations, in_flight, temporary,
+          states.total() + in_flight + temporary};
+}
+
+}  // namespace
 
 MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
                     const Layout& l, const LayoutFactors& f, const Hardware& hw) {
   const DeviceShare& share = f.share;
   const double p = static_cast<double>(l.pp);
-  const double per_stage = f.per_stage;
-  const StageParams params = stage_params(a, costs, l, share, per_stage);
+  const StageParams params = stage_params(a, costs, l, f);
 
   // Activations: 1F1B keeps min(m, p) micro-batches in flight on the first stage, times
   // (1 + (p - 1) / (p v)) with v interleaved stages; the last stage keeps one
-  // (Narayanan et al. 2021 §2.2; Korthikanti et al. 2022 §4.2.3).
+  // (Narayanan et al. 2021 §2.2; Korthikanti et al. 2022 §4.2.3); the second min(m, p - 1).
   const double microbatches = static_cast<double>(l.microbatches);
-  double in_flight = std::min(microbatches, p);
-  if (l.interleave > 1) in_flight *= 1 + (p - 1) * per_stage / static_cast<double>(l.interleave);
+  const double interleaved =
+      l.interleave > 1 ? 1 + (p - 1) * f.per_stage / static_cast<double>(l.interleave) : 1;
+  const double in_flight = std::min(microbatches, p) * interleaved;
   const double layers = static_cast<double>(a.n_layers);
   const double per_layer = 1 / layers;
   const double layers_saved = w.recompute == Recompute::full
-                                  ? layers * checkpoint_bytes(a, w) * share.sequence
+                                  ? layers * checkpoint_bytes(a, w) * share.sequence *
+                                        share.context
                                   : costs.layers.saved.on(share);
-  const double stage_layers_saved = layers_saved * per_stage;
-  const double recompute_peak =
-      w.recompute == Recompute::full ? costs.layers.working_set.on(share) * per_layer : 0;
+  const double working_set = costs.layers.working_set.on(share) * per_layer;
+  const double recompute_peak = w.recompute == Recompute::full ? working_set : 0;
+  // recompute_every: a device's checkpointed layers keep their input (the 2sbh checkpoint)
+  // instead of a mean layer's saved bytes, and one of them at a time is recomputed.
+  const double checkpoint = checkpoint_bytes(a, w) * share.sequence * share.context;
+  const auto layers_saved_on = [&](double device_share) {
+    const double checkpointed = checkpointed_layers(w, device_share * layers);
+    return layers_saved * device_share - checkpointed * (layers_saved * per_layer - checkpoint);
+  };
+  const auto peak_on = [&](double device_share) {
+    return checkpointed_layers(w, device_share * layers) > 0 ? working_set : recompute_peak;
+  };
   const double logits = costs.logits.on(share);
   const double embedding_saved = costs.embedding.saved.on(share);
   const double head_saved = costs.head.saved.on(share);
 
-  // The first stage against the last: states, activations in flight and the transient
-  // peak (on the last stage, the logits' gradient).
+  // The first stage against the last (and, uneven, the second): states, activations in
+  // flight and the transient peak (on the last stage, the logits' gradient).
   const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
-  const double per_replica = f.per_replica, per_expert_replica = f.per_expert_replica;
-  const States first_states =
-      states(params.first, params.experts, per_param, l, per_replica, per_expert_replica);
-  double first_activations = stage_layers_saved + embedding_saved;
-  double first_in_flight = in_flight * first_activations;
-  double first_temporary = recompute_peak;
+  const auto states_of = [&](double non_expert, double experts) {
+    return states(non_expert, experts, per_param, l, f.per_replica, f.per_expert_replica);
+  };
+  const States first_states = states_of(params.first, params.first_experts);
+  DeviceMemory first;
   if (l.pp == 1) {
-    first_activations += head_saved;
-    first_in_flight = first_activations;
-    first_temporary = std::max(recompute_peak, logits);
+    const double all = layers_saved_on(f.first_share) + embedding_saved + head_saved;
+    first = device_memory(first_states, all, all, std::max(peak_on(f.first_share), logits));
+  } else {
+    const double saved = layers_saved_on(f.first_share) + embedding_saved;
+    first = device_memory(first_states, saved, in_flight * saved, peak_on(f.first_share));
   }
-  const double first_per_gpu = first_states.total() + first_in_flight + first_temporary;
-  const States last_states =
-      l.pp == 1 ? first_states
-                : states(params.last, params.experts, per_param, l, per_replica,
-                         per_expert_replica);
-  const double last_activations = stage_layers_saved + head_saved;
-  const double last_temporary = std::max(recompute_peak, logits);
-  const double last_per_gpu = last_states.total() + last_activations + last_temporary;
-
-  const bool first_busiest = l.pp == 1 || first_per_gpu >= last_per_gpu;
-  const States& busiest = first_busiest ? first_states : last_states;
-  const double per_gpu = first_busiest ? first_per_gpu : last_per_gpu;
+  const double last_saved = layers_saved_on(f.last_share) + head_saved;
+  const DeviceMemory last =
+      l.pp == 1 ? first
+                : device_memory(states_of(params.last, params.last_experts), last_saved,
+                                last_saved, std::max(peak_on(f.last_share), logits));
+  const DeviceMemory* busiest = (l.pp == 1 || first.per_gpu >= last.per_gpu) ? &first : &last;
+  std::int64_t stage = busiest == &first ? 0 : l.pp - 1;
+  DeviceMemory second;
+  if (f.uneven && l.pp > 2) {
+    const double saved = layers_saved_on(f.middle_share);
+    second = device_memory(states_of(params.middle, params.middle_experts), saved,
+                           std::min(microbatches, p - 1) * interleaved * saved,
+                           peak_on(f.middle_share));
+    if (second.per_gpu > busiest->per_gpu) {
+      busiest = &second;
+      stage = 1;
+    }
+  }
+  const double per_gpu = busiest->per_gpu;
   // Every field given: no zero-filling first (this runs once per sweep row).
-  return MemoryReport{busiest.params,
-                      busiest.weights,
-                      busiest.gradients,
-                      busiest.optimizer,
-                      first_busiest ? first_activations : last_activations,
+  return MemoryReport{busiest->states.params,
+                      busiest->states.weights,
+                      busiest->states.gradients,
+                      busiest->states.optimizer,
+                      busiest->activations,
                       layers_saved * per_layer,
-                      first_busiest ? first_in_flight : last_activations,
-                      first_busiest && l.pp > 1 ? 0 : logits,
-                      first_busiest ? first_temporary : last_temporary,
+                      busiest->in_flight,
+                      stage == l.pp - 1 ? logits : 0,
+                      busiest->temporary,
                       per_gpu,
                       hw.memory,
                       per_gpu <= hw.memory,
                       0,  // kv_cache, inference, max_inference_batch: add_inference_memory
                       0,
                       0,
-                      first_busiest ? 0 : l.pp - 1};
+                      stage};
 }
 
 void add_inference_memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
                           const Layout& l, const LayoutFactors& f, const Hardware& hw,
                           MemoryReport& m) {
-  // Keys and values of every layer on the stage, kv heads split over tp (2 L h_kv d_h s b
-  // bytes for the whole model), next to the stage's weights. A windowed layer keeps only
-  // its window's keys (cached_positions). Multi-head latent attention caches the
-  // kv_lora_rank latent and the qk_rope_head_dim shared rotary key per token and layer
-  // (DeepSeek-V2 §2.1.2, Table 1: (d_c + d_h^R) l elements per token), whole on every
-  // tensor-parallel rank.
-  const StageParams params = stage_params(a, costs, l, f.share, f.per_stage);
+  // Keys and values of every layer on the stage, kv heads split over tp and the sequence
+  // over cp (2 L h_kv d_h s b bytes for the whole model), next to the stage's weights. A
+  // windowed layer keeps only its window's keys (cached_positions). Multi-head latent
+  // attention caches the kv_lora_rank latent and the qk_rope_head_dim shared rotary key per
+  // token and layer (DeepSeek-V2 §2.1.2, Table 1: (d_c + d_h^R) l elements per token), whole
+  // on every tensor-parallel rank. Uneven stages: the most layers and the most weights of
+  // any device, together.
+  const StageParams params = stage_params(a, costs, l, f);
   const double act = bytes_of(w.dtype);
   const double s = static_cast<double>(w.seq_len);
   const double positions =
@@ -187,13 +243,17 @@ void add_inference_memory(const Architecture& a, const Workload& w, const ModelC
                 : 2 * static_cast<double>(a.n_kv_heads) * f.share.tensor *
                       static_cast<double>(a.head_dim);
   // A hybrid's linear mixers keep their recurrent and convolution states instead, split
-  // over tp with their heads, whatever the sequence length.
+  // over tp with their heads, whatever the sequence length (and so not over cp).
   const double states = a.linear_mixer == LinearMixer::none
                             ? 0.0
                             : static_cast<double>(a.n_linear_layers) *
                                   linear_mixer_cache(a) * f.share.tensor;
-  const double kv_per_sequence = (positions * per_position + states) * f.per_stage * act;
-  const double inference_weights = act * (std::max(params.first, params.last) + params.experts);
+  const double most = std::max({f.first_share, f.last_share, f.middle_share});
+  const double kv_per_sequence =
+      (positions * per_position * f.share.context + states) * most * act;
+  const double inference_weights =
+      act * (std::max({params.first, params.last, params.middle}) +
+             std::max({params.first_experts, params.last_experts, params.middle_experts}));
   m.kv_cache = kv_per_sequence * static_cast<double>(w.batch);
   m.inference = inference_weights + m.kv_cache;
   const double room = hw.memory - inference_weights;

@@ -14,16 +14,90 @@ bool divides(detail::Refusal* r, const char* field, std::int64_t degree, const c
   return detail::refused(r, field, degree, "it must divide ", what, value);
 }
 
+/// The uneven split of a layout: from the embedding / loss rule, or the first and last
+/// devices' layers as given; the devices between share the rest evenly.
+bool split_stages(const LayoutLimits& model, Layout& l, bool rule, detail::Refusal* r) {
+  using detail::refused;
+  const std::int64_t layers = model.n_layers;
+  if (rule) {
+    if (l.first_stage_layers >= 0 || l.last_stage_layers >= 0 || l.middle_stage_layers >= 0) {
+      return refused(r, "layers_per_stage", l.first_stage_layers,
+                     "give the layers of the first and last stages, or a rule that counts "
+                     "the embedding or the loss as a layer, not both");
+    }
+    // Each of the pp x v virtual stages takes k = (n_layers + e + l) / (pp v) slots; the
+    // first gives one to the embedding, the last one to the loss.
+    const std::int64_t ends = (l.embedding_in_split ? 1 : 0) + (l.loss_in_split ? 1 : 0);
+    const std::int64_t stages = l.pp * l.interleave;
+    if ((layers + ends) % stages != 0) {
+      return refused(r, "pp * interleave", stages,
+                     "counting the embedding or the loss as a layer (layers_per_stage), it "
+                     "must divide the layers and the ends counted: ",
+                     "", layers + ends);
+    }
+    const std::int64_t per_device = (layers + ends) / stages * l.interleave;
+    const bool embedding = l.embedding_in_split, loss = l.loss_in_split;
+    l.embedding_in_split = l.loss_in_split = false;  // resolved: the counts say it all
+    if (l.pp == 1) {
+      l.first_stage_layers = l.last_stage_layers = l.middle_stage_layers = -1;
+      return true;  // one device holds everything: nothing to balance
+    }
+    l.first_stage_layers = per_device - (embedding ? 1 : 0);
+    l.last_stage_layers = per_device - (loss ? 1 : 0);
+    l.middle_stage_layers = per_device;
+    return true;
+  }
+  if (l.pp < 2) {
+    return refused(r, "layers_per_stage", l.first_stage_layers,
+                   "uneven stages need pp >= 2");
+  }
+  if (l.first_stage_layers < 0 || l.last_stage_layers < 0 || l.first_stage_layers > layers ||
+      l.last_stage_layers > layers || l.middle_stage_layers > layers ||
+      l.first_stage_layers + l.last_stage_layers > layers) {
+    return refused(r, "layers_per_stage", l.first_stage_layers,
+                   "the first and last stages' layers must be >= 0 and sum to at most ",
+                   "n_layers", layers);
+  }
+  const std::int64_t rest = layers - l.first_stage_layers - l.last_stage_layers;
+  if (l.middle_stage_layers >= 0) {  // all three given: they must add up
+    const std::int64_t sum = l.first_stage_layers + l.last_stage_layers +
+                             (l.pp - 2) * l.middle_stage_layers;
+    if (sum != layers || (l.pp > 2 && l.middle_stage_layers < 1)) {
+      return refused(r, "layers_per_stage", sum,
+                     "the stages' layers (the sum given) must add up to n_layers, at least one "
+                     "on each stage between the first and the last: ",
+                     "n_layers", layers);
+    }
+  }
+  if (l.pp == 2) {
+    if (rest != 0) {
+      return refused(r, "layers_per_stage", l.first_stage_layers,
+                     "with pp=2 the two stages' layers must sum to ", "n_layers", layers);
+    }
+    l.middle_stage_layers = 0;
+    return true;
+  }
+  if (rest % (l.pp - 2) != 0 || rest / (l.pp - 2) < 1) {
+    return refused(r, "layers_per_stage", l.first_stage_layers,
+                   "the stages between the first and the last must hold the remaining layers "
+                   "evenly, at least one each: pp - 2 must divide ",
+                   "", rest);
+  }
+  l.middle_stage_layers = rest / (l.pp - 2);
+  return true;
+}
+
 bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
   using detail::in_range;
   using detail::refused;
   constexpr std::int64_t max_degree = std::int64_t{1} << 20;
   if (!in_range(r, "tp", l.tp, 1, max_degree) || !in_range(r, "pp", l.pp, 1, model.n_layers) ||
       !in_range(r, "dp", l.dp, 1, max_degree) || !in_range(r, "ep", l.ep, 1, max_degree) ||
+      !in_range(r, "cp", l.cp, 1, max_degree) ||
       !divides(r, "tp", l.tp, "n_heads", model.n_heads) ||
       !divides(r, "tp", l.tp, "n_kv_heads", model.n_kv_heads) ||
-      !divides(r, "pp", l.pp, "n_layers", model.n_layers) ||
-      !in_range(r, "world size tp*pp*dp", l.tp * l.pp * l.dp, 1, max_degree)) {
+      !in_range(r, "tp*cp", l.tp * l.cp, 1, max_degree) ||
+      !in_range(r, "world size tp*cp*pp*dp", l.tp * l.cp * l.pp * l.dp, 1, max_degree)) {
     return false;
   }
   if (l.ep > 1) {
@@ -32,32 +106,56 @@ bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
                      "expert parallelism needs a model with routed experts");
     }
     if (!divides(r, "ep", l.ep, "n_experts", model.n_experts) ||
-        !divides(r, "ep", l.ep, "dp (expert groups are carved out of data parallelism)", l.dp)) {
+        !divides(r, "ep", l.ep,
+                 "dp x cp (expert groups are carved out of data and context parallelism)",
+                 data_ranks(l))) {
       return false;
     }
   }
   if (!in_range(r, "zero", l.zero, 0, 3)) return false;
-  if (l.zero > 0 && l.dp == 1) {
+  if (l.zero > 0 && data_ranks(l) == 1) {
     return refused(r, "zero", l.zero,
-                   "ZeRO shards over data parallelism: it needs dp > 1");
+                   "ZeRO shards over data (and context) parallelism: it needs dp x cp > 1");
   }
   if (l.microbatches == 0) l.microbatches = l.pp;
   if (!in_range(r, "microbatches", l.microbatches, 1, std::int64_t{1} << 24) ||
       !in_range(r, "interleave", l.interleave, 1, model.n_layers)) {
     return false;
   }
-  if (l.interleave > 1) {
-    if (l.pp == 1) {
-      return refused(r, "interleave", l.interleave,
-                     "an interleaved schedule needs pp > 1");
-    }
-    if (!divides(r, "pp * interleave", l.pp * l.interleave, "n_layers", model.n_layers)) {
-      return false;
-    }
+  if (l.interleave > 1 && l.pp == 1) {
+    return refused(r, "interleave", l.interleave, "an interleaved schedule needs pp > 1");
   }
-  return true;
+  const bool rule = l.embedding_in_split || l.loss_in_split;
+  const bool given = l.first_stage_layers >= 0 || l.last_stage_layers >= 0;
+  if (!rule && !given) {
+    l.middle_stage_layers = -1;
+    return divides(r, "pp", l.pp, "n_layers", model.n_layers) &&
+           (l.interleave == 1 ||
+            divides(r, "pp * interleave", l.pp * l.interleave, "n_layers", model.n_layers));
+  }
+  return split_stages(model, l, rule, r);
+}
+
+bool check_context(const Workload& w, const Layout& l, detail::Refusal* r) {
+  if (l.cp == 1 || w.seq_len % (2 * l.cp) == 0) return true;
+  return detail::refused(r, "cp", l.cp,
+                         "2 x cp must divide seq_len (each rank holds two equal chunks of a "
+                         "sequence, for causal load balancing): ",
+                         "seq_len", w.seq_len);
 }
 }  // namespace
+
+void check_context(const Workload& work, const Layout& layout) {
+  detail::Refusal refusal;
+  if (!check_context(work, layout, &refusal)) refusal.raise();
+}
+
+bool context_fits(const Workload& work, const Layout& layout, std::string* why) {
+  detail::Refusal refusal;
+  if (check_context(work, layout, &refusal)) return true;
+  if (why != nullptr) *why = refusal.message();
+  return false;
+}
 
 Layout resolve(const LayoutLimits& model, Layout l) {
   detail::Refusal refusal;

@@ -14,25 +14,49 @@ namespace {
 
 struct StageTimes {
   double forward = 0, backward = 0, recompute = 0;
-  double tp = 0, ep = 0, pp = 0;
+  double tp = 0, ep = 0, pp = 0, cp = 0;
 };
 
-/// Compute and communication of one micro-batch on the slowest stage.
-[[gnu::always_inline]] inline StageTimes stage_times(const Architecture& a, const Workload& w,
-                                                     const Layout& l, const LayoutFactors& f,
-                                                     const Network& net,
-                                                     const SectionSeconds& s,
-                                                     double tp_exposed) {
+/// Ring attention (context parallelism as in Megatron-Core / Transformer Engine's
+/// AttnFuncWithCPAndKVP2P): each rank keeps its queries and passes its keys and values
+/// around the cp ring point to point, cp - 1 steps per attention forward, each step
+/// overlapped with the attention of the block that just arrived. We assume the kernels'
+/// work splits evenly over the cp steps (causal load balancing, two chunks per rank), so
+/// a step exposes max(0, transfer - attention / cp). Backward passes the keys and values
+/// and their gradients (dK, dV) around once more: twice the bytes against twice the
+/// attention work (backward = 2 x forward here), so twice the forward's exposed time.
+/// Per layer: `attention` is the forward seconds of one layer's attention kernels on one
+/// rank, `kv_bytes` what one rank sends per step.
+double ring_attention_exposed(const Layout& l, const Link& link, double attention,
+                              double kv_bytes) {
+  const double steps = static_cast<double>(l.cp - 1);
+  return steps *
+         std::max(0.0, point_to_point(kv_bytes, link) - attention / static_cast<double>(l.cp));
+}
+
+/// Compute and communication of one micro-batch on a device holding `share` of the
+/// layers and `ends` forward seconds of the embedding and / or the head (`has_ends`).
+[[gnu::always_inline]] inline StageTimes device_times(const Architecture& a, const Workload& w,
+                                                      const Layout& l, const LayoutFactors& f,
+                                                      const Network& net,
+                                                      const SectionSeconds& s,
+                                                      double tp_exposed, double share,
+                                                      double ends, bool has_ends) {
   const bool full = w.recompute == Recompute::full;
   StageTimes out;
   // Backward costs twice the forward for matmuls (two GEMMs of the same shape) and, by the
-  // elementwise convention, for the rest.
-  const double stage_layers = s.layers * f.per_stage;
-  const double first = stage_layers + s.embedding + (l.pp == 1 ? s.head : 0);
-  const double last = stage_layers + s.head;
-  out.forward = (l.pp == 1 || first >= last) ? first : last;
+  // elementwise convention, for the rest. Context parallelism gives each rank 1 / cp of
+  // every op's work (causal attention load-balanced); tile quantisation stays that of
+  // the whole micro-batch (seq_len / cp is a multiple of the tile in practice).
+  const double context = f.share.context;
+  out.forward = (s.layers * share + ends) * context;
   out.backward = 2 * out.forward;
-  out.recompute = s.layers_redone * f.per_stage;
+  const double layers = static_cast<double>(a.n_layers);
+  const double device_layers = layers * share;
+  // recompute_every: whole layers redone (a layer's mean forward each), their collectives
+  // again as under full recomputation.
+  const double checkpointed = checkpointed_layers(w, device_layers);
+  out.recompute = (s.layers_redone * share + s.layers * checkpointed / layers) * context;
 
   // Tensor parallelism: two all-reduces of the residual stream forward and two backward
   // per layer, two more when full recomputation redoes the forward (Shoeybi et al. 2019
@@ -41,12 +65,12 @@ struct StageTimes {
   // output layer.
   const double act = bytes_of(w.dtype);
   const double stream = act * static_cast<double>(w.batch) * static_cast<double>(w.seq_len) *
-                        static_cast<double>(a.d_model);
-  const double layers_per_stage = static_cast<double>(a.n_layers) * f.per_stage;
+                        static_cast<double>(a.d_model) * context;
   if (l.tp > 1) {
     const double once = all_reduce(stream, f.tp_ring, link_for(net, l.tp, 1));
     // The share efficiency.tp_overlap hides behind the GEMMs is not on the critical path.
-    out.tp = tp_exposed * (layers_per_stage * ((full ? 6 : 4) * once) + once);
+    out.tp = tp_exposed * (device_layers * ((full ? 6 : 4) * once) + checkpointed * 2 * once +
+                           (has_ends ? once : 0));
   }
   // Expert parallelism: dispatch and combine all-to-alls forward and backward (and again
   // when recomputed) per MoE layer, k copies of each token.
@@ -54,13 +78,56 @@ struct StageTimes {
     const Link link = link_for(net, l.ep, l.tp);
     const double routed = stream * static_cast<double>(a.top_k) * f.share.sequence;
     const double per_layer = (full ? 6 : 4) * all_to_all(routed, f.ep_ring, link);
-    out.ep = static_cast<double>(a.n_moe_layers) * f.per_stage * per_layer;
+    const double moe_share = static_cast<double>(a.n_moe_layers) / layers;
+    out.ep = moe_share * (device_layers * per_layer +
+                          checkpointed * 2 * all_to_all(routed, f.ep_ring, link));
   }
   // Pipeline: the stage's output forward and its gradient backward, split over tp.
   if (l.pp > 1) {
-    out.pp = 2 * point_to_point(stream * f.share.tensor, link_for(net, 2, l.tp * l.dp));
+    out.pp = 2 * point_to_point(stream * f.share.tensor,
+                                link_for(net, 2, l.tp * l.cp * l.dp));
+  }
+  // Context parallelism: a rank's keys and values (its kv heads of tp, its seq_len / cp
+  // tokens) per layer, forward, twice backward, once more when recomputation redoes the
+  // attention (selective or full).
+  if (l.cp > 1) {
+    const double kv = 2 * act * static_cast<double>(w.batch) * static_cast<double>(w.seq_len) *
+                      context * static_cast<double>(a.n_kv_heads * a.head_dim) *
+                      f.share.tensor;
+    const double attention = s.attention_core / static_cast<double>(a.n_layers) * context;
+    const double forward =
+        ring_attention_exposed(l, link_for(net, l.cp, l.tp), attention, kv);
+    out.cp = ((w.recompute == Recompute::none ? 3 : 4) * device_layers + checkpointed) * forward;
   }
   return out;
+}
+
+double total(const StageTimes& t) {
+  return t.forward + t.backward + t.recompute + t.tp + t.ep + t.pp + t.cp;
+}
+
+/// One micro-batch on the slowest device. Even stages: the first holds the embedding, the
+/// last the head, both the same layers. Uneven: the first, the last, or one between.
+[[gnu::always_inline]] inline StageTimes stage_times(const Architecture& a, const Workload& w,
+                                                     const Layout& l, const LayoutFactors& f,
+                                                     const Network& net,
+                                                     const SectionSeconds& s,
+                                                     double tp_exposed) {
+  if (!f.uneven) {
+    const double ends = l.pp == 1 ? s.embedding + s.head : std::max(s.embedding, s.head);
+    return device_times(a, w, l, f, net, s, tp_exposed, f.per_stage, ends, true);
+  }
+  StageTimes slowest =
+      device_times(a, w, l, f, net, s, tp_exposed, f.first_share, s.embedding, true);
+  const StageTimes last =
+      device_times(a, w, l, f, net, s, tp_exposed, f.last_share, s.head, true);
+  if (total(last) > total(slowest)) slowest = last;
+  if (l.pp > 2) {
+    const StageTimes middle =
+        device_times(a, w, l, f, net, s, tp_exposed, f.middle_share, 0, false);
+    if (total(middle) > total(slowest)) slowest = middle;
+  }
+  return slowest;
 }
 
 /// The part of a step that does not depend on memory: m micro-batches of the slowest stage
@@ -79,8 +146,7 @@ struct PipelineTime {
   PipelineTime p;
   p.stage = stage_times(a, w, l, f, machine.network, seconds,
                         1 - machine.efficiency.tp_overlap);
-  p.stage_seconds = p.stage.forward + p.stage.backward + p.stage.recompute + p.stage.tp +
-                    p.stage.ep + p.stage.pp;
+  p.stage_seconds = total(p.stage);
   const double m = static_cast<double>(l.microbatches);
   p.bubble = f.bubble_stages * p.stage_seconds;
   p.compute_step = m * p.stage_seconds + p.bubble;
@@ -90,14 +156,16 @@ struct PipelineTime {
 }
 
 /// Data parallelism: the exposed seconds of reducing the gradients of the device's
-/// `params` once per step, `volume` times an all-reduce. Expert gradients take the same
-/// ring here, though their group is only dp / ep.
+/// `params` once per step, `volume` times an all-reduce over the dp x cp ranks that hold
+/// the same shard (context-parallel ranks see other tokens of the same sequences).
+/// Expert gradients take the same ring here, though their group is only dp cp / ep.
 double gradient_reduction(const Workload& w, const Layout& l, const LayoutFactors& f,
                           const Machine& machine, double params, double volume) {
-  if (l.dp == 1) return 0;
+  if (f.dp_ring.size == 1) return 0;
   const double gradient_bytes = params * state_bytes(w.dtype, l.optimizer).gradients;
   return (1 - machine.efficiency.dp_overlap) * volume *
-         all_reduce(gradient_bytes, f.dp_ring, link_for(machine.network, l.dp, l.tp));
+         all_reduce(gradient_bytes, f.dp_ring,
+                    link_for(machine.network, f.dp_ring.size, l.tp));
 }
 
 /// One step's times, given the device's parameter states (`states`: a MemoryReport of
@@ -118,17 +186,41 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
   const double step = p.compute_step + dp_communication + optimizer;
   // Every field given: no zero-filling first (this runs once or twice per sweep row).
   return TimeReport{p.stage.forward, p.stage.backward, p.stage.recompute, p.stage.tp,
-                    p.stage.ep, p.stage.pp, p.stage_seconds, p.bubble, dp_communication,
+                    p.stage.ep, p.stage.pp, p.stage.cp, p.stage_seconds, p.bubble, dp_communication,
                     optimizer, step, p.tokens_per_step, p.tokens_per_step / step};
 }
 
+/// The share of the model's layers recompute_every redoes, over all pipeline devices.
+double checkpointed_share(const Workload& w, const Layout& l, const LayoutFactors& f,
+                          double layers) {
+  if (w.recompute_every <= 0) return 0;
+  const auto on = [&](double share) { return checkpointed_layers(w, share * layers); };
+  const double pp = static_cast<double>(l.pp);
+  const double total = f.uneven ? on(f.first_share) + on(f.last_share) +
+                                      (pp - 2) * on(f.middle_share)
+                                : pp * on(f.per_stage);
+  return total / layers;
+}
+
 UtilisationTerms utilisation_terms(const Workload& w, const ModelCosts& costs, const Layout& l,
-                                   const Machine& machine) {
-  const double devices = static_cast<double>(l.tp * l.pp * l.dp);
+                                   const LayoutFactors& f, const Machine& machine,
+                                   double layers) {
+  const double devices = static_cast<double>(l.tp * l.cp * l.pp * l.dp);
   const double per_step = static_cast<double>(l.microbatches) * static_cast<double>(l.dp);
-  return {costs.executed_model * per_step,
-          (costs.executed_model + costs.executed_recompute) * per_step,
+  const double redone = costs.executed_recompute +
+                        checkpointed_share(w, l, f, layers) * costs.executed_layers_forward;
+  return {costs.executed_model * per_step, (costs.executed_model + redone) * per_step,
           peak_flops(machine.hw, w.dtype) * devices};
+}
+
+/// The model's totals with what recompute_every redoes counted.
+Totals totals_with_recompute(const Workload& w, const ModelCosts& costs, const Layout& l,
+                             const LayoutFactors& f, double layers) {
+  Totals t = costs.totals;
+  const double redone = checkpointed_share(w, l, f, layers) * costs.layers_forward;
+  t.flops.recompute += redone;
+  t.flops.hardware += redone;
+  return t;
 }
 
 }  // namespace
@@ -140,6 +232,7 @@ InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) 
     const auto k = static_cast<int>(op.section);
     s.all[k] += seconds;
     if (op.redone) s.redone[k] += seconds;
+    if (op.attention_core) s.attention_core[k] += seconds;
   }
   return s;
 }
@@ -155,6 +248,7 @@ SectionSeconds section_seconds(const InstanceSeconds& s,
     if (instances[k] == 0) continue;
     out.layers += instances[k] * s.all[k];
     out.layers_redone += instances[k] * s.redone[k];
+    out.attention_core += instances[k] * s.attention_core[k];
   }
   return out;
 }
@@ -230,11 +324,13 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   const LayoutFactors& f = prepared.factors;
   const MemoryReport memory_report = memory(a, w, costs, l, f, machine.hw);
   const TimeReport time = step_time(a, w, l, f, machine, at_layout, memory_report);
-  const Utilisation used = utilisation_terms(w, costs, l, machine).at(time.step);
+  const double layers = static_cast<double>(a.n_layers);
+  const Utilisation used = utilisation_terms(w, costs, l, f, machine, layers).at(time.step);
   const TpEfficiency tp =
       tp_efficiency(a, w, costs, prepared, machine, at_tp1, time, tp_baseline);
   // Every field given: no zero-filling of the report first (this runs once per row).
-  return TrainingReport{costs.totals,
+  return TrainingReport{w.recompute_every > 0 ? totals_with_recompute(w, costs, l, f, layers)
+                                              : costs.totals,
                         memory_report,
                         time,
                         used.mfu,
@@ -244,7 +340,7 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
                         tp.communication,
                         f.pipeline_bubble,
                         used.flops_per_step,
-                        l.tp * l.pp * l.dp,
+                        l.tp * l.cp * l.pp * l.dp,
                         l.microbatches};
 }
 
@@ -257,9 +353,12 @@ StepBound step_bound(const Architecture& a, const Workload& w, const ModelCosts&
   // Every stage holds its share of the layers' parameters (the embedding or the head only
   // adds), and whatever the ZeRO stage the gradients take at least one all-reduce.
   const ParamShares& layers = costs.layers.params;
-  const double least_params = (layers.non_expert(f.share) + layers.expert(f.share)) * f.per_stage;
+  const double least_share = std::min(
+      {f.first_share, f.last_share, l.pp > 2 ? f.middle_share : f.first_share});
+  const double least_params = (layers.non_expert(f.share) + layers.expert(f.share)) * least_share;
   const double step = p.compute_step + gradient_reduction(w, l, f, machine, least_params, 1.0);
-  return {step, p.tokens_per_step, utilisation_terms(w, costs, l, machine)};
+  return {step, p.tokens_per_step,
+          utilisation_terms(w, costs, l, f, machine, static_cast<double>(a.n_layers))};
 }
 
 Budget training_budget(const TrainingReport& report, double tokens) {

@@ -14,6 +14,17 @@ bool check(const Architecture& arch, const Workload& work, detail::Refusal* r) {
       !detail::in_range(r, "seq_len", work.seq_len, 1, limits::seq_len)) {
     return false;
   }
+  if (work.recompute_every != 0) {
+    constexpr std::int64_t most = std::int64_t{1} << 20;
+    if (!detail::in_range(r, "recompute_every", work.recompute_every, 1, most)) {
+      return false;
+    }
+    if (work.recompute != Recompute::none) {
+      return detail::refused(r, "recompute_every", work.recompute_every,
+                             "it recomputes whole layers and leaves the others saving "
+                             "everything: it needs recompute='none'");
+    }
+  }
   if (arch.position == PositionKind::learned && work.seq_len > arch.max_position_embeddings) {
     return detail::refused(r, "seq_len", work.seq_len, "a learned position table has ",
                            "max_position_embeddings", arch.max_position_embeddings, " rows");

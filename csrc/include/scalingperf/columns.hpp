@@ -50,6 +50,7 @@ inline double tokens_at_budget(const Grid& g, const TrainingReport& r) {
   X(batch, true, w.batch)                                      \
   X(recompute, true, static_cast<int>(w.recompute))            \
   X(tp, true, l.tp)                                            \
+  X(cp, true, l.cp)                                            \
   X(pp, true, l.pp)                                            \
   X(dp, true, l.dp)                                            \
   X(ep, true, l.ep)                                            \

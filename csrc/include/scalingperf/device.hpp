@@ -15,16 +15,20 @@ namespace scalingperf {
 
 /// The share of an op that one device holds: 1 / tp of tensor-split work, 1 / (ep tp) of
 /// the experts, and 1 / tp of sequence-split work only under sequence parallelism.
-/// Reciprocals, computed once per layout: the per-op sums below only multiply.
+/// Context parallelism divides every op's work and saved bytes (not its parameters) by
+/// cp again: `context`. Reciprocals, computed once per layout: the per-op sums below only
+/// multiply.
 struct DeviceShare {
   double tensor;
   double expert;
   double sequence;
+  double context = 1;  ///< 1 / cp: a rank's tokens of each sequence
 };
 
 inline DeviceShare device_share(const Layout& l) {
   const double t = static_cast<double>(l.tp);
-  return {1 / t, 1 / (static_cast<double>(l.ep) * t), l.sequence_parallel ? 1 / t : 1.0};
+  return {1 / t, 1 / (static_cast<double>(l.ep) * t), l.sequence_parallel ? 1 / t : 1.0,
+          1 / static_cast<double>(l.cp)};
 }
 
 /// What the per-row formulas of memory and time need from a layout, divided once: device
@@ -32,25 +36,40 @@ inline DeviceShare device_share(const Layout& l) {
 struct LayoutFactors {
   DeviceShare share;
   double per_stage;           ///< 1 / pp
-  double per_replica;         ///< 1 / dp: a ZeRO shard of the dense parameters
-  double per_expert_replica;  ///< ep / dp: a ZeRO shard of the experts (over dp / ep)
+  /// Shares of the layers on the first, a middle and the last device: per_stage each
+  /// unless the stages are uneven (Layout::first_stage_layers).
+  double first_share, middle_share, last_share;
+  bool uneven;
+  double per_replica;         ///< 1 / (dp cp): a ZeRO shard of the dense parameters
+  double per_expert_replica;  ///< ep / (dp cp): a ZeRO shard of the experts
   double bubble_stages;       ///< (pp - 1) / interleave: stage times of fill and drain
   double pipeline_bubble;     ///< bubble_stages / microbatches
-  Ring tp_ring, dp_ring, ep_ring;
+  Ring tp_ring, dp_ring, ep_ring;  ///< dp_ring: the gradients' group, dp x cp
 };
 
 inline LayoutFactors layout_factors(const Layout& l) {
-  const double dp = static_cast<double>(l.dp);
+  const double dp = static_cast<double>(data_ranks(l));
   const double bubble_stages =
       (static_cast<double>(l.pp) - 1) / static_cast<double>(l.interleave);
+  const double per_stage = 1 / static_cast<double>(l.pp);
+  const bool uneven = uneven_stages(l);
+  // A resolved uneven layout's stages hold all the layers: their sum is n_layers.
+  const double layers =
+      uneven ? static_cast<double>(l.first_stage_layers + l.last_stage_layers +
+                                   (l.pp - 2) * l.middle_stage_layers)
+             : 1;
   return {device_share(l),
-          1 / static_cast<double>(l.pp),
+          per_stage,
+          uneven ? static_cast<double>(l.first_stage_layers) / layers : per_stage,
+          uneven ? static_cast<double>(l.middle_stage_layers) / layers : per_stage,
+          uneven ? static_cast<double>(l.last_stage_layers) / layers : per_stage,
+          uneven,
           1 / dp,
           static_cast<double>(l.ep) / dp,
           bubble_stages,
           bubble_stages / static_cast<double>(l.microbatches),
           ring(l.tp),
-          ring(l.dp),
+          ring(data_ranks(l)),
           ring(l.ep)};
 }
 
@@ -65,7 +84,9 @@ inline double params_per_device(const OpCost& op, const DeviceShare& share) {
 
 /// Bytes one instance saves for backward on one device, recomputation ignored.
 inline double saved_per_device(const OpCost& op, const DeviceShare& share) {
-  return op.saved_split * share.tensor + op.saved_replicated * share.sequence + op.saved_unsplit;
+  return (op.saved_split * share.tensor + op.saved_replicated * share.sequence +
+          op.saved_unsplit) *
+         share.context;
 }
 
 /// Whether recomputation drops what an op saves: all of a layer under full recomputation;
@@ -114,6 +135,12 @@ constexpr GemmKind gemm_kind(Op op) {
 }
 
 inline GemmKind gemm_kind_of(const OpCost& op) { return gemm_kind(op.op); }
+
+/// The ops of attention's own kernel (Q K^T, softmax, P V): what context parallelism's
+/// ring attention runs block by block.
+constexpr bool is_attention_core(Op op) {
+  return op == Op::attn_scores || op == Op::attn_softmax || op == Op::attn_values;
+}
 template <class TimeOp>
 inline GemmKind gemm_kind_of(const TimeOp& op) {
   return op.gemm;

@@ -22,7 +22,7 @@ enum class AxisKind : std::uint8_t {
   n_experts, top_k, n_shared_experts, d_ff_expert, attention_window, global_every,
   vocab_size,                                                                  // model
   seq_len, batch, recompute,                                                   // workload
-  tp, pp, dp, ep, zero, microbatches,                                          // layout
+  tp, cp, pp, dp, ep, zero, microbatches,                                      // layout
 };
 
 AxisKind parse_axis(const std::string& name);
@@ -67,7 +67,7 @@ struct Grid {
   std::vector<Axis> axes;  ///< model, then workload, then layout axes
   std::int64_t ffn_multiple = 1;   ///< d_ff = ratio x d_model rounded up to this multiple
   bool derive_heads = false;       ///< n_heads = d_model / head_dim
-  std::int64_t n_gpus = 0;         ///< > 0: dp = n_gpus / (tp pp), points that don't divide are skipped
+  std::int64_t n_gpus = 0;         ///< > 0: dp = n_gpus / (tp cp pp), points that don't divide are skipped
   std::int64_t global_batch = 0;   ///< > 0: sequences per step; microbatches = it / (batch dp)
   double compute = 0;              ///< > 0: a FLOP budget; fills tokens_at_budget
   std::vector<Bound> bounds;

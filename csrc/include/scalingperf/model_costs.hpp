@@ -27,7 +27,7 @@ struct SavedShares {
     unsplit += n * op.saved_unsplit;
   }
   double on(const DeviceShare& s) const {
-    return split * s.tensor + replicated * s.sequence + unsplit;
+    return (split * s.tensor + replicated * s.sequence + unsplit) * s.context;
   }
 };
 
@@ -73,6 +73,7 @@ struct TimeOp {
   Split split;
   bool split_n;
   bool redone;  ///< its forward is recomputed under the workload
+  bool attention_core;  ///< Q K^T, softmax or P V: what ring attention overlaps
   Tiling tiling;  ///< how the kernels tile it (device.hpp)
   GemmKind gemm;  ///< which rate it runs at (gemm_kind)
 };
@@ -98,6 +99,7 @@ struct InstanceSums {
   double recompute = 0;           ///< forward matmul FLOPs redone by recomputation
   double executed_model = 0;      ///< matmul FLOPs the kernels run forward and backward
   double executed_recompute = 0;  ///< ... and again for recomputation
+  double executed_forward = 0;    ///< ... forward only
   SectionSums sums;
 };
 
@@ -140,10 +142,11 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
     if (op.op == Op::cross_entropy) shape.logits.add(op, 1);
     s.executed_model += executed_forward(op, w) + executed_backward(op, w);
     if (redone) s.executed_recompute += executed_forward(op, w);
+    s.executed_forward += executed_forward(op, w);
     shape.ops[shape.size++] =
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
                op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone,
-               tiling(op, w), gemm_kind(op.op)};
+               is_attention_core(op.op), tiling(op, w), gemm_kind(op.op)};
   });
 }
 
@@ -161,6 +164,9 @@ struct ModelCosts {
   SavedShares logits;
   double executed_model = 0;      ///< matmul FLOPs the kernels run forward and backward
   double executed_recompute = 0;  ///< ... and again for recomputation
+  /// Forward matmul FLOPs of all the layers, as counted and as executed: what
+  /// recompute_every redoes a share of.
+  double layers_forward = 0, executed_layers_forward = 0;
   std::array<double, section_count> instances{};
 };
 
@@ -209,6 +215,10 @@ inline void model_costs(const ModelShape& shape, const Architecture& a, ModelCos
     c.executed_model += n * s.executed_model;
     c.executed_recompute += n * s.executed_recompute;
     const auto section = static_cast<Section>(k);
+    if (section != Section::embedding && section != Section::head) {
+      c.layers_forward += n * s.forward;
+      c.executed_layers_forward += n * s.executed_forward;
+    }
     (section == Section::embedding ? c.embedding : section == Section::head ? c.head : c.layers)
         .add_scaled(s.sums, n);
   }

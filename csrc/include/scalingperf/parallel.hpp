@@ -14,9 +14,11 @@ namespace scalingperf {
 /// Optimizer whose states the memory model counts (bytes per parameter, see memory.hpp).
 enum class Optimizer : std::uint8_t { adamw, adamw_bf16, sgd };
 
-/// Parallel degrees and schedule. Ranks are ordered tensor, then data, then pipeline
-/// (Megatron-LM's default), so a tensor group of at most one node's devices stays inside
-/// a node, and expert groups are carved out of the data-parallel group.
+/// Parallel degrees and schedule. Ranks are ordered tensor, then context, then data, then
+/// pipeline (Megatron-LM's default order "tp-cp-ep-dp-pp"), so a tensor group of at most
+/// one node's devices stays inside a node, and expert groups are carved out of the
+/// context x data ranks (Megatron-Core's MoE parallel folding: the expert layers see
+/// tp x cp x dp ranks, whatever the attention layers' split).
 struct Layout {
   std::int64_t tp = 1;
   std::int64_t pp = 1;
@@ -27,7 +29,37 @@ struct Layout {
   std::int64_t interleave = 1;    ///< virtual pipeline stages per device
   bool sequence_parallel = false;
   Optimizer optimizer = Optimizer::adamw;
+  /// Context parallelism: each sequence split over cp ranks (ring attention, see
+  /// training.cpp), which share the weights; gradients are reduced over dp x cp.
+  std::int64_t cp = 1;
+  /// Uneven pipeline stages: the transformer layers on the first and the last device (all
+  /// of its virtual stages together), the devices between holding `middle_stage_layers`
+  /// each, as Megatron-LM's --decoder-first-pipeline-num-layers and
+  /// --decoder-last-pipeline-num-layers split them. -1: an even split (pp divides
+  /// n_layers); resolve() derives the middle when not given, or all three from the rule
+  /// below.
+  std::int64_t first_stage_layers = -1;
+  std::int64_t last_stage_layers = -1;
+  std::int64_t middle_stage_layers = -1;
+  /// Count the embedding (the loss) as one layer of the first (last) virtual stage and
+  /// split n_layers + 1 (+ 1) evenly over pp x interleave virtual stages: Megatron-Core's
+  /// account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split.
+  bool embedding_in_split = false;
+  bool loss_in_split = false;
 };
+
+/// Whether a resolved layout splits its layers unevenly over the pipeline.
+inline bool uneven_stages(const Layout& l) { return l.first_stage_layers >= 0; }
+
+/// Ranks that hold the same model shard and split the data: dp x cp.
+inline std::int64_t data_ranks(const Layout& l) { return l.dp * l.cp; }
+
+/// Checks that cp can split the workload's sequences: each rank holds two chunks of
+/// seq_len / (2 cp) tokens, one from each end, so that causal attention's work is the same
+/// on every rank (the load balancing of Megatron-Core and Transformer Engine). Throws
+/// std::invalid_argument; the other returns false with the message in `why`.
+void check_context(const Workload& work, const Layout& layout);
+bool context_fits(const Workload& work, const Layout& layout, std::string* why = nullptr);
 
 /// What of a model a layout is checked against: nothing else of an architecture decides
 /// whether a layout fits it (a sweep keeps its layout choices by these).

@@ -24,6 +24,7 @@ struct TimeReport {
   double tp_communication = 0;  ///< per micro-batch: tensor-parallel collectives
   double ep_communication = 0;  ///< per micro-batch: expert all-to-alls
   double pp_communication = 0;  ///< per micro-batch: activations and gradients between stages
+  double cp_communication = 0;  ///< per micro-batch: ring attention's exposed K/V exchange
   double stage = 0;             ///< per micro-batch: all of the above
   double bubble = 0;            ///< per step: pipeline fill and drain
   double dp_communication = 0;  ///< per step: the exposed part of the gradient reduction
@@ -67,11 +68,13 @@ TrainingReport estimate_training(const Architecture& arch, const Workload& work,
 /// Forward seconds of one micro-batch by section, on one device (all layers together).
 struct SectionSeconds {
   double layers = 0, embedding = 0, head = 0;
-  double layers_redone = 0;  ///< the recomputed part of `layers`
+  double layers_redone = 0;   ///< the recomputed part of `layers`
+  double attention_core = 0;  ///< the attention kernels' part of `layers`
 };
 /// Forward seconds of one instance of each section, and their recomputed part.
 struct InstanceSeconds {
   std::array<double, section_count> all{}, redone{};
+  std::array<double, section_count> attention_core{};  ///< is_attention_core ops
 };
 InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof);
 /// The sections' seconds for a model with these instances (ModelCosts::instances).
@@ -143,9 +146,12 @@ StepBound step_bound(const Architecture& arch, const Workload& work, const Model
 /// Whether two layouts have the same StepBound for one model and workload: they differ at
 /// most in what it does not read (the ZeRO stage).
 inline bool same_step_bound(const Layout& a, const Layout& b) {
-  return a.tp == b.tp && a.pp == b.pp && a.dp == b.dp && a.ep == b.ep &&
+  return a.tp == b.tp && a.cp == b.cp && a.pp == b.pp && a.dp == b.dp && a.ep == b.ep &&
          a.microbatches == b.microbatches && a.interleave == b.interleave &&
-         a.sequence_parallel == b.sequence_parallel && a.optimizer == b.optimizer;
+         a.sequence_parallel == b.sequence_parallel && a.optimizer == b.optimizer &&
+         a.first_stage_layers == b.first_stage_layers &&
+         a.last_stage_layers == b.last_stage_layers &&
+         a.middle_stage_layers == b.middle_stage_layers;
 }
 
 }  // namespace scalingperf

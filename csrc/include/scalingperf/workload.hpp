@@ -35,7 +35,17 @@ struct Workload {
   bool flash_attention = true;
   bool dropout = false;
   Implementation implementation = Implementation::megatron;
+  /// > 0: full recomputation of every n-th transformer layer of each pipeline device, the
+  /// others saving everything (torchtitan's selective_ac_option = "n": a device's blocks
+  /// counted from 1, block k checkpointed when k % n == 0). 0: off. Needs recompute none.
+  std::int64_t recompute_every = 0;
 };
+
+/// Layers of a device holding `layers` that recompute_every checkpoints: floor(layers / n).
+inline double checkpointed_layers(const Workload& w, double layers) {
+  if (w.recompute_every <= 0) return 0;
+  return static_cast<double>(static_cast<std::int64_t>(layers + 0.5) / w.recompute_every);
+}
 
 /// Bytes of one stored element (weight, gradient, activation) when training in the given
 /// format: FP8 training stores them in bf16 and casts the GEMM inputs on the fly.

@@ -402,6 +402,8 @@ def estimate(
     cp: int,
     layers_per_stage: tuple[int, int, int] | str | None,
     recompute_every: int | None,
+    etp: int | None,
+    shard: int | None,
     /,
 ) -> TrainingReport: ...
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
@@ -444,6 +446,8 @@ class Grid:
         embedding_in_split: bool = False,
         loss_in_split: bool = False,
         recompute_every: int = 0,
+        etp: int = 0,
+        shard: int = 0,
     ) -> None: ...
     @property
     def size(self) -> int: ...

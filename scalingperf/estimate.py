@@ -100,6 +100,8 @@ def estimate(
     dp_overlap: float | None = None,
     layers_per_stage: Sequence[int] | str | None = None,
     recompute_every: int | None = None,
+    etp: int | None = None,
+    shard: int | None = None,
 ) -> Report:
     """Parameters, FLOPs, memory per device and step time of training ``arch``.
 
@@ -118,8 +120,15 @@ def estimate(
     hardware : str, Hardware, dict or path
         A built-in device (see :func:`hardware`), or your own.
     tp, pp, dp, ep : int
-        Tensor-, pipeline-, data- and expert-parallel degrees (ep divides dp x cp: expert
-        groups are carved out of the data- and context-parallel ranks).
+        Tensor-, pipeline-, data- and expert-parallel degrees.
+    etp : int, optional
+        Expert-tensor parallelism (Megatron-Core's ``expert_tensor_parallel_size``): each
+        expert's matrices split over ``etp`` ranks instead of ``tp``. The expert layers
+        regroup a stage's ``tp x cp x dp`` ranks into ``etp x ep x`` expert-data-parallel
+        ones (MoE parallel folding), so ``ep x etp`` must divide ``tp x cp x dp``. With
+        ``etp < tp`` an MoE block's tensor-parallel collectives run over its ``etp`` group on
+        the ``etp / tp`` of the tokens it holds (none for ``etp = 1``). None (the default):
+        ``etp = tp``, and ``ep`` must divide ``dp x cp``.
     cp : int
         Context-parallel degree: each sequence split over cp ranks, which hold the same
         weights (world size tp x cp x pp x dp). Ring attention as in Megatron-Core and
@@ -132,7 +141,13 @@ def estimate(
         op's work and saved activations divide by cp; gradients are reduced, and ZeRO
         shards, over dp x cp.
     zero : {0, 1, 2, 3}
-        ZeRO stage over dp (Rajbhandari et al. 2020).
+        ZeRO stage over dp x cp (Rajbhandari et al. 2020); 3 is FSDP.
+    shard : int, optional
+        The ranks a ZeRO stage shards over, dividing ``dp x cp`` (at least 2): HSDP
+        (PyTorch FSDP's hybrid sharding, torchtitan's ``data_parallel_shard_degree``;
+        Megatron's distributed optimizer instances). The ZeRO collectives stay in a
+        sharding group; the ``dp x cp / shard`` replicas all-reduce each rank's
+        ``1 / shard`` of the gradients across groups. None (the default): all ``dp x cp``.
     optimizer : {"adamw", "adamw-bf16", "sgd"}
         Whose states are counted: mixed-precision AdamW (2 + 2 + 12 bytes per parameter
         in 16-bit), AdamW with 16-bit states and no master copy, SGD with momentum.
@@ -192,7 +207,7 @@ def estimate(
             device.default_efficiency if efficiency is None else efficiency,
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
             dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer, cp,
-            stage_split(layers_per_stage, pp), recompute_every)
+            stage_split(layers_per_stage, pp), recompute_every, etp, shard)
     try:
         return Report(arch, device, args, _core.estimate(*args))
     except TypeError:
@@ -232,14 +247,14 @@ def _efficiency(value: Any) -> _core.Efficiency:
 _OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "dropout",
                  "implementation", "tp", "pp", "dp", "ep", "zero", "microbatches",
                  "interleave", "sequence_parallel", "optimizer", "cp", "layers_per_stage",
-                 "recompute_every")
+                 "recompute_every", "etp", "shard")
 
 
 def _converted(values: tuple[Any, ...]) -> list[Any]:
     """The options as the core's exact types, or a ValueError naming the field."""
     out: list[Any] = []
     for name, value in zip(_OPTION_NAMES, values, strict=True):
-        if ((name in ("microbatches", "recompute_every") and value is None)
+        if ((name in ("microbatches", "recompute_every", "etp", "shard") and value is None)
                 or name == "layers_per_stage"):
             out.append(value)  # None, or already exact (stage_split)
         elif name in _FLAG_OPTIONS:

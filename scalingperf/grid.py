@@ -49,7 +49,8 @@ _OPTIONS = dict(dtype="bf16", flash_attention=True, dropout=False, implementatio
                 sequence_parallel=False, optimizer="adamw", interleave=1, ffn_multiple=1,
                 n_gpus=0, global_batch=0, compute=0.0, hardware="H100-SXM", efficiency=None,
                 batch=None, seq_len=None, recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1,
-                zero=0, microbatches=None, layers_per_stage=None, recompute_every=None)
+                zero=0, microbatches=None, layers_per_stage=None, recompute_every=None,
+                etp=None, shard=None)
 _RANGE_CONSTRAINTS = {"params": "params_non_embedding", "active_params": "params_active",
                       "aspect": "aspect_ratio"}
 #: Most values one axis may list: an axis is materialised as a list of numbers.
@@ -160,13 +161,13 @@ def _stage_split(value: Any, pp: Any) -> tuple[int, int, int] | str | None:
     return stage_split(value, pp)
 
 
-def _recompute_every(value: Any) -> int:
-    """A grid's recompute_every: None (0 for the core) or n >= 1."""
+def _at_least_one(field: str, value: Any) -> int:
+    """A grid's recompute_every, etp or shard: None (0 for the core) or n >= 1."""
     if value is None:
         return 0
-    every = _validate.integer("recompute_every", value)
-    _in_range("recompute_every", every, 1, 2**20)
-    return every
+    number = _validate.integer(field, value)
+    _in_range(field, number, 1, 2**20)
+    return number
 
 
 def _nonnegative(field: str, value: Any) -> float:
@@ -216,7 +217,8 @@ class Grid:
 
     Other options as in :func:`scalingperf.estimate`: ``dtype``, ``hardware``,
     ``flash_attention``, ``dropout``, ``implementation``, ``sequence_parallel``,
-    ``optimizer``, ``interleave``, ``efficiency``, ``recompute_every``, ``layers_per_stage``
+    ``optimizer``, ``interleave``, ``efficiency``, ``recompute_every``, ``etp``, ``shard``,
+    ``layers_per_stage``
     (a rule such as
     ``"embedding+loss"`` applies to every point; a list needs a fixed ``pp`` of its
     length).
@@ -490,7 +492,9 @@ class Grid:
             last_stage_layers=split[2] if isinstance(split, tuple) else -1,
             embedding_in_split=isinstance(split, str) and split != "loss",
             loss_in_split=isinstance(split, str) and split != "embedding",
-            recompute_every=_recompute_every(spec["recompute_every"]))
+            recompute_every=_at_least_one("recompute_every", spec["recompute_every"]),
+            etp=_at_least_one("etp", spec["etp"]),
+            shard=_at_least_one("shard", spec["shard"]))
 
     def _bounds(self, spec: Mapping[str, Any]) -> list[tuple[str, str, float, float]]:
         """The bounds on result columns, in the core's order: (what the user asked for,

@@ -40,7 +40,8 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
                std::int64_t tp, std::int64_t pp, std::int64_t dp, std::int64_t ep,
                std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
                bool sequence_parallel, const std::string& optimizer, std::int64_t cp,
-               const StageSplit& split, std::int64_t recompute_every) {
+               const StageSplit& split, std::int64_t recompute_every, std::int64_t etp,
+               std::int64_t shard) {
   Inputs in;
   in.work = sp::Workload{batch,           seq_len, sp::parse_recompute(recompute),
                          sp::parse_dtype(dtype), flash_attention, dropout,
@@ -54,6 +55,8 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
   layout.last_stage_layers = split.last;
   layout.embedding_in_split = split.embedding;
   layout.loss_in_split = split.loss;
+  layout.etp = etp;
+  layout.shard = shard;
   in.layout = sp::resolve(arch, layout);
   sp::check_context(in.work, in.layout);
   return in;
@@ -105,6 +108,18 @@ StageSplit stage_split_of(py::handle value) {
   split.embedding = rule != "loss";
   split.loss = rule != "embedding";
   return split;
+}
+
+/// None: the default (0 for the core, `otherwise` in words); an explicit 0 is refused.
+std::int64_t at_least_one(const char* field, py::handle value, const char* otherwise) {
+  if (value.is_none()) return 0;
+  const std::int64_t n = exact_int(value);
+  if (n < 1) {
+    throw std::invalid_argument(std::string(field) + "=" + std::to_string(n) +
+                                " is invalid: it must be >= 1 (leave it None for " + otherwise +
+                                ")");
+  }
+  return n;
 }
 
 /// None: no layer checkpointed (0 for the core); an explicit 0 is refused.
@@ -256,7 +271,7 @@ void bind_estimate(py::module_& m) {
          py::handle tp, py::handle pp, py::handle dp, py::handle ep, py::handle zero,
          py::handle microbatches, py::handle interleave, py::handle sequence_parallel,
          py::handle optimizer, py::handle cp, py::handle layers_per_stage,
-         py::handle recompute_every) {
+         py::handle recompute_every, py::handle etp, py::handle shard) {
         const Inputs in =
             convert(arch, hw, exact_int(batch), exact_int(seq_len), exact_str(recompute),
                     exact_str(dtype), exact_bool(flash_attention), exact_bool(dropout),
@@ -264,7 +279,8 @@ void bind_estimate(py::module_& m) {
                     exact_int(ep), exact_int(zero), microbatches_of(microbatches),
                     exact_int(interleave), exact_bool(sequence_parallel), exact_str(optimizer),
                     exact_int(cp), stage_split_of(layers_per_stage),
-                    recompute_every_of(recompute_every));
+                    recompute_every_of(recompute_every), at_least_one("etp", etp, "etp = tp"),
+                    at_least_one("shard", shard, "all dp x cp ranks"));
         return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),
                            arch, in.work, in.layout, hw, efficiency};
       },

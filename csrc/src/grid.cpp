@@ -356,8 +356,9 @@ bool check_layout(const LayoutLimits& model, Layout& layout, std::string* why) {
     return fail(why, "pp does not divide n_layers");
   }
   if (layout.ep > 1 &&
-      (model.n_experts % layout.ep != 0 || data_ranks(layout) % layout.ep != 0)) {
-    return fail(why, "ep does not divide n_experts and dp x cp");
+      (model.n_experts % layout.ep != 0 ||
+       (layout.tp * data_ranks(layout)) % (layout.ep * expert_tp(layout)) != 0)) {
+    return fail(why, "ep does not divide n_experts, or ep x etp does not divide tp x cp x dp");
   }
   if (layout.zero > 0 && data_ranks(layout) == 1) return fail(why, "ZeRO needs dp x cp > 1");
   return resolve_in_place(model, layout, why);

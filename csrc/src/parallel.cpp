@@ -100,22 +100,42 @@ bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
       !in_range(r, "world size tp*cp*pp*dp", l.tp * l.cp * l.pp * l.dp, 1, max_degree)) {
     return false;
   }
+  if (!in_range(r, "etp", l.etp, 0, max_degree)) return false;
+  if (l.etp > 0 && !model.moe) {
+    return refused(r, "etp", l.etp, "expert-tensor parallelism needs a model with routed experts");
+  }
   if (l.ep > 1) {
     if (!model.moe) {
       return refused(r, "ep", l.ep,
                      "expert parallelism needs a model with routed experts");
     }
-    if (!divides(r, "ep", l.ep, "n_experts", model.n_experts) ||
-        !divides(r, "ep", l.ep,
-                 "dp x cp (expert groups are carved out of data and context parallelism)",
-                 data_ranks(l))) {
-      return false;
+    if (!divides(r, "ep", l.ep, "n_experts", model.n_experts)) return false;
+  }
+  // The expert layers regroup a stage's tp x cp x dp ranks (MoE parallel folding).
+  if (l.ep > 1 || l.etp > 0) {
+    const std::int64_t expert_ranks = l.ep * expert_tp(l);
+    if ((l.tp * data_ranks(l)) % expert_ranks != 0) {
+      return refused(r, l.ep > 1 ? "ep" : "etp", l.ep > 1 ? l.ep : l.etp,
+                     "ep x etp must divide the ranks the expert layers regroup: tp x cp x dp=",
+                     "", l.tp * data_ranks(l));
     }
   }
   if (!in_range(r, "zero", l.zero, 0, 3)) return false;
   if (l.zero > 0 && data_ranks(l) == 1) {
     return refused(r, "zero", l.zero,
                    "ZeRO shards over data (and context) parallelism: it needs dp x cp > 1");
+  }
+  if (!in_range(r, "shard", l.shard, 0, max_degree)) return false;
+  if (l.shard > 0) {
+    if (l.zero == 0) {
+      return refused(r, "shard", l.shard,
+                     "a sharding group needs a ZeRO stage to shard (zero >= 1)");
+    }
+    if (l.shard < 2 || data_ranks(l) % l.shard != 0) {
+      return refused(r, "shard", l.shard,
+                     "it must be at least 2 and divide the data-parallel ranks dp x cp=", "",
+                     data_ranks(l));
+    }
   }
   if (l.microbatches == 0) l.microbatches = l.pp;
   if (!in_range(r, "microbatches", l.microbatches, 1, std::int64_t{1} << 24) ||

@@ -68,14 +68,28 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
                         static_cast<double>(a.d_model) * context;
   if (l.tp > 1) {
     const double once = all_reduce(stream, f.tp_ring, link_for(net, l.tp, 1));
+    // Half of a layer's collectives are its FFN block's. An MoE block split over etp < tp
+    // ranks reduces over its etp group the etp / tp of the tokens that group holds (none
+    // for etp = 1: sequence-parallel tokens go to the experts as they are): an
+    // assumption of this model, as is every MoE layer costing the same.
+    double ffn = 1;
+    const std::int64_t etp = expert_tp(l);
+    if (etp != l.tp && a.n_moe_layers > 0) {
+      const double moe = static_cast<double>(a.n_moe_layers) / layers;
+      const double expert_once =
+          etp > 1 ? all_reduce(stream * static_cast<double>(etp) / static_cast<double>(l.tp),
+                               ring(etp), link_for(net, etp, 1))
+                  : 0;
+      ffn = 1 - moe + moe * expert_once / once;
+    }
+    const double per_layer = ((full ? 3 : 2) * device_layers + checkpointed) * (1 + ffn);
     // The share efficiency.tp_overlap hides behind the GEMMs is not on the critical path.
-    out.tp = tp_exposed * (device_layers * ((full ? 6 : 4) * once) + checkpointed * 2 * once +
-                           (has_ends ? once : 0));
+    out.tp = tp_exposed * (per_layer * once + (has_ends ? once : 0));
   }
   // Expert parallelism: dispatch and combine all-to-alls forward and backward (and again
   // when recomputed) per MoE layer, k copies of each token.
   if (l.ep > 1) {
-    const Link link = link_for(net, l.ep, l.tp);
+    const Link link = link_for(net, l.ep, expert_tp(l));
     const double routed = stream * static_cast<double>(a.top_k) * f.share.sequence;
     const double per_layer = (full ? 6 : 4) * all_to_all(routed, f.ep_ring, link);
     const double moe_share = static_cast<double>(a.n_moe_layers) / layers;
@@ -106,17 +120,12 @@ double total(const StageTimes& t) {
   return t.forward + t.backward + t.recompute + t.tp + t.ep + t.pp + t.cp;
 }
 
-/// One micro-batch on the slowest device. Even stages: the first holds the embedding, the
-/// last the head, both the same layers. Uneven: the first, the last, or one between.
-[[gnu::always_inline]] inline StageTimes stage_times(const Architecture& a, const Workload& w,
-                                                     const Layout& l, const LayoutFactors& f,
-                                                     const Network& net,
-                                                     const SectionSeconds& s,
-                                                     double tp_exposed) {
-  if (!f.uneven) {
-    const double ends = l.pp == 1 ? s.embedding + s.head : std::max(s.embedding, s.head);
-    return device_times(a, w, l, f, net, s, tp_exposed, f.per_stage, ends, true);
-  }
+/// Uneven stages: the slowest of the first, the last and a device between. Out of line:
+/// sweeps of even layouts keep their hot path small.
+[[gnu::noinline]] StageTimes uneven_stage_times(const Architecture& a, const Workload& w,
+                                                const Layout& l, const LayoutFactors& f,
+                                                const Network& net, const SectionSeconds& s,
+                                                double tp_exposed) {
   StageTimes slowest =
       device_times(a, w, l, f, net, s, tp_exposed, f.first_share, s.embedding, true);
   const StageTimes last =
@@ -128,6 +137,20 @@ double total(const StageTimes& t) {
     if (total(middle) > total(slowest)) slowest = middle;
   }
   return slowest;
+}
+
+/// One micro-batch on the slowest device. Even stages: the first holds the embedding, the
+/// last the head, both the same layers.
+[[gnu::always_inline]] inline StageTimes stage_times(const Architecture& a, const Workload& w,
+                                                     const Layout& l, const LayoutFactors& f,
+                                                     const Network& net,
+                                                     const SectionSeconds& s,
+                                                     double tp_exposed) {
+  if (f.uneven) [[unlikely]] {
+    return uneven_stage_times(a, w, l, f, net, s, tp_exposed);
+  }
+  const double ends = l.pp == 1 ? s.embedding + s.head : std::max(s.embedding, s.head);
+  return device_times(a, w, l, f, net, s, tp_exposed, f.per_stage, ends, true);
 }
 
 /// The part of a step that does not depend on memory: m micro-batches of the slowest stage
@@ -159,13 +182,21 @@ struct PipelineTime {
 /// `params` once per step, `volume` times an all-reduce over the dp x cp ranks that hold
 /// the same shard (context-parallel ranks see other tokens of the same sequences).
 /// Expert gradients take the same ring here, though their group is only dp cp / ep.
+/// With HSDP (Layout::shard) the ZeRO traffic stays in a sharding group and the groups'
+/// replicas all-reduce each rank's 1 / shard of the gradients (hybrid sharding: Zhao et
+/// al. 2023, "PyTorch FSDP: Experiences on Scaling Fully Sharded Data Parallel").
 double gradient_reduction(const Workload& w, const Layout& l, const LayoutFactors& f,
                           const Machine& machine, double params, double volume) {
-  if (f.dp_ring.size == 1) return 0;
+  if (f.dp_ring.size == 1 && f.replica_ring.size == 1) return 0;
   const double gradient_bytes = params * state_bytes(w.dtype, l.optimizer).gradients;
-  return (1 - machine.efficiency.dp_overlap) * volume *
-         all_reduce(gradient_bytes, f.dp_ring,
-                    link_for(machine.network, f.dp_ring.size, l.tp));
+  const double group = static_cast<double>(f.dp_ring.size);
+  const double across =
+      all_reduce(gradient_bytes / group, f.replica_ring,
+                 link_for(machine.network, f.replica_ring.size, l.tp * f.dp_ring.size));
+  return (1 - machine.efficiency.dp_overlap) *
+         (volume * all_reduce(gradient_bytes, f.dp_ring,
+                              link_for(machine.network, f.dp_ring.size, l.tp)) +
+          across);
 }
 
 /// One step's times, given the device's parameter states (`states`: a MemoryReport of

@@ -13,8 +13,9 @@
 
 namespace scalingperf {
 
-/// The share of an op that one device holds: 1 / tp of tensor-split work, 1 / (ep tp) of
-/// the experts, and 1 / tp of sequence-split work only under sequence parallelism.
+/// The share of an op that one device holds: 1 / tp of tensor-split work, 1 / (ep etp) of
+/// the experts' parameters, and 1 / tp of sequence-split work only under sequence
+/// parallelism.
 /// Context parallelism divides every op's work and saved bytes (not its parameters) by
 /// cp again: `context`. Reciprocals, computed once per layout: the per-op sums below only
 /// multiply.
@@ -27,7 +28,8 @@ struct DeviceShare {
 
 inline DeviceShare device_share(const Layout& l) {
   const double t = static_cast<double>(l.tp);
-  return {1 / t, 1 / (static_cast<double>(l.ep) * t), l.sequence_parallel ? 1 / t : 1.0,
+  const double expert_ranks = static_cast<double>(l.ep * expert_tp(l));
+  return {1 / t, 1 / expert_ranks, l.sequence_parallel ? 1 / t : 1.0,
           1 / static_cast<double>(l.cp)};
 }
 
@@ -40,15 +42,17 @@ struct LayoutFactors {
   /// unless the stages are uneven (Layout::first_stage_layers).
   double first_share, middle_share, last_share;
   bool uneven;
-  double per_replica;         ///< 1 / (dp cp): a ZeRO shard of the dense parameters
-  double per_expert_replica;  ///< ep / (dp cp): a ZeRO shard of the experts
+  double per_replica;         ///< 1 / shard (dp cp): a ZeRO shard of the dense parameters
+  double per_expert_replica;  ///< ep etp / (tp shard): a ZeRO shard of the experts
   double bubble_stages;       ///< (pp - 1) / interleave: stage times of fill and drain
   double pipeline_bubble;     ///< bubble_stages / microbatches
-  Ring tp_ring, dp_ring, ep_ring;  ///< dp_ring: the gradients' group, dp x cp
+  /// dp_ring: a ZeRO sharding group (all dp x cp ranks but with HSDP); replica_ring: the
+  /// groups' replicas (size 1 but with HSDP).
+  Ring tp_ring, dp_ring, ep_ring, replica_ring;
 };
 
 inline LayoutFactors layout_factors(const Layout& l) {
-  const double dp = static_cast<double>(data_ranks(l));
+  const double dp = static_cast<double>(shard_ranks(l));
   const double bubble_stages =
       (static_cast<double>(l.pp) - 1) / static_cast<double>(l.interleave);
   const double per_stage = 1 / static_cast<double>(l.pp);
@@ -65,12 +69,14 @@ inline LayoutFactors layout_factors(const Layout& l) {
           uneven ? static_cast<double>(l.last_stage_layers) / layers : per_stage,
           uneven,
           1 / dp,
-          static_cast<double>(l.ep) / dp,
+          std::min(1.0, static_cast<double>(l.ep * expert_tp(l)) /
+                            (dp * static_cast<double>(l.tp))),
           bubble_stages,
           bubble_stages / static_cast<double>(l.microbatches),
           ring(l.tp),
-          ring(data_ranks(l)),
-          ring(l.ep)};
+          ring(shard_ranks(l)),
+          ring(l.ep),
+          ring(data_ranks(l) / shard_ranks(l))};
 }
 
 /// Parameters of one instance held by one device: the split part over tp, the expert part

@@ -46,13 +46,27 @@ struct Layout {
   /// account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split.
   bool embedding_in_split = false;
   bool loss_in_split = false;
+  /// Expert-tensor parallelism (Megatron-Core's expert_tensor_parallel_size): each expert's
+  /// matrices split over etp ranks instead of tp; the tp x cp x dp ranks of a stage regroup
+  /// into etp x ep x expert-data-parallel ones for the expert layers. 0: etp = tp.
+  std::int64_t etp = 0;
+  /// Ranks a ZeRO stage shards over (FSDP's sharding group); the dp x cp / shard groups
+  /// hold replicas and all-reduce their shard of the gradients (HSDP; Megatron's
+  /// num_distributed_optimizer_instances). 0: all dp x cp ranks.
+  std::int64_t shard = 0;
 };
+
+/// The expert layers' tensor-parallel degree.
+inline std::int64_t expert_tp(const Layout& l) { return l.etp > 0 ? l.etp : l.tp; }
 
 /// Whether a resolved layout splits its layers unevenly over the pipeline.
 inline bool uneven_stages(const Layout& l) { return l.first_stage_layers >= 0; }
 
 /// Ranks that hold the same model shard and split the data: dp x cp.
 inline std::int64_t data_ranks(const Layout& l) { return l.dp * l.cp; }
+
+/// The ranks a ZeRO stage shards over.
+inline std::int64_t shard_ranks(const Layout& l) { return l.shard > 0 ? l.shard : data_ranks(l); }
 
 /// Checks that cp can split the workload's sequences: each rank holds two chunks of
 /// seq_len / (2 cp) tokens, one from each end, so that causal attention's work is the same

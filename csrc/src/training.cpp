@@ -189,10 +189,11 @@ double gradient_reduction(const Workload& w, const Layout& l, const LayoutFactor
                           const Machine& machine, double params, double volume) {
   if (f.dp_ring.size == 1 && f.replica_ring.size == 1) return 0;
   const double gradient_bytes = params * state_bytes(w.dtype, l.optimizer).gradients;
-  const double group = static_cast<double>(f.dp_ring.size);
   const double across =
-      all_reduce(gradient_bytes / group, f.replica_ring,
-                 link_for(machine.network, f.replica_ring.size, l.tp * f.dp_ring.size));
+      f.replica_ring.size == 1
+          ? 0
+          : all_reduce(gradient_bytes / static_cast<double>(f.dp_ring.size), f.replica_ring,
+                       link_for(machine.network, f.replica_ring.size, l.tp * f.dp_ring.size));
   return (1 - machine.efficiency.dp_overlap) *
          (volume * all_reduce(gradient_bytes, f.dp_ring,
                               link_for(machine.network, f.dp_ring.size, l.tp)) +
@@ -360,8 +361,7 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   const TpEfficiency tp =
       tp_efficiency(a, w, costs, prepared, machine, at_tp1, time, tp_baseline);
   // Every field given: no zero-filling of the report first (this runs once per row).
-  return TrainingReport{w.recompute_every > 0 ? totals_with_recompute(w, costs, l, f, layers)
-                                              : costs.totals,
+  TrainingReport report{costs.totals,
                         memory_report,
                         time,
                         used.mfu,
@@ -373,6 +373,10 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
                         used.flops_per_step,
                         l.tp * l.cp * l.pp * l.dp,
                         l.microbatches};
+  if (w.recompute_every > 0) [[unlikely]] {
+    report.totals = totals_with_recompute(w, costs, l, f, layers);
+  }
+  return report;
 }
 
 StepBound step_bound(const Architecture& a, const Workload& w, const ModelCosts& costs,

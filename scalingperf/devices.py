@@ -57,6 +57,11 @@ class Hardware:
         The device's measured fractions of its peaks (``Efficiency`` fields, such as
         ``matmul`` and ``attention``), used when an estimate or a grid gives no
         ``efficiency``; where absent, ``Efficiency()``'s defaults apply.
+    attention_kernels : dict, optional
+        Published fractions of the 16-bit peak that named fused-attention kernels reach on
+        this device (``{"fa2": 0.32, "cudnn": 0.52, ..., "source": "..."}``), each in
+        (0, 1]: ``estimate(attention_kernel="fa2")`` runs attention's GEMMs at that
+        fraction instead of the default efficiency's ``attention``.
     """
 
     name: str
@@ -70,6 +75,7 @@ class Hardware:
     inter_node_latency: float = 8e-6
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     efficiency: Mapping[str, float] | None = field(default=None, compare=False)
+    attention_kernels: Mapping[str, Any] | None = field(default=None, compare=False)
     _core: _core.Hardware = field(init=False, repr=False, compare=False)
     _efficiency: _CoreEfficiency = field(init=False, repr=False, compare=False)
 
@@ -93,11 +99,22 @@ class Hardware:
         )
         object.__setattr__(self, "_core", core)
         object.__setattr__(self, "_efficiency", _default_efficiency(self.efficiency))
+        _check_attention_kernels(self.attention_kernels)
 
     @property
     def default_efficiency(self) -> _CoreEfficiency:
         """What an estimate on this device uses unless given ``efficiency=``."""
         return self._efficiency
+
+    def attention_efficiency(self, kernel: str) -> float:
+        """The published fraction of the 16-bit peak ``kernel`` reaches on this device."""
+        known = {k: v for k, v in (self.attention_kernels or {}).items() if k != "source"}
+        if kernel not in known:
+            allowed = ", ".join(sorted(known)) or "none: pass efficiency=Efficiency(attention=...)"
+            msg = (f"attention_kernel={kernel!r} is invalid for {self.name}: kernels with a "
+                   f"published efficiency on it are {allowed}")
+            raise ValueError(msg)
+        return float(known[kernel])
 
     def __repr__(self) -> str:
         peaks = ", ".join(f"{fmt}: {si(value, 'FLOP/s')}" for fmt in _FORMATS
@@ -124,7 +141,8 @@ class Hardware:
             msg = f"hardware={dict(data)!r} is invalid: it is missing {', '.join(missing)}"
             raise ValueError(msg)
         fields = {key: data[key] for key in (*_REQUIRED, "intra_node_latency",
-                                              "inter_node_latency", "sources", "efficiency")
+                                              "inter_node_latency", "sources", "efficiency",
+                                              "attention_kernels")
                   if key in data}
         return cls(name=name or data.get("name", "custom"), **fields)
 
@@ -264,6 +282,23 @@ def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Ha
 #: The Efficiency fields a device's table entry may set.
 _EFFICIENCY_FIELDS = ("matmul", "attention", "memory", "network", "dp_overlap", "tp_overlap",
                       "tile")
+
+
+def _check_attention_kernels(values: Mapping[str, Any] | None) -> None:
+    if values is None:
+        return
+    if not isinstance(values, Mapping):
+        msg = (f"attention_kernels={values!r} is invalid: give a dict of kernel name: "
+               "fraction of the 16-bit peak (and its source)")
+        raise ValueError(msg)
+    for name, value in values.items():
+        if name == "source":
+            continue
+        fraction = _validate.number(f"attention_kernels[{name!r}]", value)
+        if not 0 < fraction <= 1:
+            msg = (f"attention_kernels[{name!r}]={value!r} is invalid: a fraction of the peak "
+                   "in (0, 1]")
+            raise ValueError(msg)
 
 
 def _default_efficiency(values: Mapping[str, float] | None) -> _CoreEfficiency:

@@ -98,6 +98,7 @@ def estimate(
     efficiency: _core.Efficiency | None = None,
     tp_overlap: float | None = None,
     dp_overlap: float | None = None,
+    attention_kernel: str | None = None,
     layers_per_stage: Sequence[int] | str | None = None,
     recompute_every: int | None = None,
     etp: int | None = None,
@@ -191,6 +192,13 @@ def estimate(
         Override the efficiency's fractions of the tensor- and data-parallel collectives
         hidden behind compute, [0, 1] (True: all of it, the bound async TP or a prefetching
         FSDP approaches; False: none).
+    attention_kernel : str, optional
+        The fused-attention kernel the framework runs, by name: attention's GEMMs then run
+        at the fraction of the 16-bit peak published for it on this device
+        (``hardware.attention_kernels``: ``"fa2"``, FlashAttention-2, what PyTorch's
+        ``scaled_dot_product_attention`` runs, as in torchtitan; ``"cudnn"``, Transformer
+        Engine's fused attention, as in Megatron-LM; ``"fa3"``), replacing the efficiency's
+        ``attention``. None (the default): the efficiency's own.
 
     Returns
     -------
@@ -203,6 +211,10 @@ def estimate(
     if tp_overlap is not None or dp_overlap is not None:
         efficiency = _with_overlaps(_efficiency(efficiency) if efficiency is not None
                                     else device.default_efficiency, tp_overlap, dp_overlap)
+    if attention_kernel is not None:
+        efficiency = _with_attention(_efficiency(efficiency) if efficiency is not None
+                                     else device.default_efficiency,
+                                     device.attention_efficiency(attention_kernel))
     args = (arch._core, device._core,
             device.default_efficiency if efficiency is None else efficiency,
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
@@ -233,6 +245,13 @@ def _with_overlaps(base: _core.Efficiency, tp_overlap: Any, dp_overlap: Any) -> 
                       else _overlap("dp_overlap", dp_overlap),
                       tp_overlap=base.tp_overlap if tp_overlap is None
                       else _overlap("tp_overlap", tp_overlap))
+
+
+def _with_attention(base: _core.Efficiency, attention: float) -> Efficiency:
+    """``base`` with attention's GEMMs at ``attention`` of the 16-bit peak."""
+    return Efficiency(matmul=base.matmul, attention=attention, memory=base.memory,
+                      network=base.network, tile=base.tile, dp_overlap=base.dp_overlap,
+                      tp_overlap=base.tp_overlap)
 
 
 def _efficiency(value: Any) -> _core.Efficiency:

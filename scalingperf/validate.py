@@ -459,7 +459,8 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
             sequence_parallel=layout["sequence_parallel"], dropout=layout["dropout"],
             microbatches=layout["global_batch"] // (dp * micro),
             interleave=layout["interleave"],
-            layers_per_stage=layout.get("layers_per_stage"), etp=layout.get("etp"))
+            layers_per_stage=layout.get("layers_per_stage"), etp=layout.get("etp"),
+            attention_kernel=rec.get("attention_kernel"))
     except ValueError as error:
         return row(reason=str(error))
     step = report.time.step

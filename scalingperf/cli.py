@@ -305,7 +305,8 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
     bandwidth = (f"{e.memory:.0%} of memory and network bandwidth" if e.memory == e.network
                  else f"{e.memory:.0%} of memory and {e.network:.0%} of network bandwidth")
     efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s, {bandwidth}; gradient reduction "
-                  + (f"{e.dp_overlap:.0%} overlapped" if e.dp_overlap else "not overlapped"))
+                  + (f"overlapped with compute ({e.dp_overlap:.0%} of the window)"
+                     if e.dp_overlap else "not overlapped"))
     rows = [("precision", precision),
             ("optimizer", f"{args.optimizer}: {optimizer}"),
             ("ZeRO stage", f"{args.zero}: {_ZERO[args.zero]}"),

@@ -35,7 +35,9 @@ class Efficiency(_core.Efficiency):
         Fraction of the tensor-parallel collectives hidden behind the GEMMs they feed
         (async TP, comm-GEMM overlap), [0, 1]; 0 (the default) exposes all of it.
     dp_overlap : float
-        Fraction of the data-parallel gradient reduction hidden behind compute, [0, 1].
+        Share of the overlap window the data-parallel collectives use, [0, 1]: at 1, all
+        but the last layer's bucket hides behind one micro-batch's compute (bucketed
+        Megatron --overlap-grad-reduce, prefetching FSDP); at 0, all exposed.
     tile : int
         GEMM output tile edge for tile quantisation, [1, 65536].
 
@@ -189,9 +191,11 @@ def estimate(
         the device's measured fractions where its table entry has them
         (``hardware.default_efficiency``), else ``Efficiency()``.
     tp_overlap, dp_overlap : float or bool, optional
-        Override the efficiency's fractions of the tensor- and data-parallel collectives
-        hidden behind compute, [0, 1] (True: all of it, the bound async TP or a prefetching
-        FSDP approaches; False: none).
+        Override the efficiency's overlaps, [0, 1] (True: 1, False: 0): the fraction of
+        the tensor-parallel collectives hidden behind the GEMMs (async TP), and the share
+        of the overlap window the data-parallel collectives use (see ``Efficiency``: at 1
+        they hide behind one micro-batch's compute but the last layer's bucket, as
+        prefetching FSDP and Megatron's --overlap-grad-reduce do).
     attention_kernel : str, optional
         The fused-attention kernel the framework runs, by name: attention's GEMMs then run
         at the fraction of the 16-bit peak published for it on this device

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from scalingperf.calibrate import Calibration
 
 DEVICE = "H100-SXM"
 FIELDS = ("matmul", "attention", "network", "dp_overlap")
-TRUE = sp.Efficiency(matmul=0.55, attention=0.4, network=0.6, dp_overlap=0.3)
+TRUE = sp.Efficiency(matmul=0.55, attention=0.4, network=0.6, dp_overlap=0.6)
 
 #: (preset, batch, seq_len, layout)
 LAYOUTS: list[tuple[str, int, int, dict[str, Any]]] = [
@@ -43,6 +44,12 @@ LAYOUTS: list[tuple[str, int, int, dict[str, Any]]] = [
     ("llama-2-7b", 1, 4096, dict(tp=8, dp=4, sequence_parallel=True, recompute="selective")),
     ("gpt3-6.7b", 1, 2048, dict(tp=8, pp=4, dp=2, microbatches=16, recompute="full")),
     ("gpt3-small", 16, 1024, dict(dp=64)),
+    # Gradient reductions longer than the micro-batch they hide behind: what is exposed
+    # moves with dp_overlap times that micro-batch's compute, not with the network alone.
+    ("gpt3-2.7b", 1, 2048, dict(tp=2, dp=16)),
+    ("llama-2-13b", 4, 2048, dict(tp=8, dp=16)),
+    ("gpt3-xl", 1, 2048, dict(tp=2, dp=64)),
+    ("gpt3-6.7b", 4, 2048, dict(tp=8, dp=64)),
 ]
 
 
@@ -135,14 +142,16 @@ def test_fields_no_run_depends_on_are_undetermined():
 
 def test_fields_that_move_together_are_undetermined():
     # One shape, one context, no tensor parallelism: attention is always the same share of
-    # the GEMM time, and the network only carries the gradient reduction, so attention moves
-    # with matmul and dp_overlap with network.
+    # the GEMM time, and the network only carries the gradient reduction, each shorter than
+    # the micro-batch it hides behind, so attention moves with matmul and dp_overlap with
+    # network.
     layouts = [("gpt3-xl", b, 2048, dict(dp=d))
-               for b, d in [(1, 1), (2, 2), (4, 8), (8, 16), (2, 64), (1, 32)]]
+               for b, d in [(1, 1), (2, 2), (4, 8), (8, 16), (8, 64), (16, 32)]]
     cal = sp.calibrate(measured(layouts), hardware=DEVICE)
     assert set(cal.undetermined) == {"attention", "dp_overlap"}
     assert "cannot tell it apart from matmul" in cal.undetermined["attention"]
-    assert "cannot tell it apart from network" in cal.undetermined["dp_overlap"]
+    assert re.search(r"cannot tell it apart from (matmul and )?network$",
+                     cal.undetermined["dp_overlap"])
     default = sp.hardware()[DEVICE].default_efficiency
     assert cal.efficiency.attention == default.attention  # kept, not made up
     assert cal.max_abs_error < 0.01  # what is determined still reproduces the runs

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 import scalingperf as sp
 
 # Narayanan et al. 2021, Table 1: GPT models on A100-80GB (Selene), sequence 2048,
-# vocabulary 51,200, full recomputation; achieved TFLOP/s per GPU counted with
+# vocabulary 51,200, full recomputation, Megatron's GPT dropout (0.1 on the attention
+# probabilities and the residual stream); achieved TFLOP/s per GPU counted with
 # 96 B s l h^2 (1 + s / 6h + V / 16 l h), i.e. hardware FLOPs.
 TABLE_1 = [
     # (billion params, heads, hidden, layers, tp, pp, GPUs, batch, TFLOP/s per GPU)
@@ -34,7 +35,7 @@ def _narayanan(row):
     dp = gpus // (tp * pp)
     return sp.estimate(arch, batch=1, seq_len=2048, hardware="A100-SXM4-80GB", tp=tp, pp=pp,
                        dp=dp, microbatches=batch // dp, recompute="full",
-                       flash_attention=False)
+                       flash_attention=False, dropout=True)
 
 
 @pytest.mark.parametrize("row", TABLE_1, ids=lambda r: f"{r[0]}B")
@@ -129,7 +130,10 @@ def test_more_overlap_and_bandwidth_only_help():
     slow = sp.estimate(arch, batch=1, seq_len=4096, dp=64, tp=2)
     hidden = sp.estimate(arch, batch=1, seq_len=4096, dp=64, tp=2,
                          efficiency=sp.Efficiency(dp_overlap=1.0))
-    assert hidden.time.dp_communication == 0
+    # All of the reduction hides behind the micro-batch's compute but the last layer's
+    # bucket, which waits for the backward to end.
+    assert hidden.time.dp_communication == pytest.approx(
+        slow.time.dp_communication / arch.n_layers, rel=1e-12)
     assert hidden.time.step < slow.time.step
     faster = sp.estimate(arch, batch=1, seq_len=4096, dp=64, tp=2, hardware="H200")
     assert faster.time.step < slow.time.step
@@ -154,8 +158,9 @@ def test_data_parallel_volume_under_zero():
     assert times[0].dp_communication == times[1].dp_communication == times[2].dp_communication
     assert times[3].dp_communication == pytest.approx(1.5 * times[0].dp_communication)
     report = sp.estimate(arch, batch=1, seq_len=4096, dp=64, tp=2)
-    # A ring all-reduce of the shard's bf16 gradients over 64 ranks across nodes.
-    link = sp.hardware()["H100-SXM"].inter_node_bandwidth * sp.Efficiency().network
+    # A ring all-reduce of the shard's bf16 gradients over 64 ranks across nodes: tp 2
+    # leaves 4 of them on each node, whose 4 NICs carry the node's rings at once.
+    link = 4 * sp.hardware()["H100-SXM"].inter_node_bandwidth * sp.Efficiency().network
     gradients = report.memory.params * 2
     assert report.memory.params == pytest.approx(report.memory.weights / 2)
     expected = 2 * 63 / 64 * gradients / link + 2 * 63 * 8e-6

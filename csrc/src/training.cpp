@@ -50,7 +50,15 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   // the whole micro-batch (seq_len / cp is a multiple of the tile in practice).
   const double context = f.share.context;
   out.forward = (s.layers * share + ends) * context;
-  out.backward = 2 * out.forward;
+  // A flash-attention backward recomputes the scores from Q and K before its four
+  // gradient GEMMs: five s x s GEMMs to the forward's two, 2.5x its work (Dao et al. 2022
+  // Algorithm 4; Dao 2023 §3.1.2), and runs them 1.2x slower per FLOP than the forward
+  // (Shah et al. 2024, FlashAttention-3, H100 forward vs backward figures, head dim 128,
+  // 4k tokens: FA2 368 / 310, cuDNN 609 / 499, FA3 638 / 542 TFLOP/s): 3x its time.
+  constexpr double flash_backward = 2.5 * 1.2;
+  out.backward = 2 * out.forward + (w.flash_attention ? (flash_backward - 2) *
+                                                            s.attention_core * share * context
+                                                      : 0);
   const double layers = static_cast<double>(a.n_layers);
   const double device_layers = layers * share;
   // recompute_every: whole layers redone (a layer's mean forward each), their collectives
@@ -67,7 +75,7 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   const double stream = act * static_cast<double>(w.batch) * static_cast<double>(w.seq_len) *
                         static_cast<double>(a.d_model) * context;
   if (l.tp > 1) {
-    const double once = all_reduce(stream, f.tp_ring, link_for(net, l.tp, 1));
+    const double once = all_reduce(stream, f.tp_ring, collective_link(net, l.tp, 1));
     // Half of a layer's collectives are its FFN block's. An MoE block split over etp < tp
     // ranks reduces over its etp group the etp / tp of the tokens that group holds (none
     // for etp = 1: sequence-parallel tokens go to the experts as they are): an
@@ -78,7 +86,7 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
       const double moe = static_cast<double>(a.n_moe_layers) / layers;
       const double expert_once =
           etp > 1 ? all_reduce(stream * static_cast<double>(etp) / static_cast<double>(l.tp),
-                               ring(etp), link_for(net, etp, 1))
+                               ring(etp), collective_link(net, etp, 1))
                   : 0;
       ffn = 1 - moe + moe * expert_once / once;
     }
@@ -89,12 +97,10 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   // Expert parallelism: dispatch and combine all-to-alls forward and backward (and again
   // when recomputed) per MoE layer, k copies of each token.
   if (l.ep > 1) {
-    const Link link = link_for(net, l.ep, expert_tp(l));
     const double routed = stream * static_cast<double>(a.top_k) * f.share.sequence;
-    const double per_layer = (full ? 6 : 4) * all_to_all(routed, f.ep_ring, link);
+    const double once = all_to_all(routed, f.ep_ring, net, expert_tp(l));
     const double moe_share = static_cast<double>(a.n_moe_layers) / layers;
-    out.ep = moe_share * (device_layers * per_layer +
-                          checkpointed * 2 * all_to_all(routed, f.ep_ring, link));
+    out.ep = moe_share * (device_layers * (full ? 6 : 4) + checkpointed * 2) * once;
   }
   // Pipeline: the stage's output forward and its gradient backward, split over tp.
   if (l.pp > 1) {
@@ -181,23 +187,33 @@ struct PipelineTime {
 /// Data parallelism: the exposed seconds of reducing the gradients of the device's
 /// `params` once per step, `volume` times an all-reduce over the dp x cp ranks that hold
 /// the same shard (context-parallel ranks see other tokens of the same sequences).
+/// Overlap (Efficiency::dp_overlap, the share of the window used): Megatron's
+/// --overlap-grad-reduce / --overlap-param-gather and FSDP's prefetching run the
+/// collectives bucket by bucket (layer by layer) behind compute: the parameter gathers
+/// behind the first micro-batch's forward, the gradient reductions behind the last one's
+/// backward. `window` is that micro-batch's compute on the device; the last layer's
+/// bucket (1 / `layers` of the traffic) waits for the backward to end and is never hidden.
 /// Expert gradients take the same ring here, though their group is only dp cp / ep.
 /// With HSDP (Layout::shard) the ZeRO traffic stays in a sharding group and the groups'
 /// replicas all-reduce each rank's 1 / shard of the gradients (hybrid sharding: Zhao et
 /// al. 2023, "PyTorch FSDP: Experiences on Scaling Fully Sharded Data Parallel").
 double gradient_reduction(const Workload& w, const Layout& l, const LayoutFactors& f,
-                          const Machine& machine, double params, double volume) {
+                          const Machine& machine, double params, double volume,
+                          double window, double layers) {
   if (f.dp_ring.size == 1 && f.replica_ring.size == 1) return 0;
   const double gradient_bytes = params * state_bytes(w.dtype, l.optimizer).gradients;
   const double across =
       f.replica_ring.size == 1
           ? 0
           : all_reduce(gradient_bytes / static_cast<double>(f.dp_ring.size), f.replica_ring,
-                       link_for(machine.network, f.replica_ring.size, l.tp * f.dp_ring.size));
-  return (1 - machine.efficiency.dp_overlap) *
-         (volume * all_reduce(gradient_bytes, f.dp_ring,
-                              link_for(machine.network, f.dp_ring.size, l.tp)) +
-          across);
+                       collective_link(machine.network, f.replica_ring.size,
+                                       l.tp * f.dp_ring.size));
+  const double traffic = volume * all_reduce(gradient_bytes, f.dp_ring,
+                                             collective_link(machine.network, f.dp_ring.size,
+                                                             l.tp)) +
+                         across;
+  const double hideable = traffic * (1 - 1 / std::max(1.0, layers));
+  return traffic - machine.efficiency.dp_overlap * std::min(hideable, window);
 }
 
 /// One step's times, given the device's parameter states (`states`: a MemoryReport of
@@ -209,8 +225,10 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
 
   // ZeRO 1 and 2: reduce-scatter plus all-gather, the same volume as an all-reduce; ZeRO 3
   // gathers the weights again forward and backward, 1.5x (Rajbhandari et al. 2020 §7).
-  const double dp_communication =
-      gradient_reduction(w, l, f, machine, states.params, l.zero == 3 ? 1.5 : 1.0);
+  const double dp_communication = gradient_reduction(
+      w, l, f, machine, states.params, l.zero == 3 ? 1.5 : 1.0,
+      p.stage.forward + p.stage.backward + p.stage.recompute,
+      static_cast<double>(a.n_layers) * f.per_stage);
   // The optimizer reads and writes every state once: memory-bound.
   const double optimizer = 2 * (states.weights + states.gradients + states.optimizer) *
                            machine.seconds_per_state_byte;
@@ -391,7 +409,11 @@ StepBound step_bound(const Architecture& a, const Workload& w, const ModelCosts&
   const double least_share = std::min(
       {f.first_share, f.last_share, l.pp > 2 ? f.middle_share : f.first_share});
   const double least_params = (layers.non_expert(f.share) + layers.expert(f.share)) * least_share;
-  const double step = p.compute_step + gradient_reduction(w, l, f, machine, least_params, 1.0);
+  // The fewest parameters, and the most layers to bucket them by: never above the step.
+  const double step =
+      p.compute_step + gradient_reduction(w, l, f, machine, least_params, 1.0,
+                                          p.stage.forward + p.stage.backward + p.stage.recompute,
+                                          static_cast<double>(a.n_layers));
   return {step, p.tokens_per_step,
           utilisation_terms(w, costs, l, f, machine, static_cast<double>(a.n_layers))};
 }

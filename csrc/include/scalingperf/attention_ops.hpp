@@ -174,6 +174,10 @@ template <class Visitor>
   softmax.recomputed_selective = true;
   softmax.split = Split::tensor;
   softmax.bytes = 2 * score_traffic;
+  // Unfused attention drops out the probabilities in a kernel of its own (Megatron-LM's
+  // fused scale-mask-softmax leaves dropout out; PyTorch's dropout): it reads them and
+  // writes them back with their mask. A flash kernel drops out in registers.
+  if (w.dropout && !w.flash_attention) softmax.bytes += score_traffic + (act + c.mask) * scores;
   if (w.flash_attention) {
     softmax.saved_split = 4 * b * h * s;  // float32 logsumexp per query and head
   } else {

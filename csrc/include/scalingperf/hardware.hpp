@@ -31,7 +31,10 @@ struct Efficiency {
   double matmul = 0.75;   ///< of peak FLOP/s for a GEMM with no tile waste
   double memory = 0.8;    ///< of peak memory bandwidth
   double network = 0.8;   ///< of link bandwidth for collectives
-  double dp_overlap = 0;  ///< fraction of the data-parallel gradient reduction hidden
+  /// Share of the overlap window the data-parallel collectives use (0: all exposed; 1:
+  /// all hidden behind a micro-batch's compute but the last layer's bucket, as bucketed
+  /// Megatron --overlap-grad-reduce / prefetching FSDP do): see gradient_reduction.
+  double dp_overlap = 0;
   std::int64_t tile = 128;  ///< GEMM output tile edge, for tile quantisation
   /// Of the 16-bit peak for attention's own GEMMs (Q K^T and P V): a fused attention
   /// kernel (softmax, masking and rescaling between its two GEMMs) runs below a GEMM.

@@ -2,6 +2,7 @@
 /// How a training run is laid out over devices, and the alpha-beta cost of the
 /// collectives that layout needs (Thakur et al. 2005; Patarasuk & Yuan 2009 for rings).
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -121,6 +122,23 @@ inline Link link_for(const Network& net, std::int64_t size, std::int64_t stride)
   return size * stride <= net.devices_per_node ? net.intra_node : net.inter_node;
 }
 
+/// The link a ring collective (all-reduce, reduce-scatter, all-gather) of a group that
+/// spans nodes runs at. A node holds g = min(size, devices_per_node / stride) of the
+/// group's ranks, each with its own NIC (rail-optimised nodes: one NIC per GPU). NCCL
+/// builds its rings (channels) across all those NICs and reduces inside the node over
+/// NVLink, so the node's share of the traffic leaves through g NICs at once: g times one
+/// NIC's bandwidth, never more than NVLink's, which the data also crosses (NCCL's ring
+/// and tree algorithms, NVIDIA nccl-tests' bus bandwidth of multi-node all-reduce).
+/// All-to-all and point-to-point traffic is each rank's own and gains nothing: link_for.
+inline Link collective_link(const Network& net, std::int64_t size, std::int64_t stride) {
+  if (size * stride <= net.devices_per_node) return net.intra_node;
+  const std::int64_t per_node =
+      std::max<std::int64_t>(1, std::min(size, net.devices_per_node / stride));
+  return {std::max(net.inter_node.seconds_per_byte / static_cast<double>(per_node),
+                   net.intra_node.seconds_per_byte),
+          net.inter_node.latency};
+}
+
 /// A ring of n ranks and the (n - 1) / n share of a buffer each rank sends, divided once
 /// per layout.
 struct Ring {
@@ -144,6 +162,21 @@ inline double all_gather(double bytes, const Ring& r, const Link& link) {
 /// All-to-all of `bytes` per rank: (n-1)/n of it leaves, n-1 messages.
 inline double all_to_all(double bytes, const Ring& r, const Link& link) {
   return all_gather(bytes, r, link);
+}
+/// All-to-all of `bytes` per rank over a group of r.size ranks spaced `stride` apart. A
+/// group that spans nodes has g = min(size, devices_per_node / stride) ranks in each: a
+/// rank's (g - 1) / n share goes to its node over NVLink while its (n - g) / n share
+/// leaves through its own NIC, at the same time (DeepEP's and NCCL's all-to-alls).
+inline double all_to_all(double bytes, const Ring& r, const Network& net,
+                         std::int64_t stride) {
+  if (r.size <= 1) return 0;
+  if (r.size * stride <= net.devices_per_node) return all_to_all(bytes, r, net.intra_node);
+  const auto n = static_cast<double>(r.size);
+  const auto per_node = static_cast<double>(
+      std::max<std::int64_t>(1, std::min(r.size, net.devices_per_node / stride)));
+  return std::max((per_node - 1) / n * bytes * net.intra_node.seconds_per_byte,
+                  (n - per_node) / n * bytes * net.inter_node.seconds_per_byte) +
+         (n - 1) * net.inter_node.latency;
 }
 /// One point-to-point message.
 inline double point_to_point(double bytes, const Link& link) {

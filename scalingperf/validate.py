@@ -358,9 +358,15 @@ def _architecture(spec: Any) -> Architecture:
 def _hardware(name: str, overrides: Mapping[str, Any] | None) -> Hardware:
     device = get_hardware(name)
     if overrides:
-        label = ", ".join(f"{k}={v:g}" for k, v in overrides.items())
+        label = ", ".join(f"{k}={_label(v)}" for k, v in overrides.items())
         device = dataclasses.replace(device, name=f"{device.name} ({label})", **overrides)
     return device
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {v:g}" for k, v in value.items() if v) + "}"
+    return f"{value:g}"
 
 
 def _static_reasons(rec: Mapping[str, Any], layout: Mapping[str, Any]) -> list[str]:

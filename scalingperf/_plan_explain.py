@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,12 @@ def _days(value: float) -> str:
 def sci(value: float) -> str:
     """A large number as 5.76e23 (no "+" in the exponent)."""
     return f"{value:.3g}".replace("e+", "e")
+
+
+def _rate(value: float) -> str:
+    """A learning rate as 3.33e-4."""
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def _law_name(law: Any) -> str:
@@ -91,6 +98,36 @@ def _laws(p: Plan) -> str:
             "the law's data)\n  " + _laws_table(p).replace("\n", "\n  "))
 
 
+_HYPER_NAMES = {"DeepSeek2024": "DeepSeek 2024", "StepLaw2025": "Step Law 2025"}
+
+
+def _hyper_rows(p: Plan) -> list[tuple[str, str]]:
+    """The learning rate and batch each law predicts, the first law's in front, and how the
+    plan's own batch compares (* where the law extrapolates)."""
+    if not p.hyperparameters:
+        return []
+    marks = [_HYPER_NAMES.get(h.law, h.law) + ("*" if h.extrapolated else "")
+             for h in p.hyperparameters]
+    first, *others = p.hyperparameters
+    inputs = first.inputs
+    where = (f"C = M D = {sci(inputs['C'])} FLOPs" if "C" in inputs
+             else ", ".join(f"{k} {sci(v)}" for k, v in inputs.items()))
+    lr = (f"{_rate(first.learning_rate)} peak by {marks[0]} ({first.source.split(', ')[-1]} at "
+          f"{where})" + "".join(f"; {m}: {_rate(h.learning_rate)}"
+                                for m, h in zip(marks[1:], others, strict=True)))
+    batch = (f"{count(first.batch_tokens, 'tokens')} ({first.batch_sequences:,.0f} sequences) "
+             f"by {marks[0]}" + "".join(
+                 f"; {m}: {count(h.batch_tokens, 'tokens')} ({h.batch_sequences:,.0f})"
+                 for m, h in zip(marks[1:], others, strict=True)))
+    ratios = " and ".join(f"{h.plan_batch_ratio:.2g}x" for h in p.hyperparameters)
+    own = (f"the plan steps with {count(p.seq_len * p.global_batch, 'tokens')} "
+           f"({p.global_batch:,} sequences), {ratios} those; --global-batch times another")
+    rows = [("lr", lr), ("batch", batch), ("", own)]
+    if any(h.extrapolated for h in p.hyperparameters):
+        rows.append(("", "* beyond the runs the law was fitted on (plan.caveats)"))
+    return rows
+
+
 def _answer(p: Plan, row: dict[str, Any]) -> str:
     r = p.best
     training = r.training(p.tokens)
@@ -119,6 +156,7 @@ def _answer(p: Plan, row: dict[str, Any]) -> str:
         ("speed", (f"step {duration(r.time.step)}, {count(r.time.tokens_per_s, 'tokens/s')}, "
                    f"MFU {r.mfu:.1%}, TP efficiency {r.tp_efficiency:.1%}, pipeline bubble "
                    f"{r.pipeline_bubble:.1%}")),
+        *_hyper_rows(p),
     ]
     width = max(len(label) for label, _ in rows)
     return "Answer\n" + "\n".join(f"  {label.ljust(width)}  {text}" for label, text in rows)
@@ -224,7 +262,8 @@ def plan_dict(p: Plan, rows: int = 10) -> dict[str, Any]:
                  "level": p.level, "loss": p.loss, "memory_per_gpu": p.best.memory.per_gpu,
                  "memory_capacity": p.best.memory.capacity, "mfu": p.best.mfu,
                  "tp_efficiency": p.best.tp_efficiency, "step_time": p.best.time.step,
-                 "tokens_per_s": p.best.time.tokens_per_s},
+                 "tokens_per_s": p.best.time.tokens_per_s,
+                 "hyperparameters": [asdict(h) for h in p.hyperparameters]},
         "candidates": {"count": len(p.candidates), "shapes": p.shapes,
                        "layouts_tried": p.layouts_tried,
                        "top": [p.candidates.row(i) for i in range(keep)]},

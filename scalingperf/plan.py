@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate, laws
+from ._plan_hyper import HyperParameters, predict
 from ._plan_search import FAMILIES, Shape, layout_grid, propose_shapes, sweep_layouts
 from .devices import Hardware, get_hardware
 from .estimate import Report
@@ -25,7 +26,7 @@ from .intervals import check_level
 from .sweep import SweepResult
 
 __all__ = ["DAY", "DEFAULT_COMPUTE", "DEFAULT_GLOBAL_BATCH", "DEFAULT_GPUS", "DEFAULT_SEQ_LEN",
-           "FAMILIES", "Plan", "plan"]
+           "FAMILIES", "HyperParameters", "Plan", "plan"]
 
 #: Seconds in a day.
 DAY = 86400.0
@@ -85,6 +86,11 @@ class Plan:
         that proposed the row, one of :data:`FAMILIES`).
     best : Report
         :func:`scalingperf.estimate` of the winner on its layout (:attr:`layout`).
+    hyperparameters : tuple of HyperParameters
+        The winner's peak learning rate and batch (tokens per step) by Bi et al. 2024
+        (DeepSeek LLM, eq. 1: from the compute ``C = M D``) first, then by Li et al. 2025
+        (the Step Law: from the non-embedding parameters and the tokens), each with how
+        the plan's own batch compares (:attr:`learning_rate`, :attr:`optimal_batch_tokens`).
     """
 
     compute: float
@@ -109,6 +115,7 @@ class Plan:
     inference_tokens: float | None = None
     tolerance: float = 0.05
     slack: float = 0.0
+    hyperparameters: tuple[HyperParameters, ...] = ()
 
     @property
     def tokens(self) -> float:
@@ -129,6 +136,18 @@ class Plan:
     def family(self) -> str:
         """The family of shapes the winner comes from (one of :data:`FAMILIES`)."""
         return str(self.candidates["family"][0])
+
+    @property
+    def learning_rate(self) -> float:
+        """The winner's peak learning rate by Bi et al. 2024, eq. 1 (the first of
+        :attr:`hyperparameters`)."""
+        return self.hyperparameters[0].learning_rate
+
+    @property
+    def optimal_batch_tokens(self) -> float:
+        """The winner's batch in tokens per step by Bi et al. 2024, eq. 1; the plan itself
+        steps with ``seq_len x global_batch`` tokens."""
+        return self.hyperparameters[0].batch_tokens
 
     @property
     def layout(self) -> dict[str, Any]:
@@ -410,6 +429,8 @@ def plan(compute: float | None = None, gpus: int | None = None, days: float | No
             assumed_mfu = float(found.result["mfu"][0])
             budget, target, found = search(assumed_mfu)
         table = laws.compare(compute=budget)
+    best = found.result.report(0)
+    hyper, notes = _hyperparameters(best, float(found.result["tokens"][0]), seq, batch)
     for warning in caught:
         if issubclass(warning.category, laws.ExtrapolationWarning):
             text = str(warning.message)
@@ -418,13 +439,24 @@ def plan(compute: float | None = None, gpus: int | None = None, days: float | No
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename,
                                    warning.lineno)
+    caveats.extend(text for text in notes if text not in caveats)
     return Plan(compute=budget, gpus=n_gpus, days_limit=day_limit, compute_limit=compute_limit,
                 unique_tokens=unique, hardware=device, dtype=dtype, seq_len=seq,
                 global_batch=batch, law=ranking, target_params=target, assumed_mfu=assumed_mfu,
-                laws=table, candidates=found.result, best=found.result.report(0),
+                laws=table, candidates=found.result, best=best,
                 shapes=len(found.shapes), layouts_tried=found.layouts, caveats=caveats,
                 level=level, inference_tokens=None if serving is None else serving[1],
-                tolerance=tolerance, slack=found.slack)
+                tolerance=tolerance, slack=found.slack, hyperparameters=hyper)
+
+
+def _hyperparameters(best: Report, tokens: float, seq_len: int, global_batch: int
+                     ) -> tuple[tuple[HyperParameters, ...], list[str]]:
+    """The winner's learning rate and batch by DeepSeek2024 and StepLaw2025, at its active
+    non-embedding parameters (Kaplan's N, what both papers count) and its tokens."""
+    arch = best.architecture
+    width = int(arch.n_heads or 0) * int(arch.head_dim or 0)  # resolved: never None here
+    return predict(best.params.active_non_embedding, arch.n_layers, width, seq_len, tokens,
+                   global_batch)
 
 
 def _serving(inference_tokens: Any, ranking: Any, compute: float | None

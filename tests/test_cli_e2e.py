@@ -56,6 +56,14 @@ def test_plan_on_defaults_answers_the_gopher_question(tmp_path):
                  "The best 10 models"):
         assert part in out
     assert list(tmp_path.iterdir()) == []  # nothing written without --out
+    # The pick comes with a learning rate and batch, the law named, beside the plan's batch.
+    answer = out.split("Answer\n")[1].split("\n\n")[0]
+    lr = next(line for line in answer.splitlines() if line.startswith("  lr "))
+    assert " peak by DeepSeek 2024* (eq. 1 at C = M D = " in lr
+    assert "; Step Law 2025*: " in lr
+    batch = answer.split("  batch ")[1]
+    assert "sequences) by DeepSeek 2024*; Step Law 2025*: " in batch
+    assert "the plan steps with 2.1 M tokens (1,024 sequences), " in batch
 
 
 def test_plan_json_and_out(tmp_path):
@@ -66,6 +74,13 @@ def test_plan_json_and_out(tmp_path):
     assert data["question"]["compute"] == 1e22
     assert data["question"]["gpus"] == 64
     assert data["best"]["days"] > 0
+    deepseek, steplaw = data["best"]["hyperparameters"]
+    assert (deepseek["law"], steplaw["law"]) == ("DeepSeek2024", "StepLaw2025")
+    assert 0 < steplaw["learning_rate"] < 1
+    assert deepseek["batch_tokens"] > 0
+    assert deepseek["plan_batch_ratio"] == pytest.approx(
+        data["question"]["seq_len"] * data["question"]["global_batch"]
+        / deepseek["batch_tokens"])
     with open(tmp_path / "candidates.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == data["candidates"]["count"]

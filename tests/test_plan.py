@@ -304,3 +304,73 @@ def test_gpus_outside_the_range_are_refused(gpus):
 def test_counts_outside_the_range_are_refused(value, field):
     with pytest.raises(ValueError, match=f"{field}="):
         plan(**{field: value})
+
+
+def test_hyperparameters_at_a_hand_computed_point():
+    from scalingperf._plan_hyper import flops_per_token, predict
+
+    # DeepSeek LLM 7B (Bi et al. 2024, Table 2): 30 layers of d_model 4096, 4096-token
+    # sequences, 2T tokens, 2304 sequences per step. With N = 12 n_layer d^2 the model
+    # scale is eq. 2's 72 n d^2 + 12 n d l = 4.2278e10 FLOPs per token, C = M D = 8.4557e22.
+    n = 12 * 30 * 4096**2
+    assert flops_per_token(n, 30, 4096, 4096) == laws.DeepSeek2024.flops_per_token(
+        30, 4096, 4096) == 72 * 30 * 4096**2 + 12 * 30 * 4096 * 4096
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", laws.ExtrapolationWarning)  # returned, not raised
+        (deepseek, steplaw), notes = predict(n, 30, 4096, 4096, 2e12, 2304)
+    assert deepseek.law == "DeepSeek2024"
+    assert steplaw.law == "StepLaw2025"
+    assert deepseek.inputs["C"] == pytest.approx(8.455716864e22, rel=1e-12)
+    # eq. 1 by hand: 0.3118 x 8.4557e22^-0.1250 and 0.2920 x 8.4557e22^0.3271.
+    assert deepseek.learning_rate == pytest.approx(4.2460e-4, rel=1e-4)
+    assert deepseek.batch_tokens == pytest.approx(9.2226e6, rel=1e-4)
+    # Against what Table 2 prints: 4.2e-4 and 9.4M tokens (2304 x 4096, rounded to whole
+    # sequences per device).
+    assert deepseek.learning_rate == pytest.approx(4.2e-4, rel=0.03)
+    assert deepseek.batch_tokens == pytest.approx(2304 * 4096, rel=0.03)
+    assert deepseek.batch_sequences == pytest.approx(9.2226e6 / 4096, rel=1e-4)
+    assert deepseek.plan_batch_ratio == pytest.approx(2304 * 4096 / 9.2226e6, rel=1e-4)
+    assert deepseek.extrapolated
+    assert any("DeepSeek2024" in text for text in notes)
+    # The Step Law by hand at N = 6.04e9, D = 2e12: 1.79 N^-0.713 D^0.307, 0.58 D^0.571.
+    assert steplaw.inputs == {"N": n, "D": 2e12}
+    assert steplaw.learning_rate == pytest.approx(1.79 * n**-0.713 * 2e12**0.307, rel=1e-12)
+    assert steplaw.learning_rate == pytest.approx(1.1361e-3, rel=1e-4)
+    assert steplaw.batch_tokens == pytest.approx(0.58 * 2e12**0.571, rel=1e-12)
+    assert steplaw.batch_tokens == pytest.approx(6.1280e6, rel=1e-4)
+    # Inside the Step Law's runs (N 1e9, D 1e11) nothing is extrapolated.
+    _, step = predict(1e9, 24, 2048, 2048, 1e11, 512)[0]
+    assert not step.extrapolated
+    assert step.learning_rate == pytest.approx(1.6325e-3, rel=1e-4)
+    assert step.batch_tokens == pytest.approx(1.1077e6, rel=1e-4)
+
+
+def test_the_pick_comes_with_a_learning_rate_and_batch(gopher):
+    deepseek, steplaw = gopher.hyperparameters
+    arch, tokens = gopher.best.architecture, gopher.tokens
+    n = gopher.best.params.active_non_embedding
+    m = 6 * n + 12 * arch.n_layers * arch.n_heads * arch.head_dim * gopher.seq_len
+    assert deepseek.inputs == pytest.approx({"M": m, "D": tokens, "C": m * tokens})
+    assert gopher.learning_rate == deepseek.learning_rate == pytest.approx(
+        0.3118 * (m * tokens) ** -0.1250)
+    assert gopher.optimal_batch_tokens == deepseek.batch_tokens == pytest.approx(
+        0.2920 * (m * tokens) ** 0.3271)
+    assert steplaw.learning_rate == pytest.approx(1.79 * n**-0.713 * tokens**0.307)
+    assert steplaw.batch_tokens == pytest.approx(0.58 * tokens**0.571)
+    for h in gopher.hyperparameters:
+        assert h.batch_sequences == pytest.approx(h.batch_tokens / 2048)
+        assert h.plan_batch_ratio == pytest.approx(2048 * 1024 / h.batch_tokens)
+        assert h.extrapolated  # 5.9e23 FLOPs and 56B parameters: beyond both fits
+    assert any(c.startswith("DeepSeek2024") for c in gopher.caveats)
+    assert any(c.startswith("StepLaw2025") for c in gopher.caveats)
+    text = gopher.explain()
+    answer = text.split("Answer\n")[1].split("\n\n")[0]
+    mantissa, exponent = f"{deepseek.learning_rate:.2e}".split("e")
+    assert f"lr        {mantissa}e{int(exponent)} peak by DeepSeek 2024*" in answer
+    assert "Step Law 2025*" in answer
+    assert f"({deepseek.batch_sequences:,.0f} sequences) by DeepSeek 2024*" in answer
+    assert f"{deepseek.plan_batch_ratio:.2g}x and {steplaw.plan_batch_ratio:.2g}x" in answer
+    data = json.loads(json.dumps(gopher.to_dict()))
+    assert [h["law"] for h in data["best"]["hyperparameters"]] == ["DeepSeek2024",
+                                                                   "StepLaw2025"]
+    assert data["best"]["hyperparameters"][0]["learning_rate"] == deepseek.learning_rate

@@ -15,9 +15,10 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "N": ("N", "params", "parameters"), "D": ("D", "tokens"), "loss": ("loss",)}
 #: The mixture-of-experts forms fit takes, and the column each needs besides N, D and loss:
 #: Ludziejewski et al. 2025 (eq. 6) the experts E, Krajewski et al. 2024 (eq. 9) the
-#: granularity G.
+#: granularity G; the precision-aware form, Kumar et al. 2024 (eq. 5), the training bits P.
 _FORM_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ludziejewski": ("E", ("E", "experts")), "krajewski": ("G", ("G", "granularity"))}
+    "ludziejewski": ("E", ("E", "experts")), "krajewski": ("G", ("G", "granularity")),
+    "kumar": ("P", ("P", "bits"))}
 
 
 def add_parsers(verbs: Any) -> None:
@@ -46,8 +47,8 @@ def add_parsers(verbs: Any) -> None:
     fit.add_argument("runs", metavar="RUNS.csv", help="the runs")
     fit.add_argument("--form", default="chinchilla", choices=("chinchilla", *_FORM_COLUMNS),
                      help="the law's form: chinchilla (default); ludziejewski (needs an E "
-                          "column of experts) or krajewski (a G column of granularities), "
-                          "fitted without intervals")
+                          "column of experts), krajewski (a G column of granularities) or "
+                          "kumar (a P column of training bits), fitted without intervals")
     fit.add_argument("--bootstrap", type=int, default=100,
                      help="bootstrap refits for the intervals (default 100; 0 for none)")
     fit.add_argument("--ci", type=float, default=0.8,

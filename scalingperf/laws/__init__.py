@@ -20,7 +20,10 @@ arguments, with its source in the docstring:
 - :class:`Krajewski2024`: fine-grained mixture of experts, L(N, D, G), and the
   compute-optimal (N, D, G) with the router's FLOPs.
 - :class:`Gadre2024`: over-trained models, L(C, M) in compute and tokens per parameter,
-  and the average downstream top-1 error as a function of the loss.
+  and the average downstream top-1 error as a function of the loss;
+- :class:`Kumar2024`: precision-aware loss, low-precision training as fewer effective
+  parameters (in bits or the time model's ``dtype`` names), post-training quantisation's
+  degradation and the compute-optimal training precision.
 
 Every law says which parameters its ``N`` counts (``params_convention``: non-embedding
 as Kaplan et al., total as Hoffmann et al.; :class:`ParamConvention`), and
@@ -85,15 +88,16 @@ from ._fit_form import (
 from ._gadre import Gadre2024
 from ._kaplan import Kaplan2020
 from ._krajewski import Krajewski2024
+from ._kumar import DTYPE_BITS, Kumar2024
 from ._ludziejewski import Ludziejewski2025
 from ._muennighoff import Muennighoff2023
 from ._sardana import Sardana2024
 from ._steplaw import StepLaw2025
 
-__all__ = ["GOPHER_FLOPS", "LOSS_FORMS", "NON_EMBEDDING", "PAPER_GRID",
+__all__ = ["DTYPE_BITS", "GOPHER_FLOPS", "LOSS_FORMS", "NON_EMBEDDING", "PAPER_GRID",
            "PARAM_CONVENTIONS", "PEARCE_SONG_GAMMA", "PF_DAY", "TOTAL", "Besiroglu2024",
            "Chinchilla2022", "Clark2022", "DeepSeek2024", "ExtrapolationWarning",
-           "FormFit", "FrontierFit", "Gadre2024", "Kaplan2020", "Krajewski2024", "LawRow",
+           "FormFit", "FrontierFit", "Gadre2024", "Kaplan2020", "Krajewski2024", "Kumar2024", "LawRow",
            "LawTable", "LossFormFit", "Ludziejewski2025", "Muennighoff2023", "ParamConvention",
            "ParametricFit", "ParametricLaw", "PowerLawFit", "PowerLawFrontier",
            "Sardana2024", "ScalingLaw", "StepLaw2025", "TokensPerParameter",

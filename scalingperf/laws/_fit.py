@@ -243,7 +243,7 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
         params_convention: ParamConvention | str = TOTAL) -> ParametricFit: ...
 @overload
 def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
-        form: Literal["ludziejewski", "krajewski"], *, delta: float = 1e-3,
+        form: Literal["ludziejewski", "krajewski", "kumar"], *, delta: float = 1e-3,
         grid: None = None, n_starts: int = 16, n_bootstrap: int = 100, ci: float = 0.8,
         seed: int | None = 0, params_convention: ParamConvention | str = TOTAL,
         **extra: npt.ArrayLike) -> LossFormFit: ...
@@ -272,11 +272,11 @@ def fit(N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.ArrayLike,
     N, D, loss : array
         One entry per run: parameters and training tokens (from 1 to 1e40) and final
         loss (> 0).
-    form : {"chinchilla", "ludziejewski", "krajewski"}
-        The functional form: Hoffmann et al.'s parametric loss, or a mixture-of-experts
-        law with one more input, passed by keyword (``E=`` experts for
-        Ludziejewski et al. 2025's eq. 6, ``G=`` granularities for Krajewski et al.
-        2024's eq. 9). Those two are fitted by :func:`fit_loss_form` with ``delta`` and
+    form : {"chinchilla", "ludziejewski", "krajewski", "kumar"}
+        The functional form: Hoffmann et al.'s parametric loss, or a law with one more
+        input, passed by keyword (``E=`` experts for Ludziejewski et al. 2025's eq. 6,
+        ``G=`` granularities for Krajewski et al. 2024's eq. 9, ``P=`` training bits for
+        Kumar et al. 2024's eq. 5). Those three are fitted by :func:`fit_loss_form` with ``delta`` and
         ``n_starts`` and return a :class:`LossFormFit`; the other options are approach
         3's.
     delta : float

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from ._base import F64, as_numbers, counts, positive, positive_scalar
 from ._deepseek import DeepSeek2024
 from ._krajewski import Krajewski2024
+from ._kumar import Kumar2024
 from ._ludziejewski import Ludziejewski2025
 from ._steplaw import StepLaw2025
 
@@ -245,7 +246,7 @@ class LossFormFit:
 
     Attributes
     ----------
-    law : Ludziejewski2025 or Krajewski2024
+    law : Ludziejewski2025, Krajewski2024 or Kumar2024
         The law with the fitted constants, its ``fitted_range`` the runs'.
     constants : dict
         The fitted constants by the law's constructor names.
@@ -257,7 +258,7 @@ class LossFormFit:
     n_runs : int
     """
 
-    law: Ludziejewski2025 | Krajewski2024
+    law: Ludziejewski2025 | Krajewski2024 | Kumar2024
     constants: dict[str, float]
     objective: float
     rms_log_residual: float
@@ -276,7 +277,7 @@ class _LossForm:
     starts: tuple[tuple[float, ...], ...]
     log_loss: Callable[[F64, F64, F64, F64], F64]
     build: Callable[[dict[str, float], dict[str, tuple[float, float]]],
-                    Ludziejewski2025 | Krajewski2024]
+                    Ludziejewski2025 | Krajewski2024 | Kumar2024]
 
 
 def _ludziejewski_log_loss(theta: F64, n: F64, d: F64, e: F64) -> F64:
@@ -300,6 +301,18 @@ def _krajewski_log_loss(theta: F64, n: F64, d: F64, g: F64) -> F64:
     return result
 
 
+def _kumar_log_loss(theta: F64, n: F64, d: F64, p: F64) -> F64:
+    """Kumar et al. 2024's eq. 5 log-loss, weights, activations and KV cache in ``p``
+    bits with one sensitivity and bias; ``theta`` is one point (k,) or a column per point."""
+    log_a, alpha, log_b, beta, log_gamma, bias, log_c = (
+        np.asarray(t, dtype=np.float64)[..., None] for t in theta)
+    kept = np.log(-np.expm1(-p / np.exp(log_gamma) + bias))  # NaN where no bits are kept
+    first = log_a - alpha * (np.log(n) + 3.0 * kept)
+    second = log_b - beta * np.log(d)
+    result: F64 = np.logaddexp(np.logaddexp(first, second), log_c + 0.0 * first)
+    return result
+
+
 def _build_ludziejewski(values: dict[str, float], bounds: dict[str, tuple[float, float]],
                         ) -> Ludziejewski2025:
     return Ludziejewski2025(
@@ -316,6 +329,16 @@ def _build_krajewski(values: dict[str, float], bounds: dict[str, tuple[float, fl
         beta=values["beta"], g=math.exp(values["log_g"]), gamma=values["gamma"],
         c=math.exp(values["log_c"]),
         fitted_range={"N": bounds["N"], "D": bounds["D"], "G": bounds["G"]})
+
+
+def _build_kumar(values: dict[str, float], bounds: dict[str, tuple[float, float]],
+                 ) -> Kumar2024:
+    gamma, bias = math.exp(values["log_gamma"]), values["bias"]
+    return Kumar2024(
+        A=math.exp(values["log_a"]), alpha=values["alpha"], B=math.exp(values["log_b"]),
+        beta=values["beta"], E=math.exp(values["log_c"]), gamma_w=gamma, n_w=bias,
+        gamma_a=gamma, n_a=bias, gamma_kv=gamma, n_kv=bias,
+        fitted_range={"N": bounds["N"], "D": bounds["D"], "P": bounds["P"]})
 
 
 #: The loss forms :func:`fit_loss_form` knows. Starting grids follow the papers' own
@@ -335,6 +358,13 @@ LOSS_FORMS: dict[str, _LossForm] = {
         (tuple(np.log([3.0, 30.0, 300.0])), (0.05, 0.25, 0.5), tuple(np.log([3.0, 30.0, 300.0])),
          (0.05, 0.25, 0.5), tuple(np.log([0.3, 3.0])), (0.25, 0.75), tuple(np.log([0.5, 1.5]))),
         _krajewski_log_loss, _build_krajewski),
+    # Kumar et al. 2024 (Table 2): A 4.3e3 and B 1.8e4 with exponents near 0.5, gammas of 1
+    # to 2.7 bits and biases of 0.3 to 2.4; E 2.8 nats on their data.
+    "kumar": _LossForm(
+        "P", ("log_a", "alpha", "log_b", "beta", "log_gamma", "bias", "log_c"),
+        (tuple(np.log([3e2, 3e3, 3e4])), (0.25, 0.5), tuple(np.log([3e2, 3e3, 3e4])),
+         (0.25, 0.5), tuple(np.log([1.0, 2.5])), (0.0, 1.0), tuple(np.log([1.0, 2.5]))),
+        _kumar_log_loss, _build_kumar),
 }
 
 
@@ -362,7 +392,11 @@ def fit_loss_form(form: str, N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.Array
       counts; ``E_start`` and ``E_max`` keep the paper's values (Table 3), which the
       other nine constants do not determine without many expert counts;
     - ``"krajewski"``: eq. 9 of Krajewski et al. 2024 with ``G=`` the granularities (at
-      the expansion rate of your runs).
+      the expansion rate of your runs);
+    - ``"kumar"``: eq. 5 of Kumar et al. 2024 with ``P=`` the bits each run trained its
+      weights, activations and KV cache in (one format throughout, as pretraining in it):
+      ``A [N (1 - exp(-P / gamma + bias))^3]^-alpha + B D^-beta + E``, one sensitivity
+      and bias for the three parts (which runs in one format cannot tell apart).
 
     The objective is evaluated on every point of the form's grid of starts
     (:data:`LOSS_FORMS`), and SciPy's trust-region least squares with a Huber loss runs
@@ -370,16 +404,17 @@ def fit_loss_form(form: str, N: npt.ArrayLike, D: npt.ArrayLike, loss: npt.Array
 
     Parameters
     ----------
-    form : {"ludziejewski", "krajewski"}
+    form : {"ludziejewski", "krajewski", "kumar"}
     N, D, loss : array
         One entry per run: N as the law counts it (active parameters with embeddings;
-        every expert's non-embedding parameters), tokens, final loss.
+        every expert's non-embedding parameters; non-embedding parameters), tokens, final
+        loss.
     delta : float
         Huber threshold on log-loss residuals.
     n_starts : int
         L-BFGS runs (1 to the grid's size).
     **extra : array
-        ``E=`` or ``G=``, one entry per run.
+        ``E=``, ``G=`` or ``P=`` (bits, 1 to 1e40 like the counts), one entry per run.
 
     Returns
     -------

@@ -103,7 +103,10 @@ class Kumar2024(Convention):
     Reproduced: :meth:`compute_optimal_precision` gives 7.0 bits, where §4.3.2 finds it
     "around 7-8 bits"; at 4 bits for all three parts ``N_eff = 0.19 N``, so a 4-bit model
     must be 5.2x larger to match one trained in high precision, where §4.3.2 says "more
-    than 4x". Not reproduced: ``gamma_post`` and ``b`` are read from the table's unnamed
+    than 4x". With the biases the activations keep no parameters at 3 bits
+    (``1 - exp(-3 / 2.2102 + 1.4072) < 0``), where Appendix L reports runs with 3-bit
+    activations diverging (and leaves them out of the fit); a precision at which a part
+    keeps none raises a ValueError. Not reproduced: ``gamma_post`` and ``b`` are read from the table's unnamed
     "gamma" and "b" rows after gamma_N (the PTQ constants); no printed number of the paper
     checks that reading. Eq. 8-9's degradation after low-precision training needs C_w,
     C_a, C_kv, which Table 2 does not give, so :meth:`ptq_degradation` takes models trained

@@ -23,8 +23,9 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
     // Context parallelism gives each rank 1 / cp of the op (see stage_times).
     rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
                          params_per_device(op, roof.share), saved,
-                         forward_seconds(op, executed_forward(op, work), tiling(op, work),
-                                         roof) *
+                         (forward_seconds(op, executed_forward(op, work), tiling(op, work),
+                                          roof) +
+                          fp8_casts(op, executed_forward(op, work), roof).forward) *
                              roof.share.context});
   });
   return rows;

@@ -56,9 +56,11 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   // (Shah et al. 2024, FlashAttention-3, H100 forward vs backward figures, head dim 128,
   // 4k tokens: FA2 368 / 310, cuDNN 609 / 499, FA3 638 / 542 TFLOP/s): 3x its time.
   constexpr double flash_backward = 2.5 * 1.2;
-  out.backward = 2 * out.forward + (w.flash_attention ? (flash_backward - 2) *
-                                                            s.attention_core * share * context
-                                                      : 0);
+  // FP8 casts: backward casts the output gradients, not twice the forward's inputs.
+  out.backward = 2 * out.forward +
+                 ((w.flash_attention ? (flash_backward - 2) * s.attention_core : 0) +
+                  s.cast_backward - 2 * s.cast_forward) *
+                     share * context;
   const double layers = static_cast<double>(a.n_layers);
   const double device_layers = layers * share;
   // recompute_every: whole layers redone (a layer's mean forward each), their collectives
@@ -278,8 +280,12 @@ Totals totals_with_recompute(const Workload& w, const ModelCosts& costs, const L
 InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) {
   InstanceSeconds s;
   for (const TimeOp& op : shape) {
-    const double seconds = forward_seconds(op, op.executed_forward, op.tiling, roof);
+    const CastSeconds casts = fp8_casts(op, op.executed_forward, roof);
+    const double seconds = forward_seconds(op, op.executed_forward, op.tiling, roof) +
+                           casts.forward;
     const auto k = static_cast<int>(op.section);
+    s.cast_forward[k] += casts.forward;
+    s.cast_backward[k] += casts.backward;
     s.all[k] += seconds;
     if (op.redone) s.redone[k] += seconds;
     if (op.attention_core) s.attention_core[k] += seconds;
@@ -299,6 +305,8 @@ SectionSeconds section_seconds(const InstanceSeconds& s,
     out.layers += instances[k] * s.all[k];
     out.layers_redone += instances[k] * s.redone[k];
     out.attention_core += instances[k] * s.attention_core[k];
+    out.cast_forward += instances[k] * s.cast_forward[k];
+    out.cast_backward += instances[k] * s.cast_backward[k];
   }
   return out;
 }

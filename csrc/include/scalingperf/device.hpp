@@ -162,6 +162,8 @@ struct Roofline {
   double seconds_per_byte;         ///< 1 / (bandwidth x memory efficiency)
   double tile;
   double per_tile;                 ///< 1 / tile
+  /// Seconds to cast one 16-bit element for an FP8 GEMM, 0 in 16-bit training (fp8_casts).
+  double seconds_per_cast;
 };
 
 inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
@@ -170,10 +172,35 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
   const bool eight_bit = w.dtype == DType::fp8 || w.dtype == DType::mxfp8;
   const double sixteen_bit = eight_bit ? peak_flops(hw, DType::bf16) : peak;
   const double tile = static_cast<double>(e.tile);
+  const double seconds_per_byte = 1 / (hw.memory_bandwidth * e.memory);
+  // Transformer Engine casts a GEMM operand with a fused cast-transpose: it reads the
+  // 16-bit tensor and writes the FP8 copy and its transpose (the other GEMM of backward
+  // needs it), 2 + 1 + 1 bytes per element; MXFP8 adds a 1-byte scale per 32 elements in
+  // each copy.
+  const double cast_bytes = w.dtype == DType::mxfp8 ? 4 + 2.0 / 32 : 4;
   return {device_share(l), 1 / (peak * e.matmul), 1 / (sixteen_bit * e.matmul),
           1 / (sixteen_bit * e.attention),
-          1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), 1 / (hw.memory_bandwidth * e.memory),
-          tile, 1 / tile};
+          1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), seconds_per_byte,
+          tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0};
+}
+
+/// FP8 training's casts of one weight GEMM on one device, in seconds: forward, its input
+/// (m x k, of the per-device FLOPs 2 m n k); backward, the output's gradient (m x n). The
+/// weights' casts are left out: Transformer Engine casts them once per step and reuses
+/// them over the micro-batches.
+struct CastSeconds {
+  double forward = 0, backward = 0;
+};
+template <class Op>
+inline CastSeconds fp8_casts(const Op& op, double executed, const Roofline& r) {
+  if (r.seconds_per_cast == 0 || op.kind != OpKind::matmul ||
+      gemm_kind_of(op) != GemmKind::weight || op.gemm_n <= 0) {
+    return {};
+  }
+  const double divide = op.split == Split::tensor ? r.share.tensor : r.share.sequence;
+  const double width = op.split_n ? op.gemm_n * r.share.tensor : op.gemm_n;
+  const double input = executed * divide / (2 * width);
+  return {input * r.seconds_per_cast, op.gemm_m * width * r.seconds_per_cast};
 }
 
 /// Fraction of a GEMM's output tiles that is real work (tile quantisation: an m x n output

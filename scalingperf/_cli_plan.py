@@ -48,7 +48,7 @@ def add_parser(verbs: Any) -> None:
     verb.add_argument("--global-batch", type=int, default=DEFAULT_GLOBAL_BATCH,
                       help=f"sequences per optimizer step (default {DEFAULT_GLOBAL_BATCH:,})")
     verb.add_argument("--dtype", default="bf16",
-                      choices=("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8"))
+                      choices=("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8", "nvfp4"))
     verb.add_argument("--tolerance", type=float, default=0.05,
                       help="losses within what this share more compute buys count as ties, "
                            "won by the shorter run (default 0.05; 0: loss alone)")

@@ -132,7 +132,7 @@ def add_parser(subparsers: Any) -> None:
                          help=f"{meaning}-parallel degree (default 1)")
     lay.add_argument("--recompute", choices=("none", "selective", "full"), default="none",
                      help="activation recomputation (default none)")
-    lay.add_argument("--dtype", choices=("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8"),
+    lay.add_argument("--dtype", choices=("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8", "nvfp4"),
                      default="bf16", help="number format (default bf16)")
     lay.add_argument("--per", choices=("model", "layer"), default="model",
                      help="the whole model per step (default) or one layer of each type")

@@ -77,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="activation recomputation (default none)")
     est.add_argument("--hardware", default="H100-SXM",
                      help="a built-in device (see `hardware`) or a JSON file (default H100-SXM)")
-    est.add_argument("--dtype", default="bf16", choices=("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8"))
+    est.add_argument("--dtype", default="bf16",
+                     choices=("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8", "nvfp4"))
     for degree, meaning in (("tp", "tensor"), ("pp", "pipeline"), ("dp", "data"),
                             ("ep", "expert")):
         est.add_argument(f"--{degree}", type=int, default=1, help=f"{meaning}-parallel degree")
@@ -542,7 +543,7 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-_FORMAT_ORDER = ("fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8")
+_FORMAT_ORDER = ("fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8", "nvfp4")
 
 
 def _hardware() -> int:

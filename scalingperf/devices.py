@@ -15,7 +15,7 @@ from typing import Any
 from . import _core, _validate
 from ._format import duration, si, table
 
-_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8")
+_FORMATS = ("fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8", "nvfp4")
 _REQUIRED = ("peak_flops", "memory", "memory_bandwidth", "intra_node_bandwidth",
              "inter_node_bandwidth", "devices_per_node")
 
@@ -36,7 +36,8 @@ class Hardware:
     ----------
     name : str
     peak_flops : dict
-        Dense peak FLOP/s per number format ("fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8"), each
+        Dense peak FLOP/s per number format ("fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8",
+        "nvfp4"), each
         in [1e9, 1e18]; a missing or None entry means the device does not support that
         format (0 is refused). At least one of fp32, tf32, bf16, fp16 is needed.
     memory : float

@@ -114,12 +114,14 @@ def estimate(
         The model (see :class:`Architecture`, :func:`presets`).
     batch, seq_len : int
         Sequences per micro-batch (per model replica) and tokens per sequence.
-    dtype : {"bf16", "fp16", "fp32", "tf32", "fp8"}
+    dtype : {"bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8", "nvfp4"}
         Number format of weights and activations (16-bit formats train with float32
         master weights). "fp8" runs the layers' weight GEMMs (projections, FFN, experts)
         at the device's FP8 peak and keeps attention's GEMMs, the router and the head in
-        bf16, with everything stored in bf16 (Transformer Engine's recipe); MFU is then
-        against the FP8 peak.
+        bf16, with everything stored in bf16 (Transformer Engine's recipe), each GEMM
+        input cast by a kernel of its own; MFU is then against the FP8 peak. "mxfp8"
+        (block scales per 32) and "nvfp4" (NVIDIA's 4-bit format, scales per 16) do the
+        same at the device's peak for them (Blackwell).
     hardware : str, Hardware, dict or path
         A built-in device (see :func:`hardware`), or your own.
     tp, pp, dp, ep : int

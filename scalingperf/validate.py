@@ -30,7 +30,7 @@ from .estimate import estimate
 #: Measured quantities a record may carry, with what they are.
 QUANTITIES = {"step_time_s": "step time", "tokens_per_s_per_gpu": "tokens/s/GPU",
               "tflops_per_gpu": "TFLOP/s/GPU", "mfu": "MFU"}
-_DTYPES = ("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8")
+_DTYPES = ("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8", "nvfp4")
 _LAYOUT_FIELDS = ("gpus", "tp", "pp", "dp", "cp", "ep", "zero", "global_batch", "micro_batch",
                   "seq_len", "recompute", "sequence_parallel", "interleave", "flash_attention",
                   "dropout")

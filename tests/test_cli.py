@@ -87,7 +87,7 @@ def test_hardware_listing_shows_every_format_and_na_for_missing_ones():
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("device"))
     assert header.split() == ["device", "fp32", "tf32", "bf16", "fp16", "fp8", "mxfp8",
-                              "memory", "memory", "bw", "per", "node"]
+                              "nvfp4", "memory", "memory", "bw", "per", "node"]
     rows = {line.split()[0]: line.split()[1:6] for line in lines
             if line.split() and line.split()[0] in ("V100-SXM2-32GB", "H100-SXM", "TPU-v4")}
     # V100 has no tf32, bf16 or fp8; a device lacking a format is never shown as 0 FLOP/s.

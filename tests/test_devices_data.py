@@ -18,7 +18,8 @@ EXPECTED = {
     # networking 1.6 TB/s = 8x ConnectX-8 at 800 Gb/s (100 GB/s per GPU per direction).
     "B300": dict(
         peak_flops={"fp32": 600e12 / 8, "tf32": 2.2e15 / 2, "bf16": 36e15 / 8 / 2,
-                    "fp16": 36e15 / 8 / 2, "fp8": 72e15 / 8 / 2, "mxfp8": 72e15 / 8 / 2},
+                    "fp16": 36e15 / 8 / 2, "fp8": 72e15 / 8 / 2, "mxfp8": 72e15 / 8 / 2,
+                    "nvfp4": 14e15},  # dense FP4 per GPU, the B300 entry's source note
         memory=270e9, memory_bandwidth=7.7e12, intra_node_bandwidth=1.8e12 / 2,
         inter_node_bandwidth=800e9 / 8, devices_per_node=8),
     # NVIDIA GB200 NVL72 product page, rack column (72 GPUs): FP8/FP6 720, FP16/BF16 360,
@@ -28,7 +29,8 @@ EXPECTED = {
     "GB200": dict(
         peak_flops={"fp32": 5760e12 / 72, "tf32": 180e15 / 72 / 2, "bf16": 360e15 / 72 / 2,
                     "fp16": 360e15 / 72 / 2, "fp8": 720e15 / 72 / 2,
-                    "mxfp8": 720e15 / 72 / 2},  # block-scaled FP8: the FP8 rate
+                    "mxfp8": 720e15 / 72 / 2,  # block-scaled FP8: the FP8 rate
+                    "nvfp4": 1440e15 / 72 / 2},  # FP4 1,440 PF sparse per rack
         memory=186e9,  # 13.4 TB / 72 = 186 GB; Superchip column 372 GB / 2 GPUs
         memory_bandwidth=576e12 / 72, intra_node_bandwidth=1.8e12 / 2,
         inter_node_bandwidth=400e9 / 8, devices_per_node=72),
@@ -39,7 +41,8 @@ EXPECTED = {
     "GB300": dict(
         peak_flops={"fp32": 6e15 / 72, "tf32": 180e15 / 72 / 2, "bf16": 360e15 / 72 / 2,
                     "fp16": 360e15 / 72 / 2, "fp8": 720e15 / 72 / 2,
-                    "mxfp8": 720e15 / 72 / 2},  # block-scaled FP8: the FP8 rate
+                    "mxfp8": 720e15 / 72 / 2,  # block-scaled FP8: the FP8 rate
+                    "nvfp4": 1080e15 / 72},  # FP4 1,080 PF dense per rack
         memory=279e9,  # 20 TB / 72 = 278 GB (72 x 279 GB = 20.1 TB, printed as "20 TB")
         memory_bandwidth=576e12 / 72, intra_node_bandwidth=1.8e12 / 2,
         inter_node_bandwidth=800e9 / 8, devices_per_node=72),

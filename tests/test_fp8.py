@@ -106,3 +106,26 @@ def test_fp8_backward_casts_the_output_gradients_by_hand():
     tokens = options["batch"] * options["seq_len"]
     expected = arch.n_layers * (9 - 2 * 7) * tokens * arch.d_model * per_element
     assert fp8.backward - 2 * fp8.forward == pytest.approx(expected, rel=1e-9)
+
+
+def test_nvfp4_runs_the_weight_gemms_at_the_fp4_peak():
+    """NVFP4 (NVIDIA 2025): the layers' weight GEMMs at Blackwell's FP4 rate, twice FP8's;
+    the casts write half a byte per element and a 1-byte scale per 16 in each copy (2 +
+    0.5 + 0.5 + 2/16 bytes against FP8's 4); stored in bf16 as with FP8."""
+    arch = sp.Architecture.preset("llama-3-70b")
+    options = dict(batch=1, seq_len=8192, tp=8, hardware="B200")
+    fp8 = sp.estimate(arch, dtype="fp8", **options)
+    fp4 = sp.estimate(arch, dtype="nvfp4", **options)
+    device = sp.hardware()["B200"]
+    assert device.peak_flops["nvfp4"] == 2 * device.peak_flops["fp8"]
+    before, after = _times(fp8), _times(fp4)
+    per_byte = 1 / (device.memory_bandwidth * device.default_efficiency.memory)
+    tokens = options["batch"] * options["seq_len"]
+    cast8, cast4 = (tokens * arch.d_model * b * per_byte for b in (4, 2 + 0.5 + 0.5 + 2 / 16))
+    # The FFN's up projection is compute-bound: half the FP8 GEMM time, and its cast.
+    assert after["mlp_up"] - cast4 == pytest.approx((before["mlp_up"] - cast8) / 2, rel=1e-9)
+    assert after["attn_scores"] == before["attn_scores"]  # attention stays in bf16
+    assert fp4.time.step < fp8.time.step
+    assert fp4.memory.per_gpu == fp8.memory.per_gpu
+    with pytest.raises(ValueError, match="dtype='nvfp4' is invalid"):
+        sp.estimate(arch, dtype="nvfp4", batch=1, seq_len=8192, tp=8, hardware="H100-SXM")

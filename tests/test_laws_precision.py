@@ -89,7 +89,7 @@ def test_three_bit_activations_keep_no_parameters_as_those_runs_diverged():
 def test_dtype_names_are_their_bits():
     law = laws.Kumar2024()
     assert laws.DTYPE_BITS == {"fp32": 32.0, "tf32": 19.0, "bf16": 16.0, "fp16": 16.0,
-                               "fp8": 8.0, "mxfp8": 8.0}
+                               "fp8": 8.0, "mxfp8": 8.0, "nvfp4": 4.0}
     for dtype in ("bf16", "fp8", "fp16"):
         bits = laws.DTYPE_BITS[dtype]
         assert law.loss(1e8, 1e10, dtype) == law.loss(1e8, 1e10, bits)

@@ -93,17 +93,21 @@ def test_every_record_predicts_or_says_why(result):
 
 
 def test_coverage_of_the_data(result):
-    """Sources, device generations, dense and MoE, BF16 and FP8 are all there; what the model
-    cannot express (NVFP4) is listed with its reason; runs with context parallelism and
-    uneven pipeline stages are predicted."""
+    """Sources, device generations, dense and MoE, BF16, FP8 and NVFP4 are all there; what
+    the model cannot express (DeepSeek-V3's multi-token prediction) is listed with its
+    reason; runs with context parallelism, uneven pipeline stages, NVFP4 and a hybrid of
+    linear and full attention are predicted."""
     assert len({row.source for row in result.rows}) >= 5
     devices = {row.hardware for row in result.rows}
     assert {"A100-SXM4-80GB", "H100-SXM", "B200", "GB200"} <= devices
     assert {row.dtype for row in result.rows} >= {"bf16", "fp16", "fp8"}
     assert any(row.model.startswith("Qwen3") for row in result.predicted)  # an MoE, predicted
     reasons = " ".join(row.reason or "" for row in result.not_expressible)
-    assert "nvfp4 not modelled" in reasons
+    assert "multi-token prediction" in reasons
+    assert {row.dtype for row in result.not_expressible} <= {"mxfp8"}
     by_id = {row.id: row for row in result.predicted}
+    assert "megatron-bridge-26.04.01-llama-3.1-405b-dgx-gb200-nvfp4" in by_id
+    assert "moe-modelzoo-qwen3-next-80b-h100" in by_id
     assert "torchtitan-llama3.1-405b-512gpu-cp8-seq262144-float8" in by_id  # cp 8, 126 on 8
     assert "megatron-bridge-26.04.01-llama-3.1-405b-dgx-h100-fp8" in by_id  # cp 2, 126 on 64
 

@@ -34,7 +34,8 @@ void validate(const Hardware& hw) {
   namespace limits = hardware_limits;
   for (auto [field, value] : {std::pair{"peak_fp32", hw.peak_fp32}, {"peak_tf32", hw.peak_tf32},
                               {"peak_bf16", hw.peak_bf16}, {"peak_fp16", hw.peak_fp16},
-                              {"peak_fp8", hw.peak_fp8}, {"peak_mxfp8", hw.peak_mxfp8}}) {
+                              {"peak_fp8", hw.peak_fp8}, {"peak_mxfp8", hw.peak_mxfp8},
+                              {"peak_nvfp4", hw.peak_nvfp4}}) {
     if (value != 0) check_in(field, value, limits::peak_flops, "FLOP/s (0: unsupported)");
   }
   if (!(hw.peak_fp32 > 0 || hw.peak_tf32 > 0 || hw.peak_bf16 > 0 || hw.peak_fp16 > 0)) {

@@ -49,7 +49,8 @@ Recompute parse_recompute(const std::string& name) {
   return parse("recompute", name, {Recompute::none, Recompute::selective, Recompute::full});
 }
 DType parse_dtype(const std::string& name) {
-  return parse("dtype", name, {DType::bf16, DType::fp16, DType::fp32, DType::tf32, DType::fp8, DType::mxfp8});
+  return parse("dtype", name, {DType::bf16, DType::fp16, DType::fp32, DType::tf32, DType::fp8, DType::mxfp8,
+                               DType::nvfp4});
 }
 Implementation parse_implementation(const std::string& name) {
   return parse("implementation", name, {Implementation::megatron, Implementation::huggingface});
@@ -62,6 +63,7 @@ const char* name_of(DType dtype) {
     case DType::fp16: return "fp16";
     case DType::fp8: return "fp8";
     case DType::mxfp8: return "mxfp8";
+    case DType::nvfp4: return "nvfp4";
   }
   return "?";
 }

@@ -33,9 +33,10 @@ from ._compare import register
 #: Bits of each number format the time model trains in (``dtype`` of
 #: :func:`scalingperf.estimate`): sign, exponent and mantissa bits of one element.
 #: TF32 keeps FP32's 8 exponent bits and 10 mantissa bits; MXFP8 elements are FP8 (E4M3),
-#: their shared 8-bit scale per 32 elements not counted.
+#: their shared 8-bit scale per 32 elements not counted; NVFP4's are E2M1 (4 bits), their
+#: FP8 scale per 16 not counted.
 DTYPE_BITS: dict[str, float] = {"fp32": 32.0, "tf32": 19.0, "bf16": 16.0, "fp16": 16.0,
-                                "fp8": 8.0, "mxfp8": 8.0}
+                                "fp8": 8.0, "mxfp8": 8.0, "nvfp4": 4.0}
 #: A precision is a number of bits from 1 to 64.
 BITS_RANGE: Bounds = (1.0, 64.0)
 #: §2.3: N of 30M to 220M non-embedding parameters, D of 1.5B to 26B tokens; weights,

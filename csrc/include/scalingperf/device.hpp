@@ -169,15 +169,18 @@ struct Roofline {
 inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
                          const Efficiency& e) {
   const double peak = peak_flops(hw, w.dtype);
-  const bool eight_bit = w.dtype == DType::fp8 || w.dtype == DType::mxfp8;
+  const bool eight_bit =
+      w.dtype == DType::fp8 || w.dtype == DType::mxfp8 || w.dtype == DType::nvfp4;
   const double sixteen_bit = eight_bit ? peak_flops(hw, DType::bf16) : peak;
   const double tile = static_cast<double>(e.tile);
   const double seconds_per_byte = 1 / (hw.memory_bandwidth * e.memory);
   // Transformer Engine casts a GEMM operand with a fused cast-transpose: it reads the
   // 16-bit tensor and writes the FP8 copy and its transpose (the other GEMM of backward
   // needs it), 2 + 1 + 1 bytes per element; MXFP8 adds a 1-byte scale per 32 elements in
-  // each copy.
-  const double cast_bytes = w.dtype == DType::mxfp8 ? 4 + 2.0 / 32 : 4;
+  // each copy; NVFP4 writes half a byte per element and a 1-byte scale per 16 in each.
+  const double cast_bytes = w.dtype == DType::mxfp8   ? 4 + 2.0 / 32
+                            : w.dtype == DType::nvfp4 ? 2 + 0.5 + 0.5 + 2.0 / 16
+                                                      : 4;
   return {device_share(l), 1 / (peak * e.matmul), 1 / (sixteen_bit * e.matmul),
           1 / (sixteen_bit * e.attention),
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), seconds_per_byte,

@@ -24,6 +24,7 @@ struct Hardware {
   std::int64_t devices_per_node = 1;
   double peak_fp8 = 0;    ///< dense FP8 (E4M3/E5M2) GEMMs
   double peak_mxfp8 = 0;  ///< dense FP8 GEMMs with 1x32 block scales (Blackwell: = FP8)
+  double peak_nvfp4 = 0;  ///< dense NVFP4 GEMMs (E2M1, 1x16 FP8 block scales)
 };
 
 /// Achieved fractions of the peaks: the calibratable part of the time model.
@@ -73,6 +74,7 @@ inline double peak_flops(const Hardware& hw, DType dtype) {
     case DType::fp16: peak = hw.peak_fp16; break;
     case DType::fp8: peak = hw.peak_fp8; break;
     case DType::mxfp8: peak = hw.peak_mxfp8; break;
+    case DType::nvfp4: peak = hw.peak_nvfp4; break;
   }
   if (!(peak > 0)) reject_unsupported(dtype);
   return peak;

@@ -19,8 +19,11 @@ enum class Recompute : std::uint8_t { none, selective, full };
 /// E5M2 with per-tensor scales, as NVIDIA's Transformer Engine does), while weights,
 /// gradients and activations are kept, and attention runs, in bf16. mxfp8: the same with
 /// a scale per 32 elements (the OCP microscaling format), which Blackwell's tensor cores
-/// take in hardware at their FP8 rate and Hopper's do not.
-enum class DType : std::uint8_t { fp32, tf32, bf16, fp16, fp8, mxfp8 };
+/// take in hardware at their FP8 rate and Hopper's do not. nvfp4: those GEMMs in NVIDIA's
+/// 4-bit format (E2M1 with an FP8 scale per 16 elements and a tensor scale), at
+/// Blackwell's FP4 rate, the rest as with fp8 (NVIDIA 2025, "Pretraining Large Language
+/// Models with NVFP4", arXiv 2509.25149).
+enum class DType : std::uint8_t { fp32, tf32, bf16, fp16, fp8, mxfp8, nvfp4 };
 
 /// Whose saved tensors the activation model follows: Megatron-LM's fused kernels (the
 /// model of Korthikanti et al. 2022) or Hugging Face transformers' modules as measured.
@@ -48,7 +51,7 @@ inline double checkpointed_layers(const Workload& w, double layers) {
 }
 
 /// Bytes of one stored element (weight, gradient, activation) when training in the given
-/// format: FP8 training stores them in bf16 and casts the GEMM inputs on the fly.
+/// format: FP8 and FP4 training store them in bf16 and cast the GEMM inputs on the fly.
 constexpr double bytes_of(DType dtype) {
   return dtype == DType::fp32 || dtype == DType::tf32 ? 4.0 : 2.0;
 }

@@ -235,6 +235,7 @@ class Efficiency:
         tile: int = 128,
         attention: float = 0.75,
         tp_overlap: float = 0.0,
+        fp8_matmul_ratio: float = 1.0,
     ) -> None: ...
     @property
     def matmul(self) -> float: ...
@@ -250,6 +251,8 @@ class Efficiency:
     def attention(self) -> float: ...
     @property
     def tp_overlap(self) -> float: ...
+    @property
+    def fp8_matmul_ratio(self) -> float: ...
 
 class ParamCounts:
     @property

@@ -484,7 +484,8 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
     least_squares = _least_squares()
 
     default = device.default_efficiency
-    base = {n: float(getattr(default, n)) for n in FITTABLE} | {"tile": default.tile}
+    base = {n: float(getattr(default, n)) for n in FITTABLE} | {
+        "tile": default.tile, "fp8_matmul_ratio": default.fp8_matmul_ratio}
     explicit_attention = device.efficiency is not None and "attention" in device.efficiency
     model = _Model(parsed, device, base, tied_attention=False)
     before = model.predict(default)

@@ -261,7 +261,8 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
         "implementation": args.implementation,
         "efficiency": {"matmul": efficiency.matmul, "attention": efficiency.attention,
                        "memory": efficiency.memory, "network": efficiency.network,
-                       "dp_overlap": efficiency.dp_overlap, "tp_overlap": efficiency.tp_overlap},
+                       "dp_overlap": efficiency.dp_overlap, "tp_overlap": efficiency.tp_overlap,
+                       "fp8_matmul_ratio": efficiency.fp8_matmul_ratio},
         "layers": "values per instance (one layer of that type) and one micro-batch; the "
                   "model has `count` instances of each",
     }

@@ -40,6 +40,10 @@ class Efficiency(_core.Efficiency):
         Megatron --overlap-grad-reduce, prefetching FSDP); at 0, all exposed.
     tile : int
         GEMM output tile edge for tile quantisation, [1, 65536].
+    fp8_matmul_ratio : float
+        FP8 training's weight GEMMs (fp8, mxfp8, nvfp4) reach this multiple of
+        ``matmul``'s fraction of their own peak, from 0.001 to 1 / matmul: a device's best
+        measured FP8 matmul fraction over its best BF16 one (1, the default: the same).
 
     A value of the wrong type or out of range is a ValueError naming the field.
     """
@@ -50,7 +54,8 @@ class Efficiency(_core.Efficiency):
                  dp_overlap: float = _DEFAULT_EFFICIENCY.dp_overlap,
                  tile: int = _DEFAULT_EFFICIENCY.tile,
                  attention: float | None = None,
-                 tp_overlap: float = _DEFAULT_EFFICIENCY.tp_overlap) -> None:
+                 tp_overlap: float = _DEFAULT_EFFICIENCY.tp_overlap,
+                 fp8_matmul_ratio: float = _DEFAULT_EFFICIENCY.fp8_matmul_ratio) -> None:
         matmul = _validate.number("matmul", matmul)
         super().__init__(matmul=matmul,
                          memory=_validate.number("memory", memory),
@@ -59,7 +64,9 @@ class Efficiency(_core.Efficiency):
                          tile=_validate.integer("tile", tile),
                          attention=matmul if attention is None
                          else _validate.number("attention", attention),
-                         tp_overlap=_validate.number("tp_overlap", tp_overlap))
+                         tp_overlap=_validate.number("tp_overlap", tp_overlap),
+                         fp8_matmul_ratio=_validate.number("fp8_matmul_ratio",
+                                                           fp8_matmul_ratio))
 _PARAM_FIELDS = ("total", "embedding", "non_embedding", "active", "active_non_embedding")
 _FLOP_FIELDS = ("forward", "backward", "forward_causal", "backward_causal",
                 "elementwise_forward", "elementwise_backward", "recompute", "model",
@@ -250,14 +257,15 @@ def _with_overlaps(base: _core.Efficiency, tp_overlap: Any, dp_overlap: Any) -> 
                       dp_overlap=base.dp_overlap if dp_overlap is None
                       else _overlap("dp_overlap", dp_overlap),
                       tp_overlap=base.tp_overlap if tp_overlap is None
-                      else _overlap("tp_overlap", tp_overlap))
+                      else _overlap("tp_overlap", tp_overlap),
+                      fp8_matmul_ratio=base.fp8_matmul_ratio)
 
 
 def _with_attention(base: _core.Efficiency, attention: float) -> Efficiency:
     """``base`` with attention's GEMMs at ``attention`` of the 16-bit peak."""
     return Efficiency(matmul=base.matmul, attention=attention, memory=base.memory,
                       network=base.network, tile=base.tile, dp_overlap=base.dp_overlap,
-                      tp_overlap=base.tp_overlap)
+                      tp_overlap=base.tp_overlap, fp8_matmul_ratio=base.fp8_matmul_ratio)
 
 
 def _efficiency(value: Any) -> _core.Efficiency:
@@ -542,7 +550,7 @@ def _training_repr(r: _core.TrainingReport) -> str:
 def _efficiency_repr(e: _core.Efficiency) -> str:
     return _fields("Efficiency", [(name, repr(getattr(e, name))) for name in
                                   ("matmul", "attention", "memory", "network", "dp_overlap",
-                                   "tp_overlap", "tile")])
+                                   "tp_overlap", "tile", "fp8_matmul_ratio")])
 
 
 _core.ParamCounts.__repr__ = lambda self: _fields(  # type: ignore[method-assign]

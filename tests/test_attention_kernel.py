@@ -67,12 +67,6 @@ def test_a_kernel_fraction_outside_0_1_is_refused(value):
         dataclasses.replace(h100, attention_kernels={"mine": value})
 
 
-def test_blackwell_parts_take_the_b200s_measured_fraction():
-    b200 = get_hardware("B200").default_efficiency.matmul
-    for name in ("B300", "GB200", "GB300"):
-        assert get_hardware(name).default_efficiency.matmul == b200
-
-
 def test_torchtitan_records_run_flashattention_2():
     from scalingperf.validate import records
 

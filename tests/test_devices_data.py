@@ -108,3 +108,20 @@ def test_tp8_dp9_on_72_gpus(name):
     else:
         # 8-GPU nodes: the data-parallel groups (stride 8) cross nodes.
         assert layout_on_72(far).time.dp_communication > time.dp_communication
+
+
+# stas00/ml-engineering compute/accelerator/README.md (commit 744d01e), "Maximum Achievable
+# Matmul FLOPS comparison table": the best measured matmul fraction of the peak, BF16 and
+# FP8 (float8_e4m3fn). GB300 has no row: it takes the B300's (the same GPU).
+MAMF = {"H100-SXM": (80.3, 70.9), "H200": (80.3, 73.4), "B200": (77.6, 76.3),
+        "B300": (78.6, 74.5), "GB200": (72.9, 72.3), "GB300": (78.6, 74.5)}
+
+
+@pytest.mark.parametrize("name", sorted(MAMF))
+def test_matmul_fractions_follow_the_measured_table(name):
+    """matmul: the A100 anchor (0.75 at A100's 86.9 %) scaled by the device's BF16 fraction;
+    fp8_matmul_ratio: its FP8 fraction over its BF16 one."""
+    bf16, fp8 = MAMF[name]
+    efficiency = sp.hardware()[name].default_efficiency
+    assert efficiency.matmul == pytest.approx(0.75 * bf16 / 86.9, abs=5e-4)
+    assert efficiency.fp8_matmul_ratio == pytest.approx(fp8 / bf16, abs=5e-4)

@@ -24,7 +24,9 @@ def test_weight_gemms_run_at_the_fp8_peak_and_attention_at_bf16(preset):
     bf16 = sp.estimate(arch, dtype="bf16", **options)
     fp8 = sp.estimate(arch, dtype="fp8", **options)
     device = sp.hardware()["H100-SXM"]
-    ratio = device.peak_flops["bf16"] / device.peak_flops["fp8"]
+    # The FP8 peak at the device's measured FP8 matmul fraction (fp8_matmul_ratio x BF16's).
+    ratio = (device.peak_flops["bf16"] / device.peak_flops["fp8"]
+             / device.default_efficiency.fp8_matmul_ratio)
     before, after = _times(bf16), _times(fp8)
     # Transformer Engine's cast-transpose of a GEMM's input: 2 bytes read, 1 + 1 written
     # per element, at the memory bandwidth the roofline uses.
@@ -55,7 +57,8 @@ def test_weight_gemms_run_at_the_fp8_peak_and_attention_at_bf16(preset):
     assert fp8.memory.per_gpu == bf16.memory.per_gpu
     assert fp8.flops.model == bf16.flops.model
     # MFU against the FP8 peak, the format the weight GEMMs run in.
-    assert fp8.mfu == pytest.approx(bf16.mfu * bf16.time.step / fp8.time.step * ratio)
+    peaks = device.peak_flops["bf16"] / device.peak_flops["fp8"]
+    assert fp8.mfu == pytest.approx(bf16.mfu * bf16.time.step / fp8.time.step * peaks)
 
 
 def test_fp8_needs_a_device_with_an_fp8_peak():
@@ -129,3 +132,28 @@ def test_nvfp4_runs_the_weight_gemms_at_the_fp4_peak():
     assert fp4.memory.per_gpu == fp8.memory.per_gpu
     with pytest.raises(ValueError, match="dtype='nvfp4' is invalid"):
         sp.estimate(arch, dtype="nvfp4", batch=1, seq_len=8192, tp=8, hardware="H100-SXM")
+
+
+def test_fp8_matmul_ratio_scales_only_the_low_precision_gemms():
+    arch = sp.Architecture.preset("llama-3-70b")
+    options = dict(batch=4, seq_len=8192, tp=8, hardware="H100-SXM")
+    base = sp.hardware()["H100-SXM"].default_efficiency
+    same = sp.Efficiency(matmul=base.matmul, attention=base.attention, fp8_matmul_ratio=1.0)
+    slower = sp.Efficiency(matmul=base.matmul, attention=base.attention, fp8_matmul_ratio=0.5)
+    fast, slow = (_times(sp.estimate(arch, dtype="fp8", efficiency=e, **options))
+                  for e in (same, slower))
+    device = sp.hardware()["H100-SXM"]
+    cast = (4 * options["batch"] * options["seq_len"] * arch.d_model
+            / (device.memory_bandwidth * same.memory))
+    # The compute-bound up projection's GEMM takes twice as long; its cast does not change.
+    assert slow["mlp_up"] - cast == pytest.approx(2 * (fast["mlp_up"] - cast), rel=1e-9)
+    assert slow["attn_scores"] == fast["attn_scores"]
+    bf16 = [sp.estimate(arch, dtype="bf16", efficiency=e, **options).time.step
+            for e in (same, slower)]
+    assert bf16[0] == bf16[1]  # 16-bit training never reads it
+
+
+@pytest.mark.parametrize(("matmul", "ratio"), [(0.75, 1.5), (0.5, 0.0), (0.9, -1.0), (1.0, 1.01)])
+def test_fp8_matmul_ratio_out_of_range_names_the_field(matmul, ratio):
+    with pytest.raises(ValueError, match=r"^fp8_matmul_ratio="):
+        sp.Efficiency(matmul=matmul, fp8_matmul_ratio=ratio)

@@ -51,8 +51,10 @@ void bind_hardware(py::module_& m) {
 
   py::class_<sp::Efficiency>(m, "Efficiency", "Achieved fractions of the peaks.")
       .def(py::init([](double matmul, double memory, double network, double dp_overlap,
-                       std::int64_t tile, double attention, double tp_overlap) {
-             sp::Efficiency e{matmul, memory, network, dp_overlap, tile, attention, tp_overlap};
+                       std::int64_t tile, double attention, double tp_overlap,
+                       double fp8_matmul_ratio) {
+             sp::Efficiency e{matmul,    memory,    network,   dp_overlap,
+                              tile,      attention, tp_overlap, fp8_matmul_ratio};
              sp::validate(e);
              return e;
            }),
@@ -62,12 +64,14 @@ void bind_hardware(py::module_& m) {
            py::arg("dp_overlap") = sp::Efficiency{}.dp_overlap,
            py::arg("tile") = sp::Efficiency{}.tile,
            py::arg("attention") = sp::Efficiency{}.attention,
-           py::arg("tp_overlap") = sp::Efficiency{}.tp_overlap)
+           py::arg("tp_overlap") = sp::Efficiency{}.tp_overlap,
+           py::arg("fp8_matmul_ratio") = sp::Efficiency{}.fp8_matmul_ratio)
       .def_readonly("matmul", &sp::Efficiency::matmul)
       .def_readonly("memory", &sp::Efficiency::memory)
       .def_readonly("network", &sp::Efficiency::network)
       .def_readonly("dp_overlap", &sp::Efficiency::dp_overlap)
       .def_readonly("tile", &sp::Efficiency::tile)
       .def_readonly("attention", &sp::Efficiency::attention)
-      .def_readonly("tp_overlap", &sp::Efficiency::tp_overlap);
+      .def_readonly("tp_overlap", &sp::Efficiency::tp_overlap)
+      .def_readonly("fp8_matmul_ratio", &sp::Efficiency::fp8_matmul_ratio);
 }

@@ -181,7 +181,8 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
   const double cast_bytes = w.dtype == DType::mxfp8   ? 4 + 2.0 / 32
                             : w.dtype == DType::nvfp4 ? 2 + 0.5 + 0.5 + 2.0 / 16
                                                       : 4;
-  return {device_share(l), 1 / (peak * e.matmul), 1 / (sixteen_bit * e.matmul),
+  return {device_share(l), 1 / (peak * e.matmul * (eight_bit ? e.fp8_matmul_ratio : 1)),
+          1 / (sixteen_bit * e.matmul),
           1 / (sixteen_bit * e.attention),
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), seconds_per_byte,
           tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0};

@@ -43,6 +43,10 @@ struct Efficiency {
   /// Fraction of the tensor-parallel collectives hidden behind the GEMMs they feed (async
   /// TP, Transformer Engine's comm-GEMM overlap); 0: all exposed, as in plain Megatron.
   double tp_overlap = 0;
+  /// The weight GEMMs of FP8 training (fp8, mxfp8, nvfp4) reach this multiple of
+  /// `matmul`'s fraction of their own peak: a device's best measured FP8 matmul fraction
+  /// over its best BF16 one. matmul x fp8_matmul_ratio is at most 1.
+  double fp8_matmul_ratio = 1;
 };
 
 /// Physically meaningful ranges of a device's numbers, [lo, hi] (latencies [lo, hi)). Far

@@ -36,6 +36,8 @@ _SILU_NAMES = ("silu", "swish")
 _RELU_NAMES = ("relu", "relu2")
 #: Attention kinds of ``layer_types`` an Architecture expresses.
 _ATTENTION_LAYER_TYPES = ("full_attention", "sliding_attention", "chunked_attention")
+#: The ``layer_types`` entry of a hybrid's layers without attention.
+_LINEAR_LAYER_TYPE = "linear_attention"
 #: What an unknown family is assumed to be: Llama's layout.
 #: Keys read by :func:`_windows` for every family.
 _WINDOW_KEYS = ("layer_types", "sliding_window", "use_sliding_window", "max_window_layers",
@@ -189,7 +191,8 @@ def _field_keys(family: Family) -> dict[str, tuple[str, ...]]:
 
 def _understood(family: Family) -> set[str]:
     keys = {k for alts in _field_keys(family).values() for k in alts}
-    extra = {k for k in (family.multi_query, family.d_ff_multiple) if k is not None}
+    extra = {k for k in (family.multi_query, family.d_ff_multiple, family.attention_layers_key,
+                         family.linear_expand) if k is not None}
     extra |= {key for key, *_ in family.switches.values()} | set(family.equal_to)
     extra |= set(_alternatives(family.moe.get("moe_range", ())))
     return keys | NEUTRAL_KEYS | family.neutral | set(family.requires) | set(
@@ -272,6 +275,8 @@ def _read(data: Mapping[str, Any], model_type: str,
     for name, (key, on, off, default) in family.switches.items():
         fields[name] = on if (_validate.flag(key, data[key]) if key in data else default) else off
     fields.update(_windows(data, fields["n_layers"], model_type, family))
+    if family.linear_mixer is not None:
+        _linear_mixer(data, family, fields)
     if family.multi_query and _validate.flag(family.multi_query,
                                              data.get(family.multi_query, False)):
         fields["n_kv_heads"] = 1
@@ -289,6 +294,27 @@ def _read(data: Mapping[str, Any], model_type: str,
                    "value is a layout no Architecture field expresses")
             raise ValueError(msg)
     return fields, sources
+
+
+def _linear_mixer(data: Mapping[str, Any], family: Family, fields: dict[str, Any]) -> None:
+    """A hybrid's linear mixer, and its attention layers when ``layer_types`` did not say
+    (the list under ``attention_layers_key``, or every ``attention_every``-th layer)."""
+    fields["linear_mixer"] = family.linear_mixer
+    if "attention_layers" in fields:  # from layer_types, which the modelling code follows
+        fields["attention_every"] = 0
+    elif family.attention_layers_key is not None:
+        key = family.attention_layers_key
+        value = data.get(key)
+        fields["attention_layers"] = () if value is None else tuple(
+            _validate.integer(key, i) for i in _list(key, value))
+    if family.linear_expand is not None and data.get(family.linear_expand) is not None:
+        key = family.linear_expand
+        expand = data[key]
+        inner = fields.get("linear_heads", 0) * fields.get("linear_head_dim", 0)
+        if not isinstance(expand, (int, float)) or expand * fields["d_model"] != inner:
+            msg = (f"{key}={expand!r} is refused: the Mamba-2 inner width {key} x hidden_size "
+                   f"must equal heads x head dim ({inner}), the layout transformers builds")
+            raise ValueError(msg)
 
 
 def _dense_layers(key: str | None, value: Any) -> tuple[int, ...]:
@@ -369,17 +395,25 @@ def _windows(data: Mapping[str, Any], n_layers: int, model_type: str,
         kinds = ["full_attention" if i < first else "sliding_attention"
                  for i in range(n_layers)]
     kinds = _list(key, kinds)
+    allowed: tuple[str, ...] = _ATTENTION_LAYER_TYPES
+    linear: dict[str, Any] = {}
+    if family.linear_mixer is not None and key == "layer_types":
+        # A hybrid: "linear_attention" layers run the family's linear mixer.
+        allowed += (_LINEAR_LAYER_TYPE,)
+        linear["attention_layers"] = tuple(
+            i for i, k in enumerate(kinds) if k != _LINEAR_LAYER_TYPE)
     for kind in kinds:
-        if kind not in _ATTENTION_LAYER_TYPES:
-            msg = (f"{key} entry {kind!r} is refused: only attention layers "
-                   f"({', '.join(_ATTENTION_LAYER_TYPES)}) are expressible as an Architecture")
+        if kind not in allowed:
+            msg = (f"{key} entry {kind!r} is refused: only layers of the kinds "
+                   f"{', '.join(allowed)} are expressible as an Architecture of model_type "
+                   f"{model_type!r}")
             raise ValueError(msg)
     if len(kinds) != n_layers:
         msg = f"{key}={kinds!r} is invalid: it must have one entry per layer ({n_layers})"
         raise ValueError(msg)
-    windowed = {k for k in kinds if k != "full_attention"}
+    windowed = {k for k in kinds if k not in ("full_attention", _LINEAR_LAYER_TYPE)}
     if not windowed:
-        return {}
+        return linear
     if len(windowed) > 1:
         msg = f"{key}={kinds!r} is refused: sliding and chunked layers in one model"
         raise ValueError(msg)
@@ -392,7 +426,8 @@ def _windows(data: Mapping[str, Any], n_layers: int, model_type: str,
         raise ValueError(msg)
     return {"attention_window": _validate.integer(window_key, data[window_key]),
             "window_kind": "chunked" if chunked else "sliding",
-            "global_layers": tuple(i for i, k in enumerate(kinds) if k == "full_attention")}
+            "global_layers": tuple(i for i, k in enumerate(kinds) if k == "full_attention"),
+            **linear}
 
 
 def _list(key: str, value: Any) -> list[Any]:

@@ -124,6 +124,17 @@ class Family:
     switches
         Architecture field to ``(boolean config key, value when true, value when false,
         transformers' default)``: ``use_qk_norm`` turning ``qk_norm`` to ``"head"``.
+    linear_mixer
+        The token mixer of a hybrid's layers without attention (``"gated_deltanet"``,
+        ``"mamba2"``), its sizes under ``keys`` (``linear_heads``, ``linear_head_dim``,
+        ``linear_key_heads``, ``linear_key_dim``, ``linear_conv_kernel``). Which layers keep
+        attention: ``layer_types`` (every entry but ``"linear_attention"``), else the list
+        of indices under ``attention_layers_key`` (Bamba's ``attn_layer_indices``; null:
+        none).
+    linear_expand
+        Mamba-2's ``expand`` key: its inner width ``expand x d_model`` must equal
+        ``linear_heads x linear_head_dim`` (the heads transformers builds), or the config
+        is refused.
     """
 
     keys: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
@@ -144,6 +155,9 @@ class Family:
     position_offset: int = 0
     equal_to: Mapping[str, str] = field(default_factory=dict)
     nested: tuple[str, ...] = ()
+    linear_mixer: str | None = None
+    attention_layers_key: str | None = None
+    linear_expand: str | None = None
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -188,9 +202,32 @@ _QK_NORM = "QK-norm (a norm on the queries and keys)"
 _SANDWICH = "extra post-attention/post-MLP norms (sandwich or post-norm blocks)"
 _LINEAR_ATTN = "linear-attention layers (gated DeltaNet / lightning attention)"
 _SSM = "state-space (Mamba) layers"
+_KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
+_SSM1 = "Mamba-1 selective-scan layers (a different mixer from Mamba-2)"
+_NO_MLP = "layers of one block each (a Mamba-2 mixer, attention or an MLP alone)"
 _SUB_NORM = "extra norms inside the attention and MLP (BitNet sub-norms)"
 _POST_NORM = "post-norm blocks (a norm after each residual add, none before the head)"
 _CROSS_ATTN = "cross-attention layers"
+
+#: Gated DeltaNet's sizes in Qwen3-Next's naming.
+_DELTANET_KEYS: dict[str, str | tuple[str, ...]] = {
+    "linear_heads": "linear_num_value_heads", "linear_head_dim": "linear_value_head_dim",
+    "linear_key_heads": "linear_num_key_heads", "linear_key_dim": "linear_key_head_dim",
+    "linear_conv_kernel": "linear_conv_kernel_dim", "attention_every": "full_attention_interval"}
+_QWEN3_NEXT: dict[str, Any] = dict(
+    keys=_DELTANET_KEYS, linear_mixer="gated_deltanet",
+    fixed={**_ROTARY_RMS, "qk_norm": "head", "attention_output_gate": True, "mlp_bias": False},
+    flags=_ATTN_BIAS)
+#: Mamba-2's sizes in Bamba's naming (x and z heads of mamba_d_head, groups of B and C of
+#: the state size).
+_MAMBA2_KEYS: dict[str, str | tuple[str, ...]] = {
+    "linear_heads": "mamba_n_heads", "linear_head_dim": "mamba_d_head",
+    "linear_key_heads": "mamba_n_groups", "linear_key_dim": "mamba_d_state",
+    "linear_conv_kernel": "mamba_d_conv"}
+_MAMBA2_FLAGS = {"linear_conv_bias": ("mamba_conv_bias", True)}
+#: The scan's chunk length and dt clamp, kernels and loss settings: no count changes.
+_MAMBA2_NEUTRAL = frozenset({"mamba_chunk_size", "time_step_limit", "z_loss_coefficient",
+                             "num_logits_to_keep", "use_mamba_kernels"})
 
 #: The families read or refused by name. An unknown ``model_type`` is read with Llama's
 #: naming when every key of its config is understood (see :mod:`scalingperf.hf_config`).
@@ -584,6 +621,48 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     "youtu": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False},
                     flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
                     neutral=_MLA_DERIVED | {"embedding_initializer_range"}),
+    # ---- hybrids: gated DeltaNet or Mamba-2 layers, attention on the layers layer_types
+    # (or attn_layer_indices) names. Qwen3-Next's attention: gated, QK-norm per head.
+    "qwen3_next": Family(**_QWEN3_NEXT, moe=_QWEN_MOE),
+    "qwen3_5_moe_text": Family(**_QWEN3_NEXT, moe={**_QWEN_MOE, "moe_every": (),
+                                                  "dense_layers": ()}),
+    "qwen3_5_text": Family(**_QWEN3_NEXT),
+    # Lara-mini: QK-norm per head, sliding-window and NoPE full-attention layers.
+    "lara_mini": Family(keys=_DELTANET_KEYS, linear_mixer="gated_deltanet",
+                        fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                        flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
+                        # Its shared expert is added in full, without Qwen's gate.
+                        moe={**_QWEN_MOE, "moe_every": (), "dense_layers": (),
+                             "shared": "width"}),
+    # OLMo-hybrid: OLMo-2's attention layers (QK-norm over all heads, norms after each
+    # block) and gated DeltaNet layers with their norms before each block: the same
+    # parameters, matmuls and norm work per layer, read as norm_placement "post". Its
+    # A/dt initialisation ranges change no count; allow_neg_eigval doubles beta
+    # (elementwise).
+    "olmo_hybrid": Family(keys=_DELTANET_KEYS, linear_mixer="gated_deltanet",
+                          fixed={**_ROTARY_RMS, "qk_norm": "full", "norm_placement": "post"},
+                          flags=_LLAMA_FLAGS,
+                          neutral=frozenset({"linear_a_log_min", "linear_a_log_max",
+                                             "linear_dt_min", "linear_dt_max",
+                                             "linear_dt_init_floor",
+                                             "linear_allow_neg_eigval"})),
+    "bamba": Family(keys=_MAMBA2_KEYS, linear_mixer="mamba2",
+                    attention_layers_key="attn_layer_indices", linear_expand="mamba_expand",
+                    fixed=_ROTARY_RMS, flags={**_LLAMA_FLAGS, **_MAMBA2_FLAGS},
+                    requires={"mamba_proj_bias": False}, neutral=_MAMBA2_NEUTRAL),
+    # Granite-4 hybrids: a gated shared MLP of shared_intermediate_size beside the experts
+    # (the only MLP when num_local_experts is 0); its multipliers are elementwise.
+    "granitemoehybrid": Family(keys=_MAMBA2_KEYS, linear_mixer="mamba2",
+                               linear_expand="mamba_expand",
+                               fixed={**_ROTARY_RMS, "mlp_bias": False},
+                               flags={**_ATTN_BIAS, **_MAMBA2_FLAGS},
+                               moe={"n_experts": "num_local_experts",
+                                    "top_k": "num_experts_per_tok",
+                                    "d_ff_expert": "intermediate_size",
+                                    "d_ff_shared": "shared_intermediate_size",
+                                    "shared": "width"},
+                               requires={"mamba_proj_bias": False},
+                               neutral=_MAMBA2_NEUTRAL | {"position_embedding_type"}),
     # ---- refused: each has a structural feature no Architecture field expresses yet
     **{name: Family(needs=needs) for name, needs in {
         "apertus": ("the xIELU activation with learned parameters",),
@@ -614,16 +693,15 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "axk1": ("a norm after each MoE block",), "axk2": (_INDEXER,), "glm_moe_dsa": (_INDEXER,),
         "longcat_flash": ("two attention and MLP blocks per layer",), "hy_v4": ("hyper-connections and a sparse-attention indexer",), "dots3_note_text": (_INDEXER,),
         "mimo_v2_flash": ("a value head dim different from the query-key head dim",),
-        "kimi_linear": (_LINEAR_ATTN,), "qwen3_next": (_LINEAR_ATTN,),
-        "qwen3_5_text": (_LINEAR_ATTN,), "qwen3_5_moe_text": (_LINEAR_ATTN,),
-        "olmo_hybrid": (_LINEAR_ATTN,), "bailing_hybrid": (_LINEAR_ATTN,),
-        "lara_mini": (_LINEAR_ATTN,), "minimax": (_LINEAR_ATTN,),
+        "kimi_linear": (_KDA,),
+        "bailing_hybrid": (_LINEAR_ATTN,),
+        "minimax": ("lightning attention (linear attention without convolution)",),
         "lfm2": ("short convolution layers",),
         "lfm2_moe": ("short convolution layers",),
         "lfm3": ("short convolution layers",),
-        "mamba": (_SSM,), "mamba2": (_SSM,), "falcon_mamba": (_SSM,), "bamba": (_SSM,),
-        "falcon_h1": (_SSM,), "granitemoehybrid": (_SSM,), "jamba": (_SSM,),
-        "nemotron_h": (_SSM,), "zamba": (_SSM,), "zamba2": (_SSM,),
+        "mamba": (_SSM1,), "mamba2": (_NO_MLP,), "falcon_mamba": (_SSM1,),
+        "falcon_h1": (_SSM,), "jamba": (_SSM1,), "nemotron_h": (_NO_MLP,), "zamba": (_SSM,),
+        "zamba2": (_SSM,),
         "recurrent_gemma": ("RG-LRU recurrent layers",), "rwkv": ("RWKV time mixing",),
         "xlstm": ("mLSTM layers",),
         "phi4_multimodal": ("image and audio encoders in the causal-LM class",),

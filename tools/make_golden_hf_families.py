@@ -38,6 +38,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # must be set before transformers is importe
 import json
 import math
 import multiprocessing
+import re
 import sys
 import time
 import traceback
@@ -256,6 +257,84 @@ def _build(cls_name: str, config: Any) -> Any:
     raise errors[-1]
 
 
+_LAYER_NAME = re.compile(r"\.layers\.\d+$")
+
+
+def _own_matmuls(counts: dict[str, Any], name: str) -> int:
+    """FLOPs a module's counter entry holds, convolutions left out."""
+    return sum(v for op, v in counts.get(name, {}).items() if "convolution" not in str(op))
+
+
+def _linear_mixers(counts: dict[str, Any]) -> list[str]:
+    """Counter names of the hybrids' linear mixers (gated DeltaNet, Mamba-2): the direct
+    children of a ``layers.<i>`` module that run a convolution."""
+    layers = [name for name in counts if _LAYER_NAME.search(name)]
+    return [name for name in counts
+            for layer in layers
+            if name.startswith(layer + ".") and name.count(".") == layer.count(".") + 1
+            and any("convolution" in str(op) for op in counts[name])]
+
+
+def _children_matmuls(counts: dict[str, Any], name: str) -> int:
+    return sum(_own_matmuls(counts, child) for child in counts
+               if child.startswith(name + ".") and child.count(".") == name.count(".") + 1)
+
+
+def _scan_counts(model: Any, input_ids: Any, mixers: list[str]) -> dict[str, Any]:
+    """The chunked scan's FLOPs in the linear mixers, forward and forward + backward.
+
+    FlopCounterMode attributes forward ops to modules, but not backward ops (its module
+    tracking in the backward pass puts a mixer's backward under other modules). So each
+    mixer is run again on its own, on the input it got in the model (requiring grad as
+    there), forward and backward under a counter: its FLOPs less its children's (the
+    projections, whose backward is twice their forward) and less the convolution are the
+    scan's. The ops FlopCounterMode has no formula for, seen in these replays, are
+    returned too (forward calls): they belong to the scan.
+    """
+    captured: dict[str, tuple[Any, Any]] = {}
+    prefix = type(model).__name__ + "."
+
+    def grab(name: str) -> Any:
+        def hook(_module: Any, args: Any, kwargs: Any) -> None:
+            def copy(x: Any) -> Any:
+                if isinstance(x, torch.Tensor) and x.is_floating_point():
+                    return x.detach().clone().requires_grad_(x.requires_grad)
+                return x
+            captured[name] = (tuple(copy(a) for a in args),
+                              {k: copy(v) for k, v in kwargs.items()})
+        return hook
+
+    handles = [model.get_submodule(name.removeprefix(prefix)).register_forward_pre_hook(
+        grab(name), with_kwargs=True) for name in mixers]
+    try:
+        model(input_ids=input_ids, use_cache=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    forward = backward = 0
+    uncounted = _UncountedOps()
+    for name in mixers:
+        module = model.get_submodule(name.removeprefix(prefix))
+        args, kwargs = captured[name]
+        fwd = FlopCounterMode(display=False)
+        with fwd, uncounted:
+            module(*args, **kwargs)
+        counts = fwd.get_flop_counts()
+        root = type(module).__name__  # the counter's name of the replayed module
+        children = _children_matmuls(counts, root)
+        own = _own_matmuls(counts, "Global") - children
+        fb = FlopCounterMode(display=False)
+        with fb:
+            out = module(*args, **kwargs)
+            out = out[0] if isinstance(out, tuple) else out
+            out.backward(torch.ones_like(out))
+        forward += own
+        backward += (_own_matmuls(fb.get_flop_counts(), "Global")
+                     - 3 * children)
+    return dict(forward_scan=int(forward), forward_backward_scan=int(backward),
+                uncounted_ops_in_scan={k: v["calls"] for k, v in uncounted.ops.items()})
+
+
 def _count(model: Any, vocab: int) -> dict[str, Any]:
     torch.manual_seed(1)
     input_ids = torch.randint(0, vocab, (BATCH, SEQ_LEN))
@@ -273,7 +352,26 @@ def _count(model: Any, vocab: int) -> dict[str, Any]:
         logits = model(input_ids=input_ids, use_cache=False).logits
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.view(-1))
         loss.backward()
+    counts = fwd.get_flop_counts()
+    mixers = _linear_mixers(counts)
+    hybrid: dict[str, Any] = {}
+    if mixers:
+        # The scan, in the chunked matmul form transformers' CPU path runs, and the
+        # depthwise convolutions (their K - 1 padding outputs dropped; FlopCounterMode's
+        # convolution_backward formula leaves out groups, so a depthwise convolution's
+        # weight gradient is counted channels times over): set apart for the reader's test.
+        conv = "convolution"
+        hybrid = dict(
+            linear_mixers=len(mixers),
+            forward_conv=int(sum(v for op, v in counts["Global"].items() if str(op).endswith(conv))),
+            forward_backward_conv=int(sum(v for op, v in fb.get_flop_counts()["Global"].items()
+                                          if conv in str(op))),
+            **_scan_counts(model, input_ids, mixers))
+        # The replay's own forward scan must be what the model's forward attributed.
+        attributed = sum(_own_matmuls(counts, n) - _children_matmuls(counts, n) for n in mixers)
+        assert attributed == hybrid["forward_scan"], (attributed, hybrid["forward_scan"])
     return dict(
+        **hybrid,
         flops_forward=int(fwd.get_total_flops()),
         flops_forward_backward=int(fb.get_total_flops()),
         flops_forward_by_op={str(k): int(v) for k, v in sorted(

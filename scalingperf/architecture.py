@@ -83,8 +83,10 @@ class Architecture:
         Width of one head; ``n_heads * head_dim`` may differ from ``d_model``.
     d_ff : int, optional
         Hidden width of the dense feed-forward block.
-    ffn : {"gelu", "relu", "swiglu", "geglu"}
-        Feed-forward kind; the gated kinds have three weight matrices.
+    ffn : {"gelu", "relu", "swiglu", "geglu", "xielu"}
+        Feed-forward kind; the gated kinds have three weight matrices. ``"xielu"``: an
+        ungated MLP with xIELU (Huang et al. 2024, arXiv:2411.13010; Apertus), whose two
+        learned scalars per MLP are parameters; dense MLPs only.
     vocab_size, max_position_embeddings : int
         Vocabulary size and context length (rows of a learned position table).
     position : {"learned", "rotary", "none"}
@@ -92,10 +94,12 @@ class Architecture:
         LayerNorm has a weight and a bias per feature, RMSNorm and LayerNorm without bias
         a weight (Cohere, StableLM-2), a weightless LayerNorm none (OLMo-1). Every norm of
         the model (layer, query-key, latent and final norms) is of this kind.
-    norm_placement : {"pre", "sandwich", "post"}
+    norm_placement : {"pre", "sandwich", "post", "post_residual"}
         Norms before each sub-layer (GPT-2, Llama), before and after each (Gemma 2/3:
-        four per layer), or only after each sub-layer's output, before its residual add
-        (OLMo-2).
+        four per layer), only after each sub-layer's output, before its residual add
+        (OLMo-2), or after each residual add with no norm before the head (Post-LN of the
+        original Transformer, Vaswani et al. 2017 §3.1; GPT-1, BERT); not with
+        ``parallel_block``.
     qk_norm : {"none", "head", "full"}
         A norm on the queries and keys: one weight of ``head_dim`` shared by the heads
         (Qwen3, Gemma-3), or a weight per query and key channel (OLMo-2, Cohere).

@@ -455,7 +455,9 @@ def _ffn(data: Mapping[str, Any], family: Family) -> str:
         return "gelu"
     if act in _RELU_NAMES:
         return "relu"
-    msg = f"{key}={act!r} is invalid: ungated FFNs support gelu variants, relu and relu2"
+    if act == "xielu":
+        return "xielu"
+    msg = f"{key}={act!r} is invalid: ungated FFNs support gelu variants, relu, relu2 and xielu"
     raise ValueError(msg)
 
 

@@ -206,7 +206,8 @@ _KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
 _SSM1 = "Mamba-1 selective-scan layers (a different mixer from Mamba-2)"
 _NO_MLP = "layers of one block each (a Mamba-2 mixer, attention or an MLP alone)"
 _SUB_NORM = "extra norms inside the attention and MLP (BitNet sub-norms)"
-_POST_NORM = "post-norm blocks (a norm after each residual add, none before the head)"
+_MODERNBERT = ("no attention norm in the first layer and a dense + norm prediction head "
+               "before the LM head")
 _CROSS_ATTN = "cross-attention layers"
 
 #: Gated DeltaNet's sizes in Qwen3-Next's naming.
@@ -621,6 +622,28 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     "youtu": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False},
                     flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
                     neutral=_MLA_DERIVED | {"embedding_initializer_range"}),
+    # ---- Post-LN: a norm after each residual add, none before the head
+    "openai-gpt": Family(keys={**_GPT2_NAMES, "d_ff": ()},
+                         fixed={"position": "learned", "norm": "layernorm",
+                                "norm_placement": "post_residual", "qkv_bias": True,
+                                "out_bias": True, "mlp_bias": True},
+                         flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                         activation=(("afn",), "gelu"), gated=False, neutral=_GPT2_HEAD),
+    # BERT's layers as a decoder: LayerNorm on the embeddings, Post-LN blocks, an LM head
+    # tied to the embeddings with a bias of its own.
+    "bert-generation": Family(keys={"n_kv_heads": (), "head_dim": ()},
+                              fixed={"position": "learned", "norm": "layernorm",
+                                     "norm_placement": "post_residual", "embedding_norm": True,
+                                     "qkv_bias": True, "out_bias": True, "mlp_bias": True,
+                                     "lm_head_bias": True},
+                              flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                              activation=(("hidden_act",), "gelu"), gated=False,
+                              requires={"position_embedding_type": "absolute"}),
+    # ---- xIELU MLPs (two learned scalars each), QK-norm per head
+    **{name: Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                    flags=_ATTN_BIAS, activation=(("hidden_act",), "xielu"), gated=False,
+                    requires={"output_vocab_size": None})
+       for name in ("apertus", "apertus1p5_text")},
     # ---- hybrids: gated DeltaNet or Mamba-2 layers, attention on the layers layer_types
     # (or attn_layer_indices) names. Qwen3-Next's attention: gated, QK-norm per head.
     "qwen3_next": Family(**_QWEN3_NEXT, moe=_QWEN_MOE),
@@ -665,8 +688,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                neutral=_MAMBA2_NEUTRAL | {"position_embedding_type"}),
     # ---- refused: each has a structural feature no Architecture field expresses yet
     **{name: Family(needs=needs) for name, needs in {
-        "apertus": ("the xIELU activation with learned parameters",),
-        "apertus1p5_text": ("the xIELU activation with learned parameters",),
         "beam": ("a learned bias on the attention output gate",),
         "laguna": ("a different head count per layer",),
         "gemma3n_text": (_QK_NORM, _SANDWICH, "per-layer embeddings and AltUp"),
@@ -674,15 +695,15 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "gemma4_unified_text": ("a different head dim per layer",),
         "mpt": ("ALiBi and clip settings in a nested attn_config",), "bitnet": (_SUB_NORM,),
         "cohere_compass_text": ("a text tower of a retrieval model",),
-        "openai-gpt": (_POST_NORM,), "bert-generation": (_POST_NORM,),
-        # TrOCR's decoder adds, then norms (post-LN, as BART); its position offset alone
-        # would be read (Family.position_offset).
-        "trocr": (_POST_NORM,),
+        # TrOCR's causal-LM class sets is_decoder, so every layer builds an encoder
+        # attention (parameters, run only with encoder states); its Post-LN blocks and
+        # position offset are readable.
+        "trocr": (_CROSS_ATTN + " (built whatever the config says)",),
         "diffllama": ("differential attention (two softmax maps and lambda parameters)",),
         "doge": ("dynamic-mask attention and residual scales",),
         "jetmoe": ("mixture-of-attention-heads experts",),
         "moshi": ("multi-codebook audio embeddings",),
-        "modernbert-decoder": (_POST_NORM,),
+        "modernbert-decoder": (_MODERNBERT,),
         "mllama_text_model": (_CROSS_ATTN,), "git": ("an image encoder",),
         "cpmant": ("segment embeddings and relative position buckets",),
         "xlnet": ("two-stream relative attention",),

@@ -103,6 +103,7 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
 
     assert params(norm_placement="sandwich") - base == layers * 2 * d
     assert params(norm_placement="post") == base
+    assert params(norm_placement="post_residual") - base == -d  # no norm before the head
     assert params(qk_norm="head") - base == layers * 2 * dh
     assert params(qk_norm="full") - base == layers * (h + hkv) * dh
     assert params(parallel_block=True) - base == -layers * d
@@ -134,6 +135,9 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(kv_lora_rank=16, qk_nope_head_dim=16, qk_norm="head"), "kv_lora_rank"),
     (dict(kv_lora_rank=-1), "kv_lora_rank"),
     (dict(v_head_dim=0), "v_head_dim"),
+    (dict(norm_placement="post_residual", parallel_block=True), "parallel_block"),
+    (dict(ffn="xielu", n_experts=4, top_k=2), "n_experts"),
+    (dict(ffn="xielu2"), "ffn"),
 ])
 def test_invalid_fields_are_named(changes: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=f"^{field}="):
@@ -276,3 +280,39 @@ def test_accepted_shapes_are_within_the_parameter_limit(d: int, layers: int, exp
     arch = result_or_field_error(lambda: sp.Architecture(**fields))
     if arch is not None:
         assert sp.estimate(arch, batch=1, seq_len=1).params.total <= 1e15
+
+
+def test_post_residual_norms_follow_each_add_and_flow_through_memory_and_sweeps() -> None:
+    """Post-LN (Vaswani et al. 2017 §3.1): a norm after each of the two residual adds per
+    layer and none before the head; the same norm work per layer as pre-norm, one norm
+    fewer in all, and each layer's first op is its QKV projection (what full
+    recomputation keeps)."""
+    pre = sp.estimate(sp.Architecture(**BASE), batch=2, seq_len=64)
+    arch = sp.Architecture(**BASE, norm_placement="post_residual")
+    post = sp.estimate(arch, batch=2, seq_len=64)
+    table = post.layers
+    assert "final_norm" not in set(table["op"])
+    assert "attn_norm" not in set(table["op"])
+    assert "mlp_norm" not in set(table["op"])
+    assert table.row("attn_post_norm", "attention")["count"] == 6
+    assert table.row("mlp_post_norm", "mlp")["count"] == 6
+    assert post.flops.forward == pre.flops.forward
+    full = sp.estimate(arch, batch=2, seq_len=64, recompute="full")
+    assert full.layers.total("saved_bytes") == pytest.approx(full.memory.activations)
+    grid = sp.Grid(**BASE, norm_placement="post_residual", seq_len=64, batch=[1, 2],
+                   hardware="H100-SXM")
+    rows = sp.sweep(grid)
+    one = sp.estimate(arch, batch=2, seq_len=64, hardware="H100-SXM")
+    row = rows.to_pandas().query("batch == 2").iloc[0]
+    assert row["params_total"] == one.params.total
+    assert row["memory_activations"] == pytest.approx(one.memory.activations)
+
+
+def test_xielu_mlp_counts_its_scalars_and_elementwise_work() -> None:
+    """xIELU (Huang et al. 2024): an ungated MLP whose activation learns two scalars."""
+    gelu = sp.estimate(sp.Architecture(**BASE | dict(ffn="gelu")), batch=1, seq_len=32)
+    xielu = sp.estimate(sp.Architecture(**BASE | dict(ffn="xielu")), batch=1, seq_len=32)
+    assert xielu.params.total - gelu.params.total == 6 * 2
+    assert xielu.flops.forward == gelu.flops.forward
+    act = xielu.layers.row("mlp_act", "mlp")
+    assert act["elementwise_forward"] == 10 * 32 * 512  # per layer: 32 tokens, d_ff 512

@@ -240,6 +240,19 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
                         "allowed range is [0, 1024] (0: dropless routing)");
   }
   if (!check_linear_mixer(a, r) || !check_windows(a, r)) return false;
+  // xIELU's two learned scalars are counted once per dense MLP; experts of it are not
+  // modelled (no family has them).
+  if (a.ffn == FfnKind::xielu && a.n_experts > 1) {
+    return refused(r, "n_experts", a.n_experts,
+                   "ffn 'xielu' (learned scalars per MLP) is modelled for dense MLPs only: "
+                   "give n_experts 0 or another ffn");
+  }
+  if (a.norm_placement == NormPlacement::post_residual && a.parallel_block) {
+    return refused(r, "parallel_block", 1,
+                   "a parallel block shares one norm before its sub-layers; norm_placement "
+                   "'post_residual' puts them after the residual adds: give one or the "
+                   "other");
+  }
   a.n_moe_layers = 0;
   if (a.n_experts > 1) {
     for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
@@ -278,7 +291,8 @@ bool resolve_in_place(Architecture& a, std::string* why) {
 }
 
 FfnKind parse_ffn_kind(const std::string& name) {
-  return parse("ffn", name, {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu});
+  return parse("ffn", name, {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu,
+                             FfnKind::xielu});
 }
 PositionKind parse_position_kind(const std::string& name) {
   return parse("position", name,
@@ -290,7 +304,8 @@ NormKind parse_norm_kind(const std::string& name) {
 }
 NormPlacement parse_norm_placement(const std::string& name) {
   return parse("norm_placement", name,
-               {NormPlacement::pre, NormPlacement::sandwich, NormPlacement::post});
+               {NormPlacement::pre, NormPlacement::sandwich, NormPlacement::post,
+                NormPlacement::post_residual});
 }
 QkNorm parse_qk_norm(const std::string& name) {
   return parse("qk_norm", name, {QkNorm::none, QkNorm::head, QkNorm::full});
@@ -309,6 +324,7 @@ const char* name_of(FfnKind kind) {
     case FfnKind::relu: return "relu";
     case FfnKind::swiglu: return "swiglu";
     case FfnKind::geglu: return "geglu";
+    case FfnKind::xielu: return "xielu";
   }
   return "?";
 }
@@ -334,6 +350,7 @@ const char* name_of(NormPlacement placement) {
     case NormPlacement::pre: return "pre";
     case NormPlacement::sandwich: return "sandwich";
     case NormPlacement::post: return "post";
+    case NormPlacement::post_residual: return "post_residual";
   }
   return "?";
 }

@@ -20,7 +20,8 @@ constexpr AxisKind all_axes[] = {
     AxisKind::recompute, AxisKind::tp, AxisKind::cp, AxisKind::pp, AxisKind::dp, AxisKind::ep,
     AxisKind::zero, AxisKind::microbatches};
 
-constexpr FfnKind ffn_kinds[] = {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu};
+constexpr FfnKind ffn_kinds[] = {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu,
+                                 FfnKind::xielu};
 constexpr Recompute recompute_modes[] = {Recompute::none, Recompute::selective, Recompute::full};
 
 // A C string: most points of a grid fail some check, and building a std::string for every

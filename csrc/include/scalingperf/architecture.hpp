@@ -12,7 +12,7 @@ namespace scalingperf {
 
 /// Feed-forward block: two matrices (GELU, ReLU) or three for the gated variants
 /// (SwiGLU, GeGLU; Shazeer 2020, "GLU Variants Improve Transformer").
-enum class FfnKind : std::uint8_t { gelu, relu, swiglu, geglu };
+enum class FfnKind : std::uint8_t { gelu, relu, swiglu, geglu, xielu };
 /// How positions enter the model: a learned table (GPT-2/3), rotary (Su et al. 2021), or none.
 enum class PositionKind : std::uint8_t { learned, rotary, none };
 /// LayerNorm has a weight and a bias per feature; RMSNorm (Zhang & Sennrich 2019) a weight;
@@ -20,9 +20,11 @@ enum class PositionKind : std::uint8_t { learned, rotary, none };
 /// LayerNorm no parameters (OLMo-1's non-parametric LayerNorm, Groeneveld et al. 2024 §2.1).
 enum class NormKind : std::uint8_t { layernorm, rmsnorm, layernorm_nobias, weightless };
 /// Where a layer's norms sit: before each sub-layer (pre, GPT-2/Llama); before and after
-/// each (sandwich: Gemma 2/3's four norms per layer); or only after each sub-layer's
-/// output, before its residual add (post: OLMo-2, OLMo et al. 2024 §3.2).
-enum class NormPlacement : std::uint8_t { pre, sandwich, post };
+/// each (sandwich: Gemma 2/3's four norms per layer); only after each sub-layer's output,
+/// before its residual add (post: OLMo-2, OLMo et al. 2024 §3.2); or after each residual
+/// add, with no norm before the head (post_residual: the original Transformer's Post-LN,
+/// Vaswani et al. 2017 §3.1, Xiong et al. 2020 Fig. 1(a); GPT-1, BERT).
+enum class NormPlacement : std::uint8_t { pre, sandwich, post, post_residual };
 /// Normalisation of queries and keys before attention (Dehghani et al. 2023): none; head
 /// (one weight of head_dim shared by every head: Qwen3, Gemma-3); full (a weight for every
 /// query and key channel: OLMo-2 over the whole projection, Cohere per head).
@@ -35,6 +37,11 @@ enum class WindowKind : std::uint8_t { sliding, chunked };
 /// attention); gated DeltaNet linear attention (Yang et al. 2025, Gated Delta Networks;
 /// Qwen3-Next); or Mamba-2's state-space duality layer (Dao & Gu 2024; Bamba, Nemotron-H).
 enum class LinearMixer : std::uint8_t { none, gated_deltanet, mamba2 };
+
+/// True when a layer has norms before its sub-layers (pre and sandwich).
+constexpr bool has_pre_norm(NormPlacement placement) {
+  return placement == NormPlacement::pre || placement == NormPlacement::sandwich;
+}
 
 /// True for the gated FFNs, which have an extra d_model x d_ff matrix.
 constexpr bool is_gated(FfnKind kind) {

@@ -57,7 +57,7 @@ template <class Visitor>
   const double dv = mla ? static_cast<double>(a.v_head_dim) : dqk;
   const std::int64_t value_width = a.n_heads * (mla ? a.v_head_dim : a.head_dim);
 
-  if (a.norm_placement != NormPlacement::post) visit(c.norm(section, Op::attn_norm, count));
+  if (has_pre_norm(a.norm_placement)) visit(c.norm(section, Op::attn_norm, count));
   if (mla) {
     const std::int64_t qk_width = a.n_heads * a.head_dim;
     const double rope = static_cast<double>(a.qk_rope_head_dim);

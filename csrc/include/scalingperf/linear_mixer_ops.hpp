@@ -73,7 +73,7 @@ template <class Visitor>
   const auto value = static_cast<double>(m.value);
   const auto kernel = static_cast<double>(a.linear_conv_kernel);
 
-  if (a.norm_placement != NormPlacement::post) visit(c.norm(section, Op::attn_norm, count));
+  if (has_pre_norm(a.norm_placement)) visit(c.norm(section, Op::attn_norm, count));
   OpCost in = matmul(section, Op::linear_in_proj, count, a.d_model * m.in_proj,
                      2 * tokens * d * static_cast<double>(m.in_proj));
   in.params_split = in.params;

@@ -91,6 +91,10 @@ constexpr double scores = 7;          ///< scale, mask, softmax (max, subtract, 
 constexpr double gelu = 8;            ///< tanh approximation: x^3, scale, add, scale, tanh, add, mul, half
 constexpr double relu = 1;
 constexpr double silu = 4;            ///< negate, exp, add one, divide
+/// xIELU (Huang et al. 2024, arXiv:2411.13010, eq. 4) as transformers' reference runs it,
+/// both branches on every element: x^2, alpha_p, beta x, add; min, expm1, subtract,
+/// alpha_n; compare and select.
+constexpr double xielu = 10;
 constexpr double gate_multiply = 1;   ///< act(gate) * up in SwiGLU / GeGLU
 constexpr double sigmoid = 4;
 constexpr double router_softmax = 5;  ///< softmax over the experts, per logit
@@ -195,6 +199,7 @@ inline double activation_flops(FfnKind kind) {
     case FfnKind::relu: return elementwise::relu;
     case FfnKind::swiglu: return elementwise::silu + elementwise::gate_multiply;
     case FfnKind::geglu: return elementwise::gelu + elementwise::gate_multiply;
+    case FfnKind::xielu: return elementwise::xielu;
   }
   return 0;
 }

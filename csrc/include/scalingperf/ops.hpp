@@ -37,7 +37,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   };
   // Norms before and after each sub-layer, as the placement says; a parallel block's MLP
   // reads the attention's norm and adds its output in the attention's residual.
-  const bool pre_norm = a.norm_placement != NormPlacement::post && !a.parallel_block;
+  const bool pre_norm = has_pre_norm(a.norm_placement) && !a.parallel_block;
   const bool post_norm = a.norm_placement != NormPlacement::pre;
   const bool own_residual = !a.parallel_block;
 
@@ -98,7 +98,9 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
       set_linear(gate, tokens, d, f, act, true);
       visit(gate);
     }
-    OpCost activation = pointwise(Section::mlp, Op::mlp_act, dense_layers, 0,
+    // xIELU learns two scalars per MLP (alpha_p, alpha_n; beta and eps are buffers).
+    OpCost activation = pointwise(Section::mlp, Op::mlp_act, dense_layers,
+                                  a.ffn == FfnKind::xielu ? 2 : 0,
                                   detail::activation_flops(a.ffn) * tokens * f);
     activation.split = Split::tensor;
     // Reads the up (and gate) output, writes the down projection's input.
@@ -202,7 +204,10 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   }
 
   // Final norm, output projection and loss, all vocabulary-parallel over tp.
-  visit(norm(Section::head, Op::final_norm, 1));
+  // Post-LN's last block already ends with a norm: none before the head.
+  if (a.norm_placement != NormPlacement::post_residual) {
+    visit(norm(Section::head, Op::final_norm, 1));
+  }
   OpCost head = matmul(Section::head, Op::lm_head, 1,
                        (a.tie_embeddings ? 0 : a.vocab_size * a.d_model) +
                            (a.lm_head_bias ? a.vocab_size : 0),
@@ -227,7 +232,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
 /// checkpoint of full recomputation): its norm, or its first projection when the norms
 /// come after.
 inline bool is_layer_input(const Architecture& a, Op op) {
-  if (a.norm_placement != NormPlacement::post) return op == Op::attn_norm;
+  if (has_pre_norm(a.norm_placement)) return op == Op::attn_norm;
   return op == Op::linear_in_proj ||
          op == (is_mla(a) && a.q_lora_rank > 0 ? Op::mla_q_down : Op::qkv_proj);
 }

@@ -21,7 +21,8 @@ _TEXT_FIELDS = ("ffn", "position", "norm")
 _FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0,
                      "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0,
                      "attention_every": 0, "linear_heads": 0, "linear_head_dim": 0,
-                     "linear_key_heads": 0, "linear_key_dim": 0, "linear_conv_kernel": 4}
+                     "linear_key_heads": 0, "linear_key_dim": 0, "linear_conv_kernel": 4,
+                     "activation_saves": 0}
 _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
                   "attention_sinks": False, "attention_output_gate": False,
                   "router_bias": False, "linear_conv_bias": False}
@@ -149,6 +150,15 @@ class Architecture:
     linear_conv_kernel, linear_conv_bias
         Width of the depthwise causal convolution (4 in both), and whether it has a bias
         (Mamba-2's ``conv_bias``; gated DeltaNet has none).
+    activation_saves : int
+        Tensors of the FFN's hidden width that its activation function saves for the
+        backward pass under ``implementation="huggingface"``: what transformers' module for
+        the config's activation name keeps (``gelu_new`` 4, ``gelu_fast`` 7,
+        ``gelu_python`` 3, ``quick_gelu`` 2, ``gelu``, ``gelu_pytorch_tanh``, ``silu`` and
+        ``relu`` 1; :meth:`from_hf_config` sets it). A gated FFN also keeps the up output
+        and the activation's output. 0: the kind's default, 4 for ``gelu`` and ``xielu``
+        (GPT-2's ``gelu_new``; xIELU's Python form, its one-byte sign mask left out), 1
+        otherwise; range 0 to 16. Megatron's fused kernels keep the input whatever it is.
     tie_embeddings : bool
         Whether the output projection shares the token embedding matrix.
     n_experts, top_k : int
@@ -224,6 +234,7 @@ class Architecture:
     linear_key_dim: int = 0
     linear_conv_kernel: int = 4
     linear_conv_bias: bool = False
+    activation_saves: int = 0
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)

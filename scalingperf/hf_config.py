@@ -34,6 +34,12 @@ _GELU_NAMES = ("gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "gelu_pytho
 _SILU_NAMES = ("silu", "swish")
 #: Squared ReLU has ReLU's matrices; read as relu (its elementwise square is not counted).
 _RELU_NAMES = ("relu", "relu2")
+#: Tensors of the FFN's hidden width transformers' module for each activation name saves
+#: for the backward pass (measured with saved-tensor hooks by
+#: tools/make_golden_activation_saves.py; xIELU also saves a one-byte sign mask).
+_HF_ACTIVATION_SAVES = {"gelu": 1, "gelu_new": 4, "gelu_fast": 7, "gelu_pytorch_tanh": 1,
+                        "gelu_python": 3, "quick_gelu": 2, "gelu_accurate": 4, "relu": 1,
+                        "relu2": 1, "silu": 1, "swish": 1, "xielu": 4}
 #: Attention kinds of ``layer_types`` an Architecture expresses.
 _ATTENTION_LAYER_TYPES = ("full_attention", "sliding_attention", "chunked_attention")
 #: The ``layer_types`` entry of a hybrid's layers without attention.
@@ -271,7 +277,12 @@ def _read(data: Mapping[str, Any], model_type: str,
     if missing:
         msg = f"hf_config of family {model_type!r} is missing {', '.join(missing)} (absent or null)"
         raise ValueError(msg)
-    fields["ffn"] = _ffn(data, family)
+    fields["ffn"], activation = _ffn(data, family)
+    # What the activation saves, where it differs from the kind's default (GPT-2's
+    # gelu_new for gelu, a fused one otherwise): the huggingface memory profile reads it.
+    saves = _HF_ACTIVATION_SAVES[family.activation_names.get(activation, activation)]
+    if saves != (4 if fields["ffn"] in ("gelu", "xielu") else 1):
+        fields["activation_saves"] = saves
     for name, (key, on, off, default) in family.switches.items():
         fields[name] = on if (_validate.flag(key, data[key]) if key in data else default) else off
     fields.update(_windows(data, fields["n_layers"], model_type, family))
@@ -437,7 +448,8 @@ def _list(key: str, value: Any) -> list[Any]:
     return list(value)
 
 
-def _ffn(data: Mapping[str, Any], family: Family) -> str:
+def _ffn(data: Mapping[str, Any], family: Family) -> tuple[str, str]:
+    """The FFN kind, and the activation's name in transformers."""
     keys, default = family.activation
     key = next((k for k in keys if k in data), keys[0] if keys else "activation")
     value = data.get(key, default)
@@ -446,17 +458,17 @@ def _ffn(data: Mapping[str, Any], family: Family) -> str:
     act = _validate.text(key, value)
     if family.gated:
         if act in _SILU_NAMES:
-            return "swiglu"
+            return "swiglu", act
         if act in _GELU_NAMES:
-            return "geglu"
+            return "geglu", act
         msg = f"{key}={act!r} is invalid: gated FFNs support silu (SwiGLU) and gelu (GeGLU)"
         raise ValueError(msg)
     if act in _GELU_NAMES:
-        return "gelu"
+        return "gelu", act
     if act in _RELU_NAMES:
-        return "relu"
+        return "relu", act
     if act == "xielu":
-        return "xielu"
+        return "xielu", act
     msg = f"{key}={act!r} is invalid: ungated FFNs support gelu variants, relu, relu2 and xielu"
     raise ValueError(msg)
 

@@ -131,6 +131,10 @@ class Family:
         attention: ``layer_types`` (every entry but ``"linear_attention"``), else the list
         of indices under ``attention_layers_key`` (Bamba's ``attn_layer_indices``; null:
         none).
+    activation_names
+        The family's own meaning of an activation name, as the name in transformers'
+        ``ACT2FN`` (OpenAI GPT's ``"gelu"`` is ``gelu_new``): what the activation saves for
+        the backward pass follows it.
     linear_expand
         Mamba-2's ``expand`` key: its inner width ``expand x d_model`` must equal
         ``linear_heads x linear_head_dim`` (the heads transformers builds), or the config
@@ -158,6 +162,7 @@ class Family:
     linear_mixer: str | None = None
     attention_layers_key: str | None = None
     linear_expand: str | None = None
+    activation_names: Mapping[str, str] = field(default_factory=dict)
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -628,7 +633,9 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                 "norm_placement": "post_residual", "qkv_bias": True,
                                 "out_bias": True, "mlp_bias": True},
                          flags={"tie_embeddings": ("tie_word_embeddings", True)},
-                         activation=(("afn",), "gelu"), gated=False, neutral=_GPT2_HEAD),
+                         activation=(("afn",), "gelu"), gated=False, neutral=_GPT2_HEAD,
+                         # modeling_openai.py's ACT_FNS: "gelu" is gelu_new, "swish" silu.
+                         activation_names={"gelu": "gelu_new"}),
     # BERT's layers as a decoder: LayerNorm on the embeddings, Post-LN blocks, an LM head
     # tied to the embeddings with a bias of its own.
     "bert-generation": Family(keys={"n_kv_heads": (), "head_dim": ()},

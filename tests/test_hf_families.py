@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scalingperf as sp
-from scalingperf.hf_config import UnknownFamilyWarning, _understood
+from scalingperf.hf_config import _HF_ACTIVATION_SAVES, UnknownFamilyWarning, _understood
 from scalingperf.hf_families import FAMILIES, NEUTRAL_KEYS
 
 GOLDEN = load_golden("hf_families.json")
@@ -412,3 +412,25 @@ def test_hybrid_golden_scan_is_set_apart():
         assert entry["linear_mixers"] == _read(entry).n_linear_layers
         assert 0 < entry["forward_scan"] < entry["forward_backward_scan"]
         assert 0 < entry["forward_conv"] < entry["forward_backward_conv"]
+
+
+def test_activation_saves_table_is_what_transformers_saves():
+    """The reader's table of what each activation name saves equals the saved-tensor
+    measurement of tools/make_golden_activation_saves.py (xIELU's one-byte sign mask, a
+    quarter of a float32 tensor, and its two softplus'd scalars are what is left out)."""
+    measured = load_golden("golden_activation_saves.json")["saves"]
+    assert set(measured) == set(_HF_ACTIVATION_SAVES)
+    for name, saves in _HF_ACTIVATION_SAVES.items():
+        mask = 0.25 if name == "xielu" else 0
+        assert saves == pytest.approx(measured[name] - mask, abs=1e-3), name
+
+
+@pytest.mark.parametrize(("family", "activation", "saves"), [
+    ("gpt2", "gelu_new", 0), ("gpt2", "gelu_pytorch_tanh", 1), ("gpt2", "quick_gelu", 2),
+    ("gpt_bigcode", "gelu_pytorch_tanh", 1), ("openai-gpt", "gelu", 0)])
+def test_activation_function_sets_what_the_mlp_saves(family, activation, saves):
+    """GPT-2's gelu_new is the gelu default (4 tensors); a fused GELU keeps one; OpenAI
+    GPT's "gelu" is gelu_new in its modelling code."""
+    key = "afn" if family == "openai-gpt" else "activation_function"
+    config = {**BUILT[family]["hf_config"], key: activation}
+    assert sp.Architecture.from_hf_config(config).activation_saves == saves

@@ -138,6 +138,8 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(norm_placement="post_residual", parallel_block=True), "parallel_block"),
     (dict(ffn="xielu", n_experts=4, top_k=2), "n_experts"),
     (dict(ffn="xielu2"), "ffn"),
+    (dict(activation_saves=17), "activation_saves"),
+    (dict(activation_saves=-1), "activation_saves"),
 ])
 def test_invalid_fields_are_named(changes: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=f"^{field}="):
@@ -316,3 +318,29 @@ def test_xielu_mlp_counts_its_scalars_and_elementwise_work() -> None:
     assert xielu.flops.forward == gelu.flops.forward
     act = xielu.layers.row("mlp_act", "mlp")
     assert act["elementwise_forward"] == 10 * 32 * 512  # per layer: 32 tokens, d_ff 512
+
+
+def test_activation_saves_sets_the_huggingface_mlp_memory() -> None:
+    """What the activation keeps (transformers' module for the config's name) changes the
+    huggingface profile's saved bytes, and only its; gated FFNs add the up output and the
+    activation's output."""
+    def act_saved(implementation: str, **changes: object) -> float:
+        arch = sp.Architecture(**BASE | changes)
+        row = sp.estimate(arch, batch=1, seq_len=32, implementation=implementation,
+                          dtype="bf16").layers.row("mlp_act", "mlp")
+        return row["saved_bytes"]
+
+    hidden = 2 * 32 * 512  # bf16 bytes of one tensor of the hidden width
+    assert act_saved("huggingface", ffn="gelu") == 4 * hidden  # gelu_new, the default
+    assert act_saved("huggingface", ffn="gelu", activation_saves=1) == hidden
+    assert act_saved("huggingface", ffn="gelu", activation_saves=2) == 2 * hidden
+    assert act_saved("huggingface") == 3 * hidden  # SwiGLU: silu's input, its output, up
+    assert act_saved("huggingface", activation_saves=4) == 6 * hidden
+    assert act_saved("megatron", ffn="gelu", activation_saves=7) == hidden
+    grid = sp.Grid(**BASE | dict(ffn="gelu", activation_saves=1), seq_len=32, batch=[1, 2],
+                   implementation="huggingface", dtype="bf16", hardware="H100-SXM")
+    row = sp.sweep(grid).to_pandas().query("batch == 1").iloc[0]
+    one = sp.estimate(sp.Architecture(**BASE | dict(ffn="gelu", activation_saves=1)),
+                      batch=1, seq_len=32, implementation="huggingface", dtype="bf16",
+                      hardware="H100-SXM")
+    assert row["memory_activations"] == pytest.approx(one.memory.activations)

@@ -139,6 +139,12 @@ CASES = [
     _case("gpt2-sdpa-bf16-dropout0", "gpt2", "sdpa", "bfloat16", _GPT2),
     _case("gpt2-eager-bf16-dropout0.1", "gpt2", "eager", "bfloat16", _GPT2, dropout=0.1),
     _case("gpt2-sdpa-bf16-dropout0.1", "gpt2", "sdpa", "bfloat16", _GPT2, dropout=0.1),
+    # The activation function changes what the MLP saves: gelu_new (GPT-2's) keeps four
+    # tensors of the hidden width, the fused gelu_pytorch_tanh one, quick_gelu two.
+    _case("gpt2-tanh-eager-bf16", "gpt2", "eager", "bfloat16",
+          dict(_GPT2, activation_function="gelu_pytorch_tanh")),
+    _case("gpt2-quickgelu-eager-bf16", "gpt2", "eager", "bfloat16",
+          dict(_GPT2, activation_function="quick_gelu")),
     _case("mistral-gqa-eager-bf16", "mistral", "eager", "bfloat16", _MISTRAL),
     _case("mistral-gqa-sdpa-bf16", "mistral", "sdpa", "bfloat16", _MISTRAL),
     # sliding window shorter than seq_len: sdpa then receives an explicit mask

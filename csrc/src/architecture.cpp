@@ -247,6 +247,7 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
                    "ffn 'xielu' (learned scalars per MLP) is modelled for dense MLPs only: "
                    "give n_experts 0 or another ffn");
   }
+  if (!in_range(r, "activation_saves", a.activation_saves, 0, 16)) return false;
   if (a.norm_placement == NormPlacement::post_residual && a.parallel_block) {
     return refused(r, "parallel_block", 1,
                    "a parallel block shares one norm before its sub-layers; norm_placement "

@@ -94,6 +94,10 @@ struct Architecture {
   std::int64_t linear_key_dim = 0;    ///< key head width / Mamba-2's state size
   std::int64_t linear_conv_kernel = 4;  ///< width of the depthwise causal convolution
   bool linear_conv_bias = false;
+  /// Tensors of the FFN's hidden width its activation function saves for backward in the
+  /// huggingface profile (transformers' module for the config's activation name); 0: the
+  /// kind's default (GPT-2's gelu_new: 4 for gelu; 1 otherwise).
+  std::int64_t activation_saves = 0;
   // Mixture of experts (dense when n_experts is 0 or 1).
   std::int64_t n_experts = 0;
   std::int64_t top_k = 1;

@@ -205,12 +205,16 @@ inline double activation_flops(FfnKind kind) {
 }
 
 /// Tensors of the FFN's hidden width that its activation saves. Megatron's fused kernels
-/// keep the activation's input(s); transformers keeps the gate and up outputs and the
-/// SiLU output for SwiGLU/GeGLU, and GPT-2's tanh GELU written in Python keeps four.
-inline double activation_saves(FfnKind kind, bool huggingface) {
-  if (is_gated(kind)) return huggingface ? 3 : 2;
-  if (kind == FfnKind::gelu && huggingface) return 4;
-  return 1;
+/// keep the activation's input(s). transformers' activation module keeps `own` of them
+/// (Architecture::activation_saves; by default 4 for GPT-2's tanh GELU written in Python,
+/// 1 for a fused one: silu, gelu_pytorch_tanh, relu), and a gated FFN also the up output
+/// and the activation's output for their product.
+inline double activation_saves(FfnKind kind, bool huggingface, std::int64_t own = 0) {
+  if (!huggingface) return is_gated(kind) ? 2 : 1;
+  const double act =
+      own > 0 ? static_cast<double>(own)
+              : (kind == FfnKind::gelu || kind == FfnKind::xielu ? 4 : 1);
+  return is_gated(kind) ? act + 2 : act;
 }
 
 /// Weight matrices of one FFN: up and down, plus the gate when gated.

@@ -106,7 +106,8 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
     // Reads the up (and gate) output, writes the down projection's input.
     activation.bytes = act * tokens * f * (is_gated(a.ffn) ? 3 : 2);
     // The activation's input; gated: both the gate and the up output.
-    activation.saved_split = act * tokens * f * detail::activation_saves(a.ffn, hf);
+    activation.saved_split =
+        act * tokens * f * detail::activation_saves(a.ffn, hf, a.activation_saves);
     visit(activation);
     OpCost down = matmul(Section::mlp, Op::mlp_down, dense_layers,
                          a.d_ff * a.d_model + (a.mlp_bias ? a.d_model : 0), 2 * tokens * f * d,
@@ -126,7 +127,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
     const double k = static_cast<double>(a.top_k);
     const double fe = static_cast<double>(a.d_ff_expert);
     const double matrices = static_cast<double>(detail::ffn_matrices(a.ffn));
-    const double act_saves = detail::activation_saves(a.ffn, hf);
+    const double act_saves = detail::activation_saves(a.ffn, hf, a.activation_saves);
     if (pre_norm) visit(norm(Section::moe, Op::moe_norm, moe_layers));
     // A bias per expert on the logits (GPT-OSS). DeepSeek-V3's per-expert bias for the
     // top-k choice is set by a balancing rule, not trained (DeepSeek-V3 §2.1.2): no

@@ -84,10 +84,12 @@ class Architecture:
         Width of one head; ``n_heads * head_dim`` may differ from ``d_model``.
     d_ff : int, optional
         Hidden width of the dense feed-forward block.
-    ffn : {"gelu", "relu", "swiglu", "geglu", "xielu"}
+    ffn : {"gelu", "relu", "swiglu", "geglu", "xielu", "none"}
         Feed-forward kind; the gated kinds have three weight matrices. ``"xielu"``: an
         ungated MLP with xIELU (Huang et al. 2024, arXiv:2411.13010; Apertus), whose two
-        learned scalars per MLP are parameters; dense MLPs only.
+        learned scalars per MLP are parameters; dense MLPs only. ``"none"``: no MLP, each
+        layer only its norm, mixer and residual (Mamba-2's blocks); ``d_ff`` stays None
+        and there are no experts.
     vocab_size, max_position_embeddings : int
         Vocabulary size and context length (rows of a learned position table).
     position : {"learned", "rotary", "none"}
@@ -273,6 +275,9 @@ class Architecture:
         for name in ("n_heads", *_INTEGER_FIELDS, *_DERIVED_FIELDS, *_FLAG_FIELDS,
                      *_TEXT_FIELDS):
             object.__setattr__(self, name, getattr(core, name))
+        for name in _DERIVED_FIELDS:  # a width the model has none of (no MLP, no MLA)
+            if getattr(core, name) == 0:
+                object.__setattr__(self, name, None)
         for name, value in features.items():  # as checked: the core keeps them as given
             object.__setattr__(self, name, tuple(value) if isinstance(value, list) else value)
         object.__setattr__(self, "dense_layers", tuple(core.dense_layers))

@@ -30,7 +30,7 @@ AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group",
         "tp", "cp", "pp", "dp", "ep", "zero", "microbatches")
 _MODEL_AXES = AXES[:16]
 _WORKLOAD_AXES = ("seq_len", "batch", "recompute")
-FFN_KINDS = ("gelu", "relu", "swiglu", "geglu", "xielu")
+FFN_KINDS = ("gelu", "relu", "swiglu", "geglu", "xielu", "none")
 RECOMPUTE = ("none", "selective", "full")
 #: Axes whose values are names (the core numbers them in this order).
 CATEGORIES = {"ffn": FFN_KINDS, "recompute": RECOMPUTE}

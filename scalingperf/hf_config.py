@@ -277,12 +277,15 @@ def _read(data: Mapping[str, Any], model_type: str,
     if missing:
         msg = f"hf_config of family {model_type!r} is missing {', '.join(missing)} (absent or null)"
         raise ValueError(msg)
-    fields["ffn"], activation = _ffn(data, family)
-    # What the activation saves, where it differs from the kind's default (GPT-2's
-    # gelu_new for gelu, a fused one otherwise): the huggingface memory profile reads it.
-    saves = _HF_ACTIVATION_SAVES[family.activation_names.get(activation, activation)]
-    if saves != (4 if fields["ffn"] in ("gelu", "xielu") else 1):
-        fields["activation_saves"] = saves
+    if family.mlp:
+        fields["ffn"], activation = _ffn(data, family)
+        # What the activation saves, where it differs from the kind's default (GPT-2's
+        # gelu_new for gelu, a fused one otherwise): the huggingface memory profile reads it.
+        saves = _HF_ACTIVATION_SAVES[family.activation_names.get(activation, activation)]
+        if saves != (4 if fields["ffn"] in ("gelu", "xielu") else 1):
+            fields["activation_saves"] = saves
+    else:
+        fields["ffn"] = "none"
     for name, (key, on, off, default) in family.switches.items():
         fields[name] = on if (_validate.flag(key, data[key]) if key in data else default) else off
     fields.update(_windows(data, fields["n_layers"], model_type, family))

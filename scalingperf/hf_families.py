@@ -131,6 +131,9 @@ class Family:
         attention: ``layer_types`` (every entry but ``"linear_attention"``), else the list
         of indices under ``attention_layers_key`` (Bamba's ``attn_layer_indices``; null:
         none).
+    mlp
+        False for layers of one mixer each and no MLP (Mamba-2's blocks): ``ffn`` is
+        ``"none"``, and the activation key is the mixer's.
     activation_names
         The family's own meaning of an activation name, as the name in transformers'
         ``ACT2FN`` (OpenAI GPT's ``"gelu"`` is ``gelu_new``): what the activation saves for
@@ -163,6 +166,7 @@ class Family:
     attention_layers_key: str | None = None
     linear_expand: str | None = None
     activation_names: Mapping[str, str] = field(default_factory=dict)
+    mlp: bool = True
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -209,7 +213,8 @@ _LINEAR_ATTN = "linear-attention layers (gated DeltaNet / lightning attention)"
 _SSM = "state-space (Mamba) layers"
 _KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
 _SSM1 = "Mamba-1 selective-scan layers (a different mixer from Mamba-2)"
-_NO_MLP = "layers of one block each (a Mamba-2 mixer, attention or an MLP alone)"
+_ONE_BLOCK = ("layers of attention, an MLP or experts alone, beside Mamba-2 layers (no mixer "
+              "in a layer)")
 _SUB_NORM = "extra norms inside the attention and MLP (BitNet sub-norms)"
 _MODERNBERT = ("no attention norm in the first layer and a dense + norm prediction head "
                "before the LM head")
@@ -680,6 +685,22 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                     attention_layers_key="attn_layer_indices", linear_expand="mamba_expand",
                     fixed=_ROTARY_RMS, flags={**_LLAMA_FLAGS, **_MAMBA2_FLAGS},
                     requires={"mamba_proj_bias": False}, neutral=_MAMBA2_NEUTRAL),
+    # Mamba-2 (Dao & Gu 2024): every layer a norm and a Mamba-2 mixer, no MLP, no
+    # attention and no position table (n_heads 1 and the context limit are placeholders
+    # no count uses). num_heads and head_dim are the Mamba heads; time_step_rank is unused
+    # by Mamba2Mixer (dt comes from in_proj per head).
+    "mamba2": Family(keys={"n_heads": (), "n_kv_heads": (), "head_dim": (), "d_ff": (),
+                           "max_position_embeddings": (), "linear_heads": "num_heads",
+                           "linear_head_dim": "head_dim", "linear_key_heads": "n_groups",
+                           "linear_key_dim": "state_size", "linear_conv_kernel": "conv_kernel"},
+                     linear_mixer="mamba2", linear_expand="expand", mlp=False,
+                     fixed={"position": "none", "norm": "rmsnorm", "n_heads": 1,
+                            "max_position_embeddings": 2**24},
+                     flags={"linear_conv_bias": ("use_conv_bias", True)},
+                     requires={"use_bias": False, "hidden_act": "silu"},
+                     neutral=frozenset({"time_step_rank", "time_step_min", "time_step_max",
+                                        "time_step_floor", "time_step_limit", "chunk_size",
+                                        "rescale_prenorm_residual", "residual_in_fp32"})),
     # Granite-4 hybrids: a gated shared MLP of shared_intermediate_size beside the experts
     # (the only MLP when num_local_experts is 0); its multipliers are elementwise.
     "granitemoehybrid": Family(keys=_MAMBA2_KEYS, linear_mixer="mamba2",
@@ -727,8 +748,8 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "lfm2": ("short convolution layers",),
         "lfm2_moe": ("short convolution layers",),
         "lfm3": ("short convolution layers",),
-        "mamba": (_SSM1,), "mamba2": (_NO_MLP,), "falcon_mamba": (_SSM1,),
-        "falcon_h1": (_SSM,), "jamba": (_SSM1,), "nemotron_h": (_NO_MLP,), "zamba": (_SSM,),
+        "mamba": (_SSM1,), "falcon_mamba": (_SSM1,),
+        "falcon_h1": (_SSM,), "jamba": (_SSM1,), "nemotron_h": (_ONE_BLOCK,), "zamba": (_SSM,),
         "zamba2": (_SSM,),
         "recurrent_gemma": ("RG-LRU recurrent layers",), "rwkv": ("RWKV time mixing",),
         "xlstm": ("mLSTM layers",),

@@ -139,6 +139,8 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(ffn="xielu", n_experts=4, top_k=2), "n_experts"),
     (dict(ffn="xielu2"), "ffn"),
     (dict(activation_saves=17), "activation_saves"),
+    (dict(ffn="none"), "d_ff"),
+    (dict(ffn="none", d_ff=None, n_experts=4, top_k=2), "n_experts"),
     (dict(activation_saves=-1), "activation_saves"),
 ])
 def test_invalid_fields_are_named(changes: dict[str, object], field: str) -> None:
@@ -344,3 +346,23 @@ def test_activation_saves_sets_the_huggingface_mlp_memory() -> None:
                       batch=1, seq_len=32, implementation="huggingface", dtype="bf16",
                       hardware="H100-SXM")
     assert row["memory_activations"] == pytest.approx(one.memory.activations)
+
+
+def test_layers_without_an_mlp() -> None:
+    """ffn "none": each layer a norm, its mixer and a residual (Mamba's blocks); the MLP's
+    matrices, norm and residual are gone from the counts, the memory and the sweep."""
+    with_mlp = sp.estimate(sp.Architecture(**BASE), batch=1, seq_len=32)
+    arch = sp.Architecture(**BASE | dict(ffn="none", d_ff=None))
+    assert arch.d_ff is None
+    assert sp.Architecture(**arch.to_dict()) == arch
+    report = sp.estimate(arch, batch=1, seq_len=32)
+    d, layers, f = 256, 6, 512
+    assert with_mlp.params.total - report.params.total == layers * (3 * d * f + d)
+    assert with_mlp.flops.forward - report.flops.forward == layers * 3 * 2 * 32 * d * f
+    assert "mlp" not in set(report.layers["section"])
+    assert report.memory.activations < with_mlp.memory.activations
+    grid = sp.Grid(**BASE | dict(ffn="none", d_ff=None), seq_len=32, batch=[1, 2],
+                   hardware="H100-SXM")
+    row = sp.sweep(grid).to_pandas().query("batch == 1").iloc[0]
+    assert row["params_total"] == report.params.total
+    assert row["memory_activations"] == pytest.approx(report.memory.activations)

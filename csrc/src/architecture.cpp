@@ -19,6 +19,7 @@ using detail::refused_real;
 namespace {
 
 std::int64_t default_d_ff(const Architecture& a) {
+  if (a.ffn == FfnKind::none) return 0;
   if (!is_gated(a.ffn)) return 4 * a.d_model;
   // Llama's rule (Touvron et al. 2023): 2/3 of 4 d, rounded up to a multiple of 256.
   const std::int64_t two_thirds = 8 * a.d_model / 3;
@@ -213,8 +214,19 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
   }
   if (!in_range(r, "head_dim", a.head_dim, 1, limits::head_dim)) return false;
   if (a.d_ff == 0) a.d_ff = default_d_ff(a);
-  if (!in_range(r, "d_ff", a.d_ff, 1, limits::d_ff) ||
-      !in_range(r, "vocab_size", a.vocab_size, 1, limits::vocab_size) ||
+  if (a.ffn == FfnKind::none) {
+    // Layers of one mixer each (Mamba's blocks): no MLP, so no width and no experts.
+    if (a.d_ff != 0) {
+      return refused(r, "d_ff", a.d_ff, "ffn 'none' has no MLP: leave d_ff unset");
+    }
+    if (a.n_experts > 1) {
+      return refused(r, "n_experts", a.n_experts,
+                     "ffn 'none' has no MLP, so no experts: give n_experts 0 or another ffn");
+    }
+  } else if (!in_range(r, "d_ff", a.d_ff, 1, limits::d_ff)) {
+    return false;
+  }
+  if (!in_range(r, "vocab_size", a.vocab_size, 1, limits::vocab_size) ||
       !in_range(r, "max_position_embeddings", a.max_position_embeddings, 1,
                 limits::max_position_embeddings) ||
       !in_range(r, "n_experts", a.n_experts, 0, limits::n_experts) ||
@@ -224,10 +236,13 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
     return false;
   }
   if (a.d_ff_expert == 0) a.d_ff_expert = a.d_ff;
-  if (!in_range(r, "d_ff_expert", a.d_ff_expert, 1, limits::d_ff)) return false;
   if (a.d_ff_shared == 0) a.d_ff_shared = a.d_ff_expert;
-  if (!in_range(r, "d_ff_shared", a.d_ff_shared, 1, limits::d_ff) ||
-      !in_range(r, "moe_every", a.moe_every, 1, a.n_layers) ||
+  if (a.ffn != FfnKind::none &&  // no MLP: the widths stay 0
+      (!in_range(r, "d_ff_expert", a.d_ff_expert, 1, limits::d_ff) ||
+       !in_range(r, "d_ff_shared", a.d_ff_shared, 1, limits::d_ff))) {
+    return false;
+  }
+  if (!in_range(r, "moe_every", a.moe_every, 1, a.n_layers) ||
       !in_range(r, "first_dense_layers", a.first_dense_layers, 0, a.n_layers)) {
     return false;
   }
@@ -293,7 +308,7 @@ bool resolve_in_place(Architecture& a, std::string* why) {
 
 FfnKind parse_ffn_kind(const std::string& name) {
   return parse("ffn", name, {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu,
-                             FfnKind::xielu});
+                             FfnKind::xielu, FfnKind::none});
 }
 PositionKind parse_position_kind(const std::string& name) {
   return parse("position", name,
@@ -326,6 +341,7 @@ const char* name_of(FfnKind kind) {
     case FfnKind::swiglu: return "swiglu";
     case FfnKind::geglu: return "geglu";
     case FfnKind::xielu: return "xielu";
+    case FfnKind::none: return "none";
   }
   return "?";
 }

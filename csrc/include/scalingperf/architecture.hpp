@@ -12,7 +12,7 @@ namespace scalingperf {
 
 /// Feed-forward block: two matrices (GELU, ReLU) or three for the gated variants
 /// (SwiGLU, GeGLU; Shazeer 2020, "GLU Variants Improve Transformer").
-enum class FfnKind : std::uint8_t { gelu, relu, swiglu, geglu, xielu };
+enum class FfnKind : std::uint8_t { gelu, relu, swiglu, geglu, xielu, none };
 /// How positions enter the model: a learned table (GPT-2/3), rotary (Su et al. 2021), or none.
 enum class PositionKind : std::uint8_t { learned, rotary, none };
 /// LayerNorm has a weight and a bias per feature; RMSNorm (Zhang & Sennrich 2019) a weight;

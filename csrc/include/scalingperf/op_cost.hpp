@@ -200,6 +200,7 @@ inline double activation_flops(FfnKind kind) {
     case FfnKind::swiglu: return elementwise::silu + elementwise::gate_multiply;
     case FfnKind::geglu: return elementwise::gelu + elementwise::gate_multiply;
     case FfnKind::xielu: return elementwise::xielu;
+    case FfnKind::none: return 0;
   }
   return 0;
 }

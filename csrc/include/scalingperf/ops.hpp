@@ -80,7 +80,8 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   if (a.linear_mixer != LinearMixer::none) visit_linear_mixer(ctx, a.n_linear_layers, visit);
 
   // Dense feed-forward layers.
-  if (dense_layers > 0 || a.moe_every > 1 || a.first_dense_layers > 0) {
+  if (a.ffn != FfnKind::none &&
+      (dense_layers > 0 || a.moe_every > 1 || a.first_dense_layers > 0)) {
     const double f = static_cast<double>(a.d_ff);
     const std::int64_t bias_f = a.mlp_bias ? a.d_ff : 0;
     const double bias_f_flops = a.mlp_bias ? elementwise::bias * tokens * f : 0;

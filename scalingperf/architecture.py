@@ -22,7 +22,7 @@ _FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0
                      "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0,
                      "attention_every": 0, "linear_heads": 0, "linear_head_dim": 0,
                      "linear_key_heads": 0, "linear_key_dim": 0, "linear_conv_kernel": 4,
-                     "activation_saves": 0}
+                     "activation_saves": 0, "linear_dt_rank": 0}
 _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
                   "attention_sinks": False, "attention_output_gate": False,
                   "router_bias": False, "linear_conv_bias": False}
@@ -139,9 +139,10 @@ class Architecture:
         qk_rope_head_dim`` query-key channels per head (``head_dim`` is derived from them)
         and ``v_head_dim`` value channels (default ``qk_nope_head_dim``). The KV cache
         holds ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer.
-    linear_mixer : {"none", "gated_deltanet", "mamba2"}
+    linear_mixer : {"none", "gated_deltanet", "mamba2", "mamba"}
         Hybrids: the token mixer of the layers without attention, gated DeltaNet linear
-        attention (Qwen3-Next) or Mamba-2 (Bamba, Nemotron-H's mixers). Layer ``i`` keeps
+        attention (Qwen3-Next), Mamba-2 (Bamba, Nemotron-H's mixers) or Mamba-1's selective
+        scan (Mamba, Falcon-Mamba; Gu & Dao 2023). Layer ``i`` keeps
         attention when ``(i + 1) % attention_every == 0`` or ``i`` is in
         ``attention_layers`` (Qwen3-Next ``attention_every=4``).
     attention_every, attention_layers
@@ -149,6 +150,11 @@ class Architecture:
     linear_heads, linear_head_dim, linear_key_heads, linear_key_dim : int
         Gated DeltaNet: value heads and their width, key (and query) heads and their
         width. Mamba-2: heads and their width P, groups of B and C, and the state size N.
+        Mamba-1: the inner channels (``linear_heads``; width and groups 1) and the state
+        size N.
+    linear_dt_rank : int
+        Mamba-1's rank R of the step-size projection (``x_proj`` to R + 2N, ``dt_proj``
+        back to the channels); 0 for the other mixers.
     linear_conv_kernel, linear_conv_bias
         Width of the depthwise causal convolution (4 in both), and whether it has a bias
         (Mamba-2's ``conv_bias``; gated DeltaNet has none).
@@ -237,6 +243,7 @@ class Architecture:
     linear_conv_kernel: int = 4
     linear_conv_bias: bool = False
     activation_saves: int = 0
+    linear_dt_rank: int = 0
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)

@@ -212,7 +212,7 @@ _SANDWICH = "extra post-attention/post-MLP norms (sandwich or post-norm blocks)"
 _LINEAR_ATTN = "linear-attention layers (gated DeltaNet / lightning attention)"
 _SSM = "state-space (Mamba) layers"
 _KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
-_SSM1 = "Mamba-1 selective-scan layers (a different mixer from Mamba-2)"
+_JAMBA = "Mamba-1 mixers with learned RMS norms on dt, B and C"
 _ONE_BLOCK = ("layers of attention, an MLP or experts alone, beside Mamba-2 layers (no mixer "
               "in a layer)")
 _SUB_NORM = "extra norms inside the attention and MLP (BitNet sub-norms)"
@@ -687,8 +687,9 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                     requires={"mamba_proj_bias": False}, neutral=_MAMBA2_NEUTRAL),
     # Mamba-2 (Dao & Gu 2024): every layer a norm and a Mamba-2 mixer, no MLP, no
     # attention and no position table (n_heads 1 and the context limit are placeholders
-    # no count uses). num_heads and head_dim are the Mamba heads; time_step_rank is unused
-    # by Mamba2Mixer (dt comes from in_proj per head).
+    # no count uses; tp must divide n_heads, so tensor parallelism over the mixer's heads
+    # is refused). num_heads and head_dim are the Mamba heads; time_step_rank is unused by
+    # Mamba2Mixer (dt comes from in_proj per head).
     "mamba2": Family(keys={"n_heads": (), "n_kv_heads": (), "head_dim": (), "d_ff": (),
                            "max_position_embeddings": (), "linear_heads": "num_heads",
                            "linear_head_dim": "head_dim", "linear_key_heads": "n_groups",
@@ -701,6 +702,26 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                      neutral=frozenset({"time_step_rank", "time_step_min", "time_step_max",
                                         "time_step_floor", "time_step_limit", "chunk_size",
                                         "rescale_prenorm_residual", "residual_in_fp32"})),
+    # Mamba-1 (Gu & Dao 2023): every layer a norm and a selective-scan mixer over the
+    # intermediate_size channels (the width the modelling code builds; expand only derives
+    # it in the config class), no MLP, no attention (n_heads 1 as for mamba2). Falcon-Mamba adds weightless RMS norms
+    # on dt, B and C inside the mixer: no parameters, and their elementwise work is left out.
+    **{name: Family(keys={"n_heads": (), "n_kv_heads": (), "head_dim": (), "d_ff": (),
+                          "max_position_embeddings": (), "linear_heads": "intermediate_size",
+                          "linear_key_dim": "state_size", "linear_conv_kernel": "conv_kernel",
+                          "linear_dt_rank": "time_step_rank"},
+                    linear_mixer="mamba", mlp=False,
+                    fixed={"position": "none", "norm": "rmsnorm", "n_heads": 1,
+                           "max_position_embeddings": 2**24},
+                    flags={"linear_conv_bias": ("use_conv_bias", True),
+                           "tie_embeddings": ("tie_word_embeddings", True)},
+                    requires={"use_bias": False, "hidden_act": "silu"},
+                    neutral=frozenset({"expand", "time_step_scale", "time_step_min",
+                                       "time_step_max", "time_step_init_scheme",
+                                       "time_step_floor", "rescale_prenorm_residual",
+                                       "residual_in_fp32", "use_mambapy", "use_associative_scan",
+                                       "mixer_rms_eps"}))
+       for name in ("mamba", "falcon_mamba")},
     # Granite-4 hybrids: a gated shared MLP of shared_intermediate_size beside the experts
     # (the only MLP when num_local_experts is 0); its multipliers are elementwise.
     "granitemoehybrid": Family(keys=_MAMBA2_KEYS, linear_mixer="mamba2",
@@ -748,8 +769,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "lfm2": ("short convolution layers",),
         "lfm2_moe": ("short convolution layers",),
         "lfm3": ("short convolution layers",),
-        "mamba": (_SSM1,), "falcon_mamba": (_SSM1,),
-        "falcon_h1": (_SSM,), "jamba": (_SSM1,), "nemotron_h": (_ONE_BLOCK,), "zamba": (_SSM,),
+        "falcon_h1": (_SSM,), "jamba": (_JAMBA,), "nemotron_h": (_ONE_BLOCK,), "zamba": (_SSM,),
         "zamba2": (_SSM,),
         "recurrent_gemma": ("RG-LRU recurrent layers",), "rwkv": ("RWKV time mixing",),
         "xlstm": ("mLSTM layers",),

@@ -241,6 +241,10 @@ def test_hybrid_layers_counts_state_and_memory(mixer: str) -> None:
     (dict(linear_mixer="gated_deltanet", attention_every=7), "attention_every"),
     (dict(linear_mixer="gated_deltanet", attention_layers=(6,)), "attention_layers"),
     (dict(linear_mixer="gated_deltanet", linear_conv_kernel=0), "linear_conv_kernel"),
+    (dict(linear_mixer="mamba2", linear_dt_rank=8), "linear_dt_rank"),
+    (dict(linear_mixer="mamba", linear_head_dim=1, linear_key_heads=1), "linear_dt_rank"),
+    (dict(linear_mixer="mamba", linear_dt_rank=8), "linear_head_dim"),
+    (dict(linear_mixer="mamba", linear_head_dim=1, linear_dt_rank=8), "linear_key_heads"),
 ])
 def test_invalid_hybrid_fields_are_named(changes: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=f"^{field}="):
@@ -366,3 +370,28 @@ def test_layers_without_an_mlp() -> None:
     row = sp.sweep(grid).to_pandas().query("batch == 1").iloc[0]
     assert row["params_total"] == report.params.total
     assert row["memory_activations"] == pytest.approx(report.memory.activations)
+
+
+def test_mamba1_layers_by_hand() -> None:
+    """Mamba-1 (Gu & Dao 2023, Algorithm 2; transformers' MambaMixer), no MLP: in_proj to x
+    and z, a depthwise convolution with bias, x_proj to the step's rank and B, C, dt_proj
+    back with a bias, A and D per channel, out_proj; the state is N per channel."""
+    d, inner, n, rank, k, layers, v = 64, 128, 16, 4, 4, 3, 100
+    arch = sp.Architecture(d_model=d, n_layers=layers, n_heads=1, ffn="none",
+                           vocab_size=v, max_position_embeddings=1024, position="none",
+                           norm="rmsnorm", linear_mixer="mamba", linear_heads=inner,
+                           linear_key_dim=n, linear_dt_rank=rank, linear_conv_kernel=k,
+                           linear_conv_bias=True)
+    assert arch.n_linear_layers == 3
+    report = sp.estimate(arch, batch=2, seq_len=32)
+    mixer = (d * 2 * inner + inner * (k + 1) + inner * (rank + 2 * n) + rank * inner + inner
+             + inner * n + inner + inner * d)
+    assert report.params.total == v * d * 2 + layers * (mixer + d) + d
+    tokens = 64
+    matmuls = 2 * tokens * (d * 2 * inner + inner * k + inner * (rank + 2 * n)
+                            + rank * inner + inner * d)
+    assert report.flops.forward == layers * matmuls + 2 * tokens * d * v
+    assert report.memory.kv_cache == 2 * 2 * layers * (inner * n + (k - 1) * inner)
+    for recompute in ("none", "selective", "full"):
+        r = sp.estimate(arch, batch=1, seq_len=32, recompute=recompute)
+        assert r.layers.total("saved_bytes") == pytest.approx(r.memory.activations)

@@ -117,6 +117,19 @@ bool check_linear_mixer(Architecture& a, detail::Refusal* r) {
     }
     return true;
   }
+  if (a.linear_mixer == LinearMixer::mamba) {
+    // Mamba-1: every channel is its own head of width 1, with one B and C for all.
+    if (a.linear_head_dim == 0) a.linear_head_dim = 1;
+    if (a.linear_key_heads == 0) a.linear_key_heads = 1;
+    if (!in_range(r, "linear_head_dim", a.linear_head_dim, 1, 1) ||
+        !in_range(r, "linear_key_heads", a.linear_key_heads, 1, 1) ||
+        !in_range(r, "linear_dt_rank", a.linear_dt_rank, 1, limits::d_model)) {
+      return false;
+    }
+  } else if (a.linear_dt_rank != 0) {
+    return refused(r, "linear_dt_rank", a.linear_dt_rank,
+                   "it applies to linear_mixer 'mamba' only: leave it 0");
+  }
   if (!in_range(r, "linear_heads", a.linear_heads, 1, limits::n_heads) ||
       !in_range(r, "linear_head_dim", a.linear_head_dim, 1, limits::head_dim) ||
       !in_range(r, "linear_key_heads", a.linear_key_heads, 1, a.linear_heads) ||
@@ -152,7 +165,9 @@ double parameters_bound(const Architecture& a) {
   double linear = 0;
   if (a.linear_mixer != LinearMixer::none) {
     const LinearMixerWidths m = linear_mixer_widths(a);
+    const auto rank = static_cast<double>(a.linear_dt_rank);
     linear = static_cast<double>(m.in_proj) * d +
+             static_cast<double>(m.value) * (2 * rank + 2 * static_cast<double>(a.linear_key_dim) + 1) +
              static_cast<double>(m.conv) * static_cast<double>(a.linear_conv_kernel + 1) +
              static_cast<double>(m.scan_params + m.value) * (d + 1) +
              2 * static_cast<double>(m.value);
@@ -328,7 +343,8 @@ QkNorm parse_qk_norm(const std::string& name) {
 }
 LinearMixer parse_linear_mixer(const std::string& name) {
   return parse("linear_mixer", name,
-               {LinearMixer::none, LinearMixer::gated_deltanet, LinearMixer::mamba2});
+               {LinearMixer::none, LinearMixer::gated_deltanet, LinearMixer::mamba2,
+                LinearMixer::mamba});
 }
 WindowKind parse_window_kind(const std::string& name) {
   return parse("window_kind", name, {WindowKind::sliding, WindowKind::chunked});
@@ -384,6 +400,7 @@ const char* name_of(LinearMixer mixer) {
     case LinearMixer::none: return "none";
     case LinearMixer::gated_deltanet: return "gated_deltanet";
     case LinearMixer::mamba2: return "mamba2";
+    case LinearMixer::mamba: return "mamba";
   }
   return "?";
 }

@@ -54,6 +54,8 @@ const char* name_of(Op op) {
     case Op::position_embedding: return "position_embedding";
     case Op::attn_norm: return "attn_norm";
     case Op::linear_in_proj: return "linear_in_proj";
+    case Op::linear_x_proj: return "linear_x_proj";
+    case Op::linear_dt_proj: return "linear_dt_proj";
     case Op::linear_conv: return "linear_conv";
     case Op::linear_scan: return "linear_scan";
     case Op::linear_norm: return "linear_norm";

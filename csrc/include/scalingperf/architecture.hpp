@@ -35,8 +35,9 @@ enum class QkNorm : std::uint8_t { none, head, full };
 enum class WindowKind : std::uint8_t { sliding, chunked };
 /// The token mixer of the layers without attention in a hybrid: none (every layer has
 /// attention); gated DeltaNet linear attention (Yang et al. 2025, Gated Delta Networks;
-/// Qwen3-Next); or Mamba-2's state-space duality layer (Dao & Gu 2024; Bamba, Nemotron-H).
-enum class LinearMixer : std::uint8_t { none, gated_deltanet, mamba2 };
+/// Qwen3-Next); Mamba-2's state-space duality layer (Dao & Gu 2024; Bamba, Nemotron-H); or
+/// Mamba-1's selective scan (Gu & Dao 2023, Algorithm 2; Mamba, Falcon-Mamba).
+enum class LinearMixer : std::uint8_t { none, gated_deltanet, mamba2, mamba };
 
 /// True when a layer has norms before its sub-layers (pre and sandwich).
 constexpr bool has_pre_norm(NormPlacement placement) {
@@ -94,6 +95,7 @@ struct Architecture {
   std::int64_t linear_key_dim = 0;    ///< key head width / Mamba-2's state size
   std::int64_t linear_conv_kernel = 4;  ///< width of the depthwise causal convolution
   bool linear_conv_bias = false;
+  std::int64_t linear_dt_rank = 0;  ///< Mamba-1's rank of the step-size projection
   /// Tensors of the FFN's hidden width its activation function saves for backward in the
   /// huggingface profile (transformers' module for the config's activation name); 0: the
   /// kind's default (GPT-2's gelu_new: 4 for gelu; 1 otherwise).

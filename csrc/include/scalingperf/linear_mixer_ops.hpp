@@ -16,13 +16,20 @@
 /// head; the convolution runs over h P + 2 g N channels; A, D and dt's bias per head.
 /// State per head: P x N.
 ///
+/// Mamba-1 (Gu & Dao 2023, Algorithm 2 and §3.4; transformers' MambaMixer): linear_heads =
+/// D inner channels, each a head of width 1 with its own state of N = linear_key_dim; x
+/// and z from in_proj, the convolution over the D channels, x_proj to the step size's rank
+/// R = linear_dt_rank and to B and C (N each), dt_proj back to D (with a bias); A (D x N)
+/// and D per channel; no norm, the output gated by SiLU(z). State per channel: N.
+///
 /// The projections are matmuls; the depthwise convolution's 2 K multiply-adds per channel
 /// and token are counted with them (FlopCounterMode counts it too). The scan is reported
 /// as elementwise work, per token and head in its recurrent form (a convention: chunked
 /// kernels trade some of it for matmuls): gated DeltaNet decays its d_k x d_v state,
 /// reads it with the key, writes the delta rule's rank-one update and reads it with the
 /// query, 7 d_k d_v; Mamba-2 decays its P x N state, adds B x, and reads it with C,
-/// 5 P N, plus D's skip, P.
+/// 5 P N, plus D's skip, P; Mamba-1 also discretises per channel (exp(dt A), dt B x), 8 N,
+/// plus D's skip, 2.
 
 #include <cstdint>
 
@@ -48,6 +55,11 @@ inline LinearMixerWidths linear_mixer_widths(const Architecture& a) {
     // q, k, v and z; then the step size and the decay per value head.
     return {2 * keys + value, 2 * keys + 2 * value + 2 * a.linear_heads, value,
             2 * a.linear_heads, 7 * heads * dk * dv, heads * dk * dv};
+  }
+  if (a.linear_mixer == LinearMixer::mamba) {
+    // x and z; A (D x N) and D per channel.
+    return {value, 2 * value, value, value * a.linear_key_dim + value,
+            heads * (8 * dk + 2), heads * dk};
   }
   // x and z, B and C, and dt per head.
   return {value + 2 * keys, 2 * value + 2 * keys + a.linear_heads, value,
@@ -89,6 +101,25 @@ template <class Visitor>
   cv.bytes = 2 * act * tokens * conv;
   cv.saved_split = 2 * act * tokens * conv;  // its input, and the SiLU's
   visit(cv);
+  if (a.linear_mixer == LinearMixer::mamba) {
+    // x_proj to the step size's rank and to B and C, then dt_proj back to every channel.
+    const auto rank = static_cast<double>(a.linear_dt_rank);
+    const double bc = rank + 2 * static_cast<double>(a.linear_key_dim);
+    OpCost x = matmul(section, Op::linear_x_proj, count,
+                      m.value * (a.linear_dt_rank + 2 * a.linear_key_dim),
+                      2 * tokens * value * bc);
+    x.params_split = m.value * (a.linear_dt_rank + 2 * a.linear_key_dim);
+    set_linear(x, tokens, value, bc, act, false);
+    x.saved_split = act * tokens * value;  // its input
+    visit(x);
+    OpCost dt = matmul(section, Op::linear_dt_proj, count,
+                       a.linear_dt_rank * m.value + m.value, 2 * tokens * rank * value,
+                       elementwise::bias * tokens * value);
+    dt.params_split = dt.params;
+    set_linear(dt, tokens, rank, value, act, true);
+    dt.saved_replicated = act * tokens * rank;  // its input
+    visit(dt);
+  }
   OpCost scan = pointwise(section, Op::linear_scan, count, m.scan_params,
                           tokens * m.scan_flops_per_token);
   scan.params_split = scan.params;
@@ -96,11 +127,14 @@ template <class Visitor>
   scan.bytes = act * tokens * (conv + value);
   scan.saved_split = act * tokens * (conv + value);  // its inputs and output
   visit(scan);
-  // RMSNorm gated by SiLU(z): over one head's width (gated DeltaNet) or all of them.
+  // RMSNorm gated by SiLU(z): over one head's width (gated DeltaNet) or all of them;
+  // Mamba-1 has the gate alone.
+  const bool mamba1 = a.linear_mixer == LinearMixer::mamba;
   const std::int64_t norm_width =
       a.linear_mixer == LinearMixer::gated_deltanet ? a.linear_head_dim : m.value;
-  OpCost norm = pointwise(section, Op::linear_norm, count, detail::norm_params(a, norm_width),
-                          (detail::norm_flops(a) + elementwise::silu +
+  OpCost norm = pointwise(section, Op::linear_norm, count,
+                          mamba1 ? 0 : detail::norm_params(a, norm_width),
+                          ((mamba1 ? 0 : detail::norm_flops(a)) + elementwise::silu +
                            elementwise::gate_multiply) * tokens * value);
   if (norm_width == m.value) norm.params_split = norm.params;
   norm.split = Split::tensor;

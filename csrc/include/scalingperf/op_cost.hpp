@@ -47,6 +47,8 @@ enum class Op : std::uint8_t {
   attn_gate,
   out_proj,
   linear_in_proj,
+  linear_x_proj,
+  linear_dt_proj,
   linear_conv,
   linear_scan,
   linear_norm,

@@ -336,10 +336,14 @@ class Architecture:
 
     @classmethod
     def from_hf_config(cls, config: str | PathLike[str] | dict[str, Any]) -> Architecture:
-        """Read a Hugging Face ``config.json`` (a path or the parsed dict).
+        """Read a Hugging Face ``config.json`` (a path, its folder, or the parsed dict).
 
-        Supports the GPT-2, Llama, Mistral, Mixtral, Qwen2 and Qwen2-MoE families, and
-        other Llama-like configs that name the same fields.
+        The families read, and those refused with the feature they lack, are data: the
+        table ``FAMILIES`` in :mod:`scalingperf.hf_families`; a ``model_type`` it does not
+        list is read with Llama's naming when every key is understood (with a warning).
+        ``python tools/hf_families_report.py --list`` shows each of transformers' causal-LM
+        families against models built from them. A key that may change a count and is not
+        understood, or a feature no field expresses, is a ValueError naming it.
         """
         from .hf_config import from_hf_config
 

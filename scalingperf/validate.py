@@ -54,9 +54,11 @@ def _korthikanti(arch: Architecture, sequences: int, seq_len: int) -> float:
 
 
 def _derived(value: int | None) -> int:
-    """A field the Architecture has derived (never None after construction)."""
-    if value is None:  # pragma: no cover - Architecture resolves every derived field
-        msg = "architecture field not derived"
+    """A width the Architecture has derived (None only where the model has none of it:
+    d_ff with ``ffn="none"``, which these transformer formulas do not describe)."""
+    if value is None:
+        msg = ("ffn='none' is invalid here: the closed-form FLOP formulas describe layers "
+               "with an MLP")
         raise ValueError(msg)
     return value
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scalingperf as sp
+from scalingperf.validate import megatron_core_moe
 
 from .boundary import result_or_field_error
 
@@ -370,6 +371,9 @@ def test_layers_without_an_mlp() -> None:
     row = sp.sweep(grid).to_pandas().query("batch == 1").iloc[0]
     assert row["params_total"] == report.params.total
     assert row["memory_activations"] == pytest.approx(report.memory.activations)
+    # Megatron's closed form has an MLP in every layer: refused, naming ffn.
+    with pytest.raises(ValueError, match=r"^ffn='none' is invalid"):
+        megatron_core_moe(arch, 1, 32)
 
 
 def test_mamba1_layers_by_hand() -> None:

@@ -21,6 +21,13 @@ CPU SDPA kernels, ``aten.linalg_solve_triangular``, ``aten.mv``), with the forwa
 FLOPs of those ops counted by hand where a formula is given in ``_HAND_COUNT`` (2 per
 multiply-add, the counter's convention) and ``null`` where none is.
 
+Hybrids (a decoder layer's direct child that runs a convolution: gated DeltaNet, Mamba-2,
+Mamba-1 mixers) also get ``linear_mixers`` (how many), ``forward_conv`` and
+``forward_backward_conv`` (the counter's convolution FLOPs), and ``forward_scan``,
+``forward_backward_scan`` and ``uncounted_ops_in_scan``: each mixer is replayed alone on
+the input it got, under a counter, forward and backward, and what it computes beyond its
+projections and convolution is its chunked scan (``_scan_counts``).
+
 Run (CPU-only torch; the exact pin keeps pip from pulling a CUDA build)::
 
     pip install torch==2.13.0 transformers numpy

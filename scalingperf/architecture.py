@@ -25,7 +25,7 @@ _FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0
                      "activation_saves": 0, "linear_dt_rank": 0}
 _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
                   "attention_sinks": False, "attention_output_gate": False,
-                  "router_bias": False, "linear_conv_bias": False}
+                  "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False}
 _FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding",
                   "linear_mixer": "none"}
 
@@ -155,6 +155,9 @@ class Architecture:
     linear_dt_rank : int
         Mamba-1's rank R of the step-size projection (``x_proj`` to R + 2N, ``dt_proj``
         back to the channels); 0 for the other mixers.
+    linear_inner_norms : bool
+        Mamba-1 with a norm (of the model's kind) on each of dt, B and C after ``x_proj``
+        (Jamba, Lieber et al. 2024).
     linear_conv_kernel, linear_conv_bias
         Width of the depthwise causal convolution (4 in both), and whether it has a bias
         (Mamba-2's ``conv_bias``; gated DeltaNet has none).
@@ -244,6 +247,7 @@ class Architecture:
     linear_conv_bias: bool = False
     activation_saves: int = 0
     linear_dt_rank: int = 0
+    linear_inner_norms: bool = False
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)

@@ -184,7 +184,7 @@ def _field_keys(family: Family) -> dict[str, tuple[str, ...]]:
     """Every Architecture field the family reads, with its config key alternatives."""
     keys = {f: _alternatives(k) for f, k in {**LLAMA_KEYS, **family.keys}.items()}
     for f, k in family.moe.items():
-        if f not in ("shared", "moe_range"):
+        if f not in ("shared", "moe_range", "moe_period"):
             keys[f] = _alternatives(k)
     for f in family.fixed_moe:
         keys.pop(f, None)
@@ -198,7 +198,10 @@ def _field_keys(family: Family) -> dict[str, tuple[str, ...]]:
 def _understood(family: Family) -> set[str]:
     keys = {k for alts in _field_keys(family).values() for k in alts}
     extra = {k for k in (family.multi_query, family.d_ff_multiple, family.attention_layers_key,
-                         family.linear_expand) if k is not None}
+                         family.linear_expand, family.linear_channels_expand)
+             if k is not None}
+    extra |= set(family.attention_period or ())
+    extra |= set(_alternatives(family.moe.get("moe_period", ())))
     extra |= {key for key, *_ in family.switches.values()} | set(family.equal_to)
     extra |= set(_alternatives(family.moe.get("moe_range", ())))
     return keys | NEUTRAL_KEYS | family.neutral | set(family.requires) | set(
@@ -316,11 +319,16 @@ def _linear_mixer(data: Mapping[str, Any], family: Family, fields: dict[str, Any
     fields["linear_mixer"] = family.linear_mixer
     if "attention_layers" in fields:  # from layer_types, which the modelling code follows
         fields["attention_every"] = 0
+    elif family.attention_period is not None:
+        fields["attention_layers"] = _periodic(data, family.attention_period, fields["n_layers"])
     elif family.attention_layers_key is not None:
         key = family.attention_layers_key
         value = data.get(key)
         fields["attention_layers"] = () if value is None else tuple(
             _validate.integer(key, i) for i in _list(key, value))
+    if family.linear_channels_expand is not None:
+        key = family.linear_channels_expand
+        fields["linear_heads"] = _validate.integer(key, data.get(key, 2)) * fields["d_model"]
     if family.linear_expand is not None and data.get(family.linear_expand) is not None:
         key = family.linear_expand
         expand = data[key]
@@ -329,6 +337,19 @@ def _linear_mixer(data: Mapping[str, Any], family: Family, fields: dict[str, Any
             msg = (f"{key}={expand!r} is refused: the Mamba-2 inner width {key} x hidden_size "
                    f"must equal heads x head dim ({inner}), the layout transformers builds")
             raise ValueError(msg)
+
+
+def _periodic(data: Mapping[str, Any], keys: tuple[str, ...], n_layers: int) -> tuple[int, ...]:
+    """The layers ``i`` with ``i % period == offset`` (Jamba's attention and expert layers,
+    ``configuration_jamba.py``; the offset must be below the period, as there)."""
+    period_key, offset_key = keys
+    period = _validate.integer(period_key, data.get(period_key))
+    offset = _validate.integer(offset_key, data.get(offset_key))
+    if not 0 <= offset < period:
+        msg = (f"{offset_key}={offset!r} is invalid: it must be at least 0 and below "
+               f"{period_key}={period!r}")
+        raise ValueError(msg)
+    return tuple(i for i in range(n_layers) if i % period == offset)
 
 
 def _dense_layers(key: str | None, value: Any) -> tuple[int, ...]:
@@ -488,6 +509,9 @@ def _moe(data: Mapping[str, Any], model_type: str, family: Family,
         fields["d_ff_expert"] = fields.get("d_ff")
     fields.setdefault("moe_every", 1)
     fields.update(family.fixed_moe)
+    if "moe_period" in moe:
+        moe_layers = set(_periodic(data, _alternatives(moe["moe_period"]), fields["n_layers"]))
+        fields["dense_layers"] = tuple(i for i in range(fields["n_layers"]) if i not in moe_layers)
     if "moe_range" in moe:
         fields["dense_layers"] = _dense_outside_range(data, _alternatives(moe["moe_range"]),
                                                       fields["n_layers"])

@@ -131,6 +131,13 @@ class Family:
         attention: ``layer_types`` (every entry but ``"linear_attention"``), else the list
         of indices under ``attention_layers_key`` (Bamba's ``attn_layer_indices``; null:
         none).
+    linear_channels_expand
+        Mamba-1's expand key when the config gives no channel count: ``linear_heads`` is
+        ``expand x d_model`` (Jamba's ``mamba_expand``).
+    attention_period
+        ``(period key, offset key)``: layer ``i`` keeps attention when ``i % period ==
+        offset`` (Jamba's ``attn_layer_period``, ``attn_layer_offset``); ``moe`` may name
+        ``moe_period`` the same way for its MoE layers, every other layer dense.
     mlp
         False for layers of one mixer each and no MLP (Mamba-2's blocks): ``ffn`` is
         ``"none"``, and the activation key is the mixer's.
@@ -167,6 +174,8 @@ class Family:
     linear_expand: str | None = None
     activation_names: Mapping[str, str] = field(default_factory=dict)
     mlp: bool = True
+    linear_channels_expand: str | None = None
+    attention_period: tuple[str, str] | None = None
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -212,7 +221,6 @@ _SANDWICH = "extra post-attention/post-MLP norms (sandwich or post-norm blocks)"
 _LINEAR_ATTN = "linear-attention layers (gated DeltaNet / lightning attention)"
 _SSM = "state-space (Mamba) layers"
 _KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
-_JAMBA = "Mamba-1 mixers with learned RMS norms on dt, B and C"
 _ONE_BLOCK = ("layers of attention, an MLP or experts alone, beside Mamba-2 layers (no mixer "
               "in a layer)")
 _SUB_NORM = "extra norms inside the attention and MLP (BitNet sub-norms)"
@@ -722,6 +730,22 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                        "residual_in_fp32", "use_mambapy", "use_associative_scan",
                                        "mixer_rms_eps"}))
        for name in ("mamba", "falcon_mamba")},
+    # Jamba (Lieber et al. 2024): Mamba-1 mixers with RMS norms on dt, B and C, attention
+    # (no positions) when i % attn_layer_period == attn_layer_offset, experts of
+    # intermediate_size when i % expert_layer_period == expert_layer_offset.
+    "jamba": Family(keys={"linear_key_dim": "mamba_d_state", "linear_conv_kernel": "mamba_d_conv",
+                          "linear_dt_rank": "mamba_dt_rank"},
+                    linear_mixer="mamba", linear_channels_expand="mamba_expand",
+                    attention_period=("attn_layer_period", "attn_layer_offset"),
+                    fixed={"position": "none", "norm": "rmsnorm", "linear_inner_norms": True,
+                           **_NO_BIAS},
+                    flags={"linear_conv_bias": ("mamba_conv_bias", True)},
+                    moe={"n_experts": "num_experts", "top_k": "num_experts_per_tok",
+                         "d_ff_expert": "intermediate_size",
+                         "moe_period": ("expert_layer_period", "expert_layer_offset")},
+                    requires={"mamba_proj_bias": False},
+                    neutral=frozenset({"use_mamba_kernels", "use_mambapy",
+                                       "use_associative_scan", "num_logits_to_keep"})),
     # Granite-4 hybrids: a gated shared MLP of shared_intermediate_size beside the experts
     # (the only MLP when num_local_experts is 0); its multipliers are elementwise.
     "granitemoehybrid": Family(keys=_MAMBA2_KEYS, linear_mixer="mamba2",
@@ -769,7 +793,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "lfm2": ("short convolution layers",),
         "lfm2_moe": ("short convolution layers",),
         "lfm3": ("short convolution layers",),
-        "falcon_h1": (_SSM,), "jamba": (_JAMBA,), "nemotron_h": (_ONE_BLOCK,), "zamba": (_SSM,),
+        "falcon_h1": (_SSM,), "nemotron_h": (_ONE_BLOCK,), "zamba": (_SSM,),
         "zamba2": (_SSM,),
         "recurrent_gemma": ("RG-LRU recurrent layers",), "rwkv": ("RWKV time mixing",),
         "xlstm": ("mLSTM layers",),

@@ -246,6 +246,7 @@ def test_hybrid_layers_counts_state_and_memory(mixer: str) -> None:
     (dict(linear_mixer="mamba", linear_head_dim=1, linear_key_heads=1), "linear_dt_rank"),
     (dict(linear_mixer="mamba", linear_dt_rank=8), "linear_head_dim"),
     (dict(linear_mixer="mamba", linear_head_dim=1, linear_dt_rank=8), "linear_key_heads"),
+    (dict(linear_mixer="mamba2", linear_inner_norms=True), "linear_inner_norms"),
 ])
 def test_invalid_hybrid_fields_are_named(changes: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=f"^{field}="):
@@ -399,3 +400,8 @@ def test_mamba1_layers_by_hand() -> None:
     for recompute in ("none", "selective", "full"):
         r = sp.estimate(arch, batch=1, seq_len=32, recompute=recompute)
         assert r.layers.total("saved_bytes") == pytest.approx(r.memory.activations)
+    # Jamba's RMS norms on dt, B and C: a weight each, R + 2 N per mixer.
+    jamba = sp.Architecture(**arch.to_dict() | dict(linear_inner_norms=True))
+    normed = sp.estimate(jamba, batch=2, seq_len=32)
+    assert normed.params.total - report.params.total == layers * (rank + 2 * n)
+    assert normed.flops.forward == report.flops.forward

@@ -30,7 +30,7 @@ void bind_architecture(py::module_& m) {
                        std::int64_t linear_head_dim, std::int64_t linear_key_heads,
                        std::int64_t linear_key_dim, std::int64_t linear_conv_kernel,
                        bool linear_conv_bias, std::int64_t activation_saves,
-                       std::int64_t linear_dt_rank) {
+                       std::int64_t linear_dt_rank, bool linear_inner_norms) {
              sp::Architecture a;
              a.d_model = d_model;
              a.n_layers = n_layers;
@@ -85,6 +85,7 @@ void bind_architecture(py::module_& m) {
              a.linear_conv_bias = linear_conv_bias;
              a.activation_saves = activation_saves;
              a.linear_dt_rank = linear_dt_rank;
+             a.linear_inner_norms = linear_inner_norms;
              return a;
            }),
            py::kw_only(), py::arg("d_model"), py::arg("n_layers"), py::arg("n_heads"),
@@ -114,7 +115,8 @@ void bind_architecture(py::module_& m) {
            py::arg("linear_heads") = 0, py::arg("linear_head_dim") = 0,
            py::arg("linear_key_heads") = 0, py::arg("linear_key_dim") = 0,
            py::arg("linear_conv_kernel") = 4, py::arg("linear_conv_bias") = false,
-           py::arg("activation_saves") = 0, py::arg("linear_dt_rank") = 0)
+           py::arg("activation_saves") = 0, py::arg("linear_dt_rank") = 0,
+           py::arg("linear_inner_norms") = false)
       .def("resolved", &sp::resolve,
            "A copy with derived fields filled in; raises ValueError for an invalid field.")
       .def_readonly("d_model", &sp::Architecture::d_model)
@@ -177,5 +179,6 @@ void bind_architecture(py::module_& m) {
       .def_readonly("linear_conv_bias", &sp::Architecture::linear_conv_bias)
       .def_readonly("activation_saves", &sp::Architecture::activation_saves)
       .def_readonly("linear_dt_rank", &sp::Architecture::linear_dt_rank)
+      .def_readonly("linear_inner_norms", &sp::Architecture::linear_inner_norms)
       .def_readonly("n_linear_layers", &sp::Architecture::n_linear_layers);
 }

@@ -129,6 +129,9 @@ bool check_linear_mixer(Architecture& a, detail::Refusal* r) {
   } else if (a.linear_dt_rank != 0) {
     return refused(r, "linear_dt_rank", a.linear_dt_rank,
                    "it applies to linear_mixer 'mamba' only: leave it 0");
+  } else if (a.linear_inner_norms) {
+    return refused(r, "linear_inner_norms", 1,
+                   "it applies to linear_mixer 'mamba' only: leave it false");
   }
   if (!in_range(r, "linear_heads", a.linear_heads, 1, limits::n_heads) ||
       !in_range(r, "linear_head_dim", a.linear_head_dim, 1, limits::head_dim) ||
@@ -166,7 +169,7 @@ double parameters_bound(const Architecture& a) {
   if (a.linear_mixer != LinearMixer::none) {
     const LinearMixerWidths m = linear_mixer_widths(a);
     const auto rank = static_cast<double>(a.linear_dt_rank);
-    linear = static_cast<double>(m.in_proj) * d +
+    linear = static_cast<double>(m.in_proj) * d + 2 * (rank + 2 * static_cast<double>(a.linear_key_dim)) +
              static_cast<double>(m.value) * (2 * rank + 2 * static_cast<double>(a.linear_key_dim) + 1) +
              static_cast<double>(m.conv) * static_cast<double>(a.linear_conv_kernel + 1) +
              static_cast<double>(m.scan_params + m.value) * (d + 1) +

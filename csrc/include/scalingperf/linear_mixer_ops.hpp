@@ -20,7 +20,9 @@
 /// D inner channels, each a head of width 1 with its own state of N = linear_key_dim; x
 /// and z from in_proj, the convolution over the D channels, x_proj to the step size's rank
 /// R = linear_dt_rank and to B and C (N each), dt_proj back to D (with a bias); A (D x N)
-/// and D per channel; no norm, the output gated by SiLU(z). State per channel: N.
+/// and D per channel; no norm, the output gated by SiLU(z). State per channel: N. Jamba
+/// (Lieber et al. 2024) norms dt, B and C after x_proj (linear_inner_norms): their weights
+/// and norm work go with the gate in linear_norm.
 ///
 /// The projections are matmuls; the depthwise convolution's 2 K multiply-adds per channel
 /// and token are counted with them (FlopCounterMode counts it too). The scan is reported
@@ -132,10 +134,19 @@ template <class Visitor>
   const bool mamba1 = a.linear_mixer == LinearMixer::mamba;
   const std::int64_t norm_width =
       a.linear_mixer == LinearMixer::gated_deltanet ? a.linear_head_dim : m.value;
+  // Jamba's norms on dt, B and C: weights of R, N and N, over R + 2 N values per token.
+  const bool inner = a.linear_inner_norms;
+  const std::int64_t inner_params =
+      inner ? detail::norm_params(a, a.linear_dt_rank) +
+                  2 * detail::norm_params(a, a.linear_key_dim)
+            : 0;
+  const double inner_normed =
+      inner ? static_cast<double>(a.linear_dt_rank + 2 * a.linear_key_dim) : 0.0;
   OpCost norm = pointwise(section, Op::linear_norm, count,
-                          mamba1 ? 0 : detail::norm_params(a, norm_width),
+                          mamba1 ? inner_params : detail::norm_params(a, norm_width),
                           ((mamba1 ? 0 : detail::norm_flops(a)) + elementwise::silu +
-                           elementwise::gate_multiply) * tokens * value);
+                           elementwise::gate_multiply) * tokens * value +
+                              detail::norm_flops(a) * tokens * inner_normed);
   if (norm_width == m.value) norm.params_split = norm.params;
   norm.split = Split::tensor;
   norm.bytes = 3 * act * tokens * value;

@@ -25,7 +25,8 @@ _FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0
                      "activation_saves": 0, "linear_dt_rank": 0}
 _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
                   "attention_sinks": False, "attention_output_gate": False,
-                  "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False}
+                  "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False,
+                  "attention_gate_bias": False}
 _FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding",
                   "linear_mixer": "none"}
 
@@ -122,6 +123,8 @@ class Architecture:
     attention_output_gate : bool
         The query projection also yields a sigmoid gate on the attention output
         (Qwen3-Next), doubling its width.
+    attention_gate_bias : bool
+        A learned bias per head on that gate (Beam); needs ``attention_output_gate``.
     attention_window, window_kind, global_every, global_layers
         Sliding-window (``window_kind="sliding"``: each query sees the last
         ``attention_window`` keys, itself included) or chunked attention (``"chunked"``:
@@ -248,6 +251,7 @@ class Architecture:
     activation_saves: int = 0
     linear_dt_rank: int = 0
     linear_inner_norms: bool = False
+    attention_gate_bias: bool = False
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)

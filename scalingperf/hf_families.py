@@ -664,6 +664,16 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                     flags=_ATTN_BIAS, activation=(("hidden_act",), "xielu"), gated=False,
                     requires={"output_vocab_size": None})
        for name in ("apertus", "apertus1p5_text")},
+    # Beam: sandwich norms, QK-norm per head, a sigmoid output gate from its own projection
+    # (the width Qwen3-Next's doubled query gives) with a learned bias per head, experts
+    # without a shared one; the depth-scaled residual adds are elementwise.
+    "beam": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "norm_placement": "sandwich",
+                          "attention_output_gate": True, "attention_gate_bias": True,
+                          "mlp_bias": False}, flags=_ATTN_BIAS,
+                   moe={"n_experts": "num_experts", "top_k": "num_experts_per_tok",
+                        "d_ff_expert": "moe_intermediate_size",
+                        "dense_layers": "mlp_layer_types"},
+                   neutral=_GROUP_ROUTING),
     # ---- hybrids: gated DeltaNet or Mamba-2 layers, attention on the layers layer_types
     # (or attn_layer_indices) names. Qwen3-Next's attention: gated, QK-norm per head.
     "qwen3_next": Family(**_QWEN3_NEXT, moe=_QWEN_MOE),
@@ -761,7 +771,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                neutral=_MAMBA2_NEUTRAL | {"position_embedding_type"}),
     # ---- refused: each has a structural feature no Architecture field expresses yet
     **{name: Family(needs=needs) for name, needs in {
-        "beam": ("a learned bias on the attention output gate",),
         "laguna": ("a different head count per layer",),
         "gemma3n_text": (_QK_NORM, _SANDWICH, "per-layer embeddings and AltUp"),
         "gemma4_text": ("per-layer embeddings",),

@@ -46,7 +46,7 @@ _UNWRITTEN: dict[str, Any] = {
     "embedding_norm": False, "lm_head_bias": False, "attention_sinks": False,
     "attention_output_gate": False, "router_bias": False, "kv_lora_rank": 0,
     "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0, "linear_mixer": "none",
-    "activation_saves": 0}
+    "activation_saves": 0, "attention_gate_bias": False, "linear_inner_norms": False}
 
 
 def _expressible(arch: Architecture, family: str) -> None:

@@ -112,6 +112,8 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     assert params(embedding_norm=True) - base == d
     assert params(attention_sinks=True) - base == layers * h
     assert params(attention_output_gate=True) - base == layers * d * h * dh
+    assert params(attention_output_gate=True, attention_gate_bias=True) - base == layers * (
+        d * h * dh + h)
     assert params(norm="layernorm") - base == (2 * layers + 1) * d
     assert params(norm="layernorm_nobias") == base
     assert params(norm="weightless") - base == -(2 * layers + 1) * d
@@ -140,6 +142,7 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(ffn="xielu", n_experts=4, top_k=2), "n_experts"),
     (dict(ffn="xielu2"), "ffn"),
     (dict(activation_saves=17), "activation_saves"),
+    (dict(attention_gate_bias=True), "attention_gate_bias"),
     (dict(ffn="none"), "d_ff"),
     (dict(ffn="none", d_ff=None, n_experts=4, top_k=2), "n_experts"),
     (dict(activation_saves=-1), "activation_saves"),

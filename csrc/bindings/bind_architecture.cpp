@@ -30,7 +30,8 @@ void bind_architecture(py::module_& m) {
                        std::int64_t linear_head_dim, std::int64_t linear_key_heads,
                        std::int64_t linear_key_dim, std::int64_t linear_conv_kernel,
                        bool linear_conv_bias, std::int64_t activation_saves,
-                       std::int64_t linear_dt_rank, bool linear_inner_norms) {
+                       std::int64_t linear_dt_rank, bool linear_inner_norms,
+                       bool attention_gate_bias) {
              sp::Architecture a;
              a.d_model = d_model;
              a.n_layers = n_layers;
@@ -86,6 +87,7 @@ void bind_architecture(py::module_& m) {
              a.activation_saves = activation_saves;
              a.linear_dt_rank = linear_dt_rank;
              a.linear_inner_norms = linear_inner_norms;
+             a.attention_gate_bias = attention_gate_bias;
              return a;
            }),
            py::kw_only(), py::arg("d_model"), py::arg("n_layers"), py::arg("n_heads"),
@@ -116,7 +118,7 @@ void bind_architecture(py::module_& m) {
            py::arg("linear_key_heads") = 0, py::arg("linear_key_dim") = 0,
            py::arg("linear_conv_kernel") = 4, py::arg("linear_conv_bias") = false,
            py::arg("activation_saves") = 0, py::arg("linear_dt_rank") = 0,
-           py::arg("linear_inner_norms") = false)
+           py::arg("linear_inner_norms") = false, py::arg("attention_gate_bias") = false)
       .def("resolved", &sp::resolve,
            "A copy with derived fields filled in; raises ValueError for an invalid field.")
       .def_readonly("d_model", &sp::Architecture::d_model)
@@ -180,5 +182,6 @@ void bind_architecture(py::module_& m) {
       .def_readonly("activation_saves", &sp::Architecture::activation_saves)
       .def_readonly("linear_dt_rank", &sp::Architecture::linear_dt_rank)
       .def_readonly("linear_inner_norms", &sp::Architecture::linear_inner_norms)
+      .def_readonly("attention_gate_bias", &sp::Architecture::attention_gate_bias)
       .def_readonly("n_linear_layers", &sp::Architecture::n_linear_layers);
 }

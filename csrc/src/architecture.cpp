@@ -281,6 +281,10 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
                    "give n_experts 0 or another ffn");
   }
   if (!in_range(r, "activation_saves", a.activation_saves, 0, 16)) return false;
+  if (a.attention_gate_bias && !a.attention_output_gate) {
+    return refused(r, "attention_gate_bias", 1,
+                   "a bias on the attention output gate needs attention_output_gate");
+  }
   if (a.norm_placement == NormPlacement::post_residual && a.parallel_block) {
     return refused(r, "parallel_block", 1,
                    "a parallel block shares one norm before its sub-layers; norm_placement "

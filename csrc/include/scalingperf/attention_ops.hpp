@@ -191,10 +191,14 @@ template <class Visitor>
   pv.saved_split = act * tokens * (c.hf && !w.flash_attention ? h : hkv) * dv;  // V
   visit(pv);
   if (a.attention_output_gate) {
-    // attention output x sigmoid(gate), both of h d_h channels; saves both inputs.
+    // attention output x sigmoid(gate), both of h d_h channels; saves both inputs. Beam
+    // adds a learned bias per head to the gate, broadcast over the head's channels.
     const double gated = tokens * h * dqk;
-    OpCost gate = pointwise(section, Op::attn_gate, count, 0,
-                            (elementwise::sigmoid + elementwise::gate_multiply) * gated);
+    const std::int64_t bias = a.attention_gate_bias ? a.n_heads : 0;
+    OpCost gate = pointwise(section, Op::attn_gate, count, bias,
+                            (elementwise::sigmoid + elementwise::gate_multiply +
+                             (bias > 0 ? elementwise::bias : 0)) * gated);
+    gate.params_split = bias;
     gate.split = Split::tensor;
     gate.bytes = 3 * act * gated;
     gate.saved_split = 2 * act * gated;

@@ -26,7 +26,7 @@ _FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0
 _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
                   "attention_sinks": False, "attention_output_gate": False,
                   "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False,
-                  "attention_gate_bias": False}
+                  "attention_gate_bias": False, "moe_post_norm": False}
 _FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding",
                   "linear_mixer": "none"}
 
@@ -125,6 +125,9 @@ class Architecture:
         (Qwen3-Next), doubling its width.
     attention_gate_bias : bool
         A learned bias per head on that gate (Beam); needs ``attention_output_gate``.
+    moe_post_norm : bool
+        A norm on each MoE block's output, before its residual add (A.X-K1), in a model
+        whose norms are otherwise before each sub-layer (``norm_placement="pre"``).
     attention_window, window_kind, global_every, global_layers
         Sliding-window (``window_kind="sliding"``: each query sees the last
         ``attention_window`` keys, itself included) or chunked attention (``"chunked"``:
@@ -252,6 +255,7 @@ class Architecture:
     linear_dt_rank: int = 0
     linear_inner_norms: bool = False
     attention_gate_bias: bool = False
+    moe_post_norm: bool = False
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)

@@ -630,6 +630,10 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                     moe=_DEEPSEEK_MOE, requires={"moe_layer_freq": 1},
                     neutral=_GROUP_ROUTING | _DEEPSEEK_ROUTING | _MLA_DERIVED)
        for name in ("deepseek_v3", "glm4_moe_lite", "sarvam_mla")},
+    # A.X-K1: DeepSeek-V3's layers with a norm on each MoE block's output.
+    "axk1": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False, "moe_post_norm": True},
+                   flags=_ATTN_BIAS, moe=_DEEPSEEK_MOE,
+                   neutral=_GROUP_ROUTING | _DEEPSEEK_ROUTING | _MLA_DERIVED),
     "deepseek_v2": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False},
                           flags=_ATTN_BIAS, moe=_DEEPSEEK_MOE,
                           requires={"moe_layer_freq": 1},
@@ -793,7 +797,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "zaya": ("convolutional QKV and an MLP router",),
         "deepseek_v32": (_INDEXER,),
         "deepseek_v4": ("compressed sparse attention and hyper-connections",),
-        "axk1": ("a norm after each MoE block",), "axk2": (_INDEXER,), "glm_moe_dsa": (_INDEXER,),
+"axk2": (_INDEXER,), "glm_moe_dsa": (_INDEXER,),
         "longcat_flash": ("two attention and MLP blocks per layer",), "hy_v4": ("hyper-connections and a sparse-attention indexer",), "dots3_note_text": (_INDEXER,),
         "mimo_v2_flash": ("a value head dim different from the query-key head dim",),
         "kimi_linear": (_KDA,),

@@ -119,6 +119,7 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     assert params(norm="weightless") - base == -(2 * layers + 1) * d
     moe = dict(n_experts=4, top_k=2)
     assert params(**moe, router_bias=True) - params(**moe) == layers * 4
+    assert params(**moe, moe_post_norm=True) - params(**moe) == layers * d
 
 
 @pytest.mark.parametrize(("changes", "field"), [
@@ -143,6 +144,7 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(ffn="xielu2"), "ffn"),
     (dict(activation_saves=17), "activation_saves"),
     (dict(attention_gate_bias=True), "attention_gate_bias"),
+    (dict(moe_post_norm=True, norm_placement="sandwich"), "moe_post_norm"),
     (dict(ffn="none"), "d_ff"),
     (dict(ffn="none", d_ff=None, n_experts=4, top_k=2), "n_experts"),
     (dict(activation_saves=-1), "activation_saves"),

@@ -281,6 +281,11 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
                    "give n_experts 0 or another ffn");
   }
   if (!in_range(r, "activation_saves", a.activation_saves, 0, 16)) return false;
+  if (a.moe_post_norm && a.norm_placement != NormPlacement::pre) {
+    return refused(r, "moe_post_norm", 1,
+                   "with norm_placement other than 'pre' the MoE block already has a norm "
+                   "after it");
+  }
   if (a.attention_gate_bias && !a.attention_output_gate) {
     return refused(r, "attention_gate_bias", 1,
                    "a bias on the attention output gate needs attention_output_gate");

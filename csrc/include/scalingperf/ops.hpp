@@ -201,7 +201,8 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
     combine.bytes = act * (slots * d + stream);
     combine.saved_unsplit = act * slots * d;  // expert outputs, for the weights' gradient
     visit(combine);
-    if (post_norm) visit(norm(Section::moe, Op::mlp_post_norm, moe_layers));
+    // A.X-K1 norms only its MoE blocks' output (moe_post_norm).
+    if (post_norm || a.moe_post_norm) visit(norm(Section::moe, Op::mlp_post_norm, moe_layers));
     if (own_residual) visit(residual(Section::moe, Op::moe_residual, moe_layers));
   }
 

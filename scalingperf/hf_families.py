@@ -644,6 +644,23 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     "youtu": Family(keys=_MLA_KEYS, fixed={**_ROTARY_RMS, "mlp_bias": False},
                     flags={**_ATTN_BIAS, "tie_embeddings": ("tie_word_embeddings", True)},
                     neutral=_MLA_DERIVED | {"embedding_initializer_range"}),
+    # MPT: ALiBi (no position parameters, whatever alibi and learned_pos_emb say: the
+    # modelling code always adds the ALiBi bias and has no position table), LayerNorm
+    # without bias, no biases, a GELU MLP of 4 d_model (hard-coded: expansion_ratio must be
+    # 4 and no_bias true, what the modelling code builds), attention sizes in attn_config.
+    "mpt": Family(keys={"d_model": "d_model", "n_layers": "n_layers", "n_heads": "n_heads",
+                        "n_kv_heads": (), "head_dim": (), "d_ff": (),
+                        "max_position_embeddings": "max_seq_len"},
+                  fixed={"position": "none", "norm": "layernorm_nobias", **_NO_BIAS},
+                  flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                  activation=((), "gelu"), gated=False, nested=("attn_config",),
+                  requires={"expansion_ratio": 4, "no_bias": True,
+                            "attn_type": "multihead_attention", "prefix_lm": False,
+                            "qk_ln": False},
+                  neutral=frozenset({"attn_config", "learned_pos_emb", "alibi", "alibi_bias_max",
+                                     "attn_impl", "softmax_scale", "attn_uses_sequence_id",
+                                     "attn_pdrop", "emb_pdrop", "init_device", "logit_scale",
+                                     "embedding_fraction", "norm_type"})),
     # ---- Post-LN: a norm after each residual add, none before the head
     "openai-gpt": Family(keys={**_GPT2_NAMES, "d_ff": ()},
                          fixed={"position": "learned", "norm": "layernorm",
@@ -779,7 +796,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "gemma3n_text": (_QK_NORM, _SANDWICH, "per-layer embeddings and AltUp"),
         "gemma4_text": ("per-layer embeddings",),
         "gemma4_unified_text": ("a different head dim per layer",),
-        "mpt": ("ALiBi and clip settings in a nested attn_config",), "bitnet": (_SUB_NORM,),
+"bitnet": (_SUB_NORM,),
         "cohere_compass_text": ("a text tower of a retrieval model",),
         # TrOCR's causal-LM class sets is_decoder, so every layer builds an encoder
         # attention (parameters, run only with encoder states); its Post-LN blocks and

@@ -35,7 +35,7 @@ _SPEC.loader.exec_module(REPORT)
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 103
+READ_EXACTLY_AT_LEAST = 104
 
 
 def _read(entry):
@@ -183,7 +183,7 @@ def test_refused_families_and_their_reasons():
         assert family not in refused, refused.get(family)
     # Post-LN decoders and xIELU MLPs are read; TrOCR's causal LM builds cross-attention.
     for family in ("openai-gpt", "bert-generation", "apertus", "apertus1p5_text", "beam",
-                   "axk1"):
+                   "axk1", "mpt"):
         assert family not in refused, refused.get(family)
     assert "cross-attention" in refused["trocr"]
     assert "lightning attention" in refused["minimax"]
@@ -458,3 +458,12 @@ def test_jamba_layers_follow_period_and_offset(n_layers, attn, expert):
     moe = {i for i in range(n_layers) if i % e_period == e_offset}
     assert arch.n_moe_layers == len(moe)
     assert set(range(n_layers)) - set(arch.dense_layers) == moe
+
+
+@given(ratio=st.integers(1, 16).filter(lambda r: r != 4))
+def test_mpt_expansion_ratio_other_than_four_is_refused(ratio):
+    """transformers' MPT builds an MLP of 4 d_model whatever expansion_ratio says: another
+    ratio is refused by name rather than read one way or the other."""
+    config = {**BUILT["mpt"]["hf_config"], "expansion_ratio": ratio}
+    with pytest.raises(ValueError, match=f"^expansion_ratio={ratio} is refused for model_type"):
+        sp.Architecture.from_hf_config(config)

@@ -220,6 +220,8 @@ _QK_NORM = "QK-norm (a norm on the queries and keys)"
 _SANDWICH = "extra post-attention/post-MLP norms (sandwich or post-norm blocks)"
 _LINEAR_ATTN = "linear-attention layers (gated DeltaNet / lightning attention)"
 _SSM = "state-space (Mamba) layers"
+_MIMO = ("a value head dim different from the query-key head dim, and sliding layers with "
+         "twice the KV heads and sinks")
 _KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
 _ONE_BLOCK = ("layers of attention, an MLP or experts alone, beside Mamba-2 layers (no mixer "
               "in a layer)")
@@ -816,7 +818,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "deepseek_v4": ("compressed sparse attention and hyper-connections",),
 "axk2": (_INDEXER,), "glm_moe_dsa": (_INDEXER,),
         "longcat_flash": ("two attention and MLP blocks per layer",), "hy_v4": ("hyper-connections and a sparse-attention indexer",), "dots3_note_text": (_INDEXER,),
-        "mimo_v2_flash": ("a value head dim different from the query-key head dim",),
+        "mimo_v2_flash": (_MIMO,),
         "kimi_linear": (_KDA,),
         "bailing_hybrid": (_LINEAR_ATTN,),
         "minimax": ("lightning attention (linear attention without convolution)",),

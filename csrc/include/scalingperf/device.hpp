@@ -76,7 +76,7 @@ inline LayoutFactors layout_factors(const Layout& l) {
           ring(l.tp),
           ring(shard_ranks(l)),
           ring(l.ep),
-          ring(data_ranks(l) / shard_ranks(l))};
+          l.shard > 0 ? ring(data_ranks(l) / l.shard) : Ring{1, 0.0}};
 }
 
 /// Parameters of one instance held by one device: the split part over tp, the expert part

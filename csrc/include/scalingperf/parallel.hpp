@@ -3,6 +3,7 @@
 /// collectives that layout needs (Thakur et al. 2005; Patarasuk & Yuan 2009 for rings).
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -122,6 +123,15 @@ inline Link link_for(const Network& net, std::int64_t size, std::int64_t stride)
   return size * stride <= net.devices_per_node ? net.intra_node : net.inter_node;
 }
 
+/// Ranks of a group of `size` spaced `stride` apart that share a node, for a group that
+/// spans nodes: min(size, floor(devices_per_node / stride)), at least 1. In doubles: this
+/// runs per sweep row, where a 64-bit integer division costs more than the rest.
+inline double ranks_per_node(const Network& net, std::int64_t size, std::int64_t stride) {
+  const double fit = std::floor(static_cast<double>(net.devices_per_node) /
+                                static_cast<double>(stride));
+  return std::max(1.0, std::min(static_cast<double>(size), fit));
+}
+
 /// The link a ring collective (all-reduce, reduce-scatter, all-gather) of a group that
 /// spans nodes runs at. A node holds g = min(size, devices_per_node / stride) of the
 /// group's ranks, each with its own NIC (rail-optimised nodes: one NIC per GPU). NCCL
@@ -132,9 +142,7 @@ inline Link link_for(const Network& net, std::int64_t size, std::int64_t stride)
 /// All-to-all and point-to-point traffic is each rank's own and gains nothing: link_for.
 inline Link collective_link(const Network& net, std::int64_t size, std::int64_t stride) {
   if (size * stride <= net.devices_per_node) return net.intra_node;
-  const std::int64_t per_node =
-      std::max<std::int64_t>(1, std::min(size, net.devices_per_node / stride));
-  return {std::max(net.inter_node.seconds_per_byte / static_cast<double>(per_node),
+  return {std::max(net.inter_node.seconds_per_byte / ranks_per_node(net, size, stride),
                    net.intra_node.seconds_per_byte),
           net.inter_node.latency};
 }
@@ -172,8 +180,7 @@ inline double all_to_all(double bytes, const Ring& r, const Network& net,
   if (r.size <= 1) return 0;
   if (r.size * stride <= net.devices_per_node) return all_to_all(bytes, r, net.intra_node);
   const auto n = static_cast<double>(r.size);
-  const auto per_node = static_cast<double>(
-      std::max<std::int64_t>(1, std::min(r.size, net.devices_per_node / stride)));
+  const double per_node = ranks_per_node(net, r.size, stride);
   return std::max((per_node - 1) / n * bytes * net.intra_node.seconds_per_byte,
                   (n - per_node) / n * bytes * net.inter_node.seconds_per_byte) +
          (n - 1) * net.inter_node.latency;

@@ -80,8 +80,25 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--dtype", default="bf16",
                      choices=("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8", "nvfp4"))
     for degree, meaning in (("tp", "tensor"), ("pp", "pipeline"), ("dp", "data"),
-                            ("ep", "expert")):
+                            ("ep", "expert"), ("cp", "context")):
         est.add_argument(f"--{degree}", type=int, default=1, help=f"{meaning}-parallel degree")
+    est.add_argument("--etp", type=int, default=None,
+                     help="expert-tensor-parallel degree (default tp)")
+    est.add_argument("--shard", type=int, default=None,
+                     help="ranks a ZeRO stage shards over (HSDP; default dp x cp)")
+    est.add_argument("--layers-per-stage", default=None, metavar="N,N,...|RULE",
+                     help="uneven pipeline stages: layers per device, or embedding, loss, "
+                          "embedding+loss")
+    est.add_argument("--recompute-every", type=int, default=None, metavar="N",
+                     help="full recomputation of every N-th layer (torchtitan's)")
+    est.add_argument("--tp-overlap", type=float, default=None, metavar="FRACTION",
+                     help="share of the tensor-parallel collectives hidden (async TP)")
+    est.add_argument("--dp-overlap", type=float, default=None, metavar="FRACTION",
+                     help="share of the overlap window the data-parallel collectives use "
+                          "(1: prefetching FSDP, Megatron --overlap-grad-reduce)")
+    est.add_argument("--attention-kernel", default=None, metavar="NAME",
+                     help="fused attention kernel with a published efficiency on the device "
+                          "(fa2, cudnn, fa3)")
     est.add_argument("--zero", type=int, default=0, choices=(0, 1, 2, 3), help="ZeRO stage")
     est.add_argument("--microbatches", type=int, default=None,
                      help="micro-batches per step and replica (default pp)")
@@ -203,7 +220,10 @@ def _estimate(args: argparse.Namespace) -> int:
         dp=args.dp, ep=args.ep, zero=args.zero, microbatches=args.microbatches,
         interleave=args.interleave, optimizer=args.optimizer, implementation=args.implementation,
         sequence_parallel=args.sequence_parallel, dropout=args.dropout,
-        flash_attention=args.flash_attention)
+        flash_attention=args.flash_attention, cp=args.cp, etp=args.etp, shard=args.shard,
+        layers_per_stage=_stages(args.layers_per_stage), recompute_every=args.recompute_every,
+        tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap,
+        attention_kernel=args.attention_kernel)
     budget = report.training(args.tokens) if args.tokens is not None else None
     if args.json:
         data = report.to_dict()
@@ -234,6 +254,18 @@ def _estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stages(text: str | None) -> list[int] | str | None:
+    """--layers-per-stage: a rule name as it is, or comma-separated layer counts."""
+    if text is None or not text[:1].isdigit():
+        return text
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        msg = (f"layers_per_stage={text!r} is invalid: give layer counts separated by commas "
+               "or a rule (embedding, loss, embedding+loss)")
+        raise ValueError(msg) from None
+
+
 def _hf_config(path: str) -> dict[str, Any]:
     """The parsed config.json at ``path``, or in the folder ``path``."""
     if os.path.isdir(path):
@@ -249,11 +281,11 @@ def _hardware_spec(spec: str) -> str | dict[str, Any]:
 
 def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
     """What the estimate assumed, for --json."""
-    efficiency = report.hardware.default_efficiency  # what estimate used: none was given
+    efficiency = report.efficiency
     return {
         "dtype": args.dtype, "optimizer": args.optimizer, "zero": args.zero,
         "recompute": report.recompute, "tp": args.tp, "pp": args.pp, "dp": args.dp,
-        "ep": args.ep, "devices": report.devices, "hardware": report.hardware.name,
+        "ep": args.ep, "cp": args.cp, "devices": report.devices, "hardware": report.hardware.name,
         "device_memory": report.memory.capacity, "batch": report.batch,
         "seq_len": report.seq_len, "microbatches": report.microbatches,
         "interleave": args.interleave, "flash_attention": args.flash_attention,
@@ -303,10 +335,13 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
              else "no: s x s attention scores kept in memory")
     whose = "Megatron-LM" if args.implementation == "megatron" else "Hugging Face transformers"
     activations = f"saved tensors as in {whose}, {'with' if args.dropout else 'no'} dropout"
-    e = report.hardware.default_efficiency
+    e = report.efficiency
     bandwidth = (f"{e.memory:.0%} of memory and network bandwidth" if e.memory == e.network
                  else f"{e.memory:.0%} of memory and {e.network:.0%} of network bandwidth")
-    efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s, {bandwidth}; gradient reduction "
+    efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s (attention {e.attention:.0%}"
+                  + (f", FP8 GEMMs {e.matmul * e.fp8_matmul_ratio:.0%}"
+                     if args.dtype in ("fp8", "mxfp8", "nvfp4") else "")
+                  + f"), {bandwidth}; gradient reduction "
                   + (f"overlapped with compute ({e.dp_overlap:.0%} of the window)"
                      if e.dp_overlap else "not overlapped"))
     rows = [("precision", precision),

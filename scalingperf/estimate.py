@@ -337,6 +337,8 @@ class Report:
         (p - 1) / (v m).
     layers : OpTable
         One row per op of every layer type (computed on first access).
+    efficiency : Efficiency
+        The fractions of the peaks the estimate used.
     """
 
     __slots__ = ("_args", "_layers", "_result", "architecture", "hardware")
@@ -372,6 +374,8 @@ class Report:
     batch = property(lambda self: self._args[3], doc="Sequences per micro-batch.")
     seq_len = property(lambda self: self._args[4], doc="Tokens per sequence.")
     recompute = property(lambda self: self._args[5], doc="Recomputation mode.")
+    efficiency = property(lambda self: self._args[2],
+                          doc="The Efficiency the estimate used (the device's default or yours).")
     tokens = property(lambda self: self._result.tokens, doc="Tokens per micro-batch.")
     mfu = property(lambda self: self._result.mfu, doc="Model FLOPs utilisation.")
     hfu = property(lambda self: self._result.hfu, doc="Hardware FLOPs utilisation.")

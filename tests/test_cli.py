@@ -406,3 +406,35 @@ def test_sweep_values_may_follow_options():
     assert "1 grid points" in result.stdout
     assert "unrecognized arguments: --nope" in one_error_line(
         run("sweep", "d_model=128", "--nope", "n_layers=2"))
+
+
+def test_estimate_takes_the_layouts_and_kernels_real_runs_use():
+    """--cp, --etp, --shard, --layers-per-stage, --recompute-every, the overlaps and the
+    attention kernel reach estimate(): the JSON equals the Python call's."""
+    import scalingperf as sp
+
+    flags = ["--preset", "llama-3-8b", "--seq-len", "32768", "--cp", "2", "--dp", "8",
+             "--zero", "3", "--shard", "8", "--pp", "2", "--layers-per-stage", "15,17",
+             "--recompute-every", "2", "--dp-overlap", "1", "--tp-overlap", "0.5",
+             "--attention-kernel", "fa2", "--dtype", "fp8"]
+    result = run("estimate", *flags, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    report = sp.estimate(sp.Architecture.preset("llama-3-8b"), batch=1, seq_len=32768, cp=2,
+                         dp=8, zero=3, shard=8, pp=2, layers_per_stage=[15, 17],
+                         recompute_every=2, dp_overlap=1.0, tp_overlap=0.5,
+                         attention_kernel="fa2", dtype="fp8")
+    assert data["time"]["step"] == report.time.step
+    assert data["assumptions"]["cp"] == 2
+    assert data["assumptions"]["efficiency"]["attention"] == 0.32
+    assert data["assumptions"]["efficiency"]["dp_overlap"] == 1.0
+
+
+def test_estimate_bad_kernel_or_stages_is_one_line():
+    kernel = run("estimate", "--attention-kernel", "xformers")
+    assert kernel.returncode == 2
+    assert kernel.stderr.startswith("scalingperf: error: attention_kernel='xformers' is invalid")
+    assert kernel.stderr.count("\n") == 1
+    stages = run("estimate", "--pp", "2", "--layers-per-stage", "15,x")
+    assert stages.returncode == 2
+    assert stages.stderr.startswith("scalingperf: error: layers_per_stage='15,x' is invalid")

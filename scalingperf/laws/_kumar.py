@@ -17,7 +17,6 @@ from ._base import (
     Bounds,
     Convention,
     ParamConvention,
-    as_numbers,
     broadcast,
     check_range,
     counts,
@@ -27,6 +26,7 @@ from ._base import (
     param_convention,
     positive_scalar,
     ranges,
+    within,
 )
 from ._compare import register
 
@@ -56,15 +56,7 @@ def precision_bits(name: str, value: object) -> F64:
             msg = f"{name}={value!r} is invalid: give bits (1 to 64) or one of {allowed}"
             raise ValueError(msg)
         return np.asarray(DTYPE_BITS[value], dtype=np.float64)
-    array = as_numbers(name, value)
-    low, high = BITS_RANGE
-    inside = np.isfinite(array) & (array >= low) & (array <= high)
-    if not inside.all():
-        first = float(array[~inside].flat[0])
-        msg = (f"{name}={first!r} is invalid: give bits from {low:g} to {high:g} or one of "
-               f"{', '.join(DTYPE_BITS)}")
-        raise ValueError(msg)
-    return array
+    return within(name, value, *BITS_RANGE)
 
 
 class Kumar2024(Convention):

@@ -574,6 +574,11 @@ def _sweep(args: argparse.Namespace) -> int:
              if name not in grid.swept and not isinstance(value, (list, tuple, range, dict))]
     print(f"\nfixed: {', '.join(fixed)}; {grid.hardware.name}")
     print(result.skipped)
+    if len(result) and "fits" in result.columns:
+        fitting = int(result["fits"].sum())
+        if fitting < len(result):
+            print(f"{fitting:,} of the {len(result):,} rows fit in {grid.hardware.name}'s "
+                  "memory; the others' times assume they did (fits=False)")
     if len(result) > args.show:
         print("(--show N for more rows, --out FILE for all)")
     return 0

@@ -438,3 +438,12 @@ def test_estimate_bad_kernel_or_stages_is_one_line():
     stages = run("estimate", "--pp", "2", "--layers-per-stage", "15,x")
     assert stages.returncode == 2
     assert stages.stderr.startswith("scalingperf: error: layers_per_stage='15,x' is invalid")
+
+
+def test_a_full_sweep_says_how_many_rows_fit():
+    result = run("sweep", "d_model=4096,8192", "n_layers=32", "head_dim=128", "tp=1,2,4",
+                 "cp=1,2", "n_gpus=64", "seq_len=32768", "batch=1", "dtype=fp8",
+                 "--no-progress", "--show", "2")
+    assert result.returncode == 0, result.stderr
+    assert ("1 of the 12 rows fit in H100-SXM's memory; the others' times assume they did"
+            in result.stdout)

@@ -142,7 +142,8 @@ class ValidationRow:
     """One published run: what was measured and what the model predicts.
 
     ``error`` is signed, ``(predicted - measured) / measured``; ``predicted`` and ``error``
-    are None, and ``reason`` says why, when the model cannot express the run.
+    are None, and ``reason`` says why, when the model cannot express the run. ``dominant``
+    names the largest term of the predicted step (see :func:`dominant_term`).
     """
 
     source: str
@@ -158,6 +159,7 @@ class ValidationRow:
     reason: str | None
     predicted_step_s: float | None = None
     fits: bool | None = None
+    dominant: str | None = None
     flops_convention: str | None = None
     approximations: tuple[str, ...] = ()
     citation: str = ""
@@ -235,6 +237,23 @@ def _value(quantity: str, value: float | None) -> str:
     return f"{value:.1%}"
 
 
+#: The terms a predicted step divides into, as :func:`dominant_term` names them.
+TERMS = ("compute", "tensor-parallel", "expert-parallel", "context-parallel",
+         "pipeline bubble", "data-parallel", "optimizer")
+
+
+def dominant_term(time: Any, microbatches: int) -> str:
+    """The largest share of a step: the micro-batches' compute (forward, backward,
+    recomputation), their tensor-, expert- and context-parallel communication, the
+    pipeline's bubble and stage-to-stage sends, the exposed data-parallel reduction or the
+    optimizer's pass."""
+    m = float(microbatches)
+    terms = (m * (time.forward + time.backward + time.recompute), m * time.tp_communication,
+             m * time.ep_communication, m * time.cp_communication,
+             time.bubble + m * time.pp_communication, time.dp_communication, time.optimizer)
+    return TERMS[max(range(len(terms)), key=terms.__getitem__)]
+
+
 class ValidationResult:
     """The rows of :func:`validate` and their error summary.
 
@@ -259,11 +278,13 @@ class ValidationResult:
 
     def summary(self) -> list[SummaryRow]:
         """Mean, median and max ``|error|`` and the bias (mean signed error of the predicted
-        throughput, positive when optimistic) per source, per device and overall; ``runs``
-        counts every record, ``predicted`` those expressed."""
+        throughput, positive when optimistic) per source, per device, per dominant term of
+        the predicted step (``term``: the predicted runs only) and overall; ``runs`` counts
+        every record, ``predicted`` those expressed."""
         out: list[SummaryRow] = []
-        for group, key in (("source", "source"), ("device", "hardware")):
-            names = sorted({getattr(r, key) for r in self.rows})
+        for group, key in (("source", "source"), ("device", "hardware"), ("term", "dominant")):
+            names = sorted({getattr(r, key) for r in self.rows if getattr(r, key) is not None},
+                           key=lambda n: (TERMS.index(n) if n in TERMS else -1, n))
             out.extend(_summary_row(group, name, [r for r in self.rows if getattr(r, key) == name])
                        for name in names)
         out.append(_summary_row("overall", "all", self.rows))
@@ -438,13 +459,15 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
     value = float(measured["value"])
 
     def row(predicted: float | None = None, reason: str | None = None,
-            step: float | None = None, fits: bool | None = None) -> ValidationRow:
+            step: float | None = None, fits: bool | None = None,
+            dominant: str | None = None) -> ValidationRow:
         return ValidationRow(
             source=source, id=rec["id"], model=rec.get("model_name", ""),
             hardware=rec["hardware"], dtype=rec["dtype"], gpus=layout["gpus"],
             quantity=measured["quantity"], measured=value, predicted=predicted,
             error=None if predicted is None else (predicted - value) / value, reason=reason,
-            predicted_step_s=step, fits=fits, flops_convention=rec.get("flops_convention"),
+            predicted_step_s=step, fits=fits, dominant=dominant,
+            flops_convention=rec.get("flops_convention"),
             approximations=tuple(rec.get("approximations", ())),
             citation=f"{citation} {json.dumps(rec.get('source', {}))}")
 
@@ -473,7 +496,8 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
     except ValueError as error:
         return row(reason=str(error))
     step = report.time.step
-    return row(predicted=convert(rec, arch, step), step=step, fits=report.memory.fits)
+    return row(predicted=convert(rec, arch, step), step=step, fits=report.memory.fits,
+               dominant=dominant_term(report.time, report.microbatches))
 
 
 def validate(sources: str | Iterable[str] | None = None) -> ValidationResult:

@@ -308,3 +308,27 @@ def test_bias_is_the_throughput_error(result):
             assert (row.speed_error > 0) == (row.predicted < row.measured)
         else:
             assert row.speed_error == row.error
+
+
+def test_summary_per_dominant_term(result):
+    """The issue asks for errors per dominant term: each predicted run names the largest
+    term of its predicted step, and the summary groups by it."""
+    from types import SimpleNamespace
+
+    from scalingperf.validate import TERMS, dominant_term
+
+    for row in result.predicted:
+        assert row.dominant in TERMS
+    for row in result.not_expressible:
+        assert row.dominant is None
+    terms = {s.name: s for s in result.summary() if s.group == "term"}
+    assert "compute" in terms
+    assert sum(s.predicted for s in terms.values()) == len(result.predicted)
+    by_id = {row.id: row for row in result.predicted}
+    assert by_id["moe-modelzoo-qwen3-235b-h100-cross-node-ep"].dominant == "expert-parallel"
+    # By hand: 4 micro-batches of 1 s compute lose to a 5 s exposed gradient reduction.
+    time = SimpleNamespace(forward=0.3, backward=0.6, recompute=0.1, tp_communication=0.2,
+                           ep_communication=0, cp_communication=0, pp_communication=0,
+                           bubble=0, dp_communication=5.0, optimizer=0.1)
+    assert dominant_term(time, 4) == "data-parallel"
+    assert dominant_term(time, 6) == "compute"

@@ -191,9 +191,15 @@ bool resolve_in_place(const LayoutLimits& model, Layout& l, std::string* why) {
 }
 
 Network network(const Hardware& hw, const Efficiency& e) {
-  return {Link{1 / (hw.intra_node_bandwidth * e.network), hw.intra_node_latency},
-          Link{1 / (hw.inter_node_bandwidth * e.network), hw.inter_node_latency},
-          hw.devices_per_node};
+  Network net{Link{1 / (hw.intra_node_bandwidth * e.network), hw.intra_node_latency},
+              Link{1 / (hw.inter_node_bandwidth * e.network), hw.inter_node_latency},
+              hw.devices_per_node, {}};
+  net.per_node_by_stride[0] = 1;
+  for (std::int64_t stride = 1; stride < Network::strides; ++stride) {
+    net.per_node_by_stride[static_cast<std::size_t>(stride)] =
+        static_cast<double>(std::max<std::int64_t>(1, hw.devices_per_node / stride));
+  }
+  return net;
 }
 
 Optimizer parse_optimizer(const std::string& name) {

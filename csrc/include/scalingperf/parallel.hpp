@@ -3,7 +3,7 @@
 /// collectives that layout needs (Thakur et al. 2005; Patarasuk & Yuan 2009 for rings).
 
 #include <algorithm>
-#include <cmath>
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -114,6 +114,11 @@ struct Network {
   Link intra_node;
   Link inter_node;
   std::int64_t devices_per_node;
+  /// Ranks of a node-spanning group spaced `stride` apart that share a node,
+  /// floor(devices_per_node / stride), for the strides below `strides`: a sweep asks per
+  /// row, and the integer division showed in its profile.
+  static constexpr std::int64_t strides = 129;
+  std::array<double, strides> per_node_by_stride;
 };
 Network network(const Hardware& hw, const Efficiency& efficiency);
 
@@ -123,13 +128,12 @@ inline Link link_for(const Network& net, std::int64_t size, std::int64_t stride)
   return size * stride <= net.devices_per_node ? net.intra_node : net.inter_node;
 }
 
-/// Ranks of a group of `size` spaced `stride` apart that share a node, for a group that
-/// spans nodes: min(size, floor(devices_per_node / stride)), at least 1. In doubles: this
-/// runs per sweep row, where a 64-bit integer division costs more than the rest.
-inline double ranks_per_node(const Network& net, std::int64_t size, std::int64_t stride) {
-  const double fit = std::floor(static_cast<double>(net.devices_per_node) /
-                                static_cast<double>(stride));
-  return std::max(1.0, std::min(static_cast<double>(size), fit));
+/// Ranks of a group spaced `stride` apart that share a node, for a group that spans nodes
+/// (size x stride > devices_per_node, so size itself is never the bound): at least 1.
+inline double ranks_per_node(const Network& net, std::int64_t stride) {
+  if (stride >= net.devices_per_node) return 1;
+  if (stride < Network::strides) return net.per_node_by_stride[static_cast<std::size_t>(stride)];
+  return static_cast<double>(net.devices_per_node / stride);
 }
 
 /// The link a ring collective (all-reduce, reduce-scatter, all-gather) of a group that
@@ -142,7 +146,8 @@ inline double ranks_per_node(const Network& net, std::int64_t size, std::int64_t
 /// All-to-all and point-to-point traffic is each rank's own and gains nothing: link_for.
 inline Link collective_link(const Network& net, std::int64_t size, std::int64_t stride) {
   if (size * stride <= net.devices_per_node) return net.intra_node;
-  return {std::max(net.inter_node.seconds_per_byte / ranks_per_node(net, size, stride),
+  if (stride >= net.devices_per_node) return net.inter_node;
+  return {std::max(net.inter_node.seconds_per_byte / ranks_per_node(net, stride),
                    net.intra_node.seconds_per_byte),
           net.inter_node.latency};
 }
@@ -180,7 +185,7 @@ inline double all_to_all(double bytes, const Ring& r, const Network& net,
   if (r.size <= 1) return 0;
   if (r.size * stride <= net.devices_per_node) return all_to_all(bytes, r, net.intra_node);
   const auto n = static_cast<double>(r.size);
-  const double per_node = ranks_per_node(net, r.size, stride);
+  const double per_node = ranks_per_node(net, stride);
   return std::max((per_node - 1) / n * bytes * net.intra_node.seconds_per_byte,
                   (n - per_node) / n * bytes * net.inter_node.seconds_per_byte) +
          (n - 1) * net.inter_node.latency;

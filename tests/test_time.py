@@ -232,3 +232,41 @@ def test_step_time_never_falls_as_the_work_grows(arch, layout, batch, seq_len, m
         assert grown.flops.model > base.flops.model
         assert grown.time.step >= base.time.step
         assert grown.time.forward >= base.time.forward
+
+
+def test_flash_backward_is_three_forwards_of_attention_by_hand():
+    """A flash backward recomputes the scores (2.5x the forward's work, Dao et al. 2022) at
+    1.2x the forward's time per FLOP (FlashAttention-3's H100 figures): 3x the forward's
+    attention time, the other ops 2x."""
+    arch = sp.Architecture.preset("llama-3-8b")
+    report = sp.estimate(arch, batch=1, seq_len=16384, hardware="H100-SXM")
+    table = report.layers.to_pandas()
+    per_op = dict(zip(table["op"], table["time_forward"], strict=True))
+    attention = sum(per_op[op] for op in ("attn_scores", "attn_softmax", "attn_values"))
+    expected = (3 - 2) * arch.n_layers * attention
+    time = report.time
+    assert time.backward - 2 * time.forward == pytest.approx(expected, rel=1e-9)
+    unfused = sp.estimate(arch, batch=1, seq_len=16384, hardware="H100-SXM",
+                          flash_attention=False).time
+    assert unfused.backward == pytest.approx(2 * unfused.forward, rel=1e-12)
+
+
+def test_all_to_all_across_nodes_splits_nvlink_and_nic_by_hand():
+    """Expert parallelism over 16 ranks on two 8-GPU nodes: a rank's 7/16 of each
+    all-to-all goes over NVLink while its 8/16 leaves through its own NIC, at once; 8 ranks
+    in one node use NVLink alone."""
+    arch = sp.Architecture.preset("qwen3-235b-a22b")
+    hw = sp.hardware()["H100-SXM"]
+    e = hw.default_efficiency
+    options = dict(batch=1, seq_len=4096, dp=16, hardware=hw)
+    # Bytes per all-to-all: the k routed copies of the micro-batch's bf16 residual stream.
+    routed = 2 * 4096 * arch.d_model * arch.top_k
+    intra = 1 / (hw.intra_node_bandwidth * e.network)
+    inter = 1 / (hw.inter_node_bandwidth * e.network)
+    # Dispatch and combine, forward and backward: 4 per MoE layer (every layer here).
+    wide = sp.estimate(arch, ep=16, **options).time.ep_communication
+    once = max(7 / 16 * routed * intra, 8 / 16 * routed * inter) + 15 * hw.inter_node_latency
+    assert wide == pytest.approx(arch.n_layers * 4 * once, rel=1e-9)
+    inside = sp.estimate(arch, ep=8, **options).time.ep_communication
+    once = 7 / 8 * routed * intra + 7 * hw.intra_node_latency
+    assert inside == pytest.approx(arch.n_layers * 4 * once, rel=1e-9)

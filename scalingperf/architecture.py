@@ -26,7 +26,8 @@ _FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0
 _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
                   "attention_sinks": False, "attention_output_gate": False,
                   "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False,
-                  "attention_gate_bias": False, "moe_post_norm": False}
+                  "attention_gate_bias": False, "moe_post_norm": False,
+                  "last_out_bias": False}
 _FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding",
                   "linear_mixer": "none"}
 
@@ -128,6 +129,11 @@ class Architecture:
     moe_post_norm : bool
         A norm on each MoE block's output, before its residual add (A.X-K1), in a model
         whose norms are otherwise before each sub-layer (``norm_placement="pre"``).
+    last_out_bias : bool
+        Only the last layer's attention output projection has a bias (GPT-NeoX Japanese:
+        transformers gives ``dense_bias`` to layer ``n_layers - 1`` alone); needs
+        ``out_bias`` false and full attention in every layer (no linear mixer, no
+        window).
     attention_window, window_kind, global_every, global_layers
         Sliding-window (``window_kind="sliding"``: each query sees the last
         ``attention_window`` keys, itself included) or chunked attention (``"chunked"``:
@@ -256,6 +262,7 @@ class Architecture:
     linear_inner_norms: bool = False
     attention_gate_bias: bool = False
     moe_post_norm: bool = False
+    last_out_bias: bool = False
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)

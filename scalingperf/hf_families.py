@@ -287,7 +287,13 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                        # The parallel residual keeps both norms: same counts as sequential.
                        neutral=frozenset({"use_parallel_residual", "classifier_dropout",
                                           "rotary_emb_base"})),
-    "gpt_neox_japanese": Family(needs=("an attention output bias in the last layer only",)),
+    # GPT-NeoX Japanese: no biases but the last layer's attention output (dense_bias, added
+    # before its residual); an MLP intermediate_multiple_size x hidden_size wide.
+    "gpt_neox_japanese": Family(keys={"n_kv_heads": (), "head_dim": (), "d_ff": ()},
+                                fixed={**_ROTARY_LN, **_NO_BIAS, "last_out_bias": True},
+                                flags={"tie_embeddings": ("tie_word_embeddings", True)},
+                                activation=(("hidden_act",), "gelu"), gated=False,
+                                d_ff_multiple="intermediate_multiple_size"),
     "xglm": Family(keys={"d_model": "d_model", "n_layers": "num_layers",
                          "n_heads": "attention_heads", "n_kv_heads": (), "head_dim": (),
                          "d_ff": "ffn_dim"},

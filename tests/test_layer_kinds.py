@@ -120,6 +120,7 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     moe = dict(n_experts=4, top_k=2)
     assert params(**moe, router_bias=True) - params(**moe) == layers * 4
     assert params(**moe, moe_post_norm=True) - params(**moe) == layers * d
+    assert params(last_out_bias=True) - base == d  # one layer's bias
 
 
 @pytest.mark.parametrize(("changes", "field"), [
@@ -145,6 +146,8 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(activation_saves=17), "activation_saves"),
     (dict(attention_gate_bias=True), "attention_gate_bias"),
     (dict(moe_post_norm=True, norm_placement="sandwich"), "moe_post_norm"),
+    (dict(last_out_bias=True, out_bias=True), "last_out_bias"),
+    (dict(last_out_bias=True, attention_window=8), "last_out_bias"),
     (dict(ffn="none"), "d_ff"),
     (dict(ffn="none", d_ff=None, n_experts=4, top_k=2), "n_experts"),
     (dict(activation_saves=-1), "activation_saves"),
@@ -321,6 +324,24 @@ def test_post_residual_norms_follow_each_add_and_flow_through_memory_and_sweeps(
     row = rows.to_pandas().query("batch == 2").iloc[0]
     assert row["params_total"] == one.params.total
     assert row["memory_activations"] == pytest.approx(one.memory.activations)
+
+
+def test_last_layer_output_bias_is_one_bias_once_in_estimates_and_sweeps() -> None:
+    """GPT-NeoX Japanese: a bias on the last layer's attention output alone; d_model
+    parameters and one add per element of the stream, once, in an estimate and a sweep."""
+    arch = sp.Architecture(**BASE, last_out_bias=True)
+    plain = sp.estimate(sp.Architecture(**BASE), batch=2, seq_len=64, hardware="H100-SXM")
+    one = sp.estimate(arch, batch=2, seq_len=64, hardware="H100-SXM")
+    row = one.layers.row("last_out_bias", "head")
+    assert (row["count"], row["params"]) == (1, 256)
+    assert row["elementwise_forward"] == 2 * 64 * 256
+    assert one.flops.forward == plain.flops.forward
+    assert one.flops.elementwise_forward - plain.flops.elementwise_forward == 2 * 64 * 256
+    grid = sp.Grid(**BASE | dict(n_layers=[2, 6]), last_out_bias=True, seq_len=64, batch=2,
+                   hardware="H100-SXM")
+    rows = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
+    assert rows["params_total"] == one.params.total
+    assert rows["memory_activations"] == pytest.approx(one.memory.activations)
 
 
 def test_xielu_mlp_counts_its_scalars_and_elementwise_work() -> None:

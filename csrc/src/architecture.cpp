@@ -286,6 +286,13 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
                    "with norm_placement other than 'pre' the MoE block already has a norm "
                    "after it");
   }
+  if (a.last_out_bias &&
+      (a.out_bias || a.linear_mixer != LinearMixer::none || a.attention_window > 0)) {
+    return refused(r, "last_out_bias", 1,
+                   "a bias on the last layer's attention output alone needs out_bias false "
+                   "(every layer's then has one), linear_mixer 'none' and attention_window 0 "
+                   "(full attention in every layer)");
+  }
   if (a.attention_gate_bias && !a.attention_output_gate) {
     return refused(r, "attention_gate_bias", 1,
                    "a bias on the attention output gate needs attention_output_gate");

@@ -77,6 +77,7 @@ const char* name_of(Op op) {
     case Op::attn_softmax: return "attn_softmax";
     case Op::attn_values: return "attn_values";
     case Op::out_proj: return "out_proj";
+    case Op::last_out_bias: return "last_out_bias";
     case Op::attn_residual: return "attn_residual";
     case Op::mlp_norm: return "mlp_norm";
     case Op::mlp_up: return "mlp_up";

@@ -99,6 +99,7 @@ struct Architecture {
   bool linear_inner_norms = false;  ///< Mamba-1 with norms on dt, B and C (Jamba)
   bool attention_gate_bias = false;  ///< a learned bias per head on the output gate (Beam)
   bool moe_post_norm = false;  ///< a norm on each MoE block's output (A.X-K1), pre-norm only
+  bool last_out_bias = false;  ///< the last layer alone has an attention output bias (GPT-NeoX Japanese)
   /// Tensors of the FFN's hidden width its activation function saves for backward in the
   /// huggingface profile (transformers' module for the config's activation name); 0: the
   /// kind's default (GPT-2's gelu_new: 4 for gelu; 1 otherwise).

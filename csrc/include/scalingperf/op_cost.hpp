@@ -46,6 +46,7 @@ enum class Op : std::uint8_t {
   attn_values,
   attn_gate,
   out_proj,
+  last_out_bias,
   linear_in_proj,
   linear_x_proj,
   linear_dt_proj,

@@ -206,6 +206,17 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
     if (own_residual) visit(residual(Section::moe, Op::moe_residual, moe_layers));
   }
 
+  // GPT-NeoX Japanese: a bias of d_model on the last layer's attention output, added
+  // before its residual; replicated over tp, as a row-parallel layer's bias. Costed with
+  // the ops that come once after the layers (every op of a layer section has that
+  // section's count). It reads and writes the stream and saves nothing for backward.
+  if (a.last_out_bias) {
+    OpCost bias = pointwise(Section::head, Op::last_out_bias, 1, a.d_model,
+                            elementwise::bias * stream);
+    bias.bytes = 2 * act * stream;
+    visit(bias);
+  }
+
   // Final norm, output projection and loss, all vocabulary-parallel over tp.
   // Post-LN's last block already ends with a norm: none before the head.
   if (a.norm_placement != NormPlacement::post_residual) {

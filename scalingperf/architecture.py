@@ -27,7 +27,7 @@ _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bia
                   "attention_sinks": False, "attention_output_gate": False,
                   "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False,
                   "attention_gate_bias": False, "moe_post_norm": False,
-                  "last_out_bias": False}
+                  "last_out_bias": False, "sub_norms": False}
 _FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding",
                   "linear_mixer": "none"}
 
@@ -86,8 +86,10 @@ class Architecture:
         Width of one head; ``n_heads * head_dim`` may differ from ``d_model``.
     d_ff : int, optional
         Hidden width of the dense feed-forward block.
-    ffn : {"gelu", "relu", "swiglu", "geglu", "xielu", "none"}
-        Feed-forward kind; the gated kinds have three weight matrices. ``"xielu"``: an
+    ffn : {"gelu", "relu", "swiglu", "geglu", "reglu", "xielu", "none"}
+        Feed-forward kind; the gated kinds have three weight matrices. ``"reglu"``: gated
+        by a ReLU (Shazeer 2020, arXiv:2002.05202, ReGLU; BitNet's squared ReLU is read
+        as it, the square not counted). ``"xielu"``: an
         ungated MLP with xIELU (Huang et al. 2024, arXiv:2411.13010; Apertus), whose two
         learned scalars per MLP are parameters; dense MLPs only. ``"none"``: no MLP, each
         layer only its norm, mixer and residual (Mamba-2's blocks); ``d_ff`` stays None
@@ -134,6 +136,11 @@ class Architecture:
         transformers gives ``dense_bias`` to layer ``n_layers - 1`` alone); needs
         ``out_bias`` false and full attention in every layer (no linear mixer, no
         window).
+    sub_norms : bool
+        A norm over each attention output before its projection and over each MLP's
+        hidden before the down projection (BitNet b1.58, Ma et al. 2024,
+        arXiv:2402.17764; transformers' ``attn_sub_norm``, ``ffn_sub_norm``); dense MLPs
+        only (``n_experts`` 0).
     attention_window, window_kind, global_every, global_layers
         Sliding-window (``window_kind="sliding"``: each query sees the last
         ``attention_window`` keys, itself included) or chunked attention (``"chunked"``:
@@ -263,6 +270,7 @@ class Architecture:
     attention_gate_bias: bool = False
     moe_post_norm: bool = False
     last_out_bias: bool = False
+    sub_norms: bool = False
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)

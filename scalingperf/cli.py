@@ -163,7 +163,7 @@ _ARCH_FLAGS: tuple[tuple[str, Any, str], ...] = (
     ("n_kv_heads", int, "key/value heads (default n_heads)"),
     ("head_dim", int, "per-head width (default d_model / n_heads)"),
     ("d_ff", int, "FFN width (default 4 d_model; 8/3 d_model when gated)"),
-    ("ffn", str, "gelu, relu, swiglu, geglu, xielu or none (default gelu)"),
+    ("ffn", str, "gelu, relu, swiglu, geglu, reglu, xielu or none (default gelu)"),
     ("vocab_size", int, "vocabulary (default 50,257)"),
     ("max_position_embeddings", int, "context length (default 2,048)"),
     ("position", str, "learned, rotary or none (default learned)"),

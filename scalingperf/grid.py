@@ -23,7 +23,8 @@ _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm"
                  "attention_every", "attention_layers", "linear_heads", "linear_head_dim",
                  "linear_key_heads", "linear_key_dim", "linear_conv_kernel", "linear_conv_bias",
                  "activation_saves", "linear_dt_rank", "linear_inner_norms",
-                 "attention_gate_bias", "moe_post_norm", "last_out_bias")
+                 "attention_gate_bias", "moe_post_norm", "last_out_bias",
+                 "sub_norms")
 #: Axes in the order the core enumerates them: model, then workload, then layout.
 AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group", "d_ff",
         "ffn_ratio", "ffn", "n_experts", "top_k", "n_shared_experts", "d_ff_expert",
@@ -31,7 +32,7 @@ AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group",
         "tp", "cp", "pp", "dp", "ep", "zero", "microbatches")
 _MODEL_AXES = AXES[:16]
 _WORKLOAD_AXES = ("seq_len", "batch", "recompute")
-FFN_KINDS = ("gelu", "relu", "swiglu", "geglu", "xielu", "none")
+FFN_KINDS = ("gelu", "relu", "swiglu", "geglu", "xielu", "none", "reglu")
 RECOMPUTE = ("none", "selective", "full")
 #: Axes whose values are names (the core numbers them in this order).
 CATEGORIES = {"ffn": FFN_KINDS, "recompute": RECOMPUTE}
@@ -412,7 +413,7 @@ class Grid:
                      "parallel_block", "embedding_norm", "lm_head_bias", "attention_sinks",
                      "attention_output_gate", "router_bias", "linear_conv_bias",
                      "linear_inner_norms", "attention_gate_bias", "moe_post_norm",
-                     "last_out_bias"):
+                     "last_out_bias", "sub_norms"):
             if name in base:
                 base[name] = _validate.flag(name, base[name])
         for name, (lo, hi) in _FIXED_RANGES.items():

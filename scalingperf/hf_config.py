@@ -485,7 +485,10 @@ def _ffn(data: Mapping[str, Any], family: Family) -> tuple[str, str]:
             return "swiglu", act
         if act in _GELU_NAMES:
             return "geglu", act
-        msg = f"{key}={act!r} is invalid: gated FFNs support silu (SwiGLU) and gelu (GeGLU)"
+        if act in _RELU_NAMES:
+            return "reglu", act
+        msg = (f"{key}={act!r} is invalid: gated FFNs support silu (SwiGLU), gelu (GeGLU) "
+               "and relu or relu2 (ReGLU)")
         raise ValueError(msg)
     if act in _GELU_NAMES:
         return "gelu", act

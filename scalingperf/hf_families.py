@@ -225,7 +225,6 @@ _MIMO = ("a value head dim different from the query-key head dim, and sliding la
 _KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
 _ONE_BLOCK = ("layers of attention, an MLP or experts alone, beside Mamba-2 layers (no mixer "
               "in a layer)")
-_SUB_NORM = "extra norms inside the attention and MLP (BitNet sub-norms)"
 _MODERNBERT = ("no attention norm in the first layer and a dense + norm prediction head "
                "before the LM head")
 _CROSS_ATTN = "cross-attention layers"
@@ -703,6 +702,12 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                         "d_ff_expert": "moe_intermediate_size",
                         "dense_layers": "mlp_layer_types"},
                    neutral=_GROUP_ROUTING),
+    # BitNet b1.58: Llama's layout with a norm on the attention output before o_proj and
+    # on the MLP hidden before down_proj, and a gated squared-ReLU MLP (read as ReGLU).
+    "bitnet": Family(fixed={**_ROTARY_RMS, "sub_norms": True, "mlp_bias": False},
+                     flags={"qkv_bias": ("attention_bias", False),
+                            "out_bias": ("attention_bias", False)},
+                     activation=(("hidden_act",), "relu2")),
     # ---- hybrids: gated DeltaNet or Mamba-2 layers, attention on the layers layer_types
     # (or attn_layer_indices) names. Qwen3-Next's attention: gated, QK-norm per head.
     "qwen3_next": Family(**_QWEN3_NEXT, moe=_QWEN_MOE),
@@ -804,7 +809,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "gemma3n_text": (_QK_NORM, _SANDWICH, "per-layer embeddings and AltUp"),
         "gemma4_text": ("per-layer embeddings",),
         "gemma4_unified_text": ("a different head dim per layer",),
-"bitnet": (_SUB_NORM,),
         "cohere_compass_text": ("a text tower of a retrieval model",),
         # TrOCR's causal-LM class sets is_decoder, so every layer builds an encoder
         # attention (parameters, run only with encoder states); its Post-LN blocks and

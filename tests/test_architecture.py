@@ -151,6 +151,8 @@ def test_from_hf_config_path_and_folder(tmp_path):
     by_folder = sp.Architecture.from_hf_config(str(tmp_path))
     assert by_file == by_folder
     assert (by_file.n_kv_heads, by_file.ffn, by_file.position) == (2, "swiglu", "rotary")
+    # Llama's MLP is act(gate) x up: a ReLU there is ReGLU (Shazeer 2020).
+    assert sp.Architecture.from_hf_config(dict(config, hidden_act="relu")).ffn == "reglu"
 
 
 @pytest.mark.parametrize(("config", "message"), [
@@ -162,7 +164,7 @@ def test_from_hf_config_path_and_folder(tmp_path):
       "max_position_embeddings": 64}, "missing num_local_experts"),
     ({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 1,
       "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100,
-      "max_position_embeddings": 64, "hidden_act": "relu"}, "hidden_act='relu'"),
+      "max_position_embeddings": 64, "hidden_act": "tanh"}, "hidden_act='tanh'"),
 ])
 def test_from_hf_config_errors(config, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -121,6 +121,8 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     assert params(**moe, router_bias=True) - params(**moe) == layers * 4
     assert params(**moe, moe_post_norm=True) - params(**moe) == layers * d
     assert params(last_out_bias=True) - base == d  # one layer's bias
+    assert params(sub_norms=True) - base == layers * (h * dh + 512)  # attention out, MLP hidden
+    assert params(ffn="reglu") == base
 
 
 @pytest.mark.parametrize(("changes", "field"), [
@@ -147,6 +149,8 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(attention_gate_bias=True), "attention_gate_bias"),
     (dict(moe_post_norm=True, norm_placement="sandwich"), "moe_post_norm"),
     (dict(last_out_bias=True, out_bias=True), "last_out_bias"),
+    (dict(sub_norms=True, n_experts=4, top_k=2), "sub_norms"),
+    (dict(ffn="reglu2"), "ffn"),
     (dict(last_out_bias=True, attention_window=8), "last_out_bias"),
     (dict(ffn="none"), "d_ff"),
     (dict(ffn="none", d_ff=None, n_experts=4, top_k=2), "n_experts"),
@@ -342,6 +346,28 @@ def test_last_layer_output_bias_is_one_bias_once_in_estimates_and_sweeps() -> No
     rows = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
     assert rows["params_total"] == one.params.total
     assert rows["memory_activations"] == pytest.approx(one.memory.activations)
+
+
+def test_bitnet_sub_norms_and_reglu_in_estimates_tensor_parallel_and_sweeps() -> None:
+    """BitNet b1.58 (Ma et al. 2024): a norm over the attention output and one over the
+    MLP hidden, each split with its sub-layer over tp; ReGLU (Shazeer 2020) has SwiGLU's
+    matrices and a ReLU (1 FLOP per element) before the gate's product."""
+    fields = BASE | dict(ffn="reglu", sub_norms=True)
+    one = sp.estimate(sp.Architecture(**fields), batch=2, seq_len=64, hardware="H100-SXM")
+    swiglu = sp.estimate(sp.Architecture(**BASE), batch=2, seq_len=64)
+    assert one.flops.forward == swiglu.flops.forward
+    assert one.layers.row("mlp_act", "mlp")["elementwise_forward"] == 2 * 128 * 512
+    attn = one.layers.row("attn_sub_norm", "attention")
+    mlp = one.layers.row("mlp_sub_norm", "mlp")
+    assert (attn["count"], attn["params"], mlp["count"], mlp["params"]) == (6, 256, 6, 512)
+    assert mlp["elementwise_forward"] == 4 * 128 * 512  # RMSNorm: 4 per element
+    tp2 = sp.estimate(sp.Architecture(**fields), batch=2, seq_len=64, tp=2)
+    assert tp2.layers.row("mlp_sub_norm", "mlp")["params_per_device"] == 256
+    grid = sp.Grid(**BASE | dict(ffn="reglu", n_layers=[2, 6]), sub_norms=True, seq_len=64,
+                   batch=2, hardware="H100-SXM")
+    row = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
+    assert row["params_total"] == one.params.total
+    assert row["memory_activations"] == pytest.approx(one.memory.activations)
 
 
 def test_xielu_mlp_counts_its_scalars_and_elementwise_work() -> None:

@@ -32,7 +32,7 @@ void bind_architecture(py::module_& m) {
                        bool linear_conv_bias, std::int64_t activation_saves,
                        std::int64_t linear_dt_rank, bool linear_inner_norms,
                        bool attention_gate_bias, bool moe_post_norm,
-                       bool last_out_bias) {
+                       bool last_out_bias, bool sub_norms) {
              sp::Architecture a;
              a.d_model = d_model;
              a.n_layers = n_layers;
@@ -91,6 +91,7 @@ void bind_architecture(py::module_& m) {
              a.attention_gate_bias = attention_gate_bias;
              a.moe_post_norm = moe_post_norm;
              a.last_out_bias = last_out_bias;
+             a.sub_norms = sub_norms;
              return a;
            }),
            py::kw_only(), py::arg("d_model"), py::arg("n_layers"), py::arg("n_heads"),
@@ -122,7 +123,8 @@ void bind_architecture(py::module_& m) {
            py::arg("linear_conv_kernel") = 4, py::arg("linear_conv_bias") = false,
            py::arg("activation_saves") = 0, py::arg("linear_dt_rank") = 0,
            py::arg("linear_inner_norms") = false, py::arg("attention_gate_bias") = false,
-           py::arg("moe_post_norm") = false, py::arg("last_out_bias") = false)
+           py::arg("moe_post_norm") = false, py::arg("last_out_bias") = false,
+           py::arg("sub_norms") = false)
       .def("resolved", &sp::resolve,
            "A copy with derived fields filled in; raises ValueError for an invalid field.")
       .def_readonly("d_model", &sp::Architecture::d_model)
@@ -189,5 +191,6 @@ void bind_architecture(py::module_& m) {
       .def_readonly("attention_gate_bias", &sp::Architecture::attention_gate_bias)
       .def_readonly("moe_post_norm", &sp::Architecture::moe_post_norm)
       .def_readonly("last_out_bias", &sp::Architecture::last_out_bias)
+      .def_readonly("sub_norms", &sp::Architecture::sub_norms)
       .def_readonly("n_linear_layers", &sp::Architecture::n_linear_layers);
 }

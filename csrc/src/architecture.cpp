@@ -293,6 +293,11 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
                    "(every layer's then has one), linear_mixer 'none' and attention_window 0 "
                    "(full attention in every layer)");
   }
+  if (a.sub_norms && a.n_experts > 1) {
+    return refused(r, "sub_norms", 1,
+                   "norms inside the attention and MLP are modelled for dense MLPs only: "
+                   "give n_experts 0");
+  }
   if (a.attention_gate_bias && !a.attention_output_gate) {
     return refused(r, "attention_gate_bias", 1,
                    "a bias on the attention output gate needs attention_output_gate");
@@ -342,7 +347,7 @@ bool resolve_in_place(Architecture& a, std::string* why) {
 
 FfnKind parse_ffn_kind(const std::string& name) {
   return parse("ffn", name, {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu,
-                             FfnKind::xielu, FfnKind::none});
+                             FfnKind::xielu, FfnKind::none, FfnKind::reglu});
 }
 PositionKind parse_position_kind(const std::string& name) {
   return parse("position", name,
@@ -376,6 +381,7 @@ const char* name_of(FfnKind kind) {
     case FfnKind::swiglu: return "swiglu";
     case FfnKind::geglu: return "geglu";
     case FfnKind::xielu: return "xielu";
+    case FfnKind::reglu: return "reglu";
     case FfnKind::none: return "none";
   }
   return "?";

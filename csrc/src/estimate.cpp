@@ -76,6 +76,7 @@ const char* name_of(Op op) {
     case Op::attn_scores: return "attn_scores";
     case Op::attn_softmax: return "attn_softmax";
     case Op::attn_values: return "attn_values";
+    case Op::attn_sub_norm: return "attn_sub_norm";
     case Op::out_proj: return "out_proj";
     case Op::last_out_bias: return "last_out_bias";
     case Op::attn_residual: return "attn_residual";
@@ -83,6 +84,7 @@ const char* name_of(Op op) {
     case Op::mlp_up: return "mlp_up";
     case Op::mlp_gate: return "mlp_gate";
     case Op::mlp_act: return "mlp_act";
+    case Op::mlp_sub_norm: return "mlp_sub_norm";
     case Op::mlp_down: return "mlp_down";
     case Op::mlp_residual: return "mlp_residual";
     case Op::moe_norm: return "moe_norm";

@@ -21,7 +21,7 @@ constexpr AxisKind all_axes[] = {
     AxisKind::zero, AxisKind::microbatches};
 
 constexpr FfnKind ffn_kinds[] = {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu,
-                                 FfnKind::xielu, FfnKind::none};
+                                 FfnKind::xielu, FfnKind::none, FfnKind::reglu};
 constexpr Recompute recompute_modes[] = {Recompute::none, Recompute::selective, Recompute::full};
 
 // A C string: most points of a grid fail some check, and building a std::string for every

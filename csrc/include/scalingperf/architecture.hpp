@@ -12,7 +12,9 @@ namespace scalingperf {
 
 /// Feed-forward block: two matrices (GELU, ReLU) or three for the gated variants
 /// (SwiGLU, GeGLU; Shazeer 2020, "GLU Variants Improve Transformer").
-enum class FfnKind : std::uint8_t { gelu, relu, swiglu, geglu, xielu, none };
+/// reglu: ReLU-gated (Shazeer 2020, "GLU Variants Improve Transformer", eq. 6: ReGLU);
+/// appended last so that the sweep's codes of the other kinds stay as they were.
+enum class FfnKind : std::uint8_t { gelu, relu, swiglu, geglu, xielu, none, reglu };
 /// How positions enter the model: a learned table (GPT-2/3), rotary (Su et al. 2021), or none.
 enum class PositionKind : std::uint8_t { learned, rotary, none };
 /// LayerNorm has a weight and a bias per feature; RMSNorm (Zhang & Sennrich 2019) a weight;
@@ -46,7 +48,7 @@ constexpr bool has_pre_norm(NormPlacement placement) {
 
 /// True for the gated FFNs, which have an extra d_model x d_ff matrix.
 constexpr bool is_gated(FfnKind kind) {
-  return kind == FfnKind::swiglu || kind == FfnKind::geglu;
+  return kind == FfnKind::swiglu || kind == FfnKind::geglu || kind == FfnKind::reglu;
 }
 
 /// A decoder-only transformer. Fields left at 0 are derived by `resolve`.
@@ -100,6 +102,7 @@ struct Architecture {
   bool attention_gate_bias = false;  ///< a learned bias per head on the output gate (Beam)
   bool moe_post_norm = false;  ///< a norm on each MoE block's output (A.X-K1), pre-norm only
   bool last_out_bias = false;  ///< the last layer alone has an attention output bias (GPT-NeoX Japanese)
+  bool sub_norms = false;  ///< norms on the attention output and the MLP hidden (BitNet)
   /// Tensors of the FFN's hidden width its activation function saves for backward in the
   /// huggingface profile (transformers' module for the config's activation name); 0: the
   /// kind's default (GPT-2's gelu_new: 4 for gelu; 1 otherwise).

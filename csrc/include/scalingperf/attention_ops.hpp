@@ -204,6 +204,11 @@ template <class Visitor>
     gate.saved_split = 2 * act * gated;
     visit(gate);
   }
+  // BitNet b1.58 (Ma et al. 2024; transformers' attn_sub_norm): a norm over the attention
+  // output before its projection.
+  if (a.sub_norms) {
+    visit(c.inner_norm(section, Op::attn_sub_norm, count, static_cast<double>(value_width)));
+  }
   OpCost out = matmul(section, Op::out_proj, count,
                       value_width * a.d_model + (a.out_bias ? a.d_model : 0),
                       2 * tokens * static_cast<double>(value_width) * d,

@@ -45,6 +45,7 @@ enum class Op : std::uint8_t {
   attn_softmax,
   attn_values,
   attn_gate,
+  attn_sub_norm,
   out_proj,
   last_out_bias,
   linear_in_proj,
@@ -60,6 +61,7 @@ enum class Op : std::uint8_t {
   mlp_up,
   mlp_gate,
   mlp_act,
+  mlp_sub_norm,
   mlp_down,
   mlp_post_norm,
   mlp_residual,
@@ -202,6 +204,7 @@ inline double activation_flops(FfnKind kind) {
     case FfnKind::relu: return elementwise::relu;
     case FfnKind::swiglu: return elementwise::silu + elementwise::gate_multiply;
     case FfnKind::geglu: return elementwise::gelu + elementwise::gate_multiply;
+    case FfnKind::reglu: return elementwise::relu + elementwise::gate_multiply;
     case FfnKind::xielu: return elementwise::xielu;
     case FfnKind::none: return 0;
   }
@@ -315,6 +318,18 @@ struct LayerContext {
     } else {
       c.saved_replicated = act * elements + 2 * act * tokens;
     }
+    return c;
+  }
+  /// A norm inside a sub-layer, over `width` channels that tensor parallelism splits
+  /// (BitNet's sub-norms: the attention output, the MLP hidden); its weight, work and
+  /// saved tensors divide over tp (the sums of squares' all-reduce is not costed).
+  [[gnu::always_inline]] OpCost inner_norm(Section section, Op op, std::int64_t count,
+                                           double width) const {
+    OpCost c = norm(section, op, count, width);
+    c.split = Split::tensor;
+    c.params_split = c.params;
+    c.saved_split = c.saved_replicated;
+    c.saved_replicated = 0;
     return c;
   }
   /// A residual add of `adds` outputs (and the dropout before it, saving its mask).

@@ -110,6 +110,8 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
     activation.saved_split =
         act * tokens * f * detail::activation_saves(a.ffn, hf, a.activation_saves);
     visit(activation);
+    // BitNet's ffn_sub_norm: a norm over the hidden before the down projection.
+    if (a.sub_norms) visit(ctx.inner_norm(Section::mlp, Op::mlp_sub_norm, dense_layers, f));
     OpCost down = matmul(Section::mlp, Op::mlp_down, dense_layers,
                          a.d_ff * a.d_model + (a.mlp_bias ? a.d_model : 0), 2 * tokens * f * d,
                          a.mlp_bias ? elementwise::bias * tokens * d : 0);

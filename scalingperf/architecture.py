@@ -27,7 +27,7 @@ _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bia
                   "attention_sinks": False, "attention_output_gate": False,
                   "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False,
                   "attention_gate_bias": False, "moe_post_norm": False,
-                  "last_out_bias": False, "sub_norms": False}
+                  "last_out_bias": False, "sub_norms": False, "attention_head_gate": False}
 _FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding",
                   "linear_mixer": "none"}
 
@@ -126,6 +126,10 @@ class Architecture:
     attention_output_gate : bool
         The query projection also yields a sigmoid gate on the attention output
         (Qwen3-Next), doubling its width.
+    attention_head_gate : bool
+        A sigmoid gate per head on the attention output, from its own projection of the
+        layer input to ``n_heads`` logits (LFM3's ``g_proj``); not with
+        ``attention_output_gate`` or latent attention.
     attention_gate_bias : bool
         A learned bias per head on that gate (Beam); needs ``attention_output_gate``.
     moe_post_norm : bool
@@ -158,10 +162,13 @@ class Architecture:
         qk_rope_head_dim`` query-key channels per head (``head_dim`` is derived from them)
         and ``v_head_dim`` value channels (default ``qk_nope_head_dim``). The KV cache
         holds ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer.
-    linear_mixer : {"none", "gated_deltanet", "mamba2", "mamba"}
+    linear_mixer : {"none", "gated_deltanet", "mamba2", "mamba", "short_conv"}
         Hybrids: the token mixer of the layers without attention, gated DeltaNet linear
-        attention (Qwen3-Next), Mamba-2 (Bamba, Nemotron-H's mixers) or Mamba-1's selective
-        scan (Mamba, Falcon-Mamba; Gu & Dao 2023). Layer ``i`` keeps
+        attention (Qwen3-Next), Mamba-2 (Bamba, Nemotron-H's mixers), Mamba-1's selective
+        scan (Mamba, Falcon-Mamba; Gu & Dao 2023) or LFM2's gated short convolution
+        (``in_proj`` to B, C, x of ``d_model`` each, ``C * conv(B * x)``, ``out_proj``; its
+        ``linear_heads`` and the other sizes stay 0, ``linear_conv_bias`` also puts biases
+        on both projections, as LFM2's ``conv_bias``). Layer ``i`` keeps
         attention when ``(i + 1) % attention_every == 0`` or ``i`` is in
         ``attention_layers`` (Qwen3-Next ``attention_every=4``).
     attention_every, attention_layers
@@ -271,6 +278,7 @@ class Architecture:
     moe_post_norm: bool = False
     last_out_bias: bool = False
     sub_norms: bool = False
+    attention_head_gate: bool = False
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)

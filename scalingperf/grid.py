@@ -24,7 +24,7 @@ _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm"
                  "linear_key_heads", "linear_key_dim", "linear_conv_kernel", "linear_conv_bias",
                  "activation_saves", "linear_dt_rank", "linear_inner_norms",
                  "attention_gate_bias", "moe_post_norm", "last_out_bias",
-                 "sub_norms")
+                 "sub_norms", "attention_head_gate")
 #: Axes in the order the core enumerates them: model, then workload, then layout.
 AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group", "d_ff",
         "ffn_ratio", "ffn", "n_experts", "top_k", "n_shared_experts", "d_ff_expert",
@@ -413,7 +413,7 @@ class Grid:
                      "parallel_block", "embedding_norm", "lm_head_bias", "attention_sinks",
                      "attention_output_gate", "router_bias", "linear_conv_bias",
                      "linear_inner_norms", "attention_gate_bias", "moe_post_norm",
-                     "last_out_bias", "sub_norms"):
+                     "last_out_bias", "sub_norms", "attention_head_gate"):
             if name in base:
                 base[name] = _validate.flag(name, base[name])
         for name, (lo, hi) in _FIXED_RANGES.items():

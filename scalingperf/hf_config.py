@@ -42,8 +42,6 @@ _HF_ACTIVATION_SAVES = {"gelu": 1, "gelu_new": 4, "gelu_fast": 7, "gelu_pytorch_
                         "relu2": 1, "silu": 1, "swish": 1, "xielu": 4}
 #: Attention kinds of ``layer_types`` an Architecture expresses.
 _ATTENTION_LAYER_TYPES = ("full_attention", "sliding_attention", "chunked_attention")
-#: The ``layer_types`` entry of a hybrid's layers without attention.
-_LINEAR_LAYER_TYPE = "linear_attention"
 #: What an unknown family is assumed to be: Llama's layout.
 #: Keys read by :func:`_windows` for every family.
 _WINDOW_KEYS = ("layer_types", "sliding_window", "use_sliding_window", "max_window_layers",
@@ -432,11 +430,12 @@ def _windows(data: Mapping[str, Any], n_layers: int, model_type: str,
     kinds = _list(key, kinds)
     allowed: tuple[str, ...] = _ATTENTION_LAYER_TYPES
     linear: dict[str, Any] = {}
+    linear_type = family.linear_layer_type
     if family.linear_mixer is not None and key == "layer_types":
-        # A hybrid: "linear_attention" layers run the family's linear mixer.
-        allowed += (_LINEAR_LAYER_TYPE,)
+        # A hybrid: "linear_attention" (LFM: "conv") layers run the family's linear mixer.
+        allowed += (linear_type,)
         linear["attention_layers"] = tuple(
-            i for i, k in enumerate(kinds) if k != _LINEAR_LAYER_TYPE)
+            i for i, k in enumerate(kinds) if k != linear_type)
     for kind in kinds:
         if kind not in allowed:
             msg = (f"{key} entry {kind!r} is refused: only layers of the kinds "
@@ -446,7 +445,7 @@ def _windows(data: Mapping[str, Any], n_layers: int, model_type: str,
     if len(kinds) != n_layers:
         msg = f"{key}={kinds!r} is invalid: it must have one entry per layer ({n_layers})"
         raise ValueError(msg)
-    windowed = {k for k in kinds if k not in ("full_attention", _LINEAR_LAYER_TYPE)}
+    windowed = {k for k in kinds if k not in ("full_attention", linear_type)}
     if not windowed:
         return linear
     if len(windowed) > 1:

@@ -134,6 +134,8 @@ class Family:
     linear_channels_expand
         Mamba-1's expand key when the config gives no channel count: ``linear_heads`` is
         ``expand x d_model`` (Jamba's ``mamba_expand``).
+    linear_layer_type
+        The ``layer_types`` entry of the linear mixer's layers (LFM's ``"conv"``).
     attention_period
         ``(period key, offset key)``: layer ``i`` keeps attention when ``i % period ==
         offset`` (Jamba's ``attn_layer_period``, ``attn_layer_offset``); ``moe`` may name
@@ -176,6 +178,7 @@ class Family:
     mlp: bool = True
     linear_channels_expand: str | None = None
     attention_period: tuple[str, str] | None = None
+    linear_layer_type: str = "linear_attention"
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -711,6 +714,16 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     # ---- hybrids: gated DeltaNet or Mamba-2 layers, attention on the layers layer_types
     # (or attn_layer_indices) names. Qwen3-Next's attention: gated, QK-norm per head.
     "qwen3_next": Family(**_QWEN3_NEXT, moe=_QWEN_MOE),
+    # LFM3: LFM2's gated short convolutions on the "conv" layers (conv_bias on both
+    # projections and the convolution), Qwen3's attention (QK-norm per head) with a sigmoid
+    # gate per head from g_proj, sandwich norms when use_sandwich_norm; its final norm is
+    # named embedding_norm.
+    "lfm3": Family(keys={"linear_conv_kernel": "conv_L_cache"}, linear_mixer="short_conv",
+                   linear_layer_type="conv",
+                   fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False},
+                   flags={**_ATTN_BIAS, "linear_conv_bias": ("conv_bias", False)},
+                   switches={"norm_placement": ("use_sandwich_norm", "sandwich", "pre", True),
+                             "attention_head_gate": ("use_attention_gate", True, False, True)}),
     "qwen3_5_moe_text": Family(**_QWEN3_NEXT, moe={**_QWEN_MOE, "moe_every": (),
                                                   "dense_layers": ()}),
     "qwen3_5_text": Family(**_QWEN3_NEXT),
@@ -834,7 +847,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "minimax": ("lightning attention (linear attention without convolution)",),
         "lfm2": ("short convolution layers",),
         "lfm2_moe": ("short convolution layers",),
-        "lfm3": ("short convolution layers",),
         "falcon_h1": (_SSM,), "nemotron_h": (_ONE_BLOCK,), "zamba": (_SSM,),
         "zamba2": (_SSM,),
         "recurrent_gemma": ("RG-LRU recurrent layers",), "rwkv": ("RWKV time mixing",),

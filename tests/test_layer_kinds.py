@@ -123,6 +123,7 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     assert params(last_out_bias=True) - base == d  # one layer's bias
     assert params(sub_norms=True) - base == layers * (h * dh + 512)  # attention out, MLP hidden
     assert params(ffn="reglu") == base
+    assert params(attention_head_gate=True) - base == layers * d * h  # g_proj
 
 
 @pytest.mark.parametrize(("changes", "field"), [
@@ -151,6 +152,10 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(last_out_bias=True, out_bias=True), "last_out_bias"),
     (dict(sub_norms=True, n_experts=4, top_k=2), "sub_norms"),
     (dict(ffn="reglu2"), "ffn"),
+    (dict(attention_head_gate=True, attention_output_gate=True), "attention_head_gate"),
+    (dict(linear_mixer="short_conv", attention_every=2, linear_heads=4), "linear_heads"),
+    (dict(linear_mixer="short_conv", attention_every=2, linear_conv_kernel=0),
+     "linear_conv_kernel"),
     (dict(last_out_bias=True, attention_window=8), "last_out_bias"),
     (dict(ffn="none"), "d_ff"),
     (dict(ffn="none", d_ff=None, n_experts=4, top_k=2), "n_experts"),
@@ -365,6 +370,30 @@ def test_bitnet_sub_norms_and_reglu_in_estimates_tensor_parallel_and_sweeps() ->
     assert tp2.layers.row("mlp_sub_norm", "mlp")["params_per_device"] == 256
     grid = sp.Grid(**BASE | dict(ffn="reglu", n_layers=[2, 6]), sub_norms=True, seq_len=64,
                    batch=2, hardware="H100-SXM")
+    row = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
+    assert row["params_total"] == one.params.total
+    assert row["memory_activations"] == pytest.approx(one.memory.activations)
+
+
+def test_short_convolution_layers_of_lfm2_in_estimates_and_sweeps() -> None:
+    """LFM2's gated short convolution (transformers' Lfm2ShortConv): in_proj to B, C and x
+    of d_model each, a depthwise causal convolution of K taps, out_proj; with conv_bias a
+    bias on all three. Three of six layers here, the others attention."""
+    d, k = 256, 4
+    hybrid = BASE | dict(linear_mixer="short_conv", attention_every=2)
+    plain = sp.estimate(sp.Architecture(**BASE), batch=2, seq_len=64)
+    one = sp.estimate(sp.Architecture(**hybrid), batch=2, seq_len=64, hardware="H100-SXM")
+    attention = 256 * 256 + 2 * 256 * 64 + 256 * 256
+    mixer = 3 * d * d + d * k + d * d
+    assert one.params.total - plain.params.total == 3 * (mixer - attention)
+    biased = sp.estimate(sp.Architecture(**hybrid, linear_conv_bias=True), batch=2, seq_len=64)
+    assert biased.params.total - one.params.total == 3 * (3 * d + d + d)
+    conv = one.layers.row("linear_conv", "linear_mixer")
+    assert conv["count"] == 3
+    assert conv["flops_forward"] == 2 * 128 * d * k
+    assert conv["elementwise_forward"] == 2 * 128 * d  # B x and C y
+    assert "linear_scan" not in set(one.layers["op"])
+    grid = sp.Grid(**hybrid | dict(n_layers=[4, 6]), seq_len=64, batch=2, hardware="H100-SXM")
     row = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
     assert row["params_total"] == one.params.total
     assert row["memory_activations"] == pytest.approx(one.memory.activations)

@@ -117,6 +117,28 @@ bool check_linear_mixer(Architecture& a, detail::Refusal* r) {
     }
     return true;
   }
+  if (a.linear_mixer == LinearMixer::short_conv) {
+    // LFM2's mixer has d_model channels and no heads or state: the sizes stay 0.
+    for (const auto& [name, value] :
+         {std::pair<const char*, std::int64_t>{"linear_heads", a.linear_heads},
+          {"linear_head_dim", a.linear_head_dim}, {"linear_key_heads", a.linear_key_heads},
+          {"linear_key_dim", a.linear_key_dim}, {"linear_dt_rank", a.linear_dt_rank}}) {
+      if (value != 0) {
+        return refused(r, name, value,
+                       "linear_mixer 'short_conv' runs over the d_model channels, with no "
+                       "heads or state: leave it 0");
+      }
+    }
+    if (a.linear_inner_norms) {
+      return refused(r, "linear_inner_norms", 1,
+                     "it applies to linear_mixer 'mamba' only: leave it false");
+    }
+    if (!in_range(r, "linear_conv_kernel", a.linear_conv_kernel, 1, 1024)) return false;
+    for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
+      a.n_linear_layers += layer_has_attention(a, layer) ? 0 : 1;
+    }
+    return true;
+  }
   if (a.linear_mixer == LinearMixer::mamba) {
     // Mamba-1: every channel is its own head of width 1, with one B and C for all.
     if (a.linear_head_dim == 0) a.linear_head_dim = 1;
@@ -298,6 +320,11 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
                    "norms inside the attention and MLP are modelled for dense MLPs only: "
                    "give n_experts 0");
   }
+  if (a.attention_head_gate && (a.attention_output_gate || is_mla(a))) {
+    return refused(r, "attention_head_gate", 1,
+                   "a gate per head is modelled on standard attention without "
+                   "attention_output_gate (a gate per channel): give one of them");
+  }
   if (a.attention_gate_bias && !a.attention_output_gate) {
     return refused(r, "attention_gate_bias", 1,
                    "a bias on the attention output gate needs attention_output_gate");
@@ -368,7 +395,7 @@ QkNorm parse_qk_norm(const std::string& name) {
 LinearMixer parse_linear_mixer(const std::string& name) {
   return parse("linear_mixer", name,
                {LinearMixer::none, LinearMixer::gated_deltanet, LinearMixer::mamba2,
-                LinearMixer::mamba});
+                LinearMixer::mamba, LinearMixer::short_conv});
 }
 WindowKind parse_window_kind(const std::string& name) {
   return parse("window_kind", name, {WindowKind::sliding, WindowKind::chunked});
@@ -426,6 +453,7 @@ const char* name_of(LinearMixer mixer) {
     case LinearMixer::gated_deltanet: return "gated_deltanet";
     case LinearMixer::mamba2: return "mamba2";
     case LinearMixer::mamba: return "mamba";
+    case LinearMixer::short_conv: return "short_conv";
   }
   return "?";
 }

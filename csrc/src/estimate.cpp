@@ -69,6 +69,7 @@ const char* name_of(Op op) {
     case Op::mla_kv_up: return "mla_kv_up";
     case Op::qk_norm: return "qk_norm";
     case Op::attn_gate: return "attn_gate";
+    case Op::attn_head_gate: return "attn_head_gate";
     case Op::attn_post_norm: return "attn_post_norm";
     case Op::mlp_post_norm: return "mlp_post_norm";
     case Op::qkv_proj: return "qkv_proj";

@@ -38,8 +38,9 @@ enum class WindowKind : std::uint8_t { sliding, chunked };
 /// The token mixer of the layers without attention in a hybrid: none (every layer has
 /// attention); gated DeltaNet linear attention (Yang et al. 2025, Gated Delta Networks;
 /// Qwen3-Next); Mamba-2's state-space duality layer (Dao & Gu 2024; Bamba, Nemotron-H); or
-/// Mamba-1's selective scan (Gu & Dao 2023, Algorithm 2; Mamba, Falcon-Mamba).
-enum class LinearMixer : std::uint8_t { none, gated_deltanet, mamba2, mamba };
+/// Mamba-1's selective scan (Gu & Dao 2023, Algorithm 2; Mamba, Falcon-Mamba); or LFM2's
+/// gated short convolution (Liquid AI; transformers' Lfm2ShortConv: no recurrence).
+enum class LinearMixer : std::uint8_t { none, gated_deltanet, mamba2, mamba, short_conv };
 
 /// True when a layer has norms before its sub-layers (pre and sandwich).
 constexpr bool has_pre_norm(NormPlacement placement) {
@@ -103,6 +104,7 @@ struct Architecture {
   bool moe_post_norm = false;  ///< a norm on each MoE block's output (A.X-K1), pre-norm only
   bool last_out_bias = false;  ///< the last layer alone has an attention output bias (GPT-NeoX Japanese)
   bool sub_norms = false;  ///< norms on the attention output and the MLP hidden (BitNet)
+  bool attention_head_gate = false;  ///< a sigmoid gate per head from its own projection (LFM3)
   /// Tensors of the FFN's hidden width its activation function saves for backward in the
   /// huggingface profile (transformers' module for the config's activation name); 0: the
   /// kind's default (GPT-2's gelu_new: 4 for gelu; 1 otherwise).

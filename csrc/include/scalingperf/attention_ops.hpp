@@ -204,6 +204,19 @@ template <class Visitor>
     gate.saved_split = 2 * act * gated;
     visit(gate);
   }
+  if (a.attention_head_gate) {
+    // LFM3's g_proj: d_model -> n_heads from the layer's (normed) input, a sigmoid per
+    // head scaling that head's output; column-parallel over the heads. Saves the sigmoid
+    // and the attention output for the product (its input is q_proj's, saved there).
+    const double gated = tokens * static_cast<double>(value_width);
+    OpCost gate = matmul(section, Op::attn_head_gate, count, a.d_model * a.n_heads,
+                         2 * tokens * d * h,
+                         elementwise::sigmoid * tokens * h + elementwise::gate_multiply * gated);
+    gate.params_split = gate.params;
+    set_linear(gate, tokens, d, h, act, true);
+    gate.saved_split = act * (tokens * h + gated);
+    visit(gate);
+  }
   // BitNet b1.58 (Ma et al. 2024; transformers' attn_sub_norm): a norm over the attention
   // output before its projection.
   if (a.sub_norms) {

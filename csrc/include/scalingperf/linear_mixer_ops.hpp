@@ -24,6 +24,12 @@
 /// (Lieber et al. 2024) norms dt, B and C after x_proj (linear_inner_norms): their weights
 /// and norm work go with the gate in linear_norm.
 ///
+/// LFM2's short convolution (Liquid AI; transformers' Lfm2ShortConv): in_proj gives B, C
+/// and x of d_model channels each; B x, a depthwise causal convolution over d_model
+/// channels (no activation), then C times its output and out_proj. No recurrence, state
+/// or norm; linear_conv_bias puts a bias on both projections and the convolution, as
+/// LFM2's conv_bias does.
+///
 /// The projections are matmuls; the depthwise convolution's 2 K multiply-adds per channel
 /// and token are counted with them (FlopCounterMode counts it too). The scan is reported
 /// as elementwise work, per token and head in its recurrent form (a convention: chunked
@@ -53,6 +59,9 @@ inline LinearMixerWidths linear_mixer_widths(const Architecture& a) {
   const auto heads = static_cast<double>(a.linear_heads);
   const auto dv = static_cast<double>(a.linear_head_dim);
   const auto dk = static_cast<double>(a.linear_key_dim);
+  if (a.linear_mixer == LinearMixer::short_conv) {
+    return {a.d_model, 3 * a.d_model, a.d_model, 0, 0, 0};
+  }
   if (a.linear_mixer == LinearMixer::gated_deltanet) {
     // q, k, v and z; then the step size and the decay per value head.
     return {2 * keys + value, 2 * keys + 2 * value + 2 * a.linear_heads, value,
@@ -86,23 +95,48 @@ template <class Visitor>
   const auto conv = static_cast<double>(m.conv);
   const auto value = static_cast<double>(m.value);
   const auto kernel = static_cast<double>(a.linear_conv_kernel);
+  const bool short_conv = a.linear_mixer == LinearMixer::short_conv;
+  // LFM2's conv_bias: biases on both projections too.
+  const bool projection_bias = short_conv && a.linear_conv_bias;
 
   if (has_pre_norm(a.norm_placement)) visit(c.norm(section, Op::attn_norm, count));
-  OpCost in = matmul(section, Op::linear_in_proj, count, a.d_model * m.in_proj,
-                     2 * tokens * d * static_cast<double>(m.in_proj));
+  OpCost in = matmul(section, Op::linear_in_proj, count,
+                     a.d_model * m.in_proj + (projection_bias ? m.in_proj : 0),
+                     2 * tokens * d * static_cast<double>(m.in_proj),
+                     projection_bias ? elementwise::bias * tokens * static_cast<double>(m.in_proj)
+                                     : 0);
   in.params_split = in.params;
   set_linear(in, tokens, d, static_cast<double>(m.in_proj), act, true);
   in.saved_replicated = act * c.stream;  // its input
   visit(in);
+  // Its SiLU; the short convolution has none, but its two gate products B x and C y
+  // (and the bias add when there is one).
+  const double conv_elementwise =
+      (short_conv ? 2 * elementwise::gate_multiply : elementwise::silu) +
+      (short_conv && a.linear_conv_bias ? elementwise::bias : 0);
   OpCost cv = matmul(section, Op::linear_conv, count,
                      m.conv * a.linear_conv_kernel + (a.linear_conv_bias ? m.conv : 0),
-                     2 * tokens * conv * kernel,
-                     elementwise::silu * tokens * conv);  // and its SiLU
+                     2 * tokens * conv * kernel, conv_elementwise * tokens * conv);
   cv.params_split = cv.params;
   cv.split = Split::tensor;
-  cv.bytes = 2 * act * tokens * conv;
-  cv.saved_split = 2 * act * tokens * conv;  // its input, and the SiLU's
+  cv.bytes = (short_conv ? 5 : 2) * act * tokens * conv;
+  // Its input and the SiLU's; the short convolution: B, x, its input, C and its output.
+  cv.saved_split = (short_conv ? 5 : 2) * act * tokens * conv;
   visit(cv);
+  if (short_conv) {
+    OpCost out = matmul(section, Op::linear_out_proj, count, a.d_model * a.d_model +
+                            (projection_bias ? a.d_model : 0),
+                        2 * tokens * d * d, projection_bias ? elementwise::bias * tokens * d : 0);
+    out.params_split = a.d_model * a.d_model;
+    set_linear(out, tokens, d, d, act, false);
+    out.saved_split = act * tokens * d;  // its input
+    visit(out);
+    if (a.norm_placement != NormPlacement::pre) {
+      visit(c.norm(section, Op::attn_post_norm, count));
+    }
+    visit(c.residual(section, Op::attn_residual, count, a.parallel_block ? 2 : 1));
+    return;
+  }
   if (a.linear_mixer == LinearMixer::mamba) {
     // x_proj to the step size's rank and to B and C, then dt_proj back to every channel.
     const auto rank = static_cast<double>(a.linear_dt_rank);

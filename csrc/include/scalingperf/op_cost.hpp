@@ -45,6 +45,7 @@ enum class Op : std::uint8_t {
   attn_softmax,
   attn_values,
   attn_gate,
+  attn_head_gate,
   attn_sub_norm,
   out_proj,
   last_out_bias,

@@ -198,6 +198,7 @@ def _understood(family: Family) -> set[str]:
     extra = {k for k in (family.multi_query, family.d_ff_multiple, family.attention_layers_key,
                          family.linear_expand, family.linear_channels_expand)
              if k is not None}
+    extra |= set(family.d_ff_adjust or ())
     extra |= set(family.attention_period or ())
     extra |= set(_alternatives(family.moe.get("moe_period", ())))
     extra |= {key for key, *_ in family.switches.values()} | set(family.equal_to)
@@ -299,6 +300,8 @@ def _read(data: Mapping[str, Any], model_type: str,
         multiple = _validate.integer(family.d_ff_multiple, data[family.d_ff_multiple])
         fields["d_ff"] = multiple * fields["d_model"]
         sources["d_ff"] = family.d_ff_multiple
+    if family.d_ff_adjust is not None:
+        fields["d_ff"] = _adjusted_d_ff(data, family.d_ff_adjust, fields["d_ff"])
     if family.moe:
         _moe(data, model_type, family, fields)
     fields["max_position_embeddings"] += family.position_offset
@@ -335,6 +338,28 @@ def _linear_mixer(data: Mapping[str, Any], family: Family, fields: dict[str, Any
             msg = (f"{key}={expand!r} is refused: the Mamba-2 inner width {key} x hidden_size "
                    f"must equal heads x head dim ({inner}), the layout transformers builds")
             raise ValueError(msg)
+
+
+def _adjusted_d_ff(data: Mapping[str, Any], keys: tuple[str, str, str], d_ff: int) -> int:
+    """The MLP width LFM2's modelling code builds (``Lfm2MLP``): two thirds of the
+    configured one, then scaled by the multiplier and rounded up to the multiple."""
+    switch, multiplier_key, multiple_key = keys
+    if not _validate.flag(switch, data.get(switch, True)):
+        return d_ff
+    width = int(2 * d_ff / 3)
+    multiplier = data.get(multiplier_key, 1.0)
+    if multiplier is None:
+        return width
+    if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or (
+            not 0 < multiplier <= 1024):
+        msg = f"{multiplier_key}={multiplier!r} is invalid: it must be a number in (0, 1024]"
+        raise ValueError(msg)
+    multiple = _validate.integer(multiple_key, data.get(multiple_key, 256))
+    if multiple < 1:
+        msg = f"{multiple_key}={multiple!r} is invalid: it must be a whole number >= 1"
+        raise ValueError(msg)
+    width = int(multiplier * width)
+    return multiple * ((width + multiple - 1) // multiple)
 
 
 def _periodic(data: Mapping[str, Any], keys: tuple[str, ...], n_layers: int) -> tuple[int, ...]:

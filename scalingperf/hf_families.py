@@ -134,6 +134,10 @@ class Family:
     linear_channels_expand
         Mamba-1's expand key when the config gives no channel count: ``linear_heads`` is
         ``expand x d_model`` (Jamba's ``mamba_expand``).
+    d_ff_adjust
+        ``(switch key, multiplier key, multiple key)``: when the switch is true the MLP is
+        ``int(2 d_ff / 3)`` wide, then with a multiplier ``int(multiplier x that)`` rounded
+        up to the multiple (LFM2's ``block_auto_adjust_ff_dim``, Llama-1's rule).
     linear_layer_type
         The ``layer_types`` entry of the linear mixer's layers (LFM's ``"conv"``).
     attention_period
@@ -179,6 +183,7 @@ class Family:
     linear_channels_expand: str | None = None
     attention_period: tuple[str, str] | None = None
     linear_layer_type: str = "linear_attention"
+    d_ff_adjust: tuple[str, str, str] | None = None
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -714,6 +719,17 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     # ---- hybrids: gated DeltaNet or Mamba-2 layers, attention on the layers layer_types
     # (or attn_layer_indices) names. Qwen3-Next's attention: gated, QK-norm per head.
     "qwen3_next": Family(**_QWEN3_NEXT, moe=_QWEN_MOE),
+    # LFM2: gated short convolutions on the "conv" layers, attention with QK-norm per head
+    # (q_layernorm, k_layernorm) on the others, no biases but conv_bias; the MLP width
+    # adjusted from intermediate_size; its final norm is named embedding_norm. transformers
+    # writes layer_types from full_attn_idxs, which then says nothing more.
+    "lfm2": Family(keys={"linear_conv_kernel": "conv_L_cache"}, linear_mixer="short_conv",
+                   linear_layer_type="conv",
+                   fixed={**_ROTARY_RMS, **_NO_BIAS, "qk_norm": "head"},
+                   flags={"linear_conv_bias": ("conv_bias", False)},
+                   d_ff_adjust=("block_auto_adjust_ff_dim", "block_ffn_dim_multiplier",
+                                "block_multiple_of"),
+                   attention_layers_key="full_attn_idxs"),
     # LFM3: LFM2's gated short convolutions on the "conv" layers (conv_bias on both
     # projections and the convolution), Qwen3's attention (QK-norm per head) with a sigmoid
     # gate per head from g_proj, sandwich norms when use_sandwich_norm; its final norm is
@@ -845,7 +861,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "kimi_linear": (_KDA,),
         "bailing_hybrid": (_LINEAR_ATTN,),
         "minimax": ("lightning attention (linear attention without convolution)",),
-        "lfm2": ("short convolution layers",),
         "lfm2_moe": ("short convolution layers",),
         "falcon_h1": (_SSM,), "nemotron_h": (_ONE_BLOCK,), "zamba": (_SSM,),
         "zamba2": (_SSM,),

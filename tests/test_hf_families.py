@@ -35,7 +35,7 @@ _SPEC.loader.exec_module(REPORT)
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 107
+READ_EXACTLY_AT_LEAST = 108
 
 
 def _read(entry):
@@ -184,10 +184,25 @@ def test_refused_families_and_their_reasons():
     # Post-LN decoders and xIELU MLPs are read; TrOCR's causal LM builds cross-attention.
     for family in ("openai-gpt", "bert-generation", "apertus", "apertus1p5_text", "beam",
                    "axk1", "mpt", "gpt_neox_japanese",
-                   "bitnet", "lfm3"):
+                   "bitnet", "lfm3", "lfm2"):
         assert family not in refused, refused.get(family)
     assert "cross-attention" in refused["trocr"]
     assert "lightning attention" in refused["minimax"]
+
+
+def test_lfm2_reads_its_conv_layers_and_adjusts_the_mlp_width():
+    """LFM2's "conv" layers run the short convolution; Lfm2MLP builds int(2 f / 3) scaled
+    by block_ffn_dim_multiplier and rounded up to block_multiple_of (96 -> 64 -> 256)."""
+    config = dict(BUILT["lfm2"]["hf_config"],
+                  layer_types=["conv", "full_attention", "conv", "conv"])
+    arch = sp.Architecture.from_hf_config(config)
+    assert (arch.linear_mixer, arch.attention_layers, arch.d_ff) == ("short_conv", (1,), 256)
+    assert sp.Architecture.from_hf_config(dict(config, block_auto_adjust_ff_dim=False)).d_ff == 96
+    assert sp.Architecture.from_hf_config(dict(config, block_ffn_dim_multiplier=None)).d_ff == 64
+    with pytest.raises(ValueError, match=r"^block_ffn_dim_multiplier='x' is invalid"):
+        sp.Architecture.from_hf_config(dict(config, block_ffn_dim_multiplier="x"))
+    with pytest.raises(ValueError, match=r"^block_multiple_of=0 is invalid"):
+        sp.Architecture.from_hf_config(dict(config, block_multiple_of=0))
 
 
 def test_qwen3_relabelled_as_qwen2_is_refused_not_given_biases():

@@ -173,6 +173,10 @@ class Architecture:
         ``attention_layers`` (Qwen3-Next ``attention_every=4``).
     attention_every, attention_layers
         See ``linear_mixer``; both unset without one.
+    ffn_layers : tuple of int
+        Layers that are an FFN block alone, dense or MoE by the expert fields, with no
+        mixer (Nemotron-H's ``"mlp"`` and ``"moe"`` blocks); when any is listed, every
+        other layer is a mixer alone (attention or the linear mixer), with no FFN.
     linear_heads, linear_head_dim, linear_key_heads, linear_key_dim : int
         Gated DeltaNet: value heads and their width, key (and query) heads and their
         width. Mamba-2: heads and their width P, groups of B and C, and the state size N.
@@ -265,6 +269,7 @@ class Architecture:
     linear_mixer: str = "none"
     attention_every: int = 0
     attention_layers: tuple[int, ...] = ()
+    ffn_layers: tuple[int, ...] = ()
     linear_heads: int = 0
     linear_head_dim: int = 0
     linear_key_heads: int = 0
@@ -309,7 +314,7 @@ class Architecture:
                 if type(value) is not type(default) or value != default:
                     features[name] = check(name, value)
         values["dense_layers"] = _layer_list("dense_layers", self.dense_layers)
-        for name in ("global_layers", "attention_layers"):
+        for name in ("global_layers", "attention_layers", "ffn_layers"):
             if getattr(self, name) != ():
                 features[name] = _layer_list(name, getattr(self, name))
         values["capacity_factor"] = _validate.real("capacity_factor", self.capacity_factor)
@@ -358,7 +363,7 @@ class Architecture:
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain Python values."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        for name in ("dense_layers", "global_layers", "attention_layers"):
+        for name in ("dense_layers", "global_layers", "attention_layers", "ffn_layers"):
             out[name] = list(getattr(self, name))
         return out
 

@@ -20,7 +20,7 @@ _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm"
                  "lm_head_bias", "attention_sinks", "attention_output_gate", "window_kind",
                  "global_layers", "kv_lora_rank", "q_lora_rank", "qk_nope_head_dim",
                  "qk_rope_head_dim", "v_head_dim", "router_bias", "linear_mixer",
-                 "attention_every", "attention_layers", "linear_heads", "linear_head_dim",
+                 "attention_every", "attention_layers", "ffn_layers", "linear_heads", "linear_head_dim",
                  "linear_key_heads", "linear_key_dim", "linear_conv_kernel", "linear_conv_bias",
                  "activation_saves", "linear_dt_rank", "linear_inner_norms",
                  "attention_gate_bias", "moe_post_norm", "last_out_bias",
@@ -419,7 +419,7 @@ class Grid:
         for name, (lo, hi) in _FIXED_RANGES.items():
             if name in base:
                 _in_range(name, base[name], lo, hi)
-        for list_name in ("dense_layers", "global_layers", "attention_layers"):
+        for list_name in ("dense_layers", "global_layers", "attention_layers", "ffn_layers"):
             layers = base.get(list_name, ())
             if not isinstance(layers, (list, tuple, range)):
                 msg = f"{list_name}={layers!r} is invalid: give a list of layer indices"

@@ -199,6 +199,8 @@ def _understood(family: Family) -> set[str]:
                          family.linear_expand, family.linear_channels_expand)
              if k is not None}
     extra |= set(family.d_ff_adjust or ())
+    if family.block_types is not None:
+        extra.add(family.block_types)
     extra |= set(family.attention_period or ())
     extra |= set(_alternatives(family.moe.get("moe_period", ())))
     extra |= {key for key, *_ in family.switches.values()} | set(family.equal_to)
@@ -255,6 +257,9 @@ def _read(data: Mapping[str, Any], model_type: str,
     fields: dict[str, Any] = dict(family.fixed)
     sources: dict[str, str] = {}
     missing = []
+    if family.block_types is not None:
+        fields.update(_blocks(family.block_types, data.get(family.block_types)))
+        sources["n_layers"] = family.block_types
     for name, keys in _field_keys(family).items():
         key, value = _value(data, keys)
         if name in family.flags:
@@ -263,7 +268,7 @@ def _read(data: Mapping[str, Any], model_type: str,
             continue
         if key is not None:
             sources[name] = key
-        if name in _REQUIRED and value is None:
+        if name in _REQUIRED and value is None and name not in fields:
             missing.append(_key_name(keys))
         elif name == "dense_layers":
             fields[name] = _dense_layers(key, value)
@@ -338,6 +343,29 @@ def _linear_mixer(data: Mapping[str, Any], family: Family, fields: dict[str, Any
             msg = (f"{key}={expand!r} is refused: the Mamba-2 inner width {key} x hidden_size "
                    f"must equal heads x head dim ({inner}), the layout transformers builds")
             raise ValueError(msg)
+
+
+#: Nemotron-H's block kinds (``configuration_nemotron_h.py``'s valid types).
+_BLOCK_KINDS = ("linear_attention", "full_attention", "mlp", "moe")
+
+
+def _blocks(key: str, value: Any) -> dict[str, Any]:
+    """Fields of a model whose layers are each one block (Nemotron-H): the layer count,
+    the FFN blocks (``ffn_layers``, the dense ones also ``dense_layers``) and the
+    attention blocks; the other layers run the linear mixer."""
+    kinds = _list(key, value)
+    for kind in kinds:
+        if kind not in _BLOCK_KINDS:
+            msg = (f"{key} entry {kind!r} is invalid: the block kinds are "
+                   f"{', '.join(_BLOCK_KINDS)}")
+            raise ValueError(msg)
+    if not kinds:
+        msg = f"{key}=[] is invalid: it must list at least one layer"
+        raise ValueError(msg)
+    return {"n_layers": len(kinds),
+            "ffn_layers": tuple(i for i, k in enumerate(kinds) if k in ("mlp", "moe")),
+            "dense_layers": tuple(i for i, k in enumerate(kinds) if k == "mlp"),
+            "attention_layers": tuple(i for i, k in enumerate(kinds) if k == "full_attention")}
 
 
 def _adjusted_d_ff(data: Mapping[str, Any], keys: tuple[str, str, str], d_ff: int) -> int:

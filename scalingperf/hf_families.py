@@ -138,6 +138,10 @@ class Family:
         ``(switch key, multiplier key, multiple key)``: when the switch is true the MLP is
         ``int(2 d_ff / 3)`` wide, then with a multiplier ``int(multiplier x that)`` rounded
         up to the multiple (LFM2's ``block_auto_adjust_ff_dim``, Llama-1's rule).
+    block_types
+        A key listing each layer's one block (Nemotron-H's ``layers_block_type``):
+        ``"linear_attention"`` (the linear mixer), ``"full_attention"``, ``"mlp"`` (a dense
+        FFN) or ``"moe"`` (experts); it also gives the layer count.
     linear_layer_type
         The ``layer_types`` entry of the linear mixer's layers (LFM's ``"conv"``).
     attention_period
@@ -184,6 +188,7 @@ class Family:
     attention_period: tuple[str, str] | None = None
     linear_layer_type: str = "linear_attention"
     d_ff_adjust: tuple[str, str, str] | None = None
+    block_types: str | None = None
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -231,8 +236,6 @@ _SSM = "state-space (Mamba) layers"
 _MIMO = ("a value head dim different from the query-key head dim, and sliding layers with "
          "twice the KV heads and sinks")
 _KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
-_ONE_BLOCK = ("layers of attention, an MLP or experts alone, beside Mamba-2 layers (no mixer "
-              "in a layer)")
 _MODERNBERT = ("no attention norm in the first layer and a dense + norm prediction head "
                "before the LM head")
 _CROSS_ATTN = "cross-attention layers"
@@ -821,6 +824,31 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                        "use_associative_scan", "num_logits_to_keep"})),
     # Granite-4 hybrids: a gated shared MLP of shared_intermediate_size beside the experts
     # (the only MLP when num_local_experts is 0); its multipliers are elementwise.
+    # Nemotron-H: each layer one block, a norm, and its residual: Mamba-2, attention (no
+    # biases), an ungated squared-ReLU MLP, or ungated experts with one shared expert of its
+    # own width (built whatever n_shared_experts says) and a sigmoid router whose
+    # score-correction bias is a buffer. Mixer projections without bias (use_bias).
+    "nemotron_h": Family(keys={"n_layers": (), "linear_heads": "mamba_num_heads",
+                               "linear_head_dim": "mamba_head_dim",
+                               "linear_key_heads": "n_groups", "linear_key_dim": "ssm_state_size",
+                               "linear_conv_kernel": "conv_kernel"},
+                         linear_mixer="mamba2", block_types="layers_block_type",
+                         fixed={**_ROTARY_RMS, "qkv_bias": False, "out_bias": False},
+                         flags={"mlp_bias": ("mlp_bias", False),
+                                "linear_conv_bias": ("use_conv_bias", True)},
+                         activation=(("mlp_hidden_act",), "relu2"), gated=False,
+                         moe={"n_experts": "n_routed_experts", "top_k": "num_experts_per_tok",
+                              "d_ff_expert": "moe_intermediate_size",
+                              "d_ff_shared": "moe_shared_expert_intermediate_size",
+                              "shared": "width"},
+                         requires={"use_bias": False, "moe_latent_size": None,
+                                   "mamba_hidden_act": "silu", "num_nextn_predict_layers": 0},
+                         neutral=_MAMBA2_NEUTRAL | _GROUP_ROUTING | {
+                             "n_shared_experts", "moe_shared_expert_overlap", "expand",
+                             "mamba_proj_bias", "time_step_min", "time_step_max",
+                             "time_step_floor", "chunk_size", "mamba_ssm_cache_dtype",
+                             "residual_in_fp32", "rescale_prenorm_residual",
+                             "mtp_layers_block_type", "sliding_window", "attention_bias"}),
     "granitemoehybrid": Family(keys=_MAMBA2_KEYS, linear_mixer="mamba2",
                                linear_expand="mamba_expand",
                                fixed={**_ROTARY_RMS, "mlp_bias": False},
@@ -862,7 +890,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "bailing_hybrid": (_LINEAR_ATTN,),
         "minimax": ("lightning attention (linear attention without convolution)",),
         "lfm2_moe": ("short convolution layers",),
-        "falcon_h1": (_SSM,), "nemotron_h": (_ONE_BLOCK,), "zamba": (_SSM,),
+        "falcon_h1": (_SSM,), "zamba": (_SSM,),
         "zamba2": (_SSM,),
         "recurrent_gemma": ("RG-LRU recurrent layers",), "rwkv": ("RWKV time mixing",),
         "xlstm": ("mLSTM layers",),

@@ -153,6 +153,10 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(sub_norms=True, n_experts=4, top_k=2), "sub_norms"),
     (dict(ffn="reglu2"), "ffn"),
     (dict(attention_head_gate=True, attention_output_gate=True), "attention_head_gate"),
+    (dict(ffn_layers=(6,)), "ffn_layers"),
+    (dict(ffn_layers=(1,), ffn="none", d_ff=None), "ffn_layers"),
+    (dict(ffn_layers=(1,), linear_mixer="short_conv", attention_layers=(1,)),
+     "attention_layers"),
     (dict(linear_mixer="short_conv", attention_every=2, linear_heads=4), "linear_heads"),
     (dict(linear_mixer="short_conv", attention_every=2, linear_conv_kernel=0),
      "linear_conv_kernel"),
@@ -397,6 +401,34 @@ def test_short_convolution_layers_of_lfm2_in_estimates_and_sweeps() -> None:
     row = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
     assert row["params_total"] == one.params.total
     assert row["memory_activations"] == pytest.approx(one.memory.activations)
+
+
+def test_blocks_of_one_kind_each_of_nemotron_h_in_estimates_and_sweeps() -> None:
+    """Nemotron-H: every layer one block, a mixer or an FFN alone. Of six layers here,
+    1, 3 and 5 are FFN blocks (5 of experts), 2 attention, 0 and 4 the linear mixer: each
+    section counts its own blocks, and the parameters are those blocks' alone."""
+    fields = BASE | dict(linear_mixer="short_conv", attention_layers=(2,), ffn_layers=(1, 3, 5),
+                         n_experts=4, top_k=2, d_ff_expert=128, dense_layers=(1, 3))
+    one = sp.estimate(sp.Architecture(**fields), batch=2, seq_len=64, hardware="H100-SXM")
+    table = one.layers
+    assert table.row("qkv_proj", "attention")["count"] == 1
+    assert table.row("linear_in_proj", "linear_mixer")["count"] == 2
+    assert table.row("mlp_up", "mlp")["count"] == 2
+    assert table.row("routed_experts", "moe")["count"] == 1
+    d, k = 256, 4
+    attention = d + 256 * 256 + 2 * 256 * 64 + 256 * 256
+    mixer = d + 3 * d * d + d * k + d * d
+    mlp = d + 3 * d * 512
+    moe = d + d * 4 + 4 * 3 * d * 128
+    assert one.params.total == attention + 2 * mixer + 2 * mlp + moe + 1000 * d * 2 + d
+    grid = sp.Grid(**fields, seq_len=64, batch=[1, 2], hardware="H100-SXM")
+    row = sp.sweep(grid).to_pandas().query("batch == 2").iloc[0]
+    assert row["params_total"] == one.params.total
+    assert row["memory_activations"] == pytest.approx(one.memory.activations)
+    assert row["memory_per_gpu"] == pytest.approx(one.memory.per_gpu)
+    # The KV cache: one attention block's keys and values (2 kv heads of 32) per position,
+    # and the two mixers' convolution states (K - 1 inputs of d_model).
+    assert one.memory.kv_cache == pytest.approx(2 * (64 * 2 * 2 * 32 + 2 * 3 * d) * 2)
 
 
 def test_xielu_mlp_counts_its_scalars_and_elementwise_work() -> None:

@@ -32,7 +32,8 @@ void bind_architecture(py::module_& m) {
                        bool linear_conv_bias, std::int64_t activation_saves,
                        std::int64_t linear_dt_rank, bool linear_inner_norms,
                        bool attention_gate_bias, bool moe_post_norm,
-                       bool last_out_bias, bool sub_norms, bool attention_head_gate) {
+                       bool last_out_bias, bool sub_norms, bool attention_head_gate,
+                       std::vector<std::int64_t> ffn_layers) {
              sp::Architecture a;
              a.d_model = d_model;
              a.n_layers = n_layers;
@@ -93,6 +94,7 @@ void bind_architecture(py::module_& m) {
              a.last_out_bias = last_out_bias;
              a.sub_norms = sub_norms;
              a.attention_head_gate = attention_head_gate;
+             a.ffn_layers = std::move(ffn_layers);
              return a;
            }),
            py::kw_only(), py::arg("d_model"), py::arg("n_layers"), py::arg("n_heads"),
@@ -125,7 +127,8 @@ void bind_architecture(py::module_& m) {
            py::arg("activation_saves") = 0, py::arg("linear_dt_rank") = 0,
            py::arg("linear_inner_norms") = false, py::arg("attention_gate_bias") = false,
            py::arg("moe_post_norm") = false, py::arg("last_out_bias") = false,
-           py::arg("sub_norms") = false, py::arg("attention_head_gate") = false)
+           py::arg("sub_norms") = false, py::arg("attention_head_gate") = false,
+           py::arg("ffn_layers") = std::vector<std::int64_t>{})
       .def("resolved", &sp::resolve,
            "A copy with derived fields filled in; raises ValueError for an invalid field.")
       .def_readonly("d_model", &sp::Architecture::d_model)
@@ -194,5 +197,6 @@ void bind_architecture(py::module_& m) {
       .def_readonly("last_out_bias", &sp::Architecture::last_out_bias)
       .def_readonly("sub_norms", &sp::Architecture::sub_norms)
       .def_readonly("attention_head_gate", &sp::Architecture::attention_head_gate)
+      .def_readonly("ffn_layers", &sp::Architecture::ffn_layers)
       .def_readonly("n_linear_layers", &sp::Architecture::n_linear_layers);
 }

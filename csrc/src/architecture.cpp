@@ -34,6 +34,14 @@ bool layer_is_global(const Architecture& a, std::int64_t layer) {
   return false;
 }
 
+/// Whether a layer is an FFN block alone (listed in ffn_layers).
+bool layer_is_ffn_only(const Architecture& a, std::int64_t layer) {
+  for (std::int64_t listed : a.ffn_layers) {
+    if (listed == layer) return true;
+  }
+  return false;
+}
+
 bool layer_is_moe(const Architecture& a, std::int64_t layer) {
   if (layer < a.first_dense_layers || (layer + 1) % a.moe_every != 0) return false;
   for (std::int64_t dense : a.dense_layers) {
@@ -102,6 +110,34 @@ bool layer_has_attention(const Architecture& a, std::int64_t layer) {
   return false;
 }
 
+/// Which layers are FFN blocks alone (Nemotron-H); counts the layers with a mixer and
+/// those with an FFN. A listed layer has no mixer, so no list of attention layers names it.
+bool check_ffn_layers(Architecture& a, detail::Refusal* r) {
+  a.n_mixer_layers = a.n_layers;
+  a.n_ffn_layers = a.n_layers;
+  if (a.ffn_layers.empty()) return true;
+  if (a.ffn == FfnKind::none) {
+    return refused(r, "ffn_layers", static_cast<std::int64_t>(a.ffn_layers.size()),
+                   "FFN blocks need an FFN: give ffn other than 'none'");
+  }
+  std::int64_t listed = 0;
+  for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
+    listed += layer_is_ffn_only(a, layer) ? 1 : 0;
+  }
+  for (std::int64_t layer : a.ffn_layers) {
+    if (!in_range(r, "ffn_layers", layer, 0, a.n_layers - 1)) return false;
+  }
+  for (std::int64_t layer : a.attention_layers) {
+    if (layer_is_ffn_only(a, layer)) {
+      return refused(r, "attention_layers", layer,
+                     "this layer is an FFN block alone (in ffn_layers), with no mixer");
+    }
+  }
+  a.n_ffn_layers = listed;
+  a.n_mixer_layers = a.n_layers - listed;
+  return true;
+}
+
 /// The linear mixer's dimensions and which layers keep attention; counts the others.
 bool check_linear_mixer(Architecture& a, detail::Refusal* r) {
   if (!in_range(r, "attention_every", a.attention_every, 0, a.n_layers)) return false;
@@ -135,7 +171,7 @@ bool check_linear_mixer(Architecture& a, detail::Refusal* r) {
     }
     if (!in_range(r, "linear_conv_kernel", a.linear_conv_kernel, 1, 1024)) return false;
     for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
-      a.n_linear_layers += layer_has_attention(a, layer) ? 0 : 1;
+      a.n_linear_layers += layer_has_attention(a, layer) || layer_is_ffn_only(a, layer) ? 0 : 1;
     }
     return true;
   }
@@ -167,7 +203,7 @@ bool check_linear_mixer(Architecture& a, detail::Refusal* r) {
                    "linear_heads", a.linear_heads);
   }
   for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
-    a.n_linear_layers += layer_has_attention(a, layer) ? 0 : 1;
+    a.n_linear_layers += layer_has_attention(a, layer) || layer_is_ffn_only(a, layer) ? 0 : 1;
   }
   return true;
 }
@@ -225,7 +261,10 @@ bool check_windows(Architecture& a, detail::Refusal* r) {
     return true;
   }
   for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
-    a.n_window_layers += layer_has_attention(a, layer) && !layer_is_global(a, layer) ? 1 : 0;
+    a.n_window_layers += layer_has_attention(a, layer) && !layer_is_global(a, layer) &&
+                                 !layer_is_ffn_only(a, layer)
+                             ? 1
+                             : 0;
   }
   return true;
 }
@@ -294,7 +333,9 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
     return refused_real(r, "capacity_factor", a.capacity_factor,
                         "allowed range is [0, 1024] (0: dropless routing)");
   }
-  if (!check_linear_mixer(a, r) || !check_windows(a, r)) return false;
+  if (!check_ffn_layers(a, r) || !check_linear_mixer(a, r) || !check_windows(a, r)) {
+    return false;
+  }
   // xIELU's two learned scalars are counted once per dense MLP; experts of it are not
   // modelled (no family has them).
   if (a.ffn == FfnKind::xielu && a.n_experts > 1) {
@@ -338,7 +379,8 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
   a.n_moe_layers = 0;
   if (a.n_experts > 1) {
     for (std::int64_t layer = 0; layer < a.n_layers; ++layer) {
-      a.n_moe_layers += layer_is_moe(a, layer) ? 1 : 0;
+      const bool has_ffn = a.ffn_layers.empty() || layer_is_ffn_only(a, layer);
+      a.n_moe_layers += has_ffn && layer_is_moe(a, layer) ? 1 : 0;
     }
   }
 

@@ -235,7 +235,7 @@ void add_inference_memory(const Architecture& a, const Workload& w, const ModelC
   const double act = bytes_of(w.dtype);
   const double s = static_cast<double>(w.seq_len);
   const double positions =
-      static_cast<double>(a.n_layers - a.n_window_layers - a.n_linear_layers) *
+      static_cast<double>(a.n_mixer_layers - a.n_window_layers - a.n_linear_layers) *
           cached_positions(s, a, false) +
       static_cast<double>(a.n_window_layers) * cached_positions(s, a, true);
   const double per_position =

@@ -92,6 +92,9 @@ struct Architecture {
   LinearMixer linear_mixer = LinearMixer::none;
   std::int64_t attention_every = 0;
   std::vector<std::int64_t> attention_layers;
+  /// Layers that are an FFN block alone, dense or MoE, with no mixer (Nemotron-H's "mlp"
+  /// and "moe" blocks); when any is listed every other layer is a mixer alone, no FFN.
+  std::vector<std::int64_t> ffn_layers;
   std::int64_t linear_heads = 0;      ///< value heads (gated DeltaNet) / heads (Mamba-2)
   std::int64_t linear_head_dim = 0;   ///< value head width / Mamba-2's head width
   std::int64_t linear_key_heads = 0;  ///< key heads / Mamba-2's groups of B and C
@@ -125,6 +128,8 @@ struct Architecture {
   std::int64_t n_moe_layers = 0;
   std::int64_t n_window_layers = 0;  ///< layers with windowed (sliding or chunked) attention
   std::int64_t n_linear_layers = 0;  ///< layers with the linear mixer instead of attention
+  std::int64_t n_mixer_layers = 0;  ///< layers with a mixer (all but ffn_layers' blocks)
+  std::int64_t n_ffn_layers = 0;    ///< layers with an FFN (all, or ffn_layers' blocks)
 };
 
 /// Fills the derived fields and checks every field; throws std::invalid_argument naming

@@ -84,11 +84,12 @@ constexpr int section_count = static_cast<int>(Section::head) + 1;
 /// blocks of full and of windowed attention, the linear mixers of a hybrid, and the dense
 /// and the routed FFN layers.
 inline std::array<double, section_count> section_instances(const Architecture& a) {
-  const auto layers = static_cast<double>(a.n_layers);
+  const auto mixers = static_cast<double>(a.n_mixer_layers);
+  const auto ffns = static_cast<double>(a.n_ffn_layers);
   const auto moe = static_cast<double>(a.n_moe_layers);
   const auto windowed = static_cast<double>(a.n_window_layers);
   const auto linear = static_cast<double>(a.n_linear_layers);
-  return {1, layers - windowed - linear, windowed, linear, layers - moe, moe, 1};
+  return {1, mixers - windowed - linear, windowed, linear, ffns - moe, moe, 1};
 }
 
 /// The sums of one instance of a section (every op of a section has the same count).

@@ -28,7 +28,9 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   const double v = static_cast<double>(a.vocab_size);
   const std::int64_t L = a.n_layers;
   const std::int64_t moe_layers = a.n_moe_layers;
-  const std::int64_t dense_layers = L - moe_layers;
+  // Nemotron-H's blocks are a mixer or an FFN alone: each kind on its own layers.
+  const std::int64_t dense_layers = a.n_ffn_layers - moe_layers;
+  const std::int64_t mixer_layers = a.n_mixer_layers;
   auto norm = [&](Section section, Op op, std::int64_t count) {
     return ctx.norm(section, op, count);
   };
@@ -72,7 +74,8 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
                          !a.attention_layers.empty();
   if (attention &&
       (a.attention_window == 0 || a.global_every > 0 || !a.global_layers.empty())) {
-    visit_attention(ctx, Section::attention, L - a.n_window_layers - a.n_linear_layers, visit);
+    visit_attention(ctx, Section::attention,
+                    mixer_layers - a.n_window_layers - a.n_linear_layers, visit);
   }
   if (attention && a.attention_window > 0) {
     visit_attention(ctx, Section::window_attention, a.n_window_layers, visit);

@@ -128,7 +128,8 @@ class Architecture:
         (Qwen3-Next), doubling its width.
     attention_head_gate : bool
         A sigmoid gate per head on the attention output, from its own projection of the
-        layer input to ``n_heads`` logits (LFM3's ``g_proj``); not with
+        layer input to ``n_heads`` logits (LFM3's ``g_proj``; Laguna's softplus gate is
+        counted with the sigmoid's elementwise work); not with
         ``attention_output_gate`` or latent attention.
     attention_gate_bias : bool
         A learned bias per head on that gate (Beam); needs ``attention_output_gate``.

@@ -199,8 +199,8 @@ def _understood(family: Family) -> set[str]:
                          family.linear_expand, family.linear_channels_expand)
              if k is not None}
     extra |= set(family.d_ff_adjust or ())
-    if family.block_types is not None:
-        extra.add(family.block_types)
+    extra |= {k for k in (family.block_types, family.heads_per_layer, family.gate_granularity)
+              if k is not None}
     extra |= set(family.attention_period or ())
     extra |= set(_alternatives(family.moe.get("moe_period", ())))
     extra |= {key for key, *_ in family.switches.values()} | set(family.equal_to)
@@ -307,6 +307,12 @@ def _read(data: Mapping[str, Any], model_type: str,
         sources["d_ff"] = family.d_ff_multiple
     if family.d_ff_adjust is not None:
         fields["d_ff"] = _adjusted_d_ff(data, family.d_ff_adjust, fields["d_ff"])
+    if family.heads_per_layer is not None and data.get(family.heads_per_layer) is not None:
+        fields["n_heads"] = _uniform_heads(family.heads_per_layer,
+                                           data[family.heads_per_layer], fields["n_layers"])
+        sources["n_heads"] = family.heads_per_layer
+    if family.gate_granularity is not None:
+        fields.update(_gate(family.gate_granularity, data.get(family.gate_granularity, True)))
     if family.moe:
         _moe(data, model_type, family, fields)
     fields["max_position_embeddings"] += family.position_offset
@@ -343,6 +349,30 @@ def _linear_mixer(data: Mapping[str, Any], family: Family, fields: dict[str, Any
             msg = (f"{key}={expand!r} is refused: the Mamba-2 inner width {key} x hidden_size "
                    f"must equal heads x head dim ({inner}), the layout transformers builds")
             raise ValueError(msg)
+
+
+def _uniform_heads(key: str, value: Any, n_layers: int) -> int:
+    """The one head count of every layer (Laguna builds layer i with entry i)."""
+    counts = [_validate.integer(key, v) for v in _list(key, value)]
+    if len(counts) < n_layers:
+        msg = f"{key}={counts!r} is invalid: it must have an entry per layer ({n_layers})"
+        raise ValueError(msg)
+    if len(set(counts[:n_layers])) > 1:
+        msg = (f"{key}={counts[:n_layers]!r} is refused: a head count that differs by layer "
+               "is not expressible as an Architecture")
+        raise ValueError(msg)
+    return counts[0]
+
+
+def _gate(key: str, value: Any) -> dict[str, bool]:
+    """Laguna's gating: one gate per head (True, "per-head") or per channel (False,
+    "per-element"), from its own projection of the layer input."""
+    if value is True or value == "per-head":
+        return {"attention_head_gate": True}
+    if value is False or value == "per-element":
+        return {"attention_output_gate": True}
+    msg = f"{key}={value!r} is invalid: it must be true, false, 'per-head' or 'per-element'"
+    raise ValueError(msg)
 
 
 #: Nemotron-H's block kinds (``configuration_nemotron_h.py``'s valid types).

@@ -138,6 +138,15 @@ class Family:
         ``(switch key, multiplier key, multiple key)``: when the switch is true the MLP is
         ``int(2 d_ff / 3)`` wide, then with a multiplier ``int(multiplier x that)`` rounded
         up to the multiple (LFM2's ``block_auto_adjust_ff_dim``, Llama-1's rule).
+    heads_per_layer
+        A key listing each layer's head count (Laguna's ``num_attention_heads_per_layer``),
+        read as ``n_heads`` when its first ``n_layers`` entries are one number; a head count
+        that varies by layer is refused by name.
+    gate_granularity
+        A key choosing the attention output gate from its own projection: ``True`` or
+        ``"per-head"`` one gate per head (``attention_head_gate``), ``False`` or
+        ``"per-element"`` one per channel, counted as ``attention_output_gate`` (the same
+        d_model x heads x head_dim weights, gate and product per channel).
     block_types
         A key listing each layer's one block (Nemotron-H's ``layers_block_type``):
         ``"linear_attention"`` (the linear mixer), ``"full_attention"``, ``"mlp"`` (a dense
@@ -189,6 +198,8 @@ class Family:
     linear_layer_type: str = "linear_attention"
     d_ff_adjust: tuple[str, str, str] | None = None
     block_types: str | None = None
+    heads_per_layer: str | None = None
+    gate_granularity: str | None = None
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -824,6 +835,21 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                        "use_associative_scan", "num_logits_to_keep"})),
     # Granite-4 hybrids: a gated shared MLP of shared_intermediate_size beside the experts
     # (the only MLP when num_local_experts is 0); its multipliers are elementwise.
+    # Laguna: QK-norm per head, a softplus output gate from g_proj (per head or per
+    # channel, gating), sliding or full layers, dense or sparse MLPs (mlp_layer_types),
+    # experts with one shared expert of its own width; the router's e_score_correction_bias
+    # is a Parameter in transformers (frozen, E per MoE layer), counted as router_bias.
+    "laguna": Family(fixed={**_ROTARY_RMS, "qk_norm": "head", "mlp_bias": False,
+                            "router_bias": True},
+                     flags=_ATTN_BIAS, heads_per_layer="num_attention_heads_per_layer",
+                     gate_granularity="gating",
+                     moe={"n_experts": "num_experts", "top_k": "num_experts_per_tok",
+                          "d_ff_expert": "moe_intermediate_size",
+                          "d_ff_shared": "shared_expert_intermediate_size",
+                          "dense_layers": "mlp_layer_types", "shared": "width"},
+                     neutral=frozenset({"moe_routed_scaling_factor",
+                                        "moe_apply_router_weight_on_input",
+                                        "moe_router_logit_softcapping"})),
     # Nemotron-H: each layer one block, a norm, and its residual: Mamba-2, attention (no
     # biases), an ungated squared-ReLU MLP, or ungated experts with one shared expert of its
     # own width (built whatever n_shared_experts says) and a sigmoid router whose
@@ -862,7 +888,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                neutral=_MAMBA2_NEUTRAL | {"position_embedding_type"}),
     # ---- refused: each has a structural feature no Architecture field expresses yet
     **{name: Family(needs=needs) for name, needs in {
-        "laguna": ("a different head count per layer",),
         "gemma3n_text": (_QK_NORM, _SANDWICH, "per-layer embeddings and AltUp"),
         "gemma4_text": ("per-layer embeddings",),
         "gemma4_unified_text": ("a different head dim per layer",),

@@ -35,7 +35,7 @@ _SPEC.loader.exec_module(REPORT)
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 109
+READ_EXACTLY_AT_LEAST = 110
 
 
 def _read(entry):
@@ -184,7 +184,7 @@ def test_refused_families_and_their_reasons():
     # Post-LN decoders and xIELU MLPs are read; TrOCR's causal LM builds cross-attention.
     for family in ("openai-gpt", "bert-generation", "apertus", "apertus1p5_text", "beam",
                    "axk1", "mpt", "gpt_neox_japanese",
-                   "bitnet", "lfm3", "lfm2", "nemotron_h"):
+                   "bitnet", "lfm3", "lfm2", "nemotron_h", "laguna"):
         assert family not in refused, refused.get(family)
     assert "cross-attention" in refused["trocr"]
     assert "lightning attention" in refused["minimax"]
@@ -203,6 +203,26 @@ def test_lfm2_reads_its_conv_layers_and_adjusts_the_mlp_width():
         sp.Architecture.from_hf_config(dict(config, block_ffn_dim_multiplier="x"))
     with pytest.raises(ValueError, match=r"^block_multiple_of=0 is invalid"):
         sp.Architecture.from_hf_config(dict(config, block_multiple_of=0))
+
+
+def test_laguna_reads_one_head_count_and_its_gate_granularity():
+    """Laguna builds layer i with num_attention_heads_per_layer[i] heads: one count for
+    every layer is n_heads, counts that differ are refused by name; gating True or
+    'per-head' is a gate per head, False or 'per-element' one per channel."""
+    config = BUILT["laguna"]["hf_config"]
+    arch = sp.Architecture.from_hf_config(config)
+    assert (arch.n_heads, arch.attention_head_gate, arch.attention_output_gate) == (48, True, False)
+    channel = sp.Architecture.from_hf_config(dict(config, gating="per-element"))
+    assert (channel.attention_head_gate, channel.attention_output_gate) == (False, True)
+    assert sp.Architecture.from_hf_config(dict(config, gating="per-head")).attention_head_gate
+    with pytest.raises(ValueError, match=r"^gating='per-row' is invalid"):
+        sp.Architecture.from_hf_config(dict(config, gating="per-row"))
+    varying = dict(config, num_attention_heads_per_layer=[48, 32, 48, 48])
+    with pytest.raises(ValueError, match=r"^num_attention_heads_per_layer=\[48, 32, 48, 48\] is "
+                                         r"refused: a head count that differs by layer"):
+        sp.Architecture.from_hf_config(varying)
+    with pytest.raises(ValueError, match=r"^num_attention_heads_per_layer=\[48\] is invalid"):
+        sp.Architecture.from_hf_config(dict(config, num_attention_heads_per_layer=[48]))
 
 
 def test_qwen3_relabelled_as_qwen2_is_refused_not_given_biases():

@@ -18,7 +18,7 @@ _FLAG_FIELDS = ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_ex
 _TEXT_FIELDS = ("ffn", "position", "norm")
 #: The per-layer features, with their defaults: checked and passed to the core only when
 #: given (most architectures leave them all at their defaults, and construction stays fast).
-_FEATURE_INTEGERS = {"attention_window": 0, "global_every": 0, "kv_lora_rank": 0,
+_FEATURE_INTEGERS = {"global_head_dim": 0, "attention_window": 0, "global_every": 0, "kv_lora_rank": 0,
                      "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0,
                      "attention_every": 0, "linear_heads": 0, "linear_head_dim": 0,
                      "linear_key_heads": 0, "linear_key_dim": 0, "linear_conv_kernel": 4,
@@ -146,6 +146,9 @@ class Architecture:
         hidden before the down projection (BitNet b1.58, Ma et al. 2024,
         arXiv:2402.17764; transformers' ``attn_sub_norm``, ``ffn_sub_norm``); dense MLPs
         only (``n_experts`` 0).
+    global_head_dim : int
+        Head width of the full-attention layers of a model with windowed ones (Gemma 4:
+        512 on its global layers, ``head_dim`` on the sliding ones); 0: ``head_dim``.
     attention_window, window_kind, global_every, global_layers
         Sliding-window (``window_kind="sliding"``: each query sees the last
         ``attention_window`` keys, itself included) or chunked attention (``"chunked"``:
@@ -271,6 +274,7 @@ class Architecture:
     attention_every: int = 0
     attention_layers: tuple[int, ...] = ()
     ffn_layers: tuple[int, ...] = ()
+    global_head_dim: int = 0
     linear_heads: int = 0
     linear_head_dim: int = 0
     linear_key_heads: int = 0

@@ -199,8 +199,8 @@ def _understood(family: Family) -> set[str]:
                          family.linear_expand, family.linear_channels_expand)
              if k is not None}
     extra |= set(family.d_ff_adjust or ())
-    extra |= {k for k in (family.block_types, family.heads_per_layer, family.gate_granularity)
-              if k is not None}
+    extra |= {k for k in (family.block_types, family.heads_per_layer, family.gate_granularity,
+                          family.per_layer_config) if k is not None}
     extra |= set(family.attention_period or ())
     extra |= set(_alternatives(family.moe.get("moe_period", ())))
     extra |= {key for key, *_ in family.switches.values()} | set(family.equal_to)
@@ -296,6 +296,9 @@ def _read(data: Mapping[str, Any], model_type: str,
     for name, (key, on, off, default) in family.switches.items():
         fields[name] = on if (_validate.flag(key, data[key]) if key in data else default) else off
     fields.update(_windows(data, fields["n_layers"], model_type, family))
+    if family.per_layer_config is not None and data.get(family.per_layer_config):
+        fields.update(_per_layer_overrides(family.per_layer_config, data[family.per_layer_config],
+                                           data.get("layer_types"), fields))
     if family.linear_mixer is not None:
         _linear_mixer(data, family, fields)
     if family.multi_query and _validate.flag(family.multi_query,
@@ -349,6 +352,43 @@ def _linear_mixer(data: Mapping[str, Any], family: Family, fields: dict[str, Any
             msg = (f"{key}={expand!r} is refused: the Mamba-2 inner width {key} x hidden_size "
                    f"must equal heads x head dim ({inner}), the layout transformers builds")
             raise ValueError(msg)
+
+
+def _per_layer_overrides(key: str, value: Any, kinds: Any,
+                         fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Gemma 4's per-layer overrides of the layers the model has: one head_dim on its
+    full-attention layers (global_head_dim), with their key/value head count unchanged."""
+    if not isinstance(value, Mapping):
+        msg = f"{key}={value!r} is invalid: it must map layer indices to overrides"
+        raise ValueError(msg)
+    n_layers = fields["n_layers"]
+    kinds = _list("layer_types", kinds) if kinds is not None else []
+    widths = set()
+    for index, override in value.items():
+        layer = _validate.integer(f"{key} index", int(index) if isinstance(index, str)
+                                  and index.isdigit() else index)
+        if layer >= n_layers:
+            continue  # transformers builds only num_hidden_layers layers
+        if not isinstance(override, Mapping) or set(override) - {"head_dim",
+                                                                  "num_key_value_heads"}:
+            msg = (f"{key}[{index!r}]={override!r} is refused: only head_dim and "
+                   "num_key_value_heads overrides are read")
+            raise ValueError(msg)
+        heads = override.get("num_key_value_heads", fields.get("n_kv_heads"))
+        if heads != fields.get("n_kv_heads"):
+            msg = (f"{key}[{index!r}] num_key_value_heads={heads!r} is refused: a key/value "
+                   "head count that differs by layer is not expressible as an Architecture")
+            raise ValueError(msg)
+        if "head_dim" in override:
+            if layer >= len(kinds) or kinds[layer] != "full_attention":
+                msg = (f"{key}[{index!r}] head_dim is refused: only the full-attention layers' "
+                       "heads may have a width of their own")
+                raise ValueError(msg)
+            widths.add(_validate.integer(f"{key}[{index!r}].head_dim", override["head_dim"]))
+    if len(widths) > 1:
+        msg = f"{key} is refused: its full-attention layers have head_dims {sorted(widths)}"
+        raise ValueError(msg)
+    return {"global_head_dim": widths.pop()} if widths else {}
 
 
 def _uniform_heads(key: str, value: Any, n_layers: int) -> int:

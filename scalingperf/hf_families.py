@@ -147,6 +147,10 @@ class Family:
         ``"per-head"`` one gate per head (``attention_head_gate``), ``False`` or
         ``"per-element"`` one per channel, counted as ``attention_output_gate`` (the same
         d_model x heads x head_dim weights, gate and product per channel).
+    per_layer_config
+        A key of per-layer overrides (Gemma 4's ``per_layer_config``: layer index to
+        ``head_dim`` and ``num_key_value_heads``): one head_dim on the full-attention
+        layers is ``global_head_dim``; any other override is refused by name.
     block_types
         A key listing each layer's one block (Nemotron-H's ``layers_block_type``):
         ``"linear_attention"`` (the linear mixer), ``"full_attention"``, ``"mlp"`` (a dense
@@ -200,6 +204,7 @@ class Family:
     block_types: str | None = None
     heads_per_layer: str | None = None
     gate_granularity: str | None = None
+    per_layer_config: str | None = None
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -533,6 +538,18 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                           neutral=frozenset({"use_bidirectional_attention",
                                              "_sliding_window_pattern", "rope_local_base_freq",
                                              "sliding_window_pattern"})),
+    # Gemma 4 (unified): Gemma 3's layout, the full-attention layers' heads of their own
+    # width (per_layer_config; global_head_dim), a weightless norm on the values
+    # (elementwise) and a layer_scalar buffer. Shared KV layers and keys equal to values
+    # are refused (requires).
+    "gemma4_unified_text": Family(fixed={**_ROTARY_RMS, "norm_placement": "sandwich",
+                                         "qk_norm": "head", "mlp_bias": False},
+                                  flags={**_ATTN_BIAS,
+                                         "tie_embeddings": ("tie_word_embeddings", True)},
+                                  activation=_GEMMA_ACT, per_layer_config="per_layer_config",
+                                  requires={"attention_k_eq_v": False, "num_kv_shared_layers": 0,
+                                            "use_bidirectional_attention": "vision"},
+                                  neutral=frozenset({"use_double_wide_mlp"})),
     "glm4": Family(fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "out_bias": False,
                           "mlp_bias": False}, flags={"qkv_bias": ("attention_bias", True)}),
     "hyperclovax": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS,
@@ -890,7 +907,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
     **{name: Family(needs=needs) for name, needs in {
         "gemma3n_text": (_QK_NORM, _SANDWICH, "per-layer embeddings and AltUp"),
         "gemma4_text": ("per-layer embeddings",),
-        "gemma4_unified_text": ("a different head dim per layer",),
         "cohere_compass_text": ("a text tower of a retrieval model",),
         # TrOCR's causal-LM class sets is_decoder, so every layer builds an encoder
         # attention (parameters, run only with encoder states); its Post-LN blocks and

@@ -48,7 +48,8 @@ _UNWRITTEN: dict[str, Any] = {
     "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0, "linear_mixer": "none",
     "activation_saves": 0, "attention_gate_bias": False, "linear_inner_norms": False,
     "moe_post_norm": False, "last_out_bias": False, "sub_norms": False,
-    "attention_head_gate": False, "ffn_layers": ()}
+    "attention_head_gate": False, "ffn_layers": (),
+    "global_head_dim": 0}
 
 
 def _expressible(arch: Architecture, family: str) -> None:

@@ -35,7 +35,7 @@ _SPEC.loader.exec_module(REPORT)
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 110
+READ_EXACTLY_AT_LEAST = 111
 
 
 def _read(entry):
@@ -184,7 +184,8 @@ def test_refused_families_and_their_reasons():
     # Post-LN decoders and xIELU MLPs are read; TrOCR's causal LM builds cross-attention.
     for family in ("openai-gpt", "bert-generation", "apertus", "apertus1p5_text", "beam",
                    "axk1", "mpt", "gpt_neox_japanese",
-                   "bitnet", "lfm3", "lfm2", "nemotron_h", "laguna"):
+                   "bitnet", "lfm3", "lfm2", "nemotron_h", "laguna",
+                   "gemma4_unified_text"):
         assert family not in refused, refused.get(family)
     assert "cross-attention" in refused["trocr"]
     assert "lightning attention" in refused["minimax"]
@@ -223,6 +224,24 @@ def test_laguna_reads_one_head_count_and_its_gate_granularity():
         sp.Architecture.from_hf_config(varying)
     with pytest.raises(ValueError, match=r"^num_attention_heads_per_layer=\[48\] is invalid"):
         sp.Architecture.from_hf_config(dict(config, num_attention_heads_per_layer=[48]))
+
+
+def test_gemma4_reads_the_head_width_of_its_full_attention_layers():
+    """Gemma 4's per_layer_config widens the heads of its full-attention layers
+    (global_head_dim); overrides past the last layer are not built; any other override is
+    refused by name."""
+    config = dict(BUILT["gemma4_unified_text"]["hf_config"])
+    assert sp.Architecture.from_hf_config(config).global_head_dim == 0  # layers 5.. absent
+    wide = dict(config, per_layer_config={"3": {"head_dim": 32}, "07": {"head_dim": 512}})
+    arch = sp.Architecture.from_hf_config(wide)
+    assert (arch.global_head_dim, arch.head_dim, arch.global_layers) == (32, 16, (3,))
+    with pytest.raises(ValueError, match=r"^per_layer_config\['1'\] head_dim is refused"):
+        sp.Architecture.from_hf_config(dict(config, per_layer_config={"1": {"head_dim": 32}}))
+    with pytest.raises(ValueError, match=r"num_key_value_heads=4 is refused"):
+        sp.Architecture.from_hf_config(dict(config, per_layer_config={
+            "3": {"head_dim": 32, "num_key_value_heads": 4}}))
+    with pytest.raises(ValueError, match=r"^attention_k_eq_v=True is refused"):
+        sp.Architecture.from_hf_config(dict(config, attention_k_eq_v=True))
 
 
 def test_qwen3_relabelled_as_qwen2_is_refused_not_given_biases():

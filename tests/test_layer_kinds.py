@@ -154,6 +154,8 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(ffn="reglu2"), "ffn"),
     (dict(attention_head_gate=True, attention_output_gate=True), "attention_head_gate"),
     (dict(ffn_layers=(6,)), "ffn_layers"),
+    (dict(global_head_dim=64), "global_head_dim"),
+    (dict(global_head_dim=-1, attention_window=8), "global_head_dim"),
     (dict(ffn_layers=(1,), ffn="none", d_ff=None), "ffn_layers"),
     (dict(ffn_layers=(1,), linear_mixer="short_conv", attention_layers=(1,)),
      "attention_layers"),
@@ -429,6 +431,32 @@ def test_blocks_of_one_kind_each_of_nemotron_h_in_estimates_and_sweeps() -> None
     # The KV cache: one attention block's keys and values (2 kv heads of 32) per position,
     # and the two mixers' convolution states (K - 1 inputs of d_model).
     assert one.memory.kv_cache == pytest.approx(2 * (64 * 2 * 2 * 32 + 2 * 3 * d) * 2)
+
+
+def test_global_head_dim_widens_the_full_attention_layers_alone() -> None:
+    """Gemma 4: the full-attention layers' heads have a width of their own. Layers 2 and 5
+    of six are global here (global_every=3), with heads of 64 instead of 32: their
+    projections, scores and cached keys and values double, the windowed ones' do not."""
+    windowed = BASE | dict(attention_window=16, global_every=3)
+    plain = sp.estimate(sp.Architecture(**windowed), batch=2, seq_len=64, hardware="H100-SXM")
+    wide = sp.estimate(sp.Architecture(**windowed, global_head_dim=64), batch=2, seq_len=64,
+                       hardware="H100-SXM")
+    q_kv_o = 256 * (8 + 2 * 2) * 32 + 8 * 32 * 256
+    assert wide.params.total - plain.params.total == 2 * q_kv_o
+    scores = wide.layers.row("attn_scores", "attention")
+    assert scores["flops_forward"] == 2 * plain.layers.row("attn_scores", "attention")[
+        "flops_forward"]
+    assert wide.layers.row("attn_scores", "window_attention") == plain.layers.row(
+        "attn_scores", "window_attention")
+    # Two global layers, batch 2 x 64 positions, keys and values of 2 kv heads 32 wider,
+    # 2 bytes each.
+    extra = 2 * (2 * 64) * 2 * 2 * (64 - 32) * 2
+    assert wide.memory.kv_cache - plain.memory.kv_cache == pytest.approx(extra)
+    grid = sp.Grid(**windowed | dict(n_layers=[3, 6]), global_head_dim=64, seq_len=64, batch=2,
+                   hardware="H100-SXM")
+    row = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
+    assert row["params_total"] == wide.params.total
+    assert row["memory_activations"] == pytest.approx(wide.memory.activations)
 
 
 def test_xielu_mlp_counts_its_scalars_and_elementwise_work() -> None:

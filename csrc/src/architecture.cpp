@@ -216,10 +216,10 @@ double parameters_bound(const Architecture& a) {
   const auto d = static_cast<double>(a.d_model);
   const auto h = static_cast<double>(a.n_heads);
   const auto hkv = static_cast<double>(a.n_kv_heads);
-  const auto dh = static_cast<double>(a.head_dim);
+  const auto dh = static_cast<double>(std::max(a.head_dim, a.global_head_dim));
   const auto q = static_cast<double>(a.q_lora_rank);
   const auto kv = static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);
-  const auto dv = static_cast<double>(std::max(a.v_head_dim, a.head_dim));
+  const auto dv = static_cast<double>(std::max({a.v_head_dim, a.head_dim, a.global_head_dim}));
   const double attention = (d + 1) * (2 * h + 2 * hkv) * dh + (h * dv + 1) * d +
                            2 * (h + hkv) * dh + h;
   const double latent = (d + 1 + h * dh) * q + (d + 1 + h * (dh + dv)) * kv + 2 * (q + kv);
@@ -291,7 +291,10 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
     }
     a.head_dim = a.d_model / a.n_heads;
   }
-  if (!in_range(r, "head_dim", a.head_dim, 1, limits::head_dim)) return false;
+  if (!in_range(r, "head_dim", a.head_dim, 1, limits::head_dim) ||
+      !in_range(r, "global_head_dim", a.global_head_dim, 0, limits::head_dim)) {
+    return false;
+  }
   if (a.d_ff == 0) a.d_ff = default_d_ff(a);
   if (a.ffn == FfnKind::none) {
     // Layers of one mixer each (Mamba's blocks): no MLP, so no width and no experts.
@@ -360,6 +363,11 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
     return refused(r, "sub_norms", 1,
                    "norms inside the attention and MLP are modelled for dense MLPs only: "
                    "give n_experts 0");
+  }
+  if (a.global_head_dim > 0 && (a.attention_window == 0 || is_mla(a))) {
+    return refused(r, "global_head_dim", a.global_head_dim,
+                   "a head width of its own for the full-attention layers needs windowed "
+                   "ones (attention_window >= 1) and standard attention: leave it 0");
   }
   if (a.attention_head_gate && (a.attention_output_gate || is_mla(a))) {
     return refused(r, "attention_head_gate", 1,

@@ -234,9 +234,13 @@ void add_inference_memory(const Architecture& a, const Workload& w, const ModelC
   const StageParams params = stage_params(a, costs, l, f);
   const double act = bytes_of(w.dtype);
   const double s = static_cast<double>(w.seq_len);
+  // Gemma 4's full-attention layers cache heads of global_head_dim: weighted apart.
+  const double global_width =
+      a.global_head_dim > 0 ? static_cast<double>(a.global_head_dim) / static_cast<double>(a.head_dim)
+                            : 1.0;
   const double positions =
       static_cast<double>(a.n_mixer_layers - a.n_window_layers - a.n_linear_layers) *
-          cached_positions(s, a, false) +
+          cached_positions(s, a, false) * global_width +
       static_cast<double>(a.n_window_layers) * cached_positions(s, a, true);
   const double per_position =
       is_mla(a) ? static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim)

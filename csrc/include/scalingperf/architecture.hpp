@@ -95,6 +95,9 @@ struct Architecture {
   /// Layers that are an FFN block alone, dense or MoE, with no mixer (Nemotron-H's "mlp"
   /// and "moe" blocks); when any is listed every other layer is a mixer alone, no FFN.
   std::vector<std::int64_t> ffn_layers;
+  /// Head width of the full-attention layers of a model with windowed ones (Gemma 4: 512
+  /// on its global layers); 0: head_dim, as every other layer.
+  std::int64_t global_head_dim = 0;
   std::int64_t linear_heads = 0;      ///< value heads (gated DeltaNet) / heads (Mamba-2)
   std::int64_t linear_head_dim = 0;   ///< value head width / Mamba-2's head width
   std::int64_t linear_key_heads = 0;  ///< key heads / Mamba-2's groups of B and C

@@ -42,8 +42,8 @@ inline double cached_positions(double s, const Architecture& a, bool windowed) {
 // Always inlined: a caller that reads only some fields (resolve's parameter total, per
 // grid point) then lets the compiler drop the rest, as when the ops were one function.
 template <class Visitor>
-[[gnu::always_inline]] inline void visit_attention(const LayerContext& c, Section section, std::int64_t count,
-                            Visitor& visit) {
+[[gnu::always_inline]] inline void visit_attention_block(const LayerContext& c, Section section,
+                                                         std::int64_t count, Visitor& visit) {
   using detail::matmul;
   using detail::pointwise;
   const Architecture& a = c.a;
@@ -235,6 +235,23 @@ template <class Visitor>
   }
   // A parallel block adds the attention and the MLP outputs to the stream in one step.
   visit(c.residual(section, Op::attn_residual, count, a.parallel_block ? 2 : 1));
+}
+
+/// The attention blocks of one section; the full-attention layers of a model with a
+/// global_head_dim (Gemma 4) are costed with that head width (a copy of the model, made
+/// only then, so that sweeps of other models do no extra work).
+template <class Visitor>
+[[gnu::always_inline]] inline void visit_attention(const LayerContext& c, Section section,
+                                                   std::int64_t count, Visitor& visit) {
+  if (section == Section::attention && c.a.global_head_dim > 0 &&
+      c.a.global_head_dim != c.a.head_dim) {
+    Architecture global = c.a;
+    global.head_dim = c.a.global_head_dim;
+    const LayerContext wide(global, c.w);
+    visit_attention_block(wide, section, count, visit);
+    return;
+  }
+  visit_attention_block(c, section, count, visit);
 }
 
 }  // namespace scalingperf

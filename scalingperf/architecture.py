@@ -18,7 +18,7 @@ _FLAG_FIELDS = ("qkv_bias", "out_bias", "mlp_bias", "tie_embeddings", "shared_ex
 _TEXT_FIELDS = ("ffn", "position", "norm")
 #: The per-layer features, with their defaults: checked and passed to the core only when
 #: given (most architectures leave them all at their defaults, and construction stays fast).
-_FEATURE_INTEGERS = {"global_head_dim": 0, "attention_window": 0, "global_every": 0, "kv_lora_rank": 0,
+_FEATURE_INTEGERS = {"global_head_dim": 0, "window_kv_heads": 0, "attention_window": 0, "global_every": 0, "kv_lora_rank": 0,
                      "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0,
                      "attention_every": 0, "linear_heads": 0, "linear_head_dim": 0,
                      "linear_key_heads": 0, "linear_key_dim": 0, "linear_conv_kernel": 4,
@@ -27,7 +27,8 @@ _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bia
                   "attention_sinks": False, "attention_output_gate": False,
                   "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False,
                   "attention_gate_bias": False, "moe_post_norm": False,
-                  "last_out_bias": False, "sub_norms": False, "attention_head_gate": False}
+                  "last_out_bias": False, "sub_norms": False, "attention_head_gate": False,
+                  "window_sinks": False}
 _FEATURE_TEXTS = {"norm_placement": "pre", "qk_norm": "none", "window_kind": "sliding",
                   "linear_mixer": "none"}
 
@@ -149,6 +150,9 @@ class Architecture:
     global_head_dim : int
         Head width of the full-attention layers of a model with windowed ones (Gemma 4:
         512 on its global layers, ``head_dim`` on the sliding ones); 0: ``head_dim``.
+    window_kv_heads, window_sinks
+        The windowed layers' key/value heads (0: ``n_kv_heads``) and attention sinks on
+        them alone (MiMo-V2-Flash: twice the KV heads and a sink per head there).
     attention_window, window_kind, global_every, global_layers
         Sliding-window (``window_kind="sliding"``: each query sees the last
         ``attention_window`` keys, itself included) or chunked attention (``"chunked"``:
@@ -275,6 +279,8 @@ class Architecture:
     attention_layers: tuple[int, ...] = ()
     ffn_layers: tuple[int, ...] = ()
     global_head_dim: int = 0
+    window_kv_heads: int = 0
+    window_sinks: bool = False
     linear_heads: int = 0
     linear_head_dim: int = 0
     linear_key_heads: int = 0

@@ -21,6 +21,7 @@ _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm"
                  "global_layers", "kv_lora_rank", "q_lora_rank", "qk_nope_head_dim",
                  "qk_rope_head_dim", "v_head_dim", "router_bias", "linear_mixer",
                  "attention_every", "attention_layers", "ffn_layers", "global_head_dim",
+                 "window_kv_heads", "window_sinks",
                  "linear_heads", "linear_head_dim",
                  "linear_key_heads", "linear_key_dim", "linear_conv_kernel", "linear_conv_bias",
                  "activation_saves", "linear_dt_rank", "linear_inner_norms",
@@ -414,7 +415,7 @@ class Grid:
                      "parallel_block", "embedding_norm", "lm_head_bias", "attention_sinks",
                      "attention_output_gate", "router_bias", "linear_conv_bias",
                      "linear_inner_norms", "attention_gate_bias", "moe_post_norm",
-                     "last_out_bias", "sub_norms", "attention_head_gate"):
+                     "last_out_bias", "sub_norms", "attention_head_gate", "window_sinks"):
             if name in base:
                 base[name] = _validate.flag(name, base[name])
         for name, (lo, hi) in _FIXED_RANGES.items():

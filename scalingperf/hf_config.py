@@ -296,6 +296,11 @@ def _read(data: Mapping[str, Any], model_type: str,
     for name, (key, on, off, default) in family.switches.items():
         fields[name] = on if (_validate.flag(key, data[key]) if key in data else default) else off
     fields.update(_windows(data, fields["n_layers"], model_type, family))
+    if fields.get("attention_window") and family.window_kv_factor:
+        fields["window_kv_heads"] = family.window_kv_factor * fields.get(
+            "n_kv_heads", fields["n_heads"])
+    if fields.get("attention_window"):
+        fields.update(family.window_fields)
     if family.per_layer_config is not None and data.get(family.per_layer_config):
         fields.update(_per_layer_overrides(family.per_layer_config, data[family.per_layer_config],
                                            data.get("layer_types"), fields))

@@ -151,6 +151,9 @@ class Family:
         A key of per-layer overrides (Gemma 4's ``per_layer_config``: layer index to
         ``head_dim`` and ``num_key_value_heads``): one head_dim on the full-attention
         layers is ``global_head_dim``; any other override is refused by name.
+    window_kv_factor, window_fields
+        When the model has windowed layers: their key/value heads as this multiple of
+        ``n_kv_heads`` (``window_kv_heads``; MiMo-V2-Flash 2), and these fields set.
     block_types
         A key listing each layer's one block (Nemotron-H's ``layers_block_type``):
         ``"linear_attention"`` (the linear mixer), ``"full_attention"``, ``"mlp"`` (a dense
@@ -205,6 +208,8 @@ class Family:
     heads_per_layer: str | None = None
     gate_granularity: str | None = None
     per_layer_config: str | None = None
+    window_kv_factor: int = 0
+    window_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 _ROTARY_RMS = {"position": "rotary", "norm": "rmsnorm"}
@@ -249,8 +254,6 @@ _QK_NORM = "QK-norm (a norm on the queries and keys)"
 _SANDWICH = "extra post-attention/post-MLP norms (sandwich or post-norm blocks)"
 _LINEAR_ATTN = "linear-attention layers (gated DeltaNet / lightning attention)"
 _SSM = "state-space (Mamba) layers"
-_MIMO = ("a value head dim different from the query-key head dim, and sliding layers with "
-         "twice the KV heads and sinks")
 _KDA = "Kimi delta attention (a per-channel decay, low-rank gate projections)"
 _MODERNBERT = ("no attention norm in the first layer and a dense + norm prediction head "
                "before the LM head")
@@ -550,6 +553,18 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
                                   requires={"attention_k_eq_v": False, "num_kv_shared_layers": 0,
                                             "use_bidirectional_attention": "vision"},
                                   neutral=frozenset({"use_double_wide_mlp"})),
+    # MiMo-V2-Flash: sliding layers with twice the KV heads and a sink per head, no output
+    # bias, experts (no shared one) from mlp_layer_types with a sigmoid router whose
+    # score-correction bias is a buffer; values scaled by attention_value_scale
+    # (elementwise). A value head dim other than head_dim is refused (equal_to).
+    "mimo_v2_flash": Family(fixed={**_ROTARY_RMS, "out_bias": False, "mlp_bias": False},
+                            flags={"qkv_bias": ("attention_bias", False)},
+                            window_kv_factor=2, window_fields={"window_sinks": True},
+                            equal_to={"v_head_dim": "head_dim"},
+                            moe={"n_experts": "n_routed_experts", "top_k": "num_experts_per_tok",
+                                 "d_ff_expert": "moe_intermediate_size",
+                                 "dense_layers": "mlp_layer_types"},
+                            neutral=_GROUP_ROUTING | {"attention_value_scale"}),
     "glm4": Family(fixed={**_ROTARY_RMS, "norm_placement": "sandwich", "out_bias": False,
                           "mlp_bias": False}, flags={"qkv_bias": ("attention_bias", True)}),
     "hyperclovax": Family(fixed=_ROTARY_RMS, flags=_LLAMA_FLAGS,
@@ -926,7 +941,6 @@ FAMILIES: Mapping[str, Family] = MappingProxyType({
         "deepseek_v4": ("compressed sparse attention and hyper-connections",),
 "axk2": (_INDEXER,), "glm_moe_dsa": (_INDEXER,),
         "longcat_flash": ("two attention and MLP blocks per layer",), "hy_v4": ("hyper-connections and a sparse-attention indexer",), "dots3_note_text": (_INDEXER,),
-        "mimo_v2_flash": (_MIMO,),
         "kimi_linear": (_KDA,),
         "bailing_hybrid": (_LINEAR_ATTN,),
         "minimax": ("lightning attention (linear attention without convolution)",),

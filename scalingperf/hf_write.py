@@ -49,7 +49,7 @@ _UNWRITTEN: dict[str, Any] = {
     "activation_saves": 0, "attention_gate_bias": False, "linear_inner_norms": False,
     "moe_post_norm": False, "last_out_bias": False, "sub_norms": False,
     "attention_head_gate": False, "ffn_layers": (),
-    "global_head_dim": 0}
+    "global_head_dim": 0, "window_kv_heads": 0, "window_sinks": False}
 
 
 def _expressible(arch: Architecture, family: str) -> None:

@@ -35,7 +35,7 @@ _SPEC.loader.exec_module(REPORT)
 BUILT = {f["family"]: f for f in GOLDEN["families"] if f["status"] == "built"}
 # The counts this commit reaches; a change to the reader or the table that reads fewer
 # families exactly, or refuses more, fails here and must say why.
-READ_EXACTLY_AT_LEAST = 111
+READ_EXACTLY_AT_LEAST = 112
 
 
 def _read(entry):
@@ -185,7 +185,7 @@ def test_refused_families_and_their_reasons():
     for family in ("openai-gpt", "bert-generation", "apertus", "apertus1p5_text", "beam",
                    "axk1", "mpt", "gpt_neox_japanese",
                    "bitnet", "lfm3", "lfm2", "nemotron_h", "laguna",
-                   "gemma4_unified_text"):
+                   "gemma4_unified_text", "mimo_v2_flash"):
         assert family not in refused, refused.get(family)
     assert "cross-attention" in refused["trocr"]
     assert "lightning attention" in refused["minimax"]
@@ -242,6 +242,18 @@ def test_gemma4_reads_the_head_width_of_its_full_attention_layers():
             "3": {"head_dim": 32, "num_key_value_heads": 4}}))
     with pytest.raises(ValueError, match=r"^attention_k_eq_v=True is refused"):
         sp.Architecture.from_hf_config(dict(config, attention_k_eq_v=True))
+
+
+def test_mimo_reads_its_sliding_layers_and_refuses_another_value_width():
+    """MiMo-V2-Flash's sliding layers: twice the KV heads and sinks; without sliding
+    layers neither is set; a value head dim other than head_dim is refused by name."""
+    config = BUILT["mimo_v2_flash"]["hf_config"]
+    arch = sp.Architecture.from_hf_config(config)
+    assert (arch.window_kv_heads, arch.window_sinks, arch.n_kv_heads) == (4, True, 2)
+    full = sp.Architecture.from_hf_config(dict(config, layer_types=["full_attention"] * 4))
+    assert (full.window_kv_heads, full.window_sinks) == (0, False)
+    with pytest.raises(ValueError, match=r"^v_head_dim=8 is refused"):
+        sp.Architecture.from_hf_config(dict(config, v_head_dim=8))
 
 
 def test_qwen3_relabelled_as_qwen2_is_refused_not_given_biases():

@@ -155,6 +155,10 @@ def test_norms_and_biases_change_parameters_as_documented() -> None:
     (dict(attention_head_gate=True, attention_output_gate=True), "attention_head_gate"),
     (dict(ffn_layers=(6,)), "ffn_layers"),
     (dict(global_head_dim=64), "global_head_dim"),
+    (dict(window_kv_heads=4), "window_kv_heads"),
+    (dict(window_sinks=True), "window_sinks"),
+    (dict(window_kv_heads=3, attention_window=8), "window_kv_heads"),
+    (dict(window_sinks=True, attention_sinks=True, attention_window=8), "window_sinks"),
     (dict(global_head_dim=-1, attention_window=8), "global_head_dim"),
     (dict(ffn_layers=(1,), ffn="none", d_ff=None), "ffn_layers"),
     (dict(ffn_layers=(1,), linear_mixer="short_conv", attention_layers=(1,)),
@@ -457,6 +461,27 @@ def test_global_head_dim_widens_the_full_attention_layers_alone() -> None:
     row = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
     assert row["params_total"] == wide.params.total
     assert row["memory_activations"] == pytest.approx(wide.memory.activations)
+
+
+def test_windowed_layers_with_their_own_kv_heads_and_sinks() -> None:
+    """MiMo-V2-Flash: its sliding layers have twice the KV heads and a sink per head; the
+    full layers neither. Four of six layers are windowed here (global_every=3)."""
+    windowed = BASE | dict(attention_window=16, global_every=3)
+    plain = sp.estimate(sp.Architecture(**windowed), batch=2, seq_len=64, hardware="H100-SXM")
+    mimo = sp.estimate(sp.Architecture(**windowed, window_kv_heads=4, window_sinks=True),
+                       batch=2, seq_len=64, hardware="H100-SXM")
+    assert mimo.params.total - plain.params.total == 4 * (2 * 256 * 2 * 32 + 8)
+    assert mimo.layers.row("attn_softmax", "window_attention")["params"] == 8
+    assert mimo.layers.row("attn_softmax", "attention")["params"] == 0
+    # Four windowed layers cache min(16, 64) positions of 2 more kv heads (keys and
+    # values of 32, 2 bytes, batch 2).
+    extra = 4 * (2 * 16) * 2 * 2 * 32 * 2
+    assert mimo.memory.kv_cache - plain.memory.kv_cache == pytest.approx(extra)
+    grid = sp.Grid(**windowed | dict(n_layers=[3, 6]), window_kv_heads=4, window_sinks=True,
+                   seq_len=64, batch=2, hardware="H100-SXM")
+    row = sp.sweep(grid).to_pandas().query("n_layers == 6").iloc[0]
+    assert row["params_total"] == mimo.params.total
+    assert row["memory_activations"] == pytest.approx(mimo.memory.activations)
 
 
 def test_xielu_mlp_counts_its_scalars_and_elementwise_work() -> None:

@@ -364,6 +364,23 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
                    "norms inside the attention and MLP are modelled for dense MLPs only: "
                    "give n_experts 0");
   }
+  if (a.window_kv_heads != 0 || a.window_sinks) {
+    if (a.attention_window == 0 || is_mla(a)) {
+      return refused(r, a.window_sinks ? "window_sinks" : "window_kv_heads",
+                     a.window_sinks ? 1 : a.window_kv_heads,
+                     "it applies to the windowed layers of standard attention: give "
+                     "attention_window >= 1 and no kv_lora_rank, or leave it unset");
+    }
+    if (!in_range(r, "window_kv_heads", a.window_kv_heads, 0, a.n_heads)) return false;
+    if (a.window_kv_heads > 0 && a.n_heads % a.window_kv_heads != 0) {
+      return refused(r, "window_kv_heads", a.window_kv_heads, "it must divide ", "n_heads",
+                     a.n_heads);
+    }
+    if (a.window_sinks && a.attention_sinks) {
+      return refused(r, "window_sinks", 1,
+                     "attention_sinks already puts sinks on every layer: give one of them");
+    }
+  }
   if (a.global_head_dim > 0 && (a.attention_window == 0 || is_mla(a))) {
     return refused(r, "global_head_dim", a.global_head_dim,
                    "a head width of its own for the full-attention layers needs windowed "

@@ -238,10 +238,15 @@ void add_inference_memory(const Architecture& a, const Workload& w, const ModelC
   const double global_width =
       a.global_head_dim > 0 ? static_cast<double>(a.global_head_dim) / static_cast<double>(a.head_dim)
                             : 1.0;
+  // MiMo-V2-Flash's windowed layers cache window_kv_heads heads: weighted apart too.
+  const double window_heads =
+      a.window_kv_heads > 0
+          ? static_cast<double>(a.window_kv_heads) / static_cast<double>(a.n_kv_heads)
+          : 1.0;
   const double positions =
       static_cast<double>(a.n_mixer_layers - a.n_window_layers - a.n_linear_layers) *
           cached_positions(s, a, false) * global_width +
-      static_cast<double>(a.n_window_layers) * cached_positions(s, a, true);
+      static_cast<double>(a.n_window_layers) * cached_positions(s, a, true) * window_heads;
   const double per_position =
       is_mla(a) ? static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim)
                 : 2 * static_cast<double>(a.n_kv_heads) * f.share.tensor *

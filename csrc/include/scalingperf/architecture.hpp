@@ -98,6 +98,10 @@ struct Architecture {
   /// Head width of the full-attention layers of a model with windowed ones (Gemma 4: 512
   /// on its global layers); 0: head_dim, as every other layer.
   std::int64_t global_head_dim = 0;
+  /// Key/value heads of the windowed layers (MiMo-V2-Flash: twice the full layers'); 0:
+  /// n_kv_heads.
+  std::int64_t window_kv_heads = 0;
+  bool window_sinks = false;  ///< attention sinks on the windowed layers alone (MiMo-V2-Flash)
   std::int64_t linear_heads = 0;      ///< value heads (gated DeltaNet) / heads (Mamba-2)
   std::int64_t linear_head_dim = 0;   ///< value head width / Mamba-2's head width
   std::int64_t linear_key_heads = 0;  ///< key heads / Mamba-2's groups of B and C

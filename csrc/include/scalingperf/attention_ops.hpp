@@ -238,8 +238,9 @@ template <class Visitor>
 }
 
 /// The attention blocks of one section; the full-attention layers of a model with a
-/// global_head_dim (Gemma 4) are costed with that head width (a copy of the model, made
-/// only then, so that sweeps of other models do no extra work).
+/// global_head_dim (Gemma 4) are costed with that head width, the windowed layers of one
+/// with window_kv_heads or window_sinks (MiMo-V2-Flash) with those (a copy of the model,
+/// made only then, so that sweeps of other models do no extra work).
 template <class Visitor>
 [[gnu::always_inline]] inline void visit_attention(const LayerContext& c, Section section,
                                                    std::int64_t count, Visitor& visit) {
@@ -249,6 +250,15 @@ template <class Visitor>
     global.head_dim = c.a.global_head_dim;
     const LayerContext wide(global, c.w);
     visit_attention_block(wide, section, count, visit);
+    return;
+  }
+  if (section == Section::window_attention &&
+      ((c.a.window_kv_heads > 0 && c.a.window_kv_heads != c.a.n_kv_heads) || c.a.window_sinks)) {
+    Architecture local = c.a;
+    if (c.a.window_kv_heads > 0) local.n_kv_heads = c.a.window_kv_heads;
+    local.attention_sinks = local.attention_sinks || c.a.window_sinks;
+    const LayerContext own(local, c.w);
+    visit_attention_block(own, section, count, visit);
     return;
   }
   visit_attention_block(c, section, count, visit);

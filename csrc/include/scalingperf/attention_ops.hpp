@@ -241,24 +241,32 @@ template <class Visitor>
 /// global_head_dim (Gemma 4) are costed with that head width, the windowed layers of one
 /// with window_kv_heads or window_sinks (MiMo-V2-Flash) with those (a copy of the model,
 /// made only then, so that sweeps of other models do no extra work).
+// Out of line: the copy is rare, and inlining the block again for it would bloat every
+// caller's hot path.
+template <class Visitor>
+[[gnu::noinline]] void visit_attention_of(const Architecture& local, const Workload& w,
+                                          Section section, std::int64_t count, Visitor& visit) {
+  const LayerContext own(local, w);
+  visit_attention_block(own, section, count, visit);
+}
+
 template <class Visitor>
 [[gnu::always_inline]] inline void visit_attention(const LayerContext& c, Section section,
                                                    std::int64_t count, Visitor& visit) {
-  if (section == Section::attention && c.a.global_head_dim > 0 &&
-      c.a.global_head_dim != c.a.head_dim) {
-    Architecture global = c.a;
-    global.head_dim = c.a.global_head_dim;
-    const LayerContext wide(global, c.w);
-    visit_attention_block(wide, section, count, visit);
+  const Architecture& a = c.a;
+  if (section == Section::attention && a.global_head_dim > 0 &&
+      a.global_head_dim != a.head_dim) {
+    Architecture global = a;
+    global.head_dim = a.global_head_dim;
+    visit_attention_of(global, c.w, section, count, visit);
     return;
   }
   if (section == Section::window_attention &&
-      ((c.a.window_kv_heads > 0 && c.a.window_kv_heads != c.a.n_kv_heads) || c.a.window_sinks)) {
-    Architecture local = c.a;
-    if (c.a.window_kv_heads > 0) local.n_kv_heads = c.a.window_kv_heads;
-    local.attention_sinks = local.attention_sinks || c.a.window_sinks;
-    const LayerContext own(local, c.w);
-    visit_attention_block(own, section, count, visit);
+      ((a.window_kv_heads > 0 && a.window_kv_heads != a.n_kv_heads) || a.window_sinks)) {
+    Architecture local = a;
+    if (a.window_kv_heads > 0) local.n_kv_heads = a.window_kv_heads;
+    local.attention_sinks = local.attention_sinks || a.window_sinks;
+    visit_attention_of(local, c.w, section, count, visit);
     return;
   }
   visit_attention_block(c, section, count, visit);

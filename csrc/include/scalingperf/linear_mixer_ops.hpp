@@ -98,6 +98,17 @@ template <class Visitor>
   const bool short_conv = a.linear_mixer == LinearMixer::short_conv;
   // LFM2's conv_bias: biases on both projections too.
   const bool projection_bias = short_conv && a.linear_conv_bias;
+  // The output projection (saving its input of `width` channels), a post-norm where the
+  // blocks have one, and the residual add that close every mixer.
+  const auto close = [&](OpCost out, double width) {
+    set_linear(out, tokens, width, d, act, false);
+    out.saved_split = act * tokens * width;  // its input
+    visit(out);
+    if (a.norm_placement != NormPlacement::pre) {
+      visit(c.norm(section, Op::attn_post_norm, count));
+    }
+    visit(c.residual(section, Op::attn_residual, count, a.parallel_block ? 2 : 1));
+  };
 
   if (has_pre_norm(a.norm_placement)) visit(c.norm(section, Op::attn_norm, count));
   OpCost in = matmul(section, Op::linear_in_proj, count,
@@ -128,13 +139,7 @@ template <class Visitor>
                             (projection_bias ? a.d_model : 0),
                         2 * tokens * d * d, projection_bias ? elementwise::bias * tokens * d : 0);
     out.params_split = a.d_model * a.d_model;
-    set_linear(out, tokens, d, d, act, false);
-    out.saved_split = act * tokens * d;  // its input
-    visit(out);
-    if (a.norm_placement != NormPlacement::pre) {
-      visit(c.norm(section, Op::attn_post_norm, count));
-    }
-    visit(c.residual(section, Op::attn_residual, count, a.parallel_block ? 2 : 1));
+    close(out, d);
     return;
   }
   if (a.linear_mixer == LinearMixer::mamba) {
@@ -189,13 +194,7 @@ template <class Visitor>
   OpCost out = matmul(section, Op::linear_out_proj, count, m.value * a.d_model,
                       2 * tokens * value * d);
   out.params_split = out.params;
-  set_linear(out, tokens, value, d, act, false);
-  out.saved_split = act * tokens * value;  // its input
-  visit(out);
-  if (a.norm_placement != NormPlacement::pre) {
-    visit(c.norm(section, Op::attn_post_norm, count));
-  }
-  visit(c.residual(section, Op::attn_residual, count, a.parallel_block ? 2 : 1));
+  close(out, value);
 }
 
 }  // namespace scalingperf

@@ -50,17 +50,14 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   // the whole micro-batch (seq_len / cp is a multiple of the tile in practice).
   const double context = f.share.context;
   out.forward = (s.layers * share + ends) * context;
+  // Backward: twice the forward, and more where flash attention or FP8 casts make it so.
   // A flash-attention backward recomputes the scores from Q and K before its four
   // gradient GEMMs: five s x s GEMMs to the forward's two, 2.5x its work (Dao et al. 2022
   // Algorithm 4; Dao 2023 §3.1.2), and runs them 1.2x slower per FLOP than the forward
   // (Shah et al. 2024, FlashAttention-3, H100 forward vs backward figures, head dim 128,
   // 4k tokens: FA2 368 / 310, cuDNN 609 / 499, FA3 638 / 542 TFLOP/s): 3x its time.
-  constexpr double flash_backward = 2.5 * 1.2;
-  // FP8 casts: backward casts the output gradients, not twice the forward's inputs.
-  out.backward = 2 * out.forward +
-                 ((w.flash_attention ? (flash_backward - 2) * s.attention_core : 0) +
-                  s.cast_backward - 2 * s.cast_forward) *
-                     share * context;
+  // (instance_seconds sums it with the FP8 casts: backward_extra).
+  out.backward = 2 * out.forward + s.backward_extra * share * context;
   const double layers = static_cast<double>(a.n_layers);
   const double device_layers = layers * share;
   // recompute_every: whole layers redone (a layer's mean forward each), their collectives
@@ -199,9 +196,11 @@ struct PipelineTime {
 /// With HSDP (Layout::shard) the ZeRO traffic stays in a sharding group and the groups'
 /// replicas all-reduce each rank's 1 / shard of the gradients (hybrid sharding: Zhao et
 /// al. 2023, "PyTorch FSDP: Experiences on Scaling Fully Sharded Data Parallel").
-double gradient_reduction(const Workload& w, const Layout& l, const LayoutFactors& f,
-                          const Machine& machine, double params, double volume,
-                          double window, double layers) {
+[[gnu::always_inline]] inline double gradient_reduction(const Workload& w, const Layout& l,
+                                                       const LayoutFactors& f,
+                                                       const Machine& machine, double params,
+                                                       double volume, double window,
+                                                       double layers) {
   if (f.dp_ring.size == 1 && f.replica_ring.size == 1) return 0;
   const double gradient_bytes = params * state_bytes(w.dtype, l.optimizer).gradients;
   const double across =
@@ -214,8 +213,10 @@ double gradient_reduction(const Workload& w, const Layout& l, const LayoutFactor
                                              collective_link(machine.network, f.dp_ring.size,
                                                              l.tp)) +
                          across;
-  const double hideable = traffic * (1 - 1 / std::max(1.0, layers));
-  return traffic - machine.efficiency.dp_overlap * std::min(hideable, window);
+  const double overlap = machine.efficiency.dp_overlap;
+  if (overlap == 0) return traffic;  // the default: nothing hidden, no division per row
+  const double hideable = traffic - traffic / std::max(1.0, layers);
+  return traffic - overlap * std::min(hideable, window);
 }
 
 /// One step's times, given the device's parameter states (`states`: a MemoryReport of
@@ -278,17 +279,22 @@ Totals totals_with_recompute(const Workload& w, const ModelCosts& costs, const L
 }  // namespace
 
 InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) {
+  // A flash backward's attention: 2.5x the forward's work at 1.2x its time per FLOP.
+  constexpr double flash_backward = 2.5 * 1.2;
   InstanceSeconds s;
   for (const TimeOp& op : shape) {
     const CastSeconds casts = fp8_casts(op, op.executed_forward, roof);
     const double seconds = forward_seconds(op, op.executed_forward, op.tiling, roof) +
                            casts.forward;
     const auto k = static_cast<int>(op.section);
-    s.cast_forward[k] += casts.forward;
-    s.cast_backward[k] += casts.backward;
+    // FP8 casts: backward casts the output gradients, not twice the forward's inputs.
+    s.backward_extra[k] += casts.backward - 2 * casts.forward;
     s.all[k] += seconds;
     if (op.redone) s.redone[k] += seconds;
-    if (op.attention_core) s.attention_core[k] += seconds;
+    if (op.attention_core) {
+      s.attention_core[k] += seconds;
+      if (shape.flash_attention) s.backward_extra[k] += (flash_backward - 2) * seconds;
+    }
   }
   return s;
 }
@@ -305,8 +311,7 @@ SectionSeconds section_seconds(const InstanceSeconds& s,
     out.layers += instances[k] * s.all[k];
     out.layers_redone += instances[k] * s.redone[k];
     out.attention_core += instances[k] * s.attention_core[k];
-    out.cast_forward += instances[k] * s.cast_forward[k];
-    out.cast_backward += instances[k] * s.cast_backward[k];
+    out.backward_extra += instances[k] * s.backward_extra[k];
   }
   return out;
 }

@@ -112,6 +112,7 @@ struct ModelShape {
   std::array<TimeOp, 64> ops;
   std::size_t size = 0;
   double tokens = 0;
+  bool flash_attention = false;  ///< the workload's: its backward recomputes the scores
   const TimeOp* begin() const { return ops.data(); }
   const TimeOp* end() const { return ops.data() + size; }
 };
@@ -124,6 +125,7 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
   shape.logits = SavedShares{};
   shape.size = 0;
   shape.tokens = static_cast<double>(w.batch) * static_cast<double>(w.seq_len);
+  shape.flash_attention = w.flash_attention;
   for_each_op(a, w, [&](const OpCost& op) {
     InstanceSums& s = shape.sections[static_cast<int>(op.section)];
     s.params += op.params;

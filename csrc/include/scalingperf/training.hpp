@@ -70,14 +70,17 @@ struct SectionSeconds {
   double layers = 0, embedding = 0, head = 0;
   double layers_redone = 0;   ///< the recomputed part of `layers`
   double attention_core = 0;  ///< the attention kernels' part of `layers`
-  /// FP8 casts: their forward part of `layers`, and what backward's casts take.
-  double cast_forward = 0, cast_backward = 0;
+  /// What a backward takes beyond twice the forward (backward_extra).
+  double backward_extra = 0;
 };
 /// Forward seconds of one instance of each section, and their recomputed part.
 struct InstanceSeconds {
   std::array<double, section_count> all{}, redone{};
   std::array<double, section_count> attention_core{};  ///< is_attention_core ops
-  std::array<double, section_count> cast_forward{}, cast_backward{};  ///< fp8_casts
+  /// Beyond twice the forward, per instance: a flash backward's recomputed scores at the
+  /// backward's slower rate, and FP8 training's gradient casts in place of twice its
+  /// input casts. Summed once per model and split, not per sweep row.
+  std::array<double, section_count> backward_extra{};
 };
 InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof);
 /// The sections' seconds for a model with these instances (ModelCosts::instances).

@@ -419,8 +419,10 @@ StepBound step_bound(const Architecture& a, const Workload& w, const ModelCosts&
   // Every stage holds its share of the layers' parameters (the embedding or the head only
   // adds), and whatever the ZeRO stage the gradients take at least one all-reduce.
   const ParamShares& layers = costs.layers.params;
-  const double least_share = std::min(
-      {f.first_share, f.last_share, l.pp > 2 ? f.middle_share : f.first_share});
+  const double least_share =
+      f.uneven
+          ? std::min({f.first_share, f.last_share, l.pp > 2 ? f.middle_share : f.first_share})
+          : f.per_stage;
   const double least_params = (layers.non_expert(f.share) + layers.expert(f.share)) * least_share;
   // The fewest parameters, and the most layers to bucket them by: never above the step.
   const double step =

@@ -63,7 +63,9 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   // recompute_every: whole layers redone (a layer's mean forward each), their collectives
   // again as under full recomputation.
   const double checkpointed = checkpointed_layers(w, device_layers);
-  out.recompute = (s.layers_redone * share + s.layers * checkpointed / layers) * context;
+  out.recompute =
+      (s.layers_redone * share + (checkpointed > 0 ? s.layers * checkpointed / layers : 0)) *
+      context;
 
   // Tensor parallelism: two all-reduces of the residual stream forward and two backward
   // per layer, two more when full recomputation redoes the forward (Shoeybi et al. 2019

@@ -270,3 +270,18 @@ def test_all_to_all_across_nodes_splits_nvlink_and_nic_by_hand():
     inside = sp.estimate(arch, ep=8, **options).time.ep_communication
     once = 7 / 8 * routed * intra + 7 * hw.intra_node_latency
     assert inside == pytest.approx(arch.n_layers * 4 * once, rel=1e-9)
+
+
+def test_a_larger_batch_never_moves_the_step_to_a_lighter_stage():
+    """Hypothesis found it: with tp 2 x pp 2 x dp 8, a larger micro-batch made the last stage
+    the busiest by memory, and its smaller share of the parameters made the gradient
+    reduction and the optimizer step (so the step) shorter. The step's tail now follows the
+    device holding the most states, whichever is busiest by memory."""
+    arch = sp.Architecture(d_model=64, n_layers=2, n_heads=4, d_ff=256, vocab_size=4763,
+                           max_position_embeddings=4096)
+    layout = dict(tp=2, pp=2, dp=8, flash_attention=False, hardware="H100-SXM")
+    small = sp.estimate(arch, batch=3, seq_len=47, **layout)
+    large = sp.estimate(arch, batch=5, seq_len=47, **layout)
+    assert large.time.step >= small.time.step
+    assert large.time.dp_communication == small.time.dp_communication
+    assert large.time.optimizer == small.time.optimizer

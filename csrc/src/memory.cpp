@@ -134,7 +134,8 @@ DeviceMemory device_memory(const States& states, double activations, double in_f
 }  // namespace
 
 MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
-                    const Layout& l, const LayoutFactors& f, const Hardware& hw) {
+                    const Layout& l, const LayoutFactors& f, const Hardware& hw,
+                    MemoryReport* most_states) {
   const DeviceShare& share = f.share;
   const double p = static_cast<double>(l.pp);
   const StageParams params = stage_params(a, costs, l, f);
@@ -189,6 +190,7 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
                 : device_memory(states_of(params.last, params.last_experts), last_saved,
                                 last_saved, std::max(peak_on(f.last_share), logits));
   const DeviceMemory* busiest = (l.pp == 1 || first.per_gpu >= last.per_gpu) ? &first : &last;
+  const States* most = first.states.total() >= last.states.total() ? &first.states : &last.states;
   std::int64_t stage = busiest == &first ? 0 : l.pp - 1;
   DeviceMemory second;
   if (f.uneven && l.pp > 2) {
@@ -200,7 +202,9 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
       busiest = &second;
       stage = 1;
     }
+    if (second.states.total() > most->total()) most = &second.states;
   }
+  if (most_states != nullptr) set_states(*most, *most_states);
   const double per_gpu = busiest->per_gpu;
   // Every field given: no zero-filling first (this runs once per sweep row).
   return MemoryReport{busiest->states.params,

@@ -387,8 +387,9 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
                                  const SectionSeconds& at_layout, bool tp_baseline) {
   const Layout& l = prepared.layout;
   const LayoutFactors& f = prepared.factors;
-  const MemoryReport memory_report = memory(a, w, costs, l, f, machine.hw);
-  const TimeReport time = step_time(a, w, l, f, machine, at_layout, memory_report);
+  MemoryReport most_states;  // the device holding the most states sets the step's tail
+  const MemoryReport memory_report = memory(a, w, costs, l, f, machine.hw, &most_states);
+  const TimeReport time = step_time(a, w, l, f, machine, at_layout, most_states);
   const double layers = static_cast<double>(a.n_layers);
   const Utilisation used = utilisation_terms(w, costs, l, f, machine, layers).at(time.step);
   const TpEfficiency tp =

@@ -58,8 +58,12 @@ double memory_floor(const Workload& work, const ModelCosts& costs, const Layout&
 
 /// Memory per device for training of a resolved architecture, validated workload and
 /// resolved layout (with its layout_factors); the inference fields are left at zero.
+/// With `most_states`, also the params, weights, gradients and optimizer states of the
+/// device holding the most (what the time of a step's reduction and optimizer follows;
+/// the busiest device by memory may hold fewer, and change as the batch grows).
 MemoryReport memory(const Architecture& arch, const Workload& work, const ModelCosts& costs,
-                    const Layout& layout, const LayoutFactors& factors, const Hardware& hw);
+                    const Layout& layout, const LayoutFactors& factors, const Hardware& hw,
+                    MemoryReport* most_states = nullptr);
 /// Fills the inference fields of `memory` (KV cache, weights + cache, largest batch).
 void add_inference_memory(const Architecture& arch, const Workload& work,
                           const ModelCosts& costs, const Layout& layout,

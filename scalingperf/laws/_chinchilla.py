@@ -70,6 +70,25 @@ class _LossFrontier(ScalingLaw):
         return output(self._loss(n, d), shape, C=c)
 
 
+class _Wrapping(_LossFrontier):
+    """A law whose numbers are those of the law it builds (``_law``), under its own name,
+    constants and documentation."""
+
+    _law: ScalingLaw
+
+    def _loss(self, n: F64, d: F64) -> F64:
+        return self._law._loss(n, d)
+
+    def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
+        return self._law._compute_optimal(c)
+
+    def _tokens_for(self, n: F64) -> F64:
+        return self._law._tokens_for(n)
+
+    def _budget_for(self, n: F64) -> F64:
+        return self._law._budget_for(n)
+
+
 class ParametricLaw(_LossFrontier):
     """The parametric loss ``L(N, D) = E + A / N^alpha + B / D^beta`` (Hoffmann et al.
     2022, eq. 2) and its closed-form compute-optimal allocation.
@@ -232,7 +251,7 @@ _APPROACHES: tuple[Literal[1, 2, 3], ...] = (1, 2, 3)
 _CONSTANTS: tuple[Literal["tex", "printed"], ...] = ("tex", "printed")
 
 
-class Chinchilla2022(_LossFrontier):
+class Chinchilla2022(_Wrapping):
     """Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models"
     (arXiv:2203.15556): the three estimates of the compute-optimal allocation.
 
@@ -396,17 +415,6 @@ class Chinchilla2022(_LossFrontier):
         return ParametricLaw(law.E, law.A, law.B, law.alpha, law.beta,
                              fitted_range=self.fitted_range, name=self.name)
 
-    def _loss(self, n: F64, d: F64) -> F64:
-        return self._law._loss(n, d)
-
-    def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
-        return self._law._compute_optimal(c)
-
-    def _tokens_for(self, n: F64) -> F64:
-        return self._law._tokens_for(n)
-
-    def _budget_for(self, n: F64) -> F64:
-        return self._law._budget_for(n)
 
     budget_for = documented(ScalingLaw.budget_for, """
         Training FLOPs for which ``N`` parameters is the compute-optimal size (Table 3's

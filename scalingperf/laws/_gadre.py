@@ -26,7 +26,7 @@ from ._base import (
     ranges,
     within,
 )
-from ._chinchilla import ParametricLaw, _LossFrontier
+from ._chinchilla import ParametricLaw, _LossFrontier, _Wrapping
 from ._compare import register
 
 Dataset = Literal["rpj", "c4", "rw"]
@@ -65,7 +65,7 @@ GADRE_LOSS_RANGE: dict[Dataset, Bounds] = {
     "rpj": (2.768757, 5.387021), "c4": (2.656859, 5.220676), "rw": (2.763351, 5.271892)}
 
 
-class Gadre2024(_LossFrontier):
+class Gadre2024(_Wrapping):
     """Gadre et al. 2024, "Language models scale reliably with over-training and on
     downstream tasks" (arXiv:2403.08540): the C4 eval loss of a model trained with ``C =
     6 N D`` FLOPs at ``M = D / N`` tokens per parameter, and the average downstream top-1
@@ -138,8 +138,9 @@ class Gadre2024(_LossFrontier):
         default = {**GADRE_RANGE, "loss": GADRE_LOSS_RANGE[self.dataset]}
         self.fitted_range = ranges(default, fitted_range, ("N", "D", "loss"))
         scale = 6.0 ** -self.eta
-        self._law = ParametricLaw(self.E, self.a * scale, self.b * scale, 2 * self.eta,
-                                  2 * self.eta, fitted_range={}, name=self.name)
+        self._law: ParametricLaw = ParametricLaw(self.E, self.a * scale, self.b * scale,
+                                                 2 * self.eta, 2 * self.eta, fitted_range={},
+                                                 name=self.name)
         self.E = self._law.E
         self.params_convention = self._law.params_convention
 
@@ -162,17 +163,6 @@ class Gadre2024(_LossFrontier):
         """``M`` of every compute-optimal allocation: ``(b / a)^(1 / (2 eta))``."""
         return math.exp(math.log(self.b / self.a) / (2.0 * self.eta))
 
-    def _loss(self, n: F64, d: F64) -> F64:
-        return self._law._loss(n, d)
-
-    def _compute_optimal(self, c: F64) -> tuple[F64, F64]:
-        return self._law._compute_optimal(c)
-
-    def _tokens_for(self, n: F64) -> F64:
-        return self._law._tokens_for(n)
-
-    def _budget_for(self, n: F64) -> F64:
-        return self._law._budget_for(n)
 
     budget_for = documented(_LossFrontier.budget_for, """
         Training FLOPs for which ``N`` parameters is the compute-optimal size: ``6 M_opt

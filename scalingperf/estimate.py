@@ -10,7 +10,7 @@ from . import _core, _validate
 from ._format import count, duration, gib, si, table
 from ._stages import stage_split
 from .architecture import Architecture
-from .devices import Hardware, get_hardware
+from .devices import _EFFICIENCY_FIELDS, Hardware, get_hardware
 from .layers import OpTable
 
 ParamCounts = _core.ParamCounts
@@ -221,13 +221,16 @@ def estimate(
         msg = f"arch={arch!r} is invalid: it must be a scalingperf.Architecture"
         raise ValueError(msg)
     device = get_hardware(hardware)
-    if tp_overlap is not None or dp_overlap is not None:
-        efficiency = _with_overlaps(_efficiency(efficiency) if efficiency is not None
-                                    else device.default_efficiency, tp_overlap, dp_overlap)
+    changes: dict[str, float] = {}
+    if tp_overlap is not None:
+        changes["tp_overlap"] = _overlap("tp_overlap", tp_overlap)
+    if dp_overlap is not None:
+        changes["dp_overlap"] = _overlap("dp_overlap", dp_overlap)
     if attention_kernel is not None:
-        efficiency = _with_attention(_efficiency(efficiency) if efficiency is not None
-                                     else device.default_efficiency,
-                                     device.attention_efficiency(attention_kernel))
+        changes["attention"] = device.attention_efficiency(attention_kernel)
+    if changes:
+        efficiency = _overridden(_efficiency(efficiency) if efficiency is not None
+                                 else device.default_efficiency, changes)
     args = (arch._core, device._core,
             device.default_efficiency if efficiency is None else efficiency,
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
@@ -250,22 +253,10 @@ def _overlap(field: str, value: Any) -> float:
     return _validate.number(field, value)
 
 
-def _with_overlaps(base: _core.Efficiency, tp_overlap: Any, dp_overlap: Any) -> Efficiency:
-    """``base`` with the overlaps given (None: keep the base's)."""
-    return Efficiency(matmul=base.matmul, attention=base.attention, memory=base.memory,
-                      network=base.network, tile=base.tile,
-                      dp_overlap=base.dp_overlap if dp_overlap is None
-                      else _overlap("dp_overlap", dp_overlap),
-                      tp_overlap=base.tp_overlap if tp_overlap is None
-                      else _overlap("tp_overlap", tp_overlap),
-                      fp8_matmul_ratio=base.fp8_matmul_ratio)
-
-
-def _with_attention(base: _core.Efficiency, attention: float) -> Efficiency:
-    """``base`` with attention's GEMMs at ``attention`` of the 16-bit peak."""
-    return Efficiency(matmul=base.matmul, attention=attention, memory=base.memory,
-                      network=base.network, tile=base.tile, dp_overlap=base.dp_overlap,
-                      tp_overlap=base.tp_overlap, fp8_matmul_ratio=base.fp8_matmul_ratio)
+def _overridden(base: _core.Efficiency, changes: dict[str, float]) -> _core.Efficiency:
+    """``base`` with the fields in ``changes`` replaced (the core checks them)."""
+    return _core.Efficiency(**{name: getattr(base, name) for name in _EFFICIENCY_FIELDS}
+                            | changes)
 
 
 def _efficiency(value: Any) -> _core.Efficiency:

@@ -237,59 +237,105 @@ void decode(const Grid& grid, int level, const std::vector<std::uint32_t>& digit
 }
 }  // namespace
 
-bool model_point(const Grid& grid, const std::vector<std::uint32_t>& digits, Architecture& arch,
-                 std::string* why) {
-  arch = grid.base;
-  double ffn_ratio = 0;
-  std::int64_t gqa_group = 0;
-  decode(grid, 0, digits, [&](AxisKind kind, double value) {
+namespace {
+/// A model point's axis values over the base's. They are decoded and checked before the
+/// base is copied: the copy (the whole Architecture, its layer lists included) cost more
+/// than the checks, and half the points of a shape grid fail them.
+struct ModelAxes {
+  std::int64_t d_model, n_layers, n_heads, head_dim, n_kv_heads, gqa_group, d_ff;
+  double ffn_ratio;
+  FfnKind ffn;
+  std::int64_t n_experts, top_k, n_shared_experts, d_ff_expert, attention_window,
+      global_every, vocab_size;
+
+  explicit ModelAxes(const Architecture& a)
+      : d_model(a.d_model), n_layers(a.n_layers), n_heads(a.n_heads), head_dim(a.head_dim),
+        n_kv_heads(a.n_kv_heads), gqa_group(0), d_ff(a.d_ff), ffn_ratio(0), ffn(a.ffn),
+        n_experts(a.n_experts), top_k(a.top_k), n_shared_experts(a.n_shared_experts),
+        d_ff_expert(a.d_ff_expert), attention_window(a.attention_window),
+        global_every(a.global_every), vocab_size(a.vocab_size) {}
+
+  void set(AxisKind kind, double value) {
     const auto integer = static_cast<std::int64_t>(value);
     switch (kind) {
-      case AxisKind::d_model: arch.d_model = integer; break;
-      case AxisKind::n_layers: arch.n_layers = integer; break;
-      case AxisKind::n_heads: arch.n_heads = integer; break;
-      case AxisKind::head_dim: arch.head_dim = integer; break;
-      case AxisKind::n_kv_heads: arch.n_kv_heads = integer; break;
+      case AxisKind::d_model: d_model = integer; break;
+      case AxisKind::n_layers: n_layers = integer; break;
+      case AxisKind::n_heads: n_heads = integer; break;
+      case AxisKind::head_dim: head_dim = integer; break;
+      case AxisKind::n_kv_heads: n_kv_heads = integer; break;
       case AxisKind::gqa_group: gqa_group = integer; break;
-      case AxisKind::d_ff: arch.d_ff = integer; break;
+      case AxisKind::d_ff: d_ff = integer; break;
       case AxisKind::ffn_ratio: ffn_ratio = value; break;
-      case AxisKind::ffn: arch.ffn = ffn_kinds[integer]; break;
-      case AxisKind::n_experts: arch.n_experts = integer; break;
-      case AxisKind::top_k: arch.top_k = integer; break;
-      case AxisKind::n_shared_experts: arch.n_shared_experts = integer; break;
-      case AxisKind::d_ff_expert: arch.d_ff_expert = integer; break;
-      case AxisKind::attention_window: arch.attention_window = integer; break;
-      case AxisKind::global_every: arch.global_every = integer; break;
-      case AxisKind::vocab_size: arch.vocab_size = integer; break;
+      case AxisKind::ffn: ffn = ffn_kinds[integer]; break;
+      case AxisKind::n_experts: n_experts = integer; break;
+      case AxisKind::top_k: top_k = integer; break;
+      case AxisKind::n_shared_experts: n_shared_experts = integer; break;
+      case AxisKind::d_ff_expert: d_ff_expert = integer; break;
+      case AxisKind::attention_window: attention_window = integer; break;
+      case AxisKind::global_every: global_every = integer; break;
+      case AxisKind::vocab_size: vocab_size = integer; break;
       default: break;
     }
-  });
-  // Derived dimensions; cheap divisibility checks before the core's full validation.
-  if (grid.derive_heads) {
-    if (arch.head_dim <= 0 || arch.d_model % arch.head_dim != 0) {
-      return fail(why, "head_dim does not divide d_model");
+  }
+
+  /// Derived dimensions; cheap divisibility checks before the core's full validation.
+  bool derive(const Grid& grid, std::string* why) {
+    if (grid.derive_heads) {
+      if (head_dim <= 0 || d_model % head_dim != 0) {
+        return fail(why, "head_dim does not divide d_model");
+      }
+      n_heads = d_model / head_dim;
     }
-    arch.n_heads = arch.d_model / arch.head_dim;
+    if (n_heads <= 0 || (head_dim == 0 && d_model % n_heads != 0)) {
+      return fail(why, "n_heads does not divide d_model");
+    }
+    if (gqa_group > 0) {
+      if (n_heads % gqa_group != 0) return fail(why, "gqa_group does not divide n_heads");
+      n_kv_heads = n_heads / gqa_group;
+    }
+    if (n_kv_heads > 0 && n_heads % n_kv_heads != 0) {
+      return fail(why, "n_kv_heads does not divide n_heads");
+    }
+    if (ffn_ratio > 0) {
+      const double multiple = static_cast<double>(grid.ffn_multiple);
+      const double width = std::ceil(ffn_ratio * static_cast<double>(d_model) / multiple) *
+                           multiple;  // in floating point: checked before it is an integer
+      if (width > static_cast<double>(limits::d_ff)) {
+        return fail(why, "ffn_ratio x d_model is above d_ff's limit");
+      }
+      d_ff = static_cast<std::int64_t>(width);
+    }
+    if (n_experts <= 1 && top_k > 1) return fail(why, "top_k > 1 needs experts");
+    if (n_experts > 1 && top_k > n_experts) return fail(why, "top_k > n_experts");
+    return true;
   }
-  if (arch.n_heads <= 0 || (arch.head_dim == 0 && arch.d_model % arch.n_heads != 0)) {
-    return fail(why, "n_heads does not divide d_model");
+
+  void apply(Architecture& a) const {
+    a.d_model = d_model;
+    a.n_layers = n_layers;
+    a.n_heads = n_heads;
+    a.head_dim = head_dim;
+    a.n_kv_heads = n_kv_heads;
+    a.d_ff = d_ff;
+    a.ffn = ffn;
+    a.n_experts = n_experts;
+    a.top_k = top_k;
+    a.n_shared_experts = n_shared_experts;
+    a.d_ff_expert = d_ff_expert;
+    a.attention_window = attention_window;
+    a.global_every = global_every;
+    a.vocab_size = vocab_size;
   }
-  if (gqa_group > 0) {
-    if (arch.n_heads % gqa_group != 0) return fail(why, "gqa_group does not divide n_heads");
-    arch.n_kv_heads = arch.n_heads / gqa_group;
-  }
-  if (arch.n_kv_heads > 0 && arch.n_heads % arch.n_kv_heads != 0) {
-    return fail(why, "n_kv_heads does not divide n_heads");
-  }
-  if (ffn_ratio > 0) {
-    const double multiple = static_cast<double>(grid.ffn_multiple);
-    const double width = std::ceil(ffn_ratio * static_cast<double>(arch.d_model) / multiple) *
-                         multiple;  // in floating point: checked before it is an integer
-    if (width > static_cast<double>(limits::d_ff)) return fail(why, "ffn_ratio x d_model is above d_ff's limit");
-    arch.d_ff = static_cast<std::int64_t>(width);
-  }
-  if (arch.n_experts <= 1 && arch.top_k > 1) return fail(why, "top_k > 1 needs experts");
-  if (arch.n_experts > 1 && arch.top_k > arch.n_experts) return fail(why, "top_k > n_experts");
+};
+}  // namespace
+
+bool model_point(const Grid& grid, const std::vector<std::uint32_t>& digits, Architecture& arch,
+                 std::string* why) {
+  ModelAxes axes(grid.base);
+  decode(grid, 0, digits, [&](AxisKind kind, double value) { axes.set(kind, value); });
+  if (!axes.derive(grid, why)) return false;
+  arch = grid.base;
+  axes.apply(arch);
   return resolve_in_place(arch, why);
 }
 

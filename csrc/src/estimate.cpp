@@ -90,6 +90,7 @@ const char* name_of(Op op) {
     case Op::mlp_residual: return "mlp_residual";
     case Op::moe_norm: return "moe_norm";
     case Op::router: return "router";
+    case Op::token_permute: return "token_permute";
     case Op::routed_experts: return "routed_experts";
     case Op::shared_experts: return "shared_experts";
     case Op::shared_expert_gate: return "shared_expert_gate";

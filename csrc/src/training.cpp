@@ -102,6 +102,15 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     const double once = all_to_all(routed, f.ep_ring, net, expert_tp(l));
     const double moe_share = static_cast<double>(a.n_moe_layers) / layers;
     out.ep = moe_share * (device_layers * (full ? 6 : 4) + checkpointed * 2) * once;
+    // Megatron-Core's all-to-all dispatcher sorts the tokens a rank receives by its local
+    // expert, and back before the combine, when it holds more than one: each a pass of
+    // the permutation's traffic, forward and (as every memory-bound op here) twice
+    // backward.
+    if (a.n_experts > l.ep) {
+      const double sort = 2 * s.token_permute * share * context;
+      out.forward += sort;
+      out.backward += 2 * sort;
+    }
   }
   // Pipeline: the stage's output forward and its gradient backward, split over tp.
   if (l.pp > 1) {
@@ -293,6 +302,7 @@ InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) 
     s.backward_extra[k] += casts.backward - 2 * casts.forward;
     s.all[k] += seconds;
     if (op.redone) s.redone[k] += seconds;
+    if (op.token_permute) s.token_permute[k] += seconds;
     if (op.attention_core) {
       s.attention_core[k] += seconds;
       if (shape.flash_attention) s.backward_extra[k] += (flash_backward - 2) * seconds;
@@ -314,6 +324,7 @@ SectionSeconds section_seconds(const InstanceSeconds& s,
     out.layers_redone += instances[k] * s.redone[k];
     out.attention_core += instances[k] * s.attention_core[k];
     out.backward_extra += instances[k] * s.backward_extra[k];
+    out.token_permute += instances[k] * s.token_permute[k];
   }
   return out;
 }

@@ -76,6 +76,7 @@ struct TimeOp {
   bool attention_core;  ///< Q K^T, softmax or P V: what ring attention overlaps
   Tiling tiling;  ///< how the kernels tile it (device.hpp)
   GemmKind gemm;  ///< which rate it runs at (gemm_kind)
+  bool token_permute;  ///< the MoE permutation, whose traffic expert parallelism repeats
 };
 
 constexpr int section_count = static_cast<int>(Section::head) + 1;
@@ -149,7 +150,8 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
     shape.ops[shape.size++] =
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
                op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone,
-               is_attention_core(op.op), tiling(op, w), gemm_kind(op.op)};
+               is_attention_core(op.op), tiling(op, w), gemm_kind(op.op),
+               op.op == Op::token_permute};
   });
 }
 

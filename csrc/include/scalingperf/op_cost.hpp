@@ -68,6 +68,7 @@ enum class Op : std::uint8_t {
   mlp_residual,
   moe_norm,
   router,
+  token_permute,
   routed_experts,
   shared_experts,
   shared_expert_gate,

@@ -152,6 +152,12 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
                               (hf ? (8 + 4) * tokens * k + 4 * tokens : 0);
     visit(router);
     const double slots = routed_token_slots(a, tokens);
+    // The tokens gathered into expert order, each routed copy a row read and written:
+    // a memory-bound kernel of its own (Megatron-Core's permute; transformers indexes
+    // each expert's tokens). The combine scatters them back (expert_combine).
+    OpCost permute = pointwise(Section::moe, Op::token_permute, moe_layers, 0, 0);
+    permute.bytes = act * 2 * slots * d;
+    visit(permute);
     const std::int64_t expert = detail::ffn_params(a, a.d_ff_expert);
     OpCost routed = matmul(Section::moe, Op::routed_experts, moe_layers,
                            a.n_experts * expert, 2 * matrices * slots * d * fe,

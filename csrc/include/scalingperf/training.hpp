@@ -72,6 +72,7 @@ struct SectionSeconds {
   double attention_core = 0;  ///< the attention kernels' part of `layers`
   /// What a backward takes beyond twice the forward (backward_extra).
   double backward_extra = 0;
+  double token_permute = 0;  ///< the MoE layers' token permutations
 };
 /// Forward seconds of one instance of each section, and their recomputed part.
 struct InstanceSeconds {
@@ -81,6 +82,7 @@ struct InstanceSeconds {
   /// backward's slower rate, and FP8 training's gradient casts in place of twice its
   /// input casts. Summed once per model and split, not per sweep row.
   std::array<double, section_count> backward_extra{};
+  std::array<double, section_count> token_permute{};
 };
 InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof);
 /// The sections' seconds for a model with these instances (ModelCosts::instances).

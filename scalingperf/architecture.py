@@ -411,6 +411,9 @@ class Architecture:
         ``python tools/hf_families_report.py --list`` shows each of transformers' causal-LM
         families against models built from them. A key that may change a count and is not
         understood, or a feature no field expresses, is a ValueError naming it.
+        Multi-token prediction modules (``num_nextn_predict_layers``) are read as
+        ``mtp_layers=0``: transformers builds the model without them (see
+        :func:`scalingperf.hf_config.from_hf_config`).
         """
         from .hf_config import from_hf_config
 

@@ -22,7 +22,7 @@ _FEATURE_INTEGERS = {"global_head_dim": 0, "window_kv_heads": 0, "attention_wind
                      "q_lora_rank": 0, "qk_nope_head_dim": 0, "qk_rope_head_dim": 0,
                      "attention_every": 0, "linear_heads": 0, "linear_head_dim": 0,
                      "linear_key_heads": 0, "linear_key_dim": 0, "linear_conv_kernel": 4,
-                     "activation_saves": 0, "linear_dt_rank": 0}
+                     "activation_saves": 0, "linear_dt_rank": 0, "mtp_layers": 0}
 _FEATURE_FLAGS = {"parallel_block": False, "embedding_norm": False, "lm_head_bias": False,
                   "attention_sinks": False, "attention_output_gate": False,
                   "router_bias": False, "linear_conv_bias": False, "linear_inner_norms": False,
@@ -228,6 +228,21 @@ class Architecture:
     capacity_factor : float
         0 for dropless routing; otherwise each expert computes ``ceil(c k T / E)`` token
         slots, padding included.
+    mtp_layers : int
+        Multi-token prediction modules trained with the model (DeepSeek-AI 2024,
+        DeepSeek-V3 technical report, arXiv:2412.19437, §2.2; DeepSeek-V3 trains with 1),
+        range 0 to 1024. Module ``k`` applies a norm to the previous depth's hidden state
+        and to the shared embedding of the token ``k`` further ahead, projects their
+        concatenation from ``2 d_model`` back to ``d_model`` (no bias), runs one layer of
+        the kind of the model's last layer (its mixer and its FFN block: for DeepSeek-V3
+        an MoE layer with multi-head latent attention; Megatron-Core builds the MTP layer
+        from the decoder's last layer spec), applies a final norm, and reuses the output
+        head for a cross-entropy of its own. Parameters: the layer, the ``2 d_model^2``
+        projection and three norms (embedding and head are shared); its FLOPs, activations
+        and states are on the last pipeline stage, which also keeps a copy of the
+        embedding when it is not the first (as Megatron-Core does). The per-op table shows
+        its ops in section ``"mtp"``. 0: none. :meth:`from_hf_config` reads 0 whatever
+        ``num_nextn_predict_layers`` says: transformers' models do not build the module.
     name : str, optional
         A label, not part of the model.
     """
@@ -295,6 +310,7 @@ class Architecture:
     last_out_bias: bool = False
     sub_norms: bool = False
     attention_head_gate: bool = False
+    mtp_layers: int = 0
     name: str | None = field(default=None, compare=False)
     _core: _core.Architecture = field(init=False, repr=False, compare=False)
     _derived: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -395,6 +411,9 @@ class Architecture:
         ``python tools/hf_families_report.py --list`` shows each of transformers' causal-LM
         families against models built from them. A key that may change a count and is not
         understood, or a feature no field expresses, is a ValueError naming it.
+        Multi-token prediction modules (``num_nextn_predict_layers``) are read as
+        ``mtp_layers=0``: transformers builds the model without them (see
+        :func:`scalingperf.hf_config.from_hf_config`).
         """
         from .hf_config import from_hf_config
 

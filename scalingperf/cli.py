@@ -183,6 +183,9 @@ def _architecture_flags(parser: argparse.ArgumentParser) -> None:
                            dest=f"arch_{name}", help=meaning)
     group.add_argument("--tie-embeddings", action="store_true", default=None,
                        dest="arch_tie_embeddings", help="share the input and output embedding")
+    parser.add_argument("--mtp-layers", type=int, default=None, metavar="N",
+                        help="multi-token prediction modules trained with the model, whatever "
+                             "its source (DeepSeek-V3: --preset deepseek-v3 --mtp-layers 1)")
 
 
 def _flag_architecture(args: argparse.Namespace) -> Architecture | None:
@@ -213,6 +216,8 @@ def _estimate(args: argparse.Namespace) -> int:
         arch = Architecture.from_hf_config(_hf_config(args.hf_config))
     else:
         arch = Architecture.preset(args.preset or DEFAULT_PRESET)
+    if args.mtp_layers is not None:
+        arch = arch.replace(mtp_layers=args.mtp_layers)
     seq_len = args.seq_len if args.seq_len is not None else arch.max_position_embeddings
     report = estimate(
         arch, batch=args.batch, seq_len=seq_len, recompute=args.recompute,

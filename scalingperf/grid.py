@@ -26,7 +26,7 @@ _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm"
                  "linear_key_heads", "linear_key_dim", "linear_conv_kernel", "linear_conv_bias",
                  "activation_saves", "linear_dt_rank", "linear_inner_norms",
                  "attention_gate_bias", "moe_post_norm", "last_out_bias",
-                 "sub_norms", "attention_head_gate")
+                 "sub_norms", "attention_head_gate", "mtp_layers")
 #: Axes in the order the core enumerates them: model, then workload, then layout.
 AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group", "d_ff",
         "ffn_ratio", "ffn", "n_experts", "top_k", "n_shared_experts", "d_ff_expert",
@@ -402,7 +402,8 @@ class Grid:
                      "attention_window", "global_every", "kv_lora_rank", "q_lora_rank",
                      "qk_nope_head_dim", "qk_rope_head_dim", "attention_every", "linear_heads",
                      "linear_head_dim", "linear_key_heads", "linear_key_dim",
-                     "linear_conv_kernel", "activation_saves", "linear_dt_rank"):
+                     "linear_conv_kernel", "activation_saves", "linear_dt_rank",
+                     "mtp_layers"):
             if name in base:
                 base[name] = _validate.integer(name, base[name])
                 if name in AXES and name not in first:

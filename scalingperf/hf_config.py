@@ -67,6 +67,12 @@ def from_hf_config(config: str | PathLike[str] | Mapping[str, Any]) -> Architect
     Llama's naming, with an :class:`UnknownFamilyWarning`, when every key is understood.
     A key that may change a count and is not understood, a family with a feature no
     Architecture field expresses, or a bad value is a ValueError naming it.
+
+    The model read is the one transformers builds from the config, which the golden tests
+    compare against parameter for parameter: multi-token prediction modules
+    (DeepSeek-V3's ``num_nextn_predict_layers``, MiMo's, GLM-4.5's) are not built by
+    transformers (their checkpoint layers are dropped on load), so ``mtp_layers`` is 0.
+    To cost training with them, ``arch.replace(mtp_layers=config["num_nextn_predict_layers"])``.
     """
     data = _load(config)
     model_type = data.get("model_type")

@@ -49,7 +49,10 @@ _UNWRITTEN: dict[str, Any] = {
     "activation_saves": 0, "attention_gate_bias": False, "linear_inner_norms": False,
     "moe_post_norm": False, "last_out_bias": False, "sub_norms": False,
     "attention_head_gate": False, "ffn_layers": (),
-    "global_head_dim": 0, "window_kv_heads": 0, "window_sinks": False}
+    "global_head_dim": 0, "window_kv_heads": 0, "window_sinks": False,
+    # DeepSeek-V3's key is num_nextn_predict_layers, in no family written here (and
+    # from_hf_config reads it as 0: transformers does not build the module).
+    "mtp_layers": 0}
 
 
 def _expressible(arch: Architecture, family: str) -> None:

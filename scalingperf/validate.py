@@ -2,7 +2,9 @@
 
 The runs are package data, one file per source (``data/validation/<source>.json``), each
 record with its architecture, device, layout, number format, the measured quantity as the
-source printed it, how the source counts FLOPs, and where it comes from. :func:`validate`
+source printed it, how the source counts FLOPs, and where it comes from. A record's
+``model`` is a preset name, a dict of Architecture fields, or a dict naming a ``preset``
+and the fields the run changes (``{"preset": "deepseek-v3", "mtp_layers": 1}``). :func:`validate`
 estimates every record that the model can express with the default :class:`Efficiency`,
 converts the predicted step time into the measured quantity the way the source counts it,
 and reports signed and absolute relative errors; records it cannot express (uneven
@@ -370,11 +372,22 @@ def _check_source(name: str) -> str:
 
 
 def _architecture(spec: Any) -> Architecture:
+    """A record's ``model``: a preset name; a dict of Architecture fields; or a dict naming
+    a ``preset`` with fields that override it (``{"preset": "deepseek-v3",
+    "mtp_layers": 1}``: the published shape trained with what the run adds)."""
     if isinstance(spec, str):
         return Architecture.preset(spec)
     if isinstance(spec, Mapping):
-        return Architecture(**spec)
-    msg = f"model={spec!r} is invalid: a preset name or a dict of Architecture fields"
+        if "preset" not in spec:
+            return Architecture(**spec)
+        fields = dict(spec)
+        name = fields.pop("preset")
+        if not isinstance(name, str):
+            msg = f"preset={name!r} is invalid: it must be a preset name"
+            raise ValueError(msg)
+        return Architecture.preset(name).replace(**fields)
+    msg = (f"model={spec!r} is invalid: a preset name, a dict of Architecture fields, or a "
+           "dict with a preset and the fields it overrides")
     raise ValueError(msg)
 
 

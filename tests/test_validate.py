@@ -5,6 +5,7 @@ source's measured quantity, and the interfaces."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -94,17 +95,19 @@ def test_every_record_predicts_or_says_why(result):
 
 def test_coverage_of_the_data(result):
     """Sources, device generations, dense and MoE, BF16, FP8 and NVFP4 are all there; what
-    the model cannot express (DeepSeek-V3's multi-token prediction) is listed with its
-    reason; runs with context parallelism, uneven pipeline stages, NVFP4 and a hybrid of
-    linear and full attention are predicted."""
+    the model cannot express is listed with its reason; runs with context parallelism,
+    uneven pipeline stages, NVFP4, a hybrid of linear and full attention and DeepSeek-V3's
+    multi-token prediction (MXFP8, uneven stages from the recipe's layout) are predicted."""
     assert len({row.source for row in result.rows}) >= 5
     devices = {row.hardware for row in result.rows}
     assert {"A100-SXM4-80GB", "H100-SXM", "B200", "GB200"} <= devices
     assert {row.dtype for row in result.rows} >= {"bf16", "fp16", "fp8"}
     assert any(row.model.startswith("Qwen3") for row in result.predicted)  # an MoE, predicted
-    reasons = " ".join(row.reason or "" for row in result.not_expressible)
-    assert "multi-token prediction" in reasons
-    assert {row.dtype for row in result.not_expressible} <= {"mxfp8"}
+    assert all(row.reason for row in result.not_expressible)
+    deepseek = [row for row in result.rows if row.model == "DeepSeek-V3"]
+    assert len(deepseek) == 4
+    assert all(row.error is not None for row in deepseek)
+    assert {row.dtype for row in deepseek} == {"mxfp8"}
     by_id = {row.id: row for row in result.predicted}
     assert "megatron-bridge-26.04.01-llama-3.1-405b-dgx-gb200-nvfp4" in by_id
     assert "moe-modelzoo-qwen3-next-80b-h100" in by_id
@@ -260,7 +263,13 @@ def test_sources_filter_and_unknown_source():
 def test_str_and_dict(result):
     text = str(result)
     assert "mean |err|" in text
-    assert "not expressible because" in text
+    # A run the model cannot express is listed with its reason.
+    refused = dataclasses.replace(result.rows[0], id="refused-run", predicted=None, error=None,
+                                  reason="a feature not modelled")
+    listed = str(ValidationResult([*result.rows, refused]))
+    assert "not expressible because" in listed
+    assert "refused-run" in listed
+    assert "a feature not modelled" in listed
     assert "narayanan2021-t1-1.7b" in text
     data = json.loads(json.dumps(result.to_dict()))
     assert len(data["rows"]) == len(result.rows)

@@ -34,7 +34,8 @@ void bind_architecture(py::module_& m) {
                        bool attention_gate_bias, bool moe_post_norm,
                        bool last_out_bias, bool sub_norms, bool attention_head_gate,
                        std::vector<std::int64_t> ffn_layers, std::int64_t global_head_dim,
-                       std::int64_t window_kv_heads, bool window_sinks) {
+                       std::int64_t window_kv_heads, bool window_sinks,
+                       std::int64_t mtp_layers) {
              sp::Architecture a;
              a.d_model = d_model;
              a.n_layers = n_layers;
@@ -99,6 +100,7 @@ void bind_architecture(py::module_& m) {
              a.global_head_dim = global_head_dim;
              a.window_kv_heads = window_kv_heads;
              a.window_sinks = window_sinks;
+             a.mtp_layers = mtp_layers;
              return a;
            }),
            py::kw_only(), py::arg("d_model"), py::arg("n_layers"), py::arg("n_heads"),
@@ -134,7 +136,7 @@ void bind_architecture(py::module_& m) {
            py::arg("sub_norms") = false, py::arg("attention_head_gate") = false,
            py::arg("ffn_layers") = std::vector<std::int64_t>{},
            py::arg("global_head_dim") = 0, py::arg("window_kv_heads") = 0,
-           py::arg("window_sinks") = false)
+           py::arg("window_sinks") = false, py::arg("mtp_layers") = 0)
       .def("resolved", &sp::resolve,
            "A copy with derived fields filled in; raises ValueError for an invalid field.")
       .def_readonly("d_model", &sp::Architecture::d_model)
@@ -207,5 +209,6 @@ void bind_architecture(py::module_& m) {
       .def_readonly("global_head_dim", &sp::Architecture::global_head_dim)
       .def_readonly("window_kv_heads", &sp::Architecture::window_kv_heads)
       .def_readonly("window_sinks", &sp::Architecture::window_sinks)
+      .def_readonly("mtp_layers", &sp::Architecture::mtp_layers)
       .def_readonly("n_linear_layers", &sp::Architecture::n_linear_layers);
 }

@@ -238,8 +238,29 @@ double parameters_bound(const Architecture& a) {
                          static_cast<double>(a.n_shared_experts) * ffn(a.d_ff_shared) + d;
   const double layer = attention + latent + linear + ffn(a.d_ff) + experts + 12 * d;
   const auto v = static_cast<double>(a.vocab_size);
-  return static_cast<double>(a.n_layers) * layer + (2 * d + 1) * v +
+  // Each MTP module: a layer, its projection (2 d x d) and three norms.
+  const auto mtp = static_cast<double>(a.mtp_layers);
+  return static_cast<double>(a.n_layers) * layer + mtp * (layer + 2 * d * d + 6 * d) +
+         (2 * d + 1) * v +
          static_cast<double>(a.max_position_embeddings) * d + 6 * d;
+}
+
+/// What layer `layer` is: its mixer and its FFN block, as the counts of resolve see them.
+LayerKind layer_kind(const Architecture& a, std::int64_t layer) {
+  LayerKind kind;
+  const bool ffn_only = layer_is_ffn_only(a, layer);
+  if (ffn_only) {
+    kind.mixer = MixerKind::none;
+  } else if (!layer_has_attention(a, layer)) {
+    kind.mixer = MixerKind::linear;
+  } else if (a.attention_window > 0 && !layer_is_global(a, layer)) {
+    kind.mixer = MixerKind::window_attention;
+  }
+  const bool has_ffn = a.ffn != FfnKind::none && (a.ffn_layers.empty() || ffn_only);
+  kind.ffn = !has_ffn                                          ? FfnBlock::none
+             : a.n_experts > 1 && layer_is_moe(a, layer) ? FfnBlock::moe
+                                                         : FfnBlock::dense;
+  return kind;
 }
 
 /// The window and which layers are global; counts the windowed layers.
@@ -408,6 +429,9 @@ bool check_and_derive(Architecture& a, detail::Refusal* r) {
       a.n_moe_layers += has_ffn && layer_is_moe(a, layer) ? 1 : 0;
     }
   }
+
+  if (!in_range(r, "mtp_layers", a.mtp_layers, 0, limits::mtp_layers)) return false;
+  a.mtp_kind = a.mtp_layers > 0 ? layer_kind(a, a.n_layers - 1) : LayerKind{};
 
   // Summed in floating point, so that an absurd shape is refused before any 64-bit
   // parameter total could wrap around. A sweep resolves every point: the exact sum over

@@ -16,8 +16,9 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
     // Full recomputation drops everything a layer saves but its input, the checkpoint
     // (memory.cpp counts it per layer). That tensor is what the layer's first op reads
     // (attn_norm, unless the norms come after), so its row carries it: the table then sums
-    // to memory.activations in every mode.
-    if (work.recompute == Recompute::full && is_layer_input(arch, op.op)) {
+    // to memory.activations in every mode. An MTP module keeps its two inputs, on the rows
+    // of their norms.
+    if (work.recompute == Recompute::full && keeps_checkpoint(arch, op)) {
       saved = checkpoint_bytes(arch, work) * roof.share.sequence * roof.share.context;
     }
     // Context parallelism gives each rank 1 / cp of the op (see stage_times).
@@ -40,6 +41,7 @@ const char* name_of(Section section) {
     case Section::mlp: return "mlp";
     case Section::moe: return "moe";
     case Section::head: return "head";
+    case Section::mtp: return "mtp";
   }
   return "?";
 }
@@ -99,6 +101,9 @@ const char* name_of(Op op) {
     case Op::final_norm: return "final_norm";
     case Op::lm_head: return "lm_head";
     case Op::cross_entropy: return "cross_entropy";
+    case Op::mtp_embedding_norm: return "mtp_embedding_norm";
+    case Op::mtp_hidden_norm: return "mtp_hidden_norm";
+    case Op::mtp_proj: return "mtp_proj";
   }
   return "?";
 }

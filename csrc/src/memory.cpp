@@ -33,20 +33,25 @@ struct StageParams {
 
 StageParams stage_params(const Architecture& a, const ModelCosts& costs, const Layout& l,
                          const LayoutFactors& f) {
-  // The embedding on the first stage, the head on the last (with its own copy of a tied
-  // embedding when they differ: Shoeybi et al. 2019 §3).
+  // The embedding on the first stage, the head and the MTP modules on the last (with its
+  // own copy of a tied embedding when they differ: Shoeybi et al. 2019 §3; and of the
+  // embedding the MTP modules read: Megatron-Core builds it on every stage with MTP).
   const DeviceShare& share = f.share;
   const double layers = costs.layers.params.non_expert(share);
   const double experts = costs.layers.params.expert(share);
   const double embedding = costs.embedding.params.non_expert(share);
   const double head = costs.head.params.non_expert(share);
-  StageParams s{layers * f.first_share + embedding, layers * f.last_share + head,
+  const double mtp = costs.mtp.params.non_expert(share);
+  const double mtp_experts = costs.mtp.params.expert(share);
+  StageParams s{layers * f.first_share + embedding, layers * f.last_share + head + mtp,
                 layers * f.middle_share,            experts * f.first_share,
-                experts * f.last_share,             experts * f.middle_share};
+                experts * f.last_share + mtp_experts, experts * f.middle_share};
   if (l.pp == 1) {
-    s.first += head;
+    s.first += head + mtp;
+    s.first_experts += mtp_experts;
     s.last = s.first;
-  } else if (a.tie_embeddings) {
+    s.last_experts = s.first_experts;
+  } else if (a.tie_embeddings || a.mtp_layers > 0) {
     s.last += static_cast<double>(a.vocab_size * a.d_model) * share.tensor;
   }
   return s;
@@ -100,7 +105,7 @@ MemoryReport parameter_memory(const Architecture& a, const Workload& w, const Mo
   const StageParams s = stage_params(a, costs, l, f);
   const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
   MemoryReport m;
-  if (!f.uneven) {
+  if (!f.uneven && a.mtp_layers == 0) {  // the first or the last: the same experts
     set_states(states(std::max(s.first, s.last), s.first_experts, per_param, l, f.per_replica,
                       f.per_expert_replica),
                m);
@@ -167,7 +172,11 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   };
   const double logits = costs.logits.on(share);
   const double embedding_saved = costs.embedding.saved.on(share);
-  const double head_saved = costs.head.saved.on(share);
+  // The MTP modules with the head; full recomputation keeps each module's two inputs.
+  const double head_saved =
+      costs.head.saved.on(share) + costs.mtp.saved.on(share) +
+      (w.recompute == Recompute::full ? 2 * static_cast<double>(a.mtp_layers) * checkpoint
+                                      : 0);
 
   // The first stage against the last (and, uneven, the second): states, activations in
   // flight and the transient peak (on the last stage, the logits' gradient).

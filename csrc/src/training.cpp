@@ -35,13 +35,15 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
 }
 
 /// Compute and communication of one micro-batch on a device holding `share` of the
-/// layers and `ends` forward seconds of the embedding and / or the head (`has_ends`).
+/// layers and `ends` forward seconds of the embedding and / or the head (`has_ends`),
+/// and the MTP modules when `with_mtp` (the last stage's).
 [[gnu::always_inline]] inline StageTimes device_times(const Architecture& a, const Workload& w,
                                                       const Layout& l, const LayoutFactors& f,
                                                       const Network& net,
                                                       const SectionSeconds& s,
                                                       double tp_exposed, double share,
-                                                      double ends, bool has_ends) {
+                                                      double ends, bool has_ends,
+                                                      bool with_mtp) {
   const bool full = w.recompute == Recompute::full;
   StageTimes out;
   // Backward costs twice the forward for matmuls (two GEMMs of the same shape) and, by the
@@ -49,7 +51,10 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   // every op's work (causal attention load-balanced); tile quantisation stays that of
   // the whole micro-batch (seq_len / cp is a multiple of the tile in practice).
   const double context = f.share.context;
-  out.forward = (s.layers * share + ends) * context;
+  // MTP modules on this device (their seconds are all the modules' together).
+  const double modules = with_mtp ? static_cast<double>(a.mtp_layers) : 0;
+  const bool mtp = modules > 0;
+  out.forward = (s.layers * share + ends + (mtp ? s.mtp : 0)) * context;
   // Backward: twice the forward, and more where flash attention or FP8 casts make it so.
   // A flash-attention backward recomputes the scores from Q and K before its four
   // gradient GEMMs: five s x s GEMMs to the forward's two, 2.5x its work (Dao et al. 2022
@@ -57,15 +62,18 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   // (Shah et al. 2024, FlashAttention-3, H100 forward vs backward figures, head dim 128,
   // 4k tokens: FA2 368 / 310, cuDNN 609 / 499, FA3 638 / 542 TFLOP/s): 3x its time.
   // (instance_seconds sums it with the FP8 casts: backward_extra).
-  out.backward = 2 * out.forward + s.backward_extra * share * context;
+  out.backward =
+      2 * out.forward + (s.backward_extra * share + (mtp ? s.mtp_backward_extra : 0)) * context;
   const double layers = static_cast<double>(a.n_layers);
   const double device_layers = layers * share;
   // recompute_every: whole layers redone (a layer's mean forward each), their collectives
   // again as under full recomputation.
   const double checkpointed = checkpointed_layers(w, device_layers);
-  out.recompute =
-      (s.layers_redone * share + (checkpointed > 0 ? s.layers * checkpointed / layers : 0)) *
-      context;
+  out.recompute = (s.layers_redone * share +
+                   (checkpointed > 0 ? s.layers * checkpointed / layers : 0) +
+                   (mtp ? s.mtp_redone : 0)) *
+                  context;
+  const bool mtp_moe = mtp && a.mtp_kind.ffn == FfnBlock::moe;
 
   // Tensor parallelism: two all-reduces of the residual stream forward and two backward
   // per layer, two more when full recomputation redoes the forward (Shoeybi et al. 2019
@@ -81,7 +89,7 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     // ranks reduces over its etp group the etp / tp of the tokens that group holds (none
     // for etp = 1: sequence-parallel tokens go to the experts as they are): an
     // assumption of this model, as is every MoE layer costing the same.
-    double ffn = 1;
+    double ffn = 1, moe_ffn = 1;  // an MoE block's collectives over a dense one's
     const std::int64_t etp = expert_tp(l);
     if (etp != l.tp && a.n_moe_layers > 0) {
       const double moe = static_cast<double>(a.n_moe_layers) / layers;
@@ -89,11 +97,17 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
           etp > 1 ? all_reduce(stream * static_cast<double>(etp) / static_cast<double>(l.tp),
                                ring(etp), collective_link(net, etp, 1))
                   : 0;
-      ffn = 1 - moe + moe * expert_once / once;
+      moe_ffn = expert_once / once;
+      ffn = 1 - moe + moe * moe_ffn;
     }
     const double per_layer = ((full ? 3 : 2) * device_layers + checkpointed) * (1 + ffn);
+    // An MTP module: its layer's collectives, and one each for its pass of the
+    // vocabulary-parallel embedding, the gather of its projection's output (Megatron-Core
+    // gathers it before the layer) and its pass of the head.
+    const double mtp_collectives =
+        mtp ? modules * ((full ? 3 : 2) * (1 + (mtp_moe ? moe_ffn : 1)) + 3) : 0;
     // The share efficiency.tp_overlap hides behind the GEMMs is not on the critical path.
-    out.tp = tp_exposed * (per_layer * once + (has_ends ? once : 0));
+    out.tp = tp_exposed * ((per_layer + mtp_collectives) * once + (has_ends ? once : 0));
   }
   // Expert parallelism: dispatch and combine all-to-alls forward and backward (and again
   // when recomputed) per MoE layer, k copies of each token.
@@ -101,11 +115,13 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     const double routed = stream * static_cast<double>(a.top_k) * f.share.sequence;
     const double once = all_to_all(routed, f.ep_ring, net, expert_tp(l));
     const double moe_share = static_cast<double>(a.n_moe_layers) / layers;
-    out.ep = moe_share * (device_layers * (full ? 6 : 4) + checkpointed * 2) * once;
+    out.ep = (moe_share * (device_layers * (full ? 6 : 4) + checkpointed * 2) +
+              (mtp_moe ? modules * (full ? 6 : 4) : 0)) *
+             once;
     // Megatron-Core's all-to-all dispatcher sorts the tokens a rank receives by its local
     // expert, and back before the combine, when it holds more than one: each a pass of
     // the permutation's traffic, forward and (as every memory-bound op here) twice
-    // backward.
+    // backward. (An MTP module's MoE layer is left out: one layer of many.)
     if (a.n_experts > l.ep) {
       const double sort = 2 * s.token_permute * share * context;
       out.forward += sort;
@@ -128,6 +144,13 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     const double forward =
         ring_attention_exposed(l, link_for(net, l.cp, l.tp), attention, kv);
     out.cp = ((w.recompute == Recompute::none ? 3 : 4) * device_layers + checkpointed) * forward;
+    const bool mtp_attention = mtp && (a.mtp_kind.mixer == MixerKind::attention ||
+                                       a.mtp_kind.mixer == MixerKind::window_attention);
+    if (mtp_attention) {
+      const double module_forward = ring_attention_exposed(
+          l, link_for(net, l.cp, l.tp), s.mtp_attention_core / modules * context, kv);
+      out.cp += (w.recompute == Recompute::none ? 3 : 4) * modules * module_forward;
+    }
   }
   return out;
 }
@@ -136,37 +159,38 @@ double total(const StageTimes& t) {
   return t.forward + t.backward + t.recompute + t.tp + t.ep + t.pp + t.cp;
 }
 
-/// Uneven stages: the slowest of the first, the last and a device between. Out of line:
-/// sweeps of even layouts keep their hot path small.
+/// Uneven stages, or even ones whose last also holds MTP modules: the slowest of the
+/// first, the last and a device between. Out of line: sweeps of even layouts keep their
+/// hot path small.
 [[gnu::noinline]] StageTimes uneven_stage_times(const Architecture& a, const Workload& w,
                                                 const Layout& l, const LayoutFactors& f,
                                                 const Network& net, const SectionSeconds& s,
                                                 double tp_exposed) {
   StageTimes slowest =
-      device_times(a, w, l, f, net, s, tp_exposed, f.first_share, s.embedding, true);
+      device_times(a, w, l, f, net, s, tp_exposed, f.first_share, s.embedding, true, false);
   const StageTimes last =
-      device_times(a, w, l, f, net, s, tp_exposed, f.last_share, s.head, true);
+      device_times(a, w, l, f, net, s, tp_exposed, f.last_share, s.head, true, true);
   if (total(last) > total(slowest)) slowest = last;
   if (l.pp > 2) {
     const StageTimes middle =
-        device_times(a, w, l, f, net, s, tp_exposed, f.middle_share, 0, false);
+        device_times(a, w, l, f, net, s, tp_exposed, f.middle_share, 0, false, false);
     if (total(middle) > total(slowest)) slowest = middle;
   }
   return slowest;
 }
 
 /// One micro-batch on the slowest device. Even stages: the first holds the embedding, the
-/// last the head, both the same layers.
+/// last the head, both the same layers (and the last the MTP modules: then each apart).
 [[gnu::always_inline]] inline StageTimes stage_times(const Architecture& a, const Workload& w,
                                                      const Layout& l, const LayoutFactors& f,
                                                      const Network& net,
                                                      const SectionSeconds& s,
                                                      double tp_exposed) {
-  if (f.uneven) [[unlikely]] {
+  if (f.uneven || (a.mtp_layers > 0 && l.pp > 1)) [[unlikely]] {
     return uneven_stage_times(a, w, l, f, net, s, tp_exposed);
   }
   const double ends = l.pp == 1 ? s.embedding + s.head : std::max(s.embedding, s.head);
-  return device_times(a, w, l, f, net, s, tp_exposed, f.per_stage, ends, true);
+  return device_times(a, w, l, f, net, s, tp_exposed, f.per_stage, ends, true, l.pp == 1);
 }
 
 /// The part of a step that does not depend on memory: m micro-batches of the slowest stage
@@ -325,6 +349,13 @@ SectionSeconds section_seconds(const InstanceSeconds& s,
     out.attention_core += instances[k] * s.attention_core[k];
     out.backward_extra += instances[k] * s.backward_extra[k];
     out.token_permute += instances[k] * s.token_permute[k];
+  }
+  constexpr int mtp = static_cast<int>(Section::mtp);
+  if (instances[mtp] > 0) {
+    out.mtp = instances[mtp] * s.all[mtp];
+    out.mtp_redone = instances[mtp] * s.redone[mtp];
+    out.mtp_attention_core = instances[mtp] * s.attention_core[mtp];
+    out.mtp_backward_extra = instances[mtp] * s.backward_extra[mtp];
   }
   return out;
 }

@@ -355,7 +355,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
       if (evaluate && workload_ok) {
         ShapeEntry* kept = reuse.entry(digits, g);
         shape = kept != nullptr ? kept : &own;
-        if (kept == nullptr || !shape->ready) {
+        // An MTP module copies the last layer's kind, which the depth may change.
+        if (kept == nullptr || !shape->ready || shape->shape.mtp_kind != arch.mtp_kind) {
           model_shape(arch, work, shape->shape);
           shape->at_tp1 = instance_seconds(
               shape->shape, roofline(work, single_device_tensor(g.layout), hw, e));

@@ -42,6 +42,20 @@ enum class WindowKind : std::uint8_t { sliding, chunked };
 /// gated short convolution (Liquid AI; transformers' Lfm2ShortConv: no recurrence).
 enum class LinearMixer : std::uint8_t { none, gated_deltanet, mamba2, mamba, short_conv };
 
+/// The token mixer of one layer: full attention, windowed attention, the hybrid's linear
+/// mixer, or none (an FFN block alone, ffn_layers).
+enum class MixerKind : std::uint8_t { attention, window_attention, linear, none };
+/// The channel mixer of one layer: a dense FFN, routed experts, or none (ffn "none", or a
+/// mixer alone next to ffn_layers' blocks).
+enum class FfnBlock : std::uint8_t { dense, moe, none };
+/// What one layer is, as the op list builds it.
+struct LayerKind {
+  MixerKind mixer = MixerKind::attention;
+  FfnBlock ffn = FfnBlock::dense;
+  bool operator==(const LayerKind& o) const { return mixer == o.mixer && ffn == o.ffn; }
+  bool operator!=(const LayerKind& o) const { return !(*this == o); }
+};
+
 /// True when a layer has norms before its sub-layers (pre and sandwich).
 constexpr bool has_pre_norm(NormPlacement placement) {
   return placement == NormPlacement::pre || placement == NormPlacement::sandwich;
@@ -131,12 +145,22 @@ struct Architecture {
   std::int64_t first_dense_layers = 0;  ///< ... and i >= first_dense_layers ...
   std::vector<std::int64_t> dense_layers;  ///< ... and i is not listed here.
   double capacity_factor = 0.0;  ///< 0: dropless routing (every token reaches top_k experts)
+  /// Multi-token prediction modules (DeepSeek-AI 2024, DeepSeek-V3 §2.2; D = 1 in
+  /// DeepSeek-V3): module k norms the previous depth's hidden state and the shared
+  /// embedding of the token k ahead, projects their concatenation (2 d_model -> d_model,
+  /// no bias), runs one layer of the kind of the model's last layer (as Megatron-Core's
+  /// MTP block takes the decoder's last layer spec), norms it and reuses the output head
+  /// for a loss of its own. On the last pipeline stage. 0: none.
+  std::int64_t mtp_layers = 0;
   // Derived by resolve.
   std::int64_t n_moe_layers = 0;
   std::int64_t n_window_layers = 0;  ///< layers with windowed (sliding or chunked) attention
   std::int64_t n_linear_layers = 0;  ///< layers with the linear mixer instead of attention
   std::int64_t n_mixer_layers = 0;  ///< layers with a mixer (all but ffn_layers' blocks)
   std::int64_t n_ffn_layers = 0;    ///< layers with an FFN (all, or ffn_layers' blocks)
+  /// The kind of layer each MTP module runs: that of the last layer (n_layers - 1). Set
+  /// only with mtp_layers > 0 (a default LayerKind otherwise).
+  LayerKind mtp_kind{};
 };
 
 /// Fills the derived fields and checks every field; throws std::invalid_argument naming
@@ -178,6 +202,7 @@ constexpr std::int64_t vocab_size = std::int64_t{1} << 24;
 constexpr std::int64_t max_position_embeddings = std::int64_t{1} << 24;
 constexpr std::int64_t n_experts = std::int64_t{1} << 16;
 constexpr std::int64_t n_shared_experts = std::int64_t{1} << 10;
+constexpr std::int64_t mtp_layers = std::int64_t{1} << 10;
 constexpr double capacity_factor = 1024.0;
 /// 10^15 parameters: a thousand times today's largest models, and exact in a double.
 constexpr double total_params = 1e15;

@@ -132,8 +132,11 @@ inline double executed_backward(const OpCost& op, const Workload& w) {
 enum class GemmKind : std::uint8_t { weight, attention, other };
 
 constexpr GemmKind gemm_kind(Op op) {
+  // An MTP module's projection runs in the FP8 context of its layer (Megatron-Core's
+  // MultiTokenPredictionLayer wraps it in one).
   if (op == Op::qkv_proj || op == Op::out_proj || op == Op::mlp_up || op == Op::mlp_gate ||
-      op == Op::mlp_down || op == Op::routed_experts || op == Op::shared_experts) {
+      op == Op::mlp_down || op == Op::routed_experts || op == Op::shared_experts ||
+      op == Op::mtp_proj) {
     return GemmKind::weight;
   }
   if (op == Op::attn_scores || op == Op::attn_values) return GemmKind::attention;

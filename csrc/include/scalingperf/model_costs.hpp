@@ -79,18 +79,19 @@ struct TimeOp {
   bool token_permute;  ///< the MoE permutation, whose traffic expert parallelism repeats
 };
 
-constexpr int section_count = static_cast<int>(Section::head) + 1;
+constexpr int section_count = static_cast<int>(Section::mtp) + 1;
 
 /// Instances of each section in a model: one embedding and one head, the attention
-/// blocks of full and of windowed attention, the linear mixers of a hybrid, and the dense
-/// and the routed FFN layers.
+/// blocks of full and of windowed attention, the linear mixers of a hybrid, the dense
+/// and the routed FFN layers, and the multi-token prediction modules.
 inline std::array<double, section_count> section_instances(const Architecture& a) {
   const auto mixers = static_cast<double>(a.n_mixer_layers);
   const auto ffns = static_cast<double>(a.n_ffn_layers);
   const auto moe = static_cast<double>(a.n_moe_layers);
   const auto windowed = static_cast<double>(a.n_window_layers);
   const auto linear = static_cast<double>(a.n_linear_layers);
-  return {1, mixers - windowed - linear, windowed, linear, ffns - moe, moe, 1};
+  return {1, mixers - windowed - linear, windowed, linear, ffns - moe, moe, 1,
+          static_cast<double>(a.mtp_layers)};
 }
 
 /// The sums of one instance of a section (every op of a section has the same count).
@@ -109,11 +110,15 @@ struct InstanceSums {
 /// counts instances (section_instances). A sweep over depths reuses one shape.
 struct ModelShape {
   std::array<InstanceSums, section_count> sections;
-  SavedShares logits;  ///< the loss's saved float32 logits
-  std::array<TimeOp, 64> ops;
+  SavedShares logits;  ///< the main loss's saved float32 logits
+  /// At most: 3 embedding, 2 x 12 attention, 10 linear mixer, 9 MLP, 9 MoE and 5 head
+  /// ops, and an MTP module's 7 with one mixer and one FFN block.
+  std::array<TimeOp, 96> ops;
   std::size_t size = 0;
   double tokens = 0;
   bool flash_attention = false;  ///< the workload's: its backward recomputes the scores
+  /// The layer kind the MTP modules ran (it follows the last layer, so the depth).
+  LayerKind mtp_kind{};
   const TimeOp* begin() const { return ops.data(); }
   const TimeOp* end() const { return ops.data() + size; }
 };
@@ -127,6 +132,7 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
   shape.size = 0;
   shape.tokens = static_cast<double>(w.batch) * static_cast<double>(w.seq_len);
   shape.flash_attention = w.flash_attention;
+  shape.mtp_kind = a.mtp_kind;
   for_each_op(a, w, [&](const OpCost& op) {
     InstanceSums& s = shape.sections[static_cast<int>(op.section)];
     s.params += op.params;
@@ -143,7 +149,7 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
     s.sums.params.add(op, 1);
     s.sums.working_set.add(op, 1);
     if (!saves_dropped(op, w.recompute)) s.sums.saved.add(op, 1);
-    if (op.op == Op::cross_entropy) shape.logits.add(op, 1);
+    if (op.op == Op::cross_entropy && op.section == Section::head) shape.logits.add(op, 1);
     s.executed_model += executed_forward(op, w) + executed_backward(op, w);
     if (redone) s.executed_recompute += executed_forward(op, w);
     s.executed_forward += executed_forward(op, w);
@@ -166,6 +172,7 @@ inline ModelShape model_shape(const Architecture& a, const Workload& w) {
 struct ModelCosts {
   Totals totals;
   SectionSums embedding, layers, head;
+  SectionSums mtp;  ///< all the MTP modules (on the last pipeline stage)
   SavedShares logits;
   double executed_model = 0;      ///< matmul FLOPs the kernels run forward and backward
   double executed_recompute = 0;  ///< ... and again for recomputation
@@ -220,11 +227,15 @@ inline void model_costs(const ModelShape& shape, const Architecture& a, ModelCos
     c.executed_model += n * s.executed_model;
     c.executed_recompute += n * s.executed_recompute;
     const auto section = static_cast<Section>(k);
-    if (section != Section::embedding && section != Section::head) {
+    const bool ends = section == Section::embedding || section == Section::head;
+    if (!ends && section != Section::mtp) {
       c.layers_forward += n * s.forward;
       c.executed_layers_forward += n * s.executed_forward;
     }
-    (section == Section::embedding ? c.embedding : section == Section::head ? c.head : c.layers)
+    (section == Section::embedding ? c.embedding
+     : section == Section::head    ? c.head
+     : section == Section::mtp     ? c.mtp
+                                   : c.layers)
         .add_scaled(s.sums, n);
   }
   c.logits = shape.logits;

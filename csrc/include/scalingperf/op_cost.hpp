@@ -21,8 +21,11 @@ namespace scalingperf {
 /// Layers with windowed (sliding or chunked) attention are a section of their own
 /// (`window_attention`), and so are a hybrid's layers with a linear mixer instead of
 /// attention (`linear_mixer`), so that each is costed once and counted apart.
+/// The multi-token prediction modules (Architecture::mtp_layers) are a section of their
+/// own (`mtp`), after the head: their layer's ops, projection, norms and second pass of
+/// the output head, costed once and counted per module, on the last pipeline stage.
 enum class Section : std::uint8_t {
-  embedding, attention, window_attention, linear_mixer, mlp, moe, head
+  embedding, attention, window_attention, linear_mixer, mlp, moe, head, mtp
 };
 /// Matmuls are the FLOPs of the model; elementwise ops are reported apart.
 enum class OpKind : std::uint8_t { matmul, elementwise };
@@ -77,6 +80,9 @@ enum class Op : std::uint8_t {
   final_norm,
   lm_head,
   cross_entropy,
+  mtp_embedding_norm,
+  mtp_hidden_norm,
+  mtp_proj,
 };
 
 const char* name_of(Section section);
@@ -160,9 +166,15 @@ struct OpCost {
 
 namespace detail {
 
+/// Whether an op of this section is in a layer, whose forward full recomputation redoes
+/// (an MTP module's own ops are: their head and loss opt out, see for_each_op).
+constexpr bool in_layer_section(Section section) {
+  return section != Section::embedding && section != Section::head;
+}
+
 inline OpCost matmul(Section section, Op op, std::int64_t count, std::int64_t params,
                      double forward, double elementwise_forward = 0) {
-  const bool in_layer = section != Section::embedding && section != Section::head;
+  const bool in_layer = in_layer_section(section);
   return OpCost{section, op, OpKind::matmul, count, params, params, false,
                 forward, forward, 2 * forward, 2 * forward, elementwise_forward,
                 elementwise::backward * elementwise_forward, in_layer, false};
@@ -170,7 +182,7 @@ inline OpCost matmul(Section section, Op op, std::int64_t count, std::int64_t pa
 
 inline OpCost pointwise(Section section, Op op, std::int64_t count, std::int64_t params,
                         double elementwise_forward) {
-  const bool in_layer = section != Section::embedding && section != Section::head;
+  const bool in_layer = in_layer_section(section);
   return OpCost{section, op, OpKind::elementwise, count, params, params, false,
                 0, 0, 0, 0, elementwise_forward,
                 elementwise::backward * elementwise_forward, in_layer, false};

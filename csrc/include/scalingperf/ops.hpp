@@ -67,155 +67,160 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   }
   if (a.embedding_norm) visit(norm(Section::embedding, Op::embedding_norm, 1));
 
-  // Attention: the layers of full attention, then those with a window. A section is
-  // visited when the pattern gives it layers at some depth, even if none at this one:
-  // a sweep keeps one shape for every depth (model_costs.hpp).
-  const bool attention = a.linear_mixer == LinearMixer::none || a.attention_every > 0 ||
-                         !a.attention_layers.empty();
-  if (attention &&
-      (a.attention_window == 0 || a.global_every > 0 || !a.global_layers.empty())) {
-    visit_attention(ctx, Section::attention,
-                    mixer_layers - a.n_window_layers - a.n_linear_layers, visit);
-  }
-  if (attention && a.attention_window > 0) {
-    visit_attention(ctx, Section::window_attention, a.n_window_layers, visit);
-  }
-  if (a.linear_mixer != LinearMixer::none) visit_linear_mixer(ctx, a.n_linear_layers, visit);
-
-  // Dense feed-forward layers.
-  if (a.ffn != FfnKind::none &&
-      (dense_layers > 0 || a.moe_every > 1 || a.first_dense_layers > 0)) {
-    const double f = static_cast<double>(a.d_ff);
-    const std::int64_t bias_f = a.mlp_bias ? a.d_ff : 0;
-    const double bias_f_flops = a.mlp_bias ? elementwise::bias * tokens * f : 0;
-    if (pre_norm) visit(norm(Section::mlp, Op::mlp_norm, dense_layers));
-    OpCost up = matmul(Section::mlp, Op::mlp_up, dense_layers, a.d_model * a.d_ff + bias_f,
-                       2 * tokens * d * f, bias_f_flops);
-    up.params_split = up.params;
-    set_linear(up, tokens, d, f, act, true);
-    up.saved_replicated = act * stream;  // its input (shared with the gate)
-    visit(up);
-    if (is_gated(a.ffn)) {
-      OpCost gate = matmul(Section::mlp, Op::mlp_gate, dense_layers,
-                           a.d_model * a.d_ff + bias_f, 2 * tokens * d * f, bias_f_flops);
-      gate.params_split = gate.params;
-      set_linear(gate, tokens, d, f, act, true);
-      visit(gate);
+  // The layers' ops, section by section (an MTP module runs those of its layer's kind
+  // again, below): `emit` receives them.
+  const auto visit_layers = [&](auto&& emit) {
+    // Attention: the layers of full attention, then those with a window. A section is
+    // visited when the pattern gives it layers at some depth, even if none at this one:
+    // a sweep keeps one shape for every depth (model_costs.hpp).
+    const bool attention = a.linear_mixer == LinearMixer::none || a.attention_every > 0 ||
+                           !a.attention_layers.empty();
+    if (attention &&
+        (a.attention_window == 0 || a.global_every > 0 || !a.global_layers.empty())) {
+      visit_attention(ctx, Section::attention,
+                      mixer_layers - a.n_window_layers - a.n_linear_layers, emit);
     }
-    // xIELU learns two scalars per MLP (alpha_p, alpha_n; beta and eps are buffers).
-    OpCost activation = pointwise(Section::mlp, Op::mlp_act, dense_layers,
-                                  a.ffn == FfnKind::xielu ? 2 : 0,
-                                  detail::activation_flops(a.ffn) * tokens * f);
-    activation.split = Split::tensor;
-    // Reads the up (and gate) output, writes the down projection's input.
-    activation.bytes = act * tokens * f * (is_gated(a.ffn) ? 3 : 2);
-    // The activation's input; gated: both the gate and the up output.
-    activation.saved_split =
-        act * tokens * f * detail::activation_saves(a.ffn, hf, a.activation_saves);
-    visit(activation);
-    // BitNet's ffn_sub_norm: a norm over the hidden before the down projection.
-    if (a.sub_norms) visit(ctx.inner_norm(Section::mlp, Op::mlp_sub_norm, dense_layers, f));
-    OpCost down = matmul(Section::mlp, Op::mlp_down, dense_layers,
-                         a.d_ff * a.d_model + (a.mlp_bias ? a.d_model : 0), 2 * tokens * f * d,
-                         a.mlp_bias ? elementwise::bias * tokens * d : 0);
-    down.params_split = a.d_ff * a.d_model;
-    set_linear(down, tokens, f, d, act, false);
-    down.saved_split = act * tokens * f;  // its input
-    visit(down);
-    if (post_norm) visit(norm(Section::mlp, Op::mlp_post_norm, dense_layers));
-    if (own_residual) visit(residual(Section::mlp, Op::mlp_residual, dense_layers));
-  }
+    if (attention && a.attention_window > 0) {
+      visit_attention(ctx, Section::window_attention, a.n_window_layers, emit);
+    }
+    if (a.linear_mixer != LinearMixer::none) visit_linear_mixer(ctx, a.n_linear_layers, emit);
 
-  // Mixture-of-experts layers. Experts are divided over the expert-parallel ranks and
-  // each expert's matrices over the tensor-parallel ranks.
-  if (a.n_experts > 1) {
-    const double experts = static_cast<double>(a.n_experts);
-    const double k = static_cast<double>(a.top_k);
-    const double fe = static_cast<double>(a.d_ff_expert);
-    const double matrices = static_cast<double>(detail::ffn_matrices(a.ffn));
-    const double act_saves = detail::activation_saves(a.ffn, hf, a.activation_saves);
-    if (pre_norm) visit(norm(Section::moe, Op::moe_norm, moe_layers));
-    // A bias per expert on the logits (GPT-OSS). DeepSeek-V3's per-expert bias for the
-    // top-k choice is set by a balancing rule, not trained (DeepSeek-V3 §2.1.2): no
-    // parameter, as in transformers (a buffer).
-    const std::int64_t router_biases = a.router_bias ? a.n_experts : 0;
-    OpCost router = matmul(Section::moe, Op::router, moe_layers,
-                           a.d_model * a.n_experts + router_biases,
-                           2 * tokens * d * experts,
-                           elementwise::router_softmax * tokens * experts);
-    router.gemm_m = tokens;
-    router.gemm_n = experts;
-    router.bytes = act * (stream + d * experts + tokens * experts);
-    // Its input, and the float32 routing probabilities; transformers also keeps the int64
-    // top-k indices and, renormalising the top-k weights, a float32 copy and their sum.
-    router.saved_replicated = act * stream + 4 * tokens * experts +
-                              (hf ? (8 + 4) * tokens * k + 4 * tokens : 0);
-    visit(router);
-    const double slots = routed_token_slots(a, tokens);
-    // The tokens gathered into expert order, each routed copy a row read and written:
-    // a memory-bound kernel of its own (Megatron-Core's permute; transformers indexes
-    // each expert's tokens). The combine scatters them back (expert_combine).
-    OpCost permute = pointwise(Section::moe, Op::token_permute, moe_layers, 0, 0);
-    permute.bytes = act * 2 * slots * d;
-    visit(permute);
-    const std::int64_t expert = detail::ffn_params(a, a.d_ff_expert);
-    OpCost routed = matmul(Section::moe, Op::routed_experts, moe_layers,
-                           a.n_experts * expert, 2 * matrices * slots * d * fe,
-                           slots * detail::ffn_elementwise_per_token(a, a.d_ff_expert));
-    routed.active_params = a.top_k * expert;
-    routed.params_experts = routed.params;
-    routed.split = Split::tensor;
-    routed.gemm_m = slots / experts;
-    routed.gemm_n = fe;
-    routed.split_n = true;
-    // Per rank: its experts' weights, the routed tokens in and out, the hidden in and out.
-    routed.bytes = act * (experts * matrices * d * fe + slots * fe * (matrices + 1));
-    routed.bytes_unsplit = act * 2 * slots * d;
-    // The permuted tokens (whole on every tensor-parallel rank), the activation's
-    // input(s) and the down projection's input.
-    routed.saved_unsplit = act * slots * d;
-    routed.saved_split = act * slots * fe * (act_saves + 1);
-    // transformers' eager experts: int64 token indices, the float32 routing weight and
-    // the expert's output, per routed token.
-    if (hf) routed.saved_unsplit += slots * (16 + 4 + act * d);
-    visit(routed);
-    if (a.n_shared_experts > 0) {
-      const double shared = static_cast<double>(a.n_shared_experts);
-      const double fs = static_cast<double>(a.d_ff_shared);
-      OpCost shared_op = matmul(Section::moe, Op::shared_experts, moe_layers,
-                                a.n_shared_experts * detail::ffn_params(a, a.d_ff_shared),
-                                2 * matrices * shared * tokens * d * fs,
-                                shared * tokens * detail::ffn_elementwise_per_token(a, a.d_ff_shared));
-      shared_op.params_split = shared_op.params;
-      shared_op.split = Split::tensor;
-      shared_op.gemm_m = tokens;
-      shared_op.gemm_n = fs;
-      shared_op.split_n = true;
-      shared_op.bytes = act * shared * (matrices * d * fs + tokens * fs * (matrices + 1));
-      shared_op.bytes_unsplit = act * 2 * stream;
-      shared_op.saved_split = act * shared * tokens * fs * (act_saves + 1);
-      // Its output, kept for the gate's product.
-      if (a.shared_expert_gate) shared_op.saved_unsplit = act * stream;
-      visit(shared_op);
-      if (a.shared_expert_gate) {
-        OpCost gate = matmul(Section::moe, Op::shared_expert_gate, moe_layers, a.d_model,
-                             2 * tokens * d, tokens * (elementwise::sigmoid + d));
-        gate.gemm_m = tokens;
-        gate.gemm_n = 1;
-        gate.bytes = act * (stream + d + tokens);
-        gate.saved_replicated = act * tokens;  // the sigmoid's output
-        visit(gate);
+    // Dense feed-forward layers.
+    if (a.ffn != FfnKind::none &&
+        (dense_layers > 0 || a.moe_every > 1 || a.first_dense_layers > 0)) {
+      const double f = static_cast<double>(a.d_ff);
+      const std::int64_t bias_f = a.mlp_bias ? a.d_ff : 0;
+      const double bias_f_flops = a.mlp_bias ? elementwise::bias * tokens * f : 0;
+      if (pre_norm) emit(norm(Section::mlp, Op::mlp_norm, dense_layers));
+      OpCost up = matmul(Section::mlp, Op::mlp_up, dense_layers, a.d_model * a.d_ff + bias_f,
+                         2 * tokens * d * f, bias_f_flops);
+      up.params_split = up.params;
+      set_linear(up, tokens, d, f, act, true);
+      up.saved_replicated = act * stream;  // its input (shared with the gate)
+      emit(up);
+      if (is_gated(a.ffn)) {
+        OpCost gate = matmul(Section::mlp, Op::mlp_gate, dense_layers,
+                             a.d_model * a.d_ff + bias_f, 2 * tokens * d * f, bias_f_flops);
+        gate.params_split = gate.params;
+        set_linear(gate, tokens, d, f, act, true);
+        emit(gate);
       }
+      // xIELU learns two scalars per MLP (alpha_p, alpha_n; beta and eps are buffers).
+      OpCost activation = pointwise(Section::mlp, Op::mlp_act, dense_layers,
+                                    a.ffn == FfnKind::xielu ? 2 : 0,
+                                    detail::activation_flops(a.ffn) * tokens * f);
+      activation.split = Split::tensor;
+      // Reads the up (and gate) output, writes the down projection's input.
+      activation.bytes = act * tokens * f * (is_gated(a.ffn) ? 3 : 2);
+      // The activation's input; gated: both the gate and the up output.
+      activation.saved_split =
+          act * tokens * f * detail::activation_saves(a.ffn, hf, a.activation_saves);
+      emit(activation);
+      // BitNet's ffn_sub_norm: a norm over the hidden before the down projection.
+      if (a.sub_norms) emit(ctx.inner_norm(Section::mlp, Op::mlp_sub_norm, dense_layers, f));
+      OpCost down = matmul(Section::mlp, Op::mlp_down, dense_layers,
+                           a.d_ff * a.d_model + (a.mlp_bias ? a.d_model : 0), 2 * tokens * f * d,
+                           a.mlp_bias ? elementwise::bias * tokens * d : 0);
+      down.params_split = a.d_ff * a.d_model;
+      set_linear(down, tokens, f, d, act, false);
+      down.saved_split = act * tokens * f;  // its input
+      emit(down);
+      if (post_norm) emit(norm(Section::mlp, Op::mlp_post_norm, dense_layers));
+      if (own_residual) emit(residual(Section::mlp, Op::mlp_residual, dense_layers));
     }
-    OpCost combine = pointwise(Section::moe, Op::expert_combine, moe_layers, 0,
-                               elementwise::expert_combine * k * tokens * d);
-    combine.bytes = act * (slots * d + stream);
-    combine.saved_unsplit = act * slots * d;  // expert outputs, for the weights' gradient
-    visit(combine);
-    // A.X-K1 norms only its MoE blocks' output (moe_post_norm).
-    if (post_norm || a.moe_post_norm) visit(norm(Section::moe, Op::mlp_post_norm, moe_layers));
-    if (own_residual) visit(residual(Section::moe, Op::moe_residual, moe_layers));
-  }
+
+    // Mixture-of-experts layers. Experts are divided over the expert-parallel ranks and
+    // each expert's matrices over the tensor-parallel ranks.
+    if (a.n_experts > 1) {
+      const double experts = static_cast<double>(a.n_experts);
+      const double k = static_cast<double>(a.top_k);
+      const double fe = static_cast<double>(a.d_ff_expert);
+      const double matrices = static_cast<double>(detail::ffn_matrices(a.ffn));
+      const double act_saves = detail::activation_saves(a.ffn, hf, a.activation_saves);
+      if (pre_norm) emit(norm(Section::moe, Op::moe_norm, moe_layers));
+      // A bias per expert on the logits (GPT-OSS). DeepSeek-V3's per-expert bias for the
+      // top-k choice is set by a balancing rule, not trained (DeepSeek-V3 §2.1.2): no
+      // parameter, as in transformers (a buffer).
+      const std::int64_t router_biases = a.router_bias ? a.n_experts : 0;
+      OpCost router = matmul(Section::moe, Op::router, moe_layers,
+                             a.d_model * a.n_experts + router_biases,
+                             2 * tokens * d * experts,
+                             elementwise::router_softmax * tokens * experts);
+      router.gemm_m = tokens;
+      router.gemm_n = experts;
+      router.bytes = act * (stream + d * experts + tokens * experts);
+      // Its input, and the float32 routing probabilities; transformers also keeps the int64
+      // top-k indices and, renormalising the top-k weights, a float32 copy and their sum.
+      router.saved_replicated = act * stream + 4 * tokens * experts +
+                                (hf ? (8 + 4) * tokens * k + 4 * tokens : 0);
+      emit(router);
+      const double slots = routed_token_slots(a, tokens);
+      // The tokens gathered into expert order, each routed copy a row read and written:
+      // a memory-bound kernel of its own (Megatron-Core's permute; transformers indexes
+      // each expert's tokens). The combine scatters them back (expert_combine).
+      OpCost permute = pointwise(Section::moe, Op::token_permute, moe_layers, 0, 0);
+      permute.bytes = act * 2 * slots * d;
+      emit(permute);
+      const std::int64_t expert = detail::ffn_params(a, a.d_ff_expert);
+      OpCost routed = matmul(Section::moe, Op::routed_experts, moe_layers,
+                             a.n_experts * expert, 2 * matrices * slots * d * fe,
+                             slots * detail::ffn_elementwise_per_token(a, a.d_ff_expert));
+      routed.active_params = a.top_k * expert;
+      routed.params_experts = routed.params;
+      routed.split = Split::tensor;
+      routed.gemm_m = slots / experts;
+      routed.gemm_n = fe;
+      routed.split_n = true;
+      // Per rank: its experts' weights, the routed tokens in and out, the hidden in and out.
+      routed.bytes = act * (experts * matrices * d * fe + slots * fe * (matrices + 1));
+      routed.bytes_unsplit = act * 2 * slots * d;
+      // The permuted tokens (whole on every tensor-parallel rank), the activation's
+      // input(s) and the down projection's input.
+      routed.saved_unsplit = act * slots * d;
+      routed.saved_split = act * slots * fe * (act_saves + 1);
+      // transformers' eager experts: int64 token indices, the float32 routing weight and
+      // the expert's output, per routed token.
+      if (hf) routed.saved_unsplit += slots * (16 + 4 + act * d);
+      emit(routed);
+      if (a.n_shared_experts > 0) {
+        const double shared = static_cast<double>(a.n_shared_experts);
+        const double fs = static_cast<double>(a.d_ff_shared);
+        OpCost shared_op = matmul(Section::moe, Op::shared_experts, moe_layers,
+                                  a.n_shared_experts * detail::ffn_params(a, a.d_ff_shared),
+                                  2 * matrices * shared * tokens * d * fs,
+                                  shared * tokens * detail::ffn_elementwise_per_token(a, a.d_ff_shared));
+        shared_op.params_split = shared_op.params;
+        shared_op.split = Split::tensor;
+        shared_op.gemm_m = tokens;
+        shared_op.gemm_n = fs;
+        shared_op.split_n = true;
+        shared_op.bytes = act * shared * (matrices * d * fs + tokens * fs * (matrices + 1));
+        shared_op.bytes_unsplit = act * 2 * stream;
+        shared_op.saved_split = act * shared * tokens * fs * (act_saves + 1);
+        // Its output, kept for the gate's product.
+        if (a.shared_expert_gate) shared_op.saved_unsplit = act * stream;
+        emit(shared_op);
+        if (a.shared_expert_gate) {
+          OpCost gate = matmul(Section::moe, Op::shared_expert_gate, moe_layers, a.d_model,
+                               2 * tokens * d, tokens * (elementwise::sigmoid + d));
+          gate.gemm_m = tokens;
+          gate.gemm_n = 1;
+          gate.bytes = act * (stream + d + tokens);
+          gate.saved_replicated = act * tokens;  // the sigmoid's output
+          emit(gate);
+        }
+      }
+      OpCost combine = pointwise(Section::moe, Op::expert_combine, moe_layers, 0,
+                                 elementwise::expert_combine * k * tokens * d);
+      combine.bytes = act * (slots * d + stream);
+      combine.saved_unsplit = act * slots * d;  // expert outputs, for the weights' gradient
+      emit(combine);
+      // A.X-K1 norms only its MoE blocks' output (moe_post_norm).
+      if (post_norm || a.moe_post_norm) emit(norm(Section::moe, Op::mlp_post_norm, moe_layers));
+      if (own_residual) emit(residual(Section::moe, Op::moe_residual, moe_layers));
+    }
+  };
+  visit_layers(visit);
 
   // GPT-NeoX Japanese: a bias of d_model on the last layer's attention output, added
   // before its residual; replicated over tp, as a row-parallel layer's bias. Costed with
@@ -251,6 +256,54 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
   loss.saved_split = 4 * tokens * v;
   if (hf) loss.saved_unsplit = 8 * tokens;
   visit(loss);
+
+  // Multi-token prediction (DeepSeek-AI 2024, DeepSeek-V3 §2.2, eqs. 21-25), each module
+  // on the last pipeline stage: the shared embedding of the tokens one further ahead, a
+  // norm on it and on the previous depth's hidden state, their concatenation projected
+  // back to d_model (M_k, no bias), one layer of the last layer's kind, a norm, and the
+  // shared output head with a cross-entropy of its own. Embedding and head add work, not
+  // parameters. Full recomputation redoes the module from its two inputs (Megatron-Core
+  // checkpoints the projection, the layer and the norm; its head and loss are outside).
+  if (a.mtp_layers > 0) {
+    const std::int64_t n = a.mtp_layers;
+    const auto module_op = [&](OpCost op, bool recomputed) {
+      op.section = Section::mtp;
+      op.count = n;
+      op.recomputed_full = recomputed;
+      visit(op);
+    };
+    OpCost embed = token;
+    embed.params = embed.active_params = embed.params_split = 0;
+    embed.embedding = false;
+    embed.saved_unsplit = 0;  // the rotary tables and ids the main embedding holds
+    module_op(embed, false);
+    module_op(norm(Section::mtp, Op::mtp_embedding_norm, n), true);
+    module_op(norm(Section::mtp, Op::mtp_hidden_norm, n), true);
+    OpCost proj = matmul(Section::mtp, Op::mtp_proj, n, 2 * a.d_model * a.d_model,
+                         2 * tokens * (2 * d) * d);
+    proj.params_split = proj.params;
+    set_linear(proj, tokens, 2 * d, d, act, true);
+    proj.saved_replicated = 2 * act * stream;  // its input, the concatenation
+    module_op(proj, true);
+    const MixerKind mixer = a.mtp_kind.mixer;
+    const Section mixer_section = mixer == MixerKind::attention          ? Section::attention
+                                  : mixer == MixerKind::window_attention ? Section::window_attention
+                                  : mixer == MixerKind::linear           ? Section::linear_mixer
+                                                                         : Section::embedding;
+    const Section ffn_section = a.mtp_kind.ffn == FfnBlock::dense ? Section::mlp
+                                : a.mtp_kind.ffn == FfnBlock::moe ? Section::moe
+                                                                  : Section::embedding;
+    // (Section::embedding: none; no op of the layers' walk is in it.)
+    visit_layers([&](const OpCost& op) {
+      if (op.section == mixer_section || op.section == ffn_section) module_op(op, true);
+    });
+    module_op(norm(Section::mtp, Op::final_norm, n), true);
+    OpCost shared_head = head;
+    shared_head.params = shared_head.active_params = shared_head.params_split = 0;
+    shared_head.embedding = false;
+    module_op(shared_head, false);
+    module_op(loss, false);
+  }
 }
 
 /// Whether an op is the first of its layer, whose input is the layer's input (the
@@ -260,6 +313,15 @@ inline bool is_layer_input(const Architecture& a, Op op) {
   if (has_pre_norm(a.norm_placement)) return op == Op::attn_norm;
   return op == Op::linear_in_proj ||
          op == (is_mla(a) && a.q_lora_rank > 0 ? Op::mla_q_down : Op::qkv_proj);
+}
+
+/// Whether an op keeps the input that full recomputation restarts from: a layer's first
+/// op (is_layer_input), or an MTP module's two norms (its hidden state and embedding).
+inline bool keeps_checkpoint(const Architecture& a, const OpCost& op) {
+  if (op.section == Section::mtp) {
+    return op.op == Op::mtp_embedding_norm || op.op == Op::mtp_hidden_norm;
+  }
+  return is_layer_input(a, op.op);
 }
 
 /// Bytes a layer keeps under full recomputation: its input (Korthikanti et al. 2022

@@ -73,6 +73,8 @@ struct SectionSeconds {
   /// What a backward takes beyond twice the forward (backward_extra).
   double backward_extra = 0;
   double token_permute = 0;  ///< the MoE layers' token permutations
+  /// The same four of all the MTP modules (on the last pipeline stage).
+  double mtp = 0, mtp_redone = 0, mtp_attention_core = 0, mtp_backward_extra = 0;
 };
 /// Forward seconds of one instance of each section, and their recomputed part.
 struct InstanceSeconds {

@@ -449,6 +449,7 @@ def estimate(
     recompute_every: int | None,
     etp: int | None,
     shard: int | None,
+    ep_dispatcher: str,
     /,
 ) -> TrainingReport: ...
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
@@ -493,6 +494,7 @@ class Grid:
         recompute_every: int = 0,
         etp: int = 0,
         shard: int = 0,
+        ep_dispatcher: str = "all_to_all",
     ) -> None: ...
     @property
     def size(self) -> int: ...

@@ -80,7 +80,7 @@ _TIME_FIELDS = ("forward", "backward", "recompute", "tp_communication", "ep_comm
 _RATIOS = ("mfu", "hfu", "tp_efficiency", "tp_gemm_efficiency", "tp_communication_efficiency",
            "pipeline_bubble")
 _FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel")
-_TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer")
+_TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer", "ep_dispatcher")
 
 
 def estimate(
@@ -112,6 +112,7 @@ def estimate(
     recompute_every: int | None = None,
     etp: int | None = None,
     shard: int | None = None,
+    ep_dispatcher: str = "all_to_all",
 ) -> Report:
     """Parameters, FLOPs, memory per device and step time of training ``arch``.
 
@@ -160,6 +161,14 @@ def estimate(
         Megatron's distributed optimizer instances). The ZeRO collectives stay in a
         sharding group; the ``dp x cp / shard`` replicas all-reduce each rank's
         ``1 / shard`` of the gradients across groups. None (the default): all ``dp x cp``.
+    ep_dispatcher : {"all_to_all", "deepep"}
+        How expert parallelism moves tokens to their experts and back. "all_to_all"
+        (the default): NCCL's all-to-all (Megatron-Core's ``alltoall`` dispatcher), every
+        routed copy of a token sent to its expert's rank. "deepep": DeepEP's (or NVIDIA's
+        Hybrid-EP's) kernels (Megatron-Core's ``flex`` dispatcher), which send a token
+        over the network once per other node holding one of its experts and forward it
+        there over NVLink; with balanced routing a token reaches ``(N - 1) (1 - C(E -
+        E/N, k) / C(E, k))`` other nodes of the ``N`` its expert group spans.
     optimizer : {"adamw", "adamw-bf16", "sgd"}
         Whose states are counted: mixed-precision AdamW (2 + 2 + 12 bytes per parameter
         in 16-bit), AdamW with 16-bit states and no master copy, SGD with momentum.
@@ -235,7 +244,7 @@ def estimate(
             device.default_efficiency if efficiency is None else efficiency,
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
             dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer, cp,
-            stage_split(layers_per_stage, pp), recompute_every, etp, shard)
+            stage_split(layers_per_stage, pp), recompute_every, etp, shard, ep_dispatcher)
     try:
         return Report(arch, device, args, _core.estimate(*args))
     except TypeError:
@@ -271,7 +280,7 @@ def _efficiency(value: Any) -> _core.Efficiency:
 _OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "dropout",
                  "implementation", "tp", "pp", "dp", "ep", "zero", "microbatches",
                  "interleave", "sequence_parallel", "optimizer", "cp", "layers_per_stage",
-                 "recompute_every", "etp", "shard")
+                 "recompute_every", "etp", "shard", "ep_dispatcher")
 
 
 def _converted(values: tuple[Any, ...]) -> list[Any]:

@@ -55,7 +55,7 @@ _OPTIONS = dict(dtype="bf16", flash_attention=True, dropout=False, implementatio
                 n_gpus=0, global_batch=0, compute=0.0, hardware="H100-SXM", efficiency=None,
                 batch=None, seq_len=None, recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1,
                 zero=0, microbatches=None, layers_per_stage=None, recompute_every=None,
-                etp=None, shard=None)
+                etp=None, shard=None, ep_dispatcher="all_to_all")
 _RANGE_CONSTRAINTS = {"params": "params_non_embedding", "active_params": "params_active",
                       "aspect": "aspect_ratio"}
 #: Most values one axis may list: an axis is materialised as a list of numbers.
@@ -223,7 +223,7 @@ class Grid:
     Other options as in :func:`scalingperf.estimate`: ``dtype``, ``hardware``,
     ``flash_attention``, ``dropout``, ``implementation``, ``sequence_parallel``,
     ``optimizer``, ``interleave``, ``efficiency``, ``recompute_every``, ``etp``, ``shard``,
-    ``layers_per_stage``
+    ``ep_dispatcher``, ``layers_per_stage``
     (a rule such as
     ``"embedding+loss"`` applies to every point; a list needs a fixed ``pp`` of its
     length).
@@ -502,7 +502,8 @@ class Grid:
             loss_in_split=isinstance(split, str) and split != "embedding",
             recompute_every=_at_least_one("recompute_every", spec["recompute_every"]),
             etp=_at_least_one("etp", spec["etp"]),
-            shard=_at_least_one("shard", spec["shard"]))
+            shard=_at_least_one("shard", spec["shard"]),
+            ep_dispatcher=_validate.text("ep_dispatcher", spec["ep_dispatcher"]))
 
     def _bounds(self, spec: Mapping[str, Any]) -> list[tuple[str, str, float, float]]:
         """The bounds on result columns, in the core's order: (what the user asked for,

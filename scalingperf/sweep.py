@@ -456,7 +456,8 @@ class SweepResult:
                                                  "implementation", "sequence_parallel",
                                                  "optimizer", "interleave", "efficiency",
                                                  "hardware", "layers_per_stage",
-                                                 "recompute_every", "etp", "shard")
+                                                 "recompute_every", "etp", "shard",
+                                                 "ep_dispatcher")
                    if name in spec}
         return estimate(self.architecture(i), batch=row["batch"], seq_len=row["seq_len"],
                         recompute=row["recompute"], tp=row["tp"], cp=row["cp"], pp=row["pp"],

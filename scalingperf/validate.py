@@ -505,7 +505,8 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
             interleave=layout["interleave"],
             layers_per_stage=layout.get("layers_per_stage"), etp=layout.get("etp"),
             attention_kernel=rec.get("attention_kernel"),
-            dp_overlap=layout.get("dp_overlap"), tp_overlap=layout.get("tp_overlap"))
+            dp_overlap=layout.get("dp_overlap"), tp_overlap=layout.get("tp_overlap"),
+            ep_dispatcher=layout.get("ep_dispatcher", "all_to_all"))
     except ValueError as error:
         return row(reason=str(error))
     step = report.time.step

@@ -334,7 +334,8 @@ def test_summary_per_dominant_term(result):
     assert "compute" in terms
     assert sum(s.predicted for s in terms.values()) == len(result.predicted)
     by_id = {row.id: row for row in result.predicted}
-    assert by_id["moe-modelzoo-qwen3-235b-h100-cross-node-ep"].dominant == "expert-parallel"
+    # NCCL all-to-alls of Qwen3-235B over four nodes (DeepEP would halve them).
+    assert by_id["megatron-bridge-26.04.01-qwen3-235b-a22b-dgx-h100-fp8"].dominant == "expert-parallel"
     # By hand: 4 micro-batches of 1 s compute lose to a 5 s exposed gradient reduction.
     time = SimpleNamespace(forward=0.3, backward=0.6, recompute=0.1, tp_communication=0.2,
                            ep_communication=0, cp_communication=0, pp_communication=0,

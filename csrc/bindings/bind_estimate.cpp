@@ -41,7 +41,7 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
                std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
                bool sequence_parallel, const std::string& optimizer, std::int64_t cp,
                const StageSplit& split, std::int64_t recompute_every, std::int64_t etp,
-               std::int64_t shard) {
+               std::int64_t shard, const std::string& ep_dispatcher) {
   Inputs in;
   in.work = sp::Workload{batch,           seq_len, sp::parse_recompute(recompute),
                          sp::parse_dtype(dtype), flash_attention, dropout,
@@ -57,6 +57,7 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
   layout.loss_in_split = split.loss;
   layout.etp = etp;
   layout.shard = shard;
+  layout.ep_dispatcher = sp::parse_ep_dispatcher(ep_dispatcher);
   in.layout = sp::resolve(arch, layout);
   sp::check_context(in.work, in.layout);
   return in;
@@ -271,7 +272,8 @@ void bind_estimate(py::module_& m) {
          py::handle tp, py::handle pp, py::handle dp, py::handle ep, py::handle zero,
          py::handle microbatches, py::handle interleave, py::handle sequence_parallel,
          py::handle optimizer, py::handle cp, py::handle layers_per_stage,
-         py::handle recompute_every, py::handle etp, py::handle shard) {
+         py::handle recompute_every, py::handle etp, py::handle shard,
+         py::handle ep_dispatcher) {
         const Inputs in =
             convert(arch, hw, exact_int(batch), exact_int(seq_len), exact_str(recompute),
                     exact_str(dtype), exact_bool(flash_attention), exact_bool(dropout),
@@ -280,7 +282,8 @@ void bind_estimate(py::module_& m) {
                     exact_int(interleave), exact_bool(sequence_parallel), exact_str(optimizer),
                     exact_int(cp), stage_split_of(layers_per_stage),
                     recompute_every_of(recompute_every), at_least_one("etp", etp, "etp = tp"),
-                    at_least_one("shard", shard, "all dp x cp ranks"));
+                    at_least_one("shard", shard, "all dp x cp ranks"),
+                    exact_str(ep_dispatcher));
         return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),
                            arch, in.work, in.layout, hw, efficiency};
       },

@@ -110,7 +110,7 @@ void bind_sweep(py::module_& m) {
                        std::int64_t cp, std::int64_t first_stage_layers,
                        std::int64_t middle_stage_layers, std::int64_t last_stage_layers, bool embedding_in_split,
                        bool loss_in_split, std::int64_t recompute_every, std::int64_t etp,
-                       std::int64_t shard) {
+                       std::int64_t shard, const std::string& ep_dispatcher) {
              sp::Grid g;
              g.base = base;
              g.work = sp::Workload{batch, seq_len, sp::parse_recompute(recompute),
@@ -126,6 +126,7 @@ void bind_sweep(py::module_& m) {
              g.layout.loss_in_split = loss_in_split;
              g.layout.etp = etp;
              g.layout.shard = shard;
+             g.layout.ep_dispatcher = sp::parse_ep_dispatcher(ep_dispatcher);
              int level = 0;
              for (auto item : axes) {
                auto spec = item.cast<std::tuple<std::string, std::vector<double>, bool>>();
@@ -189,7 +190,8 @@ void bind_sweep(py::module_& m) {
            py::arg("first_stage_layers") = -1, py::arg("middle_stage_layers") = -1,
            py::arg("last_stage_layers") = -1,
            py::arg("embedding_in_split") = false, py::arg("loss_in_split") = false,
-           py::arg("recompute_every") = 0, py::arg("etp") = 0, py::arg("shard") = 0)
+           py::arg("recompute_every") = 0, py::arg("etp") = 0, py::arg("shard") = 0,
+           py::arg("ep_dispatcher") = "all_to_all")
       .def_property_readonly("size", [](const sp::Grid& g) { return sp::grid_size(g); });
 
   py::list names;

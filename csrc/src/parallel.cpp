@@ -206,6 +206,18 @@ Optimizer parse_optimizer(const std::string& name) {
   return detail::parse("optimizer", name, {Optimizer::adamw, Optimizer::adamw_bf16, Optimizer::sgd});
 }
 
+EpDispatcher parse_ep_dispatcher(const std::string& name) {
+  return detail::parse("ep_dispatcher", name, {EpDispatcher::all_to_all, EpDispatcher::deepep});
+}
+
+const char* name_of(EpDispatcher dispatcher) {
+  switch (dispatcher) {
+    case EpDispatcher::all_to_all: return "all_to_all";
+    case EpDispatcher::deepep: return "deepep";
+  }
+  return "?";
+}
+
 const char* name_of(Optimizer optimizer) {
   switch (optimizer) {
     case Optimizer::adamw: return "adamw";

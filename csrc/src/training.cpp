@@ -113,7 +113,11 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   // when recomputed) per MoE layer, k copies of each token.
   if (l.ep > 1) {
     const double routed = stream * static_cast<double>(a.top_k) * f.share.sequence;
-    const double once = all_to_all(routed, f.ep_ring, net, expert_tp(l));
+    const double once =
+        l.ep_dispatcher == EpDispatcher::deepep
+            ? node_forwarded_all_to_all(routed, a.top_k, a.n_experts, f.ep_ring, net,
+                                        expert_tp(l))
+            : all_to_all(routed, f.ep_ring, net, expert_tp(l));
     const double moe_share = static_cast<double>(a.n_moe_layers) / layers;
     out.ep = (moe_share * (device_layers * (full ? 6 : 4) + checkpointed * 2) +
               (mtp_moe ? modules * (full ? 6 : 4) : 0)) *

@@ -16,6 +16,12 @@ namespace scalingperf {
 /// Optimizer whose states the memory model counts (bytes per parameter, see memory.hpp).
 enum class Optimizer : std::uint8_t { adamw, adamw_bf16, sgd };
 
+/// How expert parallelism moves tokens to their experts and back: NCCL's all-to-all
+/// (Megatron-Core's alltoall dispatcher), or DeepEP's (and NVIDIA's Hybrid-EP's)
+/// hierarchical kernels, which send a token over the network once per node that holds
+/// one of its experts and forward it there over NVLink (see node_forwarded_all_to_all).
+enum class EpDispatcher : std::uint8_t { all_to_all, deepep };
+
 /// Parallel degrees and schedule. Ranks are ordered tensor, then context, then data, then
 /// pipeline (Megatron-LM's default order "tp-cp-ep-dp-pp"), so a tensor group of at most
 /// one node's devices stays inside a node, and expert groups are carved out of the
@@ -56,6 +62,7 @@ struct Layout {
   /// hold replicas and all-reduce their shard of the gradients (HSDP; Megatron's
   /// num_distributed_optimizer_instances). 0: all dp x cp ranks.
   std::int64_t shard = 0;
+  EpDispatcher ep_dispatcher = EpDispatcher::all_to_all;
 };
 
 /// The expert layers' tensor-parallel degree.
@@ -102,6 +109,8 @@ inline Layout resolve(const Architecture& arch, Layout layout) {
 
 Optimizer parse_optimizer(const std::string& name);
 const char* name_of(Optimizer optimizer);
+EpDispatcher parse_ep_dispatcher(const std::string& name);
+const char* name_of(EpDispatcher dispatcher);
 
 /// A link between the members of a communication group.
 struct Link {
@@ -189,6 +198,33 @@ inline double all_to_all(double bytes, const Ring& r, const Network& net,
   return std::max((per_node - 1) / n * bytes * net.intra_node.seconds_per_byte,
                   (n - per_node) / n * bytes * net.inter_node.seconds_per_byte) +
          (n - 1) * net.inter_node.latency;
+}
+/// DeepEP's dispatch or combine of `bytes` per rank (k routed copies of each token) over
+/// a group of r.size ranks spaced `stride` apart, its `experts` spread evenly over them: a
+/// token crosses the network once per other node holding one of its experts, to the GPU
+/// of its own rail there, which forwards the copies over NVLink ("NVLink forwarding",
+/// DeepSeek-V3 §3.2.2; DeepEP's internode kernels). With routing uniform over the
+/// experts (balanced routing), a token's k choices miss a given node of N with
+/// probability C(E - E/N, k) / C(E, k). Every copy bound for another GPU crosses NVLink
+/// once, (g - 1) / g of them; both links run at once.
+inline double node_forwarded_all_to_all(double bytes, std::int64_t k, std::int64_t experts,
+                                        const Ring& r, const Network& net,
+                                        std::int64_t stride) {
+  if (r.size <= 1) return 0;
+  if (r.size * stride <= net.devices_per_node) return all_to_all(bytes, r, net.intra_node);
+  const double per_node = ranks_per_node(net, stride);
+  const double nodes = static_cast<double>(r.size) / per_node;
+  const auto e = static_cast<double>(experts);
+  const double elsewhere = e - e / nodes;  // experts off a given node
+  double miss = 1;
+  for (std::int64_t i = 0; i < k && miss > 0; ++i) {
+    const auto taken = static_cast<double>(i);
+    miss *= std::max(0.0, elsewhere - taken) / (e - taken);
+  }
+  const double network_bytes = (nodes - 1) * (1 - miss) * bytes / static_cast<double>(k);
+  return std::max((per_node - 1) / per_node * bytes * net.intra_node.seconds_per_byte,
+                  network_bytes * net.inter_node.seconds_per_byte) +
+         (nodes - 1) * net.inter_node.latency;
 }
 /// One point-to-point message.
 inline double point_to_point(double bytes, const Link& link) {

@@ -35,7 +35,8 @@ def test_weight_gemms_run_at_the_fp8_peak_and_attention_at_bf16(preset):
     # Each GEMM's input per rank: column-parallel ones read all of d_model, row-parallel
     # ones their 1 / tp of the attention or FFN width.
     tp = options["tp"]
-    inputs = {"qkv_proj": arch.d_model, "mlp_up": arch.d_model, "mlp_gate": arch.d_model,
+    # The gate shares the up projection's FP8 copy of its input (TE's fused fc1): no cast.
+    inputs = {"qkv_proj": arch.d_model, "mlp_up": arch.d_model, "mlp_gate": 0,
               "out_proj": arch.n_heads * arch.head_dim / tp, "mlp_down": arch.d_ff / tp}
     for op, seconds in before.items():
         if op in FP8_OPS:
@@ -157,3 +158,22 @@ def test_fp8_matmul_ratio_scales_only_the_low_precision_gemms():
 def test_fp8_matmul_ratio_out_of_range_names_the_field(matmul, ratio):
     with pytest.raises(ValueError, match=r"^fp8_matmul_ratio="):
         sp.Efficiency(matmul=matmul, fp8_matmul_ratio=ratio)
+
+
+def test_fp8_casts_of_the_experts_by_hand():
+    """The routed experts run as one op of two GEMMs: forward casts fc1's input (S x d) once
+    and fc2's (S x d_ff_expert); backward their output gradients (S x d_ff_expert of the
+    non-gated fc1, S x d of fc2). With Q K V and the output projection (forward 2 T d,
+    backward 4 T d), backward - 2 forward = -S (d + d_ff_expert) per layer, S = T top_k."""
+    arch = sp.Architecture(d_model=1024, n_layers=3, n_heads=8, vocab_size=32000,
+                           max_position_embeddings=4096, n_experts=8, top_k=2,
+                           d_ff_expert=3072)
+    options = dict(batch=2, seq_len=2048, hardware="H100-SXM", flash_attention=False)
+    bf16 = sp.estimate(arch, dtype="bf16", **options).time
+    fp8 = sp.estimate(arch, dtype="fp8", **options).time
+    assert bf16.backward == pytest.approx(2 * bf16.forward, rel=1e-12)
+    device = sp.hardware()["H100-SXM"]
+    per_element = 4 / (device.memory_bandwidth * device.default_efficiency.memory)
+    slots = options["batch"] * options["seq_len"] * 2
+    expected = -arch.n_layers * slots * (arch.d_model + 3072) * per_element
+    assert fp8.backward - 2 * fp8.forward == pytest.approx(expected, rel=1e-9)

@@ -26,7 +26,7 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
                          params_per_device(op, roof.share), saved,
                          (forward_seconds(op, executed_forward(op, work), tiling(op, work),
                                           roof) +
-                          fp8_casts(op, executed_forward(op, work), roof).forward) *
+                          fp8_casts(op, roof).forward) *
                              roof.share.context});
   });
   return rows;

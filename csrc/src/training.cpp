@@ -322,7 +322,7 @@ InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) 
   constexpr double flash_backward = 2.5 * 1.2;
   InstanceSeconds s;
   for (const TimeOp& op : shape) {
-    const CastSeconds casts = fp8_casts(op, op.executed_forward, roof);
+    const CastSeconds casts = fp8_casts(op, roof);
     const double seconds = forward_seconds(op, op.executed_forward, op.tiling, roof) +
                            casts.forward;
     const auto k = static_cast<int>(op.section);

@@ -191,23 +191,23 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
           tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0};
 }
 
-/// FP8 training's casts of one weight GEMM on one device, in seconds: forward, its input
-/// (m x k, of the per-device FLOPs 2 m n k); backward, the output's gradient (m x n). The
-/// weights' casts are left out: Transformer Engine casts them once per step and reuses
-/// them over the micro-batches.
+/// FP8 training's casts of one weight GEMM on one device, in seconds: forward, its inputs;
+/// backward, its output gradients (the op's cast_* elements: a column-parallel GEMM
+/// casts its whole input and its share of the output gradient, a row-parallel one the
+/// reverse). The weights' casts are left out: Transformer Engine casts them once per step
+/// and reuses them over the micro-batches.
 struct CastSeconds {
   double forward = 0, backward = 0;
 };
 template <class Op>
-inline CastSeconds fp8_casts(const Op& op, double executed, const Roofline& r) {
+inline CastSeconds fp8_casts(const Op& op, const Roofline& r) {
   if (r.seconds_per_cast == 0 || op.kind != OpKind::matmul ||
-      gemm_kind_of(op) != GemmKind::weight || op.gemm_n <= 0) {
+      gemm_kind_of(op) != GemmKind::weight) {
     return {};
   }
-  const double divide = op.split == Split::tensor ? r.share.tensor : r.share.sequence;
-  const double width = op.split_n ? op.gemm_n * r.share.tensor : op.gemm_n;
-  const double input = executed * divide / (2 * width);
-  return {input * r.seconds_per_cast, op.gemm_m * width * r.seconds_per_cast};
+  const double t = r.share.tensor;
+  return {(op.cast_in_whole + op.cast_in_split * t) * r.seconds_per_cast,
+          (op.cast_out_whole + op.cast_out_split * t) * r.seconds_per_cast};
 }
 
 /// Fraction of a GEMM's output tiles that is real work (tile quantisation: an m x n output

@@ -77,6 +77,7 @@ struct TimeOp {
   Tiling tiling;  ///< how the kernels tile it (device.hpp)
   GemmKind gemm;  ///< which rate it runs at (gemm_kind)
   bool token_permute;  ///< the MoE permutation, whose traffic expert parallelism repeats
+  double cast_in_whole, cast_in_split, cast_out_whole, cast_out_split;  ///< see OpCost
 };
 
 constexpr int section_count = static_cast<int>(Section::mtp) + 1;
@@ -157,7 +158,8 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
                op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone,
                is_attention_core(op.op), tiling(op, w), gemm_kind(op.op),
-               op.op == Op::token_permute};
+               op.op == Op::token_permute, op.cast_in_whole, op.cast_in_split,
+               op.cast_out_whole, op.cast_out_split};
   });
 }
 

@@ -156,6 +156,11 @@ struct OpCost {
   double gemm_m = 0;
   double gemm_n = 0;
   bool split_n = false;
+  // Elements FP8 training casts per instance (a weight GEMM's 16-bit inputs forward, its
+  // output gradients backward): the `_whole` part on every tensor-parallel rank, the
+  // `_split` part divided by tp (see fp8_casts).
+  double cast_in_whole = 0, cast_in_split = 0;
+  double cast_out_whole = 0, cast_out_split = 0;
   // Bytes saved for backward, per instance, one micro-batch, before sharding:
   // saved_split is divided by tp, saved_replicated only under sequence parallelism,
   // saved_unsplit never.
@@ -287,12 +292,25 @@ inline void set_linear(OpCost& op, double tokens, double in, double out, double 
   if (column_parallel) {
     op.bytes = weights + act_bytes * tokens * out;
     op.bytes_unsplit = act_bytes * tokens * in;
+    op.cast_in_whole = tokens * in;
+    op.cast_out_split = tokens * out;
   } else {
     op.bytes = weights + act_bytes * tokens * in;
     op.bytes_unsplit = act_bytes * tokens * out;
+    op.cast_in_split = tokens * in;
+    op.cast_out_whole = tokens * out;
   }
 }
 
+/// FP8 casts of an FFN run as one op over `rows` tokens (routed or shared experts): fc1
+/// (the `matrices - 1` up and gate projections of `width`, one GEMM) casts its input once
+/// and fc2 its input of `width`; backward casts their output gradients.
+inline void expert_casts(OpCost& op, double rows, double d, double width, double matrices) {
+  op.cast_in_whole = rows * d;
+  op.cast_in_split = rows * width;
+  op.cast_out_split = rows * width * (matrices - 1);
+  op.cast_out_whole = rows * d;
+}
 
 /// The quantities every op of one micro-batch shares, and the ops every kind of layer
 /// builds the same way (norms, residual adds).

@@ -103,6 +103,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
                              a.d_model * a.d_ff + bias_f, 2 * tokens * d * f, bias_f_flops);
         gate.params_split = gate.params;
         set_linear(gate, tokens, d, f, act, true);
+        gate.cast_in_whole = 0;  // one FP8 copy of the input feeds both (TE's fused fc1)
         emit(gate);
       }
       // xIELU learns two scalars per MLP (alpha_p, alpha_n; beta and eps are buffers).
@@ -171,6 +172,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
       routed.gemm_m = slots / experts;
       routed.gemm_n = fe;
       routed.split_n = true;
+      expert_casts(routed, slots, d, fe, matrices);
       // Per rank: its experts' weights, the routed tokens in and out, the hidden in and out.
       routed.bytes = act * (experts * matrices * d * fe + slots * fe * (matrices + 1));
       routed.bytes_unsplit = act * 2 * slots * d;
@@ -194,6 +196,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
         shared_op.gemm_m = tokens;
         shared_op.gemm_n = fs;
         shared_op.split_n = true;
+        expert_casts(shared_op, tokens, d, shared * fs, matrices);
         shared_op.bytes = act * shared * (matrices * d * fs + tokens * fs * (matrices + 1));
         shared_op.bytes_unsplit = act * 2 * stream;
         shared_op.saved_split = act * shared * tokens * fs * (act_saves + 1);

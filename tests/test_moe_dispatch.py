@@ -27,7 +27,7 @@ def test_permutation_reads_and_writes_each_routed_row() -> None:
     moved = 2 * slots * 1024 * 2  # read and write, d_model bf16 elements each
     assert row["time_forward"] == pytest.approx(moved / _bytes_per_second(report.efficiency))
     assert row["time_backward"] == pytest.approx(2 * row["time_forward"])
-    assert row["flops_forward"] == 0 and row["params"] == 0 and row["saved_bytes"] == 0
+    assert (row["flops_forward"], row["params"], row["saved_bytes"]) == (0, 0, 0)
     assert row["count"] == 4
 
 
@@ -106,7 +106,8 @@ def test_a_deepep_sweep_row_is_its_estimate() -> None:
     nccl = sp.sweep(sp.Grid(**{**grid.spec, "ep_dispatcher": "all_to_all"}))
     faster = [nccl.row(i)["step_time"] - result.row(i)["step_time"] for i in range(4)]
     assert [result.row(i)["ep"] for i in range(4)] == [8, 32, 8, 32]
-    assert faster[0] == faster[2] == 0 and faster[1] > 0 and faster[3] > 0
+    assert faster[0] == faster[2] == 0  # one node: the same exchange
+    assert min(faster[1], faster[3]) > 0
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -121,4 +122,5 @@ def test_cli_takes_the_dispatcher_and_says_it() -> None:
     assert json.loads(done.stdout)["assumptions"]["ep_dispatcher"] == "deepep"
     refused = _cli("--ep-dispatcher", "nccl")
     assert refused.returncode == 2
-    assert "invalid choice: 'nccl'" in refused.stderr and "Traceback" not in refused.stderr
+    assert "invalid choice: 'nccl'" in refused.stderr
+    assert "Traceback" not in refused.stderr

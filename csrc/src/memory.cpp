@@ -41,8 +41,10 @@ StageParams stage_params(const Architecture& a, const ModelCosts& costs, const L
   const double experts = costs.layers.params.expert(share);
   const double embedding = costs.embedding.params.non_expert(share);
   const double head = costs.head.params.non_expert(share);
-  const double mtp = costs.mtp.params.non_expert(share);
-  const double mtp_experts = costs.mtp.params.expert(share);
+  // Every sweep row asks: the MTP sums only when there are modules.
+  const bool with_mtp = a.mtp_layers > 0;
+  const double mtp = with_mtp ? costs.mtp.params.non_expert(share) : 0;
+  const double mtp_experts = with_mtp ? costs.mtp.params.expert(share) : 0;
   StageParams s{layers * f.first_share + embedding, layers * f.last_share + head + mtp,
                 layers * f.middle_share,            experts * f.first_share,
                 experts * f.last_share + mtp_experts, experts * f.middle_share};
@@ -174,9 +176,12 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   const double embedding_saved = costs.embedding.saved.on(share);
   // The MTP modules with the head; full recomputation keeps each module's two inputs.
   const double head_saved =
-      costs.head.saved.on(share) + costs.mtp.saved.on(share) +
-      (w.recompute == Recompute::full ? 2 * static_cast<double>(a.mtp_layers) * checkpoint
-                                      : 0);
+      costs.head.saved.on(share) +
+      (a.mtp_layers == 0 ? 0
+                         : costs.mtp.saved.on(share) +
+                               (w.recompute == Recompute::full
+                                    ? 2 * static_cast<double>(a.mtp_layers) * checkpoint
+                                    : 0));
 
   // The first stage against the last (and, uneven, the second): states, activations in
   // flight and the transient peak (on the last stage, the logits' gradient).

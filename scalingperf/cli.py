@@ -327,7 +327,9 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
     precision = ("fp32 weights and activations, tf32 matmuls" if args.dtype == "tf32"
                  else f"{args.dtype} weights, activations and matmuls")
     layout = f"tp {args.tp} x pp {args.pp} x dp {args.dp}"
-    extra = [f"ep {args.ep}"] if args.ep > 1 else []
+    dispatch = ("NCCL all-to-all" if args.ep_dispatcher == "all_to_all"
+                else "DeepEP: once per node over the network, NVLink forwarding")
+    extra = [f"ep {args.ep} ({dispatch})"] if args.ep > 1 else []
     if args.interleave > 1:
         extra.append(f"{args.interleave} virtual pipeline stages per device")
     if args.sequence_parallel:

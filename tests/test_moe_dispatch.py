@@ -120,6 +120,9 @@ def test_cli_takes_the_dispatcher_and_says_it() -> None:
     done = _cli("--ep-dispatcher", "deepep", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["assumptions"]["ep_dispatcher"] == "deepep"
+    text = _cli("--ep-dispatcher", "deepep").stdout
+    assert "ep 8 (DeepEP: once per node over the network, NVLink forwarding)" in text
+    assert "ep 8 (NCCL all-to-all)" in _cli().stdout
     refused = _cli("--ep-dispatcher", "nccl")
     assert refused.returncode == 2
     assert "invalid choice: 'nccl'" in refused.stderr

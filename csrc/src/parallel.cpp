@@ -1,5 +1,6 @@
 #include "scalingperf/parallel.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "checks.hpp"
@@ -194,10 +195,13 @@ Network network(const Hardware& hw, const Efficiency& e) {
   Network net{Link{1 / (hw.intra_node_bandwidth * e.network), hw.intra_node_latency},
               Link{1 / (hw.inter_node_bandwidth * e.network), hw.inter_node_latency},
               hw.devices_per_node, {}};
-  net.per_node_by_stride[0] = 1;
-  for (std::int64_t stride = 1; stride < Network::strides; ++stride) {
+  // Strides beyond a node hold one rank per node; only those within one divide (every
+  // estimate() builds this table).
+  net.per_node_by_stride.fill(1);
+  const std::int64_t within = std::min(hw.devices_per_node, Network::strides - 1);
+  for (std::int64_t stride = 1; stride <= within; ++stride) {
     net.per_node_by_stride[static_cast<std::size_t>(stride)] =
-        static_cast<double>(std::max<std::int64_t>(1, hw.devices_per_node / stride));
+        static_cast<double>(hw.devices_per_node / stride);
   }
   return net;
 }

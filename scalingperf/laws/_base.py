@@ -115,6 +115,16 @@ def finite_scalar(name: str, value: object) -> float:
     return number
 
 
+def non_negative_scalar(name: str, value: object) -> float:
+    """A finite float >= 0 (an irreducible loss, a penalty), or a ValueError naming
+    ``name``."""
+    number = scalar(name, as_numbers(name, value))
+    if not (math.isfinite(number) and number >= 0):
+        msg = f"{name}={number!r} is invalid: it must be finite and >= 0"
+        raise ValueError(msg)
+    return number
+
+
 _Choice = TypeVar("_Choice")
 
 

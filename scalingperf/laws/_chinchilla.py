@@ -19,18 +19,17 @@ from ._base import (
     Convention,
     ParamConvention,
     ScalingLaw,
-    as_numbers,
     broadcast,
     choice,
     counts,
     documented,
     floating,
+    non_negative_scalar,
     output,
     param_convention,
     positive_scalar,
     power,
     ranges,
-    scalar,
 )
 
 #: Gopher's training compute, the budget Hoffmann et al. 2022 compare allocations at.
@@ -119,10 +118,7 @@ class ParametricLaw(_LossFrontier):
                  name: str = "ParametricLaw",
                  params_convention: ParamConvention | str = TOTAL) -> None:
         self.params_convention = param_convention(params_convention)
-        self.E = scalar("E", as_numbers("E", E))
-        if not (math.isfinite(self.E) and self.E >= 0):
-            msg = f"E={self.E!r} is invalid: it must be finite and >= 0"
-            raise ValueError(msg)
+        self.E = non_negative_scalar("E", E)
         self.A = positive_scalar("A", A)
         self.B = positive_scalar("B", B)
         self.alpha = positive_scalar("alpha", alpha)

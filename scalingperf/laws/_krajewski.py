@@ -20,8 +20,8 @@ from ._base import (
     check_range,
     choice,
     counts,
-    finite_scalar,
     floating,
+    non_negative_scalar,
     output,
     param_convention,
     positive_scalar,
@@ -104,9 +104,9 @@ class Krajewski2024(Convention):
         self.alpha = positive_scalar("alpha", alpha0 if alpha is None else alpha)
         self.b = positive_scalar("b", b0 if b is None else b)
         self.beta = positive_scalar("beta", beta0 if beta is None else beta)
-        self.g = _non_negative("g", g0 if g is None else g)
-        self.gamma = _non_negative("gamma", gamma0 if gamma is None else gamma)
-        self.c = _non_negative("c", c0 if c is None else c)
+        self.g = non_negative_scalar("g", g0 if g is None else g)
+        self.gamma = non_negative_scalar("gamma", gamma0 if gamma is None else gamma)
+        self.c = non_negative_scalar("c", c0 if c is None else c)
         dense = self.model == "dense"
         self.expansion = positive_scalar(
             "expansion", (1.0 if dense else 64.0) if expansion is None else expansion)
@@ -114,7 +114,7 @@ class Krajewski2024(Convention):
             msg = f"expansion={self.expansion!r} is invalid: it must be at least 1"
             raise ValueError(msg)
         self.c_f = positive_scalar("c_f", c_f)
-        self.c_r = _non_negative("c_r", (0.0 if dense else 14.0) if c_r is None else c_r)
+        self.c_r = non_negative_scalar("c_r", (0.0 if dense else 14.0) if c_r is None else c_r)
         self.fitted_range = ranges(KRAJEWSKI_RANGE, fitted_range, ("N", "D", "G"))
         self.params_convention = param_convention(params_convention)
         self.name = f"Krajewski2024({self.model!r})"
@@ -251,14 +251,6 @@ class Krajewski2024(Convention):
             hi = np.where(lower, right, hi)
             lo = np.where(lower, lo, left)
         return profile(0.5 * (lo + hi))
-
-
-def _non_negative(name: str, value: object) -> float:
-    number = finite_scalar(name, value)
-    if number < 0:
-        msg = f"{name}={number!r} is invalid: it must be finite and >= 0"
-        raise ValueError(msg)
-    return number
 
 
 class _ComparedAllocation:

@@ -22,6 +22,7 @@ from ._base import (
     counts,
     finite_scalar,
     floating,
+    non_negative_scalar,
     output,
     param_convention,
     positive_scalar,
@@ -136,10 +137,7 @@ class Kumar2024(Convention):
         self.alpha = positive_scalar("alpha", alpha)
         self.B = positive_scalar("B", B)
         self.beta = positive_scalar("beta", self.alpha if beta is None else beta)
-        self.E = finite_scalar("E", E)
-        if self.E < 0:
-            msg = f"E={self.E!r} is invalid: it must be finite and >= 0"
-            raise ValueError(msg)
+        self.E = non_negative_scalar("E", E)
         self.gamma_w = positive_scalar("gamma_w", gamma_w)
         self.n_w = finite_scalar("n_w", n_w)
         self.gamma_a = positive_scalar("gamma_a", gamma_a)

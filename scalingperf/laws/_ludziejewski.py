@@ -21,6 +21,7 @@ from ._base import (
     counts,
     finite_scalar,
     floating,
+    non_negative_scalar,
     output,
     param_convention,
     positive_scalar,
@@ -96,10 +97,7 @@ class Ludziejewski2025(Convention):
         self.beta = finite_scalar("beta", beta)
         self.omega = finite_scalar("omega", omega)
         self.zeta = finite_scalar("zeta", zeta)
-        self.c = finite_scalar("c", c)
-        if self.c < 0:
-            msg = f"c={self.c!r} is invalid: it must be finite and >= 0"
-            raise ValueError(msg)
+        self.c = non_negative_scalar("c", c)
         self.e_start = positive_scalar("e_start", e_start)
         self.e_max = positive_scalar("e_max", e_max)
         if not (self.e_start >= 1.0 and 1.0 / self.e_start - 1.0 / self.e_max > 0):

@@ -229,7 +229,8 @@ def _estimate(args: argparse.Namespace) -> int:
         interleave=args.interleave, optimizer=args.optimizer, implementation=args.implementation,
         sequence_parallel=args.sequence_parallel, dropout=args.dropout,
         flash_attention=args.flash_attention, cp=args.cp, etp=args.etp, shard=args.shard,
-        ep_dispatcher=args.ep_dispatcher, layers_per_stage=_stages(args.layers_per_stage), recompute_every=args.recompute_every,
+        ep_dispatcher=args.ep_dispatcher, layers_per_stage=_stages(args.layers_per_stage),
+        recompute_every=args.recompute_every,
         tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap,
         attention_kernel=args.attention_kernel)
     budget = report.training(args.tokens) if args.tokens is not None else None
@@ -293,7 +294,8 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
     return {
         "dtype": args.dtype, "optimizer": args.optimizer, "zero": args.zero,
         "recompute": report.recompute, "tp": args.tp, "pp": args.pp, "dp": args.dp,
-        "ep": args.ep, "ep_dispatcher": args.ep_dispatcher, "cp": args.cp, "devices": report.devices, "hardware": report.hardware.name,
+        "ep": args.ep, "ep_dispatcher": args.ep_dispatcher, "cp": args.cp,
+        "devices": report.devices, "hardware": report.hardware.name,
         "device_memory": report.memory.capacity, "batch": report.batch,
         "seq_len": report.seq_len, "microbatches": report.microbatches,
         "interleave": args.interleave, "flash_attention": args.flash_attention,

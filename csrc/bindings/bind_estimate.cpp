@@ -123,30 +123,6 @@ std::int64_t at_least_one(const char* field, py::handle value, const char* other
   return n;
 }
 
-/// None: no layer checkpointed (0 for the core); an explicit 0 is refused.
-std::int64_t recompute_every_of(py::handle value) {
-  if (value.is_none()) return 0;
-  const std::int64_t n = exact_int(value);
-  if (n < 1) {
-    throw std::invalid_argument("recompute_every=" + std::to_string(n) +
-                                " is invalid: it must be >= 1 (leave it None to checkpoint no "
-                                "layer)");
-  }
-  return n;
-}
-
-/// None: one micro-batch per pipeline stage (0 for the core); an explicit 0 is refused.
-std::int64_t microbatches_of(py::handle value) {
-  if (value.is_none()) return 0;
-  const std::int64_t m = exact_int(value);
-  if (m < 1) {
-    throw std::invalid_argument("microbatches=" + std::to_string(m) +
-                                " is invalid: it must be >= 1 (leave it None for one per "
-                                "pipeline stage, pp)");
-  }
-  return m;
-}
-
 template <class T>
 py::array_t<T> column(const std::vector<sp::OpRow>& rows, T (*get)(const sp::OpRow&)) {
   py::array_t<T> out(static_cast<py::ssize_t>(rows.size()));
@@ -278,10 +254,10 @@ void bind_estimate(py::module_& m) {
             convert(arch, hw, exact_int(batch), exact_int(seq_len), exact_str(recompute),
                     exact_str(dtype), exact_bool(flash_attention), exact_bool(dropout),
                     exact_str(implementation), exact_int(tp), exact_int(pp), exact_int(dp),
-                    exact_int(ep), exact_int(zero), microbatches_of(microbatches),
+                    exact_int(ep), exact_int(zero), at_least_one("microbatches", microbatches, "one per pipeline stage, pp"),
                     exact_int(interleave), exact_bool(sequence_parallel), exact_str(optimizer),
                     exact_int(cp), stage_split_of(layers_per_stage),
-                    recompute_every_of(recompute_every), at_least_one("etp", etp, "etp = tp"),
+                    at_least_one("recompute_every", recompute_every, "no layer checkpointed"), at_least_one("etp", etp, "etp = tp"),
                     at_least_one("shard", shard, "all dp x cp ranks"),
                     exact_str(ep_dispatcher));
         return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),

@@ -1,5 +1,5 @@
 """The README's examples run as printed: every ```python block, top to bottom in one
-namespace, and the quick start's `scalingperf estimate`."""
+namespace, the quick start's `scalingperf plan`, and the CLI transcripts."""
 
 from __future__ import annotations
 
@@ -71,3 +71,30 @@ def test_estimate_on_its_defaults_states_its_assumptions(tmp_path):
     assert labels == ["precision", "optimizer", "ZeRO stage", "recomputation", "devices",
                       "micro-batch", "flash attention", "activations", "efficiency"]
     assert out.index("Assumptions") < out.index("mlp_gate") < out.index("6.74 B params")
+
+
+def test_readme_transcripts_are_what_the_cli_prints(tmp_path):
+    """Every ```text block that starts with ``$ scalingperf ...`` shows that command's
+    output as it prints now (all of it, or its end after a ``...`` line)."""
+    transcripts = [code for _, code in blocks("text") if code.startswith("$ scalingperf")]
+    assert len(transcripts) >= 3
+    for code in transcripts:
+        lines = code.splitlines()
+        command = []
+        while True:
+            line = lines.pop(0).removeprefix("$ ").strip()
+            command.append(line.removesuffix("\\").strip())
+            if not line.endswith("\\"):
+                break
+        args = shlex.split(" ".join(command))
+        if args[1] == "sweep":
+            args.append("--no-progress")
+        result = subprocess.run(args, capture_output=True, text=True, check=False,
+                                cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        shown = "\n".join(lines).rstrip()
+        printed = result.stdout.rstrip()
+        if shown.startswith("...\n"):
+            assert printed.endswith(shown.removeprefix("...\n")), " ".join(args)
+        else:
+            assert printed == shown, " ".join(args)

@@ -9,6 +9,8 @@ import sys
 from importlib.util import find_spec
 from typing import Any
 
+from .grid import RECOMPUTE
+
 #: Kinds of picture, each with what it shows.
 KINDS = {
     "isoflop": "loss against model size at fixed budgets, each law's optimum marked",
@@ -130,7 +132,7 @@ def add_parser(subparsers: Any) -> None:
     for degree, meaning in (("tp", "tensor"), ("pp", "pipeline"), ("dp", "data")):
         lay.add_argument(f"--{degree}", type=_integer(1, 2**20), default=1,
                          help=f"{meaning}-parallel degree (default 1)")
-    lay.add_argument("--recompute", choices=("none", "selective", "full"), default="none",
+    lay.add_argument("--recompute", choices=RECOMPUTE, default="none",
                      help="activation recomputation (default none)")
     lay.add_argument("--dtype", choices=("bf16", "fp16", "fp32", "tf32", "fp8", "mxfp8", "nvfp4"),
                      default="bf16", help="number format (default bf16)")

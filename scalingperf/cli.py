@@ -17,7 +17,7 @@ from .architecture import Architecture
 from .devices import hardware
 from .estimate import Report, estimate
 from .export import WriteError, check_target, write_result
-from .grid import AXES, Grid
+from .grid import AXES, RECOMPUTE, Grid
 from .presets import presets
 from .sweep import SweepWarning, sweep
 
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--batch", type=int, default=1, help="sequences per micro-batch (default 1)")
     est.add_argument("--seq-len", type=int, default=None,
                      help="tokens per sequence (default: the model's context length)")
-    est.add_argument("--recompute", choices=("none", "selective", "full"), default="none",
+    est.add_argument("--recompute", choices=RECOMPUTE, default="none",
                      help="activation recomputation (default none)")
     est.add_argument("--hardware", default="H100-SXM",
                      help="a built-in device (see `hardware`) or a JSON file (default H100-SXM)")
@@ -315,7 +315,9 @@ _ZERO = ("weights, gradients and optimizer states replicated over dp",
          "optimizer states, gradients and weights sharded over dp")
 _RECOMPUTE = {"none": "every activation kept for backward",
               "selective": "attention scores and values recomputed in backward",
-              "full": "each layer's forward recomputed in backward"}
+              "full": "each layer's forward recomputed in backward",
+              "per_op": "torchtitan's per-op checkpointing: every second matmul of a block and "
+                        "its memory-bound ops recomputed in backward, attention kept"}
 
 
 def _assumptions_text(args: argparse.Namespace, report: Report) -> str:

@@ -172,8 +172,15 @@ def estimate(
     optimizer : {"adamw", "adamw-bf16", "sgd"}
         Whose states are counted: mixed-precision AdamW (2 + 2 + 12 bytes per parameter
         in 16-bit), AdamW with 16-bit states and no master copy, SGD with momentum.
-    recompute : {"none", "selective", "full"}
-        Activation recomputation (Korthikanti et al. 2022).
+    recompute : {"none", "selective", "full", "per_op"}
+        Activation recomputation (Korthikanti et al. 2022): selective redoes the attention
+        core, full every layer's forward. ``per_op`` is torchtitan's per-op selective
+        checkpointing (``selective_ac_option = "op"``): in each block the outputs of the
+        matmuls, of the attention kernel and of reduce-scatters are kept, except every
+        second matmul in forward order (Llama: wk, wo, w3), which backward redoes with
+        every memory-bound op, the MoE router and the routed experts' grouped GEMMs
+        (and, with tensor parallelism, the all-gathers of sequence parallelism or the
+        all-reduces without it); each block also keeps its input.
     recompute_every : int, optional
         Full recomputation of every n-th transformer layer of each pipeline device, the
         others saving everything (needs ``recompute="none"``): torchtitan's

@@ -35,7 +35,7 @@ AXES = ("d_model", "n_layers", "n_heads", "head_dim", "n_kv_heads", "gqa_group",
 _MODEL_AXES = AXES[:16]
 _WORKLOAD_AXES = ("seq_len", "batch", "recompute")
 FFN_KINDS = ("gelu", "relu", "swiglu", "geglu", "xielu", "none", "reglu")
-RECOMPUTE = ("none", "selective", "full")
+RECOMPUTE = ("none", "selective", "full", "per_op")  # the core's order
 #: Axes whose values are names (the core numbers them in this order).
 CATEGORIES = {"ffn": FFN_KINDS, "recompute": RECOMPUTE}
 _ARCH_FIXED = ("n_heads", "head_dim", "n_kv_heads", "d_ff", "ffn", "n_experts", "top_k",

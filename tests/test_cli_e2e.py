@@ -97,7 +97,7 @@ def test_plan_out_parquet_names_its_categories(tmp_path):
     table = pq.read_table(tmp_path / "candidates.parquet")
     assert set(table.column("family").to_pylist()) <= {"standard", "deep-narrow",
                                                        "kaplan-aspect"}
-    assert set(table.column("recompute").to_pylist()) <= {"none", "selective", "full"}
+    assert set(table.column("recompute").to_pylist()) <= {"none", "selective", "full", "per_op"}
     assert table.num_rows > 0
 
 

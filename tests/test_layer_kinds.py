@@ -90,7 +90,7 @@ def test_mla_counts_and_compressed_cache() -> None:
     assert table.row("attn_values")["flops_forward"] == 2 * 3 * h * 100 * 100 * 24
     assert table.row("mla_kv_up")["flops_forward"] == 2 * tokens * 64 * h * (32 + 24)
     # Selective and full recomputation still balance the table against the memory.
-    for recompute in ("none", "selective", "full"):
+    for recompute in ("none", "selective", "full", "per_op"):
         r = sp.estimate(arch, batch=1, seq_len=64, recompute=recompute, tp=2)
         assert r.layers.total("saved_bytes") == pytest.approx(r.memory.activations)
 
@@ -251,7 +251,7 @@ def test_hybrid_layers_counts_state_and_memory(mixer: str) -> None:
     assert report.params.total == full.params.total + 4 * (mixer_params - attention_params)
     # KV cache: 2 attention layers of 64 positions; 4 layers of state and K - 1 inputs.
     assert report.memory.kv_cache == 2 * 2 * (2 * 2 * 2 * 32 * 64 + 4 * (state + (k - 1) * conv))
-    for recompute in ("none", "selective", "full"):
+    for recompute in ("none", "selective", "full", "per_op"):
         r = sp.estimate(arch, batch=1, seq_len=64, recompute=recompute, tp=2)
         assert r.layers.total("saved_bytes") == pytest.approx(r.memory.activations)
     # The scan is elementwise work; the convolution is counted with the matmuls.
@@ -563,7 +563,7 @@ def test_mamba1_layers_by_hand() -> None:
                             + rank * inner + inner * d)
     assert report.flops.forward == layers * matmuls + 2 * tokens * d * v
     assert report.memory.kv_cache == 2 * 2 * layers * (inner * n + (k - 1) * inner)
-    for recompute in ("none", "selective", "full"):
+    for recompute in ("none", "selective", "full", "per_op"):
         r = sp.estimate(arch, batch=1, seq_len=32, recompute=recompute)
         assert r.layers.total("saved_bytes") == pytest.approx(r.memory.activations)
     # Jamba's RMS norms on dt, B and C: a weight each, R + 2 N per mixer.

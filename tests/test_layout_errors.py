@@ -98,7 +98,7 @@ degrees = st.one_of(st.integers(-3, 70), st.sampled_from([2**40, 2**63 - 1]))
 @settings(max_examples=300, deadline=None)
 @given(tp=degrees, pp=degrees, dp=degrees, ep=degrees, zero=st.integers(-1, 4),
        microbatches=st.one_of(st.none(), st.integers(-1, 300)),
-       recompute=st.sampled_from(["none", "selective", "full"]),
+       recompute=st.sampled_from(["none", "selective", "full", "per_op"]),
        sequence_parallel=st.booleans(), arch=st.sampled_from([LLAMA, MIXTRAL]))
 def test_any_layout_is_an_error_or_a_sane_answer(tp, pp, dp, ep, zero, microbatches, recompute,
                                                   sequence_parallel, arch):

@@ -185,7 +185,7 @@ LAYOUTS = [dict(), dict(tp=8), dict(tp=8, sequence_parallel=True),
            dict(implementation="huggingface"), dict(flash_attention=False, dropout=True)]
 
 
-@pytest.mark.parametrize("recompute", ["none", "selective", "full"])
+@pytest.mark.parametrize("recompute", ["none", "selective", "full", "per_op"])
 @pytest.mark.parametrize("layout", LAYOUTS, ids=str)
 @pytest.mark.parametrize("name", ["gpt3-175b", "mixtral-8x7b"])
 def test_activations_are_the_sum_of_saved_bytes(name, layout, recompute):
@@ -208,6 +208,11 @@ def test_activations_are_the_sum_of_saved_bytes(name, layout, recompute):
         plain = sp.estimate(arch, batch=1, seq_len=2048, **layout).layers
         working_set = _sum(plain, _layer_rows(plain)) / arch.n_layers
         assert memory.temporary == pytest.approx(max(working_set, memory.logits), rel=1e-12)
+    elif recompute == "per_op":  # also one layer rebuilt at a time, and its input kept
+        plain = sp.estimate(arch, batch=1, seq_len=2048, **layout).layers
+        working_set = _sum(plain, _layer_rows(plain)) / arch.n_layers
+        assert memory.temporary == pytest.approx(max(working_set, memory.logits), rel=1e-12)
+        assert table.row("attn_norm")["saved_bytes"] == sbh_t
     else:
         assert memory.temporary == memory.logits  # the logits' gradient
     assert memory.per_gpu == pytest.approx(

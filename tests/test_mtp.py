@@ -116,7 +116,7 @@ def test_the_module_copies_the_last_layers_kind() -> None:
         assert scores == report.layers.row("attn_scores", kind)["flops_forward_causal"]
 
 
-@pytest.mark.parametrize("recompute", ["none", "selective", "full"])
+@pytest.mark.parametrize("recompute", ["none", "selective", "full", "per_op"])
 def test_saved_bytes_balance_the_memory(recompute: str) -> None:
     arch = sp.Architecture(**BASE, mtp_layers=2)
     report = sp.estimate(arch, batch=2, seq_len=64, recompute=recompute, tp=2,

@@ -44,7 +44,7 @@ workloads = st.tuples(st.integers(1, 64), st.integers(1, 8192))
 
 
 @settings(max_examples=200, deadline=None)
-@given(architectures(), workloads, st.sampled_from(["none", "selective", "full"]))
+@given(architectures(), workloads, st.sampled_from(["none", "selective", "full", "per_op"]))
 def test_table_and_totals_agree(fields, work, recompute):
     report = sp.estimate(sp.Architecture(**fields), batch=work[0], seq_len=work[1],
                          recompute=recompute)

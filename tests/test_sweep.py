@@ -214,7 +214,7 @@ def pruning_grid():
     unsound bound would drop winners. With its full table."""
     grid = sp.Grid(d_model=range(1024, 4097, 512), n_layers=range(8, 49, 8), head_dim=128,
                    gqa_group=[1, 4], seq_len=[2048, 4096], batch=[1, 2],
-                   recompute=["none", "selective", "full"], tp=[1, 2, 4], pp=[1, 2],
+                   recompute=["none", "selective", "full", "per_op"], tp=[1, 2, 4], pp=[1, 2],
                    n_gpus=16, zero=[0, 1, 3], microbatches=[8, 64], **LLAMA_LIKE)
     full = sp.sweep(grid)
     assert len(full) > 10_000

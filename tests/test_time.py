@@ -200,7 +200,7 @@ models = st.one_of(st.sampled_from(PRESET_NAMES).map(sp.Architecture.preset), sm
 layouts = st.fixed_dictionaries({
     "tp": st.sampled_from([1, 2, 4]), "pp": st.sampled_from([1, 2]),
     "dp": st.sampled_from([1, 8]), "dtype": st.sampled_from(["bf16", "fp32"]),
-    "recompute": st.sampled_from(["none", "selective", "full"]),
+    "recompute": st.sampled_from(["none", "selective", "full", "per_op"]),
     "flash_attention": st.booleans(), "sequence_parallel": st.booleans(),
     "hardware": st.sampled_from(["H100-SXM", "A100-SXM4-80GB", "V100"]),
 })

@@ -1,7 +1,8 @@
 """Rewrite the README's snapshots of the validation suite: the summary table of
-``scalingperf validate``, and the prediction-interval section's held-out coverage table,
-its pooled coverage and step factors (tests/test_intervals.py and tests/test_readme.py
-check that the README quotes what the code computes).
+``scalingperf validate``, the prediction-interval section's held-out coverage table, its
+pooled coverage and step factors, and every CLI transcript (a ```text block starting with
+``$ scalingperf``) as the CLI prints it now (tests/test_intervals.py and
+tests/test_readme.py check that the README quotes what the code computes).
 
     python tools/readme_tables.py
 """
@@ -9,6 +10,9 @@ check that the README quotes what the code computes).
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import tempfile
 from pathlib import Path
 
 import scalingperf as sp
@@ -22,6 +26,31 @@ def _replace_block(text: str, heading: str, block: str) -> str:
     start = text.index("```text", text.index(heading))
     end = text.index("```\n", start + 7) + 4
     return text[:start] + "```text\n" + block.rstrip("\n") + "\n```\n" + text[end:]
+
+
+def _transcripts(text: str) -> str:
+    """Each ```text block that starts with ``$ scalingperf`` rerun; a block shown from a
+    ``...`` line keeps only as many last lines as it showed."""
+    out, pos = [], 0
+    for match in re.finditer(r"```text\n(\$ scalingperf.*?)```\n", text, flags=re.S):
+        lines = match.group(1).rstrip("\n").splitlines()
+        command = []
+        while True:
+            line = lines.pop(0)
+            command.append(line)
+            if not line.endswith("\\"):
+                break
+        args = shlex.split(" ".join(c.removeprefix("$ ").removesuffix("\\") for c in command))
+        if args[1] == "sweep":
+            args.append("--no-progress")
+        with tempfile.TemporaryDirectory() as folder:
+            printed = subprocess.run(args, capture_output=True, text=True, check=True,
+                                     cwd=folder).stdout.rstrip().splitlines()
+        if lines and lines[0] == "...":
+            printed = ["...", *printed[-(len(lines) - 1):]]
+        out += [text[pos:match.start()], "```text\n", "\n".join([*command, *printed]), "\n```\n"]
+        pos = match.end()
+    return "".join(out) + text[pos:]
 
 
 def main() -> None:
@@ -50,7 +79,7 @@ def main() -> None:
     tail = re.sub(r"# \(\d+, \d+\) days on 15T tokens, estimate \d+",
                   f"# ({days[0]:.0f}, {days[1]:.0f}) days on 15T tokens, estimate "
                   f"{r70.training(15e12)['days']:.0f}", tail, count=1)
-    README.write_text(head + tail)
+    README.write_text(_transcripts(head + tail))
 
 
 if __name__ == "__main__":

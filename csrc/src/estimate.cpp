@@ -1,6 +1,7 @@
 #include "scalingperf/estimate.hpp"
 
 #include "scalingperf/device.hpp"
+#include "scalingperf/per_op_checkpoint.hpp"
 
 namespace scalingperf {
 
@@ -10,9 +11,22 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
   std::vector<OpRow> rows;
   rows.reserve(32);
   const Roofline roof = roofline(work, layout, hw, efficiency);
+  PerOpCheckpoint per_op(arch, work);
+  const bool by_op = work.recompute == Recompute::per_op;
   for_each_op(arch, work, [&](const OpCost& op) {
+    // The walk sees every op, as model_shape's does: its count runs through the sections.
+    const PerOpDecision d = by_op ? per_op(op) : PerOpDecision{};
     if (op.count == 0) return;  // a section this depth has no layers of (see for_each_op)
     double saved = saves_dropped(op, work.recompute) ? 0.0 : saved_per_device(op, roof.share);
+    double redone = forward_redone(op, work.recompute) ? 1.0 : 0.0;
+    if (by_op) {
+      OpCost kept = op;
+      kept.saved_split = d.saved_split;
+      kept.saved_replicated = d.saved_replicated;
+      kept.saved_unsplit = d.saved_unsplit;
+      saved = saved_per_device(kept, roof.share);
+      redone = d.redone;
+    }
     // Full recomputation drops everything a layer saves but its input, the checkpoint
     // (memory.cpp counts it per layer). That tensor is what the layer's first op reads
     // (attn_norm, unless the norms come after), so its row carries it: the table then sums
@@ -22,7 +36,7 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
       saved = checkpoint_bytes(arch, work) * roof.share.sequence * roof.share.context;
     }
     // Context parallelism gives each rank 1 / cp of the op (see stage_times).
-    rows.push_back(OpRow{op, forward_redone(op, work.recompute) ? op.forward : 0.0,
+    rows.push_back(OpRow{op, redone * op.forward,
                          params_per_device(op, roof.share), saved,
                          (forward_seconds(op, executed_forward(op, work), tiling(op, work),
                                           roof) +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -22,7 +23,8 @@ constexpr AxisKind all_axes[] = {
 
 constexpr FfnKind ffn_kinds[] = {FfnKind::gelu, FfnKind::relu, FfnKind::swiglu, FfnKind::geglu,
                                  FfnKind::xielu, FfnKind::none, FfnKind::reglu};
-constexpr Recompute recompute_modes[] = {Recompute::none, Recompute::selective, Recompute::full};
+constexpr Recompute recompute_modes[] = {Recompute::none, Recompute::selective, Recompute::full,
+                                         Recompute::per_op};
 
 // A C string: most points of a grid fail some check, and building a std::string for every
 // one of them (when nobody asked why) cost more than the checks.
@@ -101,7 +103,8 @@ AxisRange axis_range(AxisKind kind) {
     case AxisKind::vocab_size: return {1, double(limits::vocab_size), true};
     case AxisKind::seq_len: return {1, double(limits::seq_len), true};
     case AxisKind::batch: return {1, double(limits::batch), true};
-    case AxisKind::recompute: return {0, 2, true};
+    case AxisKind::recompute:
+      return {0, static_cast<double>(std::size(recompute_modes) - 1), true};
     case AxisKind::tp: case AxisKind::cp: case AxisKind::pp: case AxisKind::dp:
     case AxisKind::ep:
       return {1, max_degree, true};

@@ -161,7 +161,9 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
                                         share.context
                                   : costs.layers.saved.on(share);
   const double working_set = costs.layers.working_set.on(share) * per_layer;
-  const double recompute_peak = w.recompute == Recompute::full ? working_set : 0;
+  // Full or per-op recomputation rebuilds one layer's saved tensors at a time.
+  const double recompute_peak =
+      w.recompute == Recompute::full || w.recompute == Recompute::per_op ? working_set : 0;
   // recompute_every: a device's checkpointed layers keep their input (the 2sbh checkpoint)
   // instead of a mean layer's saved bytes, and one of them at a time is recomputed.
   const double checkpoint = checkpoint_bytes(a, w) * share.sequence * share.context;

@@ -45,6 +45,7 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
                                                       double ends, bool has_ends,
                                                       bool with_mtp) {
   const bool full = w.recompute == Recompute::full;
+  const bool per_op = w.recompute == Recompute::per_op;
   StageTimes out;
   // Backward costs twice the forward for matmuls (two GEMMs of the same shape) and, by the
   // elementwise convention, for the rest. Context parallelism gives each rank 1 / cp of
@@ -100,12 +101,16 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
       moe_ffn = expert_once / once;
       ffn = 1 - moe + moe * moe_ffn;
     }
-    const double per_layer = ((full ? 3 : 2) * device_layers + checkpointed) * (1 + ffn);
+    // Per-op checkpointing keeps the reduce-scatters' outputs and redoes the rest: the
+    // all-gathers of sequence parallelism, or the all-reduces without it (torchtitan's
+    // save list has reduce_scatter_tensor, not all_gather_into_tensor or all_reduce).
+    const double passes = full ? 3 : per_op ? (l.sequence_parallel ? 2.5 : 3) : 2;
+    const double per_layer = (passes * device_layers + checkpointed) * (1 + ffn);
     // An MTP module: its layer's collectives, and one each for its pass of the
     // vocabulary-parallel embedding, the gather of its projection's output (Megatron-Core
     // gathers it before the layer) and its pass of the head.
     const double mtp_collectives =
-        mtp ? modules * ((full ? 3 : 2) * (1 + (mtp_moe ? moe_ffn : 1)) + 3) : 0;
+        mtp ? modules * (passes * (1 + (mtp_moe ? moe_ffn : 1)) + 3) : 0;
     // The share efficiency.tp_overlap hides behind the GEMMs is not on the critical path.
     out.tp = tp_exposed * ((per_layer + mtp_collectives) * once + (has_ends ? once : 0));
   }
@@ -139,7 +144,7 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   }
   // Context parallelism: a rank's keys and values (its kv heads of tp, its seq_len / cp
   // tokens) per layer, forward, twice backward, once more when recomputation redoes the
-  // attention (selective or full).
+  // attention (selective or full; per-op checkpointing keeps the attention's output).
   if (l.cp > 1) {
     const double kv = 2 * act * static_cast<double>(w.batch) * static_cast<double>(w.seq_len) *
                       context * static_cast<double>(a.n_kv_heads * a.head_dim) *
@@ -147,13 +152,13 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     const double attention = s.attention_core / static_cast<double>(a.n_layers) * context;
     const double forward =
         ring_attention_exposed(l, link_for(net, l.cp, l.tp), attention, kv);
-    out.cp = ((w.recompute == Recompute::none ? 3 : 4) * device_layers + checkpointed) * forward;
+    out.cp = ((w.recompute == Recompute::none || per_op ? 3 : 4) * device_layers + checkpointed) * forward;
     const bool mtp_attention = mtp && (a.mtp_kind.mixer == MixerKind::attention ||
                                        a.mtp_kind.mixer == MixerKind::window_attention);
     if (mtp_attention) {
       const double module_forward = ring_attention_exposed(
           l, link_for(net, l.cp, l.tp), s.mtp_attention_core / modules * context, kv);
-      out.cp += (w.recompute == Recompute::none ? 3 : 4) * modules * module_forward;
+      out.cp += (w.recompute == Recompute::none || per_op ? 3 : 4) * modules * module_forward;
     }
   }
   return out;
@@ -329,7 +334,7 @@ InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) 
     // FP8 casts: backward casts the output gradients, not twice the forward's inputs.
     s.backward_extra[k] += casts.backward - 2 * casts.forward;
     s.all[k] += seconds;
-    if (op.redone) s.redone[k] += seconds;
+    s.redone[k] += op.redone * seconds;
     if (op.token_permute) s.token_permute[k] += seconds;
     if (op.attention_core) {
       s.attention_core[k] += seconds;

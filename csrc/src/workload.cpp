@@ -46,7 +46,8 @@ bool is_valid(const Architecture& arch, const Workload& work, std::string* why) 
 }
 
 Recompute parse_recompute(const std::string& name) {
-  return parse("recompute", name, {Recompute::none, Recompute::selective, Recompute::full});
+  return parse("recompute", name,
+               {Recompute::none, Recompute::selective, Recompute::full, Recompute::per_op});
 }
 DType parse_dtype(const std::string& name) {
   return parse("dtype", name, {DType::bf16, DType::fp16, DType::fp32, DType::tf32, DType::fp8, DType::mxfp8,
@@ -75,6 +76,7 @@ const char* name_of(Recompute recompute) {
     case Recompute::none: return "none";
     case Recompute::selective: return "selective";
     case Recompute::full: return "full";
+    case Recompute::per_op: return "per_op";
   }
   return "?";
 }

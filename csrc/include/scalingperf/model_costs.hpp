@@ -14,6 +14,7 @@
 #include "scalingperf/device.hpp"
 #include "scalingperf/estimate.hpp"
 #include "scalingperf/ops.hpp"
+#include "scalingperf/per_op_checkpoint.hpp"
 #include "scalingperf/workload.hpp"
 
 namespace scalingperf {
@@ -25,6 +26,11 @@ struct SavedShares {
     split += n * op.saved_split;
     replicated += n * op.saved_replicated;
     unsplit += n * op.saved_unsplit;
+  }
+  void add(const PerOpDecision& d) {
+    split += d.saved_split;
+    replicated += d.saved_replicated;
+    unsplit += d.saved_unsplit;
   }
   double on(const DeviceShare& s) const {
     return (split * s.tensor + replicated * s.sequence + unsplit) * s.context;
@@ -72,7 +78,7 @@ struct TimeOp {
   OpKind kind;
   Split split;
   bool split_n;
-  bool redone;  ///< its forward is recomputed under the workload
+  double redone;  ///< the share of its forward recomputed under the workload
   bool attention_core;  ///< Q K^T, softmax or P V: what ring attention overlaps
   Tiling tiling;  ///< how the kernels tile it (device.hpp)
   GemmKind gemm;  ///< which rate it runs at (gemm_kind)
@@ -134,6 +140,8 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
   shape.tokens = static_cast<double>(w.batch) * static_cast<double>(w.seq_len);
   shape.flash_attention = w.flash_attention;
   shape.mtp_kind = a.mtp_kind;
+  PerOpCheckpoint per_op(a, w);
+  const bool by_op = w.recompute == Recompute::per_op;
   for_each_op(a, w, [&](const OpCost& op) {
     InstanceSums& s = shape.sections[static_cast<int>(op.section)];
     s.params += op.params;
@@ -145,14 +153,20 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
     s.backward_causal += op.backward_causal;
     s.elementwise_forward += op.elementwise_forward;
     s.elementwise_backward += op.elementwise_backward;
-    const bool redone = forward_redone(op, w.recompute);
-    if (redone) s.recompute += op.forward;
+    double redone = forward_redone(op, w.recompute) ? 1 : 0;
     s.sums.params.add(op, 1);
     s.sums.working_set.add(op, 1);
-    if (!saves_dropped(op, w.recompute)) s.sums.saved.add(op, 1);
+    if (by_op) {
+      const PerOpDecision d = per_op(op);
+      redone = d.redone;
+      s.sums.saved.add(d);
+    } else if (!saves_dropped(op, w.recompute)) {
+      s.sums.saved.add(op, 1);
+    }
+    s.recompute += redone * op.forward;
     if (op.op == Op::cross_entropy && op.section == Section::head) shape.logits.add(op, 1);
     s.executed_model += executed_forward(op, w) + executed_backward(op, w);
-    if (redone) s.executed_recompute += executed_forward(op, w);
+    s.executed_recompute += redone * executed_forward(op, w);
     s.executed_forward += executed_forward(op, w);
     shape.ops[shape.size++] =
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,

@@ -11,8 +11,10 @@
 namespace scalingperf {
 
 /// Activation recomputation (Korthikanti et al. 2022): none; selective recomputes the
-/// attention core (scores, softmax, attention x V); full recomputes every layer's forward.
-enum class Recompute : std::uint8_t { none, selective, full };
+/// attention core (scores, softmax, attention x V); full recomputes every layer's forward;
+/// per_op is torchtitan's per-op selective checkpointing (per_op_checkpoint.hpp): every
+/// second matmul of a block and all its memory-bound ops redone, the attention kernel kept.
+enum class Recompute : std::uint8_t { none, selective, full, per_op };
 
 /// Number format of weights and activations; fp32/tf32 differ only in the peak rate.
 /// Number formats of training. fp8: the GEMMs of the linear layers run in FP8 (E4M3 /

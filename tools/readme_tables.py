@@ -32,7 +32,7 @@ def _transcripts(text: str) -> str:
     """Each ```text block that starts with ``$ scalingperf`` rerun; a block shown from a
     ``...`` line keeps only as many last lines as it showed."""
     out, pos = [], 0
-    for match in re.finditer(r"```text\n(\$ scalingperf.*?)```\n", text, flags=re.S):
+    for match in re.finditer(r"```text\n(\$ scalingperf.*?)```\n", text, flags=re.DOTALL):
         lines = match.group(1).rstrip("\n").splitlines()
         command = []
         while True:

@@ -92,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--layers-per-stage", default=None, metavar="N,N,...|RULE",
                      help="uneven pipeline stages: layers per device, or embedding, loss, "
                           "embedding+loss")
+    est.add_argument("--recompute-modules", default=None, metavar="NAME,NAME,...",
+                     help="with --recompute selective, Megatron-Core's modules it redoes: "
+                          "core_attn (the default), layernorm, moe_act, mla_up_proj, mlp, moe, "
+                          "shared_experts")
     est.add_argument("--recompute-every", type=int, default=None, metavar="N",
                      help="full recomputation of every N-th layer (torchtitan's)")
     est.add_argument("--tp-overlap", type=float, default=None, metavar="FRACTION",
@@ -230,7 +234,7 @@ def _estimate(args: argparse.Namespace) -> int:
         sequence_parallel=args.sequence_parallel, dropout=args.dropout,
         flash_attention=args.flash_attention, cp=args.cp, etp=args.etp, shard=args.shard,
         ep_dispatcher=args.ep_dispatcher, layers_per_stage=_stages(args.layers_per_stage),
-        recompute_every=args.recompute_every,
+        recompute_every=args.recompute_every, recompute_modules=args.recompute_modules,
         tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap,
         attention_kernel=args.attention_kernel)
     budget = report.training(args.tokens) if args.tokens is not None else None
@@ -293,7 +297,8 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
     efficiency = report.efficiency
     return {
         "dtype": args.dtype, "optimizer": args.optimizer, "zero": args.zero,
-        "recompute": report.recompute, "tp": args.tp, "pp": args.pp, "dp": args.dp,
+        "recompute": report.recompute, "recompute_modules": list(report.recompute_modules),
+        "tp": args.tp, "pp": args.pp, "dp": args.dp,
         "ep": args.ep, "ep_dispatcher": args.ep_dispatcher, "cp": args.cp,
         "devices": report.devices, "hardware": report.hardware.name,
         "device_memory": report.memory.capacity, "batch": report.batch,
@@ -318,6 +323,14 @@ _RECOMPUTE = {"none": "every activation kept for backward",
               "full": "each layer's forward recomputed in backward",
               "per_op": "torchtitan's per-op checkpointing: every second matmul of a block and "
                         "its memory-bound ops recomputed in backward, attention kept"}
+
+
+def _recomputation(report: Report) -> str:
+    modules = report.recompute_modules
+    if report.recompute == "selective" and modules != ("core_attn",):
+        return (f"selective: Megatron-Core's modules {', '.join(modules)} recomputed in "
+                "backward")
+    return f"{report.recompute}: {_RECOMPUTE.get(report.recompute, '')}"
 
 
 def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
@@ -361,7 +374,7 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
     rows = [("precision", precision),
             ("optimizer", f"{args.optimizer}: {optimizer}"),
             ("ZeRO stage", f"{args.zero}: {_ZERO[args.zero]}"),
-            ("recomputation", f"{report.recompute}: {_RECOMPUTE.get(report.recompute, '')}"),
+            ("recomputation", _recomputation(report)),
             ("devices", devices), ("micro-batch", batch), ("flash attention", flash),
             ("activations", activations), ("efficiency", efficiency)]
     width = max(len(label) for label, _ in rows)

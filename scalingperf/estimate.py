@@ -113,6 +113,7 @@ def estimate(
     etp: int | None = None,
     shard: int | None = None,
     ep_dispatcher: str = "all_to_all",
+    recompute_modules: Sequence[str] | str | None = None,
 ) -> Report:
     """Parameters, FLOPs, memory per device and step time of training ``arch``.
 
@@ -174,13 +175,23 @@ def estimate(
         in 16-bit), AdamW with 16-bit states and no master copy, SGD with momentum.
     recompute : {"none", "selective", "full", "per_op"}
         Activation recomputation (Korthikanti et al. 2022): selective redoes the attention
-        core, full every layer's forward. ``per_op`` is torchtitan's per-op selective
+        core (or ``recompute_modules``), full every layer's forward. ``per_op`` is torchtitan's per-op selective
         checkpointing (``selective_ac_option = "op"``): in each block the outputs of the
         matmuls, of the attention kernel and of reduce-scatters are kept, except every
         second matmul in forward order (Llama: wk, wo, w3), which backward redoes with
         every memory-bound op, the MoE router and the routed experts' grouped GEMMs
         (and, with tensor parallelism, the all-gathers of sequence parallelism or the
         all-reduces without it); each block also keeps its input.
+    recompute_modules : sequence of str or str, optional
+        With ``recompute="selective"``, Megatron-Core's ``recompute_modules`` (a list, or
+        names separated by commas); None: its default, ``("core_attn",)``. ``core_attn``,
+        ``mlp`` (the dense MLP), ``moe`` (the whole MoE block, its all-to-alls again) and
+        ``shared_experts`` are checkpointed whole: their input kept, their forward redone.
+        ``layernorm`` (the pre-norms: their output is no longer kept by the projections
+        and the router that read it), ``moe_act`` (the experts' activation: its output,
+        the down projection's input, is rebuilt from its inputs) and ``mla_up_proj``
+        (MLA's up projections and RoPE: Q, K and V rebuilt) discard their output after use
+        and recompute it in backward.
     recompute_every : int, optional
         Full recomputation of every n-th transformer layer of each pipeline device, the
         others saving everything (needs ``recompute="none"``): torchtitan's
@@ -251,7 +262,8 @@ def estimate(
             device.default_efficiency if efficiency is None else efficiency,
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
             dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer, cp,
-            stage_split(layers_per_stage, pp), recompute_every, etp, shard, ep_dispatcher)
+            stage_split(layers_per_stage, pp), recompute_every, etp, shard, ep_dispatcher,
+            recompute_module_names(recompute_modules, recompute))
     try:
         return Report(arch, device, args, _core.estimate(*args))
     except TypeError:
@@ -261,6 +273,33 @@ def estimate(
     args = (*args[:2], args[2] if efficiency is None else _efficiency(efficiency),
             *_converted(args[3:]))
     return Report(arch, device, args, _core.estimate(*args))
+
+
+#: Megatron-Core's recompute_modules, in the core's order.
+RECOMPUTE_MODULES = ("core_attn", "layernorm", "moe_act", "mla_up_proj", "mlp", "moe",
+                     "shared_experts")
+
+
+def recompute_module_names(value: Any, recompute: Any) -> tuple[str, ...] | None:
+    """``recompute_modules`` as a tuple of names (a comma-separated string or a sequence
+    of names), None for Megatron's default; a ValueError for an unknown name, or for
+    modules without ``recompute="selective"``."""
+    if value is None:
+        return None
+    names = value.split(",") if isinstance(value, str) else value
+    try:
+        out = tuple(names)
+    except TypeError:
+        out = ()
+    if not out or not all(isinstance(n, str) and n in RECOMPUTE_MODULES for n in out):
+        msg = (f"recompute_modules={value!r} is invalid: give one or more of "
+               f"{', '.join(RECOMPUTE_MODULES)}")
+        raise ValueError(msg)
+    if recompute != "selective":
+        msg = (f"recompute_modules={value!r} is invalid: the modules are what "
+               f"recompute='selective' redoes (recompute={recompute!r})")
+        raise ValueError(msg)
+    return out
 
 
 def _overlap(field: str, value: Any) -> float:
@@ -287,7 +326,7 @@ def _efficiency(value: Any) -> _core.Efficiency:
 _OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "dropout",
                  "implementation", "tp", "pp", "dp", "ep", "zero", "microbatches",
                  "interleave", "sequence_parallel", "optimizer", "cp", "layers_per_stage",
-                 "recompute_every", "etp", "shard", "ep_dispatcher")
+                 "recompute_every", "etp", "shard", "ep_dispatcher", "recompute_modules")
 
 
 def _converted(values: tuple[Any, ...]) -> list[Any]:
@@ -295,7 +334,7 @@ def _converted(values: tuple[Any, ...]) -> list[Any]:
     out: list[Any] = []
     for name, value in zip(_OPTION_NAMES, values, strict=True):
         if ((name in ("microbatches", "recompute_every", "etp", "shard") and value is None)
-                or name == "layers_per_stage"):
+                or name in ("layers_per_stage", "recompute_modules")):
             out.append(value)  # None, or already exact (stage_split)
         elif name in _FLAG_OPTIONS:
             out.append(_validate.flag(name, value))
@@ -381,6 +420,9 @@ class Report:
     batch = property(lambda self: self._args[3], doc="Sequences per micro-batch.")
     seq_len = property(lambda self: self._args[4], doc="Tokens per sequence.")
     recompute = property(lambda self: self._args[5], doc="Recomputation mode.")
+    recompute_modules = property(
+        lambda self: (self._args[-1] or ("core_attn",)) if self._args[5] == "selective" else (),
+        doc="Under selective recomputation, Megatron-Core's modules it redoes.")
     efficiency = property(lambda self: self._args[2],
                           doc="The Efficiency the estimate used (the device's default or yours).")
     tokens = property(lambda self: self._result.tokens, doc="Tokens per micro-batch.")

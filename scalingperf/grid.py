@@ -14,6 +14,7 @@ from . import _core, _validate
 from ._stages import stage_split
 from .architecture import Architecture
 from .devices import Hardware, get_hardware
+from .estimate import recompute_module_names
 
 #: Fixed architecture fields of the per-layer features (not axes), checked by the core.
 _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm",
@@ -55,7 +56,7 @@ _OPTIONS = dict(dtype="bf16", flash_attention=True, dropout=False, implementatio
                 n_gpus=0, global_batch=0, compute=0.0, hardware="H100-SXM", efficiency=None,
                 batch=None, seq_len=None, recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1,
                 zero=0, microbatches=None, layers_per_stage=None, recompute_every=None,
-                etp=None, shard=None, ep_dispatcher="all_to_all")
+                etp=None, shard=None, ep_dispatcher="all_to_all", recompute_modules=None)
 _RANGE_CONSTRAINTS = {"params": "params_non_embedding", "active_params": "params_active",
                       "aspect": "aspect_ratio"}
 #: Most values one axis may list: an axis is materialised as a list of numbers.
@@ -166,6 +167,19 @@ def _stage_split(value: Any, pp: Any) -> tuple[int, int, int] | str | None:
     return stage_split(value, pp)
 
 
+def _modules(value: Any, recompute: Any) -> tuple[str, ...]:
+    """A grid's recompute_modules: names for its selective rows (it must have some)."""
+    if value is None:
+        return ("core_attn",)
+    names = recompute_module_names(value, "selective")
+    modes = [recompute] if isinstance(recompute, str) else list(recompute)
+    if "selective" not in modes:
+        msg = (f"recompute_modules={value!r} is invalid: the modules are what "
+               f"recompute='selective' redoes, and the grid has recompute={recompute!r}")
+        raise ValueError(msg)
+    return names or ("core_attn",)
+
+
 def _at_least_one(field: str, value: Any) -> int:
     """A grid's recompute_every, etp or shard: None (0 for the core) or n >= 1."""
     if value is None:
@@ -223,7 +237,8 @@ class Grid:
     Other options as in :func:`scalingperf.estimate`: ``dtype``, ``hardware``,
     ``flash_attention``, ``dropout``, ``implementation``, ``sequence_parallel``,
     ``optimizer``, ``interleave``, ``efficiency``, ``recompute_every``, ``etp``, ``shard``,
-    ``ep_dispatcher``, ``layers_per_stage``
+    ``ep_dispatcher``, ``recompute_modules`` (for the rows with ``recompute="selective"``,
+    which the grid must have), ``layers_per_stage``
     (a rule such as
     ``"embedding+loss"`` applies to every point; a list needs a fixed ``pp`` of its
     length).
@@ -503,7 +518,8 @@ class Grid:
             recompute_every=_at_least_one("recompute_every", spec["recompute_every"]),
             etp=_at_least_one("etp", spec["etp"]),
             shard=_at_least_one("shard", spec["shard"]),
-            ep_dispatcher=_validate.text("ep_dispatcher", spec["ep_dispatcher"]))
+            ep_dispatcher=_validate.text("ep_dispatcher", spec["ep_dispatcher"]),
+            recompute_modules=list(_modules(spec["recompute_modules"], spec["recompute"])))
 
     def _bounds(self, spec: Mapping[str, Any]) -> list[tuple[str, str, float, float]]:
         """The bounds on result columns, in the core's order: (what the user asked for,

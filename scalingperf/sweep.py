@@ -459,6 +459,8 @@ class SweepResult:
                                                  "recompute_every", "etp", "shard",
                                                  "ep_dispatcher")
                    if name in spec}
+        if row["recompute"] == "selective" and spec.get("recompute_modules") is not None:
+            options["recompute_modules"] = spec["recompute_modules"]
         return estimate(self.architecture(i), batch=row["batch"], seq_len=row["seq_len"],
                         recompute=row["recompute"], tp=row["tp"], cp=row["cp"], pp=row["pp"],
                         dp=row["dp"],

@@ -41,11 +41,13 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
                std::int64_t zero, std::int64_t microbatches, std::int64_t interleave,
                bool sequence_parallel, const std::string& optimizer, std::int64_t cp,
                const StageSplit& split, std::int64_t recompute_every, std::int64_t etp,
-               std::int64_t shard, const std::string& ep_dispatcher) {
+               std::int64_t shard, const std::string& ep_dispatcher,
+               std::uint8_t recompute_modules) {
   Inputs in;
   in.work = sp::Workload{batch,           seq_len, sp::parse_recompute(recompute),
                          sp::parse_dtype(dtype), flash_attention, dropout,
-                         sp::parse_implementation(implementation), recompute_every};
+                         sp::parse_implementation(implementation), recompute_every,
+                         recompute_modules};
   sp::validate(arch, in.work);
   sp::peak_flops(hw, in.work.dtype);  // the device must support the format
   sp::Layout layout{tp, pp, dp, ep, zero, microbatches, interleave,
@@ -93,6 +95,14 @@ std::string exact_str(py::handle value) {
     PyErr_Clear();  // not encodable (lone surrogates): the converting path refuses it
   }
   not_exact();
+}
+
+/// None: Megatron's default (core_attn); else a sequence of module names.
+std::uint8_t recompute_modules_of(py::handle value) {
+  if (value.is_none()) return sp::recompute_module::core_attn;
+  std::vector<std::string> names;
+  for (py::handle name : value) names.push_back(exact_str(name));
+  return sp::parse_recompute_modules(names);
 }
 
 StageSplit stage_split_of(py::handle value) {
@@ -249,7 +259,7 @@ void bind_estimate(py::module_& m) {
          py::handle microbatches, py::handle interleave, py::handle sequence_parallel,
          py::handle optimizer, py::handle cp, py::handle layers_per_stage,
          py::handle recompute_every, py::handle etp, py::handle shard,
-         py::handle ep_dispatcher) {
+         py::handle ep_dispatcher, py::handle recompute_modules) {
         const Inputs in =
             convert(arch, hw, exact_int(batch), exact_int(seq_len), exact_str(recompute),
                     exact_str(dtype), exact_bool(flash_attention), exact_bool(dropout),
@@ -259,7 +269,7 @@ void bind_estimate(py::module_& m) {
                     exact_int(cp), stage_split_of(layers_per_stage),
                     at_least_one("recompute_every", recompute_every, "no layer checkpointed"), at_least_one("etp", etp, "etp = tp"),
                     at_least_one("shard", shard, "all dp x cp ranks"),
-                    exact_str(ep_dispatcher));
+                    exact_str(ep_dispatcher), recompute_modules_of(recompute_modules));
         return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),
                            arch, in.work, in.layout, hw, efficiency};
       },

@@ -110,13 +110,15 @@ void bind_sweep(py::module_& m) {
                        std::int64_t cp, std::int64_t first_stage_layers,
                        std::int64_t middle_stage_layers, std::int64_t last_stage_layers, bool embedding_in_split,
                        bool loss_in_split, std::int64_t recompute_every, std::int64_t etp,
-                       std::int64_t shard, const std::string& ep_dispatcher) {
+                       std::int64_t shard, const std::string& ep_dispatcher,
+                       const std::vector<std::string>& recompute_modules) {
              sp::Grid g;
              g.base = base;
              g.work = sp::Workload{batch, seq_len, sp::parse_recompute(recompute),
                                    sp::parse_dtype(dtype), flash_attention, dropout,
                                    sp::parse_implementation(implementation),
-                                   recompute_every};
+                                   recompute_every,
+                                   sp::parse_recompute_modules(recompute_modules)};
              g.layout = sp::Layout{tp, pp, dp, ep, zero, microbatches, interleave,
                                    sequence_parallel, sp::parse_optimizer(optimizer), cp};
              g.layout.first_stage_layers = first_stage_layers;
@@ -191,7 +193,8 @@ void bind_sweep(py::module_& m) {
            py::arg("last_stage_layers") = -1,
            py::arg("embedding_in_split") = false, py::arg("loss_in_split") = false,
            py::arg("recompute_every") = 0, py::arg("etp") = 0, py::arg("shard") = 0,
-           py::arg("ep_dispatcher") = "all_to_all")
+           py::arg("ep_dispatcher") = "all_to_all",
+           py::arg("recompute_modules") = std::vector<std::string>{"core_attn"})
       .def_property_readonly("size", [](const sp::Grid& g) { return sp::grid_size(g); });
 
   py::list names;

@@ -2,6 +2,7 @@
 
 #include "scalingperf/device.hpp"
 #include "scalingperf/per_op_checkpoint.hpp"
+#include "scalingperf/recompute.hpp"
 
 namespace scalingperf {
 
@@ -17,16 +18,14 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
     // The walk sees every op, as model_shape's does: its count runs through the sections.
     const PerOpDecision d = by_op ? per_op(op) : PerOpDecision{};
     if (op.count == 0) return;  // a section this depth has no layers of (see for_each_op)
-    double saved = saves_dropped(op, work.recompute) ? 0.0 : saved_per_device(op, roof.share);
-    double redone = forward_redone(op, work.recompute) ? 1.0 : 0.0;
-    if (by_op) {
-      OpCost kept = op;
-      kept.saved_split = d.saved_split;
-      kept.saved_replicated = d.saved_replicated;
-      kept.saved_unsplit = d.saved_unsplit;
-      saved = saved_per_device(kept, roof.share);
-      redone = d.redone;
-    }
+    const RecomputeDecision decided =
+        by_op ? RecomputeDecision{} : recompute_decision(arch, work, op);
+    OpCost kept = op;
+    kept.saved_split = by_op ? d.saved_split : decided.saved_split;
+    kept.saved_replicated = by_op ? d.saved_replicated : decided.saved_replicated;
+    kept.saved_unsplit = by_op ? d.saved_unsplit : decided.saved_unsplit;
+    double saved = saved_per_device(kept, roof.share);
+    const double redone = by_op ? d.redone : decided.redone;
     // Full recomputation drops everything a layer saves but its input, the checkpoint
     // (memory.cpp counts it per layer). That tensor is what the layer's first op reads
     // (attn_norm, unless the norms come after), so its row carries it: the table then sums

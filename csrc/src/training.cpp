@@ -8,6 +8,7 @@
 #include "scalingperf/device.hpp"
 #include "scalingperf/model_costs.hpp"
 #include "scalingperf/ops.hpp"
+#include "scalingperf/recompute.hpp"
 
 namespace scalingperf {
 namespace {
@@ -90,27 +91,32 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     // ranks reduces over its etp group the etp / tp of the tokens that group holds (none
     // for etp = 1: sequence-parallel tokens go to the experts as they are): an
     // assumption of this model, as is every MoE layer costing the same.
-    double ffn = 1, moe_ffn = 1;  // an MoE block's collectives over a dense one's
+    double moe_ffn = 1;  // an MoE block's collectives over a dense one's
+    const double moe = static_cast<double>(a.n_moe_layers) / layers;
     const std::int64_t etp = expert_tp(l);
     if (etp != l.tp && a.n_moe_layers > 0) {
-      const double moe = static_cast<double>(a.n_moe_layers) / layers;
       const double expert_once =
           etp > 1 ? all_reduce(stream * static_cast<double>(etp) / static_cast<double>(l.tp),
                                ring(etp), collective_link(net, etp, 1))
                   : 0;
       moe_ffn = expert_once / once;
-      ffn = 1 - moe + moe * moe_ffn;
     }
     // Per-op checkpointing keeps the reduce-scatters' outputs and redoes the rest: the
     // all-gathers of sequence parallelism, or the all-reduces without it (torchtitan's
     // save list has reduce_scatter_tensor, not all_gather_into_tensor or all_reduce).
     const double passes = full ? 3 : per_op ? (l.sequence_parallel ? 2.5 : 3) : 2;
-    const double per_layer = (passes * device_layers + checkpointed) * (1 + ffn);
+    // Selective recomputation of the mlp or moe modules redoes that block's forward
+    // collectives (its checkpoint starts before the first and ends after the last).
+    const double dense_passes = redoes_mlp(w) ? 3 : passes;
+    const double moe_passes = redoes_moe(w) ? 3 : passes;
+    const double ffn = (1 - moe) * dense_passes + moe * moe_ffn * moe_passes;
+    const double per_layer = (passes + ffn) * device_layers +
+                             checkpointed * (2 - moe + moe * moe_ffn);
     // An MTP module: its layer's collectives, and one each for its pass of the
     // vocabulary-parallel embedding, the gather of its projection's output (Megatron-Core
     // gathers it before the layer) and its pass of the head.
     const double mtp_collectives =
-        mtp ? modules * (passes * (1 + (mtp_moe ? moe_ffn : 1)) + 3) : 0;
+        mtp ? modules * (passes + (mtp_moe ? moe_ffn * moe_passes : dense_passes) + 3) : 0;
     // The share efficiency.tp_overlap hides behind the GEMMs is not on the critical path.
     out.tp = tp_exposed * ((per_layer + mtp_collectives) * once + (has_ends ? once : 0));
   }
@@ -124,8 +130,9 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
                                         expert_tp(l))
             : all_to_all(routed, f.ep_ring, net, expert_tp(l));
     const double moe_share = static_cast<double>(a.n_moe_layers) / layers;
-    out.ep = (moe_share * (device_layers * (full ? 6 : 4) + checkpointed * 2) +
-              (mtp_moe ? modules * (full ? 6 : 4) : 0)) *
+    const double a2a = redoes_moe(w) ? 6 : 4;
+    out.ep = (moe_share * (device_layers * a2a + checkpointed * 2) +
+              (mtp_moe ? modules * a2a : 0)) *
              once;
     // Megatron-Core's all-to-all dispatcher sorts the tokens a rank receives by its local
     // expert, and back before the combine, when it holds more than one: each a pass of
@@ -144,7 +151,7 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   }
   // Context parallelism: a rank's keys and values (its kv heads of tp, its seq_len / cp
   // tokens) per layer, forward, twice backward, once more when recomputation redoes the
-  // attention (selective or full; per-op checkpointing keeps the attention's output).
+  // attention (full, or selective with core_attn; per-op checkpointing keeps its output).
   if (l.cp > 1) {
     const double kv = 2 * act * static_cast<double>(w.batch) * static_cast<double>(w.seq_len) *
                       context * static_cast<double>(a.n_kv_heads * a.head_dim) *
@@ -152,13 +159,13 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     const double attention = s.attention_core / static_cast<double>(a.n_layers) * context;
     const double forward =
         ring_attention_exposed(l, link_for(net, l.cp, l.tp), attention, kv);
-    out.cp = ((w.recompute == Recompute::none || per_op ? 3 : 4) * device_layers + checkpointed) * forward;
+    out.cp = ((redoes_attention_core(w) ? 4 : 3) * device_layers + checkpointed) * forward;
     const bool mtp_attention = mtp && (a.mtp_kind.mixer == MixerKind::attention ||
                                        a.mtp_kind.mixer == MixerKind::window_attention);
     if (mtp_attention) {
       const double module_forward = ring_attention_exposed(
           l, link_for(net, l.cp, l.tp), s.mtp_attention_core / modules * context, kv);
-      out.cp += (w.recompute == Recompute::none || per_op ? 3 : 4) * modules * module_forward;
+      out.cp += (redoes_attention_core(w) ? 4 : 3) * modules * module_forward;
     }
   }
   return out;
@@ -340,6 +347,9 @@ InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) 
       s.attention_core[k] += seconds;
       if (shape.flash_attention) s.backward_extra[k] += (flash_backward - 2) * seconds;
     }
+  }
+  for (int k = 0; k < section_count; ++k) {
+    s.redone[k] += shape.redone_bytes[k] * roof.share.tensor * roof.seconds_per_byte;
   }
   return s;
 }

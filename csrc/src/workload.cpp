@@ -1,6 +1,7 @@
 #include "scalingperf/workload.hpp"
 
 #include <sstream>
+#include <utility>
 
 #include "checks.hpp"
 
@@ -25,6 +26,11 @@ bool check(const Architecture& arch, const Workload& work, detail::Refusal* r) {
                              "everything: it needs recompute='none'");
     }
   }
+  // The modules are read under recompute selective only (a sweep's other rows ignore them).
+  if (work.recompute_modules == 0 || work.recompute_modules > recompute_module::all) {
+    return detail::in_range(r, "recompute_modules", work.recompute_modules, 1,
+                            recompute_module::all);
+  }
   if (arch.position == PositionKind::learned && work.seq_len > arch.max_position_embeddings) {
     return detail::refused(r, "seq_len", work.seq_len, "a learned position table has ",
                            "max_position_embeddings", arch.max_position_embeddings, " rows");
@@ -43,6 +49,39 @@ bool is_valid(const Architecture& arch, const Workload& work, std::string* why) 
   if (check(arch, work, &refusal)) return true;
   if (why != nullptr) *why = refusal.message();
   return false;
+}
+
+namespace {
+constexpr std::pair<const char*, std::uint8_t> module_names[] = {
+    {"core_attn", recompute_module::core_attn}, {"layernorm", recompute_module::layernorm},
+    {"moe_act", recompute_module::moe_act},     {"mla_up_proj", recompute_module::mla_up_proj},
+    {"mlp", recompute_module::mlp},             {"moe", recompute_module::moe},
+    {"shared_experts", recompute_module::shared_experts}};
+}  // namespace
+
+std::uint8_t parse_recompute_modules(const std::vector<std::string>& names) {
+  std::uint8_t bits = 0;
+  for (const std::string& name : names) {
+    std::uint8_t bit = 0;
+    std::string allowed = "allowed values are";
+    for (const auto& [known, value] : module_names) {
+      if (name == known) bit = value;
+      allowed += std::string(" '") + known + "'";
+    }
+    if (bit == 0) detail::reject("recompute_modules", "'" + name + "'", allowed);
+    bits |= bit;
+  }
+  return bits;
+}
+
+std::string recompute_modules_name(std::uint8_t modules) {
+  std::string out;
+  for (const auto& [name, bit] : module_names) {
+    if ((modules & bit) == 0) continue;
+    if (!out.empty()) out += ",";
+    out += name;
+  }
+  return out;
 }
 
 Recompute parse_recompute(const std::string& name) {

@@ -95,21 +95,6 @@ inline double saved_per_device(const OpCost& op, const DeviceShare& share) {
          share.context;
 }
 
-/// Whether recomputation drops what an op saves: all of a layer under full recomputation;
-/// under selective, what the softmax keeps (scores, masks), as Q, K and V are needed to
-/// recompute it (Korthikanti et al. 2022 §4.2.2).
-inline bool saves_dropped(const OpCost& op, Recompute recompute) {
-  return (recompute == Recompute::full && op.recomputed_full) ||
-         (recompute == Recompute::selective && op.recomputed_selective &&
-          op.kind == OpKind::elementwise);
-}
-
-/// Whether recomputation redoes an op's forward.
-inline bool forward_redone(const OpCost& op, Recompute recompute) {
-  return (recompute == Recompute::full && op.recomputed_full) ||
-         (recompute == Recompute::selective && op.recomputed_selective);
-}
-
 /// ceil(x) for x >= 0 without a libm call (x below 2^52).
 inline double ceil_positive(double x) {
   const double whole = static_cast<double>(static_cast<std::int64_t>(x));

@@ -15,6 +15,7 @@
 #include "scalingperf/estimate.hpp"
 #include "scalingperf/ops.hpp"
 #include "scalingperf/per_op_checkpoint.hpp"
+#include "scalingperf/recompute.hpp"
 #include "scalingperf/workload.hpp"
 
 namespace scalingperf {
@@ -27,7 +28,8 @@ struct SavedShares {
     replicated += n * op.saved_replicated;
     unsplit += n * op.saved_unsplit;
   }
-  void add(const PerOpDecision& d) {
+  template <class Decision>
+  void add(const Decision& d) {
     split += d.saved_split;
     replicated += d.saved_replicated;
     unsplit += d.saved_unsplit;
@@ -118,6 +120,9 @@ struct InstanceSums {
 struct ModelShape {
   std::array<InstanceSums, section_count> sections;
   SavedShares logits;  ///< the main loss's saved float32 logits
+  /// Per instance of each section, memory traffic recomputation redoes outside the ops'
+  /// shares (RecomputeDecision::redone_bytes), divided over tp.
+  std::array<double, section_count> redone_bytes{};
   /// At most: 3 embedding, 2 x 12 attention, 10 linear mixer, 9 MLP, 9 MoE and 5 head
   /// ops, and an MTP module's 7 with one mixer and one FFN block.
   std::array<TimeOp, 96> ops;
@@ -135,6 +140,7 @@ struct ModelShape {
 /// op records) is large enough that building it in place and not copying it shows.
 inline void model_shape(const Architecture& a, const Workload& w, ModelShape& shape) {
   shape.sections = {};
+  shape.redone_bytes = {};
   shape.logits = SavedShares{};
   shape.size = 0;
   shape.tokens = static_cast<double>(w.batch) * static_cast<double>(w.seq_len);
@@ -153,15 +159,18 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
     s.backward_causal += op.backward_causal;
     s.elementwise_forward += op.elementwise_forward;
     s.elementwise_backward += op.elementwise_backward;
-    double redone = forward_redone(op, w.recompute) ? 1 : 0;
+    double redone;
     s.sums.params.add(op, 1);
     s.sums.working_set.add(op, 1);
     if (by_op) {
       const PerOpDecision d = per_op(op);
       redone = d.redone;
       s.sums.saved.add(d);
-    } else if (!saves_dropped(op, w.recompute)) {
-      s.sums.saved.add(op, 1);
+    } else {
+      const RecomputeDecision d = recompute_decision(a, w, op);
+      redone = d.redone;
+      shape.redone_bytes[static_cast<int>(op.section)] += d.redone_bytes;
+      s.sums.saved.add(d);
     }
     s.recompute += redone * op.forward;
     if (op.op == Op::cross_entropy && op.section == Section::head) shape.logits.add(op, 1);

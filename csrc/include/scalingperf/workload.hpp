@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "scalingperf/architecture.hpp"
 
@@ -15,6 +16,17 @@ namespace scalingperf {
 /// per_op is torchtitan's per-op selective checkpointing (per_op_checkpoint.hpp): every
 /// second matmul of a block and all its memory-bound ops redone, the attention kernel kept.
 enum class Recompute : std::uint8_t { none, selective, full, per_op };
+
+/// Megatron-Core's recompute_modules, which recompute="selective" recomputes (a bit set;
+/// Megatron's default is core_attn alone). core_attn, mlp, moe and shared_experts are
+/// checkpointed whole (their input kept, their forward redone); layernorm, moe_act and
+/// mla_up_proj discard their output after use and rebuild it in backward
+/// (TransformerConfig.recompute_modules, Megatron-Core 0.12 and later).
+namespace recompute_module {
+constexpr std::uint8_t core_attn = 1, layernorm = 2, moe_act = 4, mla_up_proj = 8, mlp = 16,
+                       moe = 32, shared_experts = 64;
+constexpr std::uint8_t all = 127;
+}  // namespace recompute_module
 
 /// Number format of weights and activations; fp32/tf32 differ only in the peak rate.
 /// Number formats of training. fp8: the GEMMs of the linear layers run in FP8 (E4M3 /
@@ -44,6 +56,9 @@ struct Workload {
   /// others saving everything (torchtitan's selective_ac_option = "n": a device's blocks
   /// counted from 1, block k checkpointed when k % n == 0). 0: off. Needs recompute none.
   std::int64_t recompute_every = 0;
+  /// Under recompute selective, which of Megatron-Core's modules (recompute_module bits);
+  /// ignored otherwise.
+  std::uint8_t recompute_modules = recompute_module::core_attn;
 };
 
 /// Layers of a device holding `layers` that recompute_every checkpoints: floor(layers / n).
@@ -69,6 +84,10 @@ void validate(const Architecture& arch, const Workload& work);
 bool is_valid(const Architecture& arch, const Workload& work, std::string* why = nullptr);
 
 Recompute parse_recompute(const std::string& name);
+/// A recompute_modules bit set from Megatron's module names; throws naming the field.
+std::uint8_t parse_recompute_modules(const std::vector<std::string>& names);
+/// The names of a bit set, in recompute_module's order, comma-separated.
+std::string recompute_modules_name(std::uint8_t modules);
 DType parse_dtype(const std::string& name);
 Implementation parse_implementation(const std::string& name);
 const char* name_of(Recompute recompute);

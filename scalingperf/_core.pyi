@@ -1,6 +1,6 @@
 """Type stubs of the compiled core (private: use the scalingperf package)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -450,6 +450,7 @@ def estimate(
     etp: int | None,
     shard: int | None,
     ep_dispatcher: str,
+    recompute_modules: Sequence[str] | None,
     /,
 ) -> TrainingReport: ...
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
@@ -495,6 +496,7 @@ class Grid:
         etp: int = 0,
         shard: int = 0,
         ep_dispatcher: str = "all_to_all",
+        recompute_modules: list[str] = ...,
     ) -> None: ...
     @property
     def size(self) -> int: ...

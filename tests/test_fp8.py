@@ -54,8 +54,14 @@ def test_weight_gemms_run_at_the_fp8_peak_and_attention_at_bf16(preset):
     else:
         assert after["routed_experts"] > before["routed_experts"] * ratio
     assert fp8.time.step < bf16.time.step
-    # Stored in bf16 either way: the same memory, the same FLOPs.
-    assert fp8.memory.per_gpu == bf16.memory.per_gpu
+    # Stored in bf16 either way, but for the inputs the weight GEMMs keep for their weight
+    # gradient: Transformer Engine keeps the FP8 copy, half the bytes.
+    assert fp8.memory.weights == bf16.memory.weights
+    for op in ("qkv_proj", "out_proj"):
+        assert fp8.layers.row(op)["saved_bytes"] == bf16.layers.row(op)["saved_bytes"] / 2
+    for op in ("attn_scores", "attn_softmax", "attn_values"):
+        assert fp8.layers.row(op)["saved_bytes"] == bf16.layers.row(op)["saved_bytes"]
+    assert fp8.memory.activations < bf16.memory.activations
     assert fp8.flops.model == bf16.flops.model
     # MFU against the FP8 peak, the format the weight GEMMs run in.
     peaks = device.peak_flops["bf16"] / device.peak_flops["fp8"]
@@ -87,7 +93,10 @@ def test_mxfp8_runs_at_the_fp8_rate_where_the_tensor_cores_take_it():
     mx = sp.estimate(arch, dtype="mxfp8", **options)
     # The same GEMM rate; the casts also write a 1-byte scale per 32 elements per copy.
     assert fp8.time.step < mx.time.step < fp8.time.step * 1.01
-    assert mx.memory.per_gpu == fp8.memory.per_gpu
+    # MXFP8 keeps its saved GEMM inputs with their scales: 1 + 1/32 bytes per element.
+    assert mx.layers.row("out_proj")["saved_bytes"] == pytest.approx(
+        fp8.layers.row("out_proj")["saved_bytes"] * (1 + 1 / 32), rel=1e-12)
+    assert mx.memory.activations > fp8.memory.activations
     # Hopper has no block-scaled MMA: refused, not silently run as FP8.
     with pytest.raises(ValueError, match="dtype='mxfp8' is invalid"):
         sp.estimate(arch, dtype="mxfp8", batch=1, seq_len=8192, tp=8, hardware="H100-SXM")
@@ -137,7 +146,10 @@ def test_nvfp4_runs_the_weight_gemms_at_the_fp4_peak():
     assert after["mlp_up"] - cast4 == pytest.approx((before["mlp_up"] - cast8) / 2, rel=1e-9)
     assert after["attn_scores"] == before["attn_scores"]  # attention stays in bf16
     assert fp4.time.step < fp8.time.step
-    assert fp4.memory.per_gpu == fp8.memory.per_gpu
+    # NVFP4 keeps half a byte and an 8-bit scale per 16 elements of those inputs.
+    assert fp4.layers.row("mlp_down")["saved_bytes"] == pytest.approx(
+        fp8.layers.row("mlp_down")["saved_bytes"] * (0.5 + 1 / 16), rel=1e-12)
+    assert fp4.memory.activations < fp8.memory.activations
     with pytest.raises(ValueError, match="dtype='nvfp4' is invalid"):
         sp.estimate(arch, dtype="nvfp4", batch=1, seq_len=8192, tp=8, hardware="H100-SXM")
 

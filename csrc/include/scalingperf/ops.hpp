@@ -16,8 +16,46 @@
 
 namespace scalingperf {
 
+namespace detail {
+
+/// An FP8 weight GEMM's saved input at saved_gemm_input_bytes: `ratio` of its 16-bit size.
+/// The input is all an op keeps for its weight gradient (qkv, up, MTP projection: their
+/// replicated input; out and down projections: their split input), the experts' first
+/// GEMM's permuted tokens and their second GEMM's input (the activation's output).
+inline void keep_gemm_inputs_quantized(OpCost& op, const Architecture& a, const Workload& w,
+                                       double ratio) {
+  const double act = bytes_of(w.dtype);
+  const double tokens = static_cast<double>(w.batch) * static_cast<double>(w.seq_len);
+  switch (op.op) {
+    case Op::qkv_proj: case Op::mlp_up: case Op::mtp_proj:
+      op.saved_replicated *= ratio;
+      break;
+    case Op::out_proj: case Op::mlp_down:
+      op.saved_split *= ratio;
+      break;
+    case Op::routed_experts:
+      op.saved_unsplit *= ratio;
+      op.saved_split -= (1 - ratio) * act * routed_token_slots(a, tokens) *
+                        static_cast<double>(a.d_ff_expert);
+      break;
+    case Op::shared_experts:
+      op.saved_split -= (1 - ratio) * act * tokens * static_cast<double>(a.n_shared_experts) *
+                        static_cast<double>(a.d_ff_shared);
+      break;
+    default: break;
+  }
+}
+
+}  // namespace detail
+
 template <class Visitor>
-inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visit) {
+inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visit_op) {
+  // Every op passes through here once, its saved GEMM inputs as the framework keeps them.
+  const double quantized = saved_gemm_input_bytes(w) / bytes_of(w.dtype);
+  const auto visit = [&](OpCost op) {
+    if (quantized != 1) detail::keep_gemm_inputs_quantized(op, a, w, quantized);
+    visit_op(op);
+  };
   using detail::matmul;
   using detail::pointwise;
   const LayerContext ctx(a, w);

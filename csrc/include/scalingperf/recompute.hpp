@@ -87,8 +87,10 @@ inline RecomputeDecision recompute_decision(const Architecture& a, const Workloa
     const double output = act * slots * static_cast<double>(a.d_ff_expert);
     const double inputs =
         output * detail::activation_saves(a.ffn, w.implementation == Implementation::huggingface,
-                                  a.activation_saves);
-    if (d.saved_split >= output) d.saved_split -= output;
+                                          a.activation_saves);
+    // As kept: quantized when the down projection runs in FP8 (saved_gemm_input_bytes).
+    const double kept = output * saved_gemm_input_bytes(w) / act;
+    if (d.saved_split >= kept) d.saved_split -= kept;
     if (d.redone < 1) d.redone_bytes = inputs + output;
   }
   if ((m & mla_up_proj) && is_mla(a)) {

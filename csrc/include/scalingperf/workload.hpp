@@ -73,6 +73,21 @@ constexpr double bytes_of(DType dtype) {
   return dtype == DType::fp32 || dtype == DType::tf32 ? 4.0 : 2.0;
 }
 
+/// Bytes per element of a weight GEMM's input kept for backward: Transformer Engine
+/// (implementation megatron) keeps the quantized copy its weight-gradient GEMM reads, 1 byte
+/// in FP8, with an 8-bit scale per 32 in MXFP8, and half a byte with an 8-bit scale per 16
+/// in NVFP4 (TE's Linear / LayerNormLinear save the FP8 input; arXiv 2509.25149 §4 runs the
+/// weight-gradient GEMM in NVFP4); otherwise the 16-bit activation.
+constexpr double saved_gemm_input_bytes(const Workload& w) {
+  if (w.implementation != Implementation::megatron) return bytes_of(w.dtype);
+  switch (w.dtype) {
+    case DType::fp8: return 1.0;
+    case DType::mxfp8: return 1.0 + 1.0 / 32;
+    case DType::nvfp4: return 0.5 + 1.0 / 16;
+    default: return bytes_of(w.dtype);
+  }
+}
+
 namespace limits {
 constexpr std::int64_t batch = std::int64_t{1} << 24;
 constexpr std::int64_t seq_len = std::int64_t{1} << 24;

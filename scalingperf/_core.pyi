@@ -275,7 +275,10 @@ class Efficiency:
         attention: float = 0.75,
         tp_overlap: float = 0.0,
         fp8_matmul_ratio: float = 1.0,
+        attention_curve: Sequence[tuple[float, float]] = ...,
     ) -> None: ...
+    @property
+    def attention_curve(self) -> tuple[tuple[float, float], ...]: ...
     @property
     def matmul(self) -> float: ...
     @property

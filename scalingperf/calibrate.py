@@ -338,7 +338,7 @@ class _Model:
     """Step times of the runs as a function of the free fields, in fit coordinates:
     log(value) for the fractions, the value itself for the overlaps."""
 
-    def __init__(self, runs: Sequence[_Run], device: Hardware, base: dict[str, float],
+    def __init__(self, runs: Sequence[_Run], device: Hardware, base: dict[str, Any],
                  tied_attention: bool) -> None:
         self.runs = runs
         self.device = device
@@ -484,8 +484,9 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
     least_squares = _least_squares()
 
     default = device.default_efficiency
-    base = {n: float(getattr(default, n)) for n in FITTABLE} | {
-        "tile": default.tile, "fp8_matmul_ratio": default.fp8_matmul_ratio}
+    base: dict[str, Any] = {n: float(getattr(default, n)) for n in FITTABLE} | {
+        "tile": default.tile, "fp8_matmul_ratio": default.fp8_matmul_ratio,
+        "attention_curve": default.attention_curve}
     explicit_attention = device.efficiency is not None and "attention" in device.efficiency
     model = _Model(parsed, device, base, tied_attention=False)
     before = model.predict(default)
@@ -528,7 +529,8 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
               f"{_mean_abs(r.error for r in rows):.1%}); "
               f"the rest from {device.name}'s default")
     device_out = dataclasses.replace(
-        device, efficiency={**calibrated, "tile": efficiency.tile, "source": source})  # type: ignore[dict-item]
+        device, efficiency={**calibrated, "tile": efficiency.tile,
+                            "attention_curve": efficiency.attention_curve, "source": source})
     return Calibration(efficiency=efficiency, hardware=device_out, default=default,
                        fields=fields, fitted=fitted,
                        undetermined={n: undetermined[n] for n in fields if n in undetermined},

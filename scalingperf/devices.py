@@ -63,6 +63,12 @@ class Hardware:
         this device (``{"fa2": 0.32, "cudnn": 0.52, ..., "source": "..."}``), each in
         (0, 1]: ``estimate(attention_kernel="fa2")`` runs attention's GEMMs at that
         fraction instead of the default efficiency's ``attention``.
+    attention_curves : dict, optional
+        Per kernel, its published throughput against the tokens per attention call
+        (``{"fa2": [[512, 191], ..., [4096, 319], ...], "source": "..."}``, any unit, with
+        a point at 4,096 tokens, at most 8 points): the kernel's fraction is scaled by the
+        curve over its 4,096-token value. An ``efficiency`` dict's ``attention_kernel``
+        names the curve its ``attention`` follows.
     """
 
     name: str
@@ -75,8 +81,9 @@ class Hardware:
     intra_node_latency: float = 3e-6
     inter_node_latency: float = 8e-6
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
-    efficiency: Mapping[str, float] | None = field(default=None, compare=False)
+    efficiency: Mapping[str, Any] | None = field(default=None, compare=False)
     attention_kernels: Mapping[str, Any] | None = field(default=None, compare=False)
+    attention_curves: Mapping[str, Any] | None = field(default=None, compare=False)
     _core: _core.Hardware = field(init=False, repr=False, compare=False)
     _efficiency: _CoreEfficiency = field(init=False, repr=False, compare=False)
 
@@ -99,13 +106,23 @@ class Hardware:
             devices_per_node=_validate.integer("devices_per_node", self.devices_per_node),
         )
         object.__setattr__(self, "_core", core)
-        object.__setattr__(self, "_efficiency", _default_efficiency(self.efficiency))
         _check_attention_kernels(self.attention_kernels)
+        _check_attention_curves(self.attention_curves)
+        object.__setattr__(self, "_efficiency", _default_efficiency(self.efficiency, self))
 
     @property
     def default_efficiency(self) -> _CoreEfficiency:
         """What an estimate on this device uses unless given ``efficiency=``."""
         return self._efficiency
+
+    def attention_curve(self, kernel: str) -> tuple[tuple[float, float], ...]:
+        """``kernel``'s published throughput against the tokens per attention call, as
+        (tokens, multiple of its 4,096-token value) points; () where none is published."""
+        points = (self.attention_curves or {}).get(kernel)
+        if not points:
+            return ()
+        anchor = {float(t): float(v) for t, v in points}[4096.0]
+        return tuple((float(t), float(v) / anchor) for t, v in points)
 
     def attention_efficiency(self, kernel: str) -> float:
         """The published fraction of the 16-bit peak ``kernel`` reaches on this device."""
@@ -143,7 +160,7 @@ class Hardware:
             raise ValueError(msg)
         fields = {key: data[key] for key in (*_REQUIRED, "intra_node_latency",
                                               "inter_node_latency", "sources", "efficiency",
-                                              "attention_kernels")
+                                              "attention_kernels", "attention_curves")
                   if key in data}
         return cls(name=name or data.get("name", "custom"), **fields)
 
@@ -282,7 +299,7 @@ def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Ha
 
 #: The Efficiency fields a device's table entry may set.
 _EFFICIENCY_FIELDS = ("matmul", "attention", "memory", "network", "dp_overlap", "tp_overlap",
-                      "fp8_matmul_ratio", "tile")
+                      "fp8_matmul_ratio", "tile", "attention_curve")
 
 
 def _check_attention_kernels(values: Mapping[str, Any] | None) -> None:
@@ -302,14 +319,40 @@ def _check_attention_kernels(values: Mapping[str, Any] | None) -> None:
             raise ValueError(msg)
 
 
-def _default_efficiency(values: Mapping[str, float] | None) -> _CoreEfficiency:
+def _check_attention_curves(values: Mapping[str, Any] | None) -> None:
+    if values is None:
+        return
+    rule = ("give a dict of kernel name: [[tokens, throughput], ...] with rising tokens, "
+            "a point at 4096 and at most 8 points (and its source)")
+    if not isinstance(values, Mapping):
+        msg = f"attention_curves={values!r} is invalid: {rule}"
+        raise ValueError(msg)
+    for name, points in values.items():
+        if name == "source":
+            continue
+        try:
+            pairs = [(float(t), float(v)) for t, v in points]
+        except (TypeError, ValueError):
+            pairs = []
+        tokens = [t for t, _ in pairs]
+        if (not 0 < len(pairs) <= 8 or 4096.0 not in tokens or tokens != sorted(set(tokens))
+                or not all(v > 0 for _, v in pairs)):
+            msg = f"attention_curves[{name!r}]={points!r} is invalid: {rule}"
+            raise ValueError(msg)
+
+
+def _default_efficiency(values: Mapping[str, Any] | None, device: Hardware) -> _CoreEfficiency:
     from .estimate import Efficiency
 
     if values is None:
         return Efficiency()
-    if not isinstance(values, Mapping) or set(values) - {*_EFFICIENCY_FIELDS, "source"}:
+    if not isinstance(values, Mapping) or set(values) - {*_EFFICIENCY_FIELDS, "source",
+                                                          "attention_kernel"}:
         msg = (f"efficiency={values!r} is invalid: give a dict of "
-               f"{', '.join(_EFFICIENCY_FIELDS)} (and its source)")
+               f"{', '.join(_EFFICIENCY_FIELDS)}, attention_kernel (and its source)")
         raise ValueError(msg)
-    given: dict[str, Any] = {name: value for name, value in values.items() if name != "source"}
+    given: dict[str, Any] = {name: value for name, value in values.items()
+                             if name not in ("source", "attention_kernel")}
+    if "attention_kernel" in values:  # its attention follows that kernel's published curve
+        given["attention_curve"] = device.attention_curve(values["attention_kernel"])
     return Efficiency(**given)

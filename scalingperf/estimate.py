@@ -44,6 +44,13 @@ class Efficiency(_core.Efficiency):
         FP8 training's weight GEMMs (fp8, mxfp8, nvfp4) reach this multiple of
         ``matmul``'s fraction of their own peak, from 0.001 to 1 / matmul: a device's best
         measured FP8 matmul fraction over its best BF16 one (1, the default: the same).
+    attention_curve : sequence of (tokens, multiple) pairs, optional
+        How ``attention`` varies with the tokens one attention call sees (``seq_len /
+        cp``): at most 8 points, tokens rising in [1, 1e12], each multiple in (0, 1000]
+        (attention times it is capped at 1); log-linear in the tokens between points, flat
+        beyond them. Empty
+        (the default): flat. ``estimate(attention_kernel=...)`` and the H100 / H200
+        defaults take the kernel's published curve (``Hardware.attention_curve``).
 
     A value of the wrong type or out of range is a ValueError naming the field.
     """
@@ -55,7 +62,8 @@ class Efficiency(_core.Efficiency):
                  tile: int = _DEFAULT_EFFICIENCY.tile,
                  attention: float | None = None,
                  tp_overlap: float = _DEFAULT_EFFICIENCY.tp_overlap,
-                 fp8_matmul_ratio: float = _DEFAULT_EFFICIENCY.fp8_matmul_ratio) -> None:
+                 fp8_matmul_ratio: float = _DEFAULT_EFFICIENCY.fp8_matmul_ratio,
+                 attention_curve: Iterable[tuple[float, float]] = ()) -> None:
         matmul = _validate.number("matmul", matmul)
         super().__init__(matmul=matmul,
                          memory=_validate.number("memory", memory),
@@ -66,7 +74,22 @@ class Efficiency(_core.Efficiency):
                          else _validate.number("attention", attention),
                          tp_overlap=_validate.number("tp_overlap", tp_overlap),
                          fp8_matmul_ratio=_validate.number("fp8_matmul_ratio",
-                                                           fp8_matmul_ratio))
+                                                           fp8_matmul_ratio),
+                         attention_curve=_curve(attention_curve))
+
+
+def _curve(points: Any) -> list[tuple[float, float]]:
+    """An attention_curve as (tokens, multiple) float pairs, or a ValueError naming it."""
+    try:
+        pairs = [(_validate.number("attention_curve tokens", t),
+                  _validate.number("attention_curve multiple", m)) for t, m in points]
+    except (TypeError, ValueError) as error:
+        if isinstance(error, ValueError) and "attention_curve" in str(error):
+            raise
+        msg = (f"attention_curve={points!r} is invalid: give (tokens, multiple of "
+               "attention) pairs")
+        raise ValueError(msg) from None
+    return pairs
 _PARAM_FIELDS = ("total", "embedding", "non_embedding", "active", "active_non_embedding")
 _FLOP_FIELDS = ("forward", "backward", "forward_causal", "backward_causal",
                 "elementwise_forward", "elementwise_backward", "recompute", "model",
@@ -248,13 +271,14 @@ def estimate(
         msg = f"arch={arch!r} is invalid: it must be a scalingperf.Architecture"
         raise ValueError(msg)
     device = get_hardware(hardware)
-    changes: dict[str, float] = {}
+    changes: dict[str, Any] = {}
     if tp_overlap is not None:
         changes["tp_overlap"] = _overlap("tp_overlap", tp_overlap)
     if dp_overlap is not None:
         changes["dp_overlap"] = _overlap("dp_overlap", dp_overlap)
     if attention_kernel is not None:
         changes["attention"] = device.attention_efficiency(attention_kernel)
+        changes["attention_curve"] = device.attention_curve(attention_kernel)
     if changes:
         efficiency = _overridden(_efficiency(efficiency) if efficiency is not None
                                  else device.default_efficiency, changes)
@@ -308,7 +332,7 @@ def _overlap(field: str, value: Any) -> float:
     return _validate.number(field, value)
 
 
-def _overridden(base: _core.Efficiency, changes: dict[str, float]) -> _core.Efficiency:
+def _overridden(base: _core.Efficiency, changes: dict[str, Any]) -> _core.Efficiency:
     """``base`` with the fields in ``changes`` replaced (the core checks them)."""
     return _core.Efficiency(**{name: getattr(base, name) for name in _EFFICIENCY_FIELDS}
                             | changes)
@@ -603,7 +627,8 @@ def _training_repr(r: _core.TrainingReport) -> str:
 def _efficiency_repr(e: _core.Efficiency) -> str:
     return _fields("Efficiency", [(name, repr(getattr(e, name))) for name in
                                   ("matmul", "attention", "memory", "network", "dp_overlap",
-                                   "tp_overlap", "tile", "fp8_matmul_ratio")])
+                                   "tp_overlap", "tile", "fp8_matmul_ratio",
+                                   "attention_curve")])
 
 
 _core.ParamCounts.__repr__ = lambda self: _fields(  # type: ignore[method-assign]

@@ -85,9 +85,9 @@ def test_tp_overlap_hides_that_share_of_the_tensor_parallel_collectives():
     # The estimate's own overrides, on the device's default efficiency.
     device = sp.hardware()["H100-SXM"].default_efficiency
     assert half.hardware.default_efficiency.matmul == device.matmul
-    explicit = sp.estimate(arch, efficiency=sp.Efficiency(matmul=device.matmul,
-                                                          attention=device.attention,
-                                                          tp_overlap=0.5), **options)
+    explicit = sp.estimate(arch, efficiency=sp.Efficiency(
+        matmul=device.matmul, attention=device.attention, tp_overlap=0.5,
+        attention_curve=device.attention_curve), **options)
     assert explicit.time.step == half.time.step
     with pytest.raises(ValueError, match=r"tp_overlap=1.5 is invalid"):
         sp.estimate(arch, tp_overlap=1.5, **options)

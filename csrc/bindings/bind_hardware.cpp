@@ -52,9 +52,19 @@ void bind_hardware(py::module_& m) {
   py::class_<sp::Efficiency>(m, "Efficiency", "Achieved fractions of the peaks.")
       .def(py::init([](double matmul, double memory, double network, double dp_overlap,
                        std::int64_t tile, double attention, double tp_overlap,
-                       double fp8_matmul_ratio) {
+                       double fp8_matmul_ratio,
+                       const std::vector<std::pair<double, double>>& attention_curve) {
              sp::Efficiency e{matmul,    memory,    network,   dp_overlap,
                               tile,      attention, tp_overlap, fp8_matmul_ratio};
+             if (attention_curve.size() > sp::Efficiency::max_attention_points) {
+               throw std::invalid_argument(
+                   "attention_curve has " + std::to_string(attention_curve.size()) +
+                   " points: allowed range is [0, 8]");
+             }
+             for (const auto& [tokens, scale] : attention_curve) {
+               e.attention_tokens[e.attention_points] = tokens;
+               e.attention_scale[e.attention_points++] = scale;
+             }
              sp::validate(e);
              return e;
            }),
@@ -65,7 +75,8 @@ void bind_hardware(py::module_& m) {
            py::arg("tile") = sp::Efficiency{}.tile,
            py::arg("attention") = sp::Efficiency{}.attention,
            py::arg("tp_overlap") = sp::Efficiency{}.tp_overlap,
-           py::arg("fp8_matmul_ratio") = sp::Efficiency{}.fp8_matmul_ratio)
+           py::arg("fp8_matmul_ratio") = sp::Efficiency{}.fp8_matmul_ratio,
+           py::arg("attention_curve") = std::vector<std::pair<double, double>>{})
       .def_readonly("matmul", &sp::Efficiency::matmul)
       .def_readonly("memory", &sp::Efficiency::memory)
       .def_readonly("network", &sp::Efficiency::network)
@@ -73,5 +84,12 @@ void bind_hardware(py::module_& m) {
       .def_readonly("tile", &sp::Efficiency::tile)
       .def_readonly("attention", &sp::Efficiency::attention)
       .def_readonly("tp_overlap", &sp::Efficiency::tp_overlap)
-      .def_readonly("fp8_matmul_ratio", &sp::Efficiency::fp8_matmul_ratio);
+      .def_readonly("fp8_matmul_ratio", &sp::Efficiency::fp8_matmul_ratio)
+      .def_property_readonly("attention_curve", [](const sp::Efficiency& e) {
+        py::list points;
+        for (std::int64_t i = 0; i < e.attention_points; ++i) {
+          points.append(py::make_tuple(e.attention_tokens[i], e.attention_scale[i]));
+        }
+        return py::tuple(points);
+      });
 }

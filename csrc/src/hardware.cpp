@@ -84,6 +84,20 @@ void validate(const Efficiency& e) {
     detail::reject("fp8_matmul_ratio", e.fp8_matmul_ratio, allowed.str());
   }
   detail::check_range("tile", e.tile, 1, 1 << 16);
+  detail::check_range("attention_curve points", e.attention_points, 0,
+                      Efficiency::max_attention_points);
+  for (std::int64_t i = 0; i < e.attention_points; ++i) {
+    const double tokens = e.attention_tokens[i], scale = e.attention_scale[i];
+    if (!(tokens >= 1 && tokens <= 1e12) || (i > 0 && !(tokens > e.attention_tokens[i - 1]))) {
+      detail::reject("attention_curve tokens", tokens,
+                     "the points' tokens must rise, each in [1, 1e12]");
+    }
+    if (!(scale > 0 && scale <= 1000)) {
+      detail::reject("attention_curve scale", scale,
+                     "a point's multiple of attention must be in (0, 1000] (the product is "
+                     "capped at the peak)");
+    }
+  }
 }
 
 }  // namespace scalingperf

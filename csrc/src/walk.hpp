@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -94,10 +95,12 @@ inline void choose_layouts(BlockLayouts& block, const LayoutLimits& model,
   out.assign(scratch.begin(), scratch.end());
 }
 
-/// Seconds of one instance of each section under one tensor split.
+/// Seconds of one instance of each section under one tensor split (and context-parallel
+/// degree: attention's efficiency follows the tokens per call, seq_len / cp).
 struct SplitSeconds {
   std::int64_t tp;
   bool sequence_parallel;
+  std::int64_t cp;
   InstanceSeconds seconds;
 };
 
@@ -169,17 +172,25 @@ class DepthReuse {
 class TensorSplits {
  public:
   TensorSplits(const Hardware& hw, const Efficiency& e) : hw_(hw), e_(e) {}
-  /// For a new model or workload: its shape, costs and seconds at tp = 1.
-  void reset(ShapeEntry& shape, const Workload& work, const ModelCosts& costs) {
+  /// For a new model or workload: its shape, costs and seconds at tp = 1 (with the grid's
+  /// base layout's cp, `base_cp`).
+  void reset(ShapeEntry& shape, const Workload& work, const ModelCosts& costs,
+             std::int64_t base_cp) {
     shape_ = &shape;
     work_ = &work;
     instances_ = &costs.instances;
+    base_cp_ = base_cp;
     at_tp1_ = section_seconds(shape.at_tp1, costs.instances);
     splits_.clear();
   }
-  const SectionSeconds& at_tp1() const { return at_tp1_; }
+  /// The seconds at tp = 1 with the layout's cp: the tensor-parallel efficiency's baseline.
+  const SectionSeconds& at_tp1(const Layout& layout) {
+    if (layout.cp == base_cp_) return at_tp1_;
+    return at(single_device_tensor(layout));
+  }
+  /// References stay valid across calls (the splits live in a deque).
   const SectionSeconds& at(const Layout& layout) {
-    if (layout.tp == 1 && !layout.sequence_parallel) return at_tp1_;
+    if (layout.tp == 1 && !layout.sequence_parallel && layout.cp == base_cp_) return at_tp1_;
     return kept(splits_, layout, [&] {
       // The shape's instance seconds under this split, kept across depths.
       const InstanceSeconds& instance = kept(shape_->splits, layout, [&] {
@@ -192,20 +203,22 @@ class TensorSplits {
  private:
   /// The seconds kept in `splits` for the layout's tensor split, computed by `make` the
   /// first time.
-  template <class Seconds, class Make>
-  static const decltype(Seconds::seconds)& kept(std::vector<Seconds>& splits,
-                                              const Layout& layout, Make&& make) {
-    for (const Seconds& split : splits) {
-      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel) {
+  template <class Splits, class Make>
+  static const decltype(Splits::value_type::seconds)& kept(Splits& splits, const Layout& layout,
+                                                          Make&& make) {
+    for (const auto& split : splits) {
+      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel &&
+          split.cp == layout.cp) {
         return split.seconds;
       }
     }
-    splits.push_back({layout.tp, layout.sequence_parallel, make()});
+    splits.push_back({layout.tp, layout.sequence_parallel, layout.cp, make()});
     return splits.back().seconds;
   }
   struct Split {
     std::int64_t tp;
     bool sequence_parallel;
+    std::int64_t cp;
     SectionSeconds seconds;
   };
   const Hardware& hw_;
@@ -214,7 +227,8 @@ class TensorSplits {
   const Workload* work_ = nullptr;
   const std::array<double, section_count>* instances_ = nullptr;
   SectionSeconds at_tp1_;
-  std::vector<Split> splits_;
+  std::deque<Split> splits_;
+  std::int64_t base_cp_ = 1;
 };
 
 /// What the rows of the current outer point share when they are bounded: the model,
@@ -365,7 +379,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         }
         model_costs(shape->shape, arch, costs, !Prune::active);
         totals_ready = !Prune::active;
-        splits.reset(*shape, work, costs);
+        splits.reset(*shape, work, costs, g.layout.cp);
       }
     }
     if (model_ok && workload_ok && (changed <= 1 || outer_layout_axes)) {
@@ -418,8 +432,8 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         }
         const Layout& layout = choice.layout->layout;
         const TrainingReport report =
-            estimate_training(arch, work, costs, *choice.layout, calibrated, splits.at_tp1(),
-                              splits.at(layout), tp_baseline);
+            estimate_training(arch, work, costs, *choice.layout, calibrated,
+                              splits.at_tp1(layout), splits.at(layout), tp_baseline);
         const RowInputs row{g, arch, work, layout, report};
         const int failed = failed_bound(g.bounds, row);
         if (failed < 0) {

@@ -171,7 +171,12 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
                                                       : 4;
   return {device_share(l), 1 / (peak * e.matmul * (eight_bit ? e.fp8_matmul_ratio : 1)),
           1 / (sixteen_bit * e.matmul),
-          1 / (sixteen_bit * e.attention),
+          // At the tokens each attention call sees: context parallelism gives every rank
+          // seq_len / cp queries against blocks of as many keys.
+          // (never above the peak: a curve's multiple over a high `attention` is capped).
+          1 / (sixteen_bit *
+               std::min(1.0, e.attention * attention_scale(e, static_cast<double>(w.seq_len) /
+                                                              static_cast<double>(l.cp)))),
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), seconds_per_byte,
           tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0};
 }

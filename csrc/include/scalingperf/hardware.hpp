@@ -2,6 +2,8 @@
 /// An accelerator and its links, as the time and memory models see it. The table of
 /// devices (with the datasheet behind each number) is package data on the Python side.
 
+#include <array>
+#include <cmath>
 #include <cstdint>
 
 #include "scalingperf/workload.hpp"
@@ -47,7 +49,30 @@ struct Efficiency {
   /// `matmul`'s fraction of their own peak: a device's best measured FP8 matmul fraction
   /// over its best BF16 one. matmul x fp8_matmul_ratio is at most 1.
   double fp8_matmul_ratio = 1;
+  /// How `attention` varies with the tokens one attention call sees (seq_len / cp): up to
+  /// max_attention_points points (tokens ascending, multiple of `attention`), interpolated
+  /// in log2(tokens) and flat beyond the ends; no point (the default): flat. The published
+  /// kernel benchmarks give it (devices.json attention_curves).
+  static constexpr int max_attention_points = 8;
+  std::array<double, max_attention_points> attention_tokens{};
+  std::array<double, max_attention_points> attention_scale{};
+  std::int64_t attention_points = 0;
 };
+
+/// The multiple of Efficiency::attention at `tokens` per attention call (see above).
+inline double attention_scale(const Efficiency& e, double tokens) {
+  const std::int64_t n = e.attention_points;
+  if (n == 0) return 1;
+  if (tokens <= e.attention_tokens[0]) return e.attention_scale[0];
+  for (std::int64_t i = 1; i < n; ++i) {
+    if (tokens <= e.attention_tokens[i]) {
+      const double x0 = std::log2(e.attention_tokens[i - 1]), x1 = std::log2(e.attention_tokens[i]);
+      const double t = (std::log2(tokens) - x0) / (x1 - x0);
+      return e.attention_scale[i - 1] + t * (e.attention_scale[i] - e.attention_scale[i - 1]);
+    }
+  }
+  return e.attention_scale[n - 1];
+}
 
 /// Physically meaningful ranges of a device's numbers, [lo, hi] (latencies [lo, hi)). Far
 /// beyond today's devices either way, and narrow enough that every time, rate and ratio

@@ -1,0 +1,110 @@
+"""Attention's efficiency against the tokens one attention call sees: the published
+FlashAttention-3 paper curves (Shah et al. 2024, H100 SXM5, forward, causal, head dim 128:
+TFLOP/s at 512 ... 16k tokens), each kernel's 4k-token fraction scaled by its curve."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import scalingperf as sp
+from scalingperf.devices import Hardware, get_hardware
+
+LLAMA = sp.Architecture.preset("llama-3-8b")
+H100 = get_hardware("H100-SXM")
+# The figure's cuDNN and FlashAttention-2 bars, TFLOP/s (flash3_fp16_fwd.png, causal).
+CUDNN = {512: 315, 1024: 410, 2048: 484, 4096: 518, 8192: 529, 16384: 539}
+FA2 = {512: 191, 1024: 260, 2048: 298, 4096: 319, 8192: 333, 16384: 335}
+
+
+def _flat(attention: float, kernel_efficiency: sp.Efficiency | None = None) -> sp.Efficiency:
+    base = kernel_efficiency or H100.default_efficiency
+    return sp.Efficiency(matmul=base.matmul, attention=attention, memory=base.memory,
+                         network=base.network, fp8_matmul_ratio=base.fp8_matmul_ratio)
+
+
+def _step(seq_len: int, **options: object) -> float:
+    return sp.estimate(LLAMA, batch=1, seq_len=seq_len, hardware="H100-SXM", **options).time.step
+
+
+@pytest.mark.parametrize("seq_len", [512, 1024, 2048, 8192, 16384])
+def test_the_h100_default_follows_cudnns_published_curve(seq_len):
+    attention = H100.default_efficiency.attention * CUDNN[seq_len] / CUDNN[4096]
+    assert _step(seq_len) == pytest.approx(_step(seq_len, efficiency=_flat(attention)), rel=1e-12)
+
+
+def test_between_points_log_linear_and_flat_beyond():
+    tokens = 3000
+    t = (math.log2(tokens) - 11) / (12 - 11)
+    scale = (CUDNN[2048] + t * (CUDNN[4096] - CUDNN[2048])) / CUDNN[4096]
+    attention = H100.default_efficiency.attention
+    assert _step(tokens) == pytest.approx(_step(tokens, efficiency=_flat(attention * scale)),
+                                          rel=1e-12)
+    for long in (32768, 131072):
+        flat = _flat(attention * CUDNN[16384] / CUDNN[4096])
+        assert _step(long) == pytest.approx(_step(long, efficiency=flat), rel=1e-12)
+
+
+def test_context_parallel_ranks_run_shorter_calls():
+    # seq_len 65,536 over cp 8: 8,192 tokens per call.
+    attention = H100.default_efficiency.attention * CUDNN[8192] / CUDNN[4096]
+    assert _step(65536, cp=8) == pytest.approx(
+        _step(65536, cp=8, efficiency=_flat(attention)), rel=1e-12)
+
+
+def test_a_named_kernel_takes_its_own_curve():
+    attention = H100.attention_efficiency("fa2") * FA2[1024] / FA2[4096]
+    assert _step(1024, attention_kernel="fa2") == pytest.approx(
+        _step(1024, efficiency=_flat(attention)), rel=1e-12)
+    # The curve as the device gives it: each point over the kernel's 4k-token figure.
+    assert H100.attention_curve("fa2")[1] == (1024.0, FA2[1024] / FA2[4096])
+
+
+def test_devices_without_a_published_curve_stay_flat():
+    a100 = get_hardware("A100-SXM4-80GB")
+    assert a100.attention_curve("fa2") == ()
+    for seq_len in (1024, 16384):
+        by_kernel = sp.estimate(LLAMA, batch=1, seq_len=seq_len, hardware=a100,
+                                attention_kernel="fa2")
+        flat = sp.estimate(LLAMA, batch=1, seq_len=seq_len, hardware=a100,
+                           efficiency=_flat(0.55, a100.default_efficiency))
+        assert by_kernel.time.step == flat.time.step
+
+
+def test_a_sweep_over_sequence_lengths_gives_what_estimate_gives():
+    grid = sp.Grid(d_model=[2048, 4096], n_layers=[16], head_dim=128, seq_len=[1024, 3000, 8192],
+                   batch=1, hardware="H100-SXM")
+    result = sp.sweep(grid)
+    for i in range(len(result)):
+        assert result.report(i).time.step == result["step_time"][i]
+
+
+@pytest.mark.parametrize(("curve", "match"), [
+    ([(4096, 1.0), (2048, 0.9)], "tokens must rise"),
+    ([(0.5, 1.0)], "tokens must rise"),
+    ([(1024, 3000.0)], "multiple of attention"),
+    ([(1024, 0.0)], "multiple of attention"),
+    ([(float(2 ** i), 1.0) for i in range(10)], "allowed range is \\[0, 8\\]"),
+    ([("a", 1.0)], "attention_curve"),
+    ([1.0], "attention_curve"),
+])
+def test_bad_curves_are_refused_by_name(curve, match):
+    with pytest.raises(ValueError, match=match):
+        sp.Efficiency(attention=0.5, attention_curve=curve)
+
+
+@pytest.mark.parametrize("curves", [
+    {"fa2": [[1024, 260], [2048, 298]]},              # no point at 4,096 tokens
+    {"fa2": [[4096, 319], [2048, 298]]},              # tokens fall
+    {"fa2": [[4096, 0]]},                             # no throughput
+    {"fa2": "fast"},
+    ["fa2"],
+])
+def test_a_device_table_with_a_bad_curve_is_refused(curves):
+    data = {**H100.__dict__, "attention_curves": curves}
+    fields = {k: data[k] for k in ("peak_flops", "memory", "memory_bandwidth",
+                                   "intra_node_bandwidth", "inter_node_bandwidth",
+                                   "devices_per_node", "attention_kernels", "attention_curves")}
+    with pytest.raises(ValueError, match="attention_curves"):
+        Hardware.from_dict(fields, name="custom")

@@ -278,6 +278,13 @@ class ValidationResult:
         """The rows the model cannot express, each with its ``reason``."""
         return [r for r in self.rows if r.error is None]
 
+    @property
+    def over_memory(self) -> list[ValidationRow]:
+        """The predicted runs whose modelled memory exceeds their device's: they ran, so the
+        memory model is above what their framework kept (offloading, which is not
+        modelled, or a tensor counted that the framework frees)."""
+        return [r for r in self.predicted if r.fits is False]
+
     def summary(self) -> list[SummaryRow]:
         """Mean, median and max ``|error|`` and the bias (mean signed error of the predicted
         throughput, positive when optimistic) per source, per device, per dominant term of
@@ -331,6 +338,12 @@ class ValidationResult:
         parts = [title, self.rows_table(), "", self.summary_table()]
         if self.not_expressible:
             parts += ["", self.reasons_table()]
+        over = self.over_memory
+        if over:
+            parts += ["", f"memory: {len(over)} of the {len(self.predicted)} predicted runs "
+                      "need more than their device holds in this model, though they ran "
+                      "(activation offloading is not modelled; times assume they fit): "
+                      + ", ".join(r.id for r in over)]
         return "\n".join(parts)
 
     def __repr__(self) -> str:

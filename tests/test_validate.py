@@ -342,3 +342,17 @@ def test_summary_per_dominant_term(result):
                            bubble=0, dp_communication=5.0, optimizer=0.1)
     assert dominant_term(time, 4) == "data-parallel"
     assert dominant_term(time, 6) == "compute"
+
+
+def test_runs_the_memory_model_puts_over_their_device_are_named(result):
+    over = result.over_memory
+    assert over == [r for r in result.predicted if r.fits is False]
+    assert f"memory: {len(over)} of the {len(result.predicted)} predicted runs" in str(result)
+    for row in over:
+        assert row.id in str(result)
+    # Megatron-Core's module recomputation (layernorm, moe) and Transformer Engine's FP8
+    # saved inputs are what let these published runs fit: they must, here too.
+    ids = {r.id: r for r in result.predicted}
+    for seq in (16384, 32768, 65536, 131072):
+        assert ids[f"moe-modelzoo-qwen3-235b-h100-longcontext-seq{seq}"].fits is True
+    assert ids["megatron-bridge-26.04.01-qwen3-30b-a3b-dgx-gb200-mxfp8"].fits is True

@@ -68,7 +68,11 @@ def test_quantiles_by_device():
     by_device = intervals.step_ratio_quantiles(0.8, by="device")
     overall = intervals.step_ratio_quantiles(0.8)
     assert set(overall) == {"all"}
-    assert by_device["all"] == overall["all"]
+    # Each grouping at its own calibrated level.
+    level = intervals.calibrated_level(0.8, by="device")
+    everything = [r.log_ratio for r in intervals.residuals()]
+    span = [(1 - level) / 2, (1 + level) / 2]
+    assert by_device["all"] == pytest.approx(tuple(np.quantile(everything, span)))
     counts: dict[str, int] = {}
     for run in intervals.residuals():
         counts[run.device] = counts.get(run.device, 0) + 1
@@ -76,12 +80,28 @@ def test_quantiles_by_device():
                                         if n >= intervals.MIN_DEVICE_RUNS}
     device = next(d for d in by_device if d != "all")
     mine = [r.log_ratio for r in intervals.residuals() if r.device == device]
-    assert by_device[device] == pytest.approx(tuple(np.quantile(mine, [0.1, 0.9])))
+    assert by_device[device] == pytest.approx(tuple(np.quantile(mine, span)))
     # A device with too few runs, or one the suite lacks, falls back to all runs.
     few = next(d for d, n in counts.items() if n < intervals.MIN_DEVICE_RUNS)
-    factors = tuple(math.exp(q) for q in overall["all"])
+    factors = tuple(math.exp(q) for q in by_device["all"])
     assert intervals.step_factors(0.8, device=few, by="device") == pytest.approx(factors)
     assert intervals.step_factors(0.8, device="my-gpu", by="device") == pytest.approx(factors)
+
+
+def _left_out_coverage(runs, level):
+    inside = 0
+    for source in {r.source for r in runs}:
+        lo, hi = np.quantile([r.log_ratio for r in runs if r.source != source],
+                             [(1 - level) / 2, (1 + level) / 2])
+        inside += sum(lo <= r.log_ratio <= hi for r in runs if r.source == source)
+    return inside / len(runs)
+
+
+@pytest.mark.parametrize("level", [0.5, 0.8, 0.9])
+def test_intervals_cover_a_held_out_source_at_their_stated_level(level):
+    # Nested: each source predicted from the others at a level chosen without it.
+    assert intervals.held_out_coverage(level)["pooled"].fraction >= level
+    assert intervals.calibrated_level(level) >= level
 
 
 def test_held_out_coverage():
@@ -93,11 +113,15 @@ def test_held_out_coverage():
     pooled = coverage["pooled"]
     assert pooled.runs == len(intervals.residuals())
     assert pooled.inside == sum(c.inside for s, c in coverage.items() if s != "pooled")
-    assert pooled.fraction >= 0.5
-    # Held out by hand for one source: quantiles without its runs.
+    # Held out by hand for one source: quantiles without its runs, at the level widened
+    # without them (the smallest whose leave-one-source-out coverage of the others is 80 %).
     source = "torchtitan"
-    kept = [r.log_ratio for r in intervals.residuals() if r.source != source]
-    lo, hi = np.quantile(kept, [0.1, 0.9])
+    level = intervals.calibrated_level(0.8, without=source)
+    assert 0.8 <= level < 0.995
+    kept = [r for r in intervals.residuals() if r.source != source]
+    assert level == 0.8 or _left_out_coverage(kept, level - 0.005) < 0.8
+    assert _left_out_coverage(kept, level) >= 0.8
+    lo, hi = np.quantile([r.log_ratio for r in kept], [(1 - level) / 2, (1 + level) / 2])
     held = [r.log_ratio for r in intervals.residuals() if r.source == source]
     assert coverage[source].inside == sum(lo <= x <= hi for x in held)
     assert coverage[source].factors == pytest.approx((math.exp(lo), math.exp(hi)))

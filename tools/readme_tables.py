@@ -67,8 +67,15 @@ def main() -> None:
                   f"over the\n{len(result.predicted)} runs `validate()` predicts", tail, count=1)
     tail = re.sub(r"\d+ % where 80 % was asked", f"{pooled * 100:.0f} % where 80 % was asked",
                   tail, count=1)
-    tail = re.sub(r"does worse held out \(\d+ %\)", f"does worse held out ({by_device * 100:.0f} %)",
+    half, most = (intervals.held_out_coverage(v)["pooled"].fraction for v in (0.5, 0.9))
+    tail = re.sub(r"\(\d+ % at 50 %, \d+ % at 90 %, tested\)",
+                  f"({half * 100:.0f} % at 50 %, {most * 100:.0f} % at 90 %, tested)", tail,
+                  count=1)
+    plain = intervals.plain_held_out_coverage(0.8)
+    tail = re.sub(r"quantiles covered only \d+ %", f"quantiles covered only {plain * 100:.0f} %",
                   tail, count=1)
+    tail = re.sub(r"does a little worse held out \(\d+ %\)",
+                  f"does a little worse held out ({by_device * 100:.0f} %)", tail, count=1)
     r70 = sp.estimate(sp.Architecture.preset("llama-3-70b"), 1, 8192, tp=8, pp=4, dp=16,
                       microbatches=16)
     lo, hi = r70.step_interval(0.8)

@@ -276,7 +276,10 @@ class Efficiency:
         tp_overlap: float = 0.0,
         fp8_matmul_ratio: float = 1.0,
         attention_curve: Sequence[tuple[float, float]] = ...,
+        ep_overlap: float = 0.0,
     ) -> None: ...
+    @property
+    def ep_overlap(self) -> float: ...
     @property
     def attention_curve(self) -> tuple[tuple[float, float], ...]: ...
     @property

@@ -100,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="full recomputation of every N-th layer (torchtitan's)")
     est.add_argument("--tp-overlap", type=float, default=None, metavar="FRACTION",
                      help="share of the tensor-parallel collectives hidden (async TP)")
+    est.add_argument("--ep-overlap", type=float, default=None, metavar="FRACTION",
+                     help="share of the expert-parallel all-to-alls hidden behind another "
+                          "micro-batch's compute (Megatron's overlap_moe_expert_parallel_comm)")
     est.add_argument("--dp-overlap", type=float, default=None, metavar="FRACTION",
                      help="share of the overlap window the data-parallel collectives use "
                           "(1: prefetching FSDP, Megatron --overlap-grad-reduce)")
@@ -235,7 +238,7 @@ def _estimate(args: argparse.Namespace) -> int:
         flash_attention=args.flash_attention, cp=args.cp, etp=args.etp, shard=args.shard,
         ep_dispatcher=args.ep_dispatcher, layers_per_stage=_stages(args.layers_per_stage),
         recompute_every=args.recompute_every, recompute_modules=args.recompute_modules,
-        tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap,
+        tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap, ep_overlap=args.ep_overlap,
         attention_kernel=args.attention_kernel)
     budget = report.training(args.tokens) if args.tokens is not None else None
     if args.json:
@@ -309,6 +312,7 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
         "efficiency": {"matmul": efficiency.matmul, "attention": efficiency.attention,
                        "memory": efficiency.memory, "network": efficiency.network,
                        "dp_overlap": efficiency.dp_overlap, "tp_overlap": efficiency.tp_overlap,
+                       "ep_overlap": efficiency.ep_overlap,
                        "fp8_matmul_ratio": efficiency.fp8_matmul_ratio},
         "layers": "values per instance (one layer of that type) and one micro-batch; the "
                   "model has `count` instances of each",

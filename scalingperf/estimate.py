@@ -44,6 +44,10 @@ class Efficiency(_core.Efficiency):
         FP8 training's weight GEMMs (fp8, mxfp8, nvfp4) reach this multiple of
         ``matmul``'s fraction of their own peak, from 0.001 to 1 / matmul: a device's best
         measured FP8 matmul fraction over its best BF16 one (1, the default: the same).
+    ep_overlap : float
+        Share of the expert-parallel all-to-alls hidden behind another micro-batch's
+        compute, [0, 1], at most that compute (Megatron-Core's
+        ``overlap_moe_expert_parallel_comm``, combined 1F1B); 0 (the default) exposes all.
     attention_curve : sequence of (tokens, multiple) pairs, optional
         How ``attention`` varies with the tokens one attention call sees (``seq_len /
         cp``): at most 8 points, tokens rising in [1, 1e12], each multiple in (0, 1000]
@@ -63,7 +67,8 @@ class Efficiency(_core.Efficiency):
                  attention: float | None = None,
                  tp_overlap: float = _DEFAULT_EFFICIENCY.tp_overlap,
                  fp8_matmul_ratio: float = _DEFAULT_EFFICIENCY.fp8_matmul_ratio,
-                 attention_curve: Iterable[tuple[float, float]] = ()) -> None:
+                 attention_curve: Iterable[tuple[float, float]] = (),
+                 ep_overlap: float = _DEFAULT_EFFICIENCY.ep_overlap) -> None:
         matmul = _validate.number("matmul", matmul)
         super().__init__(matmul=matmul,
                          memory=_validate.number("memory", memory),
@@ -75,7 +80,8 @@ class Efficiency(_core.Efficiency):
                          tp_overlap=_validate.number("tp_overlap", tp_overlap),
                          fp8_matmul_ratio=_validate.number("fp8_matmul_ratio",
                                                            fp8_matmul_ratio),
-                         attention_curve=_curve(attention_curve))
+                         attention_curve=_curve(attention_curve),
+                         ep_overlap=_validate.number("ep_overlap", ep_overlap))
 
 
 def _curve(points: Any) -> list[tuple[float, float]]:
@@ -130,6 +136,7 @@ def estimate(
     efficiency: _core.Efficiency | None = None,
     tp_overlap: float | None = None,
     dp_overlap: float | None = None,
+    ep_overlap: float | None = None,
     attention_kernel: str | None = None,
     layers_per_stage: Sequence[int] | str | None = None,
     recompute_every: int | None = None,
@@ -255,6 +262,10 @@ def estimate(
         of the overlap window the data-parallel collectives use (see ``Efficiency``: at 1
         they hide behind one micro-batch's compute but the last layer's bucket, as
         prefetching FSDP and Megatron's --overlap-grad-reduce do).
+    ep_overlap : float or bool, optional
+        Override the efficiency's share of the expert-parallel all-to-alls hidden behind
+        another micro-batch's compute (True: 1, as Megatron-Core's
+        ``overlap_moe_expert_parallel_comm`` intends; at most that compute).
     attention_kernel : str, optional
         The fused-attention kernel the framework runs, by name: attention's GEMMs then run
         at the fraction of the 16-bit peak published for it on this device
@@ -276,6 +287,8 @@ def estimate(
         changes["tp_overlap"] = _overlap("tp_overlap", tp_overlap)
     if dp_overlap is not None:
         changes["dp_overlap"] = _overlap("dp_overlap", dp_overlap)
+    if ep_overlap is not None:
+        changes["ep_overlap"] = _overlap("ep_overlap", ep_overlap)
     if attention_kernel is not None:
         changes["attention"] = device.attention_efficiency(attention_kernel)
         changes["attention_curve"] = device.attention_curve(attention_kernel)
@@ -627,7 +640,7 @@ def _training_repr(r: _core.TrainingReport) -> str:
 def _efficiency_repr(e: _core.Efficiency) -> str:
     return _fields("Efficiency", [(name, repr(getattr(e, name))) for name in
                                   ("matmul", "attention", "memory", "network", "dp_overlap",
-                                   "tp_overlap", "tile", "fp8_matmul_ratio",
+                                   "tp_overlap", "ep_overlap", "tile", "fp8_matmul_ratio",
                                    "attention_curve")])
 
 

@@ -519,6 +519,7 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
             layers_per_stage=layout.get("layers_per_stage"), etp=layout.get("etp"),
             attention_kernel=rec.get("attention_kernel"),
             dp_overlap=layout.get("dp_overlap"), tp_overlap=layout.get("tp_overlap"),
+            ep_overlap=layout.get("ep_overlap"),
             ep_dispatcher=layout.get("ep_dispatcher", "all_to_all"),
             recompute_modules=layout.get("recompute_modules"))
     except ValueError as error:

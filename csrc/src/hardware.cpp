@@ -77,6 +77,7 @@ void validate(const Efficiency& e) {
   check_fraction("network_efficiency", e.network, 1e-3);
   check_fraction("dp_overlap", e.dp_overlap, 0);
   check_fraction("tp_overlap", e.tp_overlap, 0);
+  check_fraction("ep_overlap", e.ep_overlap, 0);
   if (!(e.fp8_matmul_ratio >= 1e-3 && e.matmul * e.fp8_matmul_ratio <= 1)) {
     std::ostringstream allowed;
     allowed << "it must be at least 0.001 and at most 1 / matmul = " << 1 / e.matmul

@@ -225,6 +225,12 @@ struct PipelineTime {
   PipelineTime p;
   p.stage = stage_times(a, w, l, f, machine.network, seconds,
                         1 - machine.efficiency.tp_overlap);
+  // Efficiency::ep_overlap hides that share of the all-to-alls, up to the micro-batch's
+  // compute they run beside.
+  if (const double hidden = machine.efficiency.ep_overlap; hidden > 0 && p.stage.ep > 0) {
+    p.stage.ep -= hidden * std::min(p.stage.ep, p.stage.forward + p.stage.backward +
+                                                    p.stage.recompute);
+  }
   p.stage_seconds = total(p.stage);
   const double m = static_cast<double>(l.microbatches);
   p.bubble = f.bubble_stages * p.stage_seconds;

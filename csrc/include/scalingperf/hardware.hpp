@@ -49,6 +49,11 @@ struct Efficiency {
   /// `matmul`'s fraction of their own peak: a device's best measured FP8 matmul fraction
   /// over its best BF16 one. matmul x fp8_matmul_ratio is at most 1.
   double fp8_matmul_ratio = 1;
+  /// Share of the expert-parallel all-to-alls hidden behind another micro-batch's compute
+  /// (Megatron-Core's overlap_moe_expert_parallel_comm, "combined 1F1B": one micro-batch's
+  /// dispatch and combine run while another computes, as in DeepSeek-V3's DualPipe), at
+  /// most that micro-batch's compute; 0: all exposed.
+  double ep_overlap = 0;
   /// How `attention` varies with the tokens one attention call sees (seq_len / cp): up to
   /// max_attention_points points (tokens ascending, multiple of `attention`), interpolated
   /// in log2(tokens) and flat beyond the ends; no point (the default): flat. The published

@@ -235,3 +235,14 @@ def test_pipeline_stage_activations_from_the_table(gpt, recompute):
                                  if table["section"][i] == "head"])}
     end = "embedding" if memory.pipeline_stage == 0 else "head"
     assert memory.activations == pytest.approx(layers + ends[end], rel=1e-12)
+
+
+@pytest.mark.parametrize("q_lora_rank", [0, 1536])
+def test_mla_keeps_its_normed_input_once(q_lora_rank):
+    """MLA's query and key-value down projections read the same normed input; autograd
+    keeps one tensor (2 s b h in bf16), on the query side's row."""
+    arch = sp.Architecture.preset("deepseek-v3").replace(q_lora_rank=q_lora_rank)
+    table = sp.estimate(arch, batch=1, seq_len=1024).layers
+    query = "mla_q_down" if q_lora_rank else "qkv_proj"
+    assert table.row(query)["saved_bytes"] == 2 * 1024 * arch.d_model
+    assert table.row("mla_kv_down")["saved_bytes"] == 0

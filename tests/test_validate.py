@@ -11,6 +11,7 @@ import json
 import math
 import subprocess
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -357,6 +358,8 @@ def test_runs_the_memory_model_puts_over_their_device_are_named(result):
     assert f"memory: {len(over)} of the {len(result.predicted)} predicted runs" in str(result)
     for row in over:
         assert row.id in str(result)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"`result.over_memory`:\n{len(over)} of {len(result.predicted)};" in readme
     # Megatron-Core's module recomputation (layernorm, moe) and Transformer Engine's FP8
     # saved inputs are what let these published runs fit: they must, here too.
     ids = {r.id: r for r in result.predicted}

@@ -85,8 +85,12 @@ template <class Visitor>
     } else {
       visit(projection(Op::qkv_proj, a.d_model, qk_width, false, true));
     }
-    visit(projection(Op::mla_kv_down, a.d_model, a.kv_lora_rank + a.qk_rope_head_dim,
-                     a.qkv_bias, false));
+    // It reads the same normed input as the query's projection, which keeps it: one tensor,
+    // saved once.
+    OpCost kv_down = projection(Op::mla_kv_down, a.d_model, a.kv_lora_rank + a.qk_rope_head_dim,
+                                a.qkv_bias, false);
+    kv_down.saved_replicated = 0;
+    visit(kv_down);
     visit(c.norm(section, Op::mla_kv_norm, count, static_cast<double>(a.kv_lora_rank)));
     visit(projection(Op::mla_kv_up, a.kv_lora_rank,
                      a.n_heads * (a.qk_nope_head_dim + a.v_head_dim), false, true));

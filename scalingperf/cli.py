@@ -603,6 +603,10 @@ def _sweep(args: argparse.Namespace) -> int:
     print(result.table(args.show))
     fixed = [f"{name}={value}" for name, value in sorted(grid.spec.items())
              if name not in grid.swept and not isinstance(value, (list, tuple, range, dict))]
+    if grid.spec.get("recompute_modules") is not None:  # a list, yet one option
+        modules = grid.spec["recompute_modules"]
+        names = modules.split(",") if isinstance(modules, str) else modules
+        fixed.append(f"recompute_modules={','.join(names)} (selective rows)")
     print(f"\nfixed: {', '.join(fixed)}; {grid.hardware.name}")
     print(result.skipped)
     if len(result) and "fits" in result.columns:

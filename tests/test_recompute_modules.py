@@ -173,3 +173,18 @@ def test_every_pair_of_modules_is_expressible():
     for pair in itertools.combinations(RECOMPUTE_MODULES, 2):
         report = _selective(DEEPSEEK, list(pair))
         assert report.recompute_modules == pair
+
+
+def test_the_sweep_cli_takes_modules_for_its_selective_rows():
+    import subprocess
+
+    args = ["scalingperf", "sweep", "d_model=2048", "n_layers=8", "n_heads=16", "n_experts=8",
+            "top_k=2", "seq_len=2048", "batch=1", "dp=8", "ep=8", "recompute=none,selective",
+            "recompute_modules=layernorm,moe_act", "--no-progress"]
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "recompute_modules=layernorm,moe_act (selective rows)" in result.stdout
+    bad = subprocess.run([*args[:-3], "recompute=none", "recompute_modules=moe"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
+    assert "recompute_modules" in bad.stderr

@@ -4,6 +4,7 @@ moe and shared_experts checkpointed whole; layernorm, moe_act and mla_up_proj di
 their output)."""
 
 import itertools
+import subprocess
 
 import pytest
 from hypothesis import given, settings
@@ -176,8 +177,6 @@ def test_every_pair_of_modules_is_expressible():
 
 
 def test_the_sweep_cli_takes_modules_for_its_selective_rows():
-    import subprocess
-
     args = ["scalingperf", "sweep", "d_model=2048", "n_layers=8", "n_heads=16", "n_experts=8",
             "top_k=2", "seq_len=2048", "batch=1", "dp=8", "ep=8", "recompute=none,selective",
             "recompute_modules=layernorm,moe_act", "--no-progress"]

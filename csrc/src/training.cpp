@@ -91,27 +91,35 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     // ranks reduces over its etp group the etp / tp of the tokens that group holds (none
     // for etp = 1: sequence-parallel tokens go to the experts as they are): an
     // assumption of this model, as is every MoE layer costing the same.
-    double moe_ffn = 1;  // an MoE block's collectives over a dense one's
-    const double moe = static_cast<double>(a.n_moe_layers) / layers;
+    double ffn = 1, moe_ffn = 1;  // an MoE block's collectives over a dense one's
     const std::int64_t etp = expert_tp(l);
     if (etp != l.tp && a.n_moe_layers > 0) {
+      const double moe = static_cast<double>(a.n_moe_layers) / layers;
       const double expert_once =
           etp > 1 ? all_reduce(stream * static_cast<double>(etp) / static_cast<double>(l.tp),
                                ring(etp), collective_link(net, etp, 1))
                   : 0;
       moe_ffn = expert_once / once;
+      ffn = 1 - moe + moe * moe_ffn;
     }
     // Per-op checkpointing keeps the reduce-scatters' outputs and redoes the rest: the
     // all-gathers of sequence parallelism, or the all-reduces without it (torchtitan's
     // save list has reduce_scatter_tensor, not all_gather_into_tensor or all_reduce).
     const double passes = full ? 3 : per_op ? (l.sequence_parallel ? 2.5 : 3) : 2;
-    // Selective recomputation of the mlp or moe modules redoes that block's forward
-    // collectives (its checkpoint starts before the first and ends after the last).
-    const double dense_passes = redoes_mlp(w) ? 3 : passes;
-    const double moe_passes = redoes_moe(w) ? 3 : passes;
-    const double ffn = (1 - moe) * dense_passes + moe * moe_ffn * moe_passes;
-    const double per_layer = (passes + ffn) * device_layers +
-                             checkpointed * (2 - moe + moe * moe_ffn);
+    double per_layer = (passes * device_layers + checkpointed) * (1 + ffn);
+    const bool module_ffn = w.recompute == Recompute::selective &&
+                            (w.recompute_modules & (recompute_module::mlp | recompute_module::moe));
+    double dense_passes = passes, moe_passes = passes;
+    if (module_ffn) {
+      // Selective recomputation of the mlp or moe modules redoes that block's forward
+      // collectives (its checkpoint starts before the first and ends after the last).
+      const double moe = static_cast<double>(a.n_moe_layers) / layers;
+      dense_passes = redoes_mlp(w) ? 3 : passes;
+      moe_passes = redoes_moe(w) ? 3 : passes;
+      per_layer = (passes + (1 - moe) * dense_passes + moe * moe_ffn * moe_passes) *
+                      device_layers +
+                  checkpointed * (1 + ffn);
+    }
     // An MTP module: its layer's collectives, and one each for its pass of the
     // vocabulary-parallel embedding, the gather of its projection's output (Megatron-Core
     // gathers it before the layer) and its pass of the head.

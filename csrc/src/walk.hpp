@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -165,10 +164,11 @@ class DepthReuse {
   std::vector<ShapeEntry> entries_;
 };
 
-/// The current model's section seconds under each tensor split (tp, sequence parallel)
-/// its layouts use, computed the first time one needs them: from the shape's instance
-/// seconds for that split (kept across depths in its ShapeEntry) and the model's
-/// instances. A returned reference lasts until the next call.
+/// The current model's section seconds under each tensor split (tp, sequence parallel, and
+/// cp: attention's rate follows seq_len / cp) its layouts use, computed the first time one
+/// needs them: from the shape's instance seconds for that split (kept across depths in its
+/// ShapeEntry) and the model's instances. A reference from at() lasts until the next
+/// at(), one from at_tp1() until the next at_tp1(): the two keep apart lists.
 class TensorSplits {
  public:
   TensorSplits(const Hardware& hw, const Efficiency& e) : hw_(hw), e_(e) {}
@@ -182,25 +182,28 @@ class TensorSplits {
     base_cp_ = base_cp;
     at_tp1_ = section_seconds(shape.at_tp1, costs.instances);
     splits_.clear();
+    tp1_by_cp_.clear();
   }
   /// The seconds at tp = 1 with the layout's cp: the tensor-parallel efficiency's baseline.
   const SectionSeconds& at_tp1(const Layout& layout) {
     if (layout.cp == base_cp_) return at_tp1_;
-    return at(single_device_tensor(layout));
+    const Layout single = single_device_tensor(layout);
+    return kept(tp1_by_cp_, single, [&] { return seconds(single); });
   }
-  /// References stay valid across calls (the splits live in a deque).
   const SectionSeconds& at(const Layout& layout) {
     if (layout.tp == 1 && !layout.sequence_parallel && layout.cp == base_cp_) return at_tp1_;
-    return kept(splits_, layout, [&] {
-      // The shape's instance seconds under this split, kept across depths.
-      const InstanceSeconds& instance = kept(shape_->splits, layout, [&] {
-        return instance_seconds(shape_->shape, roofline(*work_, layout, hw_, e_));
-      });
-      return section_seconds(instance, *instances_);
-    });
+    return kept(splits_, layout, [&] { return seconds(layout); });
   }
 
  private:
+  SectionSeconds seconds(const Layout& layout) {
+    // The shape's instance seconds under this split, kept across depths.
+    const InstanceSeconds& instance = kept(shape_->splits, layout, [&] {
+      return instance_seconds(shape_->shape, roofline(*work_, layout, hw_, e_));
+    });
+    return section_seconds(instance, *instances_);
+  }
+
   /// The seconds kept in `splits` for the layout's tensor split, computed by `make` the
   /// first time.
   template <class Splits, class Make>
@@ -227,7 +230,7 @@ class TensorSplits {
   const Workload* work_ = nullptr;
   const std::array<double, section_count>* instances_ = nullptr;
   SectionSeconds at_tp1_;
-  std::deque<Split> splits_;
+  std::vector<Split> splits_, tp1_by_cp_;
   std::int64_t base_cp_ = 1;
 };
 

@@ -52,9 +52,14 @@ template <class Visitor>
 inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visit_op) {
   // Every op passes through here once, its saved GEMM inputs as the framework keeps them.
   const double quantized = saved_gemm_input_bytes(w) / bytes_of(w.dtype);
-  const auto visit = [&](OpCost op) {
-    if (quantized != 1) detail::keep_gemm_inputs_quantized(op, a, w, quantized);
-    visit_op(op);
+  const auto visit = [&](const OpCost& op) {
+    if (quantized == 1) {
+      visit_op(op);
+      return;
+    }
+    OpCost kept = op;
+    detail::keep_gemm_inputs_quantized(kept, a, w, quantized);
+    visit_op(kept);
   };
   using detail::matmul;
   using detail::pointwise;

@@ -324,11 +324,9 @@ def recompute_module_names(value: Any, recompute: Any) -> tuple[str, ...] | None
     if value is None:
         return None
     names = value.split(",") if isinstance(value, str) else value
-    try:
-        out = tuple(names)
-    except TypeError:
-        out = ()
-    if not out or not all(isinstance(n, str) and n in RECOMPUTE_MODULES for n in out):
+    out: tuple[Any, ...] = tuple(names) if isinstance(names, (list, tuple)) else ()
+    out = tuple(dict.fromkeys(out)) if all(isinstance(n, str) for n in out) else ()
+    if not out or not all(n in RECOMPUTE_MODULES for n in out):
         msg = (f"recompute_modules={value!r} is invalid: give one or more of "
                f"{', '.join(RECOMPUTE_MODULES)}")
         raise ValueError(msg)

@@ -131,6 +131,9 @@ def test_another_module_never_keeps_more_or_redoes_less(modules, extra):
     (["attention"], "selective", "give one or more of core_attn"),
     ([], "selective", "give one or more"),
     ([1], "selective", "give one or more"),
+    ({"moe": 1}, "selective", "give one or more"),
+    ({"moe"}, "selective", "give one or more"),
+    ("moe,", "selective", "give one or more"),
     (["moe"], "none", "recompute='selective' redoes"),
     (["moe"], "full", "recompute='selective' redoes"),
 ])
@@ -168,6 +171,13 @@ def test_the_cli_takes_modules_and_states_them(capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "recompute_modules='moe' is invalid" in err
+
+
+def test_a_module_named_twice_counts_once():
+    once = _selective(MIXTRAL, ["moe", "layernorm"])
+    twice = _selective(MIXTRAL, "moe,layernorm,moe")
+    assert twice.recompute_modules == once.recompute_modules == ("moe", "layernorm")
+    assert twice.time.step == once.time.step
 
 
 def test_every_pair_of_modules_is_expressible():

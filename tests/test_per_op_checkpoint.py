@@ -93,3 +93,15 @@ def test_a_sweep_gives_what_estimate_gives():
 def test_per_op_refuses_recompute_every():
     with pytest.raises(ValueError, match="recompute_every"):
         sp.estimate(LLAMA, batch=1, seq_len=S, recompute="per_op", recompute_every=2)
+
+
+@pytest.mark.parametrize(("sequence_parallel", "kept"), [(True, 1 / 8), (False, 0.0)])
+def test_a_recomputed_row_parallel_gemm_keeps_its_reduce_scatter_output(sequence_parallel, kept):
+    # wo is redone; under sequence parallelism the reduce-scatter after it is a saved op
+    # (reduce_scatter_tensor is in torchtitan's save list): s b h / tp stays per block.
+    report = sp.estimate(LLAMA, batch=B, seq_len=S, tp=8, recompute="per_op",
+                         sequence_parallel=sequence_parallel)
+    stream = 2 * TOKENS * LLAMA.d_model
+    assert report.layers.row("out_proj")["saved_bytes"] == pytest.approx(stream * kept)
+    assert report.memory.activations == pytest.approx(report.layers.total("saved_bytes"),
+                                                      rel=1e-12)

@@ -24,6 +24,7 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
     kept.saved_split = by_op ? d.saved_split : decided.saved_split;
     kept.saved_replicated = by_op ? d.saved_replicated : decided.saved_replicated;
     kept.saved_unsplit = by_op ? d.saved_unsplit : decided.saved_unsplit;
+    kept.saved_sequence_only = by_op ? d.saved_sequence_only : decided.saved_sequence_only;
     double saved = saved_per_device(kept, roof.share);
     const double redone = by_op ? d.redone : decided.redone;
     // Full recomputation drops everything a layer saves but its input, the checkpoint

@@ -26,6 +26,11 @@ struct DeviceShare {
   double context = 1;  ///< 1 / cp: a rank's tokens of each sequence
 };
 
+/// The share of a tensor that exists only under sequence parallelism: 1 / tp then, else 0.
+inline double sequence_only(const DeviceShare& share) {
+  return share.sequence < 1 ? share.sequence : 0.0;
+}
+
 inline DeviceShare device_share(const Layout& l) {
   const double t = static_cast<double>(l.tp);
   const double expert_ranks = static_cast<double>(l.ep * expert_tp(l));
@@ -91,7 +96,7 @@ inline double params_per_device(const OpCost& op, const DeviceShare& share) {
 /// Bytes one instance saves for backward on one device, recomputation ignored.
 inline double saved_per_device(const OpCost& op, const DeviceShare& share) {
   return (op.saved_split * share.tensor + op.saved_replicated * share.sequence +
-          op.saved_unsplit) *
+          op.saved_unsplit + op.saved_sequence_only * sequence_only(share)) *
          share.context;
 }
 

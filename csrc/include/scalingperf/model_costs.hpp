@@ -22,20 +22,24 @@ namespace scalingperf {
 
 /// Bytes by how tensor parallelism divides them (see OpCost).
 struct SavedShares {
-  double split = 0, replicated = 0, unsplit = 0;
+  double split = 0, replicated = 0, unsplit = 0, sequence_only = 0;
   void add(const OpCost& op, double n) {
     split += n * op.saved_split;
     replicated += n * op.saved_replicated;
     unsplit += n * op.saved_unsplit;
+    sequence_only += n * op.saved_sequence_only;
   }
   template <class Decision>
   void add(const Decision& d) {
     split += d.saved_split;
     replicated += d.saved_replicated;
     unsplit += d.saved_unsplit;
+    sequence_only += d.saved_sequence_only;
   }
   double on(const DeviceShare& s) const {
-    return (split * s.tensor + replicated * s.sequence + unsplit) * s.context;
+    return (split * s.tensor + replicated * s.sequence + unsplit +
+            sequence_only * scalingperf::sequence_only(s)) *
+           s.context;
   }
 };
 
@@ -64,6 +68,7 @@ struct SectionSums {
       to->split += n * from->split;
       to->replicated += n * from->replicated;
       to->unsplit += n * from->unsplit;
+      to->sequence_only += n * from->sequence_only;
     }
   }
 };

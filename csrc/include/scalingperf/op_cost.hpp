@@ -167,6 +167,9 @@ struct OpCost {
   double saved_split = 0;
   double saved_replicated = 0;
   double saved_unsplit = 0;
+  // Kept only under sequence parallelism (tp > 1), divided by tp then: a reduce-scatter's
+  // output that per-op checkpointing keeps (per_op_checkpoint.hpp).
+  double saved_sequence_only = 0;
 };
 
 namespace detail {

@@ -24,9 +24,9 @@
 /// - the linear mixers' convolution and scan (no torchtitan model has them) keep what they
 ///   save and are not redone;
 /// - each block keeps its input, the checkpoint (2 s b h in 16-bit, as full recomputation).
-/// Not counted: under sequence parallelism the reduce-scatter output of a recomputed
-/// row-parallel GEMM (torchtitan keeps it; s b h / tp per block), and the all-to-all outputs
-/// under expert parallelism.
+/// Under sequence parallelism the reduce-scatter output of a recomputed row-parallel GEMM
+/// (wo) is kept too: s b h / tp per block. Not counted: the all-to-all outputs under expert
+/// parallelism.
 
 #include <array>
 
@@ -41,7 +41,7 @@ namespace scalingperf {
 /// backward and the bytes it keeps (as OpCost's saved_*, per instance).
 struct PerOpDecision {
   double redone = 0;
-  double saved_split = 0, saved_replicated = 0, saved_unsplit = 0;
+  double saved_split = 0, saved_replicated = 0, saved_unsplit = 0, saved_sequence_only = 0;
 };
 
 /// Walks a model's ops in for_each_op's order and decides each one. Stateful: the mm count
@@ -95,6 +95,11 @@ class PerOpCheckpoint {
       const Call& c = calls.call[i];
       if (++count_ % 2 == 0) {
         d.redone += c.flops_share;
+        // A recomputed row-parallel GEMM: under sequence parallelism its reduce-scatter's
+        // output (kept, as every reduce_scatter_tensor) stays, 1 / tp of it per rank.
+        if (!c.split && op.split == Split::tensor) {
+          d.saved_sequence_only += act_ * tokens_ * c.width;
+        }
       } else if (c.split) {
         d.saved_split += act_ * tokens_ * c.width;
       } else {

@@ -16,7 +16,7 @@ struct RecomputeDecision {
   /// Memory traffic redone beyond that share, divided like the op's (moe_act: the experts'
   /// activation, which the op's time folds into its GEMMs).
   double redone_bytes = 0;
-  double saved_split = 0, saved_replicated = 0, saved_unsplit = 0;
+  double saved_split = 0, saved_replicated = 0, saved_unsplit = 0, saved_sequence_only = 0;
 };
 
 namespace detail {
@@ -43,16 +43,17 @@ constexpr bool is_moe_body(Op op) {
 inline RecomputeDecision recompute_decision(const Architecture& a, const Workload& w,
                                             const OpCost& op) {
   using namespace recompute_module;
-  RecomputeDecision d{0, 0, op.saved_split, op.saved_replicated, op.saved_unsplit};
+  RecomputeDecision d{0, 0, op.saved_split, op.saved_replicated, op.saved_unsplit,
+                      op.saved_sequence_only};
   if (!op.recomputed_full || w.recompute == Recompute::none) return d;
-  if (w.recompute == Recompute::full) return RecomputeDecision{1, 0, 0, 0, 0};
+  if (w.recompute == Recompute::full) return RecomputeDecision{1, 0, 0, 0, 0, 0};
   const std::uint8_t m = w.recompute_modules;
   const double act = bytes_of(w.dtype);
   const double stream = act * static_cast<double>(w.batch) * static_cast<double>(w.seq_len) *
                         static_cast<double>(a.d_model);
   const auto redo = [&](bool keep_input) {
     d.redone = 1;
-    d.saved_split = d.saved_unsplit = 0;
+    d.saved_split = d.saved_unsplit = d.saved_sequence_only = 0;
     d.saved_replicated = keep_input ? d.saved_replicated : 0;
   };
   // Whole-module checkpoints keep the module's input: a block's pre-norm output, kept by

@@ -312,9 +312,8 @@ def estimate(
     return Report(arch, device, args, _core.estimate(*args))
 
 
-#: Megatron-Core's recompute_modules, in the core's order.
-RECOMPUTE_MODULES = ("core_attn", "layernorm", "moe_act", "mla_up_proj", "mlp", "moe",
-                     "shared_experts")
+#: Megatron-Core's recompute_modules, as the core names them.
+RECOMPUTE_MODULES: tuple[str, ...] = _core.RECOMPUTE_MODULES
 
 
 def recompute_module_names(value: Any, recompute: Any) -> tuple[str, ...] | None:
@@ -323,16 +322,23 @@ def recompute_module_names(value: Any, recompute: Any) -> tuple[str, ...] | None
     modules without ``recompute="selective"``."""
     if value is None:
         return None
+    if recompute != "selective":
+        module_names(value)  # an unknown name first
+        msg = (f"recompute_modules={value!r} is invalid: the modules are what "
+               f"recompute='selective' redoes (recompute={recompute!r})")
+        raise ValueError(msg)
+    return module_names(value)
+
+
+def module_names(value: Any) -> tuple[str, ...]:
+    """Module names from a comma-separated string, a list or a tuple, each once, or a
+    ValueError naming ``recompute_modules``."""
     names = value.split(",") if isinstance(value, str) else value
     out: tuple[Any, ...] = tuple(names) if isinstance(names, (list, tuple)) else ()
     out = tuple(dict.fromkeys(out)) if all(isinstance(n, str) for n in out) else ()
     if not out or not all(n in RECOMPUTE_MODULES for n in out):
         msg = (f"recompute_modules={value!r} is invalid: give one or more of "
                f"{', '.join(RECOMPUTE_MODULES)}")
-        raise ValueError(msg)
-    if recompute != "selective":
-        msg = (f"recompute_modules={value!r} is invalid: the modules are what "
-               f"recompute='selective' redoes (recompute={recompute!r})")
         raise ValueError(msg)
     return out
 

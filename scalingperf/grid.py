@@ -14,7 +14,7 @@ from . import _core, _validate
 from ._stages import stage_split
 from .architecture import Architecture
 from .devices import Hardware, get_hardware
-from .estimate import recompute_module_names
+from .estimate import module_names
 
 #: Fixed architecture fields of the per-layer features (not axes), checked by the core.
 _LAYER_FIELDS = ("norm_placement", "qk_norm", "parallel_block", "embedding_norm",
@@ -171,13 +171,13 @@ def _modules(value: Any, recompute: Any) -> tuple[str, ...]:
     """A grid's recompute_modules: names for its selective rows (it must have some)."""
     if value is None:
         return ("core_attn",)
-    names = recompute_module_names(value, "selective")
+    names = module_names(value)
     modes = [recompute] if isinstance(recompute, str) else list(recompute)
     if "selective" not in modes:
         msg = (f"recompute_modules={value!r} is invalid: the modules are what "
                f"recompute='selective' redoes, and the grid has recompute={recompute!r}")
         raise ValueError(msg)
-    return names or ("core_attn",)
+    return names
 
 
 def _at_least_one(field: str, value: Any) -> int:

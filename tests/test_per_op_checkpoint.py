@@ -41,7 +41,7 @@ def test_a_llama_block_keeps_its_input_and_the_kept_outputs():
     assert full.memory.activations < report.memory.activations < none.memory.activations
 
 
-def test_time_sits_between_selective_and_full():
+def test_recompute_time_sits_between_none_and_full():
     kwargs = dict(batch=B, seq_len=S, hardware="H100-SXM", dp=8, zero=3)
     times = {mode: sp.estimate(LLAMA, recompute=mode, **kwargs).time.recompute
              for mode in ("none", "per_op", "full")}

@@ -250,6 +250,11 @@ void bind_estimate(py::module_& m) {
       .def_property_readonly("devices", [](const R& r) { return r.report.devices; })
       .def_property_readonly("microbatches", [](const R& r) { return r.report.microbatches; });
 
+  py::tuple modules(sp::recompute_module_names().size());
+  std::size_t i = 0;
+  for (const std::string& name : sp::recompute_module_names()) modules[i++] = name;
+  m.attr("RECOMPUTE_MODULES") = modules;
+
   m.def(
       "estimate",
       [](const sp::Architecture& arch, const sp::Hardware& hw, const sp::Efficiency& efficiency,

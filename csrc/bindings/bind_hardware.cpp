@@ -60,7 +60,8 @@ void bind_hardware(py::module_& m) {
              if (attention_curve.size() > sp::Efficiency::max_attention_points) {
                throw std::invalid_argument(
                    "attention_curve has " + std::to_string(attention_curve.size()) +
-                   " points: allowed range is [0, 8]");
+                   " points: allowed range is [0, " +
+                   std::to_string(sp::Efficiency::max_attention_points) + "]");
              }
              for (const auto& [tokens, scale] : attention_curve) {
                e.attention_tokens[e.attention_points] = tokens;

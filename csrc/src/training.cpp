@@ -107,10 +107,8 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
     // save list has reduce_scatter_tensor, not all_gather_into_tensor or all_reduce).
     const double passes = full ? 3 : per_op ? (l.sequence_parallel ? 2.5 : 3) : 2;
     double per_layer = (passes * device_layers + checkpointed) * (1 + ffn);
-    const bool module_ffn = w.recompute == Recompute::selective &&
-                            (w.recompute_modules & (recompute_module::mlp | recompute_module::moe));
     double dense_passes = passes, moe_passes = passes;
-    if (module_ffn) {
+    if (!full && (redoes_mlp(w) || redoes_moe(w))) {
       // Selective recomputation of the mlp or moe modules redoes that block's forward
       // collectives (its checkpoint starts before the first and ends after the last).
       const double moe = static_cast<double>(a.n_moe_layers) / layers;

@@ -74,13 +74,9 @@ std::uint8_t parse_recompute_modules(const std::vector<std::string>& names) {
   return bits;
 }
 
-std::string recompute_modules_name(std::uint8_t modules) {
-  std::string out;
-  for (const auto& [name, bit] : module_names) {
-    if ((modules & bit) == 0) continue;
-    if (!out.empty()) out += ",";
-    out += name;
-  }
+std::vector<std::string> recompute_module_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, bit] : module_names) out.emplace_back(name);
   return out;
 }
 

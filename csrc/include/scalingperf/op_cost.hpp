@@ -85,6 +85,16 @@ enum class Op : std::uint8_t {
   mtp_proj,
 };
 
+/// The ops of a dense MLP block, and of an MoE block, but their norms and residual adds.
+constexpr bool is_dense_mlp(Op op) {
+  return op == Op::mlp_up || op == Op::mlp_gate || op == Op::mlp_act ||
+         op == Op::mlp_sub_norm || op == Op::mlp_down;
+}
+constexpr bool is_moe_body(Op op) {
+  return op == Op::router || op == Op::token_permute || op == Op::routed_experts ||
+         op == Op::shared_experts || op == Op::shared_expert_gate || op == Op::expert_combine;
+}
+
 const char* name_of(Section section);
 const char* name_of(Op op);
 const char* name_of(OpKind kind);
@@ -273,6 +283,12 @@ inline double routed_token_slots(const Architecture& a, double tokens) {
   if (a.capacity_factor <= 0) return routed;
   const double experts = static_cast<double>(a.n_experts);
   return std::ceil(a.capacity_factor * routed / experts) * experts;
+}
+
+/// Bytes of the routed experts' hidden activation (their down projection's input) for one
+/// micro-batch, in the training format.
+inline double expert_hidden_bytes(const Architecture& a, double tokens, double act_bytes) {
+  return act_bytes * routed_token_slots(a, tokens) * static_cast<double>(a.d_ff_expert);
 }
 
 /// Bytes of one micro-batch's tensors, from its element count.

@@ -35,8 +35,7 @@ inline void keep_gemm_inputs_quantized(OpCost& op, const Architecture& a, const 
       break;
     case Op::routed_experts:
       op.saved_unsplit *= ratio;
-      op.saved_split -= (1 - ratio) * act * routed_token_slots(a, tokens) *
-                        static_cast<double>(a.d_ff_expert);
+      op.saved_split -= (1 - ratio) * expert_hidden_bytes(a, tokens, act);
       break;
     case Op::shared_experts:
       op.saved_split -= (1 - ratio) * act * tokens * static_cast<double>(a.n_shared_experts) *

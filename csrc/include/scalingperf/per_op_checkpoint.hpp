@@ -120,15 +120,9 @@ class PerOpCheckpoint {
   };
 
   static bool is_ffn(Op op) {
-    switch (op) {
-      case Op::mlp_norm: case Op::mlp_up: case Op::mlp_gate: case Op::mlp_act:
-      case Op::mlp_sub_norm: case Op::mlp_down: case Op::mlp_post_norm: case Op::mlp_residual:
-      case Op::moe_norm: case Op::router: case Op::token_permute: case Op::routed_experts:
-      case Op::shared_experts: case Op::shared_expert_gate: case Op::expert_combine:
-      case Op::moe_residual:
-        return true;
-      default: return false;
-    }
+    return is_dense_mlp(op) || is_moe_body(op) || op == Op::mlp_norm ||
+           op == Op::mlp_post_norm || op == Op::mlp_residual || op == Op::moe_norm ||
+           op == Op::moe_residual;
   }
 
   /// Starts the count at a block's first op: 0 for a mixer (and an MTP module's own

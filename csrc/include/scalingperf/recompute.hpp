@@ -7,6 +7,7 @@
 
 #include "scalingperf/architecture.hpp"
 #include "scalingperf/op_cost.hpp"
+#include "scalingperf/ops.hpp"
 #include "scalingperf/workload.hpp"
 
 namespace scalingperf {
@@ -22,19 +23,9 @@ struct RecomputeDecision {
 namespace detail {
 
 constexpr bool reads_pre_norm(Op op) {
-  // The projections and the router that read a block's pre-norm output and keep it.
-  return op == Op::qkv_proj || op == Op::mla_q_down || op == Op::mla_kv_down ||
-         op == Op::mlp_up || op == Op::router;
-}
-
-constexpr bool is_dense_mlp(Op op) {
-  return op == Op::mlp_up || op == Op::mlp_gate || op == Op::mlp_act ||
-         op == Op::mlp_sub_norm || op == Op::mlp_down;
-}
-
-constexpr bool is_moe_body(Op op) {
-  return op == Op::router || op == Op::token_permute || op == Op::routed_experts ||
-         op == Op::shared_experts || op == Op::shared_expert_gate || op == Op::expert_combine;
+  // The projections and the router that read a block's pre-norm output and keep it (MLA's
+  // key-value down projection reads it too, but leaves keeping it to the query side).
+  return op == Op::qkv_proj || op == Op::mla_q_down || op == Op::mlp_up || op == Op::router;
 }
 
 }  // namespace detail
@@ -49,8 +40,7 @@ inline RecomputeDecision recompute_decision(const Architecture& a, const Workloa
   if (w.recompute == Recompute::full) return RecomputeDecision{1, 0, 0, 0, 0, 0};
   const std::uint8_t m = w.recompute_modules;
   const double act = bytes_of(w.dtype);
-  const double stream = act * static_cast<double>(w.batch) * static_cast<double>(w.seq_len) *
-                        static_cast<double>(a.d_model);
+  const double stream = checkpoint_bytes(a, w);  // one micro-batch of the residual stream
   const auto redo = [&](bool keep_input) {
     d.redone = 1;
     d.saved_split = d.saved_unsplit = d.saved_sequence_only = 0;
@@ -58,9 +48,9 @@ inline RecomputeDecision recompute_decision(const Architecture& a, const Workloa
   };
   // Whole-module checkpoints keep the module's input: a block's pre-norm output, kept by
   // its first op (the MLP's up projection, the MoE's router).
-  if ((m & mlp) && detail::is_dense_mlp(op.op)) {
+  if ((m & mlp) && is_dense_mlp(op.op)) {
     redo(op.op == Op::mlp_up);
-  } else if ((m & moe) && detail::is_moe_body(op.op)) {
+  } else if ((m & moe) && is_moe_body(op.op)) {
     redo(false);
     if (op.op == Op::router) d.saved_replicated = stream;
   } else if ((m & shared_experts) &&
@@ -83,9 +73,8 @@ inline RecomputeDecision recompute_decision(const Architecture& a, const Workloa
   }
   if ((m & moe_act) && op.op == Op::routed_experts) {
     // The activation's output, the down projection's input; rebuilt from its input(s).
-    const double slots = routed_token_slots(
-        a, static_cast<double>(w.batch) * static_cast<double>(w.seq_len));
-    const double output = act * slots * static_cast<double>(a.d_ff_expert);
+    const double output = expert_hidden_bytes(
+        a, static_cast<double>(w.batch) * static_cast<double>(w.seq_len), act);
     const double inputs =
         output * detail::activation_saves(a.ffn, w.implementation == Implementation::huggingface,
                                           a.activation_saves);

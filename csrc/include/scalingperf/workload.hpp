@@ -101,8 +101,8 @@ bool is_valid(const Architecture& arch, const Workload& work, std::string* why =
 Recompute parse_recompute(const std::string& name);
 /// A recompute_modules bit set from Megatron's module names; throws naming the field.
 std::uint8_t parse_recompute_modules(const std::vector<std::string>& names);
-/// The names of a bit set, in recompute_module's order, comma-separated.
-std::string recompute_modules_name(std::uint8_t modules);
+/// Every module's name, in recompute_module's bit order.
+std::vector<std::string> recompute_module_names();
 DType parse_dtype(const std::string& name);
 Implementation parse_implementation(const std::string& name);
 const char* name_of(Recompute recompute);

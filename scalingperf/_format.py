@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 _PREFIXES = ((1e24, "Y"), (1e21, "Z"), (1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"),
              (1e6, "M"), (1e3, "k"))
@@ -55,3 +56,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 2
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def gemm_falloff(efficiency: Any) -> str:
+    """An efficiency's GEMM falloff at short reductions (gemm_k0), as assumptions state
+    it: empty when it has none."""
+    k0 = efficiency.gemm_k0
+    return f" for long reductions, x K / (K + {k0:g}) at width K" if k0 else ""

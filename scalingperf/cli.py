@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from . import __version__, _cli_laws, _cli_plan, _cli_plot
 from ._files import read_json_file, read_text_file
-from ._format import count, duration, gib, si, table
+from ._format import count, duration, gemm_falloff, gib, si, table
 from .architecture import Architecture
 from .devices import hardware
 from .estimate import Report, estimate
@@ -313,7 +313,8 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
                        "memory": efficiency.memory, "network": efficiency.network,
                        "dp_overlap": efficiency.dp_overlap, "tp_overlap": efficiency.tp_overlap,
                        "ep_overlap": efficiency.ep_overlap,
-                       "fp8_matmul_ratio": efficiency.fp8_matmul_ratio},
+                       "fp8_matmul_ratio": efficiency.fp8_matmul_ratio,
+                       "gemm_k0": efficiency.gemm_k0},
         "layers": "values per instance (one layer of that type) and one micro-batch; the "
                   "model has `count` instances of each",
     }
@@ -369,7 +370,8 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
     e = report.efficiency
     bandwidth = (f"{e.memory:.0%} of memory and network bandwidth" if e.memory == e.network
                  else f"{e.memory:.0%} of memory and {e.network:.0%} of network bandwidth")
-    efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s (attention {e.attention:.0%}"
+    efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s{gemm_falloff(e)} (attention "
+                  f"{e.attention:.0%}"
                   + (f", FP8 GEMMs {e.matmul * e.fp8_matmul_ratio:.0%}"
                      if args.dtype in ("fp8", "mxfp8", "nvfp4") else "")
                   + f"), {bandwidth}; gradient reduction "

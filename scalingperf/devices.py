@@ -299,7 +299,7 @@ def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Ha
 
 #: The Efficiency fields a device's table entry may set.
 _EFFICIENCY_FIELDS = ("matmul", "attention", "memory", "network", "dp_overlap", "tp_overlap",
-                      "ep_overlap", "fp8_matmul_ratio", "tile", "attention_curve")
+                      "ep_overlap", "fp8_matmul_ratio", "tile", "attention_curve", "gemm_k0")
 
 
 def _check_attention_kernels(values: Mapping[str, Any] | None) -> None:

@@ -26,8 +26,8 @@ class Efficiency(_core.Efficiency):
     Parameters
     ----------
     matmul, memory, network : float
-        Fractions of peak FLOP/s (for a GEMM with no tile waste), of memory bandwidth and
-        of link bandwidth for collectives, each in [0.001, 1].
+        Fractions of peak FLOP/s (for a GEMM with no tile waste and a long reduction), of
+        memory bandwidth and of link bandwidth for collectives, each in [0.001, 1].
     attention : float, optional
         Fraction of the 16-bit peak that attention's own GEMMs (Q K^T, P V, fused in one
         flash-attention kernel) reach, [0.001, 1]; by default the same as ``matmul``.
@@ -55,6 +55,13 @@ class Efficiency(_core.Efficiency):
         beyond them. Empty
         (the default): flat. ``estimate(attention_kernel=...)`` and the H100 / H200
         defaults take the kernel's published curve (``Hardware.attention_curve``).
+    gemm_k0 : float
+        A GEMM's fixed cost per output tile (filling its pipeline, its epilogue) in
+        elements of its reduction width K at the 16-bit rate, [0, 65536]: a GEMM over K
+        runs at ``K / (K + gemm_k0)`` of ``matmul`` (formats whose main loop is n times
+        faster lose n times the elements). Forward reduces over the input features,
+        backward over the output features and the tokens. 0 (the default): no falloff;
+        Hopper devices default to 375 (``sp.hardware()[...].default_efficiency``).
 
     A value of the wrong type or out of range is a ValueError naming the field.
     """
@@ -68,7 +75,8 @@ class Efficiency(_core.Efficiency):
                  tp_overlap: float = _DEFAULT_EFFICIENCY.tp_overlap,
                  fp8_matmul_ratio: float = _DEFAULT_EFFICIENCY.fp8_matmul_ratio,
                  attention_curve: Iterable[tuple[float, float]] = (),
-                 ep_overlap: float = _DEFAULT_EFFICIENCY.ep_overlap) -> None:
+                 ep_overlap: float = _DEFAULT_EFFICIENCY.ep_overlap,
+                 gemm_k0: float = _DEFAULT_EFFICIENCY.gemm_k0) -> None:
         matmul = _validate.number("matmul", matmul)
         super().__init__(matmul=matmul,
                          memory=_validate.number("memory", memory),
@@ -81,7 +89,13 @@ class Efficiency(_core.Efficiency):
                          fp8_matmul_ratio=_validate.number("fp8_matmul_ratio",
                                                            fp8_matmul_ratio),
                          attention_curve=_curve(attention_curve),
-                         ep_overlap=_validate.number("ep_overlap", ep_overlap))
+                         ep_overlap=_validate.number("ep_overlap", ep_overlap),
+                         gemm_k0=_validate.number("gemm_k0", gemm_k0))
+
+    def replace(self, **changes: Any) -> Efficiency:
+        """A copy with the named fields changed (``hw.default_efficiency.replace(
+        gemm_k0=0)``); an unknown field is a ValueError naming it."""
+        return _overridden(self, changes)
 
 
 def _curve(points: Any) -> list[tuple[float, float]]:
@@ -349,10 +363,14 @@ def _overlap(field: str, value: Any) -> float:
     return _validate.number(field, value)
 
 
-def _overridden(base: _core.Efficiency, changes: dict[str, Any]) -> _core.Efficiency:
-    """``base`` with the fields in ``changes`` replaced (the core checks them)."""
-    return _core.Efficiency(**{name: getattr(base, name) for name in _EFFICIENCY_FIELDS}
-                            | changes)
+def _overridden(base: _core.Efficiency, changes: dict[str, Any]) -> Efficiency:
+    """``base`` with the fields in ``changes`` replaced (Efficiency checks them)."""
+    unknown = sorted(set(changes) - set(_EFFICIENCY_FIELDS))
+    if unknown:
+        msg = (f"{unknown[0]}={changes[unknown[0]]!r} is invalid: Efficiency has no such field "
+               f"(its fields: {', '.join(_EFFICIENCY_FIELDS)})")
+        raise ValueError(msg)
+    return Efficiency(**{name: getattr(base, name) for name in _EFFICIENCY_FIELDS} | changes)
 
 
 def _efficiency(value: Any) -> _core.Efficiency:

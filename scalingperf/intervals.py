@@ -119,9 +119,13 @@ def plain_held_out_coverage(level: float = 0.8) -> float:
 
 
 def _calibrated(runs: list[Residual], level: float, by: str) -> float:
+    # The level is chosen on these runs, so their coverage is an estimate of a new
+    # source's: it must clear `level` by one binomial standard error, or a held-out source
+    # lands inside only about as often as `level`, half the time below it.
+    target = min(1.0, level + math.sqrt(level * (1 - level) / len(runs)))
     steps = 0
     while (candidate := level + steps * _LEVEL_STEP) < _WIDEST:
-        if _covered(runs, candidate, by) >= level:
+        if _covered(runs, candidate, by) >= target:
             return candidate
         steps += 1
     return max(level, _WIDEST)
@@ -131,7 +135,8 @@ def _calibrated(runs: list[Residual], level: float, by: str) -> float:
 def calibrated_level(level: float = 0.8, by: str = "all", without: str | None = None) -> float:
     """The quantile level whose step intervals cover ``level`` of the validation runs of a
     source left out: the smallest, from ``level`` up in steps of 0.005 (at most 0.995),
-    at which leave-one-source-out coverage reaches ``level``. ``without``: computed with
+    at which leave-one-source-out coverage reaches ``level`` and one binomial standard
+    error, ``sqrt(level (1 - level) / runs)``, more. ``without``: computed with
     that source's runs left out too (what :func:`held_out_coverage` predicts it with)."""
     value, grouping = check_level(level), _check_by(by)
     runs = [r for r in residuals() if r.source != without]

@@ -21,7 +21,8 @@ FA2 = {512: 191, 1024: 260, 2048: 298, 4096: 319, 8192: 333, 16384: 335}
 def _flat(attention: float, kernel_efficiency: sp.Efficiency | None = None) -> sp.Efficiency:
     base = kernel_efficiency or H100.default_efficiency
     return sp.Efficiency(matmul=base.matmul, attention=attention, memory=base.memory,
-                         network=base.network, fp8_matmul_ratio=base.fp8_matmul_ratio)
+                         network=base.network, fp8_matmul_ratio=base.fp8_matmul_ratio,
+                         gemm_k0=base.gemm_k0)
 
 
 def _step(seq_len: int, **options: object) -> float:

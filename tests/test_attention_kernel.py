@@ -31,7 +31,8 @@ def test_kernel_replaces_only_attention():
     by_hand = sp.estimate(LLAMA, batch=1, seq_len=32768, hardware="H100-SXM",
                           efficiency=sp.Efficiency(matmul=base.matmul, attention=0.32,
                                                    memory=base.memory, network=base.network,
-                                                   attention_curve=h100.attention_curve("fa2")))
+                                                   attention_curve=h100.attention_curve("fa2"),
+                                                   gemm_k0=base.gemm_k0))
     assert by_name.time.step == by_hand.time.step
     default = sp.estimate(LLAMA, batch=1, seq_len=32768, hardware="H100-SXM")
     # Attention's GEMMs at 0.32 instead of 0.52: slower, the rest untouched.

@@ -5,6 +5,7 @@ GB300): each number is the datasheet value cited beside it, and an NVL72 rack is
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 import scalingperf as sp
@@ -117,11 +118,48 @@ MAMF = {"H100-SXM": (80.3, 70.9), "H200": (80.3, 73.4), "B200": (77.6, 76.3),
         "B300": (78.6, 74.5), "GB200": (72.9, 72.3), "GB300": (78.6, 74.5)}
 
 
+# The reduction width K of each best shape (the same table's "Best Shape MxNxK"), BF16 and
+# FP8: where a device loses time at short reductions (gemm_k0), its fractions are taken to
+# their large-K limit from these.
+MAMF_K = {"H100-SXM": (13312, 14336), "H200": (13312, 12032)}
+
+
 @pytest.mark.parametrize("name", sorted(MAMF))
 def test_matmul_fractions_follow_the_measured_table(name):
     """matmul: the A100 anchor (0.75 at A100's 86.9 %) scaled by the device's BF16 fraction;
-    fp8_matmul_ratio: its FP8 fraction over its BF16 one."""
+    fp8_matmul_ratio: its FP8 fraction over its BF16 one; each at its large-K limit,
+    K / (K + k0) with FP8's k0 twice the 16-bit one."""
     bf16, fp8 = MAMF[name]
     efficiency = sp.hardware()[name].default_efficiency
-    assert efficiency.matmul == pytest.approx(0.75 * bf16 / 86.9, abs=5e-4)
-    assert efficiency.fp8_matmul_ratio == pytest.approx(fp8 / bf16, abs=5e-4)
+    k0 = efficiency.gemm_k0
+    k_bf16, k_fp8 = MAMF_K.get(name, (1, 1))
+    assert k0 == 0 or name in MAMF_K
+    limit_bf16, limit_fp8 = (k_bf16 + k0) / k_bf16, (k_fp8 + 2 * k0) / k_fp8
+    assert efficiency.matmul == pytest.approx(0.75 * bf16 / 86.9 * limit_bf16, abs=5e-4)
+    assert efficiency.fp8_matmul_ratio == pytest.approx(
+        fp8 / bf16 * limit_fp8 / limit_bf16, abs=5e-4)
+
+
+# deepseek-ai/DeepGEMM README.md (commit a6d97a1), "Normal GEMMs for dense models", H800
+# (the H100's SMs and clocks), FP8, M = 4096: (N, K, TFLOPS). The N = 2112 row (fewer
+# output tiles than two waves of SMs) is left out.
+DEEPGEMM = [(32768, 512, 590), (24576, 1536, 990), (7168, 2048, 1025), (4096, 7168, 1304),
+            (7168, 16384, 1358)]
+
+
+def test_hopper_gemm_k0_is_deepgemms_falloff_at_the_16_bit_rate():
+    """TFLOPS = E K / (K + k0) fitted by least squares in log time gives k0 = 720 FP8
+    elements (every point within 3 %); the device table's 16-bit gemm_k0 is half that (the
+    same fixed time per tile, a main loop half as fast per element)."""
+    from scipy.optimize import least_squares
+
+    k = np.array([row[1] for row in DEEPGEMM], dtype=float)
+    tflops = np.array([row[2] for row in DEEPGEMM], dtype=float)
+    fit = least_squares(lambda p: np.log(p[0] * k / (k + p[1])) - np.log(tflops), [1400, 500])
+    peak, k0_fp8 = fit.x
+    assert k0_fp8 == pytest.approx(720, abs=1)
+    assert np.all(np.abs(peak * k / (k + k0_fp8) / tflops - 1) < 0.03)
+    for name in ("H100-SXM", "H200", "H100-PCIe"):
+        assert sp.hardware()[name].default_efficiency.gemm_k0 == pytest.approx(k0_fp8 / 2, abs=1)
+    for name in ("A100-SXM4-80GB", "B200", "GB200"):
+        assert sp.hardware()[name].default_efficiency.gemm_k0 == 0

@@ -41,7 +41,8 @@ def test_each_device_brings_its_measured_efficiency():
     devices = sp.hardware()
     h100 = devices["H100-SXM"].default_efficiency
     a100 = devices["A100-SXM4-80GB"].default_efficiency
-    assert (h100.matmul, h100.attention) == (0.693, 0.52)
+    assert (h100.matmul, h100.attention, h100.gemm_k0) == (0.712, 0.52, 360)
+    assert a100.gemm_k0 == 0
     assert (a100.matmul, a100.attention) == (0.75, 0.55)
     # Without a measurement, Efficiency()'s defaults.
     assert devices["MI300X"].default_efficiency.matmul == sp.Efficiency().matmul
@@ -87,8 +88,10 @@ def test_tp_overlap_hides_that_share_of_the_tensor_parallel_collectives():
     assert half.hardware.default_efficiency.matmul == device.matmul
     explicit = sp.estimate(arch, efficiency=sp.Efficiency(
         matmul=device.matmul, attention=device.attention, tp_overlap=0.5,
-        attention_curve=device.attention_curve), **options)
+        attention_curve=device.attention_curve, gemm_k0=device.gemm_k0), **options)
     assert explicit.time.step == half.time.step
+    assert sp.estimate(arch, efficiency=device.replace(tp_overlap=0.5),
+                       **options).time.step == half.time.step
     with pytest.raises(ValueError, match=r"tp_overlap=1.5 is invalid"):
         sp.estimate(arch, tp_overlap=1.5, **options)
     with pytest.raises(ValueError, match="dp_overlap"):

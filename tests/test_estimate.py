@@ -292,8 +292,8 @@ def test_efficiency_refuses_with_value_errors(kwargs, message):
 
 
 def test_efficiency_converts_exact_values():
-    efficiency = sp.Efficiency(matmul=np.float32(0.5), tile=np.int64(64))
-    assert (efficiency.matmul, efficiency.tile) == (0.5, 64)
+    efficiency = sp.Efficiency(matmul=np.float32(0.25), tile=np.int64(64))
+    assert (efficiency.matmul, efficiency.tile) == (0.25, 64)
     assert isinstance(efficiency, sp._core.Efficiency)
     arch = sp.Architecture.preset("gpt2-small")
     slow = sp.estimate(arch, batch=1, seq_len=1024, efficiency=efficiency)

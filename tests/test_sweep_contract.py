@@ -76,7 +76,9 @@ def test_the_skip_summary_accounts_for_every_point():
     checks = sum(count for reason, count, _ in skipped.reasons if not reason.startswith("where"))
     assert checks + skipped.valid == skipped.points == len(grid)
     rejected = skipped.as_dict()["where mfu in (0.2, None)"]
-    assert rejected == 2
+    # The where clause drops exactly the valid points under its bound, and some of them.
+    below = int((np.asarray(sp.sweep(grid)["mfu"]) < 0.2).sum())
+    assert rejected == below > 0
     assert skipped.valid - rejected == len(result) == skipped.kept
     reasons = skipped.as_dict()
     assert reasons["n_heads does not divide d_model"] == 2 * 2 * 3  # d_model=1000

@@ -174,7 +174,7 @@ py::dict table_columns(const std::vector<sp::OpRow>& rows) {
   out["saved_bytes"] = column<double>(rows, [](const Row& r) { return r.saved; });
   out["time_forward"] = column<double>(rows, [](const Row& r) { return r.forward_seconds; });
   out["time_backward"] =
-      column<double>(rows, [](const Row& r) { return 2 * r.forward_seconds; });
+      column<double>(rows, [](const Row& r) { return r.backward_seconds; });
   return out;
 }
 

@@ -54,9 +54,10 @@ void bind_hardware(py::module_& m) {
                        std::int64_t tile, double attention, double tp_overlap,
                        double fp8_matmul_ratio,
                        const std::vector<std::pair<double, double>>& attention_curve,
-                       double ep_overlap) {
+                       double ep_overlap, double gemm_k0) {
              sp::Efficiency e{matmul,    memory,    network,   dp_overlap,
                               tile,      attention, tp_overlap, fp8_matmul_ratio, ep_overlap};
+             e.gemm_k0 = gemm_k0;
              if (attention_curve.size() > sp::Efficiency::max_attention_points) {
                throw std::invalid_argument(
                    "attention_curve has " + std::to_string(attention_curve.size()) +
@@ -79,7 +80,8 @@ void bind_hardware(py::module_& m) {
            py::arg("tp_overlap") = sp::Efficiency{}.tp_overlap,
            py::arg("fp8_matmul_ratio") = sp::Efficiency{}.fp8_matmul_ratio,
            py::arg("attention_curve") = std::vector<std::pair<double, double>>{},
-           py::arg("ep_overlap") = sp::Efficiency{}.ep_overlap)
+           py::arg("ep_overlap") = sp::Efficiency{}.ep_overlap,
+           py::arg("gemm_k0") = sp::Efficiency{}.gemm_k0)
       .def_readonly("matmul", &sp::Efficiency::matmul)
       .def_readonly("memory", &sp::Efficiency::memory)
       .def_readonly("network", &sp::Efficiency::network)
@@ -89,6 +91,7 @@ void bind_hardware(py::module_& m) {
       .def_readonly("tp_overlap", &sp::Efficiency::tp_overlap)
       .def_readonly("fp8_matmul_ratio", &sp::Efficiency::fp8_matmul_ratio)
       .def_readonly("ep_overlap", &sp::Efficiency::ep_overlap)
+      .def_readonly("gemm_k0", &sp::Efficiency::gemm_k0)
       .def_property_readonly("attention_curve", [](const sp::Efficiency& e) {
         py::list points;
         for (std::int64_t i = 0; i < e.attention_points; ++i) {

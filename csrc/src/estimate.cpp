@@ -35,13 +35,18 @@ std::vector<OpRow> op_table(const Architecture& arch, const Workload& work,
     if (work.recompute == Recompute::full && keeps_checkpoint(arch, op)) {
       saved = checkpoint_bytes(arch, work) * roof.share.sequence * roof.share.context;
     }
-    // Context parallelism gives each rank 1 / cp of the op (see stage_times).
-    rows.push_back(OpRow{op, redone * op.forward,
-                         params_per_device(op, roof.share), saved,
-                         (forward_seconds(op, executed_forward(op, work), tiling(op, work),
-                                          roof) +
-                          fp8_casts(op, roof).forward) *
-                             roof.share.context});
+    // Backward as stage_times counts it: twice the forward, with the FP8 casts of the
+    // output gradients, the GEMMs at their own reduction widths and flash attention's
+    // recomputed scores. Context parallelism gives each rank 1 / cp of the op.
+    const CastSeconds casts = fp8_casts(op, roof);
+    const OpSeconds own = op_seconds(op, executed_forward(op, work), tiling(op, work), roof);
+    const double forward = own.forward + casts.forward;
+    double backward = 2 * forward + casts.backward - 2 * casts.forward + own.backward_extra;
+    if (work.flash_attention && is_attention_core(op.op)) {
+      backward += (flash_backward_multiple - 2) * forward;
+    }
+    rows.push_back(OpRow{op, redone * op.forward, params_per_device(op, roof.share), saved,
+                         forward * roof.share.context, backward * roof.share.context});
   });
   return rows;
 }

@@ -85,6 +85,9 @@ void validate(const Efficiency& e) {
     detail::reject("fp8_matmul_ratio", e.fp8_matmul_ratio, allowed.str());
   }
   detail::check_range("tile", e.tile, 1, 1 << 16);
+  if (!(e.gemm_k0 >= 0 && e.gemm_k0 <= 65536)) {
+    detail::reject("gemm_k0", e.gemm_k0, "it must be in [0, 65536] elements");
+  }
   detail::check_range("attention_curve points", e.attention_points, 0,
                       Efficiency::max_attention_points);
   for (std::int64_t i = 0; i < e.attention_points; ++i) {

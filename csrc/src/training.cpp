@@ -57,7 +57,8 @@ double ring_attention_exposed(const Layout& l, const Link& link, double attentio
   const double modules = with_mtp ? static_cast<double>(a.mtp_layers) : 0;
   const bool mtp = modules > 0;
   out.forward = (s.layers * share + ends + (mtp ? s.mtp : 0)) * context;
-  // Backward: twice the forward, and more where flash attention or FP8 casts make it so.
+  // Backward: twice the forward, and more (or less) where flash attention, FP8 casts or
+  // the GEMMs' reduction widths (op_seconds) make it so.
   // A flash-attention backward recomputes the scores from Q and K before its four
   // gradient GEMMs: five s x s GEMMs to the forward's two, 2.5x its work (Dao et al. 2022
   // Algorithm 4; Dao 2023 §3.1.2), and runs them 1.2x slower per FLOP than the forward
@@ -342,22 +343,20 @@ Totals totals_with_recompute(const Workload& w, const ModelCosts& costs, const L
 }  // namespace
 
 InstanceSeconds instance_seconds(const ModelShape& shape, const Roofline& roof) {
-  // A flash backward's attention: 2.5x the forward's work at 1.2x its time per FLOP.
-  constexpr double flash_backward = 2.5 * 1.2;
   InstanceSeconds s;
   for (const TimeOp& op : shape) {
     const CastSeconds casts = fp8_casts(op, roof);
-    const double seconds = forward_seconds(op, op.executed_forward, op.tiling, roof) +
-                           casts.forward;
+    const OpSeconds own = op_seconds(op, op.executed_forward, op.tiling, roof);
+    const double seconds = own.forward + casts.forward;
     const auto k = static_cast<int>(op.section);
     // FP8 casts: backward casts the output gradients, not twice the forward's inputs.
-    s.backward_extra[k] += casts.backward - 2 * casts.forward;
+    s.backward_extra[k] += casts.backward - 2 * casts.forward + own.backward_extra;
     s.all[k] += seconds;
     s.redone[k] += op.redone * seconds;
     if (op.token_permute) s.token_permute[k] += seconds;
     if (op.attention_core) {
       s.attention_core[k] += seconds;
-      if (shape.flash_attention) s.backward_extra[k] += (flash_backward - 2) * seconds;
+      if (shape.flash_attention) s.backward_extra[k] += (flash_backward_multiple - 2) * seconds;
     }
   }
   for (int k = 0; k < section_count; ++k) {

@@ -157,6 +157,10 @@ struct Roofline {
   double per_tile;                 ///< 1 / tile
   /// Seconds to cast one 16-bit element for an FP8 GEMM, 0 in 16-bit training (fp8_casts).
   double seconds_per_cast;
+  /// Efficiency::gemm_k0 in elements of the weight GEMMs' format (a main loop twice as
+  /// fast per element loses twice the elements to the same fixed time), and at 16 bits.
+  double gemm_k0;
+  double gemm_k0_16bit;
 };
 
 inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
@@ -183,7 +187,8 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
                std::min(1.0, e.attention * attention_scale(e, static_cast<double>(w.seq_len) /
                                                               static_cast<double>(l.cp)))),
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), seconds_per_byte,
-          tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0};
+          tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0,
+          e.gemm_k0 * peak / sixteen_bit, e.gemm_k0};
 }
 
 /// FP8 training's casts of one weight GEMM on one device, in seconds: forward, its inputs;
@@ -240,31 +245,76 @@ inline double causal_tile_efficiency(double m, double n, Tiling tiling, const Ro
   return square * (columns / ceil_positive(columns));
 }
 
-/// Forward seconds of one instance on one device: a roofline of its work against the
-/// device's peak (matmuls at the calibrated efficiency, less tile quantisation) and of its
-/// memory traffic against the device's bandwidth. `executed` is the matmul FLOPs the
-/// kernels run (see executed_forward), `tiling` how they run them (see tiling()). Works
-/// on a TimeOp, or an OpCost through as_time_op.
+/// A flash-attention backward's time as a multiple of its forward's: 2.5x the work at 1.2x
+/// the time per FLOP (see stage_times in training.cpp for the sources).
+constexpr double flash_backward_multiple = 2.5 * 1.2;
+
+/// Time of a GEMM reducing over k elements as a multiple of the large-k limit: each
+/// output tile pays a fixed cost worth k0 elements of its main loop, so the GEMM runs at
+/// k / (k + k0) of `matmul` (Efficiency::gemm_k0).
+inline double k_multiple(double k, double k0) { return 1 + k0 / k; }
+
+/// Time multiples of an op's GEMMs at their reduction widths on one device: forward
+/// reduces over its input features; backward's data gradient over its output features,
+/// its weight gradient over the tokens (Narayanan et al. 2021 §3.2: backward is these two
+/// GEMMs of the forward's size). A fused FFN's second group (the down projection) swaps
+/// the first's widths. `weight_useful` is the weight gradient's own tile efficiency: its
+/// output is the weight, not the forward's token rows.
+struct GemmMultiples {
+  double forward, data_gradient, weight_gradient, weight_useful;
+};
 template <class Op>
-inline double forward_seconds(const Op& op, double executed, Tiling tiling,
-                              const Roofline& r) {
+inline GemmMultiples gemm_multiples(const Op& op, double k0, const Roofline& r) {
+  const double t = r.share.tensor;
+  const double in = op.split == Split::tensor && !op.split_n ? op.gemm_k * t : op.gemm_k;
+  const double out = op.split_n ? op.gemm_n * t : op.gemm_n;
+  const double tokens = op.gemm_m * r.share.context;
+  const double second = op.second_gemm_share, first = 1 - second;
+  const double on_in = k_multiple(in, k0), on_out = k_multiple(out, k0);
+  return {first * on_in + second * on_out, first * on_out + second * on_in,
+          k_multiple(tokens, k0), tile_efficiency(in, out, r)};
+}
+
+/// One instance on one device, forward, and what its backward takes beyond twice that.
+struct OpSeconds {
+  double forward;
+  double backward_extra;  ///< backward at its GEMMs' own reduction widths, less 2 x forward
+};
+
+/// Seconds of one instance on one device: a roofline of its work against the device's
+/// peak (matmuls at the calibrated efficiency, less tile quantisation and the falloff at
+/// small reduction widths) and of its memory traffic against the device's bandwidth.
+/// `executed` is the matmul FLOPs the kernels run (see executed_forward), `tiling` how
+/// they run them (see tiling()). Works on a TimeOp, or an OpCost.
+template <class Op>
+inline OpSeconds op_seconds(const Op& op, double executed, Tiling tiling, const Roofline& r) {
   const double divide = op.split == Split::tensor ? r.share.tensor : r.share.sequence;
-  const double memory_time = (op.bytes * divide + op.bytes_unsplit) * r.seconds_per_byte;
-  double compute_time;
-  if (op.kind == OpKind::matmul) {
-    const double width = op.split_n ? op.gemm_n * r.share.tensor : op.gemm_n;
-    const double useful = tiling == Tiling::gemm
-                              ? tile_efficiency(op.gemm_m, width, r)
-                              : causal_tile_efficiency(op.gemm_m, width, tiling, r);
-    const GemmKind kind = gemm_kind_of(op);
-    const double per_flop = kind == GemmKind::weight      ? r.seconds_per_flop
-                            : kind == GemmKind::attention ? r.seconds_per_attention_flop
-                                                          : r.seconds_per_bf16_flop;
-    compute_time = executed * divide * per_flop / useful;
-  } else {
-    compute_time = op.elementwise_forward * divide * r.seconds_per_vector_flop;
+  const double memory_time =
+      (op.bytes * divide + op.bytes_unsplit + op.bytes_experts * r.share.expert) *
+      r.seconds_per_byte;
+  if (op.kind != OpKind::matmul) {
+    return {std::max(op.elementwise_forward * divide * r.seconds_per_vector_flop, memory_time),
+            0};
   }
-  return std::max(compute_time, memory_time);
+  const double width = op.split_n ? op.gemm_n * r.share.tensor : op.gemm_n;
+  const double useful = tiling == Tiling::gemm
+                            ? tile_efficiency(op.gemm_m, width, r)
+                            : causal_tile_efficiency(op.gemm_m, width, tiling, r);
+  const GemmKind kind = gemm_kind_of(op);
+  const double per_flop = kind == GemmKind::weight      ? r.seconds_per_flop
+                          : kind == GemmKind::attention ? r.seconds_per_attention_flop
+                                                        : r.seconds_per_bf16_flop;
+  const double work = executed * divide * per_flop;  // at the large-K rate, no tile waste
+  if (op.gemm_k <= 0) {  // attention's own GEMMs: backward is twice the forward here
+    return {std::max(work / useful, memory_time), 0};
+  }
+  const GemmMultiples k =
+      gemm_multiples(op, kind == GemmKind::weight ? r.gemm_k0 : r.gemm_k0_16bit, r);
+  const double forward = std::max(work / useful * k.forward, memory_time);
+  // Backward is bound the same way: its two GEMMs against twice the forward's traffic.
+  const double backward = std::max(
+      work * (k.data_gradient / useful + k.weight_gradient / k.weight_useful), 2 * memory_time);
+  return {forward, backward - 2 * forward};
 }
 
 }  // namespace scalingperf

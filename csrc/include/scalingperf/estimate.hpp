@@ -51,6 +51,7 @@ struct OpRow {
   double params_per_device; ///< parameters one device holds (tensor and expert parallel)
   double saved;             ///< bytes saved for backward on one device, after recomputation
   double forward_seconds;   ///< on one device
+  double backward_seconds;  ///< on one device
 };
 
 /// The per-op table of a resolved architecture under a validated workload and layout.

@@ -62,6 +62,11 @@ struct Efficiency {
   std::array<double, max_attention_points> attention_tokens{};
   std::array<double, max_attention_points> attention_scale{};
   std::int64_t attention_points = 0;
+  /// A GEMM's fixed cost per output tile (filling the pipeline, the epilogue), in
+  /// elements of its reduction dimension K at the 16-bit rate: a GEMM over K runs at
+  /// K / (K + gemm_k0) of `matmul`, which is the large-K limit (formats with a faster
+  /// main loop lose proportionally more elements: see roofline()). 0: no falloff.
+  double gemm_k0 = 0;
 };
 
 /// The multiple of Efficiency::attention at `tokens` per attention call (see above).

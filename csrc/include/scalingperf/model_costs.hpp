@@ -79,8 +79,11 @@ struct TimeOp {
   double elementwise_forward;
   double bytes;
   double bytes_unsplit;
+  double bytes_experts;
   double gemm_m;
   double gemm_n;
+  double gemm_k;
+  double second_gemm_share;
   Section section;
   OpKind kind;
   Split split;
@@ -184,7 +187,8 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
     s.executed_forward += executed_forward(op, w);
     shape.ops[shape.size++] =
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
-               op.gemm_m, op.gemm_n, op.section, op.kind, op.split, op.split_n, redone,
+               op.bytes_experts,
+               op.gemm_m, op.gemm_n, op.gemm_k, op.second_gemm_share, op.section, op.kind, op.split, op.split_n, redone,
                is_attention_core(op.op), tiling(op, w), gemm_kind(op.op),
                op.op == Op::token_permute, op.cast_in_whole, op.cast_in_split,
                op.cast_out_whole, op.cast_out_split};

@@ -161,11 +161,20 @@ struct OpCost {
   // of a column-parallel GEMM, the output of a row-parallel one before its all-reduce).
   double bytes = 0;
   double bytes_unsplit = 0;
+  // The routed experts' weights a pass reads: only the device's own experts, so divided
+  // by ep x expert tp (DeviceShare::expert), not like the op's work.
+  double bytes_experts = 0;
   // Output tile of one GEMM (m x n) and how many such GEMMs; n is divided by tp when
   // split_n. Used for tile quantisation.
   double gemm_m = 0;
   double gemm_n = 0;
   bool split_n = false;
+  // Its reduction width K: the input features (divided by tp with the op's work when
+  // row-parallel). A fused FFN of two GEMM groups (gate/up, then down) gives the FLOP
+  // share of the second, which reduces over gemm_n and writes gemm_k wide. 0: no K, the
+  // GEMM-size falloff is not applied (attention's own GEMMs follow their kernel's curve).
+  double gemm_k = 0;
+  double second_gemm_share = 0;
   // Elements FP8 training casts per instance (a weight GEMM's 16-bit inputs forward, its
   // output gradients backward): the `_whole` part on every tensor-parallel rank, the
   // `_split` part divided by tp (see fp8_casts).
@@ -306,6 +315,7 @@ inline void set_linear(OpCost& op, double tokens, double in, double out, double 
   op.split = Split::tensor;
   op.gemm_m = tokens;
   op.gemm_n = out;
+  op.gemm_k = in;
   op.split_n = column_parallel;
   const double weights = act_bytes * in * out;
   if (column_parallel) {

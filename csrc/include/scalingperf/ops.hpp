@@ -191,6 +191,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
                              elementwise::router_softmax * tokens * experts);
       router.gemm_m = tokens;
       router.gemm_n = experts;
+      router.gemm_k = d;
       router.bytes = act * (stream + d * experts + tokens * experts);
       // Its input, and the float32 routing probabilities; transformers also keeps the int64
       // top-k indices and, renormalising the top-k weights, a float32 copy and their sum.
@@ -213,10 +214,13 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
       routed.split = Split::tensor;
       routed.gemm_m = slots / experts;
       routed.gemm_n = fe;
+      routed.gemm_k = d;
+      routed.second_gemm_share = 1 / matrices;
       routed.split_n = true;
       expert_casts(routed, slots, d, fe, matrices);
       // Per rank: its experts' weights, the routed tokens in and out, the hidden in and out.
-      routed.bytes = act * (experts * matrices * d * fe + slots * fe * (matrices + 1));
+      routed.bytes_experts = act * experts * matrices * d * fe;
+      routed.bytes = act * slots * fe * (matrices + 1);
       routed.bytes_unsplit = act * 2 * slots * d;
       // The permuted tokens (whole on every tensor-parallel rank), the activation's
       // input(s) and the down projection's input.
@@ -237,6 +241,8 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
         shared_op.split = Split::tensor;
         shared_op.gemm_m = tokens;
         shared_op.gemm_n = fs;
+        shared_op.gemm_k = d;
+        shared_op.second_gemm_share = 1 / matrices;
         shared_op.split_n = true;
         expert_casts(shared_op, tokens, d, shared * fs, matrices);
         shared_op.bytes = act * shared * (matrices * d * fs + tokens * fs * (matrices + 1));
@@ -250,6 +256,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
                                2 * tokens * d, tokens * (elementwise::sigmoid + d));
           gate.gemm_m = tokens;
           gate.gemm_n = 1;
+          gate.gemm_k = d;
           gate.bytes = act * (stream + d + tokens);
           gate.saved_replicated = act * tokens;  // the sigmoid's output
           emit(gate);

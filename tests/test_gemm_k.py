@@ -1,7 +1,8 @@
 """The GEMMs' falloff at short reduction widths (Efficiency.gemm_k0): a GEMM over K runs at
 K / (K + gemm_k0) of `matmul`; forward reduces over the input features, backward's data
 gradient over the output features and its weight gradient over the tokens. Hand counts on
-the per-op table, the FP8 rate, the fused experts, and the bounds."""
+the per-op table, the FP8 rate, the fused experts, the bounds; and the routed experts'
+weight traffic, a device's own experts only."""
 
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def test_fp8_loses_twice_the_elements():
 
 def test_fused_experts_weigh_their_two_widths():
     """A SwiGLU expert's gate and up GEMMs reduce over d_model, its down GEMM (a third of
-    the FLOPs) over d_ff_expert; backward's data gradients the other way round."""
+    the FLOPs) over d_ff_expert; backward's data gradients the other way round, its weight
+    gradients over the tokens the expert gets from the ep ranks."""
     arch = sp.Architecture.preset("qwen3-235b-a22b")
     options = dict(batch=1, seq_len=4096, hardware="H100-SXM", ep=8, dp=8)
     flat = H100.default_efficiency.replace(gemm_k0=0)
@@ -80,7 +82,8 @@ def test_fused_experts_weigh_their_two_widths():
     d, fe = arch.d_model, arch.d_ff_expert
     on = {k: 1 + 360 / k for k in (d, fe)}
     assert fall[1] == pytest.approx(base[1] * (2 / 3 * on[d] + 1 / 3 * on[fe]), rel=1e-9)
-    tokens_per_expert = 4096 * arch.top_k / arch.n_experts
+    # Each rank's experts take the tokens ep ranks route to them.
+    tokens_per_expert = 4096 * arch.top_k / arch.n_experts * options["ep"]
     data = 2 / 3 * on[fe] + 1 / 3 * on[d]
     weight = 1 + 360 / tokens_per_expert
     # Without the falloff backward is twice the forward (the weight gradient's own tiles
@@ -147,3 +150,19 @@ def test_a_sweep_times_the_falloff_as_estimate_does():
     assert len(result) == 4
     for i, step in enumerate(result["step_time"]):
         assert step == pytest.approx(result.report(i).time.step, rel=1e-12)
+
+
+@pytest.mark.parametrize("ep", [1, 8, 64])
+def test_routed_experts_read_only_the_devices_own_weights(ep):
+    """With few tokens the routed experts are memory-bound: a device reads its n_experts /
+    ep experts' weights (and the routed tokens and hidden activations), not all of them."""
+    arch = sp.Architecture.preset("qwen3-235b-a22b")
+    seq_len = 16
+    report = sp.estimate(arch, batch=1, seq_len=seq_len, hardware="H100-SXM", ep=ep, dp=64)
+    _, forward, _ = _rows(report)["routed_experts"]
+    d, fe, act = arch.d_model, arch.d_ff_expert, 2
+    slots = seq_len * arch.top_k
+    weights = arch.n_experts * 3 * d * fe * act / ep
+    tokens = slots * fe * 4 * act + 2 * slots * d * act
+    bandwidth = H100.memory_bandwidth * H100.default_efficiency.memory
+    assert forward == pytest.approx((weights + tokens) / bandwidth, rel=1e-12)

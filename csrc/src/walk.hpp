@@ -96,17 +96,20 @@ inline void choose_layouts(BlockLayouts& block, const LayoutLimits& model,
 
 /// Seconds of one instance of each section under one tensor split (and context-parallel
 /// degree: attention's efficiency follows the tokens per call, seq_len / cp; and the
-/// expert ranks, ep x expert tp: a device reads only its own experts' weights).
+/// expert split, ep and expert tp: a device reads only its own experts' weights, whose
+/// GEMMs take ep ranks' tokens).
 struct SplitSeconds {
   std::int64_t tp;
   bool sequence_parallel;
   std::int64_t cp;
-  std::int64_t expert_ranks;
+  std::int64_t ep, etp;
   InstanceSeconds seconds;
 };
 
-/// The ranks one expert layer's experts are split over: ep x expert tp.
-inline std::int64_t expert_ranks(const Layout& l) { return l.ep * expert_tp(l); }
+/// Whether two layouts split the experts alike (DeviceShare's expert and expert_rows).
+inline bool same_experts(const Layout& a, const Layout& b) {
+  return a.ep == b.ep && expert_tp(a) == expert_tp(b);
+}
 
 /// A model's shape (all but its depth) under one workload, with its roofline seconds per
 /// tensor split: kept while only the depth and the axes inside it change.
@@ -180,12 +183,11 @@ class TensorSplits {
   /// For a new model or workload: its shape, costs and seconds at tp = 1 (with the grid's
   /// base layout's cp, `base_cp`).
   void reset(ShapeEntry& shape, const Workload& work, const ModelCosts& costs,
-             std::int64_t base_cp, std::int64_t base_expert_ranks) {
+             const Layout& base) {
     shape_ = &shape;
     work_ = &work;
     instances_ = &costs.instances;
-    base_cp_ = base_cp;
-    base_expert_ranks_ = base_expert_ranks;
+    base_ = base;
     at_tp1_ = section_seconds(shape.at_tp1, costs.instances);
     splits_.clear();
     tp1_by_cp_.clear();
@@ -193,12 +195,12 @@ class TensorSplits {
   /// The seconds at tp = 1 with the layout's cp: the tensor-parallel efficiency's baseline.
   const SectionSeconds& at_tp1(const Layout& layout) {
     const Layout single = single_device_tensor(layout);
-    if (layout.cp == base_cp_ && expert_ranks(single) == base_expert_ranks_) return at_tp1_;
+    if (layout.cp == base_.cp && same_experts(single, base_)) return at_tp1_;
     return kept(tp1_by_cp_, single, [&] { return seconds(single); });
   }
   const SectionSeconds& at(const Layout& layout) {
-    if (layout.tp == 1 && !layout.sequence_parallel && layout.cp == base_cp_ &&
-        expert_ranks(layout) == base_expert_ranks_) {
+    if (layout.tp == 1 && !layout.sequence_parallel && layout.cp == base_.cp &&
+        same_experts(layout, base_)) {
       return at_tp1_;
     }
     return kept(splits_, layout, [&] { return seconds(layout); });
@@ -220,19 +222,19 @@ class TensorSplits {
                                                           Make&& make) {
     for (const auto& split : splits) {
       if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel &&
-          split.cp == layout.cp && split.expert_ranks == expert_ranks(layout)) {
+          split.cp == layout.cp && split.ep == layout.ep && split.etp == expert_tp(layout)) {
         return split.seconds;
       }
     }
-    splits.push_back(
-        {layout.tp, layout.sequence_parallel, layout.cp, expert_ranks(layout), make()});
+    splits.push_back({layout.tp, layout.sequence_parallel, layout.cp, layout.ep,
+                      expert_tp(layout), make()});
     return splits.back().seconds;
   }
   struct Split {
     std::int64_t tp;
     bool sequence_parallel;
     std::int64_t cp;
-    std::int64_t expert_ranks;
+    std::int64_t ep, etp;
     SectionSeconds seconds;
   };
   const Hardware& hw_;
@@ -242,8 +244,7 @@ class TensorSplits {
   const std::array<double, section_count>* instances_ = nullptr;
   SectionSeconds at_tp1_;
   std::vector<Split> splits_, tp1_by_cp_;
-  std::int64_t base_cp_ = 1;
-  std::int64_t base_expert_ranks_ = 1;
+  Layout base_;  ///< the grid's base layout at tp = 1: what at_tp1_ was computed for
 };
 
 /// What the rows of the current outer point share when they are bounded: the model,
@@ -394,8 +395,7 @@ void evaluate_range(const Grid& g, const Hardware& hw, const Efficiency& e, std:
         }
         model_costs(shape->shape, arch, costs, !Prune::active);
         totals_ready = !Prune::active;
-        splits.reset(*shape, work, costs, g.layout.cp,
-                     expert_ranks(single_device_tensor(g.layout)));
+        splits.reset(*shape, work, costs, single_device_tensor(g.layout));
       }
     }
     if (model_ok && workload_ok && (changed <= 1 || outer_layout_axes)) {

@@ -24,6 +24,9 @@ struct DeviceShare {
   double expert;
   double sequence;
   double context = 1;  ///< 1 / cp: a rank's tokens of each sequence
+  /// ep: each rank's experts take the tokens routed to them from ep ranks, so a routed
+  /// expert's GEMM has ep times the rows one rank's tokens give it.
+  double expert_rows = 1;
 };
 
 /// The share of a tensor that exists only under sequence parallelism: 1 / tp then, else 0.
@@ -35,7 +38,7 @@ inline DeviceShare device_share(const Layout& l) {
   const double t = static_cast<double>(l.tp);
   const double expert_ranks = static_cast<double>(l.ep * expert_tp(l));
   return {1 / t, 1 / expert_ranks, l.sequence_parallel ? 1 / t : 1.0,
-          1 / static_cast<double>(l.cp)};
+          1 / static_cast<double>(l.cp), static_cast<double>(l.ep)};
 }
 
 /// What the per-row formulas of memory and time need from a layout, divided once: device
@@ -254,6 +257,13 @@ constexpr double flash_backward_multiple = 2.5 * 1.2;
 /// k / (k + k0) of `matmul` (Efficiency::gemm_k0).
 inline double k_multiple(double k, double k0) { return 1 + k0 / k; }
 
+/// The rows of one of an op's GEMMs on one device: a routed expert's are the tokens ep
+/// ranks send it (OpCost::expert_rows).
+template <class Op>
+inline double gemm_rows(const Op& op, const Roofline& r) {
+  return op.expert_rows ? op.gemm_m * r.share.expert_rows : op.gemm_m;
+}
+
 /// Time multiples of an op's GEMMs at their reduction widths on one device: forward
 /// reduces over its input features; backward's data gradient over its output features,
 /// its weight gradient over the tokens (Narayanan et al. 2021 §3.2: backward is these two
@@ -268,7 +278,7 @@ inline GemmMultiples gemm_multiples(const Op& op, double k0, const Roofline& r) 
   const double t = r.share.tensor;
   const double in = op.split == Split::tensor && !op.split_n ? op.gemm_k * t : op.gemm_k;
   const double out = op.split_n ? op.gemm_n * t : op.gemm_n;
-  const double tokens = op.gemm_m * r.share.context;
+  const double tokens = gemm_rows(op, r) * r.share.context;
   const double second = op.second_gemm_share, first = 1 - second;
   const double on_in = k_multiple(in, k0), on_out = k_multiple(out, k0);
   return {first * on_in + second * on_out, first * on_out + second * on_in,
@@ -298,7 +308,7 @@ inline OpSeconds op_seconds(const Op& op, double executed, Tiling tiling, const 
   }
   const double width = op.split_n ? op.gemm_n * r.share.tensor : op.gemm_n;
   const double useful = tiling == Tiling::gemm
-                            ? tile_efficiency(op.gemm_m, width, r)
+                            ? tile_efficiency(gemm_rows(op, r), width, r)
                             : causal_tile_efficiency(op.gemm_m, width, tiling, r);
   const GemmKind kind = gemm_kind_of(op);
   const double per_flop = kind == GemmKind::weight      ? r.seconds_per_flop

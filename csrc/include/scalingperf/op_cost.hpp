@@ -175,6 +175,9 @@ struct OpCost {
   // GEMM-size falloff is not applied (attention's own GEMMs follow their kernel's curve).
   double gemm_k = 0;
   double second_gemm_share = 0;
+  // A routed expert: gemm_m is its rows from one rank's tokens; under expert parallelism
+  // each rank's experts take ep ranks' tokens (DeviceShare::expert_rows).
+  bool expert_rows = false;
   // Elements FP8 training casts per instance (a weight GEMM's 16-bit inputs forward, its
   // output gradients backward): the `_whole` part on every tensor-parallel rank, the
   // `_split` part divided by tp (see fp8_casts).

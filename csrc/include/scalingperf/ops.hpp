@@ -216,6 +216,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
       routed.gemm_n = fe;
       routed.gemm_k = d;
       routed.second_gemm_share = 1 / matrices;
+      routed.expert_rows = true;
       routed.split_n = true;
       expert_casts(routed, slots, d, fe, matrices);
       // Per rank: its experts' weights, the routed tokens in and out, the hidden in and out.

@@ -94,22 +94,33 @@ inline void choose_layouts(BlockLayouts& block, const LayoutLimits& model,
   out.assign(scratch.begin(), scratch.end());
 }
 
-/// Seconds of one instance of each section under one tensor split (and context-parallel
-/// degree: attention's efficiency follows the tokens per call, seq_len / cp; and the
-/// expert split, ep and expert tp: a device reads only its own experts' weights, whose
-/// GEMMs take ep ranks' tokens).
+/// A layout's tensor split as a key: tp, sequence parallelism and cp (attention's rate
+/// follows seq_len / cp), ep and expert tp (a device reads only its own experts' weights,
+/// whose GEMMs take ep ranks' tokens). Degrees are below 2^21 (parallel.cpp's bounds).
+struct SplitKey {
+  std::uint64_t parallel, experts;
+  bool operator==(const SplitKey& other) const {
+    return parallel == other.parallel && experts == other.experts;
+  }
+};
+inline SplitKey split_key(std::int64_t tp, bool sequence_parallel, std::int64_t cp,
+                          std::int64_t ep, std::int64_t etp) {
+  const auto u = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
+  return {u(tp) | u(cp) << 21 | u(sequence_parallel ? 1 : 0) << 42, u(ep) | u(etp) << 21};
+}
+inline SplitKey split_key(const Layout& l) {
+  return split_key(l.tp, l.sequence_parallel, l.cp, l.ep, expert_tp(l));
+}
+/// The key of single_device_tensor(l), without building it.
+inline SplitKey split_key_at_tp1(const Layout& l) {
+  return split_key(1, false, l.cp, l.ep, l.etp > 0 ? l.etp : 1);
+}
+
+/// Seconds of one instance of each section under one tensor split.
 struct SplitSeconds {
-  std::int64_t tp;
-  bool sequence_parallel;
-  std::int64_t cp;
-  std::int64_t ep, etp;
+  SplitKey key;
   InstanceSeconds seconds;
 };
-
-/// Whether two layouts split the experts alike (DeviceShare's expert and expert_rows).
-inline bool same_experts(const Layout& a, const Layout& b) {
-  return a.ep == b.ep && expert_tp(a) == expert_tp(b);
-}
 
 /// A model's shape (all but its depth) under one workload, with its roofline seconds per
 /// tensor split: kept while only the depth and the axes inside it change.
@@ -172,69 +183,58 @@ class DepthReuse {
   std::vector<ShapeEntry> entries_;
 };
 
-/// The current model's section seconds under each tensor split (tp, sequence parallel, and
-/// cp: attention's rate follows seq_len / cp) its layouts use, computed the first time one
+/// The current model's section seconds under each split (SplitKey) its layouts use, computed the first time one
 /// needs them: from the shape's instance seconds for that split (kept across depths in its
 /// ShapeEntry) and the model's instances. A reference from at() lasts until the next
 /// at(), one from at_tp1() until the next at_tp1(): the two keep apart lists.
 class TensorSplits {
  public:
   TensorSplits(const Hardware& hw, const Efficiency& e) : hw_(hw), e_(e) {}
-  /// For a new model or workload: its shape, costs and seconds at tp = 1 (with the grid's
-  /// base layout's cp, `base_cp`).
+  /// For a new model or workload: its shape, costs and seconds at tp = 1 of the grid's
+  /// base layout (its cp and expert split).
   void reset(ShapeEntry& shape, const Workload& work, const ModelCosts& costs,
              const Layout& base) {
     shape_ = &shape;
     work_ = &work;
     instances_ = &costs.instances;
-    base_ = base;
+    base_ = split_key_at_tp1(base);
     at_tp1_ = section_seconds(shape.at_tp1, costs.instances);
     splits_.clear();
     tp1_by_cp_.clear();
   }
   /// The seconds at tp = 1 with the layout's cp: the tensor-parallel efficiency's baseline.
   const SectionSeconds& at_tp1(const Layout& layout) {
-    const Layout single = single_device_tensor(layout);
-    if (layout.cp == base_.cp && same_experts(single, base_)) return at_tp1_;
-    return kept(tp1_by_cp_, single, [&] { return seconds(single); });
+    const SplitKey key = split_key_at_tp1(layout);
+    if (key == base_) return at_tp1_;
+    return kept(tp1_by_cp_, key, [&] { return seconds(single_device_tensor(layout), key); });
   }
   const SectionSeconds& at(const Layout& layout) {
-    if (layout.tp == 1 && !layout.sequence_parallel && layout.cp == base_.cp &&
-        same_experts(layout, base_)) {
-      return at_tp1_;
-    }
-    return kept(splits_, layout, [&] { return seconds(layout); });
+    const SplitKey key = split_key(layout);
+    if (key == base_) return at_tp1_;
+    return kept(splits_, key, [&] { return seconds(layout, key); });
   }
 
  private:
-  SectionSeconds seconds(const Layout& layout) {
+  SectionSeconds seconds(const Layout& layout, const SplitKey& key) {
     // The shape's instance seconds under this split, kept across depths.
-    const InstanceSeconds& instance = kept(shape_->splits, layout, [&] {
+    const InstanceSeconds& instance = kept(shape_->splits, key, [&] {
       return instance_seconds(shape_->shape, roofline(*work_, layout, hw_, e_));
     });
     return section_seconds(instance, *instances_);
   }
 
-  /// The seconds kept in `splits` for the layout's tensor split, computed by `make` the
-  /// first time.
+  /// The seconds kept in `splits` for the split `key`, computed by `make` the first time.
   template <class Splits, class Make>
-  static const decltype(Splits::value_type::seconds)& kept(Splits& splits, const Layout& layout,
+  static const decltype(Splits::value_type::seconds)& kept(Splits& splits, const SplitKey& key,
                                                           Make&& make) {
     for (const auto& split : splits) {
-      if (split.tp == layout.tp && split.sequence_parallel == layout.sequence_parallel &&
-          split.cp == layout.cp && split.ep == layout.ep && split.etp == expert_tp(layout)) {
-        return split.seconds;
-      }
+      if (split.key == key) return split.seconds;
     }
-    splits.push_back({layout.tp, layout.sequence_parallel, layout.cp, layout.ep,
-                      expert_tp(layout), make()});
+    splits.push_back({key, make()});
     return splits.back().seconds;
   }
   struct Split {
-    std::int64_t tp;
-    bool sequence_parallel;
-    std::int64_t cp;
-    std::int64_t ep, etp;
+    SplitKey key;
     SectionSeconds seconds;
   };
   const Hardware& hw_;
@@ -244,7 +244,7 @@ class TensorSplits {
   const std::array<double, section_count>* instances_ = nullptr;
   SectionSeconds at_tp1_;
   std::vector<Split> splits_, tp1_by_cp_;
-  Layout base_;  ///< the grid's base layout at tp = 1: what at_tp1_ was computed for
+  SplitKey base_{};  ///< the grid's base layout at tp = 1: what at_tp1_ was computed for
 };
 
 /// What the rows of the current outer point share when they are bounded: the model,

@@ -58,6 +58,15 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 2
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
+def attention_curves(efficiency: Any) -> str:
+    """Which published curves scale an efficiency's attention, as assumptions state it:
+    empty when it is flat."""
+    along = [name for name, curve in (("tokens per call", efficiency.attention_curve),
+                                       ("head dim", efficiency.attention_head_curve)) if curve]
+    return f" at 4k tokens and head dim 128, along its kernel's curves by {' and '.join(along)}" \
+        if along else ""
+
+
 def gemm_falloff(efficiency: Any) -> str:
     """An efficiency's GEMM falloff at short reductions (gemm_k0), as assumptions state
     it: empty when it has none."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._format import count, duration, gemm_falloff, gib, si, table
+from ._format import attention_curves, count, duration, gemm_falloff, gib, si, table
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -221,7 +221,8 @@ def _assumptions(p: Plan) -> str:
             ("attention", ("flash (fused) kernels, no dropout; activations saved as in "
                           "Megatron-LM")),
             ("efficiency", (f"{p.hardware.name} defaults: {e.matmul:.0%} of peak matmul "
-                           f"FLOP/s{gemm_falloff(e)}, {e.memory:.0%} of memory bandwidth, "
+                           f"FLOP/s{gemm_falloff(e)}, attention {e.attention:.0%}"
+                           f"{attention_curves(e)}, {e.memory:.0%} of memory bandwidth, "
                            f"{e.network:.0%} of network bandwidth")),
             ("model", "rotary positions, RMSNorm, SwiGLU, 32,000-token vocabulary")]
     width = max(len(label) for label, _ in rows)

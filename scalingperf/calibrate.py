@@ -486,7 +486,8 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
     default = device.default_efficiency
     base: dict[str, Any] = {n: float(getattr(default, n)) for n in FITTABLE} | {
         "tile": default.tile, "fp8_matmul_ratio": default.fp8_matmul_ratio,
-        "attention_curve": default.attention_curve, "ep_overlap": default.ep_overlap,
+        "attention_curve": default.attention_curve,
+        "attention_head_curve": default.attention_head_curve, "ep_overlap": default.ep_overlap,
         "gemm_k0": default.gemm_k0}
     explicit_attention = device.efficiency is not None and "attention" in device.efficiency
     model = _Model(parsed, device, base, tied_attention=False)
@@ -533,6 +534,7 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
         device, efficiency={**calibrated, "tile": efficiency.tile,
                             "fp8_matmul_ratio": efficiency.fp8_matmul_ratio,
                             "attention_curve": efficiency.attention_curve,
+                            "attention_head_curve": efficiency.attention_head_curve,
                             "ep_overlap": efficiency.ep_overlap,
                             "gemm_k0": efficiency.gemm_k0, "source": source})
     return Calibration(efficiency=efficiency, hardware=device_out, default=default,

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from . import __version__, _cli_laws, _cli_plan, _cli_plot
 from ._files import read_json_file, read_text_file
-from ._format import count, duration, gemm_falloff, gib, si, table
+from ._format import attention_curves, count, duration, gemm_falloff, gib, si, table
 from .architecture import Architecture
 from .devices import hardware
 from .estimate import Report, estimate
@@ -371,7 +371,7 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
     bandwidth = (f"{e.memory:.0%} of memory and network bandwidth" if e.memory == e.network
                  else f"{e.memory:.0%} of memory and {e.network:.0%} of network bandwidth")
     efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s{gemm_falloff(e)} (attention "
-                  f"{e.attention:.0%}"
+                  f"{e.attention:.0%}{attention_curves(e)}"
                   + (f", FP8 GEMMs {e.matmul * e.fp8_matmul_ratio:.0%}"
                      if args.dtype in ("fp8", "mxfp8", "nvfp4") else "")
                   + f"), {bandwidth}; gradient reduction "

@@ -69,6 +69,11 @@ class Hardware:
         a point at 4,096 tokens, at most 8 points): the kernel's fraction is scaled by the
         curve over its 4,096-token value. An ``efficiency`` dict's ``attention_kernel``
         names the curve its ``attention`` follows.
+    attention_head_curves : dict, optional
+        Per kernel, its published throughput against the head dimension
+        (``{"cudnn": [[64, 363], [128, 518], [256, 483]], "source": "..."}``, any unit,
+        with a point at 128, at most 8 points): the kernel's fraction is scaled by the
+        curve over its head-dimension-128 value. Followed like ``attention_curves``.
     """
 
     name: str
@@ -84,6 +89,7 @@ class Hardware:
     efficiency: Mapping[str, Any] | None = field(default=None, compare=False)
     attention_kernels: Mapping[str, Any] | None = field(default=None, compare=False)
     attention_curves: Mapping[str, Any] | None = field(default=None, compare=False)
+    attention_head_curves: Mapping[str, Any] | None = field(default=None, compare=False)
     _core: _core.Hardware = field(init=False, repr=False, compare=False)
     _efficiency: _CoreEfficiency = field(init=False, repr=False, compare=False)
 
@@ -107,7 +113,9 @@ class Hardware:
         )
         object.__setattr__(self, "_core", core)
         _check_attention_kernels(self.attention_kernels)
-        _check_attention_curves(self.attention_curves)
+        _check_attention_curves("attention_curves", "tokens", 4096, self.attention_curves)
+        _check_attention_curves("attention_head_curves", "head dimensions", 128,
+                                self.attention_head_curves)
         object.__setattr__(self, "_efficiency", _default_efficiency(self.efficiency, self))
 
     @property
@@ -118,11 +126,12 @@ class Hardware:
     def attention_curve(self, kernel: str) -> tuple[tuple[float, float], ...]:
         """``kernel``'s published throughput against the tokens per attention call, as
         (tokens, multiple of its 4,096-token value) points; () where none is published."""
-        points = (self.attention_curves or {}).get(kernel)
-        if not points:
-            return ()
-        anchor = {float(t): float(v) for t, v in points}[4096.0]
-        return tuple((float(t), float(v) / anchor) for t, v in points)
+        return _normalised((self.attention_curves or {}).get(kernel), 4096)
+
+    def attention_head_curve(self, kernel: str) -> tuple[tuple[float, float], ...]:
+        """``kernel``'s published throughput against the head dimension, as (head dim,
+        multiple of its head-dimension-128 value) points; () where none is published."""
+        return _normalised((self.attention_head_curves or {}).get(kernel), 128)
 
     def attention_efficiency(self, kernel: str) -> float:
         """The published fraction of the 16-bit peak ``kernel`` reaches on this device."""
@@ -160,7 +169,8 @@ class Hardware:
             raise ValueError(msg)
         fields = {key: data[key] for key in (*_REQUIRED, "intra_node_latency",
                                               "inter_node_latency", "sources", "efficiency",
-                                              "attention_kernels", "attention_curves")
+                                              "attention_kernels", "attention_curves",
+                                              "attention_head_curves")
                   if key in data}
         return cls(name=name or data.get("name", "custom"), **fields)
 
@@ -299,7 +309,8 @@ def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Ha
 
 #: The Efficiency fields a device's table entry may set.
 _EFFICIENCY_FIELDS = ("matmul", "attention", "memory", "network", "dp_overlap", "tp_overlap",
-                      "ep_overlap", "fp8_matmul_ratio", "tile", "attention_curve", "gemm_k0")
+                      "ep_overlap", "fp8_matmul_ratio", "tile", "attention_curve", "gemm_k0",
+                      "attention_head_curve")
 
 
 def _check_attention_kernels(values: Mapping[str, Any] | None) -> None:
@@ -319,25 +330,36 @@ def _check_attention_kernels(values: Mapping[str, Any] | None) -> None:
             raise ValueError(msg)
 
 
-def _check_attention_curves(values: Mapping[str, Any] | None) -> None:
+def _normalised(points: Any, anchor_at: float) -> tuple[tuple[float, float], ...]:
+    """A published curve as (x, multiple of its value at ``anchor_at``) points."""
+    if not points:
+        return ()
+    anchor = {float(x): float(v) for x, v in points}[float(anchor_at)]
+    return tuple((float(x), float(v) / anchor) for x, v in points)
+
+
+def _check_attention_curves(field: str, along: str, anchor: int,
+                            values: Mapping[str, Any] | None) -> None:
+    """A device's published curves per kernel (``attention_curves`` against the tokens,
+    ``attention_head_curves`` against the head dimension), or a ValueError naming it."""
     if values is None:
         return
-    rule = ("give a dict of kernel name: [[tokens, throughput], ...] with rising tokens, "
-            "a point at 4096 and at most 8 points (and its source)")
+    rule = (f"give a dict of kernel name: [[x, throughput], ...] with rising {along}, "
+            f"a point at {anchor} and at most 8 points (and its source)")
     if not isinstance(values, Mapping):
-        msg = f"attention_curves={values!r} is invalid: {rule}"
+        msg = f"{field}={values!r} is invalid: {rule}"
         raise ValueError(msg)
     for name, points in values.items():
         if name == "source":
             continue
         try:
-            pairs = [(float(t), float(v)) for t, v in points]
+            pairs = [(float(x), float(v)) for x, v in points]
         except (TypeError, ValueError):
             pairs = []
-        tokens = [t for t, _ in pairs]
-        if (not 0 < len(pairs) <= 8 or 4096.0 not in tokens or tokens != sorted(set(tokens))
+        xs = [x for x, _ in pairs]
+        if (not 0 < len(pairs) <= 8 or float(anchor) not in xs or xs != sorted(set(xs))
                 or not all(v > 0 for _, v in pairs)):
-            msg = f"attention_curves[{name!r}]={points!r} is invalid: {rule}"
+            msg = f"{field}[{name!r}]={points!r} is invalid: {rule}"
             raise ValueError(msg)
 
 
@@ -355,4 +377,5 @@ def _default_efficiency(values: Mapping[str, Any] | None, device: Hardware) -> _
                              if name not in ("source", "attention_kernel")}
     if "attention_kernel" in values:  # its attention follows that kernel's published curve
         given["attention_curve"] = device.attention_curve(values["attention_kernel"])
+        given["attention_head_curve"] = device.attention_head_curve(values["attention_kernel"])
     return Efficiency(**given)

@@ -55,6 +55,13 @@ class Efficiency(_core.Efficiency):
         beyond them. Empty
         (the default): flat. ``estimate(attention_kernel=...)`` and the H100 / H200
         defaults take the kernel's published curve (``Hardware.attention_curve``).
+    attention_head_curve : sequence of (head_dim, multiple) pairs, optional
+        How ``attention`` varies with the head dimension its kernel runs at (Q K^T's for
+        the scores, V's for the values): at most 8 points, head dims rising in [1, 65536],
+        each multiple in (0, 1000]; log-linear in the head dimension between points, flat
+        beyond them. Empty (the default): flat. ``estimate(attention_kernel=...)`` and the
+        A100 / H100 / H200 defaults take the kernel's published curve
+        (``Hardware.attention_head_curve``).
     gemm_k0 : float
         A GEMM's fixed cost per output tile (filling its pipeline, its epilogue) in
         elements of its reduction width K at the 16-bit rate, [0, 65536]: a GEMM over K
@@ -76,7 +83,8 @@ class Efficiency(_core.Efficiency):
                  fp8_matmul_ratio: float = _DEFAULT_EFFICIENCY.fp8_matmul_ratio,
                  attention_curve: Iterable[tuple[float, float]] = (),
                  ep_overlap: float = _DEFAULT_EFFICIENCY.ep_overlap,
-                 gemm_k0: float = _DEFAULT_EFFICIENCY.gemm_k0) -> None:
+                 gemm_k0: float = _DEFAULT_EFFICIENCY.gemm_k0,
+                 attention_head_curve: Iterable[tuple[float, float]] = ()) -> None:
         matmul = _validate.number("matmul", matmul)
         super().__init__(matmul=matmul,
                          memory=_validate.number("memory", memory),
@@ -88,9 +96,11 @@ class Efficiency(_core.Efficiency):
                          tp_overlap=_validate.number("tp_overlap", tp_overlap),
                          fp8_matmul_ratio=_validate.number("fp8_matmul_ratio",
                                                            fp8_matmul_ratio),
-                         attention_curve=_curve(attention_curve),
+                         attention_curve=_curve("attention_curve", "tokens", attention_curve),
                          ep_overlap=_validate.number("ep_overlap", ep_overlap),
-                         gemm_k0=_validate.number("gemm_k0", gemm_k0))
+                         gemm_k0=_validate.number("gemm_k0", gemm_k0),
+                         attention_head_curve=_curve("attention_head_curve", "head_dim",
+                                                     attention_head_curve))
 
     def replace(self, **changes: Any) -> Efficiency:
         """A copy with the named fields changed (``hw.default_efficiency.replace(
@@ -98,16 +108,16 @@ class Efficiency(_core.Efficiency):
         return _overridden(self, changes)
 
 
-def _curve(points: Any) -> list[tuple[float, float]]:
-    """An attention_curve as (tokens, multiple) float pairs, or a ValueError naming it."""
+def _curve(field: str, at: str, points: Any) -> list[tuple[float, float]]:
+    """A curve of attention (``field``) as (``at``, multiple) float pairs, or a ValueError
+    naming it."""
     try:
-        pairs = [(_validate.number("attention_curve tokens", t),
-                  _validate.number("attention_curve multiple", m)) for t, m in points]
+        pairs = [(_validate.number(f"{field} {at}", t),
+                  _validate.number(f"{field} multiple", m)) for t, m in points]
     except (TypeError, ValueError) as error:
-        if isinstance(error, ValueError) and "attention_curve" in str(error):
+        if isinstance(error, ValueError) and field in str(error):
             raise
-        msg = (f"attention_curve={points!r} is invalid: give (tokens, multiple of "
-               "attention) pairs")
+        msg = f"{field}={points!r} is invalid: give ({at}, multiple of attention) pairs"
         raise ValueError(msg) from None
     return pairs
 _PARAM_FIELDS = ("total", "embedding", "non_embedding", "active", "active_non_embedding")
@@ -306,6 +316,7 @@ def estimate(
     if attention_kernel is not None:
         changes["attention"] = device.attention_efficiency(attention_kernel)
         changes["attention_curve"] = device.attention_curve(attention_kernel)
+        changes["attention_head_curve"] = device.attention_head_curve(attention_kernel)
     if changes:
         efficiency = _overridden(_efficiency(efficiency) if efficiency is not None
                                  else device.default_efficiency, changes)
@@ -663,7 +674,7 @@ def _efficiency_repr(e: _core.Efficiency) -> str:
     return _fields("Efficiency", [(name, repr(getattr(e, name))) for name in
                                   ("matmul", "attention", "memory", "network", "dp_overlap",
                                    "tp_overlap", "ep_overlap", "tile", "fp8_matmul_ratio",
-                                   "attention_curve")])
+                                   "attention_curve", "attention_head_curve", "gemm_k0")])
 
 
 _core.ParamCounts.__repr__ = lambda self: _fields(  # type: ignore[method-assign]

@@ -54,8 +54,10 @@ def test_unknown_kernel_names_the_known_ones():
     with pytest.raises(ValueError, match=r"attention_kernel='xformers'.*cudnn, fa2, fa3"):
         sp.estimate(LLAMA, batch=1, seq_len=4096, hardware="H100-SXM",
                     attention_kernel="xformers")
-    with pytest.raises(ValueError, match=r"for B200.*none: pass efficiency"):
-        sp.estimate(LLAMA, batch=1, seq_len=4096, hardware="B200", attention_kernel="fa2")
+    with pytest.raises(ValueError, match=r"attention_kernel='fa3' is invalid for .*B200.*cudnn, fa2, fa4"):
+        sp.estimate(LLAMA, batch=1, seq_len=4096, hardware="B200", attention_kernel="fa3")
+    with pytest.raises(ValueError, match=r"for .*MI300X.*none: pass efficiency"):
+        sp.estimate(LLAMA, batch=1, seq_len=4096, hardware="MI300X", attention_kernel="fa2")
 
 
 @given(st.one_of(st.floats(allow_nan=True), st.text(max_size=3), st.none()))

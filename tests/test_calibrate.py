@@ -20,12 +20,14 @@ from scalingperf.calibrate import Calibration
 
 DEVICE = "H100-SXM"
 FIELDS = ("matmul", "attention", "network", "dp_overlap")
-#: The device's attention curve (cuDNN's published shape against sequence length) and its
-#: GEMMs' falloff at short reductions stay as they are: calibration fits the levels.
+#: The device's attention curves (cuDNN's published shape against sequence length and
+#: head dimension) and its GEMMs' falloff at short reductions stay as they are:
+#: calibration fits the levels.
 CURVE = sp.hardware()[DEVICE].default_efficiency.attention_curve
+HEAD_CURVE = sp.hardware()[DEVICE].default_efficiency.attention_head_curve
 GEMM_K0 = sp.hardware()[DEVICE].default_efficiency.gemm_k0
 TRUE = sp.Efficiency(matmul=0.55, attention=0.4, network=0.6, dp_overlap=0.6,
-                     attention_curve=CURVE, gemm_k0=GEMM_K0)
+                     attention_curve=CURVE, attention_head_curve=HEAD_CURVE, gemm_k0=GEMM_K0)
 
 #: (preset, batch, seq_len, layout)
 LAYOUTS: list[tuple[str, int, int, dict[str, Any]]] = [
@@ -264,7 +266,8 @@ def test_inconsistent_runs_are_refused_listing_the_worst():
 
 def test_the_tensor_parallel_overlap_is_recovered_too():
     truth = sp.Efficiency(matmul=0.55, attention=0.4, network=0.6, dp_overlap=0.3,
-                          tp_overlap=0.6, attention_curve=CURVE, gemm_k0=GEMM_K0)
+                          tp_overlap=0.6, attention_curve=CURVE, attention_head_curve=HEAD_CURVE,
+                          gemm_k0=GEMM_K0)
     fields = ("matmul", "attention", "network", "dp_overlap", "tp_overlap")
     cal = sp.calibrate(measured(efficiency=truth), hardware=DEVICE, fit=fields)
     for name in fields:

@@ -54,7 +54,8 @@ void bind_hardware(py::module_& m) {
                        std::int64_t tile, double attention, double tp_overlap,
                        double fp8_matmul_ratio,
                        const std::vector<std::pair<double, double>>& attention_curve,
-                       double ep_overlap, double gemm_k0) {
+                       double ep_overlap, double gemm_k0,
+                       const std::vector<std::pair<double, double>>& attention_head_curve) {
              sp::Efficiency e{matmul,    memory,    network,   dp_overlap,
                               tile,      attention, tp_overlap, fp8_matmul_ratio, ep_overlap};
              e.gemm_k0 = gemm_k0;
@@ -67,6 +68,16 @@ void bind_hardware(py::module_& m) {
              for (const auto& [tokens, scale] : attention_curve) {
                e.attention_tokens[e.attention_points] = tokens;
                e.attention_scale[e.attention_points++] = scale;
+             }
+             if (attention_head_curve.size() > sp::Efficiency::max_attention_points) {
+               throw std::invalid_argument(
+                   "attention_head_curve has " + std::to_string(attention_head_curve.size()) +
+                   " points: allowed range is [0, " +
+                   std::to_string(sp::Efficiency::max_attention_points) + "]");
+             }
+             for (const auto& [dim, scale] : attention_head_curve) {
+               e.attention_head_dims[e.attention_head_points] = dim;
+               e.attention_head_scale[e.attention_head_points++] = scale;
              }
              sp::validate(e);
              return e;
@@ -81,7 +92,8 @@ void bind_hardware(py::module_& m) {
            py::arg("fp8_matmul_ratio") = sp::Efficiency{}.fp8_matmul_ratio,
            py::arg("attention_curve") = std::vector<std::pair<double, double>>{},
            py::arg("ep_overlap") = sp::Efficiency{}.ep_overlap,
-           py::arg("gemm_k0") = sp::Efficiency{}.gemm_k0)
+           py::arg("gemm_k0") = sp::Efficiency{}.gemm_k0,
+           py::arg("attention_head_curve") = std::vector<std::pair<double, double>>{})
       .def_readonly("matmul", &sp::Efficiency::matmul)
       .def_readonly("memory", &sp::Efficiency::memory)
       .def_readonly("network", &sp::Efficiency::network)
@@ -96,6 +108,13 @@ void bind_hardware(py::module_& m) {
         py::list points;
         for (std::int64_t i = 0; i < e.attention_points; ++i) {
           points.append(py::make_tuple(e.attention_tokens[i], e.attention_scale[i]));
+        }
+        return py::tuple(points);
+      })
+      .def_property_readonly("attention_head_curve", [](const sp::Efficiency& e) {
+        py::list points;
+        for (std::int64_t i = 0; i < e.attention_head_points; ++i) {
+          points.append(py::make_tuple(e.attention_head_dims[i], e.attention_head_scale[i]));
         }
         return py::tuple(points);
       });

@@ -102,6 +102,20 @@ void validate(const Efficiency& e) {
                      "capped at the peak)");
     }
   }
+  detail::check_range("attention_head_curve points", e.attention_head_points, 0,
+                      Efficiency::max_attention_points);
+  for (std::int64_t i = 0; i < e.attention_head_points; ++i) {
+    const double dim = e.attention_head_dims[i], scale = e.attention_head_scale[i];
+    if (!(dim >= 1 && dim <= 65536) || (i > 0 && !(dim > e.attention_head_dims[i - 1]))) {
+      detail::reject("attention_head_curve head_dim", dim,
+                     "the points' head dimensions must rise, each in [1, 65536]");
+    }
+    if (!(scale > 0 && scale <= 1000)) {
+      detail::reject("attention_head_curve scale", scale,
+                     "a point's multiple of attention must be in (0, 1000] (the product is "
+                     "capped at the peak)");
+    }
+  }
 }
 
 }  // namespace scalingperf

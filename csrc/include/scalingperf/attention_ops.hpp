@@ -157,6 +157,7 @@ template <class Visitor>
     core.split = Split::tensor;
     core.gemm_m = side;
     core.gemm_n = output_width;
+    core.head_dim = head_width;
     // Reads its two inputs (Q and K, or P and V; the scores only when unfused).
     core.bytes = act * tokens * (h + hkv) * head_width + score_traffic;
     return core;

@@ -154,6 +154,10 @@ struct Roofline {
   double seconds_per_flop;         ///< 1 / (peak x matmul efficiency)
   double seconds_per_bf16_flop;    ///< the same at the 16-bit peak: GEMMs FP8 leaves alone
   double seconds_per_attention_flop;  ///< 1 / (16-bit peak x attention efficiency)
+  double seconds_per_16bit_peak_flop;  ///< the floor under attention's head-dim multiple
+  /// Efficiency::attention_head_curve, which each attention op reads at its head dim.
+  std::array<double, Efficiency::max_attention_points> head_dims, head_scale;
+  std::int64_t head_points;
   double seconds_per_vector_flop;  ///< 1 / the float32 (or format) peak
   double seconds_per_byte;         ///< 1 / (bandwidth x memory efficiency)
   double tile;
@@ -189,6 +193,8 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
           1 / (sixteen_bit *
                std::min(1.0, e.attention * attention_scale(e, static_cast<double>(w.seq_len) /
                                                               static_cast<double>(l.cp)))),
+          1 / sixteen_bit, e.attention_head_dims, e.attention_head_scale,
+          e.attention_head_points,
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), seconds_per_byte,
           tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0,
           e.gemm_k0 * peak / sixteen_bit, e.gemm_k0};
@@ -225,13 +231,17 @@ inline double tile_efficiency(double m, double n, const Roofline& r) {
 /// tile x tile blocks of the s x s query-key square and skips the blocks wholly above the
 /// diagonal (Dao et al. 2022): of ceil(s/T)^2 blocks it computes the n (n + 1) / 2 on and
 /// below it, each in full. Q K^T has the keys as its output columns, P V as its reduction
-/// (its output columns are the head's d_h).
-enum class Tiling : std::uint8_t { gemm, causal_scores, causal_values };
+/// (its output columns are the head's d_h). Its softmax runs inside the same kernel, on
+/// the scores block by block while the tensor cores work: a flash kernel's measured rate
+/// (FLOP/s of its two GEMMs over the kernel's whole time, Dao 2023 §4.1; Shah et al. 2024
+/// §4.1) already holds it, so the softmax takes no time of its own (`in_kernel`).
+enum class Tiling : std::uint8_t { gemm, causal_scores, causal_values, in_kernel };
 
 inline Tiling tiling(const OpCost& op, const Workload& w) {
   if (!w.flash_attention) return Tiling::gemm;
   if (op.op == Op::attn_scores) return Tiling::causal_scores;
   if (op.op == Op::attn_values) return Tiling::causal_values;
+  if (op.op == Op::attn_softmax) return Tiling::in_kernel;
   return Tiling::gemm;
 }
 
@@ -302,6 +312,7 @@ inline OpSeconds op_seconds(const Op& op, double executed, Tiling tiling, const 
   const double memory_time =
       (op.bytes * divide + op.bytes_unsplit + op.bytes_experts * r.share.expert) *
       r.seconds_per_byte;
+  if (tiling == Tiling::in_kernel) return {0, 0};
   if (op.kind != OpKind::matmul) {
     return {std::max(op.elementwise_forward * divide * r.seconds_per_vector_flop, memory_time),
             0};
@@ -311,9 +322,14 @@ inline OpSeconds op_seconds(const Op& op, double executed, Tiling tiling, const 
                             ? tile_efficiency(gemm_rows(op, r), width, r)
                             : causal_tile_efficiency(op.gemm_m, width, tiling, r);
   const GemmKind kind = gemm_kind_of(op);
-  const double per_flop = kind == GemmKind::weight      ? r.seconds_per_flop
-                          : kind == GemmKind::attention ? r.seconds_per_attention_flop
-                                                        : r.seconds_per_bf16_flop;
+  const double per_flop =
+      kind == GemmKind::weight ? r.seconds_per_flop
+      : kind == GemmKind::attention
+          // at the kernel's head dimension, never above the peak
+          ? std::max(r.seconds_per_16bit_peak_flop,
+                     r.seconds_per_attention_flop /
+                         log2_curve(r.head_dims, r.head_scale, r.head_points, op.head_dim))
+          : r.seconds_per_bf16_flop;
   const double work = executed * divide * per_flop;  // at the large-K rate, no tile waste
   if (op.gemm_k <= 0) {  // attention's own GEMMs: backward is twice the forward here
     return {std::max(work / useful, memory_time), 0};

@@ -62,6 +62,16 @@ struct Efficiency {
   std::array<double, max_attention_points> attention_tokens{};
   std::array<double, max_attention_points> attention_scale{};
   std::int64_t attention_points = 0;
+  /// How `attention` varies with the kernel's head dimension d (the width its GEMMs
+  /// reduce over, Q K^T's for the scores and V's for the values): up to
+  /// max_attention_points points (d ascending, multiple of `attention`, whose own head
+  /// dimension is the curve's 1), interpolated in log2(d) and flat beyond the ends; no
+  /// point: flat. The published kernel benchmarks give it (devices.json
+  /// attention_head_curves): at d = 64 a kernel does half the GEMM work per score for the
+  /// same softmax and loads, and runs below its d = 128 rate.
+  std::array<double, max_attention_points> attention_head_dims{};
+  std::array<double, max_attention_points> attention_head_scale{};
+  std::int64_t attention_head_points = 0;
   /// A GEMM's fixed cost per output tile (filling the pipeline, the epilogue), in
   /// elements of its reduction dimension K at the 16-bit rate: a GEMM over K runs at
   /// K / (K + gemm_k0) of `matmul`, which is the large-K limit (formats with a faster
@@ -69,19 +79,32 @@ struct Efficiency {
   double gemm_k0 = 0;
 };
 
-/// The multiple of Efficiency::attention at `tokens` per attention call (see above).
-inline double attention_scale(const Efficiency& e, double tokens) {
-  const std::int64_t n = e.attention_points;
+/// A curve of multiples at points x (ascending), interpolated in log2(x), flat beyond
+/// its ends; 1 without points.
+inline double log2_curve(const std::array<double, Efficiency::max_attention_points>& at,
+                         const std::array<double, Efficiency::max_attention_points>& scale,
+                         std::int64_t n, double x) {
   if (n == 0) return 1;
-  if (tokens <= e.attention_tokens[0]) return e.attention_scale[0];
+  if (x <= at[0]) return scale[0];
   for (std::int64_t i = 1; i < n; ++i) {
-    if (tokens <= e.attention_tokens[i]) {
-      const double x0 = std::log2(e.attention_tokens[i - 1]), x1 = std::log2(e.attention_tokens[i]);
-      const double t = (std::log2(tokens) - x0) / (x1 - x0);
-      return e.attention_scale[i - 1] + t * (e.attention_scale[i] - e.attention_scale[i - 1]);
+    if (x <= at[i]) {
+      const double x0 = std::log2(at[i - 1]), x1 = std::log2(at[i]);
+      const double t = (std::log2(x) - x0) / (x1 - x0);
+      return scale[i - 1] + t * (scale[i] - scale[i - 1]);
     }
   }
-  return e.attention_scale[n - 1];
+  return scale[n - 1];
+}
+
+/// The multiple of Efficiency::attention at `tokens` per attention call (see above).
+inline double attention_scale(const Efficiency& e, double tokens) {
+  return log2_curve(e.attention_tokens, e.attention_scale, e.attention_points, tokens);
+}
+
+/// The multiple of Efficiency::attention at head dimension `head_dim` (see above).
+inline double attention_head_scale(const Efficiency& e, double head_dim) {
+  return log2_curve(e.attention_head_dims, e.attention_head_scale, e.attention_head_points,
+                    head_dim);
 }
 
 /// Physically meaningful ranges of a device's numbers, [lo, hi] (latencies [lo, hi)). Far

@@ -178,6 +178,9 @@ struct OpCost {
   // A routed expert: gemm_m is its rows from one rank's tokens; under expert parallelism
   // each rank's experts take ep ranks' tokens (DeviceShare::expert_rows).
   bool expert_rows = false;
+  // Attention's own GEMMs (Q K^T, P V): the head dimension their kernel runs at
+  // (Efficiency::attention_head_curve); 0 for every other op.
+  double head_dim = 0;
   // Elements FP8 training casts per instance (a weight GEMM's 16-bit inputs forward, its
   // output gradients backward): the `_whole` part on every tensor-parallel rank, the
   // `_split` part divided by tp (see fp8_casts).

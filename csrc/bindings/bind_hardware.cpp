@@ -4,6 +4,27 @@
 
 namespace sp = scalingperf;
 
+namespace {
+
+/// An Efficiency curve (`name`) from Python's (x, multiple) pairs; sp::validate checks it.
+void fill_curve(const char* name, const std::vector<std::pair<double, double>>& points,
+                std::array<double, sp::Efficiency::max_attention_points>& at,
+                std::array<double, sp::Efficiency::max_attention_points>& scale,
+                std::int64_t& count) {
+  if (points.size() > sp::Efficiency::max_attention_points) {
+    throw std::invalid_argument(std::string(name) + " has " + std::to_string(points.size()) +
+                                " points: allowed range is [0, " +
+                                std::to_string(sp::Efficiency::max_attention_points) + "]");
+  }
+  count = 0;
+  for (const auto& [x, multiple] : points) {
+    at[count] = x;
+    scale[count++] = multiple;
+  }
+}
+
+}  // namespace
+
 void bind_hardware(py::module_& m) {
   py::class_<sp::Hardware>(m, "Hardware", "A device as the core sees it.")
       .def(py::init([](double peak_fp32, double peak_tf32, double peak_bf16, double peak_fp16,
@@ -59,26 +80,10 @@ void bind_hardware(py::module_& m) {
              sp::Efficiency e{matmul,    memory,    network,   dp_overlap,
                               tile,      attention, tp_overlap, fp8_matmul_ratio, ep_overlap};
              e.gemm_k0 = gemm_k0;
-             if (attention_curve.size() > sp::Efficiency::max_attention_points) {
-               throw std::invalid_argument(
-                   "attention_curve has " + std::to_string(attention_curve.size()) +
-                   " points: allowed range is [0, " +
-                   std::to_string(sp::Efficiency::max_attention_points) + "]");
-             }
-             for (const auto& [tokens, scale] : attention_curve) {
-               e.attention_tokens[e.attention_points] = tokens;
-               e.attention_scale[e.attention_points++] = scale;
-             }
-             if (attention_head_curve.size() > sp::Efficiency::max_attention_points) {
-               throw std::invalid_argument(
-                   "attention_head_curve has " + std::to_string(attention_head_curve.size()) +
-                   " points: allowed range is [0, " +
-                   std::to_string(sp::Efficiency::max_attention_points) + "]");
-             }
-             for (const auto& [dim, scale] : attention_head_curve) {
-               e.attention_head_dims[e.attention_head_points] = dim;
-               e.attention_head_scale[e.attention_head_points++] = scale;
-             }
+             fill_curve("attention_curve", attention_curve, e.attention_tokens,
+                        e.attention_scale, e.attention_points);
+             fill_curve("attention_head_curve", attention_head_curve, e.attention_head_dims,
+                        e.attention_head_scale, e.attention_head_points);
              sp::validate(e);
              return e;
            }),

@@ -70,6 +70,32 @@ void validate(const Hardware& hw) {
   detail::check_range("devices_per_node", hw.devices_per_node, 1, 1 << 20);
 }
 
+namespace {
+
+/// One of Efficiency's curves of attention (`name`): at most max_attention_points points
+/// whose `what` rise within [1, highest], each multiple in (0, 1000].
+void check_curve(const char* name, const char* what, double highest,
+                 const std::array<double, Efficiency::max_attention_points>& at,
+                 const std::array<double, Efficiency::max_attention_points>& scale,
+                 std::int64_t points) {
+  const std::string field = name;
+  detail::check_range((field + " points").c_str(), points, 0, Efficiency::max_attention_points);
+  for (std::int64_t i = 0; i < points; ++i) {
+    if (!(at[i] >= 1 && at[i] <= highest) || (i > 0 && !(at[i] > at[i - 1]))) {
+      std::ostringstream allowed;
+      allowed << "the points' " << what << " must rise, each in [1, " << highest << "]";
+      detail::reject((field + " " + what).c_str(), at[i], allowed.str());
+    }
+    if (!(scale[i] > 0 && scale[i] <= 1000)) {
+      detail::reject((field + " scale").c_str(), scale[i],
+                     "a point's multiple of attention must be in (0, 1000] (the product is "
+                     "capped at the peak)");
+    }
+  }
+}
+
+}  // namespace
+
 void validate(const Efficiency& e) {
   check_fraction("matmul_efficiency", e.matmul, 1e-3);
   check_fraction("attention_efficiency", e.attention, 1e-3);
@@ -88,34 +114,10 @@ void validate(const Efficiency& e) {
   if (!(e.gemm_k0 >= 0 && e.gemm_k0 <= 65536)) {
     detail::reject("gemm_k0", e.gemm_k0, "it must be in [0, 65536] elements");
   }
-  detail::check_range("attention_curve points", e.attention_points, 0,
-                      Efficiency::max_attention_points);
-  for (std::int64_t i = 0; i < e.attention_points; ++i) {
-    const double tokens = e.attention_tokens[i], scale = e.attention_scale[i];
-    if (!(tokens >= 1 && tokens <= 1e12) || (i > 0 && !(tokens > e.attention_tokens[i - 1]))) {
-      detail::reject("attention_curve tokens", tokens,
-                     "the points' tokens must rise, each in [1, 1e12]");
-    }
-    if (!(scale > 0 && scale <= 1000)) {
-      detail::reject("attention_curve scale", scale,
-                     "a point's multiple of attention must be in (0, 1000] (the product is "
-                     "capped at the peak)");
-    }
-  }
-  detail::check_range("attention_head_curve points", e.attention_head_points, 0,
-                      Efficiency::max_attention_points);
-  for (std::int64_t i = 0; i < e.attention_head_points; ++i) {
-    const double dim = e.attention_head_dims[i], scale = e.attention_head_scale[i];
-    if (!(dim >= 1 && dim <= 65536) || (i > 0 && !(dim > e.attention_head_dims[i - 1]))) {
-      detail::reject("attention_head_curve head_dim", dim,
-                     "the points' head dimensions must rise, each in [1, 65536]");
-    }
-    if (!(scale > 0 && scale <= 1000)) {
-      detail::reject("attention_head_curve scale", scale,
-                     "a point's multiple of attention must be in (0, 1000] (the product is "
-                     "capped at the peak)");
-    }
-  }
+  check_curve("attention_curve", "tokens", 1e12, e.attention_tokens, e.attention_scale,
+              e.attention_points);
+  check_curve("attention_head_curve", "head dimensions", 65536, e.attention_head_dims,
+              e.attention_head_scale, e.attention_head_points);
 }
 
 }  // namespace scalingperf

@@ -37,6 +37,10 @@ DEFAULT_FIT = ("matmul", "attention", "network", "dp_overlap")
 #: Largest |relative error| a run may keep after the fit before the runs are called
 #: inconsistent with one set of efficiencies.
 INCONSISTENT = 0.5
+#: The log step-time residual beyond which a run counts less in the fit (SciPy's soft-L1
+#: loss): a run from another cluster, or a typo, then stands out instead of pulling every
+#: efficiency its way. 0.05: about the run-to-run spread of a well-kept cluster.
+ROBUST_SCALE = 0.05
 #: A field is undetermined when, across the runs, the RMS change of log(step time) per unit
 #: change of the field (per e-fold for the fractions, per unit for the overlaps) that no other
 #: fitted field can reproduce is below this.
@@ -509,7 +513,8 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
         lower, upper = model.bounds(free)
         names = tuple(free)
         result = least_squares(lambda x, names=names: model.residuals(names, x), u0, bounds=(lower, upper),
-                               method="trf", ftol=1e-12, xtol=1e-12, gtol=1e-12,
+                               method="trf", loss="soft_l1", f_scale=ROBUST_SCALE,
+                               ftol=1e-12, xtol=1e-12, gtol=1e-12,
                                max_nfev=200 * (len(free) + 1))
         u = result.x
         lost = _undetermined(free, model.jacobian(free, u))

@@ -85,6 +85,7 @@ void bind_hardware(py::module_& m) {
              fill_curve("attention_head_curve", attention_head_curve, e.attention_head_dims,
                         e.attention_head_scale, e.attention_head_points);
              sp::validate(e);
+             e.attention_k0 = sp::fit_attention_k0(e);
              return e;
            }),
            py::kw_only(), py::arg("matmul") = sp::Efficiency{}.matmul,
@@ -109,6 +110,7 @@ void bind_hardware(py::module_& m) {
       .def_readonly("fp8_matmul_ratio", &sp::Efficiency::fp8_matmul_ratio)
       .def_readonly("ep_overlap", &sp::Efficiency::ep_overlap)
       .def_readonly("gemm_k0", &sp::Efficiency::gemm_k0)
+      .def_readonly("attention_k0", &sp::Efficiency::attention_k0)
       .def_property_readonly("attention_curve", [](const sp::Efficiency& e) {
         py::list points;
         for (std::int64_t i = 0; i < e.attention_points; ++i) {

@@ -96,6 +96,43 @@ void check_curve(const char* name, const char* what, double highest,
 
 }  // namespace
 
+double fit_attention_k0(const Efficiency& e) {
+  const std::int64_t n = e.attention_points;
+  if (n < 2) return 0;
+  // Sum of squared log residuals about their mean (the best log c) at one k0.
+  auto misfit = [&](double k0) {
+    std::array<double, Efficiency::max_attention_points> residual{};
+    double mean = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double tokens = e.attention_tokens[i];
+      const double tile = static_cast<double>(e.tile);
+      residual[i] = std::log(e.attention_scale[i]) -
+                    std::log((tokens + 1) / 2 / (causal_keys(tokens, tile) + k0));
+      mean += residual[i];
+    }
+    mean /= static_cast<double>(n);
+    double sum = 0;
+    for (std::int64_t i = 0; i < n; ++i) sum += (residual[i] - mean) * (residual[i] - mean);
+    return sum;
+  };
+  // Golden-section search in log k0 over [1, 2^24] keys.
+  const double ratio = (std::sqrt(5.0) - 1) / 2;
+  double lo = 0, hi = 24 * std::log(2.0);
+  double x1 = hi - ratio * (hi - lo), x2 = lo + ratio * (hi - lo);
+  double f1 = misfit(std::exp(x1)), f2 = misfit(std::exp(x2));
+  for (int step = 0; step < 60; ++step) {
+    if (f1 <= f2) {
+      hi = x2, x2 = x1, f2 = f1;
+      x1 = hi - ratio * (hi - lo), f1 = misfit(std::exp(x1));
+    } else {
+      lo = x1, x1 = x2, f1 = f2;
+      x2 = lo + ratio * (hi - lo), f2 = misfit(std::exp(x2));
+    }
+  }
+  const double k0 = std::exp((lo + hi) / 2);
+  return misfit(k0) < misfit(0) ? k0 : 0;
+}
+
 void validate(const Efficiency& e) {
   check_fraction("matmul_efficiency", e.matmul, 1e-3);
   check_fraction("attention_efficiency", e.attention, 1e-3);

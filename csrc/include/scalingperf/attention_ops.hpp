@@ -146,16 +146,20 @@ template <class Visitor>
   const double pairs = causal_pairs(s, a, windowed);
   const double scores = b * h * s * s;
   const double score_traffic = w.flash_attention ? 0.0 : act * scores;
-  // A window's kernel computes a band of tiles; its tile quantisation is taken as that of
-  // a causal square of the window's side.
+  // A flash kernel runs a sliding window as a band of key blocks along the diagonal (its
+  // queries all s, its band w: band_blocks); a chunked window as causal squares of the
+  // chunk's side, and so does an eager kernel any window.
   const double side = cached_positions(s, a, windowed);
+  const bool band = windowed && w.flash_attention && a.window_kind == WindowKind::sliding &&
+                    side < s;
   auto attention_core = [&](Op op, double head_width, double output_width) {
     OpCost core = matmul(section, op, count, 0, 2 * b * h * s * s * head_width);
     core.forward_causal = 2 * b * h * pairs * head_width;
     core.backward_causal = 2 * core.forward_causal;
     core.recomputed_selective = true;
     core.split = Split::tensor;
-    core.gemm_m = side;
+    core.gemm_m = band ? s : side;
+    core.band = band ? side : 0;
     core.gemm_n = output_width;
     core.head_dim = head_width;
     // Reads its two inputs (Q and K, or P and V; the scores only when unfused).

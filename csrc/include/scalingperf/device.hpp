@@ -168,6 +168,10 @@ struct Roofline {
   /// fast per element loses twice the elements to the same fixed time), and at 16 bits.
   double gemm_k0;
   double gemm_k0_16bit;
+  /// Efficiency::attention_k0, and the keys per query the call the token curve is read at
+  /// (seq_len / cp tokens) computes: what a window's kernel is slowed against.
+  double attention_k0;
+  double attention_keys;
 };
 
 inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
@@ -197,7 +201,8 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
           e.attention_head_points,
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), seconds_per_byte,
           tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0,
-          e.gemm_k0 * peak / sixteen_bit, e.gemm_k0};
+          e.gemm_k0 * peak / sixteen_bit, e.gemm_k0, e.attention_k0,
+          causal_keys(static_cast<double>(w.seq_len) / static_cast<double>(l.cp), tile)};
 }
 
 /// FP8 training's casts of one weight GEMM on one device, in seconds: forward, its inputs;
@@ -230,32 +235,51 @@ inline double tile_efficiency(double m, double n, const Roofline& r) {
 /// How the kernels tile an op. A flash-attention kernel runs causal attention in
 /// tile x tile blocks of the s x s query-key square and skips the blocks wholly above the
 /// diagonal (Dao et al. 2022): of ceil(s/T)^2 blocks it computes the n (n + 1) / 2 on and
-/// below it, each in full. Q K^T has the keys as its output columns, P V as its reduction
-/// (its output columns are the head's d_h). Its softmax runs inside the same kernel, on
+/// below it, each in full (`causal`: Q K^T and P V alike). Its softmax runs inside the same kernel, on
 /// the scores block by block while the tensor cores work: a flash kernel's measured rate
 /// (FLOP/s of its two GEMMs over the kernel's whole time, Dao 2023 §4.1; Shah et al. 2024
 /// §4.1) already holds it, so the softmax takes no time of its own (`in_kernel`).
-enum class Tiling : std::uint8_t { gemm, causal_scores, causal_values, in_kernel };
+enum class Tiling : std::uint8_t { gemm, causal, in_kernel };
 
 inline Tiling tiling(const OpCost& op, const Workload& w) {
   if (!w.flash_attention) return Tiling::gemm;
-  if (op.op == Op::attn_scores) return Tiling::causal_scores;
-  if (op.op == Op::attn_values) return Tiling::causal_values;
+  if (op.op == Op::attn_scores || op.op == Op::attn_values) return Tiling::causal;
   if (op.op == Op::attn_softmax) return Tiling::in_kernel;
   return Tiling::gemm;
 }
 
-/// Fraction of the computed blocks of a causal s x s square (s = m) that is real work:
-/// s (s + 1) / 2 scores of T^2 n (n + 1) / 2, with n = ceil(s / T). Executed FLOPs over it
-/// grow with n(n + 1), never shrink with s: dividing the triangle's FLOPs by the full
-/// square's tile efficiency made s = 2 faster than s = 1.
-inline double causal_tile_efficiency(double m, double n, Tiling tiling, const Roofline& r) {
-  if (m <= 0) return 1;
-  const double blocks = ceil_positive(m * r.per_tile);
-  const double square = m * (m + 1) / (r.tile * r.tile * blocks * (blocks + 1));
-  if (tiling == Tiling::causal_scores || n <= 0) return square;
-  const double columns = n * r.per_tile;
-  return square * (columns / ceil_positive(columns));
+/// The key blocks a flash kernel computes over s queries in tile x tile blocks: causal (no
+/// band), block i of queries computes the i + 1 on and below the diagonal (Dao et al. 2022:
+/// the blocks wholly above it are skipped), n (n + 1) / 2 of them with n = ceil(s / T);
+/// under a sliding window of w keys only the c = ceil((w - 1) / T) blocks before the
+/// diagonal's can hold a key its queries see, min(i, c) + 1 for block i.
+inline double computed_blocks(double s, double band, double tile) {
+  const double n = std::ceil(s / tile);
+  const double c = band > 0 ? std::ceil((band - 1) / tile) : n;
+  if (n <= c + 1) return n * (n + 1) / 2;
+  return (c + 1) * (c + 2) / 2 + (n - c - 1) * (c + 1);
+}
+
+/// Of a flash kernel's computed blocks (computed_blocks), the share that is real work: the
+/// query-key pairs the mask lets through, s (s + 1) / 2 causal, w (w + 1) / 2 + (s - w) w
+/// under a sliding window. Executed FLOPs over it never shrink as s grows (dividing the
+/// triangle's FLOPs by the full square's tile efficiency made s = 2 faster than s = 1).
+/// The head dimension pads no tile: a flash kernel holds a block's whole d_h (Dao 2023
+/// §3.1), and what a narrow head costs is its measured rate (attention_head_curve).
+inline double causal_tile_efficiency(double s, double band, const Roofline& r) {
+  if (s <= 0) return 1;
+  const double pairs = band > 0 ? band * (band + 1) / 2 + (s - band) * band : s * (s + 1) / 2;
+  return pairs / (r.tile * r.tile * computed_blocks(s, band, r.tile));
+}
+
+/// A flash kernel's time per FLOP over the token curve's, from its fixed cost per block of
+/// queries (Efficiency::attention_k0): (1 + k0 / keys) / (1 + k0 / reference), `keys` the
+/// keys per query it computes, `reference` those of the call the curve is read at; never
+/// below 1 (a window runs no faster than the full call of the same tokens).
+inline double attention_block_multiple(double s, double band, const Roofline& r) {
+  if (r.attention_k0 <= 0) return 1;
+  const double keys = r.tile * computed_blocks(s, band, r.tile) / std::ceil(s / r.tile);
+  return std::max(1.0, (1 + r.attention_k0 / keys) / (1 + r.attention_k0 / r.attention_keys));
 }
 
 /// A flash-attention backward's time as a multiple of its forward's: 2.5x the work at 1.2x
@@ -320,14 +344,17 @@ inline OpSeconds op_seconds(const Op& op, double executed, Tiling tiling, const 
   const double width = op.split_n ? op.gemm_n * r.share.tensor : op.gemm_n;
   const double useful = tiling == Tiling::gemm
                             ? tile_efficiency(gemm_rows(op, r), width, r)
-                            : causal_tile_efficiency(op.gemm_m, width, tiling, r);
+                            : causal_tile_efficiency(op.gemm_m, op.band, r);
   const GemmKind kind = gemm_kind_of(op);
   const double per_flop =
       kind == GemmKind::weight ? r.seconds_per_flop
       : kind == GemmKind::attention
-          // at the kernel's head dimension, never above the peak
+          // at the kernel's head dimension and blocks per query block, never above the peak
           ? std::max(r.seconds_per_16bit_peak_flop,
-                     r.seconds_per_attention_flop /
+                     r.seconds_per_attention_flop *
+                         (tiling == Tiling::causal
+                              ? attention_block_multiple(op.gemm_m, op.band, r)
+                              : 1) /
                          log2_curve(r.head_dims, r.head_scale, r.head_points, op.head_dim))
           : r.seconds_per_bf16_flop;
   const double work = executed * divide * per_flop;  // at the large-K rate, no tile waste

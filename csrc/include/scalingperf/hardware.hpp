@@ -77,7 +77,26 @@ struct Efficiency {
   /// K / (K + gemm_k0) of `matmul`, which is the large-K limit (formats with a faster
   /// main loop lose proportionally more elements: see roofline()). 0: no falloff.
   double gemm_k0 = 0;
+  /// Derived from attention_curve, never given (fit_attention_k0): a flash kernel's fixed
+  /// cost per block of `tile` queries (loading Q, writing O, filling its pipeline), in keys
+  /// per query of its per-block work. A causal call of s tokens computes
+  /// causal_keys(s, tile) keys per query (its blocks on and below the diagonal) for
+  /// (s + 1) / 2 useful ones, so it runs at (s + 1) / 2 / (causal_keys + k0) of its rate
+  /// per useful key; a window that computes few blocks per query block pays k0 on each of
+  /// them as well, which is what makes a short window's kernel slow. 0: no falloff.
+  double attention_k0 = 0;
 };
+
+/// Keys per query a flash kernel computes for a causal call of s tokens in tile x tile
+/// blocks: n = ceil(s / tile) blocks of queries, block i computing i + 1 key blocks.
+inline double causal_keys(double s, double tile) {
+  return tile * (std::ceil(s / tile) + 1) / 2;
+}
+
+/// The k0 (see Efficiency::attention_k0) that best explains the token curve: least
+/// squares in log of multiple_i = c ((t_i + 1) / 2) / (causal_keys(t_i) + k0) over its
+/// points, c free; 0 with fewer than two points or where none fits better than no cost.
+double fit_attention_k0(const Efficiency& e);
 
 /// A curve of multiples at points x (ascending), interpolated in log2(x), flat beyond
 /// its ends; 1 without points.

@@ -86,6 +86,7 @@ struct TimeOp {
   double second_gemm_share;
   bool expert_rows;
   double head_dim;  ///< attention's own GEMMs: their kernel's head dimension, else 0
+  double band;  ///< a flash kernel's sliding window (OpCost::band), else 0
   Section section;
   OpKind kind;
   Split split;
@@ -191,7 +192,7 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
                op.bytes_experts,
                op.gemm_m, op.gemm_n, op.gemm_k, op.second_gemm_share, op.expert_rows,
-               op.head_dim, op.section, op.kind, op.split, op.split_n, redone,
+               op.head_dim, op.band, op.section, op.kind, op.split, op.split_n, redone,
                is_attention_core(op.op), tiling(op, w), gemm_kind(op.op),
                op.op == Op::token_permute, op.cast_in_whole, op.cast_in_split,
                op.cast_out_whole, op.cast_out_split};

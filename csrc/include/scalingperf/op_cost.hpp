@@ -181,6 +181,9 @@ struct OpCost {
   // Attention's own GEMMs (Q K^T, P V): the head dimension their kernel runs at
   // (Efficiency::attention_head_curve); 0 for every other op.
   double head_dim = 0;
+  // Attention's own GEMMs under a sliding window a flash kernel runs as a band of key
+  // blocks along the diagonal: the window w (gemm_m is then all s queries); 0 otherwise.
+  double band = 0;
   // Elements FP8 training casts per instance (a weight GEMM's 16-bit inputs forward, its
   // output gradients backward): the `_whole` part on every tensor-parallel rank, the
   // `_split` part divided by tp (see fp8_casts).

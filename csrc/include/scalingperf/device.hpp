@@ -168,11 +168,24 @@ struct Roofline {
   /// fast per element loses twice the elements to the same fixed time), and at 16 bits.
   double gemm_k0;
   double gemm_k0_16bit;
-  /// Efficiency::attention_k0, and the keys per query the call the token curve is read at
-  /// (seq_len / cp tokens) computes: what a window's kernel is slowed against.
+  /// Efficiency::attention_k0, and the keys per query computed by the call whose measured
+  /// rate the token curve gives at seq_len / cp tokens (measured_call): what a window's
+  /// kernel is slowed against.
   double attention_k0;
+  double attention_measured;  ///< that call's tokens (measured_call)
   double attention_keys;
+  /// The share of real work in that call's computed blocks, which its measured rate
+  /// already holds (causal_tile_efficiency).
+  double attention_useful;
 };
+
+/// The causal call whose measured rate the token curve gives at `tokens` per call: itself
+/// within the curve's points, the nearest end beyond them (where the curve is flat);
+/// without a curve, the 4,096-token call `attention` is measured at.
+inline double measured_call(const Efficiency& e, double tokens) {
+  if (e.attention_points == 0) return Efficiency::attention_tokens_measured;
+  return std::clamp(tokens, e.attention_tokens[0], e.attention_tokens[e.attention_points - 1]);
+}
 
 inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
                          const Efficiency& e) {
@@ -182,6 +195,8 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
   const double sixteen_bit = eight_bit ? peak_flops(hw, DType::bf16) : peak;
   const double tile = static_cast<double>(e.tile);
   const double seconds_per_byte = 1 / (hw.memory_bandwidth * e.memory);
+  const double tokens = static_cast<double>(w.seq_len) / static_cast<double>(l.cp);
+  const double measured = measured_call(e, tokens);
   // Transformer Engine casts a GEMM operand with a fused cast-transpose: it reads the
   // 16-bit tensor and writes the FP8 copy and its transpose (the other GEMM of backward
   // needs it), 2 + 1 + 1 bytes per element; MXFP8 adds a 1-byte scale per 32 elements in
@@ -194,15 +209,13 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
           // At the tokens each attention call sees: context parallelism gives every rank
           // seq_len / cp queries against blocks of as many keys.
           // (never above the peak: a curve's multiple over a high `attention` is capped).
-          1 / (sixteen_bit *
-               std::min(1.0, e.attention * attention_scale(e, static_cast<double>(w.seq_len) /
-                                                              static_cast<double>(l.cp)))),
+          1 / (sixteen_bit * std::min(1.0, e.attention * attention_scale(e, tokens))),
           1 / sixteen_bit, e.attention_head_dims, e.attention_head_scale,
           e.attention_head_points,
           1 / (hw.peak_fp32 > 0 ? hw.peak_fp32 : peak), seconds_per_byte,
           tile, 1 / tile, eight_bit ? cast_bytes * seconds_per_byte : 0,
-          e.gemm_k0 * peak / sixteen_bit, e.gemm_k0, e.attention_k0,
-          causal_keys(static_cast<double>(w.seq_len) / static_cast<double>(l.cp), tile)};
+          e.gemm_k0 * peak / sixteen_bit, e.gemm_k0, e.attention_k0, measured,
+          causal_keys(measured, tile), causal_useful(measured, 0, tile)};
 }
 
 /// FP8 training's casts of one weight GEMM on one device, in seconds: forward, its inputs;
@@ -248,28 +261,10 @@ inline Tiling tiling(const OpCost& op, const Workload& w) {
   return Tiling::gemm;
 }
 
-/// The key blocks a flash kernel computes over s queries in tile x tile blocks: causal (no
-/// band), block i of queries computes the i + 1 on and below the diagonal (Dao et al. 2022:
-/// the blocks wholly above it are skipped), n (n + 1) / 2 of them with n = ceil(s / T);
-/// under a sliding window of w keys only the c = ceil((w - 1) / T) blocks before the
-/// diagonal's can hold a key its queries see, min(i, c) + 1 for block i.
-inline double computed_blocks(double s, double band, double tile) {
-  const double n = std::ceil(s / tile);
-  const double c = band > 0 ? std::ceil((band - 1) / tile) : n;
-  if (n <= c + 1) return n * (n + 1) / 2;
-  return (c + 1) * (c + 2) / 2 + (n - c - 1) * (c + 1);
-}
-
-/// Of a flash kernel's computed blocks (computed_blocks), the share that is real work: the
-/// query-key pairs the mask lets through, s (s + 1) / 2 causal, w (w + 1) / 2 + (s - w) w
-/// under a sliding window. Executed FLOPs over it never shrink as s grows (dividing the
-/// triangle's FLOPs by the full square's tile efficiency made s = 2 faster than s = 1).
-/// The head dimension pads no tile: a flash kernel holds a block's whole d_h (Dao 2023
-/// §3.1), and what a narrow head costs is its measured rate (attention_head_curve).
+/// The same relative to the call the token curve is read at, whose measured rate (FLOPs of
+/// the unmasked pairs over the kernel's time) already holds its own waste; at most 1.
 inline double causal_tile_efficiency(double s, double band, const Roofline& r) {
-  if (s <= 0) return 1;
-  const double pairs = band > 0 ? band * (band + 1) / 2 + (s - band) * band : s * (s + 1) / 2;
-  return pairs / (r.tile * r.tile * computed_blocks(s, band, r.tile));
+  return std::min(1.0, causal_useful(s, band, r.tile) / r.attention_useful);
 }
 
 /// A flash kernel's time per FLOP over the token curve's, from its fixed cost per block of
@@ -277,7 +272,8 @@ inline double causal_tile_efficiency(double s, double band, const Roofline& r) {
 /// keys per query it computes, `reference` those of the call the curve is read at; never
 /// below 1 (a window runs no faster than the full call of the same tokens).
 inline double attention_block_multiple(double s, double band, const Roofline& r) {
-  if (r.attention_k0 <= 0) return 1;
+  // A causal call no shorter than the measured one computes no fewer keys per query.
+  if (r.attention_k0 <= 0 || (band <= 0 && s >= r.attention_measured)) return 1;
   const double keys = r.tile * computed_blocks(s, band, r.tile) / std::ceil(s / r.tile);
   return std::max(1.0, (1 + r.attention_k0 / keys) / (1 + r.attention_k0 / r.attention_keys));
 }

@@ -40,8 +40,11 @@ struct Efficiency {
   double dp_overlap = 0;
   std::int64_t tile = 128;  ///< GEMM output tile edge, for tile quantisation
   /// Of the 16-bit peak for attention's own GEMMs (Q K^T and P V): a fused attention
-  /// kernel (softmax, masking and rescaling between its two GEMMs) runs below a GEMM.
+  /// kernel (softmax, masking and rescaling between its two GEMMs) runs below a GEMM. As
+  /// the kernel benchmarks give it: a causal call of attention_tokens_measured tokens, its
+  /// FLOPs the unmasked pairs' over the kernel's time (its blocks' waste included).
   double attention = 0.75;
+  static constexpr double attention_tokens_measured = 4096;
   /// Fraction of the tensor-parallel collectives hidden behind the GEMMs they feed (async
   /// TP, Transformer Engine's comm-GEMM overlap); 0: all exposed, as in plain Megatron.
   double tp_overlap = 0;
@@ -91,6 +94,30 @@ struct Efficiency {
 /// blocks: n = ceil(s / tile) blocks of queries, block i computing i + 1 key blocks.
 inline double causal_keys(double s, double tile) {
   return tile * (std::ceil(s / tile) + 1) / 2;
+}
+
+/// The key blocks a flash kernel computes over s queries in tile x tile blocks: causal (no
+/// band), block i of queries computes the i + 1 on and below the diagonal (Dao et al. 2022:
+/// the blocks wholly above it are skipped), n (n + 1) / 2 of them with n = ceil(s / T);
+/// under a sliding window of w keys only the c = ceil((w - 1) / T) blocks before the
+/// diagonal's can hold a key its queries see, min(i, c) + 1 for block i.
+inline double computed_blocks(double s, double band, double tile) {
+  const double n = std::ceil(s / tile);
+  const double c = band > 0 ? std::ceil((band - 1) / tile) : n;
+  if (n <= c + 1) return n * (n + 1) / 2;
+  return (c + 1) * (c + 2) / 2 + (n - c - 1) * (c + 1);
+}
+
+/// Of a flash kernel's computed blocks (computed_blocks), the share that is real work: the
+/// query-key pairs the mask lets through, s (s + 1) / 2 causal, w (w + 1) / 2 + (s - w) w
+/// under a sliding window. Executed FLOPs over it never shrink as s grows (dividing the
+/// triangle's FLOPs by the full square's tile efficiency made s = 2 faster than s = 1).
+/// The head dimension pads no tile: a flash kernel holds a block's whole d_h (Dao 2023
+/// §3.1), and what a narrow head costs is its measured rate (attention_head_curve).
+inline double causal_useful(double s, double band, double tile) {
+  if (s <= 0) return 1;
+  const double pairs = band > 0 ? band * (band + 1) / 2 + (s - band) * band : s * (s + 1) / 2;
+  return pairs / (tile * tile * computed_blocks(s, band, tile));
 }
 
 /// The k0 (see Efficiency::attention_k0) that best explains the token curve: least

@@ -125,6 +125,10 @@ struct SplitSeconds {
 /// A model's shape (all but its depth) under one workload, with its roofline seconds per
 /// tensor split: kept while only the depth and the axes inside it change.
 struct ShapeEntry {
+  // User-provided, so that DepthReuse's resize does not zero every entry's op records
+  // (value-initialisation zeroes a class whose default constructor is implicit): kilobytes
+  // per entry, per chunk of rows; an entry is read only once `ready`.
+  ShapeEntry() {}  // NOLINT(modernize-use-equals-default): `= default` would zero it
   bool ready = false;
   ModelShape shape;
   InstanceSeconds at_tp1;

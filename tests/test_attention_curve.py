@@ -103,18 +103,20 @@ def test_a_sweep_over_sequence_lengths_gives_what_estimate_gives():
         assert result.report(i).time.step == result["step_time"][i]
 
 
+@pytest.mark.parametrize(("field", "axis"), [("attention_curve", "tokens"),
+                                             ("attention_head_curve", "head dimensions")])
 @pytest.mark.parametrize(("curve", "match"), [
-    ([(4096, 1.0), (2048, 0.9)], "tokens must rise"),
-    ([(0.5, 1.0)], "tokens must rise"),
-    ([(1024, 3000.0)], "multiple of attention"),
-    ([(1024, 0.0)], "multiple of attention"),
+    ([(4096, 1.0), (2048, 0.9)], "{axis} must rise"),
+    ([(0.5, 1.0)], "{axis} must rise"),
+    ([(128, 3000.0)], "multiple of attention"),
+    ([(128, 0.0)], "multiple of attention"),
     ([(float(2 ** i), 1.0) for i in range(10)], "allowed range is \\[0, 8\\]"),
-    ([("a", 1.0)], "attention_curve"),
-    ([1.0], "attention_curve"),
+    ([("a", 1.0)], "{field}"),
+    ([1.0], "{field}"),
 ])
-def test_bad_curves_are_refused_by_name(curve, match):
-    with pytest.raises(ValueError, match=match):
-        sp.Efficiency(attention=0.5, attention_curve=curve)
+def test_bad_curves_are_refused_by_name(field, axis, curve, match):
+    with pytest.raises(ValueError, match=match.format(field=field, axis=axis)):
+        sp.Efficiency(attention=0.5, **{field: curve})
 
 
 @pytest.mark.parametrize("curves", [

@@ -128,20 +128,6 @@ def test_blackwell_attention_is_cudnns_published_rate(device, attention, publish
     assert hw.default_efficiency.attention_curve == hw.attention_curve("cudnn")
 
 
-@pytest.mark.parametrize(("curve", "match"), [
-    ([(128, 1.0), (64, 0.7)], "head dimensions must rise"),
-    ([(0.5, 1.0)], "head dimensions must rise"),
-    ([(128, 3000.0)], "multiple of attention"),
-    ([(128, 0.0)], "multiple of attention"),
-    ([(float(2 ** i), 1.0) for i in range(10)], "allowed range is \\[0, 8\\]"),
-    ([("a", 1.0)], "attention_head_curve"),
-    ([1.0], "attention_head_curve"),
-])
-def test_bad_head_curves_are_refused_by_name(curve, match):
-    with pytest.raises(ValueError, match=match):
-        sp.Efficiency(attention=0.5, attention_head_curve=curve)
-
-
 @given(st.lists(st.tuples(st.floats(allow_nan=True, allow_infinity=True),
                           st.floats(allow_nan=True, allow_infinity=True)), max_size=9))
 def test_any_head_curve_is_taken_or_refused_by_name(points):

@@ -119,17 +119,22 @@ def test_bad_curves_are_refused_by_name(field, axis, curve, match):
         sp.Efficiency(attention=0.5, **{field: curve})
 
 
-@pytest.mark.parametrize("curves", [
-    {"fa2": [[1024, 260], [2048, 298]]},              # no point at 4,096 tokens
-    {"fa2": [[4096, 319], [2048, 298]]},              # tokens fall
-    {"fa2": [[4096, 0]]},                             # no throughput
-    {"fa2": "fast"},
-    ["fa2"],
+@pytest.mark.parametrize(("key", "curves"), [
+    ("attention_curves", {"fa2": [[1024, 260], [2048, 298]]}),  # no point at 4,096 tokens
+    ("attention_curves", {"fa2": [[4096, 319], [2048, 298]]}),  # tokens fall
+    ("attention_curves", {"fa2": [[4096, 0]]}),                 # no throughput
+    ("attention_curves", {"fa2": "fast"}),
+    ("attention_curves", ["fa2"]),
+    ("attention_head_curves", {"cudnn": [[64, 363], [256, 483]]}),  # no point at head dim 128
+    ("attention_head_curves", {"cudnn": [[128, 518], [64, 363]]}),  # head dims fall
+    ("attention_head_curves", {"cudnn": [[128, 0]]}),               # no throughput
+    ("attention_head_curves", {"cudnn": "fast"}),
+    ("attention_head_curves", ["cudnn"]),
 ])
-def test_a_device_table_with_a_bad_curve_is_refused(curves):
-    data = {**H100.__dict__, "attention_curves": curves}
+def test_a_device_table_with_a_bad_curve_is_refused(key, curves):
+    data = {**H100.__dict__, key: curves}
     fields = {k: data[k] for k in ("peak_flops", "memory", "memory_bandwidth",
                                    "intra_node_bandwidth", "inter_node_bandwidth",
-                                   "devices_per_node", "attention_kernels", "attention_curves")}
-    with pytest.raises(ValueError, match="attention_curves"):
+                                   "devices_per_node", "attention_kernels", key)}
+    with pytest.raises(ValueError, match=key):
         Hardware.from_dict(fields, name="custom")

@@ -144,20 +144,3 @@ def test_any_head_curve_is_taken_or_refused_by_name(points):
     step = sp.estimate(NARROW, batch=1, seq_len=1024, efficiency=e).time.step
     assert math.isfinite(step)
     assert step > 0
-
-
-@pytest.mark.parametrize("curves", [
-    {"cudnn": [[64, 363], [256, 483]]},                 # no point at head dim 128
-    {"cudnn": [[128, 518], [64, 363]]},                 # head dims fall
-    {"cudnn": [[128, 0]]},                              # no throughput
-    {"cudnn": "fast"},
-    ["cudnn"],
-])
-def test_a_device_table_with_a_bad_head_curve_is_refused(curves):
-    data = {**H100.__dict__, "attention_head_curves": curves}
-    fields = {k: data[k] for k in ("peak_flops", "memory", "memory_bandwidth",
-                                   "intra_node_bandwidth", "inter_node_bandwidth",
-                                   "devices_per_node", "attention_kernels",
-                                   "attention_head_curves")}
-    with pytest.raises(ValueError, match="attention_head_curves"):
-        Hardware.from_dict(fields, name="custom")

@@ -279,6 +279,7 @@ class Efficiency:
         ep_overlap: float = 0.0,
         gemm_k0: float = 0.0,
         attention_head_curve: Sequence[tuple[float, float]] = ...,
+        fp4_matmul_ratio: float = 1.0,
     ) -> None: ...
     @property
     def ep_overlap(self) -> float: ...
@@ -306,6 +307,8 @@ class Efficiency:
     def tp_overlap(self) -> float: ...
     @property
     def fp8_matmul_ratio(self) -> float: ...
+    @property
+    def fp4_matmul_ratio(self) -> float: ...
 
 class ParamCounts:
     @property

@@ -490,6 +490,7 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
     default = device.default_efficiency
     base: dict[str, Any] = {n: float(getattr(default, n)) for n in FITTABLE} | {
         "tile": default.tile, "fp8_matmul_ratio": default.fp8_matmul_ratio,
+        "fp4_matmul_ratio": default.fp4_matmul_ratio,
         "attention_curve": default.attention_curve,
         "attention_head_curve": default.attention_head_curve, "ep_overlap": default.ep_overlap,
         "gemm_k0": default.gemm_k0}
@@ -538,6 +539,7 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
     device_out = dataclasses.replace(
         device, efficiency={**calibrated, "tile": efficiency.tile,
                             "fp8_matmul_ratio": efficiency.fp8_matmul_ratio,
+                            "fp4_matmul_ratio": efficiency.fp4_matmul_ratio,
                             "attention_curve": efficiency.attention_curve,
                             "attention_head_curve": efficiency.attention_head_curve,
                             "ep_overlap": efficiency.ep_overlap,

@@ -314,6 +314,7 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
                        "dp_overlap": efficiency.dp_overlap, "tp_overlap": efficiency.tp_overlap,
                        "ep_overlap": efficiency.ep_overlap,
                        "fp8_matmul_ratio": efficiency.fp8_matmul_ratio,
+                       "fp4_matmul_ratio": efficiency.fp4_matmul_ratio,
                        "gemm_k0": efficiency.gemm_k0},
         "layers": "values per instance (one layer of that type) and one micro-batch; the "
                   "model has `count` instances of each",
@@ -373,7 +374,9 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
     efficiency = (f"{e.matmul:.0%} of peak matmul FLOP/s{gemm_falloff(e)} (attention "
                   f"{e.attention:.0%}{attention_curves(e)}"
                   + (f", FP8 GEMMs {e.matmul * e.fp8_matmul_ratio:.0%}"
-                     if args.dtype in ("fp8", "mxfp8", "nvfp4") else "")
+                     if args.dtype in ("fp8", "mxfp8") else "")
+                  + (f", FP4 GEMMs {e.matmul * e.fp4_matmul_ratio:.0%}"
+                     if args.dtype == "nvfp4" else "")
                   + f"), {bandwidth}; gradient reduction "
                   + (f"overlapped with compute ({e.dp_overlap:.0%} of the window)"
                      if e.dp_overlap else "not overlapped"))

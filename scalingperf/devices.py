@@ -309,8 +309,8 @@ def get_hardware(spec: str | Hardware | Mapping[str, Any] | PathLike[str]) -> Ha
 
 #: The Efficiency fields a device's table entry may set.
 _EFFICIENCY_FIELDS = ("matmul", "attention", "memory", "network", "dp_overlap", "tp_overlap",
-                      "ep_overlap", "fp8_matmul_ratio", "tile", "attention_curve", "gemm_k0",
-                      "attention_head_curve")
+                      "ep_overlap", "fp8_matmul_ratio", "fp4_matmul_ratio", "tile",
+                      "attention_curve", "gemm_k0", "attention_head_curve")
 
 
 def _check_attention_kernels(values: Mapping[str, Any] | None) -> None:

@@ -41,9 +41,12 @@ class Efficiency(_core.Efficiency):
     tile : int
         GEMM output tile edge for tile quantisation, [1, 65536].
     fp8_matmul_ratio : float
-        FP8 training's weight GEMMs (fp8, mxfp8, nvfp4) reach this multiple of
-        ``matmul``'s fraction of their own peak, from 0.001 to 1 / matmul: a device's best
-        measured FP8 matmul fraction over its best BF16 one (1, the default: the same).
+        FP8 training's weight GEMMs (fp8, mxfp8) reach this multiple of ``matmul``'s
+        fraction of their own peak, from 0.001 to 1 / matmul: a device's best measured FP8
+        matmul fraction over its best BF16 one (1, the default: the same).
+    fp4_matmul_ratio : float
+        The same for NVFP4's weight GEMMs: a device's best measured FP4 matmul fraction
+        over its best BF16 one, from 0.001 to 1 / matmul (1, the default: the same).
     ep_overlap : float
         Share of the expert-parallel all-to-alls hidden behind another micro-batch's
         compute, [0, 1], at most that compute (Megatron-Core's
@@ -84,7 +87,8 @@ class Efficiency(_core.Efficiency):
                  attention_curve: Iterable[tuple[float, float]] = (),
                  ep_overlap: float = _DEFAULT_EFFICIENCY.ep_overlap,
                  gemm_k0: float = _DEFAULT_EFFICIENCY.gemm_k0,
-                 attention_head_curve: Iterable[tuple[float, float]] = ()) -> None:
+                 attention_head_curve: Iterable[tuple[float, float]] = (),
+                 fp4_matmul_ratio: float = _DEFAULT_EFFICIENCY.fp4_matmul_ratio) -> None:
         matmul = _validate.number("matmul", matmul)
         super().__init__(matmul=matmul,
                          memory=_validate.number("memory", memory),
@@ -100,7 +104,9 @@ class Efficiency(_core.Efficiency):
                          ep_overlap=_validate.number("ep_overlap", ep_overlap),
                          gemm_k0=_validate.number("gemm_k0", gemm_k0),
                          attention_head_curve=_curve("attention_head_curve", "head_dim",
-                                                     attention_head_curve))
+                                                     attention_head_curve),
+                         fp4_matmul_ratio=_validate.number("fp4_matmul_ratio",
+                                                           fp4_matmul_ratio))
 
     def replace(self, **changes: Any) -> Efficiency:
         """A copy with the named fields changed (``hw.default_efficiency.replace(
@@ -674,6 +680,7 @@ def _efficiency_repr(e: _core.Efficiency) -> str:
     return _fields("Efficiency", [(name, repr(getattr(e, name))) for name in
                                   ("matmul", "attention", "memory", "network", "dp_overlap",
                                    "tp_overlap", "ep_overlap", "tile", "fp8_matmul_ratio",
+                                   "fp4_matmul_ratio",
                                    "attention_curve", "attention_head_curve", "gemm_k0")])
 
 

@@ -140,6 +140,24 @@ def test_matmul_fractions_follow_the_measured_table(name):
         fp8 / bf16 * limit_fp8 / limit_bf16, abs=5e-4)
 
 
+# deepseek-ai/DeepGEMM pull request #348, "Dense GEMM perf (B200, CUDA 12.9, vs cublasTest
+# 13.3 direct binary)", cuBLAS column: the best published block-scaled FP4 GEMM on B200,
+# 5,239 TFLOP/s at 8192^3, of its dense FP4 peak of 9,000.
+B200_FP4_PERCENT = 100 * 5239 / 9000
+
+
+@pytest.mark.parametrize("name", sorted(MAMF))
+def test_fp4_matmul_ratio_is_the_b200s_measured_fp4_fraction_over_its_bf16_one(name):
+    """Every Blackwell device takes the B200's (the only published measurement); devices
+    without FP4 tensor cores keep 1, which nothing reads."""
+    device = sp.hardware()[name]
+    ratio = device.default_efficiency.fp4_matmul_ratio
+    if "nvfp4" not in device.peak_flops:
+        assert ratio == 1.0
+        return
+    assert ratio == pytest.approx(B200_FP4_PERCENT / MAMF["B200"][0], abs=5e-4)
+
+
 # deepseek-ai/DeepGEMM README.md (commit a6d97a1), "Normal GEMMs for dense models", H800
 # (the H100's SMs and clocks), FP8, M = 4096: (N, K, TFLOPS). The N = 2112 row (fewer
 # output tiles than two waves of SMs) is left out.

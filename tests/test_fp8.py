@@ -134,7 +134,8 @@ def _backward_beyond_twice_forward(arch):
 
 
 def test_nvfp4_runs_the_weight_gemms_at_the_fp4_peak():
-    """NVFP4 (NVIDIA 2025): the layers' weight GEMMs at Blackwell's FP4 rate, twice FP8's;
+    """NVFP4 (NVIDIA 2025): the layers' weight GEMMs at Blackwell's FP4 rate, twice FP8's
+    peak, at the device's measured FP4 fraction (fp4_matmul_ratio, FP8's fp8_matmul_ratio);
     the casts write half a byte per element and a 1-byte scale per 16 in each copy (2 +
     0.5 + 0.5 + 2/16 bytes against FP8's 4); stored in bf16 as with FP8."""
     arch = sp.Architecture.preset("llama-3-70b")
@@ -147,8 +148,11 @@ def test_nvfp4_runs_the_weight_gemms_at_the_fp4_peak():
     per_byte = 1 / (device.memory_bandwidth * device.default_efficiency.memory)
     tokens = options["batch"] * options["seq_len"]
     cast8, cast4 = (tokens * arch.d_model * b * per_byte for b in (4, 2 + 0.5 + 0.5 + 2 / 16))
-    # The FFN's up projection is compute-bound: half the FP8 GEMM time, and its cast.
-    assert after["mlp_up"] - cast4 == pytest.approx((before["mlp_up"] - cast8) / 2, rel=1e-9)
+    # The FFN's up projection is compute-bound: half the FP8 GEMM time at the same
+    # fraction of the peak, and its cast.
+    e = device.default_efficiency
+    assert after["mlp_up"] - cast4 == pytest.approx(
+        (before["mlp_up"] - cast8) / 2 * e.fp8_matmul_ratio / e.fp4_matmul_ratio, rel=1e-9)
     assert after["attn_scores"] == before["attn_scores"]  # attention stays in bf16
     assert fp4.time.step < fp8.time.step
     # NVFP4 keeps half a byte and an 8-bit scale per 16 elements of those inputs.
@@ -178,10 +182,45 @@ def test_fp8_matmul_ratio_scales_only_the_low_precision_gemms():
     assert bf16[0] == bf16[1]  # 16-bit training never reads it
 
 
+def test_fp4_matmul_ratio_scales_only_the_nvfp4_gemms():
+    arch = sp.Architecture.preset("llama-3-70b")
+    options = dict(batch=4, seq_len=8192, tp=8, hardware="B200")
+    base = sp.hardware()["B200"].default_efficiency.replace(fp8_matmul_ratio=1.0)
+    same, slower = base.replace(fp4_matmul_ratio=1.0), base.replace(fp4_matmul_ratio=0.5)
+    fast, slow = (_times(sp.estimate(arch, dtype="nvfp4", efficiency=e, **options))
+                  for e in (same, slower))
+    device = sp.hardware()["B200"]
+    # NVFP4's cast writes half a byte and a 1-byte scale per 16 elements, in each copy.
+    cast = ((2 + 0.5 + 0.5 + 2 / 16) * options["batch"] * options["seq_len"] * arch.d_model
+            / (device.memory_bandwidth * same.memory))
+    assert slow["mlp_up"] - cast == pytest.approx(2 * (fast["mlp_up"] - cast), rel=1e-9)
+    assert slow["attn_scores"] == fast["attn_scores"]
+    for dtype in ("fp8", "mxfp8", "bf16"):  # the other formats never read it
+        steps = [sp.estimate(arch, dtype=dtype, efficiency=e, **options).time.step
+                 for e in (same, slower)]
+        assert steps[0] == steps[1]
+    # and NVFP4 never reads the FP8 ratio
+    assert (sp.estimate(arch, dtype="nvfp4", efficiency=same.replace(fp8_matmul_ratio=0.5),
+                        **options).time.step
+            == sp.estimate(arch, dtype="nvfp4", efficiency=same, **options).time.step)
+
+
+def test_a_sweep_reads_the_fp4_matmul_ratio_as_estimate_does():
+    slower = sp.hardware()["B200"].default_efficiency.replace(fp4_matmul_ratio=0.5)
+    options = dict(d_model=[4096, 8192], n_layers=[32], head_dim=128, seq_len=[4096],
+                   batch=1, hardware="B200", dtype="nvfp4", tp=[1, 2])
+    result = sp.sweep(sp.Grid(**options, efficiency=slower))
+    default = sp.sweep(sp.Grid(**options))
+    for i in range(len(result)):
+        assert result.report(i).time.step == result["step_time"][i]
+        assert result["step_time"][i] > default["step_time"][i]
+
+
+@pytest.mark.parametrize("field", ["fp8_matmul_ratio", "fp4_matmul_ratio"])
 @pytest.mark.parametrize(("matmul", "ratio"), [(0.75, 1.5), (0.5, 0.0), (0.9, -1.0), (1.0, 1.01)])
-def test_fp8_matmul_ratio_out_of_range_names_the_field(matmul, ratio):
-    with pytest.raises(ValueError, match=r"^fp8_matmul_ratio="):
-        sp.Efficiency(matmul=matmul, fp8_matmul_ratio=ratio)
+def test_low_precision_matmul_ratio_out_of_range_names_the_field(field, matmul, ratio):
+    with pytest.raises(ValueError, match=rf"^{field}="):
+        sp.Efficiency(matmul=matmul, **{field: ratio})
 
 
 def test_fp8_casts_of_the_experts_by_hand():

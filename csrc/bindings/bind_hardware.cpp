@@ -76,10 +76,12 @@ void bind_hardware(py::module_& m) {
                        double fp8_matmul_ratio,
                        const std::vector<std::pair<double, double>>& attention_curve,
                        double ep_overlap, double gemm_k0,
-                       const std::vector<std::pair<double, double>>& attention_head_curve) {
+                       const std::vector<std::pair<double, double>>& attention_head_curve,
+                       double fp4_matmul_ratio) {
              sp::Efficiency e{matmul,    memory,    network,   dp_overlap,
                               tile,      attention, tp_overlap, fp8_matmul_ratio, ep_overlap};
              e.gemm_k0 = gemm_k0;
+             e.fp4_matmul_ratio = fp4_matmul_ratio;
              fill_curve("attention_curve", attention_curve, e.attention_tokens,
                         e.attention_scale, e.attention_points);
              fill_curve("attention_head_curve", attention_head_curve, e.attention_head_dims,
@@ -99,7 +101,8 @@ void bind_hardware(py::module_& m) {
            py::arg("attention_curve") = std::vector<std::pair<double, double>>{},
            py::arg("ep_overlap") = sp::Efficiency{}.ep_overlap,
            py::arg("gemm_k0") = sp::Efficiency{}.gemm_k0,
-           py::arg("attention_head_curve") = std::vector<std::pair<double, double>>{})
+           py::arg("attention_head_curve") = std::vector<std::pair<double, double>>{},
+           py::arg("fp4_matmul_ratio") = sp::Efficiency{}.fp4_matmul_ratio)
       .def_readonly("matmul", &sp::Efficiency::matmul)
       .def_readonly("memory", &sp::Efficiency::memory)
       .def_readonly("network", &sp::Efficiency::network)
@@ -108,6 +111,7 @@ void bind_hardware(py::module_& m) {
       .def_readonly("attention", &sp::Efficiency::attention)
       .def_readonly("tp_overlap", &sp::Efficiency::tp_overlap)
       .def_readonly("fp8_matmul_ratio", &sp::Efficiency::fp8_matmul_ratio)
+      .def_readonly("fp4_matmul_ratio", &sp::Efficiency::fp4_matmul_ratio)
       .def_readonly("ep_overlap", &sp::Efficiency::ep_overlap)
       .def_readonly("gemm_k0", &sp::Efficiency::gemm_k0)
       .def_readonly("attention_k0", &sp::Efficiency::attention_k0)

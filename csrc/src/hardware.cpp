@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "checks.hpp"
 
@@ -141,11 +142,14 @@ void validate(const Efficiency& e) {
   check_fraction("dp_overlap", e.dp_overlap, 0);
   check_fraction("tp_overlap", e.tp_overlap, 0);
   check_fraction("ep_overlap", e.ep_overlap, 0);
-  if (!(e.fp8_matmul_ratio >= 1e-3 && e.matmul * e.fp8_matmul_ratio <= 1)) {
-    std::ostringstream allowed;
-    allowed << "it must be at least 0.001 and at most 1 / matmul = " << 1 / e.matmul
-            << " (an FP8 GEMM reaches at most its peak)";
-    detail::reject("fp8_matmul_ratio", e.fp8_matmul_ratio, allowed.str());
+  for (auto [field, ratio, format] : {std::tuple{"fp8_matmul_ratio", e.fp8_matmul_ratio, "FP8"},
+                                       std::tuple{"fp4_matmul_ratio", e.fp4_matmul_ratio, "FP4"}}) {
+    if (!(ratio >= 1e-3 && e.matmul * ratio <= 1)) {
+      std::ostringstream allowed;
+      allowed << "it must be at least 0.001 and at most 1 / matmul = " << 1 / e.matmul
+              << " (an " << format << " GEMM reaches at most its peak)";
+      detail::reject(field, ratio, allowed.str());
+    }
   }
   detail::check_range("tile", e.tile, 1, 1 << 16);
   if (!(e.gemm_k0 >= 0 && e.gemm_k0 <= 65536)) {

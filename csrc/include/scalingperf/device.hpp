@@ -204,7 +204,10 @@ inline Roofline roofline(const Workload& w, const Layout& l, const Hardware& hw,
   const double cast_bytes = w.dtype == DType::mxfp8   ? 4 + 2.0 / 32
                             : w.dtype == DType::nvfp4 ? 2 + 0.5 + 0.5 + 2.0 / 16
                                                       : 4;
-  return {device_share(l), 1 / (peak * e.matmul * (eight_bit ? e.fp8_matmul_ratio : 1)),
+  const double low_precision_ratio = w.dtype == DType::nvfp4 ? e.fp4_matmul_ratio
+                                     : eight_bit              ? e.fp8_matmul_ratio
+                                                              : 1;
+  return {device_share(l), 1 / (peak * e.matmul * low_precision_ratio),
           1 / (sixteen_bit * e.matmul),
           // At the tokens each attention call sees: context parallelism gives every rank
           // seq_len / cp queries against blocks of as many keys.

@@ -48,9 +48,9 @@ struct Efficiency {
   /// Fraction of the tensor-parallel collectives hidden behind the GEMMs they feed (async
   /// TP, Transformer Engine's comm-GEMM overlap); 0: all exposed, as in plain Megatron.
   double tp_overlap = 0;
-  /// The weight GEMMs of FP8 training (fp8, mxfp8, nvfp4) reach this multiple of
-  /// `matmul`'s fraction of their own peak: a device's best measured FP8 matmul fraction
-  /// over its best BF16 one. matmul x fp8_matmul_ratio is at most 1.
+  /// The weight GEMMs of FP8 training (fp8, mxfp8) reach this multiple of `matmul`'s
+  /// fraction of their own peak: a device's best measured FP8 matmul fraction over its
+  /// best BF16 one. matmul x fp8_matmul_ratio is at most 1.
   double fp8_matmul_ratio = 1;
   /// Share of the expert-parallel all-to-alls hidden behind another micro-batch's compute
   /// (Megatron-Core's overlap_moe_expert_parallel_comm, "combined 1F1B": one micro-batch's
@@ -88,6 +88,10 @@ struct Efficiency {
   /// per useful key; a window that computes few blocks per query block pays k0 on each of
   /// them as well, which is what makes a short window's kernel slow. 0: no falloff.
   double attention_k0 = 0;
+  /// The same as fp8_matmul_ratio for NVFP4's weight GEMMs: a device's best measured FP4
+  /// matmul fraction over its best BF16 one (a 4-bit main loop leaves the fixed costs of
+  /// a tile a larger share than an 8-bit one does). matmul x fp4_matmul_ratio is at most 1.
+  double fp4_matmul_ratio = 1;
 };
 
 /// Keys per query a flash kernel computes for a causal call of s tokens in tile x tile

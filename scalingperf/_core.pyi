@@ -468,6 +468,7 @@ def estimate(
     shard: int | None,
     ep_dispatcher: str,
     recompute_modules: Sequence[str] | None,
+    fused_elementwise: bool,
     /,
 ) -> TrainingReport: ...
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
@@ -515,6 +516,7 @@ class Grid:
         shard: int = 0,
         ep_dispatcher: str = "all_to_all",
         recompute_modules: list[str] = ...,
+        fused_elementwise: bool = True,
     ) -> None: ...
     @property
     def size(self) -> int: ...

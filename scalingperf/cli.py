@@ -120,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--dropout", action="store_true")
     est.add_argument("--no-flash-attention", dest="flash_attention", action="store_false",
                      help="an unfused attention kernel (s x s scores in memory)")
+    est.add_argument("--no-fused-elementwise", dest="fused_elementwise", action="store_false",
+                     help="eager PyTorch: each aten op of RMSNorm, the gated activation and "
+                          "the rotary embedding its own kernel (no torch.compile)")
     est.add_argument("--tokens", type=float, default=None,
                      help="a training budget in tokens: print days, GPU-hours and PF-days")
     est.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -235,7 +238,8 @@ def _estimate(args: argparse.Namespace) -> int:
         dp=args.dp, ep=args.ep, zero=args.zero, microbatches=args.microbatches,
         interleave=args.interleave, optimizer=args.optimizer, implementation=args.implementation,
         sequence_parallel=args.sequence_parallel, dropout=args.dropout,
-        flash_attention=args.flash_attention, cp=args.cp, etp=args.etp, shard=args.shard,
+        flash_attention=args.flash_attention, fused_elementwise=args.fused_elementwise,
+        cp=args.cp, etp=args.etp, shard=args.shard,
         ep_dispatcher=args.ep_dispatcher, layers_per_stage=_stages(args.layers_per_stage),
         recompute_every=args.recompute_every, recompute_modules=args.recompute_modules,
         tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap, ep_overlap=args.ep_overlap,
@@ -307,6 +311,7 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
         "device_memory": report.memory.capacity, "batch": report.batch,
         "seq_len": report.seq_len, "microbatches": report.microbatches,
         "interleave": args.interleave, "flash_attention": args.flash_attention,
+        "fused_elementwise": args.fused_elementwise,
         "sequence_parallel": args.sequence_parallel, "dropout": args.dropout,
         "implementation": args.implementation,
         "efficiency": {"matmul": efficiency.matmul, "attention": efficiency.attention,
@@ -366,6 +371,9 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
              f"tokens{source}; {m} micro-batch{'es' if m != 1 else ''} per step and replica")
     flash = ("yes: fused kernel, no s x s scores kept" if args.flash_attention
              else "no: s x s attention scores kept in memory")
+    elementwise = ("fused: each memory-bound op one kernel" if args.fused_elementwise
+                   else "eager: every aten op of RMSNorm, the gated activation and the rotary "
+                        "embedding its own kernel")
     whose = "Megatron-LM" if args.implementation == "megatron" else "Hugging Face transformers"
     activations = f"saved tensors as in {whose}, {'with' if args.dropout else 'no'} dropout"
     e = report.efficiency
@@ -385,6 +393,7 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
             ("ZeRO stage", f"{args.zero}: {_ZERO[args.zero]}"),
             ("recomputation", _recomputation(report)),
             ("devices", devices), ("micro-batch", batch), ("flash attention", flash),
+            ("elementwise ops", elementwise),
             ("activations", activations), ("efficiency", efficiency)]
     width = max(len(label) for label, _ in rows)
     return "Assumptions\n" + "\n".join(f"  {label.ljust(width)}  {text}" for label, text in rows)
@@ -400,7 +409,7 @@ _SPEC_SYNTAX = ("give NAME=START:STOP:STEP (integers, STOP included), NAME=V1,V2
 #: takes these as Python values, the command line checks them here.
 _FLAG_SPECS = frozenset({"qkv_bias", "out_bias", "mlp_bias", "tie_embeddings",
                          "shared_expert_gate", "flash_attention", "dropout",
-                         "sequence_parallel"})
+                         "sequence_parallel", "fused_elementwise"})
 _PAIR_SPECS = frozenset({"params", "active_params", "aspect"})
 _REAL_SPECS = frozenset({"capacity_factor", "compute"})
 

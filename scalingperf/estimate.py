@@ -138,7 +138,7 @@ _TIME_FIELDS = ("forward", "backward", "recompute", "tp_communication", "ep_comm
                 "tokens_per_step", "tokens_per_s")
 _RATIOS = ("mfu", "hfu", "tp_efficiency", "tp_gemm_efficiency", "tp_communication_efficiency",
            "pipeline_bubble")
-_FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel")
+_FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel", "fused_elementwise")
 _TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer", "ep_dispatcher")
 
 
@@ -158,6 +158,7 @@ def estimate(
     optimizer: str = "adamw",
     recompute: str = "none",
     flash_attention: bool = True,
+    fused_elementwise: bool = True,
     implementation: str = "megatron",
     sequence_parallel: bool = False,
     dropout: bool = False,
@@ -261,6 +262,14 @@ def estimate(
         ``recompute_every=1`` is ``recompute="full"``. None (the default): no layer.
     flash_attention : bool
         A fused attention kernel: no s x s scores in memory, masked blocks skipped.
+    fused_elementwise : bool
+        Memory-bound ops as fused kernels, each reading its inputs and writing its output
+        once (Megatron's and Transformer Engine's kernels, torch.compile): the default.
+        False: eager PyTorch, where a hand-written RMSNorm (eight kernels: 36 bytes per
+        element in bf16, not 4), a gated activation (10, not 6) and a rotary embedding
+        (20, not 4) move their tensors once per aten op, as counted on transformers'
+        Llama modules (``tools/make_golden_eager_elementwise.py``); LayerNorm stays one
+        kernel.
     implementation : {"megatron", "huggingface"}
         Whose saved tensors the activation model follows.
     sequence_parallel, dropout : bool
@@ -331,7 +340,7 @@ def estimate(
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
             dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer, cp,
             stage_split(layers_per_stage, pp), recompute_every, etp, shard, ep_dispatcher,
-            recompute_module_names(recompute_modules, recompute))
+            recompute_module_names(recompute_modules, recompute), fused_elementwise)
     try:
         return Report(arch, device, args, _core.estimate(*args))
     except TypeError:
@@ -402,7 +411,12 @@ def _efficiency(value: Any) -> _core.Efficiency:
 _OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "dropout",
                  "implementation", "tp", "pp", "dp", "ep", "zero", "microbatches",
                  "interleave", "sequence_parallel", "optimizer", "cp", "layers_per_stage",
-                 "recompute_every", "etp", "shard", "ep_dispatcher", "recompute_modules")
+                 "recompute_every", "etp", "shard", "ep_dispatcher", "recompute_modules",
+                 "fused_elementwise")
+
+
+#: Where recompute_modules sits in the core's arguments (after arch, hardware, efficiency).
+_ARG_MODULES = 3 + _OPTION_NAMES.index("recompute_modules")
 
 
 def _converted(values: tuple[Any, ...]) -> list[Any]:
@@ -497,7 +511,8 @@ class Report:
     seq_len = property(lambda self: self._args[4], doc="Tokens per sequence.")
     recompute = property(lambda self: self._args[5], doc="Recomputation mode.")
     recompute_modules = property(
-        lambda self: (self._args[-1] or ("core_attn",)) if self._args[5] == "selective" else (),
+        lambda self: (self._args[_ARG_MODULES] or ("core_attn",))
+        if self._args[5] == "selective" else (),
         doc="Under selective recomputation, Megatron-Core's modules it redoes.")
     efficiency = property(lambda self: self._args[2],
                           doc="The Efficiency the estimate used (the device's default or yours).")

@@ -51,7 +51,8 @@ _ARCH_FIXED = ("n_heads", "head_dim", "n_kv_heads", "d_ff", "ffn", "n_experts", 
 #: (GPT-2's) apply only to an Architecture built directly.
 GRID_DEFAULTS: dict[str, Any] = dict(ffn="swiglu", position="rotary", norm="rmsnorm",
                                      vocab_size=32000)
-_OPTIONS = dict(dtype="bf16", flash_attention=True, dropout=False, implementation="megatron",
+_OPTIONS = dict(dtype="bf16", flash_attention=True, fused_elementwise=True, dropout=False,
+                implementation="megatron",
                 sequence_parallel=False, optimizer="adamw", interleave=1, ffn_multiple=1,
                 n_gpus=0, global_batch=0, compute=0.0, hardware="H100-SXM", efficiency=None,
                 batch=None, seq_len=None, recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1,
@@ -235,7 +236,8 @@ class Grid:
     ``tokens_at_budget`` and ``train_days``.
 
     Other options as in :func:`scalingperf.estimate`: ``dtype``, ``hardware``,
-    ``flash_attention``, ``dropout``, ``implementation``, ``sequence_parallel``,
+    ``flash_attention``, ``fused_elementwise``, ``dropout``, ``implementation``,
+    ``sequence_parallel``,
     ``optimizer``, ``interleave``, ``efficiency``, ``recompute_every``, ``etp``, ``shard``,
     ``ep_dispatcher``, ``recompute_modules`` (for the rows with ``recompute="selective"``,
     which the grid must have), ``layers_per_stage``
@@ -519,7 +521,8 @@ class Grid:
             etp=_at_least_one("etp", spec["etp"]),
             shard=_at_least_one("shard", spec["shard"]),
             ep_dispatcher=_validate.text("ep_dispatcher", spec["ep_dispatcher"]),
-            recompute_modules=list(_modules(spec["recompute_modules"], spec["recompute"])))
+            recompute_modules=list(_modules(spec["recompute_modules"], spec["recompute"])),
+            fused_elementwise=_validate.flag("fused_elementwise", spec["fused_elementwise"]))
 
     def _bounds(self, spec: Mapping[str, Any]) -> list[tuple[str, str, float, float]]:
         """The bounds on result columns, in the core's order: (what the user asked for,

@@ -452,7 +452,8 @@ class SweepResult:
         """:func:`estimate` of row ``i`` (the sweep and a single estimate share the core)."""
         row = self.row(i)
         spec = {**self.grid.spec}
-        options: dict[str, Any] = {name: spec[name] for name in ("dtype", "flash_attention", "dropout",
+        options: dict[str, Any] = {name: spec[name] for name in ("dtype", "flash_attention",
+                                                 "fused_elementwise", "dropout",
                                                  "implementation", "sequence_parallel",
                                                  "optimizer", "interleave", "efficiency",
                                                  "hardware", "layers_per_stage",

@@ -513,6 +513,7 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
             tp=layout["tp"], pp=layout["pp"], dp=dp, ep=layout["ep"], cp=layout["cp"],
             zero=layout["zero"],
             recompute=layout["recompute"], flash_attention=layout["flash_attention"],
+            fused_elementwise=layout.get("fused_elementwise", True),
             sequence_parallel=layout["sequence_parallel"], dropout=layout["dropout"],
             microbatches=layout["global_batch"] // (dp * micro),
             interleave=layout["interleave"],

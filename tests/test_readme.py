@@ -69,7 +69,8 @@ def test_estimate_on_its_defaults_states_its_assumptions(tmp_path):
     assumptions = out.split("Assumptions\n", 1)[1].split("\n\n", 1)[0].splitlines()
     labels = [line.split("  ")[1] for line in assumptions]
     assert labels == ["precision", "optimizer", "ZeRO stage", "recomputation", "devices",
-                      "micro-batch", "flash attention", "activations", "efficiency"]
+                      "micro-batch", "flash attention", "elementwise ops", "activations",
+                      "efficiency"]
     assert out.index("Assumptions") < out.index("mlp_gate") < out.index("6.74 B params")
 
 

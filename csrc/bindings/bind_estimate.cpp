@@ -42,12 +42,13 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
                bool sequence_parallel, const std::string& optimizer, std::int64_t cp,
                const StageSplit& split, std::int64_t recompute_every, std::int64_t etp,
                std::int64_t shard, const std::string& ep_dispatcher,
-               std::uint8_t recompute_modules) {
+               std::uint8_t recompute_modules, bool fused_elementwise) {
   Inputs in;
   in.work = sp::Workload{batch,           seq_len, sp::parse_recompute(recompute),
                          sp::parse_dtype(dtype), flash_attention, dropout,
                          sp::parse_implementation(implementation), recompute_every,
                          recompute_modules};
+  in.work.fused_elementwise = fused_elementwise;
   sp::validate(arch, in.work);
   sp::peak_flops(hw, in.work.dtype);  // the device must support the format
   sp::Layout layout{tp, pp, dp, ep, zero, microbatches, interleave,
@@ -264,7 +265,8 @@ void bind_estimate(py::module_& m) {
          py::handle microbatches, py::handle interleave, py::handle sequence_parallel,
          py::handle optimizer, py::handle cp, py::handle layers_per_stage,
          py::handle recompute_every, py::handle etp, py::handle shard,
-         py::handle ep_dispatcher, py::handle recompute_modules) {
+         py::handle ep_dispatcher, py::handle recompute_modules,
+         py::handle fused_elementwise) {
         const Inputs in =
             convert(arch, hw, exact_int(batch), exact_int(seq_len), exact_str(recompute),
                     exact_str(dtype), exact_bool(flash_attention), exact_bool(dropout),
@@ -274,7 +276,8 @@ void bind_estimate(py::module_& m) {
                     exact_int(cp), stage_split_of(layers_per_stage),
                     at_least_one("recompute_every", recompute_every, "no layer checkpointed"), at_least_one("etp", etp, "etp = tp"),
                     at_least_one("shard", shard, "all dp x cp ranks"),
-                    exact_str(ep_dispatcher), recompute_modules_of(recompute_modules));
+                    exact_str(ep_dispatcher), recompute_modules_of(recompute_modules),
+                    exact_bool(fused_elementwise));
         return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),
                            arch, in.work, in.layout, hw, efficiency};
       },

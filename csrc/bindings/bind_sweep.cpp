@@ -111,7 +111,8 @@ void bind_sweep(py::module_& m) {
                        std::int64_t middle_stage_layers, std::int64_t last_stage_layers, bool embedding_in_split,
                        bool loss_in_split, std::int64_t recompute_every, std::int64_t etp,
                        std::int64_t shard, const std::string& ep_dispatcher,
-                       const std::vector<std::string>& recompute_modules) {
+                       const std::vector<std::string>& recompute_modules,
+                       bool fused_elementwise) {
              sp::Grid g;
              g.base = base;
              g.work = sp::Workload{batch, seq_len, sp::parse_recompute(recompute),
@@ -119,6 +120,7 @@ void bind_sweep(py::module_& m) {
                                    sp::parse_implementation(implementation),
                                    recompute_every,
                                    sp::parse_recompute_modules(recompute_modules)};
+             g.work.fused_elementwise = fused_elementwise;
              g.layout = sp::Layout{tp, pp, dp, ep, zero, microbatches, interleave,
                                    sequence_parallel, sp::parse_optimizer(optimizer), cp};
              g.layout.first_stage_layers = first_stage_layers;
@@ -194,7 +196,8 @@ void bind_sweep(py::module_& m) {
            py::arg("embedding_in_split") = false, py::arg("loss_in_split") = false,
            py::arg("recompute_every") = 0, py::arg("etp") = 0, py::arg("shard") = 0,
            py::arg("ep_dispatcher") = "all_to_all",
-           py::arg("recompute_modules") = std::vector<std::string>{"core_attn"})
+           py::arg("recompute_modules") = std::vector<std::string>{"core_attn"},
+           py::arg("fused_elementwise") = true)
       .def_property_readonly("size", [](const sp::Grid& g) { return sp::grid_size(g); });
 
   py::list names;

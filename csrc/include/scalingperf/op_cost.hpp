@@ -352,11 +352,28 @@ inline void expert_casts(OpCost& op, double rows, double d, double width, double
 
 /// The quantities every op of one micro-batch shares, and the ops every kind of layer
 /// builds the same way (norms, residual adds).
+/// Bytes per element that eager PyTorch moves for the memory-bound ops a fused kernel does
+/// in one pass, each aten op reading its inputs and writing its output (counted on
+/// transformers' Llama modules by tools/make_golden_eager_elementwise.py, bfloat16: 36, 10
+/// and 20 bytes per element forward; tests/test_eager_elementwise.py). Backward is taken
+/// at twice the forward, as for every memory-bound op (measured: 2.55, 1.8 and 1.4 times).
+namespace eager_bytes {
+/// RMSNorm: upcast to float32 (act + 4), square (4 + 4), mean (4), x * rsqrt (4 + 4),
+/// downcast (4 + act), times the weight (act + act); the upcasts vanish in float32.
+constexpr double rms_norm(double act) { return (act < 4 ? 2 * (act + 4) : 0) + 20 + 2 * act; }
+/// A gated activation, act(gate) * up: the activation (act + act), the product (3 act).
+constexpr double gated_activation(double act) { return 5 * act; }
+/// Rotary embedding as rotate_half: x cos, the negated half, their concatenation, times
+/// sin, the sum: 2 + 1 + 2 + 2 + 3 elements moved per rotated element.
+constexpr double rope(double act) { return 10 * act; }
+}  // namespace eager_bytes
+
 struct LayerContext {
   const Architecture& a;
   const Workload& w;
   double b, s, tokens, d, act, mask, stream;
   bool hf, rms;
+  bool eager;  ///< !w.fused_elementwise
 
   LayerContext(const Architecture& arch, const Workload& work)
       : a(arch), w(work), b(static_cast<double>(work.batch)),
@@ -367,7 +384,7 @@ struct LayerContext {
         mask(work.dropout ? (work.implementation == Implementation::huggingface ? act : 1.0)
                           : 0.0),
         stream(tokens * d), hf(work.implementation == Implementation::huggingface),
-        rms(arch.norm == NormKind::rmsnorm) {}
+        rms(arch.norm == NormKind::rmsnorm), eager(!work.fused_elementwise) {}
 
   /// A norm over `width` features per token (the residual stream by default). Norms save
   /// their input; transformers' RMSNorm saves a float32 copy of its input, the float32
@@ -380,7 +397,8 @@ struct LayerContext {
     OpCost c = detail::pointwise(section, op, count,
                                  detail::norm_params(a, static_cast<std::int64_t>(width)),
                                  detail::norm_flops(a) * elements);
-    c.bytes = 2 * act * elements;
+    // Eager LayerNorm is one aten kernel (native_layer_norm); RMSNorm written out is eight.
+    c.bytes = (eager && rms ? eager_bytes::rms_norm(act) : 2 * act) * elements;
     if (!hf) {
       c.saved_replicated = act * elements;
     } else if (rms) {

@@ -154,7 +154,10 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
                                     detail::activation_flops(a.ffn) * tokens * f);
       activation.split = Split::tensor;
       // Reads the up (and gate) output, writes the down projection's input.
-      activation.bytes = act * tokens * f * (is_gated(a.ffn) ? 3 : 2);
+      activation.bytes = tokens * f *
+                         (!is_gated(a.ffn) ? 2 * act
+                          : ctx.eager      ? eager_bytes::gated_activation(act)
+                                           : 3 * act);
       // The activation's input; gated: both the gate and the up output.
       activation.saved_split =
           act * tokens * f * detail::activation_saves(a.ffn, hf, a.activation_saves);

@@ -59,6 +59,11 @@ struct Workload {
   /// Under recompute selective, which of Megatron-Core's modules (recompute_module bits);
   /// ignored otherwise.
   std::uint8_t recompute_modules = recompute_module::core_attn;
+  /// Memory-bound ops as fused kernels (Megatron's, Transformer Engine's, torch.compile's:
+  /// each reads its inputs and writes its output once); false: eager PyTorch, where every
+  /// aten op of a hand-written RMSNorm, gated activation or rotary embedding is a kernel
+  /// of its own (eager_bytes in op_cost.hpp).
+  bool fused_elementwise = true;
 };
 
 /// Layers of a device holding `layers` that recompute_every checkpoints: floor(layers / n).

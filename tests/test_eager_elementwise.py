@@ -100,3 +100,19 @@ def test_the_cli_takes_eager_and_says_so():
                                       check=True).stdout)
     assert fused["assumptions"]["fused_elementwise"] is True
     assert as_json["time"]["step"] > fused["time"]["step"]
+
+
+def test_calibrate_takes_eager_runs_and_recovers_the_efficiencies_behind_them():
+    """Eager runs move more bytes per FLOP than fused ones, which pins down the memory
+    efficiency alongside the matmul one."""
+    truth = sp.hardware()["H100-SXM"].default_efficiency.replace(matmul=0.6, memory=0.6)
+    runs = []
+    for batch, fused in [(1, True), (2, True), (1, False), (2, False), (4, False)]:
+        step = sp.estimate(sp.Architecture.preset("llama-3-8b"), batch=batch, seq_len=4096,
+                           hardware="H100-SXM", fused_elementwise=fused,
+                           efficiency=truth).time.step
+        runs.append(dict(model="llama-3-8b", batch=batch, seq_len=4096,
+                         fused_elementwise=fused, step_time=step))
+    cal = sp.calibrate(runs, hardware="H100-SXM", fit=("matmul", "memory"))
+    assert cal.efficiency.matmul == pytest.approx(0.6, rel=1e-6)
+    assert cal.efficiency.memory == pytest.approx(0.6, rel=1e-6)

@@ -3,8 +3,12 @@ own GEMMs, the router and the head at the 16-bit peak, everything stored in bf16
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import scalingperf as sp
 
@@ -221,6 +225,20 @@ def test_a_sweep_reads_the_fp4_matmul_ratio_as_estimate_does():
 def test_low_precision_matmul_ratio_out_of_range_names_the_field(field, matmul, ratio):
     with pytest.raises(ValueError, match=rf"^{field}="):
         sp.Efficiency(matmul=matmul, **{field: ratio})
+
+
+@given(matmul=st.floats(1e-3, 1), ratio=st.floats(allow_nan=True, allow_infinity=True))
+def test_any_fp4_matmul_ratio_is_taken_or_refused_by_name(matmul, ratio):
+    valid = math.isfinite(ratio) and ratio >= 1e-3 and matmul * ratio <= 1
+    if not valid:
+        with pytest.raises(ValueError, match=r"^fp4_matmul_ratio="):
+            sp.Efficiency(matmul=matmul, fp4_matmul_ratio=ratio)
+        return
+    e = sp.Efficiency(matmul=matmul, fp4_matmul_ratio=ratio)
+    step = sp.estimate(sp.Architecture.preset("llama-3-8b"), batch=1, seq_len=1024,
+                       dtype="nvfp4", hardware="B200", efficiency=e).time.step
+    assert math.isfinite(step)
+    assert step > 0
 
 
 def test_fp8_casts_of_the_experts_by_hand():

@@ -80,6 +80,12 @@ def test_fused_experts_weigh_their_two_widths():
     base = _rows(sp.estimate(arch, efficiency=flat, **options))["routed_experts"]
     fall = _rows(sp.estimate(arch, **options))["routed_experts"]
     d, fe = arch.d_model, arch.d_ff_expert
+    # The SwiGLU between the GEMMs, a memory-bound kernel of its own: it reads the gate and
+    # up outputs and writes the down projection's input for every routed slot (bf16).
+    activation = (2 * 3 * 4096 * arch.top_k * fe
+                  / (H100.memory_bandwidth * H100.default_efficiency.memory))
+    base = (base[0], base[1] - activation, base[2] - 2 * activation)
+    fall = (fall[0], fall[1] - activation, fall[2] - 2 * activation)
     on = {k: 1 + 360 / k for k in (d, fe)}
     assert fall[1] == pytest.approx(base[1] * (2 / 3 * on[d] + 1 / 3 * on[fe]), rel=1e-9)
     # Each rank's experts take the tokens ep ranks route to them.
@@ -164,5 +170,30 @@ def test_routed_experts_read_only_the_devices_own_weights(ep):
     slots = seq_len * arch.top_k
     weights = arch.n_experts * 3 * d * fe * act / ep
     tokens = slots * fe * 4 * act + 2 * slots * d * act
+    activation = slots * fe * 3 * act  # the SwiGLU's own kernel, after the GEMMs' time
     bandwidth = H100.memory_bandwidth * H100.default_efficiency.memory
-    assert forward == pytest.approx((weights + tokens) / bandwidth, rel=1e-12)
+    assert forward == pytest.approx((weights + tokens + activation) / bandwidth, rel=1e-12)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_the_experts_activation_is_a_kernel_of_its_own(fused):
+    """Megatron-Core's grouped MLP runs the experts' activation between its GEMMs as a
+    memory-bound kernel: its traffic adds to the routed experts' time even when the GEMMs
+    are compute-bound (fused: gate and up read, output written; eager: 5 elements moved),
+    twice over in backward; the shared experts' likewise."""
+    arch = sp.Architecture.preset("deepseek-v3")
+    options = dict(batch=1, seq_len=4096, hardware="H100-SXM", ep=64, dp=64,
+                   fused_elementwise=fused)
+    slow = H100.default_efficiency.replace(memory=0.4)
+    rows = {e: _rows(sp.estimate(arch, efficiency=e, **options))
+            for e in (H100.default_efficiency, slow)}
+    moved = (3 if fused else 5) * 2  # bytes per hidden channel, bf16
+    per_byte = 1 / (H100.memory_bandwidth * H100.default_efficiency.memory)
+    routed = moved * 4096 * arch.top_k * arch.d_ff_expert * per_byte
+    shared = moved * 4096 * arch.n_shared_experts * arch.d_ff_shared * per_byte
+    for op, activation in (("routed_experts", routed), ("shared_experts", shared)):
+        fast, halved = rows[H100.default_efficiency][op], rows[slow][op]
+        # Halving the bandwidth doubles the activation's time only: the GEMMs, compute-bound
+        # here, keep theirs.
+        assert halved[1] - fast[1] == pytest.approx(activation, rel=1e-9)
+        assert halved[2] - fast[2] == pytest.approx(2 * activation, rel=1e-9)

@@ -366,7 +366,10 @@ inline OpSeconds op_seconds(const Op& op, double executed, Tiling tiling, const 
   // Backward is bound the same way: its two GEMMs against twice the forward's traffic.
   const double backward = std::max(
       work * (k.data_gradient / useful + k.weight_gradient / k.weight_useful), 2 * memory_time);
-  return {forward, backward - 2 * forward};
+  // A kernel between the GEMMs (bytes_serial) adds its time, twice over in backward, as a
+  // memory-bound op of its own would.
+  const double serial = op.bytes_serial * divide * r.seconds_per_byte;
+  return {forward + serial, backward - 2 * forward};
 }
 
 }  // namespace scalingperf

@@ -80,6 +80,7 @@ struct TimeOp {
   double bytes;
   double bytes_unsplit;
   double bytes_experts;
+  double bytes_serial;
   double gemm_m;
   double gemm_n;
   double gemm_k;
@@ -190,7 +191,7 @@ inline void model_shape(const Architecture& a, const Workload& w, ModelShape& sh
     s.executed_forward += executed_forward(op, w);
     shape.ops[shape.size++] =
         TimeOp{executed_forward(op, w), op.elementwise_forward, op.bytes, op.bytes_unsplit,
-               op.bytes_experts,
+               op.bytes_experts, op.bytes_serial,
                op.gemm_m, op.gemm_n, op.gemm_k, op.second_gemm_share, op.expert_rows,
                op.head_dim, op.band, op.section, op.kind, op.split, op.split_n, redone,
                is_attention_core(op.op), tiling(op, w), gemm_kind(op.op),

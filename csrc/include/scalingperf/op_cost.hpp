@@ -164,6 +164,10 @@ struct OpCost {
   // The routed experts' weights a pass reads: only the device's own experts, so divided
   // by ep x expert tp (DeviceShare::expert), not like the op's work.
   double bytes_experts = 0;
+  // Memory traffic of a kernel the op stands for besides its GEMMs and runs between them
+  // (the experts' activation: Megatron-Core's grouped MLP calls it as a kernel of its
+  // own): added to the op's time, not hidden under its roofline; divided like `bytes`.
+  double bytes_serial = 0;
   // Output tile of one GEMM (m x n) and how many such GEMMs; n is divided by tp when
   // split_n. Used for tile quantisation.
   double gemm_m = 0;
@@ -419,6 +423,13 @@ struct LayerContext {
     c.saved_split = c.saved_replicated;
     c.saved_replicated = 0;
     return c;
+  }
+  /// Bytes the FFN's activation moves over `elements` hidden channels: reads the up
+  /// projection's output (and the gate's) and writes the down projection's input, once
+  /// each fused, once per aten op eager (eager_bytes).
+  [[gnu::always_inline]] double activation_bytes(double elements) const {
+    if (!is_gated(a.ffn)) return 2 * act * elements;
+    return (eager ? eager_bytes::gated_activation(act) : 3 * act) * elements;
   }
   /// A residual add of `adds` outputs (and the dropout before it, saving its mask).
   [[gnu::always_inline]] OpCost residual(Section section, Op op, std::int64_t count,

@@ -154,10 +154,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
                                     detail::activation_flops(a.ffn) * tokens * f);
       activation.split = Split::tensor;
       // Reads the up (and gate) output, writes the down projection's input.
-      activation.bytes = tokens * f *
-                         (!is_gated(a.ffn) ? 2 * act
-                          : ctx.eager      ? eager_bytes::gated_activation(act)
-                                           : 3 * act);
+      activation.bytes = ctx.activation_bytes(tokens * f);
       // The activation's input; gated: both the gate and the up output.
       activation.saved_split =
           act * tokens * f * detail::activation_saves(a.ffn, hf, a.activation_saves);
@@ -226,6 +223,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
       routed.bytes_experts = act * experts * matrices * d * fe;
       routed.bytes = act * slots * fe * (matrices + 1);
       routed.bytes_unsplit = act * 2 * slots * d;
+      routed.bytes_serial = ctx.activation_bytes(slots * fe);
       // The permuted tokens (whole on every tensor-parallel rank), the activation's
       // input(s) and the down projection's input.
       routed.saved_unsplit = act * slots * d;
@@ -251,6 +249,7 @@ inline void for_each_op(const Architecture& a, const Workload& w, Visitor&& visi
         expert_casts(shared_op, tokens, d, shared * fs, matrices);
         shared_op.bytes = act * shared * (matrices * d * fs + tokens * fs * (matrices + 1));
         shared_op.bytes_unsplit = act * 2 * stream;
+        shared_op.bytes_serial = ctx.activation_bytes(shared * tokens * fs);
         shared_op.saved_split = act * shared * tokens * fs * (act_saves + 1);
         // Its output, kept for the gate's product.
         if (a.shared_expert_gate) shared_op.saved_unsplit = act * stream;

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from . import _core, _validate
 from ._format import duration, table
 from .architecture import Architecture
-from .devices import Hardware, get_hardware
+from .devices import _EFFICIENCY_FIELDS, Hardware, get_hardware
 from .estimate import Efficiency, estimate
 
 #: Efficiency fields calibrate() can fit (``tile`` is an integer, not a fraction).
@@ -431,6 +431,11 @@ def _least_squares() -> Any:
     return least_squares
 
 
+def _kept(efficiency: _core.Efficiency) -> dict[str, Any]:
+    """The Efficiency fields a calibration carries over as they are (every one not fitted)."""
+    return {n: getattr(efficiency, n) for n in _EFFICIENCY_FIELDS if n not in FITTABLE}
+
+
 def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike[str],
               fit: Iterable[str] = DEFAULT_FIT) -> Calibration:
     """Fit the device's efficiencies to measured step times.
@@ -488,12 +493,7 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
     least_squares = _least_squares()
 
     default = device.default_efficiency
-    base: dict[str, Any] = {n: float(getattr(default, n)) for n in FITTABLE} | {
-        "tile": default.tile, "fp8_matmul_ratio": default.fp8_matmul_ratio,
-        "fp4_matmul_ratio": default.fp4_matmul_ratio,
-        "attention_curve": default.attention_curve,
-        "attention_head_curve": default.attention_head_curve, "ep_overlap": default.ep_overlap,
-        "gemm_k0": default.gemm_k0}
+    base: dict[str, Any] = {n: float(getattr(default, n)) for n in FITTABLE} | _kept(default)
     explicit_attention = device.efficiency is not None and "attention" in device.efficiency
     model = _Model(parsed, device, base, tied_attention=False)
     before = model.predict(default)
@@ -537,13 +537,7 @@ def calibrate(runs: Any, hardware: str | Hardware | Mapping[str, Any] | PathLike
               f"{_mean_abs(r.error for r in rows):.1%}); "
               f"the rest from {device.name}'s default")
     device_out = dataclasses.replace(
-        device, efficiency={**calibrated, "tile": efficiency.tile,
-                            "fp8_matmul_ratio": efficiency.fp8_matmul_ratio,
-                            "fp4_matmul_ratio": efficiency.fp4_matmul_ratio,
-                            "attention_curve": efficiency.attention_curve,
-                            "attention_head_curve": efficiency.attention_head_curve,
-                            "ep_overlap": efficiency.ep_overlap,
-                            "gemm_k0": efficiency.gemm_k0, "source": source})
+        device, efficiency={**calibrated, **_kept(efficiency), "source": source})
     return Calibration(efficiency=efficiency, hardware=device_out, default=default,
                        fields=fields, fitted=fitted,
                        undetermined={n: undetermined[n] for n in fields if n in undetermined},

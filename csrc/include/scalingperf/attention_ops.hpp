@@ -98,7 +98,7 @@ template <class Visitor>
       const double rotated = tokens * (h + 1) * rope;
       OpCost r = pointwise(section, Op::rope, count, 0, elementwise::rope * rotated);
       r.split = Split::tensor;
-      r.bytes = (c.eager ? eager_bytes::rope(act) : 2 * act) * rotated;
+      r.bytes = c.rope_bytes(rotated);
       visit(r);
     }
   } else {
@@ -126,7 +126,7 @@ template <class Visitor>
       OpCost qk = pointwise(section, Op::qk_norm, count, params, detail::norm_flops(a) * normed);
       qk.split = Split::tensor;
       if (a.qk_norm == QkNorm::full) qk.params_split = params;
-      qk.bytes = (c.eager && c.rms ? eager_bytes::rms_norm(act) : 2 * act) * normed;
+      qk.bytes = c.norm_bytes(normed);
       qk.saved_split = act * normed;  // its input
       visit(qk);
     }
@@ -134,7 +134,7 @@ template <class Visitor>
       const double rotated = tokens * (h + hkv) * dqk;
       OpCost r = pointwise(section, Op::rope, count, 0, elementwise::rope * rotated);
       r.split = Split::tensor;
-      r.bytes = (c.eager ? eager_bytes::rope(act) : 2 * act) * rotated;
+      r.bytes = c.rope_bytes(rotated);
       visit(r);
     }
   }

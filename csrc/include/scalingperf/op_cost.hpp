@@ -354,8 +354,6 @@ inline void expert_casts(OpCost& op, double rows, double d, double width, double
   op.cast_out_whole = rows * d;
 }
 
-/// The quantities every op of one micro-batch shares, and the ops every kind of layer
-/// builds the same way (norms, residual adds).
 /// Bytes per element that eager PyTorch moves for the memory-bound ops a fused kernel does
 /// in one pass, each aten op reading its inputs and writing its output (counted on
 /// transformers' Llama modules by tools/make_golden_eager_elementwise.py, bfloat16: 36, 10
@@ -372,6 +370,8 @@ constexpr double gated_activation(double act) { return 5 * act; }
 constexpr double rope(double act) { return 10 * act; }
 }  // namespace eager_bytes
 
+/// The quantities every op of one micro-batch shares, and the ops every kind of layer
+/// builds the same way (norms, residual adds).
 struct LayerContext {
   const Architecture& a;
   const Workload& w;
@@ -401,8 +401,7 @@ struct LayerContext {
     OpCost c = detail::pointwise(section, op, count,
                                  detail::norm_params(a, static_cast<std::int64_t>(width)),
                                  detail::norm_flops(a) * elements);
-    // Eager LayerNorm is one aten kernel (native_layer_norm); RMSNorm written out is eight.
-    c.bytes = (eager && rms ? eager_bytes::rms_norm(act) : 2 * act) * elements;
+    c.bytes = norm_bytes(elements);
     if (!hf) {
       c.saved_replicated = act * elements;
     } else if (rms) {
@@ -423,6 +422,15 @@ struct LayerContext {
     c.saved_split = c.saved_replicated;
     c.saved_replicated = 0;
     return c;
+  }
+  /// Bytes a norm moves over `elements`: reads its input, writes its output, fused; eager
+  /// LayerNorm is one aten kernel (native_layer_norm) too, RMSNorm written out is eight.
+  [[gnu::always_inline]] double norm_bytes(double elements) const {
+    return (eager && rms ? eager_bytes::rms_norm(act) : 2 * act) * elements;
+  }
+  /// Bytes a rotary embedding moves over `rotated` elements (eager: rotate_half's five ops).
+  [[gnu::always_inline]] double rope_bytes(double rotated) const {
+    return (eager ? eager_bytes::rope(act) : 2 * act) * rotated;
   }
   /// Bytes the FFN's activation moves over `elements` hidden channels: reads the up
   /// projection's output (and the gate's) and writes the down projection's input, once

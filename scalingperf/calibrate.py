@@ -54,7 +54,7 @@ _ARCH_TYPES = {f.name: f.type for f in dataclasses.fields(Architecture)
                if f.init and f.name != "name"}
 _ARCH_FIELDS = tuple(_ARCH_TYPES)
 _INTEGER_OPTIONS = ("batch", "seq_len", "tp", "cp", "pp", "dp", "ep", "zero", "microbatches",
-                    "interleave")
+                    "interleave", "offload_layers")
 _FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel", "fused_elementwise")
 _TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer")
 _OPTIONS = (*_INTEGER_OPTIONS, *_FLAG_OPTIONS, *_TEXT_OPTIONS)

@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
                           "shared_experts")
     est.add_argument("--recompute-every", type=int, default=None, metavar="N",
                      help="full recomputation of every N-th layer (torchtitan's)")
+    est.add_argument("--offload-layers", type=int, default=None, metavar="N",
+                     help="activations of N layers offloaded to host memory (Megatron-Core's "
+                          "cpu_offloading_num_layers; pp 1, no recomputation)")
     est.add_argument("--tp-overlap", type=float, default=None, metavar="FRACTION",
                      help="share of the tensor-parallel collectives hidden (async TP)")
     est.add_argument("--ep-overlap", type=float, default=None, metavar="FRACTION",
@@ -242,7 +245,7 @@ def _estimate(args: argparse.Namespace) -> int:
         cp=args.cp, etp=args.etp, shard=args.shard,
         ep_dispatcher=args.ep_dispatcher, layers_per_stage=_stages(args.layers_per_stage),
         recompute_every=args.recompute_every, recompute_modules=args.recompute_modules,
-        tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap, ep_overlap=args.ep_overlap,
+        offload_layers=args.offload_layers, tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap, ep_overlap=args.ep_overlap,
         attention_kernel=args.attention_kernel)
     budget = report.training(args.tokens) if args.tokens is not None else None
     if args.json:
@@ -311,7 +314,7 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
         "device_memory": report.memory.capacity, "batch": report.batch,
         "seq_len": report.seq_len, "microbatches": report.microbatches,
         "interleave": args.interleave, "flash_attention": args.flash_attention,
-        "fused_elementwise": args.fused_elementwise,
+        "fused_elementwise": args.fused_elementwise, "offload_layers": args.offload_layers or 0,
         "sequence_parallel": args.sequence_parallel, "dropout": args.dropout,
         "implementation": args.implementation,
         "efficiency": {"matmul": efficiency.matmul, "attention": efficiency.attention,
@@ -376,6 +379,10 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
                         "embedding its own kernel")
     whose = "Megatron-LM" if args.implementation == "megatron" else "Hugging Face transformers"
     activations = f"saved tensors as in {whose}, {'with' if args.dropout else 'no'} dropout"
+    if args.offload_layers:
+        activations += (f"; {args.offload_layers} layers' offloaded to host memory over "
+                        f"{si(report.hardware.host_bandwidth or 0, 'B/s')} each way, "
+                        f"{duration(report.time.offload)} per micro-batch exposed")
     e = report.efficiency
     bandwidth = (f"{e.memory:.0%} of memory and network bandwidth" if e.memory == e.network
                  else f"{e.memory:.0%} of memory and {e.network:.0%} of network bandwidth")

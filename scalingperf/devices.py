@@ -52,6 +52,11 @@ class Hardware:
     intra_node_latency, inter_node_latency : float
         Seconds per message step (the alpha of the alpha-beta model), in [0, 1);
         inter-node at least intra-node.
+    host_bandwidth : float, optional
+        Bytes/s per device, one direction, between the device and its host's memory (its
+        PCIe link, or its share of NVLink-C2C on a Grace superchip), in [1e6, 1e15]:
+        what activation offloading (``estimate(offload_layers=...)``) moves over. None
+        (the default): unknown, and offloading is refused on the device.
     sources : dict
         Where each number comes from.
     efficiency : dict, optional
@@ -85,6 +90,7 @@ class Hardware:
     devices_per_node: int
     intra_node_latency: float = 3e-6
     inter_node_latency: float = 8e-6
+    host_bandwidth: float | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     efficiency: Mapping[str, Any] | None = field(default=None, compare=False)
     attention_kernels: Mapping[str, Any] | None = field(default=None, compare=False)
@@ -110,6 +116,8 @@ class Hardware:
             intra_node_latency=_validate.number("intra_node_latency", self.intra_node_latency),
             inter_node_latency=_validate.number("inter_node_latency", self.inter_node_latency),
             devices_per_node=_validate.integer("devices_per_node", self.devices_per_node),
+            host_bandwidth=0.0 if self.host_bandwidth is None
+            else _validate.number("host_bandwidth", self.host_bandwidth),
         )
         object.__setattr__(self, "_core", core)
         _check_attention_kernels(self.attention_kernels)
@@ -155,6 +163,8 @@ class Hardware:
             f"intra_node_latency={duration(self.intra_node_latency)}",
             f"inter_node_latency={duration(self.inter_node_latency)}",
         ]
+        if self.host_bandwidth is not None:
+            fields.append(f"host_bandwidth={si(self.host_bandwidth, 'B/s')}")
         return f"Hardware({', '.join(fields)})"
 
     @classmethod
@@ -168,7 +178,8 @@ class Hardware:
             msg = f"hardware={dict(data)!r} is invalid: it is missing {', '.join(missing)}"
             raise ValueError(msg)
         fields = {key: data[key] for key in (*_REQUIRED, "intra_node_latency",
-                                              "inter_node_latency", "sources", "efficiency",
+                                              "inter_node_latency", "host_bandwidth",
+                                              "sources", "efficiency",
                                               "attention_kernels", "attention_curves",
                                               "attention_head_curves")
                   if key in data}
@@ -254,10 +265,11 @@ class HardwareTable(dict[str, Hardware]):
 
         rows = [[name, peak(hw, "bf16"), peak(hw, "fp8"), si(hw.memory, "B"),
                  si(hw.memory_bandwidth, "B/s"), si(hw.intra_node_bandwidth, "B/s"),
-                 si(hw.inter_node_bandwidth, "B/s"), str(hw.devices_per_node)]
+                 si(hw.inter_node_bandwidth, "B/s"), str(hw.devices_per_node),
+                 si(hw.host_bandwidth, "B/s") if hw.host_bandwidth else "-"]
                 for name, hw in self.items()]
         header = ["name", "bf16 peak", "fp8 peak", "memory", "memory bandwidth",
-                  "intra-node", "inter-node", "per node"]
+                  "intra-node", "inter-node", "per node", "host link"]
         return table(header, rows, left=1)
 
     __str__ = __repr__
@@ -272,7 +284,8 @@ def _core_repr(hw: _core.Hardware) -> str:
               f"inter_node_bandwidth={si(hw.inter_node_bandwidth, 'B/s')}",
               f"intra_node_latency={duration(hw.intra_node_latency)}",
               f"inter_node_latency={duration(hw.inter_node_latency)}",
-              f"devices_per_node={hw.devices_per_node}"]
+              f"devices_per_node={hw.devices_per_node}",
+              f"host_bandwidth={si(hw.host_bandwidth, 'B/s') if hw.host_bandwidth else 'unknown'}"]
     return f"Hardware({', '.join(fields)})"
 
 

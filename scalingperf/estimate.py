@@ -134,7 +134,7 @@ _MEMORY_FIELDS = ("params", "weights", "gradients", "optimizer", "activations", 
                   "activations_in_flight", "logits", "temporary", "per_gpu", "capacity", "fits",
                   "kv_cache", "inference", "max_inference_batch", "pipeline_stage")
 _TIME_FIELDS = ("forward", "backward", "recompute", "tp_communication", "ep_communication",
-                "pp_communication", "cp_communication", "stage", "bubble", "dp_communication", "optimizer", "step",
+                "pp_communication", "cp_communication", "offload", "stage", "bubble", "dp_communication", "optimizer", "step",
                 "tokens_per_step", "tokens_per_s")
 _RATIOS = ("mfu", "hfu", "tp_efficiency", "tp_gemm_efficiency", "tp_communication_efficiency",
            "pipeline_bubble")
@@ -175,6 +175,7 @@ def estimate(
     shard: int | None = None,
     ep_dispatcher: str = "all_to_all",
     recompute_modules: Sequence[str] | str | None = None,
+    offload_layers: int | None = None,
 ) -> Report:
     """Parameters, FLOPs, memory per device and step time of training ``arch``.
 
@@ -270,6 +271,17 @@ def estimate(
         (20, not 4) move their tensors once per aten op, as counted on transformers'
         Llama modules (``tools/make_golden_eager_elementwise.py``); LayerNorm stays one
         kernel.
+    offload_layers : int, optional
+        Activation offloading of that many layers (Megatron-Core's
+        ``cpu_offloading_num_layers``, activations only): their saved tensors wait in host
+        memory from their forward to their backward, so the device holds that many mean
+        layers' fewer (``memory.activations``). Each layer's copy out runs beside the next
+        layer's forward and its copy back beside the backward of the layer after it (Transformer
+        Engine's double-buffered offload), over the device's ``host_bandwidth`` (PCIe, or
+        NVLink-C2C on Grace superchips) at ``efficiency.network`` of it; what a copy takes
+        beyond that compute is exposed, ``time.offload`` per micro-batch. In [1,
+        n_layers - 1]; as in Megatron-Core, only with ``pp=1`` and ``recompute="none"``.
+        None (the default): no layer offloaded.
     implementation : {"megatron", "huggingface"}
         Whose saved tensors the activation model follows.
     sequence_parallel, dropout : bool
@@ -340,7 +352,8 @@ def estimate(
             batch, seq_len, recompute, dtype, flash_attention, dropout, implementation, tp, pp,
             dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer, cp,
             stage_split(layers_per_stage, pp), recompute_every, etp, shard, ep_dispatcher,
-            recompute_module_names(recompute_modules, recompute), fused_elementwise)
+            recompute_module_names(recompute_modules, recompute), fused_elementwise,
+            0 if offload_layers is None else offload_layers)
     try:
         return Report(arch, device, args, _core.estimate(*args))
     except TypeError:
@@ -412,7 +425,7 @@ _OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "d
                  "implementation", "tp", "pp", "dp", "ep", "zero", "microbatches",
                  "interleave", "sequence_parallel", "optimizer", "cp", "layers_per_stage",
                  "recompute_every", "etp", "shard", "ep_dispatcher", "recompute_modules",
-                 "fused_elementwise")
+                 "fused_elementwise", "offload_layers")
 
 
 #: Where recompute_modules sits in the core's arguments (after arch, hardware, efficiency).
@@ -453,7 +466,8 @@ class Report:
         Bytes on the busiest device: ``weights``, ``gradients``, ``optimizer``,
         ``activations`` (saved for backward by one micro-batch, logits included: with
         ``pp = 1`` exactly ``layers.total("saved_bytes")``, the full-recomputation
-        checkpoints being on the ``attn_norm`` row), ``activations_in_flight`` (the
+        checkpoints being on the ``attn_norm`` row, less what ``offload_layers`` keeps in
+        host memory), ``activations_in_flight`` (the
         micro-batches the pipeline schedule keeps), ``temporary`` (the transient peak, in
         no row of the table: the logits' gradient, or one recomputed layer's working set
         if larger), ``per_gpu`` (weights + gradients + optimizer + activations_in_flight +
@@ -462,7 +476,8 @@ class Report:
     time : TimeReport
         Seconds: per micro-batch ``forward``, ``backward``, ``recompute``,
         ``tp_communication``, ``ep_communication``, ``pp_communication``,
-        ``cp_communication``, ``stage``; per step
+        ``cp_communication``, ``offload`` (activation offloading's exposed copies),
+        ``stage``; per step
         ``bubble``, ``dp_communication``, ``optimizer``, ``step``; ``tokens_per_s``.
     mfu, hfu : float
         Model and hardware FLOPs utilisation.
@@ -619,6 +634,8 @@ class Report:
             ["time", "TP efficiency", f"{self.tp_efficiency:.1%}"],
             ["time", "pipeline bubble", f"{self.pipeline_bubble:.1%}"],
         ]
+        if t.offload:
+            rows.append(["time", "offloading exposed per micro-batch", duration(t.offload)])
         return table(["", "total", "value"], rows)
 
     def __str__(self) -> str:

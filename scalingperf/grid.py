@@ -57,7 +57,8 @@ _OPTIONS = dict(dtype="bf16", flash_attention=True, fused_elementwise=True, drop
                 n_gpus=0, global_batch=0, compute=0.0, hardware="H100-SXM", efficiency=None,
                 batch=None, seq_len=None, recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1,
                 zero=0, microbatches=None, layers_per_stage=None, recompute_every=None,
-                etp=None, shard=None, ep_dispatcher="all_to_all", recompute_modules=None)
+                etp=None, shard=None, ep_dispatcher="all_to_all", recompute_modules=None,
+                offload_layers=None)
 _RANGE_CONSTRAINTS = {"params": "params_non_embedding", "active_params": "params_active",
                       "aspect": "aspect_ratio"}
 #: Most values one axis may list: an axis is materialised as a list of numbers.
@@ -240,7 +241,8 @@ class Grid:
     ``sequence_parallel``,
     ``optimizer``, ``interleave``, ``efficiency``, ``recompute_every``, ``etp``, ``shard``,
     ``ep_dispatcher``, ``recompute_modules`` (for the rows with ``recompute="selective"``,
-    which the grid must have), ``layers_per_stage``
+    which the grid must have), ``offload_layers`` (rows with pp > 1, recomputation or
+    ``n_layers`` at most it are skipped with the reason), ``layers_per_stage``
     (a rule such as
     ``"embedding+loss"`` applies to every point; a list needs a fixed ``pp`` of its
     length).
@@ -522,7 +524,20 @@ class Grid:
             shard=_at_least_one("shard", spec["shard"]),
             ep_dispatcher=_validate.text("ep_dispatcher", spec["ep_dispatcher"]),
             recompute_modules=list(_modules(spec["recompute_modules"], spec["recompute"])),
-            fused_elementwise=_validate.flag("fused_elementwise", spec["fused_elementwise"]))
+            fused_elementwise=_validate.flag("fused_elementwise", spec["fused_elementwise"]),
+            offload_layers=self._offload_layers(spec))
+
+    def _offload_layers(self, spec: Mapping[str, Any]) -> int:
+        """The grid's offload_layers for the core (0: off), refused by name on a device
+        whose host link is unknown."""
+        value = spec["offload_layers"]
+        layers = 0 if value is None else _validate.integer("offload_layers", value)
+        _in_range("offload_layers", layers, 0, 2**20)
+        if layers and self.hardware.host_bandwidth is None:
+            msg = (f"offload_layers={layers} is invalid: {self.hardware.name} has no "
+                   "host_bandwidth (bytes/s to its host's memory) to offload activations over")
+            raise ValueError(msg)
+        return layers
 
     def _bounds(self, spec: Mapping[str, Any]) -> list[tuple[str, str, float, float]]:
         """The bounds on result columns, in the core's order: (what the user asked for,

@@ -241,18 +241,19 @@ def _value(quantity: str, value: float | None) -> str:
 
 #: The terms a predicted step divides into, as :func:`dominant_term` names them.
 TERMS = ("compute", "tensor-parallel", "expert-parallel", "context-parallel",
-         "pipeline bubble", "data-parallel", "optimizer")
+         "pipeline bubble", "data-parallel", "optimizer", "activation offloading")
 
 
 def dominant_term(time: Any, microbatches: int) -> str:
     """The largest share of a step: the micro-batches' compute (forward, backward,
     recomputation), their tensor-, expert- and context-parallel communication, the
-    pipeline's bubble and stage-to-stage sends, the exposed data-parallel reduction or the
-    optimizer's pass."""
+    pipeline's bubble and stage-to-stage sends, the exposed data-parallel reduction, the
+    optimizer's pass or activation offloading's exposed copies."""
     m = float(microbatches)
     terms = (m * (time.forward + time.backward + time.recompute), m * time.tp_communication,
              m * time.ep_communication, m * time.cp_communication,
-             time.bubble + m * time.pp_communication, time.dp_communication, time.optimizer)
+             time.bubble + m * time.pp_communication, time.dp_communication, time.optimizer,
+             m * time.offload)
     return TERMS[max(range(len(terms)), key=terms.__getitem__)]
 
 
@@ -342,7 +343,7 @@ class ValidationResult:
         if over:
             parts += ["", f"memory: {len(over)} of the {len(self.predicted)} predicted runs "
                       "need more than their device holds in this model, though they ran "
-                      "(activation offloading is not modelled; times assume they fit): "
+                      "(times assume they fit): "
                       + ", ".join(r.id for r in over)]
         return "\n".join(parts)
 
@@ -522,7 +523,8 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
             dp_overlap=layout.get("dp_overlap"), tp_overlap=layout.get("tp_overlap"),
             ep_overlap=layout.get("ep_overlap"),
             ep_dispatcher=layout.get("ep_dispatcher", "all_to_all"),
-            recompute_modules=layout.get("recompute_modules"))
+            recompute_modules=layout.get("recompute_modules"),
+            offload_layers=layout.get("offload_layers"))
     except ValueError as error:
         return row(reason=str(error))
     step = report.time.step

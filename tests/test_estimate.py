@@ -176,7 +176,7 @@ def test_hardware_prints_as_a_table_and_stays_a_mapping():
     assert len(lines) == 2 + len(devices)
     h100 = next(line for line in lines if line.startswith("H100-SXM "))
     assert h100.split() == ["H100-SXM", "989", "TFLOP/s", "1.98", "PFLOP/s", "80", "GB",
-                            "3.35", "TB/s", "450", "GB/s", "50", "GB/s", "8"]
+                            "3.35", "TB/s", "450", "GB/s", "50", "GB/s", "8", "64", "GB/s"]
     text = repr(devices["H100-SXM"])
     assert text.startswith("Hardware(name='H100-SXM', peak_flops={fp32: 66.9 TFLOP/s")
     assert "memory=80 GB" in text

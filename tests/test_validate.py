@@ -347,7 +347,7 @@ def test_summary_per_dominant_term(result):
     # By hand: 4 micro-batches of 1 s compute lose to a 5 s exposed gradient reduction.
     time = SimpleNamespace(forward=0.3, backward=0.6, recompute=0.1, tp_communication=0.2,
                            ep_communication=0, cp_communication=0, pp_communication=0,
-                           bubble=0, dp_communication=5.0, optimizer=0.1)
+                           bubble=0, dp_communication=5.0, optimizer=0.1, offload=0)
     assert dominant_term(time, 4) == "data-parallel"
     assert dominant_term(time, 6) == "compute"
 
@@ -366,3 +366,7 @@ def test_runs_the_memory_model_puts_over_their_device_are_named(result):
     for seq in (16384, 32768, 65536, 131072):
         assert ids[f"moe-modelzoo-qwen3-235b-h100-longcontext-seq{seq}"].fits is True
     assert ids["megatron-bridge-26.04.01-qwen3-30b-a3b-dgx-gb200-mxfp8"].fits is True
+    # The Llama 3 70B FP8 recipes on GB200 / GB300 offload the activations of 40 / 20 of
+    # the 80 layers to the Grace CPU's memory (offload_layers): without it neither fits.
+    for device in ("gb200", "gb300"):
+        assert ids[f"megatron-bridge-26.04.01-llama-3-70b-dgx-{device}-fp8"].fits is True

@@ -31,11 +31,12 @@ void bind_hardware(py::module_& m) {
                        double memory, double memory_bandwidth, double intra_node_bandwidth,
                        double inter_node_bandwidth, double intra_node_latency,
                        double inter_node_latency, std::int64_t devices_per_node,
-                       double peak_fp8, double peak_mxfp8, double peak_nvfp4) {
+                       double peak_fp8, double peak_mxfp8, double peak_nvfp4,
+                       double host_bandwidth) {
              sp::Hardware hw{peak_fp32, peak_tf32, peak_bf16, peak_fp16, memory,
                              memory_bandwidth, intra_node_bandwidth, inter_node_bandwidth,
                              intra_node_latency, inter_node_latency, devices_per_node, peak_fp8,
-                             peak_mxfp8, peak_nvfp4};
+                             peak_mxfp8, peak_nvfp4, host_bandwidth};
              sp::validate(hw);
              return hw;
            }),
@@ -44,7 +45,8 @@ void bind_hardware(py::module_& m) {
            py::arg("intra_node_bandwidth"), py::arg("inter_node_bandwidth"),
            py::arg("intra_node_latency"), py::arg("inter_node_latency"),
            py::arg("devices_per_node"), py::arg("peak_fp8") = 0.0,
-           py::arg("peak_mxfp8") = 0.0, py::arg("peak_nvfp4") = 0.0)
+           py::arg("peak_mxfp8") = 0.0, py::arg("peak_nvfp4") = 0.0,
+           py::arg("host_bandwidth") = 0.0)
       .def_readonly("peak_fp32", &sp::Hardware::peak_fp32)
       .def_readonly("peak_tf32", &sp::Hardware::peak_tf32)
       .def_readonly("peak_bf16", &sp::Hardware::peak_bf16)
@@ -58,7 +60,8 @@ void bind_hardware(py::module_& m) {
       .def_readonly("inter_node_bandwidth", &sp::Hardware::inter_node_bandwidth)
       .def_readonly("intra_node_latency", &sp::Hardware::intra_node_latency)
       .def_readonly("inter_node_latency", &sp::Hardware::inter_node_latency)
-      .def_readonly("devices_per_node", &sp::Hardware::devices_per_node);
+      .def_readonly("devices_per_node", &sp::Hardware::devices_per_node)
+      .def_readonly("host_bandwidth", &sp::Hardware::host_bandwidth);
 
   namespace limits = sp::hardware_limits;
   py::dict ranges;

@@ -393,6 +393,9 @@ bool derive_layout(const Grid& grid, const Workload& work, Layout& layout, std::
   if (layout.cp > 1 && work.seq_len % (2 * layout.cp) != 0) {
     return fail(why, "2 x cp does not divide seq_len");
   }
+  if (work.offload_layers > 0 && layout.pp > 1) {
+    return fail(why, "offload_layers needs pp=1 (Megatron-Core offloads no pipeline stage)");
+  }
   return true;
 }
 

@@ -31,6 +31,12 @@ void reject_unsupported(DType dtype) {
                  "this hardware has no peak rate for it");
 }
 
+void reject_no_host_link(std::int64_t offload_layers) {
+  detail::reject("offload_layers", offload_layers,
+                 "the device has no host_bandwidth (bytes/s to its host's memory) to offload "
+                 "activations over");
+}
+
 void validate(const Hardware& hw) {
   namespace limits = hardware_limits;
   for (auto [field, value] : {std::pair{"peak_fp32", hw.peak_fp32}, {"peak_tf32", hw.peak_tf32},
@@ -46,6 +52,9 @@ void validate(const Hardware& hw) {
   check_in("memory_bandwidth", hw.memory_bandwidth, limits::memory_bandwidth, "bytes/s");
   check_in("intra_node_bandwidth", hw.intra_node_bandwidth, limits::link_bandwidth, "bytes/s");
   check_in("inter_node_bandwidth", hw.inter_node_bandwidth, limits::link_bandwidth, "bytes/s");
+  if (hw.host_bandwidth != 0) {
+    check_in("host_bandwidth", hw.host_bandwidth, limits::link_bandwidth, "bytes/s (0: unknown)");
+  }
   for (auto [field, value] : {std::pair{"intra_node_latency", hw.intra_node_latency},
                               {"inter_node_latency", hw.inter_node_latency}}) {
     if (!(value >= limits::latency.lo && value < limits::latency.hi)) {

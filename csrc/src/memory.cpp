@@ -87,15 +87,22 @@ void set_states(const States& s, MemoryReport& m) {
 
 }  // namespace
 
-double memory_floor(const Workload& w, const ModelCosts& costs, const Layout& l,
-                    const LayoutFactors& f) {
+double offloaded(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                 const LayoutFactors& f) {
+  if (w.offload_layers == 0) return 0;
+  return static_cast<double>(w.offload_layers) * costs.layers.saved.on(f.share) /
+         static_cast<double>(a.n_layers);
+}
+
+double memory_floor(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                    const Layout& l, const LayoutFactors& f) {
   // The device with the most layers holds at least their states and one micro-batch of
   // what they save; memory() weighs that device too.
   const double most = std::max({f.first_share, f.last_share, f.middle_share});
   const ParamShares& layers = costs.layers.params;
   const double saved = w.recompute == Recompute::full || w.recompute_every > 0
                            ? 0
-                           : costs.layers.saved.on(f.share) * most;
+                           : costs.layers.saved.on(f.share) * most - offloaded(a, w, costs, f);
   return states(layers.non_expert(f.share) * most, layers.expert(f.share) * most,
                 state_bytes(w.dtype, l.optimizer), l, f.per_replica, f.per_expert_replica)
              .total() +
@@ -194,7 +201,8 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
   const States first_states = states_of(params.first, params.first_experts);
   DeviceMemory first;
   if (l.pp == 1) {
-    const double all = layers_saved_on(f.first_share) + embedding_saved + head_saved;
+    const double all = layers_saved_on(f.first_share) - offloaded(a, w, costs, f) +
+                       embedding_saved + head_saved;
     first = device_memory(first_states, all, all, std::max(peak_on(f.first_share), logits));
   } else {
     const double saved = layers_saved_on(f.first_share) + embedding_saved;

@@ -158,6 +158,11 @@ bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
 }
 
 bool check_context(const Workload& w, const Layout& l, detail::Refusal* r) {
+  if (w.offload_layers > 0 && l.pp > 1) {
+    return detail::refused(r, "offload_layers", w.offload_layers,
+                           "Megatron-Core offloads activations only without pipeline "
+                           "parallelism: it needs pp=1, not ", "pp", l.pp);
+  }
   if (l.cp == 1 || w.seq_len % (2 * l.cp) == 0) return true;
   return detail::refused(r, "cp", l.cp,
                          "2 x cp must divide seq_len (each rank holds two equal chunks of a "

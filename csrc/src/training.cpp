@@ -307,6 +307,28 @@ TimeReport step_time(const Architecture& a, const Workload& w, const Layout& l,
                     optimizer, step, p.tokens_per_step, p.tokens_per_step / step};
 }
 
+/// Activation offloading (Workload::offload_layers; Transformer Engine's CPU offload
+/// context as Megatron-Core drives it, double-buffered): an offloaded layer's saved
+/// tensors are copied to host memory while the next layer runs its forward, and copied
+/// back while the layer after it runs its backward, over the device's host link at the
+/// collectives' share of its bandwidth; what a copy takes beyond that layer's compute is
+/// exposed. Per layer: a mean layer's saved bytes, forward and backward (pp = 1, so the
+/// stage's over the model's layers; the copies' own use of HBM is left out).
+TimeReport with_offload(const Architecture& a, const Workload& w, const ModelCosts& costs,
+                        const Layout& l, const LayoutFactors& f, const Machine& machine,
+                        TimeReport t) {
+  if (!(machine.hw.host_bandwidth > 0)) reject_no_host_link(w.offload_layers);
+  const double layers = static_cast<double>(a.n_layers);
+  const double copy = costs.layers.saved.on(f.share) / layers /
+                      (machine.hw.host_bandwidth * machine.efficiency.network);
+  t.offload = static_cast<double>(w.offload_layers) *
+              (std::max(0.0, copy - t.forward / layers) + std::max(0.0, copy - t.backward / layers));
+  t.stage += t.offload;
+  t.step += static_cast<double>(l.microbatches) * t.offload;
+  t.tokens_per_s = t.tokens_per_step / t.step;
+  return t;
+}
+
 /// The share of the model's layers recompute_every redoes, over all pipeline devices.
 double checkpointed_share(const Workload& w, const Layout& l, const LayoutFactors& f,
                           double layers) {
@@ -461,11 +483,15 @@ TrainingReport estimate_training(const Architecture& a, const Workload& w,
   const LayoutFactors& f = prepared.factors;
   MemoryReport most_states;  // the device holding the most states sets the step's tail
   const MemoryReport memory_report = memory(a, w, costs, l, f, machine.hw, &most_states);
-  const TimeReport time = step_time(a, w, l, f, machine, at_layout, most_states);
+  const TimeReport at_tp = step_time(a, w, l, f, machine, at_layout, most_states);
+  const TimeReport time =
+      w.offload_layers > 0 ? with_offload(a, w, costs, l, f, machine, at_tp) : at_tp;
   const double layers = static_cast<double>(a.n_layers);
   const Utilisation used = utilisation_terms(w, costs, l, f, machine, layers).at(time.step);
+  // Tensor-parallel efficiency compares steps without offloading (the tp = 1 baseline
+  // leaves it out too).
   const TpEfficiency tp =
-      tp_efficiency(a, w, costs, prepared, machine, at_tp1, time, tp_baseline);
+      tp_efficiency(a, w, costs, prepared, machine, at_tp1, at_tp, tp_baseline);
   // Every field given: no zero-filling of the report first (this runs once per row).
   TrainingReport report{costs.totals,
                         memory_report,

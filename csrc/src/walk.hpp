@@ -278,7 +278,7 @@ class RowBounds {
   }
   double memory_floor() {
     const PreparedLayout& l = *choice_.layout;
-    return scalingperf::memory_floor(outer_.work, outer_.costs, l.layout, l.factors);
+    return scalingperf::memory_floor(outer_.arch, outer_.work, outer_.costs, l.layout, l.factors);
   }
   double memory_per_gpu() {
     if (!memory_per_gpu_) {

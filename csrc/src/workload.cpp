@@ -26,6 +26,19 @@ bool check(const Architecture& arch, const Workload& work, detail::Refusal* r) {
                              "everything: it needs recompute='none'");
     }
   }
+  if (work.offload_layers != 0) {
+    if (work.offload_layers < 1 || work.offload_layers >= arch.n_layers) {
+      return detail::refused(r, "offload_layers", work.offload_layers,
+                             "Megatron-Core offloads fewer layers than the model has: allowed "
+                             "range is [1, n_layers - 1] (0: off) with ",
+                             "n_layers", arch.n_layers);
+    }
+    if (work.recompute != Recompute::none || work.recompute_every != 0) {
+      return detail::refused(r, "offload_layers", work.offload_layers,
+                             "Megatron-Core offloads activations only without recomputation: "
+                             "it needs recompute='none' and no recompute_every");
+    }
+  }
   // The modules are read under recompute selective only (a sweep's other rows ignore them).
   if (work.recompute_modules == 0 || work.recompute_modules > recompute_module::all) {
     return detail::in_range(r, "recompute_modules", work.recompute_modules, 1,

@@ -27,6 +27,9 @@ struct Hardware {
   double peak_fp8 = 0;    ///< dense FP8 (E4M3/E5M2) GEMMs
   double peak_mxfp8 = 0;  ///< dense FP8 GEMMs with 1x32 block scales (Blackwell: = FP8)
   double peak_nvfp4 = 0;  ///< dense NVFP4 GEMMs (E2M1, 1x16 FP8 block scales)
+  /// Bytes/s, one direction, between the device and its host's memory (PCIe, or
+  /// NVLink-C2C on Grace superchips): what activation offloading moves over. 0: unknown.
+  double host_bandwidth = 0;
 };
 
 /// Achieved fractions of the peaks: the calibratable part of the time model.
@@ -174,6 +177,8 @@ constexpr Range latency{0, 1};                ///< seconds per message step, [0,
 
 /// Throws std::invalid_argument: this hardware has no peak for the format.
 [[noreturn]] __attribute__((cold)) void reject_unsupported(DType dtype);
+/// Activation offloading asked of a device whose host_bandwidth is unknown (0).
+[[noreturn]] __attribute__((cold)) void reject_no_host_link(std::int64_t offload_layers);
 
 /// Peak dense FLOP/s for a number format; throws std::invalid_argument if unsupported.
 /// Inline: every row of a sweep reads it.

@@ -52,9 +52,15 @@ MemoryReport parameter_memory(const Architecture& arch, const Workload& work,
 
 /// A lower bound on memory()'s per_gpu, several times cheaper: the states of a stage's
 /// share of the layers (every stage holds at least those, and ZeRO shards them as the
-/// layout says) and, unless fully recomputed, what those layers save for backward.
-double memory_floor(const Workload& work, const ModelCosts& costs, const Layout& layout,
-                    const LayoutFactors& factors);
+/// layout says) and, unless fully recomputed, what those layers save for backward and
+/// keep on the device.
+double memory_floor(const Architecture& arch, const Workload& work, const ModelCosts& costs,
+                    const Layout& layout, const LayoutFactors& factors);
+
+/// What Workload::offload_layers moves to host memory on a device (pp = 1): that many
+/// mean layers' saved tensors (the layers differ only in MoE models with dense layers).
+double offloaded(const Architecture& arch, const Workload& work, const ModelCosts& costs,
+                 const LayoutFactors& factors);
 
 /// Memory per device for training of a resolved architecture, validated workload and
 /// resolved layout (with its layout_factors); the inference fields are left at zero.

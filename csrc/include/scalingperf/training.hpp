@@ -32,6 +32,9 @@ struct TimeReport {
   double step = 0;
   double tokens_per_step = 0;
   double tokens_per_s = 0;
+  /// per micro-batch (in `stage`): activation offloading's host copies beyond the compute
+  /// they run beside (Workload::offload_layers)
+  double offload = 0;
 };
 
 /// Everything estimate() reports for a training configuration.

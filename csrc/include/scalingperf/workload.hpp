@@ -64,6 +64,12 @@ struct Workload {
   /// aten op of a hand-written RMSNorm, gated activation or rotary embedding is a kernel
   /// of its own (eager_bytes in op_cost.hpp).
   bool fused_elementwise = true;
+  /// > 0: activation offloading of that many layers (Megatron-Core's
+  /// cpu_offloading_num_layers, activations only, through Transformer Engine's CPU offload
+  /// context): their saved tensors go to host memory after their forward and come back
+  /// before their backward. 0: off. Megatron-Core takes it only below n_layers, without
+  /// pipeline parallelism and without recomputation (TransformerConfig.__post_init__).
+  std::int64_t offload_layers = 0;
 };
 
 /// Layers of a device holding `layers` that recompute_every checkpoints: floor(layers / n).

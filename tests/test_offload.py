@@ -178,3 +178,18 @@ def test_the_cli_takes_offloading_and_says_so():
     assert refused.stderr.count("\n") == 1
     assert "offload_layers=8 is invalid" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_calibrate_takes_offloading_runs_and_recovers_the_host_links_share():
+    """Offloaded runs expose copies at efficiency.network of the host link: on one device
+    (no collectives) they alone pin the network share down, beside the matmul one."""
+    truth = H100.default_efficiency.replace(matmul=0.6, network=0.5)
+    runs = []
+    for batch, layers in [(1, 0), (2, 0), (2, 8), (2, 16), (4, 24)]:
+        step = sp.estimate(LLAMA, batch=batch, seq_len=4096, hardware="H100-SXM",
+                           offload_layers=layers or None, efficiency=truth).time.step
+        runs.append(dict(model="llama-2-7b", batch=batch, seq_len=4096, offload_layers=layers,
+                         step_time=step))
+    cal = sp.calibrate(runs, hardware="H100-SXM", fit=("matmul", "network"))
+    assert cal.efficiency.matmul == pytest.approx(0.6, rel=1e-6)
+    assert cal.efficiency.network == pytest.approx(0.5, rel=1e-6)

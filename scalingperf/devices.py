@@ -116,8 +116,7 @@ class Hardware:
             intra_node_latency=_validate.number("intra_node_latency", self.intra_node_latency),
             inter_node_latency=_validate.number("inter_node_latency", self.inter_node_latency),
             devices_per_node=_validate.integer("devices_per_node", self.devices_per_node),
-            host_bandwidth=0.0 if self.host_bandwidth is None
-            else _validate.number("host_bandwidth", self.host_bandwidth),
+            host_bandwidth=_host_bandwidth(self.host_bandwidth),
         )
         object.__setattr__(self, "_core", core)
         _check_attention_kernels(self.attention_kernels)
@@ -194,6 +193,19 @@ class Hardware:
             msg = f"hardware={str(path)!r} is invalid: {error}"
             raise ValueError(msg) from None
         return cls.from_dict(data)
+
+
+def _host_bandwidth(value: Any) -> float:
+    """The core's host_bandwidth: 0 for None (unknown); 0 itself is refused, as a peak's is."""
+    if value is None:
+        return 0.0
+    number = _validate.number("host_bandwidth", value)
+    if number == 0:
+        lo, hi = _core.HARDWARE_LIMITS["link_bandwidth"]
+        msg = (f"host_bandwidth={value!r} is invalid: allowed range is [{lo:g}, {hi:g}] bytes/s "
+               "(absent or None: unknown)")
+        raise ValueError(msg)
+    return number
 
 
 def _peaks(peak_flops: Any) -> dict[str, float]:

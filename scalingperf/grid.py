@@ -533,7 +533,7 @@ class Grid:
         value = spec["offload_layers"]
         layers = 0 if value is None else _validate.integer("offload_layers", value)
         _in_range("offload_layers", layers, 0, 2**20)
-        if layers and self.hardware.host_bandwidth is None:
+        if layers and not self.hardware.host_bandwidth:
             msg = (f"offload_layers={layers} is invalid: {self.hardware.name} has no "
                    "host_bandwidth (bytes/s to its host's memory) to offload activations over")
             raise ValueError(msg)

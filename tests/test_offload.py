@@ -27,7 +27,7 @@ H100 = sp.hardware()["H100-SXM"]  # PCIe Gen5: 64 GB/s each way
 
 
 def _with_host_link(hw: sp.Hardware, host_bandwidth: float) -> sp.Hardware:
-    return sp.Hardware(name=f"{hw.name} ({host_bandwidth:g} B/s host link)",
+    return sp.Hardware(name=f"{hw.name} ({host_bandwidth!r} B/s host link)",
                        peak_flops=hw.peak_flops, memory=hw.memory,
                        memory_bandwidth=hw.memory_bandwidth,
                        intra_node_bandwidth=hw.intra_node_bandwidth,
@@ -117,6 +117,10 @@ def test_a_bad_host_bandwidth_names_the_field():
         _with_host_link(H100, -1)
     with pytest.raises(ValueError, match=r"^host_bandwidth=1e\+20 is invalid: allowed range"):
         _with_host_link(H100, 1e20)
+    with pytest.raises(ValueError, match=r"^host_bandwidth=0 is invalid: .*None: unknown"):
+        _with_host_link(H100, 0)
+    with pytest.raises(ValueError, match=r"^host_bandwidth='fast' is invalid"):
+        _with_host_link(H100, "fast")
 
 
 @settings(max_examples=60, deadline=None)

@@ -145,7 +145,8 @@ class ValidationRow:
 
     ``error`` is signed, ``(predicted - measured) / measured``; ``predicted`` and ``error``
     are None, and ``reason`` says why, when the model cannot express the run. ``dominant``
-    names the largest term of the predicted step (see :func:`dominant_term`).
+    names the largest term of the predicted step, ``step_terms`` gives each term's seconds
+    (see :func:`step_terms`).
     """
 
     source: str
@@ -162,6 +163,7 @@ class ValidationRow:
     predicted_step_s: float | None = None
     fits: bool | None = None
     dominant: str | None = None
+    step_terms: tuple[tuple[str, float], ...] = ()
     flops_convention: str | None = None
     approximations: tuple[str, ...] = ()
     citation: str = ""
@@ -186,6 +188,7 @@ class ValidationRow:
         """Plain values, for JSON."""
         out = dataclasses.asdict(self)
         out["approximations"] = list(self.approximations)
+        out["step_terms"] = dict(self.step_terms)
         out["abs_error"] = self.abs_error
         out["speed_error"] = self.speed_error
         return out
@@ -244,17 +247,24 @@ TERMS = ("compute", "tensor-parallel", "expert-parallel", "context-parallel",
          "pipeline bubble", "data-parallel", "optimizer", "activation offloading")
 
 
-def dominant_term(time: Any, microbatches: int) -> str:
-    """The largest share of a step: the micro-batches' compute (forward, backward,
-    recomputation), their tensor-, expert- and context-parallel communication, the
-    pipeline's bubble and stage-to-stage sends, the exposed data-parallel reduction, the
-    optimizer's pass or activation offloading's exposed copies."""
+def step_terms(time: Any, microbatches: int) -> dict[str, float]:
+    """A predicted step's seconds by term, which add up to the step: the micro-batches'
+    compute (forward, backward, recomputation), their tensor-, expert- and context-parallel
+    communication, the pipeline's bubble and stage-to-stage sends, the exposed
+    data-parallel reduction, the optimizer's pass and activation offloading's exposed
+    copies."""
     m = float(microbatches)
-    terms = (m * (time.forward + time.backward + time.recompute), m * time.tp_communication,
-             m * time.ep_communication, m * time.cp_communication,
-             time.bubble + m * time.pp_communication, time.dp_communication, time.optimizer,
-             m * time.offload)
-    return TERMS[max(range(len(terms)), key=terms.__getitem__)]
+    seconds = (m * (time.forward + time.backward + time.recompute), m * time.tp_communication,
+               m * time.ep_communication, m * time.cp_communication,
+               time.bubble + m * time.pp_communication, time.dp_communication, time.optimizer,
+               m * time.offload)
+    return dict(zip(TERMS, seconds, strict=True))
+
+
+def dominant_term(time: Any, microbatches: int) -> str:
+    """The largest of :func:`step_terms`."""
+    terms = step_terms(time, microbatches)
+    return max(terms, key=terms.__getitem__)
 
 
 class ValidationResult:
@@ -487,13 +497,14 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
 
     def row(predicted: float | None = None, reason: str | None = None,
             step: float | None = None, fits: bool | None = None,
-            dominant: str | None = None) -> ValidationRow:
+            dominant: str | None = None,
+            terms: tuple[tuple[str, float], ...] = ()) -> ValidationRow:
         return ValidationRow(
             source=source, id=rec["id"], model=rec.get("model_name", ""),
             hardware=rec["hardware"], dtype=rec["dtype"], gpus=layout["gpus"],
             quantity=measured["quantity"], measured=value, predicted=predicted,
             error=None if predicted is None else (predicted - value) / value, reason=reason,
-            predicted_step_s=step, fits=fits, dominant=dominant,
+            predicted_step_s=step, fits=fits, dominant=dominant, step_terms=terms,
             flops_convention=rec.get("flops_convention"),
             approximations=tuple(rec.get("approximations", ())),
             citation=f"{citation} {json.dumps(rec.get('source', {}))}")
@@ -528,8 +539,9 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
     except ValueError as error:
         return row(reason=str(error))
     step = report.time.step
+    terms = step_terms(report.time, report.microbatches)
     return row(predicted=convert(rec, arch, step), step=step, fits=report.memory.fits,
-               dominant=dominant_term(report.time, report.microbatches))
+               dominant=max(terms, key=terms.__getitem__), terms=tuple(terms.items()))
 
 
 def validate(sources: str | Iterable[str] | None = None) -> ValidationResult:

@@ -370,3 +370,23 @@ def test_runs_the_memory_model_puts_over_their_device_are_named(result):
     # the 80 layers to the Grace CPU's memory (offload_layers): without it neither fits.
     for device in ("gb200", "gb300"):
         assert ids[f"megatron-bridge-26.04.01-llama-3-70b-dgx-{device}-fp8"].fits is True
+
+
+def test_each_row_splits_its_predicted_step_into_the_terms(result):
+    """The terms add up to the predicted step, the dominant one is the largest, and the
+    JSON carries them in seconds; a run with activation offloading shows its copies."""
+    from scalingperf.validate import TERMS
+
+    for row in result.predicted:
+        terms = dict(row.step_terms)
+        assert tuple(terms) == TERMS
+        assert all(seconds >= 0 for seconds in terms.values())
+        assert sum(terms.values()) == pytest.approx(row.predicted_step_s, rel=1e-9)
+        assert terms[row.dominant] == max(terms.values())
+        assert row.to_dict()["step_terms"] == terms
+    for row in result.not_expressible:
+        assert row.step_terms == ()
+    by_id = {row.id: dict(row.step_terms) for row in result.predicted}
+    assert by_id["megatron-bridge-26.04.01-llama-3-70b-dgx-gb200-fp8"][
+        "activation offloading"] > 0
+    assert by_id["korthikanti2022-t5-22b-full"]["activation offloading"] == 0

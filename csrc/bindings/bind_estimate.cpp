@@ -65,7 +65,7 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
   layout.shard = shard;
   layout.ep_dispatcher = sp::parse_ep_dispatcher(ep_dispatcher);
   in.layout = sp::resolve(arch, layout);
-  sp::check_context(in.work, in.layout);
+  sp::check_workload_layout(in.work, in.layout);
   return in;
 }
 

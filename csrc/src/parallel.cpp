@@ -157,7 +157,7 @@ bool check(const LayoutLimits& model, Layout& l, detail::Refusal* r) {
   return split_stages(model, l, rule, r);
 }
 
-bool check_context(const Workload& w, const Layout& l, detail::Refusal* r) {
+bool check_workload_layout(const Workload& w, const Layout& l, detail::Refusal* r) {
   if (w.offload_layers > 0 && l.pp > 1) {
     return detail::refused(r, "offload_layers", w.offload_layers,
                            "Megatron-Core offloads activations only without pipeline "
@@ -171,16 +171,9 @@ bool check_context(const Workload& w, const Layout& l, detail::Refusal* r) {
 }
 }  // namespace
 
-void check_context(const Workload& work, const Layout& layout) {
+void check_workload_layout(const Workload& work, const Layout& layout) {
   detail::Refusal refusal;
-  if (!check_context(work, layout, &refusal)) refusal.raise();
-}
-
-bool context_fits(const Workload& work, const Layout& layout, std::string* why) {
-  detail::Refusal refusal;
-  if (check_context(work, layout, &refusal)) return true;
-  if (why != nullptr) *why = refusal.message();
-  return false;
+  if (!check_workload_layout(work, layout, &refusal)) refusal.raise();
 }
 
 Layout resolve(const LayoutLimits& model, Layout l) {

@@ -77,12 +77,12 @@ inline std::int64_t data_ranks(const Layout& l) { return l.dp * l.cp; }
 /// The ranks a ZeRO stage shards over.
 inline std::int64_t shard_ranks(const Layout& l) { return l.shard > 0 ? l.shard : data_ranks(l); }
 
-/// Checks that cp can split the workload's sequences: each rank holds two chunks of
-/// seq_len / (2 cp) tokens, one from each end, so that causal attention's work is the same
-/// on every rank (the load balancing of Megatron-Core and Transformer Engine). Throws
-/// std::invalid_argument; the other returns false with the message in `why`.
-void check_context(const Workload& work, const Layout& layout);
-bool context_fits(const Workload& work, const Layout& layout, std::string* why = nullptr);
+/// Checks what the workload asks of the layout: that cp can split its sequences (each rank
+/// holds two chunks of seq_len / (2 cp) tokens, one from each end, so that causal
+/// attention's work is the same on every rank: the load balancing of Megatron-Core and
+/// Transformer Engine), and that activation offloading runs without pipeline parallelism
+/// (Megatron-Core's rule). Throws std::invalid_argument naming the field.
+void check_workload_layout(const Workload& work, const Layout& layout);
 
 /// What of a model a layout is checked against: nothing else of an architecture decides
 /// whether a layout fits it (a sweep keeps its layout choices by these).

@@ -475,6 +475,7 @@ def estimate(
     recompute_modules: Sequence[str] | None,
     fused_elementwise: bool,
     offload_layers: int,
+    fp32_gradients: bool,
     /,
 ) -> TrainingReport: ...
 def training_budget(report: TrainingReport, tokens: float) -> dict[str, float]: ...
@@ -524,6 +525,7 @@ class Grid:
         recompute_modules: list[str] = ...,
         fused_elementwise: bool = True,
         offload_layers: int = 0,
+        fp32_gradients: bool = False,
     ) -> None: ...
     @property
     def size(self) -> int: ...

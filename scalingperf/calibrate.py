@@ -55,7 +55,8 @@ _ARCH_TYPES = {f.name: f.type for f in dataclasses.fields(Architecture)
 _ARCH_FIELDS = tuple(_ARCH_TYPES)
 _INTEGER_OPTIONS = ("batch", "seq_len", "tp", "cp", "pp", "dp", "ep", "zero", "microbatches",
                     "interleave", "offload_layers")
-_FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel", "fused_elementwise")
+_FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel", "fused_elementwise",
+                 "fp32_gradients")
 _TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer")
 _OPTIONS = (*_INTEGER_OPTIONS, *_FLAG_OPTIONS, *_TEXT_OPTIONS)
 _ARCH_INTEGERS = tuple(n for n, t in _ARCH_TYPES.items() if t in ("int", "int | None"))

@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--offload-layers", type=int, default=None, metavar="N",
                      help="activations of N layers offloaded to host memory (Megatron-Core's "
                           "cpu_offloading_num_layers; pp 1, no recomputation)")
+    est.add_argument("--fp32-gradients", action="store_true",
+                     help="gradients kept and reduced in float32 (Megatron-LM's default with "
+                          "bf16)")
     est.add_argument("--tp-overlap", type=float, default=None, metavar="FRACTION",
                      help="share of the tensor-parallel collectives hidden (async TP)")
     est.add_argument("--ep-overlap", type=float, default=None, metavar="FRACTION",
@@ -245,7 +248,7 @@ def _estimate(args: argparse.Namespace) -> int:
         cp=args.cp, etp=args.etp, shard=args.shard,
         ep_dispatcher=args.ep_dispatcher, layers_per_stage=_stages(args.layers_per_stage),
         recompute_every=args.recompute_every, recompute_modules=args.recompute_modules,
-        offload_layers=args.offload_layers, tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap, ep_overlap=args.ep_overlap,
+        offload_layers=args.offload_layers, fp32_gradients=args.fp32_gradients, tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap, ep_overlap=args.ep_overlap,
         attention_kernel=args.attention_kernel)
     budget = report.training(args.tokens) if args.tokens is not None else None
     if args.json:
@@ -315,6 +318,7 @@ def _assumptions(args: argparse.Namespace, report: Report) -> dict[str, Any]:
         "seq_len": report.seq_len, "microbatches": report.microbatches,
         "interleave": args.interleave, "flash_attention": args.flash_attention,
         "fused_elementwise": args.fused_elementwise, "offload_layers": args.offload_layers or 0,
+        "fp32_gradients": args.fp32_gradients,
         "sequence_parallel": args.sequence_parallel, "dropout": args.dropout,
         "implementation": args.implementation,
         "efficiency": {"matmul": efficiency.matmul, "attention": efficiency.attention,
@@ -357,6 +361,9 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
     }.get(args.optimizer, args.optimizer)
     precision = ("fp32 weights and activations, tf32 matmuls" if args.dtype == "tf32"
                  else f"{args.dtype} weights, activations and matmuls")
+    gradients = ("fp32" if args.fp32_gradients or args.dtype in ("fp32", "tf32")
+                 else "fp16" if args.dtype == "fp16" else "bf16")
+    precision += f"; gradients kept and reduced in {gradients}"
     layout = f"tp {args.tp} x pp {args.pp} x dp {args.dp}"
     dispatch = ("NCCL all-to-all" if args.ep_dispatcher == "all_to_all"
                 else "DeepEP: once per node over the network, NVLink forwarding")
@@ -416,7 +423,7 @@ _SPEC_SYNTAX = ("give NAME=START:STOP:STEP (integers, STOP included), NAME=V1,V2
 #: takes these as Python values, the command line checks them here.
 _FLAG_SPECS = frozenset({"qkv_bias", "out_bias", "mlp_bias", "tie_embeddings",
                          "shared_expert_gate", "flash_attention", "dropout",
-                         "sequence_parallel", "fused_elementwise"})
+                         "sequence_parallel", "fused_elementwise", "fp32_gradients"})
 _PAIR_SPECS = frozenset({"params", "active_params", "aspect"})
 _REAL_SPECS = frozenset({"capacity_factor", "compute"})
 

@@ -138,7 +138,8 @@ _TIME_FIELDS = ("forward", "backward", "recompute", "tp_communication", "ep_comm
                 "tokens_per_step", "tokens_per_s")
 _RATIOS = ("mfu", "hfu", "tp_efficiency", "tp_gemm_efficiency", "tp_communication_efficiency",
            "pipeline_bubble")
-_FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel", "fused_elementwise")
+_FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel", "fused_elementwise",
+                 "fp32_gradients")
 _TEXT_OPTIONS = ("dtype", "recompute", "implementation", "optimizer", "ep_dispatcher")
 
 
@@ -176,6 +177,7 @@ def estimate(
     ep_dispatcher: str = "all_to_all",
     recompute_modules: Sequence[str] | str | None = None,
     offload_layers: int | None = None,
+    fp32_gradients: bool = False,
 ) -> Report:
     """Parameters, FLOPs, memory per device and step time of training ``arch``.
 
@@ -282,6 +284,15 @@ def estimate(
         beyond that compute is exposed, ``time.offload`` per micro-batch. In [1,
         n_layers - 1]; as in Megatron-Core, only with ``pp=1`` and ``recompute="none"``.
         None (the default): no layer offloaded.
+    fp32_gradients : bool
+        Gradients accumulated, kept and reduced in float32 under 16-bit weights:
+        Megatron-LM's default with bf16 (``--accumulate-allreduce-grads-in-fp32``, set for
+        bf16 unless ``--grad-reduce-in-bf16``), Megatron-Core's ``grad_reduce_in_fp32``,
+        NeMo's ``grad_sync_dtype: fp32``. 4 bytes per parameter of gradients (2 + 4 + 12
+        with AdamW, as Megatron-LM's distributed-optimizer docs count them) and in the
+        gradient reduce-scatter or all-reduce; the distributed optimizer's weight
+        all-gather stays in the weights' format. False (the default): gradients in the
+        weights' format (2 + 2 + 12, Rajbhandari et al. 2020).
     implementation : {"megatron", "huggingface"}
         Whose saved tensors the activation model follows.
     sequence_parallel, dropout : bool
@@ -353,7 +364,7 @@ def estimate(
             dp, ep, zero, microbatches, interleave, sequence_parallel, optimizer, cp,
             stage_split(layers_per_stage, pp), recompute_every, etp, shard, ep_dispatcher,
             recompute_module_names(recompute_modules, recompute), fused_elementwise,
-            0 if offload_layers is None else offload_layers)
+            0 if offload_layers is None else offload_layers, fp32_gradients)
     try:
         return Report(arch, device, args, _core.estimate(*args))
     except TypeError:
@@ -425,7 +436,7 @@ _OPTION_NAMES = ("batch", "seq_len", "recompute", "dtype", "flash_attention", "d
                  "implementation", "tp", "pp", "dp", "ep", "zero", "microbatches",
                  "interleave", "sequence_parallel", "optimizer", "cp", "layers_per_stage",
                  "recompute_every", "etp", "shard", "ep_dispatcher", "recompute_modules",
-                 "fused_elementwise", "offload_layers")
+                 "fused_elementwise", "offload_layers", "fp32_gradients")
 
 
 #: Where recompute_modules sits in the core's arguments (after arch, hardware, efficiency).

@@ -58,7 +58,7 @@ _OPTIONS = dict(dtype="bf16", flash_attention=True, fused_elementwise=True, drop
                 batch=None, seq_len=None, recompute="none", tp=1, cp=1, pp=1, dp=1, ep=1,
                 zero=0, microbatches=None, layers_per_stage=None, recompute_every=None,
                 etp=None, shard=None, ep_dispatcher="all_to_all", recompute_modules=None,
-                offload_layers=None)
+                offload_layers=None, fp32_gradients=False)
 _RANGE_CONSTRAINTS = {"params": "params_non_embedding", "active_params": "params_active",
                       "aspect": "aspect_ratio"}
 #: Most values one axis may list: an axis is materialised as a list of numbers.
@@ -242,7 +242,8 @@ class Grid:
     ``optimizer``, ``interleave``, ``efficiency``, ``recompute_every``, ``etp``, ``shard``,
     ``ep_dispatcher``, ``recompute_modules`` (for the rows with ``recompute="selective"``,
     which the grid must have), ``offload_layers`` (rows with pp > 1, recomputation or
-    ``n_layers`` at most it are skipped with the reason), ``layers_per_stage``
+    ``n_layers`` at most it are skipped with the reason), ``fp32_gradients``,
+    ``layers_per_stage``
     (a rule such as
     ``"embedding+loss"`` applies to every point; a list needs a fixed ``pp`` of its
     length).
@@ -525,7 +526,8 @@ class Grid:
             ep_dispatcher=_validate.text("ep_dispatcher", spec["ep_dispatcher"]),
             recompute_modules=list(_modules(spec["recompute_modules"], spec["recompute"])),
             fused_elementwise=_validate.flag("fused_elementwise", spec["fused_elementwise"]),
-            offload_layers=self._offload_layers(spec))
+            offload_layers=self._offload_layers(spec),
+            fp32_gradients=_validate.flag("fp32_gradients", spec["fp32_gradients"]))
 
     def _offload_layers(self, spec: Mapping[str, Any]) -> int:
         """The grid's offload_layers for the core (0: off), refused by name on a device

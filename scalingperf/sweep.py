@@ -453,7 +453,8 @@ class SweepResult:
         row = self.row(i)
         spec = {**self.grid.spec}
         options: dict[str, Any] = {name: spec[name] for name in ("dtype", "flash_attention",
-                                                 "fused_elementwise", "offload_layers", "dropout",
+                                                 "fused_elementwise", "offload_layers",
+                                                 "fp32_gradients", "dropout",
                                                  "implementation", "sequence_parallel",
                                                  "optimizer", "interleave", "efficiency",
                                                  "hardware", "layers_per_stage",

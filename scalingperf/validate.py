@@ -535,7 +535,8 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
             ep_overlap=layout.get("ep_overlap"),
             ep_dispatcher=layout.get("ep_dispatcher", "all_to_all"),
             recompute_modules=layout.get("recompute_modules"),
-            offload_layers=layout.get("offload_layers"))
+            offload_layers=layout.get("offload_layers"),
+            fp32_gradients=layout.get("fp32_gradients", False))
     except ValueError as error:
         return row(reason=str(error))
     step = report.time.step

@@ -341,7 +341,8 @@ def test_estimate_states_its_assumptions_and_units():
     out = result.stdout
     head, rest = out.split("Per op, for ONE instance (one layer of that type)", 1)
     # The assumptions come before the tables.
-    for line in ("  precision        bf16 weights, activations and matmuls",
+    for line in (("  precision        bf16 weights, activations and matmuls; gradients kept and "
+                  "reduced in bf16"),
                  "  optimizer        adamw: AdamW, fp32 momentum and variance, fp32 master weights",
                  "  ZeRO stage       0: weights, gradients and optimizer states replicated over dp",
                  "  recomputation    none: every activation kept for backward",

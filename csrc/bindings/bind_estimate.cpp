@@ -43,7 +43,7 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
                const StageSplit& split, std::int64_t recompute_every, std::int64_t etp,
                std::int64_t shard, const std::string& ep_dispatcher,
                std::uint8_t recompute_modules, bool fused_elementwise,
-               std::int64_t offload_layers) {
+               std::int64_t offload_layers, bool fp32_gradients) {
   Inputs in;
   in.work = sp::Workload{batch,           seq_len, sp::parse_recompute(recompute),
                          sp::parse_dtype(dtype), flash_attention, dropout,
@@ -51,6 +51,7 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
                          recompute_modules};
   in.work.fused_elementwise = fused_elementwise;
   in.work.offload_layers = offload_layers;
+  in.work.fp32_gradients = fp32_gradients;
   sp::validate(arch, in.work);
   if (offload_layers > 0 && !(hw.host_bandwidth > 0)) sp::reject_no_host_link(offload_layers);
   sp::peak_flops(hw, in.work.dtype);  // the device must support the format
@@ -270,7 +271,8 @@ void bind_estimate(py::module_& m) {
          py::handle optimizer, py::handle cp, py::handle layers_per_stage,
          py::handle recompute_every, py::handle etp, py::handle shard,
          py::handle ep_dispatcher, py::handle recompute_modules,
-         py::handle fused_elementwise, py::handle offload_layers) {
+         py::handle fused_elementwise, py::handle offload_layers,
+         py::handle fp32_gradients) {
         const Inputs in =
             convert(arch, hw, exact_int(batch), exact_int(seq_len), exact_str(recompute),
                     exact_str(dtype), exact_bool(flash_attention), exact_bool(dropout),
@@ -281,7 +283,8 @@ void bind_estimate(py::module_& m) {
                     at_least_one("recompute_every", recompute_every, "no layer checkpointed"), at_least_one("etp", etp, "etp = tp"),
                     at_least_one("shard", shard, "all dp x cp ranks"),
                     exact_str(ep_dispatcher), recompute_modules_of(recompute_modules),
-                    exact_bool(fused_elementwise), exact_int(offload_layers));
+                    exact_bool(fused_elementwise), exact_int(offload_layers),
+                    exact_bool(fp32_gradients));
         return BoundReport{sp::estimate_training(arch, in.work, in.layout, hw, efficiency),
                            arch, in.work, in.layout, hw, efficiency};
       },

@@ -112,7 +112,8 @@ void bind_sweep(py::module_& m) {
                        bool loss_in_split, std::int64_t recompute_every, std::int64_t etp,
                        std::int64_t shard, const std::string& ep_dispatcher,
                        const std::vector<std::string>& recompute_modules,
-                       bool fused_elementwise, std::int64_t offload_layers) {
+                       bool fused_elementwise, std::int64_t offload_layers,
+                       bool fp32_gradients) {
              sp::Grid g;
              g.base = base;
              g.work = sp::Workload{batch, seq_len, sp::parse_recompute(recompute),
@@ -122,6 +123,7 @@ void bind_sweep(py::module_& m) {
                                    sp::parse_recompute_modules(recompute_modules)};
              g.work.fused_elementwise = fused_elementwise;
              g.work.offload_layers = offload_layers;
+             g.work.fp32_gradients = fp32_gradients;
              g.layout = sp::Layout{tp, pp, dp, ep, zero, microbatches, interleave,
                                    sequence_parallel, sp::parse_optimizer(optimizer), cp};
              g.layout.first_stage_layers = first_stage_layers;
@@ -198,7 +200,8 @@ void bind_sweep(py::module_& m) {
            py::arg("recompute_every") = 0, py::arg("etp") = 0, py::arg("shard") = 0,
            py::arg("ep_dispatcher") = "all_to_all",
            py::arg("recompute_modules") = std::vector<std::string>{"core_attn"},
-           py::arg("fused_elementwise") = true, py::arg("offload_layers") = 0)
+           py::arg("fused_elementwise") = true, py::arg("offload_layers") = 0,
+           py::arg("fp32_gradients") = false)
       .def_property_readonly("size", [](const sp::Grid& g) { return sp::grid_size(g); });
 
   py::list names;

@@ -8,18 +8,19 @@
 
 namespace scalingperf {
 
-StateBytes state_bytes(DType dtype, Optimizer optimizer) {
-  const double b = bytes_of(dtype);
+StateBytes state_bytes(const Workload& w, Optimizer optimizer) {
+  const double b = bytes_of(w.dtype);
   const bool mixed = b < 4;  // 16-bit weights keep a float32 master copy
+  const double g = w.fp32_gradients ? 4.0 : b;
   switch (optimizer) {
     case Optimizer::adamw:  // master (mixed only), momentum, variance in float32
-      return {b, b, mixed ? 12.0 : 8.0};
+      return {b, g, mixed ? 12.0 : 8.0};
     case Optimizer::adamw_bf16:  // no master copy; momentum and variance in the weights' format
-      return {b, b, 2 * b};
+      return {b, g, 2 * b};
     case Optimizer::sgd:  // master (mixed only) and momentum in float32
-      return {b, b, mixed ? 8.0 : 4.0};
+      return {b, g, mixed ? 8.0 : 4.0};
   }
-  return {b, b, 0};
+  return {b, g, 0};
 }
 
 namespace {
@@ -104,7 +105,7 @@ double memory_floor(const Architecture& a, const Workload& w, const ModelCosts& 
                            ? 0
                            : costs.layers.saved.on(f.share) * most - offloaded(a, w, costs, f);
   return states(layers.non_expert(f.share) * most, layers.expert(f.share) * most,
-                state_bytes(w.dtype, l.optimizer), l, f.per_replica, f.per_expert_replica)
+                state_bytes(w, l.optimizer), l, f.per_replica, f.per_expert_replica)
              .total() +
          saved;
 }
@@ -112,7 +113,7 @@ double memory_floor(const Architecture& a, const Workload& w, const ModelCosts& 
 MemoryReport parameter_memory(const Architecture& a, const Workload& w, const ModelCosts& costs,
                               const Layout& l, const LayoutFactors& f) {
   const StageParams s = stage_params(a, costs, l, f);
-  const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
+  const StateBytes per_param = state_bytes(w, l.optimizer);
   MemoryReport m;
   if (!f.uneven && a.mtp_layers == 0) {  // the first or the last: the same experts
     set_states(states(std::max(s.first, s.last), s.first_experts, per_param, l, f.per_replica,
@@ -194,7 +195,7 @@ MemoryReport memory(const Architecture& a, const Workload& w, const ModelCosts& 
 
   // The first stage against the last (and, uneven, the second): states, activations in
   // flight and the transient peak (on the last stage, the logits' gradient).
-  const StateBytes per_param = state_bytes(w.dtype, l.optimizer);
+  const StateBytes per_param = state_bytes(w, l.optimizer);
   const auto states_of = [&](double non_expert, double experts) {
     return states(non_expert, experts, per_param, l, f.per_replica, f.per_expert_replica);
   };

@@ -266,14 +266,23 @@ struct PipelineTime {
                                                        double volume, double window,
                                                        double layers) {
   if (f.dp_ring.size == 1 && f.replica_ring.size == 1) return 0;
-  const double gradient_bytes = params * state_bytes(w.dtype, l.optimizer).gradients;
+  const StateBytes bytes = state_bytes(w, l.optimizer);
+  const double gradient_bytes = params * bytes.gradients;
+  // The ring's bytes per parameter, averaged over its passes: an all-reduce moves the
+  // gradients twice; ZeRO reduce-scatters the gradients and all-gathers the weights in
+  // their own format (twice under ZeRO 3). The same as the gradients' unless they are
+  // float32 under 16-bit weights (Workload::fp32_gradients).
+  const double ring_bytes =
+      l.zero == 0   ? bytes.gradients
+      : l.zero == 3 ? (bytes.gradients + 2 * bytes.weights) / 3
+                    : (bytes.gradients + bytes.weights) / 2;
   const double across =
       f.replica_ring.size == 1
           ? 0
           : all_reduce(gradient_bytes / static_cast<double>(f.dp_ring.size), f.replica_ring,
                        collective_link(machine.network, f.replica_ring.size,
                                        l.tp * f.dp_ring.size));
-  const double traffic = volume * all_reduce(gradient_bytes, f.dp_ring,
+  const double traffic = volume * all_reduce(params * ring_bytes, f.dp_ring,
                                              collective_link(machine.network, f.dp_ring.size,
                                                              l.tp)) +
                          across;

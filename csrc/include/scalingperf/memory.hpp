@@ -15,13 +15,15 @@ namespace scalingperf {
 
 /// Bytes per parameter for weights, gradients and optimizer states. Mixed-precision Adam
 /// keeps 16-bit weights and gradients and float32 master weights, momentum and variance:
-/// 2 + 2 + 12 (Rajbhandari et al. 2020 §3.1).
+/// 2 + 2 + 12 (Rajbhandari et al. 2020 §3.1); with Workload::fp32_gradients, 2 + 4 + 12
+/// (Megatron-LM's docs/source/distrib_optimizer.md: 18 bytes per parameter for bf16
+/// weights with fp32 gradients, 6 + 12 / d with the distributed optimizer).
 struct StateBytes {
   double weights;
   double gradients;
   double optimizer;
 };
-StateBytes state_bytes(DType dtype, Optimizer optimizer);
+StateBytes state_bytes(const Workload& work, Optimizer optimizer);
 
 /// Memory of the busiest device (the pipeline stage that holds the most).
 struct MemoryReport {

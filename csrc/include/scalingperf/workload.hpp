@@ -70,6 +70,13 @@ struct Workload {
   /// before their backward. 0: off. Megatron-Core takes it only below n_layers, without
   /// pipeline parallelism and without recomputation (TransformerConfig.__post_init__).
   std::int64_t offload_layers = 0;
+  /// Gradients accumulated, kept and reduced in float32 under 16-bit weights: Megatron-LM's
+  /// default with bf16 (--accumulate-allreduce-grads-in-fp32, set for bf16 unless
+  /// --grad-reduce-in-bf16), Megatron-Core's grad_reduce_in_fp32, NeMo's grad_sync_dtype
+  /// fp32. 4 bytes per parameter in memory and in the reduce-scatter or all-reduce; the
+  /// distributed optimizer gathers the weights in their own format. false: the
+  /// gradients in the weights' format (Rajbhandari et al. 2020's 2 + 2 + 12).
+  bool fp32_gradients = false;
 };
 
 /// Layers of a device holding `layers` that recompute_every checkpoints: floor(layers / n).

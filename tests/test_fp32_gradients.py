@@ -1,7 +1,8 @@
 """Float32 gradients under 16-bit weights (``fp32_gradients``) against Megatron-LM's own
 count and a hand count of the reduction's bytes.
 
-Megatron-LM's ``docs/source/distrib_optimizer.md`` counts the bytes per parameter of bf16
+Megatron-LM's README (core_r0.8.0, the distributed optimizer's table; today's
+``docs/user-guide/features/dist_optimizer.md``) counts the bytes per parameter of bf16
 weights with fp32 gradients as 18 without the distributed optimizer and 6 + 12 / d with it
 (d data-parallel ranks): 2 (weights) + 4 (gradients) + 12 (fp32 master weights, momentum,
 variance), the last sharded. Its arguments set fp32 gradients for bf16 unless

@@ -16,7 +16,8 @@ namespace scalingperf {
 /// Bytes per parameter for weights, gradients and optimizer states. Mixed-precision Adam
 /// keeps 16-bit weights and gradients and float32 master weights, momentum and variance:
 /// 2 + 2 + 12 (Rajbhandari et al. 2020 §3.1); with Workload::fp32_gradients, 2 + 4 + 12
-/// (Megatron-LM's docs/source/distrib_optimizer.md: 18 bytes per parameter for bf16
+/// (Megatron-LM's README.md at core_r0.8.0, distributed-optimizer table; today's
+/// docs/user-guide/features/dist_optimizer.md: 18 bytes per parameter for bf16
 /// weights with fp32 gradients, 6 + 12 / d with the distributed optimizer).
 struct StateBytes {
   double weights;

@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--microbatches", type=int, default=None,
                      help="micro-batches per step and replica (default pp)")
     est.add_argument("--interleave", type=int, default=1, help="virtual pipeline stages")
-    est.add_argument("--optimizer", default="adamw", choices=("adamw", "adamw-bf16", "sgd"))
+    est.add_argument("--optimizer", default="adamw", choices=("adamw", "adamw-bf16", "adamw-bf16-moments", "sgd"))
     est.add_argument("--implementation", default="megatron", choices=("megatron", "huggingface"),
                      help="whose saved tensors the activation memory follows")
     est.add_argument("--sequence-parallel", action="store_true")
@@ -357,6 +357,7 @@ def _assumptions_text(args: argparse.Namespace, report: Report) -> str:
     optimizer = {
         "adamw": f"AdamW, fp32 momentum and variance{master}",
         "adamw-bf16": f"AdamW, momentum and variance in {args.dtype}, no master weights",
+        "adamw-bf16-moments": f"AdamW, bf16 momentum and variance{master}",
         "sgd": f"SGD with fp32 momentum{master}",
     }.get(args.optimizer, args.optimizer)
     precision = ("fp32 weights and activations, tf32 matmuls" if args.dtype == "tf32"

@@ -234,9 +234,12 @@ def estimate(
         over the network once per other node holding one of its experts and forward it
         there over NVLink; with balanced routing a token reaches ``(N - 1) (1 - C(E -
         E/N, k) / C(E, k))`` other nodes of the ``N`` its expert group spans.
-    optimizer : {"adamw", "adamw-bf16", "sgd"}
+    optimizer : {"adamw", "adamw-bf16", "adamw-bf16-moments", "sgd"}
         Whose states are counted: mixed-precision AdamW (2 + 2 + 12 bytes per parameter
-        in 16-bit), AdamW with 16-bit states and no master copy, SGD with momentum.
+        in 16-bit), AdamW with 16-bit states and no master copy, AdamW with float32 master
+        weights and bf16 moments (2 + 2 + 8: Megatron-Core's precision-aware optimizer with
+        ``exp_avg_dtype`` and ``exp_avg_sq_dtype`` bf16, as the DeepSeek-V3 recipes run it),
+        SGD with momentum.
     recompute : {"none", "selective", "full", "per_op"}
         Activation recomputation (Korthikanti et al. 2022): selective redoes the attention
         core (or ``recompute_modules``), full every layer's forward. ``per_op`` is torchtitan's per-op selective

@@ -523,7 +523,7 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
             arch, batch=micro, seq_len=layout["seq_len"], dtype=rec["dtype"],
             hardware=_hardware(rec["hardware"], rec.get("hardware_overrides")),
             tp=layout["tp"], pp=layout["pp"], dp=dp, ep=layout["ep"], cp=layout["cp"],
-            zero=layout["zero"],
+            zero=layout["zero"], optimizer=layout.get("optimizer", "adamw"),
             recompute=layout["recompute"], flash_attention=layout["flash_attention"],
             fused_elementwise=layout.get("fused_elementwise", True),
             sequence_parallel=layout["sequence_parallel"], dropout=layout["dropout"],

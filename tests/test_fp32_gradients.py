@@ -104,3 +104,11 @@ def test_the_cli_takes_fp32_gradients_and_says_so():
     assert as_json["assumptions"]["fp32_gradients"] is True
     assert plain["assumptions"]["fp32_gradients"] is False
     assert as_json["memory"]["gradients"] == pytest.approx(2 * plain["memory"]["gradients"])
+
+
+def test_the_precision_aware_optimizer_with_float32_gradients():
+    """The MoE Model Zoo's FP8 runs: bf16 weights, fp32 gradients, fp32 master weights and
+    bf16 moments, the last two sharded by the distributed optimizer: 2 + 4 + 8 / d."""
+    report = sp.estimate(LLAMA, 1, 2048, dp=8, zero=1, fp32_gradients=True,
+                         optimizer="adamw-bf16-moments")
+    assert _states(report) == pytest.approx((6 + 8 / 8) * report.params.total, rel=1e-12)

@@ -127,6 +127,8 @@ def test_zero_stages(zero, published):
 @pytest.mark.parametrize(("dtype", "optimizer", "per_param"), [
     ("bf16", "adamw", 16), ("fp32", "adamw", 16), ("bf16", "adamw-bf16", 8),
     ("bf16", "sgd", 12), ("fp32", "sgd", 12),
+    # Megatron-Core's precision-aware optimizer: fp32 master weights, bf16 moments.
+    ("bf16", "adamw-bf16-moments", 12), ("fp32", "adamw-bf16-moments", 12),
 ])
 def test_optimizer_state_bytes(dtype, optimizer, per_param):
     arch = sp.Architecture.preset("gpt2-small")

@@ -19,6 +19,8 @@ StateBytes state_bytes(const Workload& w, Optimizer optimizer) {
       return {b, g, 2 * b};
     case Optimizer::sgd:  // master (mixed only) and momentum in float32
       return {b, g, mixed ? 8.0 : 4.0};
+    case Optimizer::adamw_bf16_moments:  // master (mixed only) in float32, moments in bf16
+      return {b, g, (mixed ? 4.0 : 0.0) + 4.0};
   }
   return {b, g, 0};
 }

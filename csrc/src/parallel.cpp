@@ -205,7 +205,8 @@ Network network(const Hardware& hw, const Efficiency& e) {
 }
 
 Optimizer parse_optimizer(const std::string& name) {
-  return detail::parse("optimizer", name, {Optimizer::adamw, Optimizer::adamw_bf16, Optimizer::sgd});
+  return detail::parse("optimizer", name, {Optimizer::adamw, Optimizer::adamw_bf16, Optimizer::sgd,
+                                           Optimizer::adamw_bf16_moments});
 }
 
 EpDispatcher parse_ep_dispatcher(const std::string& name) {
@@ -225,6 +226,7 @@ const char* name_of(Optimizer optimizer) {
     case Optimizer::adamw: return "adamw";
     case Optimizer::adamw_bf16: return "adamw-bf16";
     case Optimizer::sgd: return "sgd";
+    case Optimizer::adamw_bf16_moments: return "adamw-bf16-moments";
   }
   return "?";
 }

@@ -14,7 +14,11 @@
 namespace scalingperf {
 
 /// Optimizer whose states the memory model counts (bytes per parameter, see memory.hpp).
-enum class Optimizer : std::uint8_t { adamw, adamw_bf16, sgd };
+/// adamw: float32 master weights (16-bit training), momentum and variance; adamw_bf16: no
+/// master copy, the moments in the weights' format; adamw_bf16_moments: float32 master
+/// weights with bf16 moments (Megatron-Core's precision-aware optimizer with exp_avg_dtype
+/// and exp_avg_sq_dtype bf16); sgd: momentum in float32 (and a master copy).
+enum class Optimizer : std::uint8_t { adamw, adamw_bf16, sgd, adamw_bf16_moments };
 
 /// How expert parallelism moves tokens to their experts and back: NCCL's all-to-all
 /// (Megatron-Core's alltoall dispatcher), or DeepEP's (and NVIDIA's Hybrid-EP's)

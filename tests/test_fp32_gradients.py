@@ -112,3 +112,16 @@ def test_the_precision_aware_optimizer_with_float32_gradients():
     report = sp.estimate(LLAMA, 1, 2048, dp=8, zero=1, fp32_gradients=True,
                          optimizer="adamw-bf16-moments")
     assert _states(report) == pytest.approx((6 + 8 / 8) * report.params.total, rel=1e-12)
+
+
+def test_the_cli_names_the_precision_aware_optimizer():
+    run = ["scalingperf", "estimate", "--preset", "llama-2-7b", "--optimizer",
+           "adamw-bf16-moments", "--fp32-gradients"]
+    text = subprocess.run(run, capture_output=True, text=True, check=True).stdout
+    assert ("optimizer        adamw-bf16-moments: AdamW, bf16 momentum and variance, fp32 "
+            "master weights") in text
+    as_json = json.loads(subprocess.run([*run, "--json"], capture_output=True, text=True,
+                                        check=True).stdout)
+    params = as_json["params"]["total"]
+    states = sum(as_json["memory"][k] for k in ("weights", "gradients", "optimizer"))
+    assert states == pytest.approx(14 * params, rel=1e-12)

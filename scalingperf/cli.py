@@ -119,7 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     est.add_argument("--microbatches", type=int, default=None,
                      help="micro-batches per step and replica (default pp)")
     est.add_argument("--interleave", type=int, default=1, help="virtual pipeline stages")
-    est.add_argument("--optimizer", default="adamw", choices=("adamw", "adamw-bf16", "adamw-bf16-moments", "sgd"))
+    est.add_argument("--optimizer", default="adamw",
+                     choices=("adamw", "adamw-bf16", "adamw-bf16-moments", "sgd"))
     est.add_argument("--implementation", default="megatron", choices=("megatron", "huggingface"),
                      help="whose saved tensors the activation memory follows")
     est.add_argument("--sequence-parallel", action="store_true")
@@ -248,7 +249,8 @@ def _estimate(args: argparse.Namespace) -> int:
         cp=args.cp, etp=args.etp, shard=args.shard,
         ep_dispatcher=args.ep_dispatcher, layers_per_stage=_stages(args.layers_per_stage),
         recompute_every=args.recompute_every, recompute_modules=args.recompute_modules,
-        offload_layers=args.offload_layers, fp32_gradients=args.fp32_gradients, tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap, ep_overlap=args.ep_overlap,
+        offload_layers=args.offload_layers, fp32_gradients=args.fp32_gradients,
+        tp_overlap=args.tp_overlap, dp_overlap=args.dp_overlap, ep_overlap=args.ep_overlap,
         attention_kernel=args.attention_kernel)
     budget = report.training(args.tokens) if args.tokens is not None else None
     if args.json:

@@ -134,8 +134,8 @@ _MEMORY_FIELDS = ("params", "weights", "gradients", "optimizer", "activations", 
                   "activations_in_flight", "logits", "temporary", "per_gpu", "capacity", "fits",
                   "kv_cache", "inference", "max_inference_batch", "pipeline_stage")
 _TIME_FIELDS = ("forward", "backward", "recompute", "tp_communication", "ep_communication",
-                "pp_communication", "cp_communication", "offload", "stage", "bubble", "dp_communication", "optimizer", "step",
-                "tokens_per_step", "tokens_per_s")
+                "pp_communication", "cp_communication", "offload", "stage", "bubble",
+                "dp_communication", "optimizer", "step", "tokens_per_step", "tokens_per_s")
 _RATIOS = ("mfu", "hfu", "tp_efficiency", "tp_gemm_efficiency", "tp_communication_efficiency",
            "pipeline_bubble")
 _FLAG_OPTIONS = ("flash_attention", "dropout", "sequence_parallel", "fused_elementwise",

@@ -263,7 +263,10 @@ def step_terms(time: Any, microbatches: int) -> dict[str, float]:
 
 def dominant_term(time: Any, microbatches: int) -> str:
     """The largest of :func:`step_terms`."""
-    terms = step_terms(time, microbatches)
+    return _largest(step_terms(time, microbatches))
+
+
+def _largest(terms: Mapping[str, float]) -> str:
     return max(terms, key=terms.__getitem__)
 
 
@@ -542,7 +545,7 @@ def _row(source: str, rec: Mapping[str, Any], citation: str) -> ValidationRow:
     step = report.time.step
     terms = step_terms(report.time, report.microbatches)
     return row(predicted=convert(rec, arch, step), step=step, fits=report.memory.fits,
-               dominant=max(terms, key=terms.__getitem__), terms=tuple(terms.items()))
+               dominant=_largest(terms), terms=tuple(terms.items()))
 
 
 def validate(sources: str | Iterable[str] | None = None) -> ValidationResult:

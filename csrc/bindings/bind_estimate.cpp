@@ -53,7 +53,6 @@ Inputs convert(const sp::Architecture& arch, const sp::Hardware& hw, std::int64_
   in.work.offload_layers = offload_layers;
   in.work.fp32_gradients = fp32_gradients;
   sp::validate(arch, in.work);
-  if (offload_layers > 0 && !(hw.host_bandwidth > 0)) sp::reject_no_host_link(offload_layers);
   sp::peak_flops(hw, in.work.dtype);  // the device must support the format
   sp::Layout layout{tp, pp, dp, ep, zero, microbatches, interleave,
                     sequence_parallel, sp::parse_optimizer(optimizer), cp};

@@ -90,11 +90,15 @@ void set_states(const States& s, MemoryReport& m) {
 
 }  // namespace
 
+double offloaded_layer_bytes(const Architecture& a, const ModelCosts& costs,
+                             const LayoutFactors& f) {
+  return costs.layers.saved.on(f.share) / static_cast<double>(a.n_layers);
+}
+
 double offloaded(const Architecture& a, const Workload& w, const ModelCosts& costs,
                  const LayoutFactors& f) {
   if (w.offload_layers == 0) return 0;
-  return static_cast<double>(w.offload_layers) * costs.layers.saved.on(f.share) /
-         static_cast<double>(a.n_layers);
+  return static_cast<double>(w.offload_layers) * offloaded_layer_bytes(a, costs, f);
 }
 
 double memory_floor(const Architecture& a, const Workload& w, const ModelCosts& costs,

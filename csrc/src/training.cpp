@@ -328,7 +328,7 @@ TimeReport with_offload(const Architecture& a, const Workload& w, const ModelCos
                         TimeReport t) {
   if (!(machine.hw.host_bandwidth > 0)) reject_no_host_link(w.offload_layers);
   const double layers = static_cast<double>(a.n_layers);
-  const double copy = costs.layers.saved.on(f.share) / layers /
+  const double copy = offloaded_layer_bytes(a, costs, f) /
                       (machine.hw.host_bandwidth * machine.efficiency.network);
   t.offload = static_cast<double>(w.offload_layers) *
               (std::max(0.0, copy - t.forward / layers) + std::max(0.0, copy - t.backward / layers));

@@ -60,8 +60,11 @@ MemoryReport parameter_memory(const Architecture& arch, const Workload& work,
 double memory_floor(const Architecture& arch, const Workload& work, const ModelCosts& costs,
                     const Layout& layout, const LayoutFactors& factors);
 
-/// What Workload::offload_layers moves to host memory on a device (pp = 1): that many
-/// mean layers' saved tensors (the layers differ only in MoE models with dense layers).
+/// What one offloaded layer moves to host memory on a device (pp = 1): a mean layer's
+/// saved tensors (the layers differ only in MoE models with dense layers).
+double offloaded_layer_bytes(const Architecture& arch, const ModelCosts& costs,
+                             const LayoutFactors& factors);
+/// What Workload::offload_layers moves: that many offloaded_layer_bytes.
 double offloaded(const Architecture& arch, const Workload& work, const ModelCosts& costs,
                  const LayoutFactors& factors);
 
